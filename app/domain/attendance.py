@@ -1,0 +1,79 @@
+"""Attendance: who checked in to which session, how, and what was odd about it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from app.domain.ids import attendance_id, device_command_id
+
+
+class Attendance(Aggregate):
+    """One per session and employee (uuid5 id): a second check-in can never double it."""
+
+    @staticmethod
+    def create_id(session_id: UUID, employee_no: str, **_: Any) -> UUID:
+        return attendance_id(session_id, employee_no)
+
+    @event("EmployeeCheckedIn")
+    def __init__(
+        self,
+        session_id: UUID,
+        employee_no: str,
+        employee_name: str,
+        dept: str | None,
+        method: str,
+        attendance_status: str,
+        flags: list[str],
+        checked_in_at: datetime,
+        device_id: UUID | None,
+        device_time: datetime | None,
+        device_seq: int | None,
+        client_event_id: str,
+        reason: str | None,
+        evidence: dict[str, str],
+        actor: str,
+    ):
+        self.session_id = session_id
+        self.employee_no = employee_no
+        self.employee_name = employee_name
+        self.dept = dept
+        self.method = method
+        self.attendance_status = attendance_status
+        self.flags = list(flags)
+        self.checked_in_at = checked_in_at
+        self.device_id = device_id
+        self.client_event_id = client_event_id
+
+
+class CheckInRejection(Aggregate):
+    """A refused check-in attempt, kept as evidence (unknown badge, session closed …)."""
+
+    @staticmethod
+    def create_id(device_id: UUID, client_event_id: str, **_: Any) -> UUID:
+        return device_command_id(device_id, client_event_id)
+
+    @event("CheckInRejected")
+    def __init__(
+        self,
+        device_id: UUID,
+        client_event_id: str,
+        session_id: UUID,
+        method: str,
+        presented: str,
+        reason: str,
+        rejected_at: datetime,
+        device_time: datetime | None,
+        device_seq: int | None,
+        actor: str,
+    ):
+        self.device_id = device_id
+        self.client_event_id = client_event_id
+        self.session_id = session_id
+        self.method = method
+        self.presented = presented
+        self.reason = reason
+        self.rejected_at = rejected_at

@@ -1,0 +1,188 @@
+"""Check-in rules: pure functions over values, no I/O.
+
+Times are timezone-aware. Decisions use the server's clock; the device's clock is
+only compared with it, because a skewed device clock is itself evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Window(StrEnum):
+    """Where an instant falls relative to a session's check-in window."""
+
+    TOO_EARLY = "too_early"
+    ON_TIME = "on_time"
+    LATE = "late"
+    CLOSED = "closed"
+
+
+class AttendanceStatus(StrEnum):
+    """A roster line's state, as the wallboard shows it."""
+
+    EXPECTED = "expected"
+    PRESENT = "present"
+    LATE = "late"
+    WALK_IN = "walk_in"
+
+
+class Verdict(StrEnum):
+    """The contract's check-in status."""
+
+    ACCEPTED = "accepted"
+    FLAGGED = "flagged"
+    REJECTED = "rejected"
+
+
+class Flag(StrEnum):
+    """Remarks attached to an accepted check-in; HR reviews the anomalous ones."""
+
+    LATE = "late"
+    WALK_IN = "walk_in"
+    CLOCK_SKEW = "clock_skew"
+    MANUAL = "manual"
+    OFFLINE_SYNC = "offline_sync"
+    DUPLICATE = "duplicate_checkin"
+
+
+#: Flags that make an accepted check-in worth a human look.
+ANOMALOUS_FLAGS = frozenset({Flag.WALK_IN, Flag.CLOCK_SKEW})
+
+
+class RejectReason(StrEnum):
+    """Why a check-in was refused (each has a localized message in the web layer)."""
+
+    UNKNOWN_EMPLOYEE = "unknown_employee"
+    UNKNOWN_BADGE = "unknown_badge"
+    TOO_EARLY = "too_early"
+    SESSION_CLOSED = "session_closed"
+
+
+@dataclass(frozen=True)
+class WindowPolicy:
+    """When check-in opens, when it turns late, and how much device clock skew is tolerated."""
+
+    opens_before: timedelta = timedelta(minutes=15)
+    late_after: timedelta = timedelta(minutes=10)
+    clock_skew_tolerance: timedelta = timedelta(minutes=2)
+
+
+def check_in_window(
+    at: datetime, starts_at: datetime, ends_at: datetime, policy: WindowPolicy
+) -> Window:
+    """Classify instant `at` against the session's window.
+
+    Opens `opens_before` the start, turns late `late_after` the start, and closes at the end.
+    """
+    if at < starts_at - policy.opens_before:
+        return Window.TOO_EARLY
+    if at >= ends_at:
+        return Window.CLOSED
+    if at > starts_at + policy.late_after:
+        return Window.LATE
+    return Window.ON_TIME
+
+
+def clock_skewed(server_time: datetime, device_time: datetime | None, tolerance: timedelta) -> bool:
+    """True when the device's clock disagrees with the server's by more than `tolerance`."""
+    if device_time is None:
+        return False
+    return abs(server_time - device_time) > tolerance
+
+
+def effective_check_in_time(
+    received_at: datetime,
+    device_time: datetime | None,
+    device_sent_at: datetime | None,
+    *,
+    offline: bool,
+) -> datetime:
+    """When a check-in really happened, in server time.
+
+    A live check-in happened when the server received it. A device that queued check-ins
+    while offline sends them later: `device_sent_at` (its clock when it sent the batch)
+    tells its clock offset, so each `device_time` is corrected by it; without it the device
+    time is taken as is. Never later than receipt: a stamp from the future is not believed.
+    """
+    if not offline or device_time is None:
+        return received_at
+    if device_sent_at is not None:
+        device_time = device_time + (received_at - device_sent_at)
+    return min(device_time, received_at)
+
+
+@dataclass(frozen=True)
+class CheckInFacts:
+    """What the check-in command knows when it decides."""
+
+    at: datetime
+    starts_at: datetime
+    ends_at: datetime
+    session_closed: bool
+    employee_known: bool
+    on_roster: bool
+    method: str
+    by_badge: bool = False
+    skewed_clock: bool = False
+    offline: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of the check-in rules for one attempt."""
+
+    verdict: Verdict
+    attendance_status: AttendanceStatus | None = None
+    flags: tuple[Flag, ...] = field(default_factory=tuple)
+    reason: RejectReason | None = None
+
+
+def decide_check_in(facts: CheckInFacts, policy: WindowPolicy) -> Decision:
+    """Apply the check-in rules: window, unknown person, walk-in, late, skew, manual."""
+    if not facts.employee_known:
+        reason = RejectReason.UNKNOWN_BADGE if facts.by_badge else RejectReason.UNKNOWN_EMPLOYEE
+        return Decision(Verdict.REJECTED, reason=reason)
+    window = check_in_window(facts.at, facts.starts_at, facts.ends_at, policy)
+    if facts.session_closed or window is Window.CLOSED:
+        return Decision(Verdict.REJECTED, reason=RejectReason.SESSION_CLOSED)
+    if window is Window.TOO_EARLY:
+        return Decision(Verdict.REJECTED, reason=RejectReason.TOO_EARLY)
+    flags: list[Flag] = []
+    if not facts.on_roster:
+        status = AttendanceStatus.WALK_IN
+        flags.append(Flag.WALK_IN)
+    elif window is Window.LATE:
+        status = AttendanceStatus.LATE
+    else:
+        status = AttendanceStatus.PRESENT
+    if window is Window.LATE:
+        flags.append(Flag.LATE)
+    if facts.method == "manual":
+        flags.append(Flag.MANUAL)
+    if facts.skewed_clock:
+        flags.append(Flag.CLOCK_SKEW)
+    if facts.offline:
+        flags.append(Flag.OFFLINE_SYNC)
+    anomalous = any(f in ANOMALOUS_FLAGS for f in flags)
+    verdict = Verdict.FLAGGED if anomalous else Verdict.ACCEPTED
+    return Decision(verdict, attendance_status=status, flags=tuple(flags))
+
+
+class Repeat(StrEnum):
+    """How a check-in for someone already checked in relates to the first one."""
+
+    REPLAY = "replay"
+    DUPLICATE = "duplicate"
+
+
+def classify_repeat(
+    first_device: str | None, first_client_event_id: str, device: str | None, client_event_id: str
+) -> Repeat:
+    """A replay is the same device command sent again (retry, offline re-sync); anything
+    else for the same session and employee is a second, duplicate check-in."""
+    if first_device == device and first_client_event_id == client_event_id:
+        return Repeat.REPLAY
+    return Repeat.DUPLICATE

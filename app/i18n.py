@@ -1,0 +1,161 @@
+"""User-facing text in Simplified Chinese (default) and English."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+LANGS = ("zh-CN", "en")
+
+CATALOG: Mapping[str, Mapping[str, str]] = {
+    "zh-CN": {
+        "checkin.ok": "签到成功",
+        "checkin.late": "签到成功（迟到）",
+        "checkin.walk_in": "签到成功（不在培训名单中，已标记）",
+        "checkin.duplicate": "已签到，无需重复签到",
+        "reject.unknown_employee": "查无此员工，请联系培训讲师",
+        "reject.unknown_badge": "无法识别的工牌，请联系培训讲师",
+        "reject.too_early": "签到尚未开始，请在开课前不久再签到",
+        "reject.session_closed": "本场培训已结束，无法签到",
+        "problem.unknown_session": "找不到该培训场次",
+        "problem.other_plant": "该培训场次不属于本设备所在工厂",
+        "problem.device_token": "设备令牌无效或已被停用",
+        "problem.reason_required": "手工签到必须填写原因",
+        "problem.identity_required": "请提供工号、工牌或人脸照片",
+        "problem.unsupported_identity": "此服务器尚不能识别二维码或人脸照片，请提供工号或工牌",
+        "problem.invalid_body": "请求内容格式错误",
+        "problem.batch_too_large": "一次同步最多 1000 条",
+        "problem.login_failed": "用户名、密码或验证码错误",
+        "problem.login_required": "请先登录",
+        "problem.forbidden": "无权访问该范围的数据",
+        "photo.stored": "已存储",
+        "ui.title": "Muster 培训监督",
+        "ui.wallboard": "实时看板",
+        "ui.sessions_now": "正在进行的培训",
+        "ui.no_sessions": "当前没有进行中的培训",
+        "ui.expected": "应到",
+        "ui.checked_in": "已签到",
+        "ui.late": "迟到",
+        "ui.walk_ins": "名单外",
+        "ui.absent": "未到",
+        "ui.rate": "签到率",
+        "ui.departments": "各部门签到率",
+        "ui.department": "部门",
+        "ui.latest": "最新签到",
+        "ui.room": "教室",
+        "ui.trainer": "讲师",
+        "ui.time": "时间",
+        "ui.status": "状态",
+        "ui.name": "姓名",
+        "ui.employee_no": "工号",
+        "ui.method": "方式",
+        "ui.flags": "标记",
+        "ui.roster": "签到名单",
+        "ui.login": "登录",
+        "ui.logout": "退出",
+        "ui.login_name": "用户名",
+        "ui.password": "密码",
+        "ui.totp": "动态验证码（如已启用）",
+        "ui.live": "实时",
+        "ui.offline": "连接中断，正在重连…",
+        "ui.below_threshold": "低于 80%",
+        "ui.plant": "工厂",
+        "ui.back": "返回看板",
+        "ui.all_sessions": "今日场次",
+        "status.expected": "未到",
+        "status.present": "已到",
+        "status.late": "迟到",
+        "status.walk_in": "名单外",
+        "session.scheduled": "未开始",
+        "session.open": "进行中",
+        "session.closed": "已结束",
+        "method.badge": "工牌",
+        "method.manual": "手工",
+        "method.face": "人脸",
+        "method.qr": "二维码",
+    },
+    "en": {
+        "checkin.ok": "Checked in",
+        "checkin.late": "Checked in (late)",
+        "checkin.walk_in": "Checked in (not on the roster, flagged)",
+        "checkin.duplicate": "Already checked in",
+        "reject.unknown_employee": "Unknown employee: please see the trainer",
+        "reject.unknown_badge": "Badge not recognised: please see the trainer",
+        "reject.too_early": "Check-in has not opened yet: come back shortly before the start",
+        "reject.session_closed": "This session has ended: check-in is closed",
+        "problem.unknown_session": "No such training session",
+        "problem.other_plant": "This session belongs to another plant than this device",
+        "problem.device_token": "The device token is invalid or revoked",
+        "problem.reason_required": "A manual check-in needs a reason",
+        "problem.identity_required": "Send an employee id, a badge UID or a face photo",
+        "problem.unsupported_identity": (
+            "This server cannot resolve QR tokens or face photos yet: send employee_id or badge_uid"
+        ),
+        "problem.invalid_body": "The request body is malformed",
+        "problem.batch_too_large": "At most 1,000 check-ins per batch",
+        "problem.login_failed": "Wrong login, password or code",
+        "problem.login_required": "Please log in",
+        "problem.forbidden": "You may not see data of that scope",
+        "photo.stored": "Stored",
+        "ui.title": "Muster training supervision",
+        "ui.wallboard": "Live wallboard",
+        "ui.sessions_now": "Sessions in progress",
+        "ui.no_sessions": "No session is in progress",
+        "ui.expected": "Expected",
+        "ui.checked_in": "Checked in",
+        "ui.late": "Late",
+        "ui.walk_ins": "Walk-ins",
+        "ui.absent": "Absent",
+        "ui.rate": "Rate",
+        "ui.departments": "Check-in rate by department",
+        "ui.department": "Department",
+        "ui.latest": "Latest check-ins",
+        "ui.room": "Room",
+        "ui.trainer": "Trainer",
+        "ui.time": "Time",
+        "ui.status": "Status",
+        "ui.name": "Name",
+        "ui.employee_no": "Employee no.",
+        "ui.method": "Method",
+        "ui.flags": "Flags",
+        "ui.roster": "Roster",
+        "ui.login": "Log in",
+        "ui.logout": "Log out",
+        "ui.login_name": "Login",
+        "ui.password": "Password",
+        "ui.totp": "One-time code (if enrolled)",
+        "ui.live": "Live",
+        "ui.offline": "Connection lost, reconnecting…",
+        "ui.below_threshold": "below 80%",
+        "ui.plant": "Plant",
+        "ui.back": "Back to the wallboard",
+        "ui.all_sessions": "Today's sessions",
+        "status.expected": "Absent",
+        "status.present": "Present",
+        "status.late": "Late",
+        "status.walk_in": "Walk-in",
+        "session.scheduled": "Scheduled",
+        "session.open": "In progress",
+        "session.closed": "Ended",
+        "method.badge": "Badge",
+        "method.manual": "Manual",
+        "method.face": "Face",
+        "method.qr": "QR",
+    },
+}
+
+
+def pick_lang(requested: str | None, default: str = "zh-CN") -> str:
+    """The best supported language for an `Accept-Language` value or a `lang` parameter."""
+    if requested:
+        for part in requested.split(","):
+            tag = part.split(";")[0].strip().lower()
+            if tag.startswith("zh"):
+                return "zh-CN"
+            if tag.startswith("en"):
+                return "en"
+    return default
+
+
+def t(key: str, lang: str) -> str:
+    """Translate `key`; an unknown key shows itself, never a crash."""
+    return CATALOG.get(lang, CATALOG["zh-CN"]).get(key, CATALOG["zh-CN"].get(key, key))

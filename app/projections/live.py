@@ -1,0 +1,170 @@
+"""Live attendance: sessions with their counts, each roster line, departments per session.
+
+The wallboard, the session page and the read API query these tables; every check-in
+moves one attendance row and a few counters, inside the runner's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.domain.attendance import Attendance, CheckInRejection
+from app.domain.rules import AttendanceStatus
+from app.domain.training import TrainingSession
+from app.projections.base import Batch, Projection, handles
+from app.stores.base import iso
+
+
+class LiveAttendance(Projection):
+    name = "live_attendance"
+    owned_tables = ("sessions", "attendance", "dept_live", "rejections")
+    tables = (
+        "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, code TEXT NOT NULL, "
+        "course TEXT NOT NULL, title TEXT NOT NULL, plant TEXT NOT NULL, room TEXT NOT NULL, "
+        "trainer TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, "
+        "status TEXT NOT NULL, expected INTEGER NOT NULL DEFAULT 0, "
+        "checked_in INTEGER NOT NULL DEFAULT 0, late INTEGER NOT NULL DEFAULT 0, "
+        "walk_ins INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0, "
+        "version BIGINT NOT NULL DEFAULT 0)",
+        "CREATE INDEX IF NOT EXISTS sessions_time ON sessions (plant, starts_at)",
+        "CREATE TABLE IF NOT EXISTS attendance (session_id TEXT NOT NULL, "
+        "employee_no TEXT NOT NULL, name TEXT NOT NULL, dept TEXT, on_roster INTEGER NOT NULL, "
+        "status TEXT NOT NULL, checkin_id TEXT, checked_in_at TEXT, method TEXT, "
+        "flags TEXT NOT NULL DEFAULT '[]', device_id TEXT, reason TEXT, client_event_id TEXT, "
+        "server_time TEXT, "
+        "PRIMARY KEY (session_id, employee_no))",
+        "CREATE INDEX IF NOT EXISTS attendance_recent ON attendance (session_id, checked_in_at)",
+        "CREATE TABLE IF NOT EXISTS dept_live (session_id TEXT NOT NULL, dept TEXT NOT NULL, "
+        "expected INTEGER NOT NULL DEFAULT 0, checked_in INTEGER NOT NULL DEFAULT 0, "
+        "PRIMARY KEY (session_id, dept))",
+        "CREATE TABLE IF NOT EXISTS rejections (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, "
+        "device_id TEXT, method TEXT NOT NULL, presented TEXT NOT NULL, reason TEXT NOT NULL, "
+        "rejected_at TEXT NOT NULL)",
+    )
+
+    @handles(TrainingSession.SessionScheduled)
+    def scheduled(self, e: Any, b: Batch) -> None:
+        sid = str(e.originator_id)
+        b.sql(
+            "INSERT INTO sessions (id, code, course, title, plant, room, trainer, starts_at, "
+            "ends_at, status) VALUES (:id, :code, :course, :title, :plant, :room, :trainer, "
+            ":starts, :ends, 'scheduled') ON CONFLICT (id) DO NOTHING",
+            id=sid,
+            code=e.code,
+            course=e.course,
+            title=e.title,
+            plant=e.plant,
+            room=e.room,
+            trainer=e.trainer,
+            starts=iso(e.starts_at),
+            ends=iso(e.ends_at),
+        )
+        for employee_no in dict.fromkeys(e.roster):
+            b.sql(
+                "INSERT INTO attendance (session_id, employee_no, name, dept, on_roster, status) "
+                "SELECT :sid, employee_no, name, dept, 1, :status FROM employees "
+                "WHERE employee_no = :no ON CONFLICT (session_id, employee_no) DO NOTHING",
+                sid=sid,
+                no=employee_no,
+                status=AttendanceStatus.EXPECTED.value,
+            )
+        b.sql(
+            "UPDATE sessions SET expected = (SELECT COUNT(*) FROM attendance "
+            "WHERE session_id = :sid AND on_roster = 1) WHERE id = :sid",
+            sid=sid,
+        )
+        b.sql(
+            "INSERT INTO dept_live (session_id, dept, expected, checked_in) "
+            "SELECT session_id, COALESCE(dept, '-'), COUNT(*), 0 FROM attendance "
+            "WHERE session_id = :sid AND on_roster = 1 GROUP BY session_id, COALESCE(dept, '-') "
+            "ON CONFLICT (session_id, dept) DO NOTHING",
+            sid=sid,
+        )
+        b.changes.add(sid)
+
+    def _status(self, e: Any, b: Batch, status: str) -> None:
+        sid = str(e.originator_id)
+        b.sql(
+            "UPDATE sessions SET status = :status, version = version + 1 WHERE id = :id",
+            status=status,
+            id=sid,
+        )
+        b.changes.add(sid)
+
+    @handles(TrainingSession.SessionStarted)
+    def started(self, e: Any, b: Batch) -> None:
+        self._status(e, b, "open")
+
+    @handles(TrainingSession.SessionEnded)
+    def ended(self, e: Any, b: Batch) -> None:
+        self._status(e, b, "closed")
+
+    @handles(Attendance.EmployeeCheckedIn)
+    def checked_in(self, e: Any, b: Batch) -> None:
+        sid = str(e.session_id)
+        on_time_or_late = e.attendance_status in (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
+        b.sql(
+            "INSERT INTO attendance (session_id, employee_no, name, dept, on_roster, status, "
+            "checkin_id, checked_in_at, method, flags, device_id, reason, client_event_id, server_time) "
+            "VALUES (:sid, :no, :name, :dept, 0, :status, :cid, :at, :method, :flags, :device, "
+            ":reason, :cei, :server) ON CONFLICT (session_id, employee_no) DO UPDATE SET "
+            "status = :status, checkin_id = :cid, checked_in_at = :at, method = :method, "
+            "flags = :flags, device_id = :device, reason = :reason, client_event_id = :cei, "
+            "server_time = :server",
+            sid=sid,
+            no=e.employee_no,
+            name=e.employee_name,
+            dept=e.dept,
+            status=e.attendance_status,
+            cid=str(e.originator_id),
+            at=iso(e.checked_in_at),
+            method=e.method,
+            flags=json.dumps(e.flags),
+            device=str(e.device_id) if e.device_id else None,
+            reason=e.reason,
+            cei=e.client_event_id,
+            server=iso(e.timestamp),
+        )
+        if on_time_or_late:
+            late = 1 if e.attendance_status == AttendanceStatus.LATE else 0
+            b.sql(
+                "UPDATE sessions SET checked_in = checked_in + 1, late = late + :late, "
+                "version = version + 1 WHERE id = :sid",
+                late=late,
+                sid=sid,
+            )
+            b.sql(
+                "UPDATE dept_live SET checked_in = checked_in + 1 WHERE session_id = :sid "
+                "AND dept = (SELECT COALESCE(dept, '-') FROM attendance "
+                "WHERE session_id = :sid AND employee_no = :no)",
+                sid=sid,
+                no=e.employee_no,
+            )
+        else:
+            b.sql(
+                "UPDATE sessions SET walk_ins = walk_ins + 1, version = version + 1 WHERE id = :sid",
+                sid=sid,
+            )
+        b.changes.add(sid)
+
+    @handles(CheckInRejection.CheckInRejected)
+    def rejected(self, e: Any, b: Batch) -> None:
+        sid = str(e.session_id)
+        b.sql(
+            "INSERT INTO rejections (id, session_id, device_id, method, presented, reason, "
+            "rejected_at) VALUES (:id, :sid, :device, :method, :presented, :reason, :at) "
+            "ON CONFLICT (id) DO NOTHING",
+            id=str(e.originator_id),
+            sid=sid,
+            device=str(e.device_id),
+            method=e.method,
+            presented=e.presented,
+            reason=e.reason,
+            at=iso(e.rejected_at),
+        )
+        b.sql(
+            "UPDATE sessions SET rejected = rejected + 1, version = version + 1 WHERE id = :sid",
+            sid=sid,
+        )
+        b.changes.add(sid)

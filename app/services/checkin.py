@@ -1,0 +1,457 @@
+"""The check-in command: resolve who and where, apply the rules, append, answer.
+
+Lookups run on a worker thread against the read models; the append goes through the
+group committer, so concurrent requests share transactions. A retried `client_event_id`
+or a second check-in of the same person is answered from what was stored first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from eventsourcing.persistence import IntegrityError
+
+from app.application import Training, hash_token
+from app.commit import GroupCommitter
+from app.contract import CheckInReply, CheckInRequest, EmployeeRef
+from app.domain.attendance import Attendance, CheckInRejection
+from app.domain.ids import attendance_id, device_command_id
+from app.domain.rules import (
+    ANOMALOUS_FLAGS,
+    AttendanceStatus,
+    CheckInFacts,
+    Flag,
+    Repeat,
+    Verdict,
+    WindowPolicy,
+    classify_repeat,
+    clock_skewed,
+    decide_check_in,
+    effective_check_in_time,
+)
+from app.i18n import t
+from app.problems import PROBLEM_BASE, Problem
+from app.stores.base import ReadStore, from_iso, iso
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    """The authenticated device making a request."""
+
+    id: UUID
+    name: str
+    room: str
+    plant: str
+    kind: str
+
+
+@dataclass
+class Outcome:
+    """One check-in's HTTP status and JSON body (a reply or a problem)."""
+
+    status_code: int
+    body: dict[str, Any]
+
+
+@dataclass
+class _Pending:
+    outcome: Outcome | None = None
+    aggregate: Any = None
+    reply: Any = None  # callable building the outcome once committed
+
+
+def problem_body(problem: Problem, lang: str) -> dict[str, Any]:
+    """RFC 9457 body for a problem, detail localised."""
+    return {
+        "type": problem.type_uri,
+        "title": problem.slug.replace("-", " "),
+        "status": problem.status,
+        "detail": t(problem.key, lang),
+        **problem.extra,
+    }
+
+
+def verdict_of(flags: Sequence[str]) -> Verdict:
+    return Verdict.FLAGGED if any(f in ANOMALOUS_FLAGS for f in flags) else Verdict.ACCEPTED
+
+
+def message_key(attendance_status: str) -> str:
+    return {
+        AttendanceStatus.LATE: "checkin.late",
+        AttendanceStatus.WALK_IN: "checkin.walk_in",
+    }.get(AttendanceStatus(attendance_status), "checkin.ok")
+
+
+def accepted_reply(
+    *,
+    checkin_id: str,
+    attendance_status: str,
+    flags: Sequence[str],
+    employee_no: str,
+    employee_name: str,
+    server_time: str,
+    lang: str,
+    replayed: bool = False,
+    duplicate: bool = False,
+) -> dict[str, Any]:
+    """The one place an accepted check-in's reply is built: first answer and replays match."""
+    shown_flags = [*flags, Flag.DUPLICATE.value] if duplicate else list(flags)
+    reply = CheckInReply(
+        checkin_id=checkin_id,
+        status=verdict_of(flags).value,
+        employee=EmployeeRef(id=employee_no, name=employee_name),
+        server_time=server_time,
+        message=t("checkin.duplicate" if duplicate else message_key(attendance_status), lang),
+        flags=shown_flags,
+        replayed=replayed,
+    )
+    return msgspec.to_builtins(reply)  # type: ignore[no-any-return]
+
+
+def rejected_outcome(
+    *, checkin_id: str, reason: str, server_time: str, lang: str, replayed: bool = False
+) -> Outcome:
+    body = {
+        "type": PROBLEM_BASE + "checkin-rejected",
+        "title": "check-in rejected",
+        "status": 422,
+        "detail": t(f"reject.{reason}", lang),
+        "reason": reason,
+        "checkin_id": checkin_id,
+        "verdict": Verdict.REJECTED.value,
+        "employee": None,
+        "server_time": server_time,
+        "message": t(f"reject.{reason}", lang),
+        "flags": [],
+        "replayed": replayed,
+    }
+    return Outcome(422, body)
+
+
+class CheckInService:
+    """Check-ins from devices: single or batched, idempotent on `client_event_id`."""
+
+    def __init__(
+        self, app: Training, store: ReadStore, committer: GroupCommitter, policy: WindowPolicy
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.committer = committer
+        self.policy = policy
+
+    # -- devices -----------------------------------------------------------------------------
+
+    def authenticate_device(self, token: str | None) -> DeviceIdentity:
+        """The device holding `token`; a missing, unknown or revoked token is refused."""
+        if not token:
+            raise Problem(401, "device-token", "problem.device_token")
+        row = self.store.fetch_one(
+            "SELECT id, name, room, plant, kind, revoked FROM devices WHERE token_hash = :h",
+            {"h": hash_token(token)},
+        )
+        if row is None or row["revoked"]:
+            raise Problem(401, "device-token", "problem.device_token")
+        return DeviceIdentity(UUID(row["id"]), row["name"], row["room"], row["plant"], row["kind"])
+
+    # -- check-in ------------------------------------------------------------------------------
+
+    async def check_in(
+        self,
+        device: DeviceIdentity,
+        items: Sequence[Any],
+        *,
+        lang: str,
+        offline: bool = False,
+        sent_at: datetime | None = None,
+    ) -> list[Outcome]:
+        """Check in every item (raw JSON values); one bad item never fails the others."""
+        received_at = datetime.now(UTC)
+        pending = await asyncio.to_thread(
+            self._prepare_all, device, items, received_at, sent_at, offline, lang
+        )
+        futures = {
+            i: asyncio.wrap_future(self.committer.submit(p.aggregate))
+            for i, p in enumerate(pending)
+            if p.aggregate is not None
+        }
+        results = await asyncio.gather(*futures.values(), return_exceptions=True)
+        conflicts: list[int] = []
+        for i, result in zip(futures, results, strict=True):
+            if isinstance(result, IntegrityError):
+                conflicts.append(i)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                pending[i].outcome = pending[i].reply()
+        if conflicts:
+            settled = await asyncio.to_thread(
+                lambda: [self._settle_conflict(device, pending[i], lang) for i in conflicts]
+            )
+            for i, outcome in zip(conflicts, settled, strict=True):
+                pending[i].outcome = outcome
+        return [p.outcome for p in pending if p.outcome is not None]
+
+    def _prepare_all(
+        self,
+        device: DeviceIdentity,
+        items: Sequence[Any],
+        received_at: datetime,
+        sent_at: datetime | None,
+        offline: bool,
+        lang: str,
+    ) -> list[_Pending]:
+        sessions: dict[str, dict[str, Any] | None] = {}
+        prepared = []
+        for raw in items:
+            try:
+                request = (
+                    raw
+                    if isinstance(raw, CheckInRequest)
+                    else msgspec.convert(raw, CheckInRequest, strict=False)
+                )
+                prepared.append(
+                    self._prepare(device, request, received_at, sent_at, offline, lang, sessions)
+                )
+            except msgspec.ValidationError as exc:
+                problem = Problem(422, "invalid-body", "problem.invalid_body", errors=[str(exc)])
+                prepared.append(_Pending(outcome=Outcome(422, problem_body(problem, lang))))
+            except Problem as problem:
+                prepared.append(
+                    _Pending(outcome=Outcome(problem.status, problem_body(problem, lang)))
+                )
+        return prepared
+
+    def _session(self, session_id: str, cache: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
+        if session_id not in cache:
+            try:
+                UUID(session_id)
+            except ValueError:
+                cache[session_id] = None
+            else:
+                cache[session_id] = self.store.fetch_one(
+                    "SELECT id, plant, starts_at, ends_at, status FROM sessions WHERE id = :id",
+                    {"id": session_id},
+                )
+        session = cache[session_id]
+        if session is None:
+            raise Problem(404, "unknown-session", "problem.unknown_session", session_id=session_id)
+        return session
+
+    def _employee(self, request: CheckInRequest) -> tuple[dict[str, Any] | None, str, bool]:
+        """The employee the request names, what was presented, and whether it was a badge."""
+        if request.badge_uid:
+            row = self.store.fetch_one(
+                "SELECT employee_no, name, dept FROM employees WHERE badge_uid = :b",
+                {"b": request.badge_uid},
+            )
+            return row, request.badge_uid, True
+        if request.employee_id:
+            row = self.store.fetch_one(
+                "SELECT employee_no, name, dept FROM employees WHERE employee_no = :no",
+                {"no": request.employee_id},
+            )
+            return row, request.employee_id, False
+        if request.qr_token or request.face_photo_id:
+            raise Problem(422, "unsupported-identity", "problem.unsupported_identity")
+        raise Problem(422, "identity-required", "problem.identity_required")
+
+    def _prepare(
+        self,
+        device: DeviceIdentity,
+        request: CheckInRequest,
+        received_at: datetime,
+        sent_at: datetime | None,
+        offline: bool,
+        lang: str,
+        sessions: dict[str, dict[str, Any] | None],
+    ) -> _Pending:
+        session = self._session(request.session_id, sessions)
+        if session["plant"] != device.plant:
+            raise Problem(403, "session-other-plant", "problem.other_plant")
+        if request.method == "manual" and not request.reason:
+            raise Problem(422, "reason-required", "problem.reason_required")
+        employee, presented, by_badge = self._employee(request)
+        session_id = UUID(session["id"])
+        device_time = request.device_time
+        if device_time is not None and device_time.tzinfo is None:
+            raise Problem(
+                422,
+                "invalid-body",
+                "problem.invalid_body",
+                errors=["device_time needs a UTC offset"],
+            )
+        at = effective_check_in_time(received_at, device_time, sent_at, offline=offline)
+        skew_reference = sent_at if offline else device_time
+        facts = CheckInFacts(
+            at=at,
+            starts_at=from_iso(session["starts_at"]),
+            ends_at=from_iso(session["ends_at"]),
+            session_closed=session["status"] == "closed",
+            employee_known=employee is not None,
+            on_roster=False,
+            method=request.method,
+            by_badge=by_badge,
+            skewed_clock=clock_skewed(
+                received_at, skew_reference, self.policy.clock_skew_tolerance
+            ),
+            offline=offline and abs(received_at - at) > self.policy.clock_skew_tolerance,
+        )
+        if employee is not None:
+            row = self.store.fetch_one(
+                "SELECT on_roster, status, checkin_id, device_id, client_event_id, server_time, "
+                "flags FROM attendance WHERE session_id = :s AND employee_no = :no",
+                {"s": session["id"], "no": employee["employee_no"]},
+            )
+            if row is not None and row["checkin_id"]:
+                return _Pending(outcome=self._repeat_from_row(device, request, employee, row, lang))
+            facts = CheckInFacts(**{**facts.__dict__, "on_roster": bool(row and row["on_roster"])})
+        decision = decide_check_in(facts, self.policy)
+        if decision.verdict is Verdict.REJECTED:
+            assert decision.reason is not None
+            return self._reject(device, request, session_id, presented, decision.reason.value, lang)
+        assert employee is not None and decision.attendance_status is not None
+        attendance = Attendance(
+            session_id=session_id,
+            employee_no=employee["employee_no"],
+            employee_name=employee["name"],
+            dept=employee["dept"],
+            method=request.method,
+            attendance_status=decision.attendance_status.value,
+            flags=[f.value for f in decision.flags],
+            checked_in_at=at,
+            device_id=device.id,
+            device_time=device_time,
+            device_seq=request.device_seq,
+            client_event_id=request.client_event_id,
+            reason=request.reason,
+            evidence={
+                k: v
+                for k, v in {
+                    "badge_uid": request.badge_uid,
+                    "face_photo_id": request.face_photo_id,
+                }.items()
+                if v
+            },
+            actor=f"device:{device.name}",
+        )
+        created = iso(attendance.created_on)
+
+        def reply() -> Outcome:
+            return Outcome(
+                201,
+                accepted_reply(
+                    checkin_id=str(attendance.id),
+                    attendance_status=attendance.attendance_status,
+                    flags=attendance.flags,
+                    employee_no=attendance.employee_no,
+                    employee_name=attendance.employee_name,
+                    server_time=created,
+                    lang=lang,
+                ),
+            )
+
+        return _Pending(aggregate=attendance, reply=reply)
+
+    def _repeat_from_row(
+        self,
+        device: DeviceIdentity,
+        request: CheckInRequest,
+        employee: dict[str, Any],
+        row: dict[str, Any],
+        lang: str,
+    ) -> Outcome:
+        repeat = classify_repeat(
+            row["device_id"], row["client_event_id"], str(device.id), request.client_event_id
+        )
+        return Outcome(
+            200,
+            accepted_reply(
+                checkin_id=row["checkin_id"],
+                attendance_status=row["status"],
+                flags=json.loads(row["flags"]),
+                employee_no=employee["employee_no"],
+                employee_name=employee["name"],
+                server_time=row["server_time"],
+                lang=lang,
+                replayed=repeat is Repeat.REPLAY,
+                duplicate=repeat is Repeat.DUPLICATE,
+            ),
+        )
+
+    def _reject(
+        self,
+        device: DeviceIdentity,
+        request: CheckInRequest,
+        session_id: UUID,
+        presented: str,
+        reason: str,
+        lang: str,
+    ) -> _Pending:
+        existing: CheckInRejection | None = self.app.get_or_none(
+            device_command_id(device.id, request.client_event_id)
+        )
+        if existing is not None:
+            return _Pending(outcome=self._rejection_replay(existing, lang))
+        rejection = CheckInRejection(
+            device_id=device.id,
+            client_event_id=request.client_event_id,
+            session_id=session_id,
+            method=request.method,
+            presented=presented,
+            reason=reason,
+            rejected_at=datetime.now(UTC),
+            device_time=request.device_time,
+            device_seq=request.device_seq,
+            actor=f"device:{device.name}",
+        )
+        created = iso(rejection.created_on)
+        return _Pending(
+            aggregate=rejection,
+            reply=lambda: rejected_outcome(
+                checkin_id=str(rejection.id), reason=reason, server_time=created, lang=lang
+            ),
+        )
+
+    @staticmethod
+    def _rejection_replay(rejection: CheckInRejection, lang: str) -> Outcome:
+        return rejected_outcome(
+            checkin_id=str(rejection.id),
+            reason=rejection.reason,
+            server_time=iso(rejection.created_on),
+            lang=lang,
+            replayed=True,
+        )
+
+    def _settle_conflict(self, device: DeviceIdentity, pending: _Pending, lang: str) -> Outcome:
+        """A concurrent request stored the same record first: answer from what it stored."""
+        aggregate = pending.aggregate
+        if isinstance(aggregate, CheckInRejection):
+            stored_rejection: CheckInRejection = self.app.repository.get(aggregate.id)
+            return self._rejection_replay(stored_rejection, lang)
+        stored: Attendance = self.app.repository.get(
+            attendance_id(aggregate.session_id, aggregate.employee_no)
+        )
+        repeat = classify_repeat(
+            str(stored.device_id), stored.client_event_id, str(device.id), aggregate.client_event_id
+        )
+        return Outcome(
+            200,
+            accepted_reply(
+                checkin_id=str(stored.id),
+                attendance_status=stored.attendance_status,
+                flags=stored.flags,
+                employee_no=stored.employee_no,
+                employee_name=stored.employee_name,
+                server_time=iso(stored.created_on),
+                lang=lang,
+                replayed=repeat is Repeat.REPLAY,
+                duplicate=repeat is Repeat.DUPLICATE,
+            ),
+        )

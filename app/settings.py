@@ -1,0 +1,74 @@
+"""The one settings class: environment `MUSTER_*`, optionally `muster.toml`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. Only `app.bootstrap` reads it."""
+
+    model_config = SettingsConfigDict(env_prefix="MUSTER_", toml_file="muster.toml", extra="ignore")
+
+    #: `sqlite:///var/muster.db` (embedded, default) or `postgresql://user@host:5432/db`.
+    store: str = "sqlite:///var/muster.db"
+    #: PostgreSQL schema for events and read models (lets tests and tenants share a database).
+    store_schema: str = "public"
+    #: `memory://` (in-process, default) or `nats://host:4222`.
+    bus: str = "memory://"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Signs login tokens and cookies. Empty: a random key is kept in `var/secret.key`.
+    secret_key: str = ""
+    var_dir: Path = Path("var")
+    default_lang: Literal["zh-CN", "en"] = "zh-CN"
+    #: Allowed websocket origins besides the server's own host.
+    allowed_origins: list[str] = Field(default_factory=list)
+
+    checkin_opens_before_minutes: int = 15
+    checkin_late_after_minutes: int = 10
+    clock_skew_tolerance_minutes: int = 2
+    dept_alert_rate: float = 0.8
+    token_ttl_hours: int = 12
+
+    #: Group commit: gather appends for up to this many milliseconds into one transaction.
+    commit_window_ms: float = 2.0
+    commit_max_batch: int = 500
+    #: Projections poll the store this often when nothing in-process woke them.
+    projection_poll_ms: int = 200
+    #: Run projections inside the web process (embedded). Scale-out runs them in `muster worker`.
+    run_projections: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def store_kind(self) -> Literal["sqlite", "postgres"]:
+        if self.store.startswith(("postgresql://", "postgres://")):
+            return "postgres"
+        if self.store.startswith("sqlite:///"):
+            return "sqlite"
+        raise ValueError(
+            f"MUSTER_STORE must be sqlite:///PATH or postgresql://…, not {self.store!r}"
+        )
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.store.removeprefix("sqlite:///"))

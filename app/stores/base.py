@@ -1,0 +1,86 @@
+"""The read-model store port.
+
+Projections and queries are written once, in SQL both SQLite and PostgreSQL accept, with
+`:name` placeholders. Each adapter translates the placeholders and owns its connections.
+Times are stored as ISO-8601 UTC text (same width), so text order is time order on both.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+Row = dict[str, Any]
+PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement with its named parameters."""
+
+    sql: str
+    params: Mapping[str, Any]
+
+
+def iso(value: datetime) -> str:
+    """The stored form of an instant: UTC, microseconds, fixed width."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_iso(value: str) -> datetime:
+    """Parse a stored instant."""
+    return datetime.fromisoformat(value)
+
+
+class Tx(ABC):
+    """A transaction on the read-model store."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
+
+    @abstractmethod
+    def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
+
+    def run(self, statements: Sequence[Statement]) -> None:
+        for statement in statements:
+            self.execute(statement.sql, statement.params)
+
+
+class ReadStore(ABC):
+    """Read models and projection checkpoints, in the same database as the events."""
+
+    kind: str
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Tx]:
+        """A write transaction: everything inside commits together or not at all."""
+
+    @abstractmethod
+    def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """Run a query from a worker thread."""
+
+    @abstractmethod
+    async def afetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """Run a query from the event loop without blocking it."""
+
+    async def afetch_one(self, sql: str, params: Mapping[str, Any] | None = None) -> Row | None:
+        rows = await self.afetch(sql, params)
+        return rows[0] if rows else None
+
+    def fetch_one(self, sql: str, params: Mapping[str, Any] | None = None) -> Row | None:
+        rows = self.fetch(sql, params)
+        return rows[0] if rows else None
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def iter_rows(self, sql: str, params: Mapping[str, Any] | None = None) -> Iterator[Row]:
+        yield from self.fetch(sql, params)

@@ -1,0 +1,105 @@
+"""PostgreSQL adapter: psycopg (sync, pipelined) for projection writes, asyncpg for reads."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import asyncpg
+from psycopg import Connection
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from app.stores.base import PLACEHOLDER, ReadStore, Row, Tx
+
+
+def to_pyformat(sql: str) -> str:
+    """`:name` → `%(name)s` for psycopg."""
+    return PLACEHOLDER.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def to_numbered(sql: str) -> tuple[str, list[str]]:
+    """`:name` → `$1 …` for asyncpg, with the parameter order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return PLACEHOLDER.sub(number, sql), names
+
+
+class _PostgresTx(Tx):
+    def __init__(self, conn: Connection[Any]) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self.conn.execute(to_pyformat(sql), dict(params or {}), prepare=True)
+
+    def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        cur = self.conn.cursor(row_factory=dict_row)
+        return list(cur.execute(to_pyformat(sql), dict(params or {})).fetchall())
+
+
+class PostgresReadStore(ReadStore):
+    """Read models in `schema`; writes pipelined so a rebuild is not bound by round trips."""
+
+    kind = "postgres"
+
+    def __init__(self, dsn: str, schema: str = "public") -> None:
+        self.dsn = dsn
+        self.schema = schema
+        self._pool = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=8,
+            open=True,
+            kwargs={"options": f"-c search_path={schema}", "autocommit": False},
+        )
+        self._apool: asyncpg.Pool | None = None
+        self._apool_lock = asyncio.Lock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
+            yield _PostgresTx(conn)
+
+    def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        with self._pool.connection() as conn:
+            rows = _PostgresTx(conn).fetch(sql, params)
+            conn.rollback()
+            return rows
+
+    async def _apool_get(self) -> asyncpg.Pool:
+        if self._apool is None:
+            async with self._apool_lock:
+                if self._apool is None:
+                    self._apool = await asyncpg.create_pool(
+                        self.dsn,
+                        min_size=1,
+                        max_size=10,
+                        server_settings={"search_path": self.schema},
+                    )
+        return self._apool
+
+    async def afetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        pool = await self._apool_get()
+        query, names = to_numbered(sql)
+        values = [(params or {})[n] for n in names]
+        async with pool.acquire() as conn:
+            records = await conn.fetch(query, *values)
+        return [dict(r) for r in records]
+
+    def close(self) -> None:
+        self._pool.close()
+
+    async def aclose(self) -> None:
+        if self._apool is not None:
+            await self._apool.close()
+            self._apool = None
+        await asyncio.to_thread(self.close)
