@@ -164,17 +164,20 @@ class CheckInService:
 
     async def check_in(
         self,
-        device: DeviceIdentity,
+        token: str | None,
         items: Sequence[Any],
         *,
         lang: str,
         offline: bool = False,
         sent_at: datetime | None = None,
     ) -> list[Outcome]:
-        """Check in every item (raw JSON values); one bad item never fails the others."""
+        """Check in every item (raw JSON values); one bad item never fails the others.
+
+        Raises `Problem` (401) when the device token is missing, unknown or revoked.
+        """
         received_at = datetime.now(UTC)
-        pending = await asyncio.to_thread(
-            self._prepare_all, device, items, received_at, sent_at, offline, lang
+        device, pending = await asyncio.to_thread(
+            self._prepare_all, token, items, received_at, sent_at, offline, lang
         )
         futures = {
             i: asyncio.wrap_future(self.committer.submit(p.aggregate))
@@ -200,13 +203,14 @@ class CheckInService:
 
     def _prepare_all(
         self,
-        device: DeviceIdentity,
+        token: str | None,
         items: Sequence[Any],
         received_at: datetime,
         sent_at: datetime | None,
         offline: bool,
         lang: str,
-    ) -> list[_Pending]:
+    ) -> tuple[DeviceIdentity, list[_Pending]]:
+        device = self.authenticate_device(token)
         sessions: dict[str, dict[str, Any] | None] = {}
         prepared = []
         for raw in items:
@@ -226,7 +230,7 @@ class CheckInService:
                 prepared.append(
                     _Pending(outcome=Outcome(problem.status, problem_body(problem, lang)))
                 )
-        return prepared
+        return device, prepared
 
     def _session(self, session_id: str, cache: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
         if session_id not in cache:

@@ -79,8 +79,8 @@ class ReadStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    async def aclose(self) -> None:
-        self.close()
+    async def close_async(self) -> None:
+        """Release what `afetch` opened on the current event loop (the loop is ending)."""
 
     def iter_rows(self, sql: str, params: Mapping[str, Any] | None = None) -> Iterator[Row]:
         yield from self.fetch(sql, params)

@@ -98,8 +98,7 @@ class PostgresReadStore(ReadStore):
     def close(self) -> None:
         self._pool.close()
 
-    async def aclose(self) -> None:
+    async def close_async(self) -> None:
         if self._apool is not None:
             await self._apool.close()
             self._apool = None
-        await asyncio.to_thread(self.close)

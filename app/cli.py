@@ -1,0 +1,225 @@
+"""The `muster` command line (names fixed by ../shared/CONTRACT.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.bootstrap import Muster, build
+from app.logging import configure
+from app.settings import Settings
+
+console = Console()
+CLI_ACTOR = "cli"
+
+
+def _build(**overrides: Any) -> Muster:
+    configure("WARNING")
+    return build(Settings(**overrides))
+
+
+def _serve(muster: Muster, host: str, port: int, background: Any = None) -> None:
+    import uvicorn
+
+    from app.web.app import create_app
+
+    app = create_app(muster)
+    config = uvicorn.Config(
+        app, host=host, port=port, loop="uvloop", http="httptools", ws="websockets-sansio",
+        log_level="warning", lifespan="on",
+    )
+    server = uvicorn.Server(config)
+
+    async def main() -> None:
+        task = asyncio.create_task(background()) if background else None
+        try:
+            await server.serve()
+        finally:
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    asyncio.run(main())
+
+
+@click.group()
+def main() -> None:
+    """Muster: training supervision for manufacturing plants."""
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--employees", default=300, show_default=True)
+@click.option("--db", default="var/demo.db", show_default=True, help="SQLite file (created or reused)")
+def demo(port: int, host: str, employees: int, db: str) -> None:
+    """Embedded demo: SQLite + in-process bus, demo plant, live simulated check-ins."""
+    from app import demo as demo_data
+    from app.simulator import simulate
+
+    started = time.monotonic()
+    configure("INFO")
+    Path(db).parent.mkdir(parents=True, exist_ok=True)
+    muster = build(Settings(store=f"sqlite:///{db}", bus="memory://", host=host, port=port))
+    with console.status("Loading the demo plant…"):
+        plant = demo_data.load(muster, employees=employees)
+        muster.runner.run_once()
+    url = f"http://{host}:{port}"
+    console.print(f"[bold green]Muster demo[/] ready in {time.monotonic() - started:.1f}s — {db}")
+    console.print(f"  Wallboard   {url}/plants/SZ1/wallboard   (and {url}/plants/SZ2/wallboard)")
+    console.print(f"  Login       {url}/login")
+    for login, role, scope, password in demo_data.DEMO_USERS:
+        console.print(f"  {role:<6} login [bold]{login}[/] / password [bold]{password}[/]  (scope {scope})")
+    console.print("  Device API  POST /api/v1/checkins  (tablet tokens are reissued each start)")
+    console.print("  Ctrl-C stops.")
+    try:
+        _serve(muster, host, port, background=lambda: simulate(muster, plant))
+    finally:
+        muster.close()
+
+
+@main.command()
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+def serve(host: str | None, port: int | None) -> None:
+    """Serve with the configured stores (MUSTER_* environment or muster.toml)."""
+    configure("INFO")
+    muster = build()
+    try:
+        _serve(muster, host or muster.settings.host, port or muster.settings.port)
+    finally:
+        muster.close()
+
+
+@main.command()
+def worker() -> None:
+    """Run the projections (scale-out shape: web processes set MUSTER_RUN_PROJECTIONS=false)."""
+    configure("INFO")
+    muster = build()
+    console.print(f"projections worker on {muster.settings.store_kind}; Ctrl-C stops")
+    muster.runner.start()
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        muster.close()
+
+
+@main.group()
+def users() -> None:
+    """Staff logins."""
+
+
+@users.command("add")
+@click.argument("login")
+@click.option("--role", required=True, type=click.Choice(["admin", "hr", "auditor", "dept_head", "trainer"]))
+@click.option("--scope", required=True, help="org unit code: the user sees this subtree")
+def users_add(login: str, role: str, scope: str) -> None:
+    """Create a user (or reset their password); prints a one-time password."""
+    muster = _build()
+    try:
+        muster.runner.run_once()
+        password = muster.app.add_user(login, role, scope, CLI_ACTOR)
+        muster.runner.run_once()
+    except Exception as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        muster.close()
+    console.print(f"user [bold]{login}[/] ({role}, scope {scope}) — one-time password: [bold]{password}[/]")
+
+
+@main.group()
+def devices() -> None:
+    """Check-in devices."""
+
+
+@devices.command("add")
+@click.argument("name")
+@click.option("--room", required=True)
+@click.option("--plant", required=True, help="plant org code the room belongs to")
+@click.option("--kind", default="tablet", type=click.Choice(["tablet", "camera", "badge-reader"]))
+def devices_add(name: str, room: str, plant: str, kind: str) -> None:
+    """Register a device; prints its token once (re-adding rotates the token)."""
+    muster = _build()
+    try:
+        token = muster.app.register_device(name, room, plant, kind, CLI_ACTOR)
+        muster.runner.run_once()
+    except Exception as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        muster.close()
+    console.print(f"device [bold]{name}[/] in {room} ({plant}) — token (shown once): [bold]{token}[/]")
+
+
+@devices.command("revoke")
+@click.argument("name")
+@click.option("--reason", required=True)
+def devices_revoke(name: str, reason: str) -> None:
+    """Revoke a lost or stolen device: its token stops working at once."""
+    muster = _build()
+    try:
+        muster.app.revoke_device(name, reason, CLI_ACTOR)
+        muster.runner.run_once()
+    except Exception as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        muster.close()
+    console.print(f"device [bold]{name}[/] revoked")
+
+
+@main.group()
+def projections() -> None:
+    """Read models."""
+
+
+@projections.command("status")
+def projections_status() -> None:
+    """Show each projection's position and lag behind the event log."""
+    muster = _build()
+    try:
+        table = Table("projection", "position", "head", "lag")
+        for s in muster.runner.status():
+            table.add_row(s.name, str(s.position), str(s.head), str(s.lag))
+        console.print(table)
+    finally:
+        muster.close()
+
+
+@projections.command("rebuild")
+@click.argument("name", required=False)
+def projections_rebuild(name: str | None) -> None:
+    """Rebuild one projection (or all) from the event log."""
+    muster = _build()
+    known = [p.name for p in muster.runner.projections]
+    if name is not None and name not in known:
+        muster.close()
+        raise click.ClickException(f"unknown projection {name!r}; known: {', '.join(known)}")
+    started = time.monotonic()
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console) as progress:
+            task = progress.add_task(f"rebuilding {name or 'all'}", total=muster.runner.head())
+            count = muster.runner.rebuild(
+                [name] if name else None,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    finally:
+        muster.close()
+    elapsed = time.monotonic() - started
+    console.print(f"applied {count} events in {elapsed:.1f}s ({count / max(elapsed, 1e-9):,.0f}/s)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""Queries over the read models, written once for both stores (`:name` placeholders).
+
+The wallboard, the session page, the read API and the websocket hub all call these.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.domain.rules import WindowPolicy
+from app.stores.base import ReadStore, Row, from_iso, iso
+
+
+@dataclass(frozen=True)
+class Scope:
+    """An org unit and its subtree: what a user may see."""
+
+    code: str
+    path: str
+
+
+async def scope_of(store: ReadStore, code: str) -> Scope | None:
+    row = await store.afetch_one("SELECT code, path FROM org_units WHERE code = :c", {"c": code})
+    return Scope(row["code"], row["path"]) if row else None
+
+
+async def plants_in_scope(store: ReadStore, scope: Scope) -> list[Row]:
+    """Plants the scope can see: those below it, or the plant it sits in."""
+    return await store.afetch(
+        "SELECT code, name, path FROM org_units WHERE kind = 'plant' AND "
+        "(path LIKE :prefix OR :path LIKE path || '%') ORDER BY code",
+        {"prefix": scope.path + "%", "path": scope.path},
+    )
+
+
+async def plant_visible(store: ReadStore, scope: Scope, plant: str) -> bool:
+    return any(p["code"] == plant for p in await plants_in_scope(store, scope))
+
+
+def _rate(checked_in: int, expected: int) -> float:
+    return checked_in / expected if expected else 0.0
+
+
+def _session_view(row: Row, now: datetime, policy: WindowPolicy, threshold: float) -> dict[str, Any]:
+    starts = from_iso(row["starts_at"])
+    view = dict(row)
+    view["rate"] = _rate(row["checked_in"], row["expected"])
+    view["absent"] = max(row["expected"] - row["checked_in"], 0)
+    view["past_late_mark"] = now > starts + policy.late_after
+    view["below"] = view["past_late_mark"] and view["rate"] < threshold
+    return view
+
+
+async def live_sessions(
+    store: ReadStore, plant: str, now: datetime, policy: WindowPolicy
+) -> list[Row]:
+    """Sessions of `plant` whose check-in window is open now and that are not closed."""
+    return await store.afetch(
+        "SELECT * FROM sessions WHERE plant = :plant AND status <> 'closed' "
+        "AND starts_at <= :opens_by AND ends_at > :now ORDER BY starts_at, code",
+        {"plant": plant, "opens_by": iso(now + policy.opens_before), "now": iso(now)},
+    )
+
+
+async def plant_board(
+    store: ReadStore, plant: str, now: datetime, policy: WindowPolicy, threshold: float
+) -> dict[str, Any]:
+    """Everything the wallboard of one plant shows."""
+    sessions = [
+        _session_view(r, now, policy, threshold)
+        for r in await live_sessions(store, plant, now, policy)
+    ]
+    ids = [s["id"] for s in sessions]
+    departments: list[dict[str, Any]] = []
+    latest: list[Row] = []
+    if ids:
+        marks = {s["id"]: s["past_late_mark"] for s in sessions}
+        params = {f"s{i}": sid for i, sid in enumerate(ids)}
+        placeholders = ", ".join(f":s{i}" for i in range(len(ids)))
+        rows = await store.afetch(
+            "SELECT d.session_id, d.dept, COALESCE(o.name, d.dept) AS name, d.expected, "
+            f"d.checked_in FROM dept_live d LEFT JOIN org_units o ON o.code = d.dept "
+            f"WHERE d.session_id IN ({placeholders})",
+            params,
+        )
+        by_dept: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            d = by_dept.setdefault(
+                r["dept"],
+                {"dept": r["dept"], "name": r["name"], "expected": 0, "checked_in": 0, "late_mark": False},
+            )
+            d["expected"] += r["expected"]
+            d["checked_in"] += r["checked_in"]
+            d["late_mark"] = d["late_mark"] or marks[r["session_id"]]
+        for d in by_dept.values():
+            d["rate"] = _rate(d["checked_in"], d["expected"])
+            d["below"] = d["late_mark"] and d["rate"] < threshold
+        departments = sorted(by_dept.values(), key=lambda d: (d["rate"], d["name"]))
+        latest = await store.afetch(
+            "SELECT a.employee_no, a.name, a.status, a.checked_in_at, a.method, a.flags, "
+            "s.title, s.room FROM attendance a JOIN sessions s ON s.id = a.session_id "
+            f"WHERE a.session_id IN ({placeholders}) AND a.checked_in_at IS NOT NULL "
+            "ORDER BY a.checked_in_at DESC LIMIT 12",
+            params,
+        )
+        for r in latest:
+            r["flags"] = json.loads(r["flags"])
+    expected = sum(s["expected"] for s in sessions)
+    checked_in = sum(s["checked_in"] for s in sessions)
+    version = max((s["version"] for s in sessions), default=0)
+    return {
+        "plant": plant,
+        "sessions": sessions,
+        "departments": departments,
+        "latest": latest,
+        "expected": expected,
+        "checked_in": checked_in,
+        "rate": _rate(checked_in, expected),
+        "version": version,
+    }
+
+
+async def session_detail(
+    store: ReadStore, session_id: str, now: datetime, policy: WindowPolicy, threshold: float
+) -> dict[str, Any] | None:
+    """A session with its roster, each person's status and flags."""
+    row = await store.afetch_one("SELECT * FROM sessions WHERE id = :id", {"id": session_id})
+    if row is None:
+        return None
+    roster = await store.afetch(
+        "SELECT a.employee_no, a.name, a.dept, COALESCE(o.name, a.dept) AS dept_name, "
+        "a.on_roster, a.status, a.checkin_id, a.checked_in_at, a.method, a.flags, a.reason, "
+        "a.device_id FROM attendance a LEFT JOIN org_units o ON o.code = a.dept "
+        "WHERE a.session_id = :id ORDER BY a.checked_in_at IS NULL, a.checked_in_at, a.employee_no",
+        {"id": session_id},
+    )
+    for r in roster:
+        r["flags"] = json.loads(r["flags"])
+    view = _session_view(row, now, policy, threshold)
+    view["roster"] = roster
+    return view
+
+
+async def sessions_between(
+    store: ReadStore, scope: Scope, start: datetime, end: datetime, plant: str | None
+) -> list[dict[str, Any]]:
+    """Sessions overlapping [start, end) in the scope's plants, with live counts."""
+    plants = [p["code"] for p in await plants_in_scope(store, scope)]
+    if plant is not None:
+        plants = [p for p in plants if p == plant]
+    if not plants:
+        return []
+    params: dict[str, Any] = {f"p{i}": p for i, p in enumerate(plants)}
+    params.update({"start": iso(start), "end": iso(end)})
+    rows = await store.afetch(
+        "SELECT * FROM sessions WHERE plant IN ("
+        + ", ".join(f":p{i}" for i in range(len(plants)))
+        + ") AND starts_at < :end AND ends_at > :start ORDER BY starts_at, code",
+        params,
+    )
+    for r in rows:
+        r["rate"] = _rate(r["checked_in"], r["expected"])
+    return rows
+
+
+async def session_plant(store: ReadStore, session_ids: list[str]) -> dict[str, str]:
+    """The plant of each session id (the hub routes session changes to plant wallboards)."""
+    if not session_ids:
+        return {}
+    params = {f"s{i}": s for i, s in enumerate(session_ids)}
+    rows = await store.afetch(
+        "SELECT id, plant FROM sessions WHERE id IN ("
+        + ", ".join(f":s{i}" for i in range(len(session_ids)))
+        + ")",
+        params,
+    )
+    return {r["id"]: r["plant"] for r in rows}
+

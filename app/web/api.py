@@ -1,0 +1,144 @@
+"""The JSON API of the contract: device check-ins, login tokens, reads for staff."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+
+from app.contract import MAX_BATCH, CheckInBatch, TokenReply, TokenRequest
+from app.domain.access import Role
+from app.problems import Problem
+from app.projections import queries
+from app.web.auth import bearer, check_password, issue_token, require_principal
+from app.web.common import PROBLEM_JSON, decode_json, json_response, lang_of, muster_of
+
+ONE_MB = 1024 * 1024
+
+
+def _outcome_response(status: int, body: dict[str, Any]) -> Response[Any]:
+    return json_response(body, status, PROBLEM_JSON if status >= 400 else "application/json")
+
+
+@post("/api/v1/checkins", status_code=201)
+async def post_checkin(request: Request[Any, Any, Any]) -> Response[Any]:
+    muster = muster_of(request)
+    raw = await decode_json(request, ONE_MB)
+    if not isinstance(raw, dict):
+        raise Problem(422, "invalid-body", "problem.invalid_body", errors=["expected an object"])
+    (outcome,) = await muster.checkins.check_in(bearer(request), [raw], lang=lang_of(request))
+    return _outcome_response(outcome.status_code, outcome.body)
+
+
+@post("/api/v1/checkins/batch", status_code=200)
+async def post_checkin_batch(request: Request[Any, Any, Any]) -> Response[Any]:
+    muster = muster_of(request)
+    raw = await decode_json(request, 8 * ONE_MB)
+    try:
+        batch = msgspec.convert(raw, CheckInBatch, strict=False)
+    except msgspec.ValidationError as exc:
+        raise Problem(422, "invalid-body", "problem.invalid_body", errors=[str(exc)]) from exc
+    if len(batch.items) > MAX_BATCH:
+        raise Problem(413, "batch-too-large", "problem.batch_too_large", max_items=MAX_BATCH)
+    outcomes = await muster.checkins.check_in(
+        bearer(request), batch.items, lang=lang_of(request), offline=True, sent_at=batch.sent_at
+    )
+    return json_response({"results": [o.body for o in outcomes]})
+
+
+@post("/api/v1/auth/token", status_code=200)
+async def post_token(request: Request[Any, Any, Any]) -> Response[Any]:
+    muster = muster_of(request)
+    raw = await decode_json(request, 64 * 1024)
+    try:
+        body = msgspec.convert(raw, TokenRequest)
+    except msgspec.ValidationError as exc:
+        raise Problem(422, "invalid-body", "problem.invalid_body", errors=[str(exc)]) from exc
+    principal = await asyncio.to_thread(check_password, muster, body.login, body.password)
+    if principal is None:
+        raise Problem(401, "login-failed", "problem.login_failed")
+    token, expires = issue_token(muster.secret, principal, muster.settings.token_ttl_hours * 3600)
+    return json_response(TokenReply(token=token, expires_at=expires.isoformat()))
+
+
+def _parse_time(value: str | None, default: datetime) -> datetime:
+    if not value:
+        return default
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise Problem(422, "invalid-query", "problem.invalid_body", errors=[f"not ISO 8601: {value}"]) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def _scope(request: Request[Any, Any, Any]) -> queries.Scope:
+    muster = muster_of(request)
+    principal = require_principal(request, muster.secret)
+    scope = await queries.scope_of(muster.store, principal.scope)
+    if scope is None:
+        raise Problem(403, "forbidden", "problem.forbidden")
+    return scope
+
+
+@get("/api/v1/sessions")
+async def get_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
+    muster = muster_of(request)
+    scope = await _scope(request)
+    now = datetime.now(UTC)
+    start = _parse_time(request.query_params.get("from"), now.replace(hour=0, minute=0, second=0, microsecond=0))
+    end = _parse_time(request.query_params.get("to"), start + timedelta(days=1))
+    plant = request.query_params.get("org")
+    if plant is not None and not await queries.plant_visible(muster.store, scope, plant):
+        raise Problem(403, "forbidden", "problem.forbidden")
+    sessions = await queries.sessions_between(muster.store, scope, start, end, plant)
+    return json_response({"sessions": sessions})
+
+
+@get("/api/v1/sessions/{session_id:str}/attendance")
+async def get_attendance(request: Request[Any, Any, Any], session_id: str) -> Response[Any]:
+    muster = muster_of(request)
+    scope = await _scope(request)
+    detail = await queries.session_detail(
+        muster.store, session_id, datetime.now(UTC), muster.policy, muster.settings.dept_alert_rate
+    )
+    if detail is None:
+        raise Problem(404, "unknown-session", "problem.unknown_session", session_id=session_id)
+    if not await queries.plant_visible(muster.store, scope, detail["plant"]):
+        raise Problem(403, "forbidden", "problem.forbidden")
+    return json_response(detail)
+
+
+@get("/api/v1/events")
+async def get_events(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The event log in order, for auditors and admins."""
+    muster = muster_of(request)
+    principal = require_principal(request, muster.secret)
+    if principal.role not in (Role.AUDITOR, Role.ADMIN):
+        raise Problem(403, "forbidden", "problem.forbidden")
+    try:
+        after = int(request.query_params.get("after", "0"))
+        limit = min(max(int(request.query_params.get("limit", "100")), 1), 1000)
+    except ValueError as exc:
+        raise Problem(422, "invalid-query", "problem.invalid_body", errors=["after/limit must be integers"]) from exc
+
+    def read() -> list[dict[str, Any]]:
+        notifications = muster.app.recorder.select_notifications(start=after + 1, limit=limit)
+        return [
+            {
+                "id": n.id,
+                "originator_id": str(n.originator_id),
+                "originator_version": n.originator_version,
+                "topic": n.topic,
+                "state": msgspec.json.decode(n.state),
+            }
+            for n in notifications
+        ]
+
+    events = await asyncio.to_thread(read)
+    return json_response({"events": events, "next_after": events[-1]["id"] if events else after})
+
+
+api_handlers = [post_checkin, post_checkin_batch, post_token, get_sessions, get_attendance, get_events]

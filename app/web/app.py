@@ -1,0 +1,135 @@
+"""The Litestar app factory: API, pages, websocket, static files, problem details."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from litestar import Litestar, Request, Response, WebSocket, websocket
+from litestar.exceptions import HTTPException, WebSocketDisconnect
+from litestar.static_files import create_static_files_router
+
+from app.bootstrap import Muster
+from app.problems import Problem
+from app.projections import queries
+from app.web.api import api_handlers
+from app.web.auth import principal_of
+from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
+from app.web.hub import Client, LiveHub
+from app.web.pages import page_handlers
+
+log = structlog.get_logger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+
+def _problem_handler(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
+    return problem_response(exc, lang_of(request))
+
+
+def _http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": exc.detail,
+        "status": exc.status_code,
+        "detail": exc.detail,
+    }
+    if isinstance(exc.extra, dict):
+        body.update(exc.extra)
+    return Response(body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers)
+
+
+def _internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error", path=request.url.path)
+    body = {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+            "detail": "The server failed; nothing you sent was half-applied. Try again."}
+    return Response(body, status_code=500, media_type=PROBLEM_JSON)
+
+
+def _origin_allowed(socket: WebSocket[Any, Any, Any], allowed: list[str]) -> bool:
+    origin = socket.headers.get("origin")
+    if origin is None:  # non-browser clients (scripts, devices) send no Origin
+        return True
+    host = socket.headers.get("host", "")
+    return urlsplit(origin).netloc == host or origin in allowed
+
+
+@websocket("/ws/live")
+async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    muster = muster_of(socket)
+    hub: LiveHub = socket.app.state.hub
+    if not _origin_allowed(socket, muster.settings.allowed_origins):
+        await socket.close(code=4403, reason="origin not allowed")
+        return
+    principal = principal_of(socket, muster.secret)
+    token = socket.query_params.get("token")
+    if principal is None and token:
+        from app.web.auth import read_token
+
+        principal = read_token(muster.secret, token)
+    if principal is None:
+        await socket.close(code=4401, reason="login required")
+        return
+    scope = socket.query_params.get("scope", "")
+    kind, _, key = scope.partition(":")
+    user_scope = await queries.scope_of(muster.store, principal.scope)
+    plant = key if kind == "plant" else None
+    if kind == "session":
+        found = await queries.session_plant(muster.store, [key])
+        plant = found.get(key)
+    if kind not in ("plant", "session") or user_scope is None or plant is None or not (
+        await queries.plant_visible(muster.store, user_scope, plant)
+    ):
+        await socket.close(code=4403, reason="scope not allowed")
+        return
+    await socket.accept()
+    client = Client(socket=socket, scope=scope, fmt=socket.query_params.get("format", "html"),
+                    lang=lang_of(socket))
+    try:
+        await hub.serve(client)
+    except WebSocketDisconnect:
+        pass
+
+
+def create_app(muster: Muster, *, start_projections: bool | None = None) -> Litestar:
+    """The web app over a wired system. Projections run in-process unless disabled."""
+    run_projections = muster.settings.run_projections if start_projections is None else start_projections
+    hub = LiveHub(muster)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await hub.start()
+        muster.runner.on_change = hub.projections_changed
+        if run_projections:
+            muster.runner.start()
+        try:
+            yield
+        finally:
+            muster.runner.on_change = None
+            if run_projections:
+                muster.runner.stop()
+            await hub.stop()
+            await muster.store.close_async()
+
+    app = Litestar(
+        route_handlers=[
+            *api_handlers,
+            *page_handlers,
+            live_socket,
+            create_static_files_router(path="/static", directories=[STATIC]),
+        ],
+        lifespan=[lifespan],
+        exception_handlers={
+            Problem: _problem_handler,
+            HTTPException: _http_exception_handler,
+            Exception: _internal_error_handler,
+        },
+        request_max_body_size=16 * 1024 * 1024,
+        openapi_config=None,
+    )
+    app.state.muster = muster
+    app.state.hub = hub
+    return app

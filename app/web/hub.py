@@ -1,0 +1,187 @@
+"""The websocket hub: projections say which sessions changed; the hub re-renders the
+affected plant wallboards and session pages once per tick and pushes them to clients.
+
+Changes travel over the event bus (`muster.live.session.<id>`), so the same hub works when
+projections run in this process (embedded) or in `muster worker` processes (scale-out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from litestar import WebSocket
+
+from app.bootstrap import Muster
+from app.projections import queries
+from app.streams.bus import Subscription
+from app.web.render import render
+
+log = structlog.get_logger(__name__)
+SUBJECT = "muster.live.session"
+
+
+@dataclass(eq=False)
+class Client:
+    """One connected websocket: its scope ('plant:P1', 'session:<id>'), format and language."""
+
+    socket: WebSocket[Any, Any, Any]
+    scope: str
+    fmt: str
+    lang: str
+    sent_version: int = -1
+    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=8))
+
+
+class LiveHub:
+    """Fans out view changes to websocket clients, coalescing bursts into one push per tick."""
+
+    def __init__(self, muster: Muster, tick_s: float = 0.1, refresh_s: float = 15.0) -> None:
+        self.muster = muster
+        self.tick_s = tick_s
+        self.refresh_s = refresh_s
+        self.clients: dict[str, set[Client]] = defaultdict(set)
+        self._dirty_sessions: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subscription: Subscription | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.pushes = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._subscription = await self.muster.bus.subscribe(SUBJECT + ".*")
+        self._tasks = [
+            asyncio.create_task(self._consume(self._subscription)),
+            asyncio.create_task(self._flush_forever()),
+        ]
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def projections_changed(self, session_ids: set[str], position: int) -> None:
+        """Runner callback (projection thread): publish one message per changed session."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        for sid in session_ids:
+            data = json.dumps({"session_id": sid, "position": position}).encode()
+            asyncio.run_coroutine_threadsafe(
+                self.muster.bus.publish(f"{SUBJECT}.{sid}", data, msg_id=f"{sid}:{position}"), loop
+            )
+
+    async def _consume(self, subscription: Subscription) -> None:
+        async for message in subscription:
+            try:
+                self._dirty_sessions.add(json.loads(message.data)["session_id"])
+            except (ValueError, KeyError):
+                log.warning("ignored malformed live message", subject=message.subject)
+
+    # -- clients -----------------------------------------------------------------------------
+
+    async def serve(self, client: Client) -> None:
+        """Register `client`, send its snapshot, then push until it disconnects."""
+        self.clients[client.scope].add(client)
+        writer = asyncio.create_task(self._write(client))
+        try:
+            await self._push_scope(client.scope, only=client)
+            while True:
+                await client.socket.receive_data(mode="text")  # pings and closes
+        except Exception:  # disconnects surface as various exceptions: all end this client
+            pass
+        finally:
+            self.clients[client.scope].discard(client)
+            if not self.clients[client.scope]:
+                del self.clients[client.scope]
+            writer.cancel()
+
+    async def _write(self, client: Client) -> None:
+        while True:
+            text = await client.queue.get()
+            await client.socket.send_text(text)
+
+    @staticmethod
+    def _offer(client: Client, text: str) -> None:
+        # A slow screen gets the newest state, not a backlog: drop the oldest queued push.
+        if client.queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                client.queue.get_nowait()
+        client.queue.put_nowait(text)
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    async def _flush_forever(self) -> None:
+        since_refresh = 0.0
+        while True:
+            await asyncio.sleep(self.tick_s)
+            since_refresh += self.tick_s
+            try:
+                if since_refresh >= self.refresh_s:
+                    since_refresh = 0.0
+                    # Sessions enter and leave the live window with the clock, not with events.
+                    for scope in list(self.clients):
+                        await self._push_scope(scope)
+                await self.flush()
+            except Exception:
+                log.exception("live push failed")
+
+    async def flush(self) -> None:
+        """Push every scope touched by the sessions changed since the last flush."""
+        if not self._dirty_sessions or not self.clients:
+            self._dirty_sessions.clear()
+            return
+        dirty, self._dirty_sessions = self._dirty_sessions, set()
+        plants = await queries.session_plant(self.muster.store, list(dirty))
+        scopes = {f"session:{sid}" for sid in dirty} | {f"plant:{p}" for p in plants.values()}
+        for scope in scopes & set(self.clients):
+            await self._push_scope(scope)
+
+    async def _push_scope(self, scope: str, only: Client | None = None) -> None:
+        targets = [only] if only is not None else list(self.clients.get(scope, ()))
+        if not targets:
+            return
+        kind, _, key = scope.partition(":")
+        settings = self.muster.settings
+        now = datetime.now(UTC)
+        if kind == "plant":
+            view: dict[str, Any] | None = await queries.plant_board(
+                self.muster.store, key, now, self.muster.policy, settings.dept_alert_rate
+            )
+            template, name = "_board.html", "board"
+        else:
+            view = await queries.session_detail(
+                self.muster.store, key, now, self.muster.policy, settings.dept_alert_rate
+            )
+            template, name = "_session_body.html", "session"
+        if view is None:
+            return
+        version = int(view["version"])
+        rendered: dict[tuple[str, str], str] = {}
+        for client in targets:
+            key_ = (client.fmt, client.lang)
+            if key_ not in rendered:
+                if client.fmt == "json":
+                    rendered[key_] = json.dumps(
+                        {"type": "plant" if kind == "plant" else "session", "id": key,
+                         "version": version, name: view},
+                        ensure_ascii=False,
+                        default=str,
+                    )
+                else:
+                    rendered[key_] = render(template, client.lang, oob=True, now=now, **{name: view})
+            self._offer(client, rendered[key_])
+            client.sent_version = version
+            self.pushes += 1

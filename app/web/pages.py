@@ -1,0 +1,118 @@
+"""Server-rendered pages: login, plant wallboard, session roster."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect
+
+from app.i18n import t
+from app.projections import queries
+from app.web.auth import COOKIE, check_password, issue_token, principal_of
+from app.web.common import lang_of, muster_of
+from app.web.render import render
+
+
+def _html(text: str, status: int = 200, lang: str | None = None) -> Response[str]:
+    response: Response[str] = Response(text, status_code=status, media_type="text/html")
+    if lang:
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def _login_redirect(request: Request[Any, Any, Any]) -> Redirect:
+    return Redirect(f"/login?next={quote(request.url.path)}")
+
+
+@get("/login")
+async def login_page(request: Request[Any, Any, Any]) -> Response[str]:
+    lang = lang_of(request)
+    return _html(render("login.html", lang, next=request.query_params.get("next", "/")), lang=lang)
+
+
+@post("/login")
+async def login_submit(
+    request: Request[Any, Any, Any],
+    data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),  # noqa: B008
+) -> Response[Any]:
+    muster = muster_of(request)
+    lang = lang_of(request)
+    login, password = data.get("login", "")[:128], data.get("password", "")[:256]
+    principal = await asyncio.to_thread(check_password, muster, login, password)
+    if principal is None:
+        page = render("login.html", lang, error=t("problem.login_failed", lang), login=login,
+                      next=data.get("next", "/"))
+        return _html(page, status=401)
+    token, _ = issue_token(muster.secret, principal, muster.settings.token_ttl_hours * 3600)
+    target = data.get("next", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    response = Redirect(target)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
+                        max_age=muster.settings.token_ttl_hours * 3600)
+    return response
+
+
+@post("/logout")
+async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+    response = Redirect("/login")
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@get("/")
+async def home(request: Request[Any, Any, Any]) -> Response[Any]:
+    muster = muster_of(request)
+    principal = principal_of(request, muster.secret)
+    if principal is None:
+        return _login_redirect(request)
+    scope = await queries.scope_of(muster.store, principal.scope)
+    plants = await queries.plants_in_scope(muster.store, scope) if scope else []
+    if not plants:
+        return _html(render("login.html", lang_of(request), error=t("problem.forbidden", lang_of(request))), 403)
+    return Redirect(f"/plants/{plants[0]['code']}/wallboard")
+
+
+@get("/plants/{plant:str}/wallboard")
+async def wallboard(request: Request[Any, Any, Any], plant: str) -> Response[Any]:
+    muster = muster_of(request)
+    lang = lang_of(request)
+    principal = principal_of(request, muster.secret)
+    if principal is None:
+        return _login_redirect(request)
+    scope = await queries.scope_of(muster.store, principal.scope)
+    plants = await queries.plants_in_scope(muster.store, scope) if scope else []
+    current = next((p for p in plants if p["code"] == plant), None)
+    if current is None:
+        return _html(render("login.html", lang, error=t("problem.forbidden", lang)), 403)
+    now = datetime.now(UTC)
+    board = await queries.plant_board(muster.store, plant, now, muster.policy, muster.settings.dept_alert_rate)
+    page = render("wallboard.html", lang, principal=principal, plant=current, plants=plants,
+                  board=board, now=now, oob=False)
+    return _html(page, lang=request.query_params.get("lang") and lang)
+
+
+@get("/sessions/{session_id:str}")
+async def session_page(request: Request[Any, Any, Any], session_id: str) -> Response[Any]:
+    muster = muster_of(request)
+    lang = lang_of(request)
+    principal = principal_of(request, muster.secret)
+    if principal is None:
+        return _login_redirect(request)
+    now = datetime.now(UTC)
+    detail = await queries.session_detail(muster.store, session_id, now, muster.policy,
+                                          muster.settings.dept_alert_rate)
+    scope = await queries.scope_of(muster.store, principal.scope)
+    if detail is None or scope is None or not await queries.plant_visible(muster.store, scope, detail["plant"]):
+        return _html(render("login.html", lang, error=t("problem.unknown_session", lang)), 404)
+    page = render("session.html", lang, principal=principal, session=detail, now=now, oob=False)
+    return _html(page, lang=request.query_params.get("lang") and lang)
+
+
+page_handlers = [login_page, login_submit, logout, home, wallboard, session_page]

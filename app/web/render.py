@@ -1,0 +1,46 @@
+"""Jinja rendering shared by pages and the websocket hub."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from app.i18n import t
+from app.stores.base import from_iso
+
+PLANT_TZ = ZoneInfo("Asia/Shanghai")
+
+env = Environment(
+    loader=PackageLoader("app.web", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _clock(value: str | datetime | None) -> str:
+    if value is None:
+        return ""
+    moment = from_iso(value) if isinstance(value, str) else value
+    return moment.astimezone(PLANT_TZ).strftime("%H:%M")
+
+
+def _clock_s(value: str | None) -> str:
+    return from_iso(value).astimezone(PLANT_TZ).strftime("%H:%M:%S") if value else ""
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+env.filters["clock"] = _clock
+env.filters["clock_s"] = _clock_s
+env.filters["pct"] = _pct
+
+
+def render(template: str, lang: str, **context: Any) -> str:
+    """Render `template` in `lang` (`_` translates a message key)."""
+    return env.get_template(template).render(_=lambda key: t(key, lang), lang=lang, **context)
