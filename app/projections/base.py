@@ -35,6 +35,8 @@ class Projection:
     tables: tuple[str, ...] = ()
     #: table names to clear on rebuild
     owned_tables: tuple[str, ...] = ()
+    #: projections whose tables this one reads while projecting: it never runs ahead of them
+    depends_on: tuple[str, ...] = ()
     handlers: dict[type, str]
 
     def __init_subclass__(cls) -> None:

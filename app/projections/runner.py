@@ -97,7 +97,12 @@ class ProjectionRunner:
     def _process(self, projection: Projection, limit: int) -> tuple[int, set[str], int]:
         """Apply the next `limit` events to one projection. Returns (count, changes, position)."""
         start = self.position(projection.name)
-        notifications = self.app.recorder.select_notifications(start=start + 1, limit=limit)
+        stop = min((self.position(dep) for dep in projection.depends_on), default=None)
+        if stop is not None and stop <= start:
+            return 0, set(), start
+        notifications = self.app.recorder.select_notifications(
+            start=start + 1, limit=limit, stop=stop
+        )
         if not notifications:
             return 0, set(), start
         batch = Batch()

@@ -1,0 +1,153 @@
+"""Check-in rules: table-driven cases and properties."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.domain.rules import (
+    AttendanceStatus,
+    CheckInFacts,
+    Flag,
+    RejectReason,
+    Repeat,
+    Verdict,
+    Window,
+    WindowPolicy,
+    check_in_window,
+    classify_repeat,
+    clock_skewed,
+    decide_check_in,
+    effective_check_in_time,
+)
+
+START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+END = START + timedelta(hours=1)
+POLICY = WindowPolicy()
+M = timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected"),
+    [
+        (-16 * M, Window.TOO_EARLY),
+        (-15 * M, Window.ON_TIME),
+        (0 * M, Window.ON_TIME),
+        (10 * M, Window.ON_TIME),
+        (10 * M + timedelta(seconds=1), Window.LATE),
+        (59 * M, Window.LATE),
+        (60 * M, Window.CLOSED),
+        (120 * M, Window.CLOSED),
+    ],
+)
+def test_check_in_window_boundaries(offset: timedelta, expected: Window) -> None:
+    assert check_in_window(START + offset, START, END, POLICY) is expected
+
+
+def test_window_is_configurable() -> None:
+    strict = WindowPolicy(opens_before=5 * M, late_after=0 * M)
+    assert check_in_window(START - 10 * M, START, END, strict) is Window.TOO_EARLY
+    assert check_in_window(START + timedelta(seconds=1), START, END, strict) is Window.LATE
+
+
+ORDER = [Window.TOO_EARLY, Window.ON_TIME, Window.LATE, Window.CLOSED]
+
+
+@given(st.integers(-200, 200), st.integers(0, 200))
+def test_window_never_goes_backwards_in_time(a: int, step: int) -> None:
+    first = check_in_window(START + a * M, START, END, POLICY)
+    later = check_in_window(START + (a + step) * M, START, END, POLICY)
+    assert ORDER.index(later) >= ORDER.index(first)
+
+
+def facts(**overrides: object) -> CheckInFacts:
+    base: dict[str, object] = dict(at=START + M, starts_at=START, ends_at=END, session_closed=False,
+                                   employee_known=True, on_roster=True, method="badge", by_badge=True)
+    base.update(overrides)
+    return CheckInFacts(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "verdict", "status", "flags", "reason"),
+    [
+        ({}, Verdict.ACCEPTED, AttendanceStatus.PRESENT, (), None),
+        ({"at": START + 20 * M}, Verdict.ACCEPTED, AttendanceStatus.LATE, (Flag.LATE,), None),
+        ({"on_roster": False}, Verdict.FLAGGED, AttendanceStatus.WALK_IN, (Flag.WALK_IN,), None),
+        ({"employee_known": False}, Verdict.REJECTED, None, (), RejectReason.UNKNOWN_BADGE),
+        ({"employee_known": False, "by_badge": False}, Verdict.REJECTED, None, (), RejectReason.UNKNOWN_EMPLOYEE),
+        ({"at": END}, Verdict.REJECTED, None, (), RejectReason.SESSION_CLOSED),
+        ({"session_closed": True}, Verdict.REJECTED, None, (), RejectReason.SESSION_CLOSED),
+        ({"at": START - 30 * M}, Verdict.REJECTED, None, (), RejectReason.TOO_EARLY),
+        ({"method": "manual"}, Verdict.ACCEPTED, AttendanceStatus.PRESENT, (Flag.MANUAL,), None),
+        ({"skewed_clock": True}, Verdict.FLAGGED, AttendanceStatus.PRESENT, (Flag.CLOCK_SKEW,), None),
+        ({"offline": True}, Verdict.ACCEPTED, AttendanceStatus.PRESENT, (Flag.OFFLINE_SYNC,), None),
+    ],
+)
+def test_decide_check_in(overrides: dict[str, object], verdict: Verdict,
+                         status: AttendanceStatus | None, flags: tuple[Flag, ...],
+                         reason: RejectReason | None) -> None:
+    decision = decide_check_in(facts(**overrides), POLICY)
+    assert decision.verdict is verdict
+    assert decision.attendance_status == status
+    assert decision.flags == flags
+    assert decision.reason == reason
+
+
+@given(st.integers(-120, 120), st.booleans(), st.booleans(), st.booleans())
+def test_unknown_people_are_never_accepted(minute: int, roster: bool, closed: bool, badge: bool) -> None:
+    decision = decide_check_in(
+        facts(at=START + minute * M, employee_known=False, on_roster=roster,
+              session_closed=closed, by_badge=badge), POLICY)
+    assert decision.verdict is Verdict.REJECTED
+    assert decision.attendance_status is None
+
+
+@given(st.integers(-120, 120))
+def test_a_walk_in_is_always_flagged_for_review(minute: int) -> None:
+    decision = decide_check_in(facts(at=START + minute * M, on_roster=False), POLICY)
+    assert decision.verdict in (Verdict.FLAGGED, Verdict.REJECTED)
+
+
+@given(st.integers(-10_000, 10_000), st.integers(-10_000, 10_000) | st.none())
+def test_effective_time_never_after_receipt(device_offset_s: int, sent_offset_s: int | None) -> None:
+    received = START
+    device_time = received + timedelta(seconds=device_offset_s)
+    sent = None if sent_offset_s is None else received + timedelta(seconds=sent_offset_s)
+    assert effective_check_in_time(received, device_time, sent, offline=True) <= received
+
+
+def test_offline_time_is_corrected_by_the_device_clock_offset() -> None:
+    received = START + 30 * M
+    # The tablet's clock runs 7 minutes slow; it queued a check-in 20 device-minutes before sending.
+    sent = received - 7 * M
+    device_time = sent - 20 * M
+    assert effective_check_in_time(received, device_time, sent, offline=True) == received - 20 * M
+
+
+def test_live_check_ins_use_server_time() -> None:
+    received = START + 3 * M
+    assert effective_check_in_time(received, START - 50 * M, None, offline=False) == received
+
+
+@pytest.mark.parametrize(
+    ("device_offset", "skewed"),
+    [(None, False), (0 * M, False), (2 * M, False), (2 * M + timedelta(seconds=1), True), (-3 * M, True)],
+)
+def test_clock_skew(device_offset: timedelta | None, skewed: bool) -> None:
+    device_time = None if device_offset is None else START + device_offset
+    assert clock_skewed(START, device_time, POLICY.clock_skew_tolerance) is skewed
+
+
+@pytest.mark.parametrize(
+    ("first", "again", "expected"),
+    [
+        (("d1", "c1"), ("d1", "c1"), Repeat.REPLAY),
+        (("d1", "c1"), ("d1", "c2"), Repeat.DUPLICATE),
+        (("d1", "c1"), ("d2", "c1"), Repeat.DUPLICATE),
+    ],
+)
+def test_repeat_classification(first: tuple[str, str], again: tuple[str, str], expected: Repeat) -> None:
+    assert classify_repeat(first[0], first[1], again[0], again[1]) is expected
