@@ -137,7 +137,8 @@ def users_add(login: str, role: str, scope: str) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         muster.close()
-    console.print(f"user [bold]{login}[/] ({role}, scope {scope}) — one-time password: [bold]{password}[/]")
+    # Plain echo, never wrapped: scripts read the password from this line.
+    click.echo(f"user {login} ({role}, scope {scope}) — one-time password: {password}")
 
 
 @main.group()
@@ -160,7 +161,7 @@ def devices_add(name: str, room: str, plant: str, kind: str) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         muster.close()
-    console.print(f"device [bold]{name}[/] in {room} ({plant}) — token (shown once): [bold]{token}[/]")
+    click.echo(f"device {name} in {room} ({plant}) — token (shown once): {token}")
 
 
 @devices.command("revoke")

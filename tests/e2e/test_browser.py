@@ -1,0 +1,122 @@
+"""The wallboard in a real browser (Debian chromium driven by Playwright): it logs in,
+shows the plant, and moves when someone checks in — without a reload."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import LiveServer, Plant
+
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"  # the browser sees the same HTML on both stores; the API tests cover both
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def log_in(page: Page, server: LiveServer, login: str, password: str) -> None:
+    page.goto(f"{server.url}/plants/P1/wallboard")
+    expect(page).to_have_url(f"{server.url}/login?next=/plants/P1/wallboard")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{server.url}/plants/P1/wallboard")
+
+
+def check_in(server: LiveServer, plant: Plant, *employees: str) -> None:
+    items = [{"client_event_id": str(uuid.uuid4()), "session_id": plant.session_id, "method": "badge",
+              "badge_uid": plant.badges[e]} for e in employees]
+    reply = httpx.post(f"{server.url}/api/v1/checkins/batch", json={"items": items},
+                       headers={"Authorization": f"Bearer {plant.p1_token}"})
+    assert reply.status_code == 200
+
+
+def test_wallboard_moves_on_check_in_without_reload(page: Page, server: LiveServer, plant: Plant) -> None:
+    log_in(page, server, "hr", "hr-password")
+    card = page.locator(f"#session-{plant.session_id}")
+    expect(card.locator(".checked-in")).to_have_text("0/13")
+    expect(page.locator("#live-status")).to_have_text("实时")
+    page.evaluate("window.__notReloaded = true")
+    check_in(server, plant, "E01", "E02", "E09")
+    expect(card.locator(".checked-in")).to_have_text("3/13", timeout=3000)
+    expect(page.locator("#board-latest li")).to_have_count(3)
+    expect(page.locator("#board-latest")).to_contain_text("员工E09")
+    assert page.evaluate("window.__notReloaded") is True
+    # Departments: 冲压车间 has 8 on the roster, 总装车间 4, and E15 of 注塑车间 trains here.
+    rows = page.locator("#board-departments tbody tr")
+    expect(rows).to_have_count(3)
+    expect(page.locator('tr[data-dept="W1"]')).to_contain_text("2/8")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "wallboard.png"), full_page=True)
+
+
+def test_department_below_80_percent_after_the_late_mark_is_red(page: Page, server: LiveServer) -> None:
+    from tests.conftest import load_plant
+
+    plant = load_plant(server.muster, started_minutes_ago=15)  # past the 10-minute late mark
+    check_in(server, plant, *[f"E{n:02d}" for n in range(1, 9)], "E09")  # W1 all in, W2 1 of 4
+    log_in(page, server, "hr", "hr-password")
+    expect(page.locator('tr[data-dept="W1"]')).not_to_have_class("below")
+    expect(page.locator('tr[data-dept="W2"]')).to_have_class("below")
+    expect(page.locator('tr[data-dept="W2"]')).to_contain_text("低于 80%")
+    expect(page.locator(f"#session-{plant.session_id}")).to_have_class("session-card below")
+    page.screenshot(path=str(SHOTS / "wallboard-below.png"), full_page=True)
+
+
+def test_session_page_shows_each_persons_status_live(page: Page, server: LiveServer, plant: Plant) -> None:
+    log_in(page, server, "hr", "hr-password")
+    page.click(f"#session-{plant.session_id}")
+    expect(page).to_have_url(f"{server.url}/sessions/{plant.session_id}")
+    row = page.locator('tr[data-employee="E04"]')
+    expect(row).to_contain_text("未到")
+    check_in(server, plant, "E04")
+    expect(row).to_contain_text("已到", timeout=3000)
+    expect(page.locator("#session-checked-in")).to_have_text("1/13")
+    page.screenshot(path=str(SHOTS / "session.png"), full_page=True)
+
+
+def test_english_is_one_click_away_and_sticks(page: Page, server: LiveServer, plant: Plant) -> None:
+    log_in(page, server, "hr", "hr-password")
+    expect(page.locator("#board-departments h2")).to_have_text("各部门签到率")
+    page.click("text=EN")
+    expect(page.locator("#board-departments h2")).to_have_text("Check-in rate by department")
+    page.goto(f"{server.url}/plants/P1/wallboard")
+    expect(page.locator("#board-departments h2")).to_have_text("Check-in rate by department")
+    check_in(server, plant, "E01")
+    expect(page.locator("#board-latest")).to_contain_text("Present", timeout=3000)
+
+
+def test_wrong_password_stays_on_the_login_page(page: Page, server: LiveServer, plant: Plant) -> None:
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=login]", "hr")
+    page.fill("input[name=password]", "wrong")
+    page.click("button[type=submit]")
+    expect(page.locator(".error")).to_have_text("用户名、密码或验证码错误")
+    page.goto(f"{server.url}/plants/P1/wallboard")
+    expect(page).to_have_url(f"{server.url}/login?next=/plants/P1/wallboard")
