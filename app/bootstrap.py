@@ -5,6 +5,7 @@ Nothing else reads the environment. Both deployment shapes go through `build`.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -65,9 +66,11 @@ def make_bus(settings: Settings) -> EventBus:
         from app.streams.memory import MemoryBus
 
         return MemoryBus()
-    raise ValueError(
-        f"MUSTER_BUS={settings.bus!r}: this build has the in-process bus (memory://) only"
-    )
+    if settings.bus.startswith(("nats://", "tls://")):
+        from app.streams.nats import NatsBus
+
+        return NatsBus(settings.bus)
+    raise ValueError(f"MUSTER_BUS must be memory:// or nats://host:port, not {settings.bus!r}")
 
 
 def secret_key(settings: Settings) -> bytes:
@@ -80,6 +83,15 @@ def secret_key(settings: Settings) -> bytes:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip().encode()
+
+
+def live_subject(settings: Settings) -> str:
+    """`muster.<namespace>.live.session`: the namespace keeps deployments apart on one NATS."""
+    namespace = (
+        settings.bus_namespace
+        or hashlib.sha256(f"{settings.store}|{settings.store_schema}".encode()).hexdigest()[:12]
+    )
+    return f"muster.{namespace}.live.session"
 
 
 def window_policy(settings: Settings) -> WindowPolicy:
@@ -103,6 +115,8 @@ class Muster:
     bus: EventBus
     secret: bytes
     policy: WindowPolicy
+    #: subject prefix of this deployment's "session view changed" messages
+    live_subject: str
     extras: dict[str, object] = field(default_factory=dict)
 
     def close(self) -> None:
@@ -140,6 +154,7 @@ def build(settings: Settings | None = None) -> Muster:
         bus=make_bus(settings),
         secret=secret_key(settings),
         policy=policy,
+        live_subject=live_subject(settings),
     )
 
 

@@ -34,8 +34,14 @@ def _serve(muster: Muster, host: str, port: int, background: Any = None) -> None
 
     app = create_app(muster)
     config = uvicorn.Config(
-        app, host=host, port=port, loop="uvloop", http="httptools", ws="websockets-sansio",
-        log_level="warning", lifespan="on",
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        log_level="warning",
+        lifespan="on",
     )
     server = uvicorn.Server(config)
 
@@ -61,7 +67,9 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--employees", default=300, show_default=True)
-@click.option("--db", default="var/demo.db", show_default=True, help="SQLite file (created or reused)")
+@click.option(
+    "--db", default="var/demo.db", show_default=True, help="SQLite file (created or reused)"
+)
 def demo(port: int, host: str, employees: int, db: str) -> None:
     """Embedded demo: SQLite + in-process bus, demo plant, live simulated check-ins."""
     from app import demo as demo_data
@@ -79,7 +87,9 @@ def demo(port: int, host: str, employees: int, db: str) -> None:
     console.print(f"  Wallboard   {url}/plants/SZ1/wallboard   (and {url}/plants/SZ2/wallboard)")
     console.print(f"  Login       {url}/login")
     for login, role, scope, password in demo_data.DEMO_USERS:
-        console.print(f"  {role:<6} login [bold]{login}[/] / password [bold]{password}[/]  (scope {scope})")
+        console.print(
+            f"  {role:<6} login [bold]{login}[/] / password [bold]{password}[/]  (scope {scope})"
+        )
     console.print("  Device API  POST /api/v1/checkins  (tablet tokens are reissued each start)")
     console.print("  Ctrl-C stops.")
     try:
@@ -103,16 +113,33 @@ def serve(host: str | None, port: int | None) -> None:
 
 @main.command()
 def worker() -> None:
-    """Run the projections (scale-out shape: web processes set MUSTER_RUN_PROJECTIONS=false)."""
+    """Run the projections and publish view changes on the bus (scale-out shape).
+
+    Web processes then run with MUSTER_RUN_PROJECTIONS=false and push what this worker projects.
+    """
+    import signal
+
+    from app.streams.changes import change_publisher
+
     configure("INFO")
     muster = build()
-    console.print(f"projections worker on {muster.settings.store_kind}; Ctrl-C stops")
-    muster.runner.start()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        muster.runner.on_change = change_publisher(muster.bus, loop, muster.live_subject)
+        muster.runner.start()
+        console.print(
+            f"projections worker on {muster.settings.store_kind}, bus {muster.settings.bus}"
+        )
+        await stop.wait()
+        muster.runner.stop()
+        await muster.bus.close()
+
     try:
-        while True:
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
+        asyncio.run(run())
     finally:
         muster.close()
 
@@ -124,7 +151,9 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("login")
-@click.option("--role", required=True, type=click.Choice(["admin", "hr", "auditor", "dept_head", "trainer"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "hr", "auditor", "dept_head", "trainer"])
+)
 @click.option("--scope", required=True, help="org unit code: the user sees this subtree")
 def users_add(login: str, role: str, scope: str) -> None:
     """Create a user (or reset their password); prints a one-time password."""
@@ -209,8 +238,13 @@ def projections_rebuild(name: str | None) -> None:
         raise click.ClickException(f"unknown projection {name!r}; known: {', '.join(known)}")
     started = time.monotonic()
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
             task = progress.add_task(f"rebuilding {name or 'all'}", total=muster.runner.head())
             count = muster.runner.rebuild(
                 [name] if name else None,

@@ -11,8 +11,14 @@ from app.bootstrap import Muster
 from app.domain.ids import natural_id
 
 ACTOR = "demo"
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英文华建国红梅海燕志强春梅晓东丹丹鹏飞宇航子涵浩然欣怡雨轩思远佳琪俊杰"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
+    "许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英文华建国"
+    "红梅海燕志强春梅晓东丹丹鹏飞宇航子涵浩然欣怡雨轩思远佳琪俊杰"
+)
 
 ORG: list[tuple[str, str, str, str | None]] = [
     ("XC", "星辰制造集团", "group", None),
@@ -26,11 +32,22 @@ ORG: list[tuple[str, str, str, str | None]] = [
     ("SZ2-PAINT", "涂装车间", "workshop", "SZ2"),
     ("SZ2-QC", "质检车间", "workshop", "SZ2"),
 ]
-TEAMS_PER_WORKSHOP = {"SZ1-STAMP": 3, "SZ1-WELD": 4, "SZ1-ASSY": 4, "SZ2-MOLD": 3, "SZ2-PAINT": 3, "SZ2-QC": 3}
+TEAMS_PER_WORKSHOP = {
+    "SZ1-STAMP": 3,
+    "SZ1-WELD": 4,
+    "SZ1-ASSY": 4,
+    "SZ2-MOLD": 3,
+    "SZ2-PAINT": 3,
+    "SZ2-QC": 3,
+}
 TEAM_NAMES = ["甲班", "乙班", "丙班", "丁班"]
 POSITIONS = [
-    ("OP", "操作工"), ("WELDER", "焊工"), ("FORK", "叉车司机"), ("QC", "质检员"),
-    ("MAINT", "设备维修工"), ("LEAD", "班组长"),
+    ("OP", "操作工"),
+    ("WELDER", "焊工"),
+    ("FORK", "叉车司机"),
+    ("QC", "质检员"),
+    ("MAINT", "设备维修工"),
+    ("LEAD", "班组长"),
 ]
 COURSES: list[tuple[str, str, str, int, int | None]] = [
     ("SAFE-101", "安全生产基础", "safety", 60, 12),
@@ -46,10 +63,15 @@ COURSES: list[tuple[str, str, str, int, int | None]] = [
     ("SOP-210", "标准作业程序 SOP", "lean", 45, None),
     ("ESD-220", "静电防护 ESD", "quality", 45, 24),
 ]
-ROOMS = {"SZ1": ["一厂培训室A", "一厂培训室B", "一厂会议室", "冲压车间现场"],
-         "SZ2": ["二厂培训室A", "二厂培训室B", "涂装车间现场"]}
-DEMO_USERS = [("admin", "admin", "XC", "muster-admin"), ("hr", "hr", "XC", "muster-hr"),
-              ("sz1-hr", "hr", "SZ1", "muster-sz1")]
+ROOMS = {
+    "SZ1": ["一厂培训室A", "一厂培训室B", "一厂会议室", "冲压车间现场"],
+    "SZ2": ["二厂培训室A", "二厂培训室B", "涂装车间现场"],
+}
+DEMO_USERS = [
+    ("admin", "admin", "XC", "muster-admin"),
+    ("hr", "hr", "XC", "muster-hr"),
+    ("sz1-hr", "hr", "SZ1", "muster-sz1"),
+]
 
 
 @dataclass
@@ -75,14 +97,16 @@ def _employees(count: int, rng: random.Random) -> list[dict[str, Any]]:
     for n in range(count):
         team = teams[n % len(teams)]
         given = rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.6 else "")
-        people.append({
-            "employee_no": f"E{10001 + n}",
-            "name": rng.choice(SURNAMES) + given,
-            "org_unit": team[0],
-            "position": rng.choice(POSITIONS)[0],
-            "shift": rng.choice(["早班", "中班", "夜班"]),
-            "badge_uid": f"04{rng.getrandbits(48):012X}",
-        })
+        people.append(
+            {
+                "employee_no": f"E{10001 + n}",
+                "name": rng.choice(SURNAMES) + given,
+                "org_unit": team[0],
+                "position": rng.choice(POSITIONS)[0],
+                "shift": rng.choice(["早班", "中班", "夜班"]),
+                "badge_uid": f"04{rng.getrandbits(48):012X}",
+            }
+        )
     return people
 
 
@@ -106,12 +130,16 @@ def load(muster: Muster, employees: int = 300, seed: int = 7) -> DemoPlant:
     tokens = {}
     for plant, rooms in ROOMS.items():
         for i, room in enumerate(rooms):
-            tokens[room] = app.register_device(f"{plant}-tablet-{i + 1}", room, plant, "tablet", ACTOR)
+            tokens[room] = app.register_device(
+                f"{plant}-tablet-{i + 1}", room, plant, "tablet", ACTOR
+            )
     sessions = _schedule_wave(muster, people, rng)
     return DemoPlant(tokens, sessions, {p["employee_no"]: p["badge_uid"] for p in people})
 
 
-def _schedule_wave(muster: Muster, people: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
+def _schedule_wave(
+    muster: Muster, people: list[dict[str, Any]], rng: random.Random
+) -> list[dict[str, Any]]:
     """Seven sessions starting around now (several running at once), plus the day's others."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     wave = now.strftime("%Y%m%d%H%M")
@@ -119,10 +147,16 @@ def _schedule_wave(muster: Muster, people: list[dict[str, Any]], rng: random.Ran
     for p in people:
         by_plant["SZ1" if p["org_unit"].startswith("SZ1") else "SZ2"].append(p)
     plan = [  # (plant, room index, course, start offset minutes, length minutes)
-        ("SZ1", 0, "SAFE-101", -8, 60), ("SZ1", 1, "ROBOT-301", -4, 90), ("SZ1", 2, "LEAN-5S", 2, 60),
-        ("SZ1", 3, "FORK-201", 6, 90), ("SZ2", 0, "CHEM-120", -6, 60), ("SZ2", 1, "QUAL-110", 0, 60),
+        ("SZ1", 0, "SAFE-101", -8, 60),
+        ("SZ1", 1, "ROBOT-301", -4, 90),
+        ("SZ1", 2, "LEAN-5S", 2, 60),
+        ("SZ1", 3, "FORK-201", 6, 90),
+        ("SZ2", 0, "CHEM-120", -6, 60),
+        ("SZ2", 1, "QUAL-110", 0, 60),
         ("SZ2", 2, "PPE-140", 9, 45),
-        ("SZ1", 0, "FIRE-102", 120, 45), ("SZ2", 0, "ESD-220", 150, 45), ("SZ1", 1, "AID-150", -180, 120),
+        ("SZ1", 0, "FIRE-102", 120, 45),
+        ("SZ2", 0, "ESD-220", 150, 45),
+        ("SZ1", 1, "AID-150", -180, 120),
     ]
     sessions = []
     for n, (plant, room_index, course, offset, length) in enumerate(plan):
@@ -136,15 +170,29 @@ def _schedule_wave(muster: Muster, people: list[dict[str, Any]], rng: random.Ran
         code = f"{wave}-{n + 1:02d}"
         room = ROOMS[plant][room_index]
         sid = muster.app.schedule_session(
-            code, course, plant, room, rng.choice(["陈老师", "刘工", "王主管", "赵工程师"]),
-            starts, starts + timedelta(minutes=length), [p["employee_no"] for p in roster], ACTOR,
+            code,
+            course,
+            plant,
+            room,
+            rng.choice(["陈老师", "刘工", "王主管", "赵工程师"]),
+            starts,
+            starts + timedelta(minutes=length),
+            [p["employee_no"] for p in roster],
+            ACTOR,
         )
         if offset <= 0 and offset + length > 0:
             muster.app.start_session(sid, ACTOR)
         if offset + length <= 0:
             muster.app.start_session(sid, ACTOR)
             muster.app.end_session(sid, ACTOR)
-        sessions.append({"id": str(sid), "plant": plant, "room": room, "starts_at": starts,
-                         "ends_at": starts + timedelta(minutes=length),
-                         "roster": [p["employee_no"] for p in roster]})
+        sessions.append(
+            {
+                "id": str(sid),
+                "plant": plant,
+                "room": room,
+                "starts_at": starts,
+                "ends_at": starts + timedelta(minutes=length),
+                "roster": [p["employee_no"] for p in roster],
+            }
+        )
     return sessions

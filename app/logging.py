@@ -11,7 +11,9 @@ import structlog
 def configure(level: str = "INFO") -> None:
     """Configure structlog and the standard library's loggers once per process."""
     renderer: structlog.typing.Processor = (
-        structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
+        structlog.dev.ConsoleRenderer()
+        if sys.stderr.isatty()
+        else structlog.processors.JSONRenderer()
     )
     structlog.configure(
         processors=[

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     store_schema: str = "public"
     #: `memory://` (in-process, default) or `nats://host:4222`.
     bus: str = "memory://"
+    #: Subject namespace on a shared NATS server; by default derived from the store, so two
+    #: deployments (or test runs) on one NATS never see each other's messages.
+    bus_namespace: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     #: Signs login tokens and cookies. Empty: a random key is kept in `var/secret.key`.

@@ -21,7 +21,9 @@ from app.demo import DemoPlant
 log = structlog.get_logger(__name__)
 
 
-def _arrivals(demo: DemoPlant, rng: random.Random, now: datetime) -> list[tuple[datetime, str, str]]:
+def _arrivals(
+    demo: DemoPlant, rng: random.Random, now: datetime
+) -> list[tuple[datetime, str, str]]:
     """(when, session id, employee no) for everyone who will turn up to a live session."""
     out = []
     for s in demo.sessions:
@@ -66,16 +68,23 @@ async def simulate(muster: Muster, demo: DemoPlant, seed: int = 11, speed: float
                 results = await muster.checkins.check_in(
                     token, offline_queue, lang="zh-CN", offline=True, sent_at=datetime.now(UTC)
                 )
-                log.info("offline tablet synced", items=len(offline_queue),
-                         accepted=sum(1 for r in results if r.status_code < 300))
+                log.info(
+                    "offline tablet synced",
+                    items=len(offline_queue),
+                    accepted=sum(1 for r in results if r.status_code < 300),
+                )
                 offline_queue = []
             continue
         if rng.random() < 0.03:
             strangers += 1
             item["badge_uid"] = f"FF{rng.getrandbits(40):010X}"  # a badge nobody owns
         if rng.random() < 0.04:
-            item = {**item, "method": "manual", "employee_id": employee_no,
-                    "reason": "工牌遗忘，讲师核实身份"}
+            item = {
+                **item,
+                "method": "manual",
+                "employee_id": employee_no,
+                "reason": "工牌遗忘，讲师核实身份",
+            }
             item.pop("badge_uid")
         try:
             (outcome,) = await muster.checkins.check_in(token, [item], lang="zh-CN")

@@ -95,23 +95,47 @@ def load_plant(muster: Muster, started_minutes_ago: int = 5) -> Plant:
     app.register_org_unit("W1-T1", "甲班", "team", "W1", a)
     app.register_course("SAFE", "安全生产基础", "safety", 60, 12, a)
     badges = {f"E{n:02d}": f"BADGE{n:02d}" for n in range(1, 21)}
-    units = {**{f"E{n:02d}": "W1-T1" for n in range(1, 9)}, **{f"E{n:02d}": "W2" for n in range(9, 15)},
-             **{f"E{n:02d}": "W3" for n in range(15, 21)}}
+    units = {
+        **{f"E{n:02d}": "W1-T1" for n in range(1, 9)},
+        **{f"E{n:02d}": "W2" for n in range(9, 15)},
+        **{f"E{n:02d}": "W3" for n in range(15, 21)},
+    }
     app.hire_employees(
-        [{"employee_no": no, "name": f"员工{no}", "org_unit": units[no], "badge_uid": badges[no]}
-         for no in badges],
+        [
+            {"employee_no": no, "name": f"员工{no}", "org_unit": units[no], "badge_uid": badges[no]}
+            for no in badges
+        ],
         a,
     )
     now = datetime.now(UTC)
     start = now - timedelta(minutes=started_minutes_ago)
     roster = [f"E{n:02d}" for n in range(1, 13)] + ["E15"]  # E15 trains across plants
-    sid = app.schedule_session("S-NOW", "SAFE", "P1", "培训室A", "陈老师", start,
-                               start + timedelta(hours=1), roster, a)
+    sid = app.schedule_session(
+        "S-NOW", "SAFE", "P1", "培训室A", "陈老师", start, start + timedelta(hours=1), roster, a
+    )
     app.start_session(sid, a)
-    later = app.schedule_session("S-LATER", "SAFE", "P1", "培训室B", "刘工",
-                                 now + timedelta(hours=3), now + timedelta(hours=4), roster, a)
-    other = app.schedule_session("S-P2", "SAFE", "P2", "二厂培训室", "王工", start,
-                                 start + timedelta(hours=1), ["E15", "E16"], a)
+    later = app.schedule_session(
+        "S-LATER",
+        "SAFE",
+        "P1",
+        "培训室B",
+        "刘工",
+        now + timedelta(hours=3),
+        now + timedelta(hours=4),
+        roster,
+        a,
+    )
+    other = app.schedule_session(
+        "S-P2",
+        "SAFE",
+        "P2",
+        "二厂培训室",
+        "王工",
+        start,
+        start + timedelta(hours=1),
+        ["E15", "E16"],
+        a,
+    )
     p1 = app.register_device("tablet-p1", "培训室A", "P1", "tablet", a)
     p2 = app.register_device("tablet-p2", "二厂培训室", "P2", "tablet", a)
     hr = app.add_user("hr", "hr", "G", a, password="hr-password")
@@ -144,8 +168,15 @@ def server(muster: Muster) -> Iterator[LiveServer]:
     from app.web.app import create_app
 
     port = free_port()
-    config = uvicorn.Config(create_app(muster), host="127.0.0.1", port=port, loop="asyncio",
-                            ws="websockets-sansio", log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        create_app(muster),
+        host="127.0.0.1",
+        port=port,
+        loop="asyncio",
+        ws="websockets-sansio",
+        log_level="warning",
+        lifespan="on",
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(srv.serve()), daemon=True)
     thread.start()

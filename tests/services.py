@@ -47,9 +47,24 @@ def ensure_nats() -> None:
     if _port_open("127.0.0.1", 4222):
         return
     subprocess.run(
-        ["start-stop-daemon", "--start", "--oknodo", "--background", "--exec",
-         "/usr/sbin/nats-server", "--", "-a", "127.0.0.1", "-p", "4222", "-js", "-sd",
-         "/var/lib/nats-server", "-l", "/var/log/nats-server.log"],
+        [
+            "start-stop-daemon",
+            "--start",
+            "--oknodo",
+            "--background",
+            "--exec",
+            "/usr/sbin/nats-server",
+            "--",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            "4222",
+            "-js",
+            "-sd",
+            "/var/lib/nats-server",
+            "-l",
+            "/var/log/nats-server.log",
+        ],
         check=False,
     )
     if not _wait("127.0.0.1", 4222, 30):

@@ -16,8 +16,11 @@ from tests.conftest import load_plant
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {"MUSTER_STORE": f"sqlite:///{tmp_path / 'cli.db'}", "MUSTER_VAR_DIR": str(tmp_path),
-              "MUSTER_SECRET_KEY": "cli-test-secret"}
+    values = {
+        "MUSTER_STORE": f"sqlite:///{tmp_path / 'cli.db'}",
+        "MUSTER_VAR_DIR": str(tmp_path),
+        "MUSTER_SECRET_KEY": "cli-test-secret",
+    }
     muster = build(Settings(store=values["MUSTER_STORE"], var_dir=tmp_path))
     load_plant(muster)
     muster.close()
@@ -53,7 +56,9 @@ def test_users_add_refuses_an_unknown_scope(env: dict[str, str]) -> None:
 
 
 def test_devices_add_prints_a_token_once_and_revoke_stops_it(env: dict[str, str]) -> None:
-    out = run("devices", "add", "tablet-9", "--room", "培训室C", "--plant", "P1", "--kind", "tablet")
+    out = run(
+        "devices", "add", "tablet-9", "--room", "培训室C", "--plant", "P1", "--kind", "tablet"
+    )
     token = re.search(r"token \(shown once\): (\S+)", out)
     assert token is not None
     muster = build(Settings())

@@ -116,7 +116,8 @@ class Directory(Projection):
     @handles(Position.PositionRegistered)
     def position(self, e: Any, b: Batch) -> None:
         b.sql(
-            "INSERT INTO positions (code, name) VALUES (:code, :name) ON CONFLICT (code) DO NOTHING",
+            "INSERT INTO positions (code, name) VALUES (:code, :name) "
+            "ON CONFLICT (code) DO NOTHING",
             code=e.code,
             name=e.name,
         )

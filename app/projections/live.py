@@ -108,7 +108,8 @@ class LiveAttendance(Projection):
         on_time_or_late = e.attendance_status in (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
         b.sql(
             "INSERT INTO attendance (session_id, employee_no, name, dept, on_roster, status, "
-            "checkin_id, checked_in_at, method, flags, device_id, reason, client_event_id, server_time) "
+            "checkin_id, checked_in_at, method, flags, device_id, reason, client_event_id, "
+            "server_time) "
             "VALUES (:sid, :no, :name, :dept, 0, :status, :cid, :at, :method, :flags, :device, "
             ":reason, :cei, :server) ON CONFLICT (session_id, employee_no) DO UPDATE SET "
             "status = :status, checkin_id = :cid, checked_in_at = :at, method = :method, "
@@ -145,7 +146,8 @@ class LiveAttendance(Projection):
             )
         else:
             b.sql(
-                "UPDATE sessions SET walk_ins = walk_ins + 1, version = version + 1 WHERE id = :sid",
+                "UPDATE sessions SET walk_ins = walk_ins + 1, version = version + 1 "
+                "WHERE id = :sid",
                 sid=sid,
             )
         b.changes.add(sid)

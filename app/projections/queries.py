@@ -44,7 +44,9 @@ def _rate(checked_in: int, expected: int) -> float:
     return checked_in / expected if expected else 0.0
 
 
-def _session_view(row: Row, now: datetime, policy: WindowPolicy, threshold: float) -> dict[str, Any]:
+def _session_view(
+    row: Row, now: datetime, policy: WindowPolicy, threshold: float
+) -> dict[str, Any]:
     starts = from_iso(row["starts_at"])
     view = dict(row)
     view["rate"] = _rate(row["checked_in"], row["expected"])
@@ -90,7 +92,13 @@ async def plant_board(
         for r in rows:
             d = by_dept.setdefault(
                 r["dept"],
-                {"dept": r["dept"], "name": r["name"], "expected": 0, "checked_in": 0, "late_mark": False},
+                {
+                    "dept": r["dept"],
+                    "name": r["name"],
+                    "expected": 0,
+                    "checked_in": 0,
+                    "late_mark": False,
+                },
             )
             d["expected"] += r["expected"]
             d["checked_in"] += r["checked_in"]
@@ -178,4 +186,3 @@ async def session_plant(store: ReadStore, session_ids: list[str]) -> dict[str, s
         params,
     )
     return {r["id"]: r["plant"] for r in rows}
-

@@ -79,7 +79,7 @@ class ReadStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    async def close_async(self) -> None:
+    async def close_async(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Release what `afetch` opened on the current event loop (the loop is ending)."""
 
     def iter_rows(self, sql: str, params: Mapping[str, Any] | None = None) -> Iterator[Row]:

@@ -70,7 +70,9 @@ def _parse_time(value: str | None, default: datetime) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise Problem(422, "invalid-query", "problem.invalid_body", errors=[f"not ISO 8601: {value}"]) from exc
+        raise Problem(
+            422, "invalid-query", "problem.invalid_body", errors=[f"not ISO 8601: {value}"]
+        ) from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -88,7 +90,9 @@ async def get_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
     scope = await _scope(request)
     now = datetime.now(UTC)
-    start = _parse_time(request.query_params.get("from"), now.replace(hour=0, minute=0, second=0, microsecond=0))
+    start = _parse_time(
+        request.query_params.get("from"), now.replace(hour=0, minute=0, second=0, microsecond=0)
+    )
     end = _parse_time(request.query_params.get("to"), start + timedelta(days=1))
     plant = request.query_params.get("org")
     if plant is not None and not await queries.plant_visible(muster.store, scope, plant):
@@ -122,7 +126,9 @@ async def get_events(request: Request[Any, Any, Any]) -> Response[Any]:
         after = int(request.query_params.get("after", "0"))
         limit = min(max(int(request.query_params.get("limit", "100")), 1), 1000)
     except ValueError as exc:
-        raise Problem(422, "invalid-query", "problem.invalid_body", errors=["after/limit must be integers"]) from exc
+        raise Problem(
+            422, "invalid-query", "problem.invalid_body", errors=["after/limit must be integers"]
+        ) from exc
 
     def read() -> list[dict[str, Any]]:
         notifications = muster.app.recorder.select_notifications(start=after + 1, limit=limit)
@@ -141,4 +147,11 @@ async def get_events(request: Request[Any, Any, Any]) -> Response[Any]:
     return json_response({"events": events, "next_after": events[-1]["id"] if events else after})
 
 
-api_handlers = [post_checkin, post_checkin_batch, post_token, get_sessions, get_attendance, get_events]
+api_handlers = [
+    post_checkin,
+    post_checkin_batch,
+    post_token,
+    get_sessions,
+    get_attendance,
+    get_events,
+]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from app.bootstrap import Muster
 from app.problems import Problem
 from app.projections import queries
+from app.streams.changes import change_publisher
 from app.web.api import api_handlers
 from app.web.auth import principal_of
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
@@ -44,8 +46,12 @@ def _http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException)
 
 def _internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error", path=request.url.path)
-    body = {"type": "about:blank", "title": "Internal Server Error", "status": 500,
-            "detail": "The server failed; nothing you sent was half-applied. Try again."}
+    body = {
+        "type": "about:blank",
+        "title": "Internal Server Error",
+        "status": 500,
+        "detail": "The server failed; nothing you sent was half-applied. Try again.",
+    }
     return Response(body, status_code=500, media_type=PROBLEM_JSON)
 
 
@@ -80,30 +86,39 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     if kind == "session":
         found = await queries.session_plant(muster.store, [key])
         plant = found.get(key)
-    if kind not in ("plant", "session") or user_scope is None or plant is None or not (
-        await queries.plant_visible(muster.store, user_scope, plant)
+    if (
+        kind not in ("plant", "session")
+        or user_scope is None
+        or plant is None
+        or not (await queries.plant_visible(muster.store, user_scope, plant))
     ):
         await socket.close(code=4403, reason="scope not allowed")
         return
     await socket.accept()
-    client = Client(socket=socket, scope=scope, fmt=socket.query_params.get("format", "html"),
-                    lang=lang_of(socket))
-    try:
+    client = Client(
+        socket=socket,
+        scope=scope,
+        fmt=socket.query_params.get("format", "html"),
+        lang=lang_of(socket),
+    )
+    with suppress(WebSocketDisconnect):
         await hub.serve(client)
-    except WebSocketDisconnect:
-        pass
 
 
 def create_app(muster: Muster, *, start_projections: bool | None = None) -> Litestar:
     """The web app over a wired system. Projections run in-process unless disabled."""
-    run_projections = muster.settings.run_projections if start_projections is None else start_projections
+    run_projections = (
+        muster.settings.run_projections if start_projections is None else start_projections
+    )
     hub = LiveHub(muster)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await hub.start()
-        muster.runner.on_change = hub.projections_changed
         if run_projections:
+            muster.runner.on_change = change_publisher(
+                muster.bus, asyncio.get_running_loop(), muster.live_subject
+            )
             muster.runner.start()
         try:
             yield
@@ -112,6 +127,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             if run_projections:
                 muster.runner.stop()
             await hub.stop()
+            await muster.bus.close()
             await muster.store.close_async()
 
     app = Litestar(

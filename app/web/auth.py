@@ -18,7 +18,9 @@ from app.problems import Problem
 
 COOKIE = "muster_session"
 # Verifying against a dummy hash when the login is unknown keeps both failures equally slow.
-_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+_DUMMY_HASH = (
+    "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,12 @@ def issue_token(secret: bytes, principal: Principal, ttl_s: int) -> tuple[str, d
     expires = int(time.time()) + ttl_s
     payload = _b64(
         json.dumps(
-            {"sub": principal.login, "role": principal.role, "scope": principal.scope, "exp": expires},
+            {
+                "sub": principal.login,
+                "role": principal.role,
+                "scope": principal.scope,
+                "exp": expires,
+            },
             separators=(",", ":"),
         ).encode()
     )

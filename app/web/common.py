@@ -27,7 +27,11 @@ def lang_of(connection: ASGIConnection) -> str:  # type: ignore[type-arg]
     # English still shows Chinese unless someone switches it (the choice sticks in a cookie).
     # Devices and scripts without a cookie may ask with Accept-Language.
     explicit = connection.query_params.get("lang") or connection.cookies.get("lang")
-    if explicit is None and connection.scope["type"] == "http" and connection.url.path.startswith("/api/"):
+    if (
+        explicit is None
+        and connection.scope["type"] == "http"
+        and connection.url.path.startswith("/api/")
+    ):
         explicit = connection.headers.get("accept-language")
     return pick_lang(explicit, default)
 
@@ -38,7 +42,9 @@ def problem_response(problem: Problem, lang: str) -> Response[Any]:
     )
 
 
-def json_response(body: Any, status: int = 200, media_type: str = "application/json") -> Response[Any]:
+def json_response(
+    body: Any, status: int = 200, media_type: str = "application/json"
+) -> Response[Any]:
     return Response(msgspec.json.encode(body), status_code=status, media_type=media_type)
 
 

@@ -24,7 +24,6 @@ from app.streams.bus import Subscription
 from app.web.render import render
 
 log = structlog.get_logger(__name__)
-SUBJECT = "muster.live.session"
 
 
 @dataclass(eq=False)
@@ -57,7 +56,7 @@ class LiveHub:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._subscription = await self.muster.bus.subscribe(SUBJECT + ".*")
+        self._subscription = await self.muster.bus.subscribe(self.muster.live_subject + ".*")
         self._tasks = [
             asyncio.create_task(self._consume(self._subscription)),
             asyncio.create_task(self._flush_forever()),
@@ -71,17 +70,6 @@ class LiveHub:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-    def projections_changed(self, session_ids: set[str], position: int) -> None:
-        """Runner callback (projection thread): publish one message per changed session."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        for sid in session_ids:
-            data = json.dumps({"session_id": sid, "position": position}).encode()
-            asyncio.run_coroutine_threadsafe(
-                self.muster.bus.publish(f"{SUBJECT}.{sid}", data, msg_id=f"{sid}:{position}"), loop
-            )
 
     async def _consume(self, subscription: Subscription) -> None:
         async for message in subscription:
@@ -175,13 +163,19 @@ class LiveHub:
             if key_ not in rendered:
                 if client.fmt == "json":
                     rendered[key_] = json.dumps(
-                        {"type": "plant" if kind == "plant" else "session", "id": key,
-                         "version": version, name: view},
+                        {
+                            "type": "plant" if kind == "plant" else "session",
+                            "id": key,
+                            "version": version,
+                            name: view,
+                        },
                         ensure_ascii=False,
                         default=str,
                     )
                 else:
-                    rendered[key_] = render(template, client.lang, oob=True, now=now, **{name: view})
+                    rendered[key_] = render(
+                        template, client.lang, oob=True, now=now, **{name: view}
+                    )
             self._offer(client, rendered[key_])
             client.sent_version = version
             self.pushes += 1

@@ -46,16 +46,26 @@ async def login_submit(
     login, password = data.get("login", "")[:128], data.get("password", "")[:256]
     principal = await asyncio.to_thread(check_password, muster, login, password)
     if principal is None:
-        page = render("login.html", lang, error=t("problem.login_failed", lang), login=login,
-                      next=data.get("next", "/"))
+        page = render(
+            "login.html",
+            lang,
+            error=t("problem.login_failed", lang),
+            login=login,
+            next=data.get("next", "/"),
+        )
         return _html(page, status=401)
     token, _ = issue_token(muster.secret, principal, muster.settings.token_ttl_hours * 3600)
     target = data.get("next", "/")
     if not target.startswith("/") or target.startswith("//"):
         target = "/"
     response = Redirect(target)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
-                        max_age=muster.settings.token_ttl_hours * 3600)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        max_age=muster.settings.token_ttl_hours * 3600,
+    )
     return response
 
 
@@ -75,7 +85,10 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     scope = await queries.scope_of(muster.store, principal.scope)
     plants = await queries.plants_in_scope(muster.store, scope) if scope else []
     if not plants:
-        return _html(render("login.html", lang_of(request), error=t("problem.forbidden", lang_of(request))), 403)
+        return _html(
+            render("login.html", lang_of(request), error=t("problem.forbidden", lang_of(request))),
+            403,
+        )
     return Redirect(f"/plants/{plants[0]['code']}/wallboard")
 
 
@@ -92,9 +105,19 @@ async def wallboard(request: Request[Any, Any, Any], plant: str) -> Response[Any
     if current is None:
         return _html(render("login.html", lang, error=t("problem.forbidden", lang)), 403)
     now = datetime.now(UTC)
-    board = await queries.plant_board(muster.store, plant, now, muster.policy, muster.settings.dept_alert_rate)
-    page = render("wallboard.html", lang, principal=principal, plant=current, plants=plants,
-                  board=board, now=now, oob=False)
+    board = await queries.plant_board(
+        muster.store, plant, now, muster.policy, muster.settings.dept_alert_rate
+    )
+    page = render(
+        "wallboard.html",
+        lang,
+        principal=principal,
+        plant=current,
+        plants=plants,
+        board=board,
+        now=now,
+        oob=False,
+    )
     return _html(page, lang=request.query_params.get("lang") and lang)
 
 
@@ -106,10 +129,15 @@ async def session_page(request: Request[Any, Any, Any], session_id: str) -> Resp
     if principal is None:
         return _login_redirect(request)
     now = datetime.now(UTC)
-    detail = await queries.session_detail(muster.store, session_id, now, muster.policy,
-                                          muster.settings.dept_alert_rate)
+    detail = await queries.session_detail(
+        muster.store, session_id, now, muster.policy, muster.settings.dept_alert_rate
+    )
     scope = await queries.scope_of(muster.store, principal.scope)
-    if detail is None or scope is None or not await queries.plant_visible(muster.store, scope, detail["plant"]):
+    if (
+        detail is None
+        or scope is None
+        or not await queries.plant_visible(muster.store, scope, detail["plant"])
+    ):
         return _html(render("login.html", lang, error=t("problem.unknown_session", lang)), 404)
     page = render("session.html", lang, principal=principal, session=detail, now=now, oob=False)
     return _html(page, lang=request.query_params.get("lang") and lang)

@@ -16,19 +16,41 @@ NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
 
 def session(**overrides: object) -> TrainingSession:
-    kwargs: dict[str, object] = dict(code="S1", course="SAFE", title="安全", plant="P1", room="A",
-                                     trainer="陈", starts_at=NOW, ends_at=NOW + timedelta(hours=1),
-                                     roster=["E1", "E2", "E1"], actor="t")
+    kwargs: dict[str, object] = dict(
+        code="S1",
+        course="SAFE",
+        title="安全",
+        plant="P1",
+        room="A",
+        trainer="陈",
+        starts_at=NOW,
+        ends_at=NOW + timedelta(hours=1),
+        roster=["E1", "E2", "E1"],
+        actor="t",
+    )
     kwargs.update(overrides)
     return TrainingSession(**kwargs)  # type: ignore[arg-type]
 
 
 def test_same_session_and_employee_always_name_the_same_attendance() -> None:
     sid = uuid4()
-    first = Attendance(session_id=sid, employee_no="E1", employee_name="张三", dept="W1",
-                       method="badge", attendance_status="present", flags=[], checked_in_at=NOW,
-                       device_id=None, device_time=None, device_seq=None, client_event_id="c1",
-                       reason=None, evidence={}, actor="t")
+    first = Attendance(
+        session_id=sid,
+        employee_no="E1",
+        employee_name="张三",
+        dept="W1",
+        method="badge",
+        attendance_status="present",
+        flags=[],
+        checked_in_at=NOW,
+        device_id=None,
+        device_time=None,
+        device_seq=None,
+        client_event_id="c1",
+        reason=None,
+        evidence={},
+        actor="t",
+    )
     assert first.id == attendance_id(sid, "E1")
     assert attendance_id(sid, "E1") != attendance_id(sid, "E2")
     assert attendance_id(sid, "E1") != attendance_id(uuid4(), "E1")

@@ -64,8 +64,16 @@ def test_window_never_goes_backwards_in_time(a: int, step: int) -> None:
 
 
 def facts(**overrides: object) -> CheckInFacts:
-    base: dict[str, object] = dict(at=START + M, starts_at=START, ends_at=END, session_closed=False,
-                                   employee_known=True, on_roster=True, method="badge", by_badge=True)
+    base: dict[str, object] = dict(
+        at=START + M,
+        starts_at=START,
+        ends_at=END,
+        session_closed=False,
+        employee_known=True,
+        on_roster=True,
+        method="badge",
+        by_badge=True,
+    )
     base.update(overrides)
     return CheckInFacts(**base)  # type: ignore[arg-type]
 
@@ -77,18 +85,34 @@ def facts(**overrides: object) -> CheckInFacts:
         ({"at": START + 20 * M}, Verdict.ACCEPTED, AttendanceStatus.LATE, (Flag.LATE,), None),
         ({"on_roster": False}, Verdict.FLAGGED, AttendanceStatus.WALK_IN, (Flag.WALK_IN,), None),
         ({"employee_known": False}, Verdict.REJECTED, None, (), RejectReason.UNKNOWN_BADGE),
-        ({"employee_known": False, "by_badge": False}, Verdict.REJECTED, None, (), RejectReason.UNKNOWN_EMPLOYEE),
+        (
+            {"employee_known": False, "by_badge": False},
+            Verdict.REJECTED,
+            None,
+            (),
+            RejectReason.UNKNOWN_EMPLOYEE,
+        ),
         ({"at": END}, Verdict.REJECTED, None, (), RejectReason.SESSION_CLOSED),
         ({"session_closed": True}, Verdict.REJECTED, None, (), RejectReason.SESSION_CLOSED),
         ({"at": START - 30 * M}, Verdict.REJECTED, None, (), RejectReason.TOO_EARLY),
         ({"method": "manual"}, Verdict.ACCEPTED, AttendanceStatus.PRESENT, (Flag.MANUAL,), None),
-        ({"skewed_clock": True}, Verdict.FLAGGED, AttendanceStatus.PRESENT, (Flag.CLOCK_SKEW,), None),
+        (
+            {"skewed_clock": True},
+            Verdict.FLAGGED,
+            AttendanceStatus.PRESENT,
+            (Flag.CLOCK_SKEW,),
+            None,
+        ),
         ({"offline": True}, Verdict.ACCEPTED, AttendanceStatus.PRESENT, (Flag.OFFLINE_SYNC,), None),
     ],
 )
-def test_decide_check_in(overrides: dict[str, object], verdict: Verdict,
-                         status: AttendanceStatus | None, flags: tuple[Flag, ...],
-                         reason: RejectReason | None) -> None:
+def test_decide_check_in(
+    overrides: dict[str, object],
+    verdict: Verdict,
+    status: AttendanceStatus | None,
+    flags: tuple[Flag, ...],
+    reason: RejectReason | None,
+) -> None:
     decision = decide_check_in(facts(**overrides), POLICY)
     assert decision.verdict is verdict
     assert decision.attendance_status == status
@@ -97,10 +121,19 @@ def test_decide_check_in(overrides: dict[str, object], verdict: Verdict,
 
 
 @given(st.integers(-120, 120), st.booleans(), st.booleans(), st.booleans())
-def test_unknown_people_are_never_accepted(minute: int, roster: bool, closed: bool, badge: bool) -> None:
+def test_unknown_people_are_never_accepted(
+    minute: int, roster: bool, closed: bool, badge: bool
+) -> None:
     decision = decide_check_in(
-        facts(at=START + minute * M, employee_known=False, on_roster=roster,
-              session_closed=closed, by_badge=badge), POLICY)
+        facts(
+            at=START + minute * M,
+            employee_known=False,
+            on_roster=roster,
+            session_closed=closed,
+            by_badge=badge,
+        ),
+        POLICY,
+    )
     assert decision.verdict is Verdict.REJECTED
     assert decision.attendance_status is None
 
@@ -112,7 +145,9 @@ def test_a_walk_in_is_always_flagged_for_review(minute: int) -> None:
 
 
 @given(st.integers(-10_000, 10_000), st.integers(-10_000, 10_000) | st.none())
-def test_effective_time_never_after_receipt(device_offset_s: int, sent_offset_s: int | None) -> None:
+def test_effective_time_never_after_receipt(
+    device_offset_s: int, sent_offset_s: int | None
+) -> None:
     received = START
     device_time = received + timedelta(seconds=device_offset_s)
     sent = None if sent_offset_s is None else received + timedelta(seconds=sent_offset_s)
@@ -134,7 +169,13 @@ def test_live_check_ins_use_server_time() -> None:
 
 @pytest.mark.parametrize(
     ("device_offset", "skewed"),
-    [(None, False), (0 * M, False), (2 * M, False), (2 * M + timedelta(seconds=1), True), (-3 * M, True)],
+    [
+        (None, False),
+        (0 * M, False),
+        (2 * M, False),
+        (2 * M + timedelta(seconds=1), True),
+        (-3 * M, True),
+    ],
 )
 def test_clock_skew(device_offset: timedelta | None, skewed: bool) -> None:
     device_time = None if device_offset is None else START + device_offset
@@ -149,5 +190,7 @@ def test_clock_skew(device_offset: timedelta | None, skewed: bool) -> None:
         (("d1", "c1"), ("d2", "c1"), Repeat.DUPLICATE),
     ],
 )
-def test_repeat_classification(first: tuple[str, str], again: tuple[str, str], expected: Repeat) -> None:
+def test_repeat_classification(
+    first: tuple[str, str], again: tuple[str, str], expected: Repeat
+) -> None:
     assert classify_repeat(first[0], first[1], again[0], again[1]) is expected

@@ -13,19 +13,30 @@ from tests.conftest import LiveServer, Plant
 
 
 def device(server: LiveServer, token: str) -> httpx.Client:
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
 
 
 def login(server: LiveServer, name: str, password: str) -> httpx.Client:
-    reply = httpx.post(f"{server.url}/api/v1/auth/token", json={"login": name, "password": password})
+    reply = httpx.post(
+        f"{server.url}/api/v1/auth/token", json={"login": name, "password": password}
+    )
     assert reply.status_code == 200, reply.text
     token = reply.json()["token"]
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
 
 
 def badge(plant: Plant, employee: str, **extra: Any) -> dict[str, Any]:
-    return {"client_event_id": str(uuid.uuid4()), "session_id": plant.session_id,
-            "method": "badge", "badge_uid": plant.badges[employee], **extra}
+    return {
+        "client_event_id": str(uuid.uuid4()),
+        "session_id": plant.session_id,
+        "method": "badge",
+        "badge_uid": plant.badges[employee],
+        **extra,
+    }
 
 
 def assert_problem(reply: httpx.Response, status: int, slug: str) -> dict[str, Any]:
@@ -52,8 +63,11 @@ def test_badge_check_in_then_replay(server: LiveServer, plant: Plant) -> None:
 
 def test_english_reply_when_the_device_asks_for_it(server: LiveServer, plant: Plant) -> None:
     with device(server, plant.p1_token) as tablet:
-        reply = tablet.post("/api/v1/checkins", json=badge(plant, "E02"),
-                            headers={"Accept-Language": "en-US,en;q=0.8"})
+        reply = tablet.post(
+            "/api/v1/checkins",
+            json=badge(plant, "E02"),
+            headers={"Accept-Language": "en-US,en;q=0.8"},
+        )
     assert reply.json()["message"] == "Checked in"
 
 
@@ -78,23 +92,39 @@ def test_batch_sync_twice_changes_nothing_the_second_time(server: LiveServer, pl
         (b"{not json", 400, "invalid-json"),
         (b"[1, 2]", 422, "invalid-body"),
         (b'{"client_event_id": "a", "session_id": 7, "method": "badge"}', 422, "invalid-body"),
-        (b'{"client_event_id": "a", "session_id": "s", "method": "telepathy"}', 422, "invalid-body"),
+        (
+            b'{"client_event_id": "a", "session_id": "s", "method": "telepathy"}',
+            422,
+            "invalid-body",
+        ),
     ],
 )
-def test_malformed_requests_get_problem_details(server: LiveServer, plant: Plant, raw: bytes,
-                                                status: int, slug: str) -> None:
+def test_malformed_requests_get_problem_details(
+    server: LiveServer, plant: Plant, raw: bytes, status: int, slug: str
+) -> None:
     with device(server, plant.p1_token) as tablet:
-        reply = tablet.post("/api/v1/checkins", content=raw, headers={"content-type": "application/json"})
+        reply = tablet.post(
+            "/api/v1/checkins", content=raw, headers={"content-type": "application/json"}
+        )
     assert_problem(reply, status, slug)
 
 
 def test_bad_input_loses_nothing_already_accepted(server: LiveServer, plant: Plant) -> None:
     with device(server, plant.p1_token) as tablet:
         assert tablet.post("/api/v1/checkins", json=badge(plant, "E03")).status_code == 201
-        assert_problem(tablet.post("/api/v1/checkins", json=badge(plant, "E04", session_id=str(uuid.uuid4()))),
-                       404, "unknown-session")
-        assert_problem(tablet.post("/api/v1/checkins", json=badge(plant, "E15", session_id=plant.other_plant_session_id)),
-                       403, "session-other-plant")
+        assert_problem(
+            tablet.post("/api/v1/checkins", json=badge(plant, "E04", session_id=str(uuid.uuid4()))),
+            404,
+            "unknown-session",
+        )
+        assert_problem(
+            tablet.post(
+                "/api/v1/checkins",
+                json=badge(plant, "E15", session_id=plant.other_plant_session_id),
+            ),
+            403,
+            "session-other-plant",
+        )
         big = {"items": [badge(plant, "E05") for _ in range(1001)]}
         assert_problem(tablet.post("/api/v1/checkins/batch", json=big), 413, "batch-too-large")
         unknown = tablet.post("/api/v1/checkins", json={**badge(plant, "E06"), "badge_uid": "NOPE"})
@@ -109,27 +139,41 @@ def test_bad_input_loses_nothing_already_accepted(server: LiveServer, plant: Pla
 
 def test_revoked_or_forged_device_tokens_are_refused(server: LiveServer, plant: Plant) -> None:
     with device(server, plant.p1_token + "x") as forged:
-        assert_problem(forged.post("/api/v1/checkins", json=badge(plant, "E01")), 401, "device-token")
+        assert_problem(
+            forged.post("/api/v1/checkins", json=badge(plant, "E01")), 401, "device-token"
+        )
     reply = httpx.post(f"{server.url}/api/v1/checkins", json=badge(plant, "E01"))
     assert_problem(reply, 401, "device-token")
     server.muster.app.revoke_device("tablet-p1", "stolen", "test")
     assert server.muster.runner.wait_until_caught_up(10)
     with device(server, plant.p1_token) as revoked:
-        assert_problem(revoked.post("/api/v1/checkins", json=badge(plant, "E01")), 401, "device-token")
+        assert_problem(
+            revoked.post("/api/v1/checkins", json=badge(plant, "E01")), 401, "device-token"
+        )
 
 
 def test_login_failure_does_not_say_which_part_was_wrong(server: LiveServer, plant: Plant) -> None:
-    wrong_password = httpx.post(f"{server.url}/api/v1/auth/token", json={"login": "hr", "password": "x"})
-    unknown_user = httpx.post(f"{server.url}/api/v1/auth/token", json={"login": "ghost", "password": "x"})
+    wrong_password = httpx.post(
+        f"{server.url}/api/v1/auth/token", json={"login": "hr", "password": "x"}
+    )
+    unknown_user = httpx.post(
+        f"{server.url}/api/v1/auth/token", json={"login": "ghost", "password": "x"}
+    )
     a = assert_problem(wrong_password, 401, "login-failed")
     b = assert_problem(unknown_user, 401, "login-failed")
     assert a == b
 
 
 def test_read_endpoints_require_a_login(server: LiveServer, plant: Plant) -> None:
-    for path in ["/api/v1/sessions", f"/api/v1/sessions/{plant.session_id}/attendance", "/api/v1/events"]:
+    for path in [
+        "/api/v1/sessions",
+        f"/api/v1/sessions/{plant.session_id}/attendance",
+        "/api/v1/events",
+    ]:
         assert_problem(httpx.get(server.url + path), 401, "login-required")
-        forged = httpx.get(server.url + path, headers={"Authorization": "Bearer mut_eyJzdWIiOiJhZG1pbiJ9.sig"})
+        forged = httpx.get(
+            server.url + path, headers={"Authorization": "Bearer mut_eyJzdWIiOiJhZG1pbiJ9.sig"}
+        )
         assert_problem(forged, 401, "login-required")
 
 
@@ -139,14 +183,18 @@ def test_reads_are_scoped_to_the_callers_subtree(server: LiveServer, plant: Plan
         everything = {s["id"] for s in hr.get("/api/v1/sessions").json()["sessions"]}
         assert plant.session_id in mine and plant.other_plant_session_id not in mine
         assert plant.other_plant_session_id in everything
-        assert_problem(sz1.get(f"/api/v1/sessions/{plant.other_plant_session_id}/attendance"), 403, "forbidden")
+        assert_problem(
+            sz1.get(f"/api/v1/sessions/{plant.other_plant_session_id}/attendance"), 403, "forbidden"
+        )
         assert_problem(sz1.get("/api/v1/sessions?org=P2"), 403, "forbidden")
         assert_problem(sz1.get("/api/v1/events"), 403, "forbidden")
 
 
 def test_sessions_carry_live_counts(server: LiveServer, plant: Plant) -> None:
     with device(server, plant.p1_token) as tablet:
-        tablet.post("/api/v1/checkins/batch", json={"items": [badge(plant, "E01"), badge(plant, "E02")]})
+        tablet.post(
+            "/api/v1/checkins/batch", json={"items": [badge(plant, "E01"), badge(plant, "E02")]}
+        )
     assert server.muster.runner.wait_until_caught_up(10)
     with login(server, "hr", "hr-password") as hr:
         sessions = {s["id"]: s for s in hr.get("/api/v1/sessions").json()["sessions"]}

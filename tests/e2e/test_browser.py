@@ -15,8 +15,15 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.conftest import LiveServer, Plant
 
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +57,26 @@ def log_in(page: Page, server: LiveServer, login: str, password: str) -> None:
 
 
 def check_in(server: LiveServer, plant: Plant, *employees: str) -> None:
-    items = [{"client_event_id": str(uuid.uuid4()), "session_id": plant.session_id, "method": "badge",
-              "badge_uid": plant.badges[e]} for e in employees]
-    reply = httpx.post(f"{server.url}/api/v1/checkins/batch", json={"items": items},
-                       headers={"Authorization": f"Bearer {plant.p1_token}"})
+    items = [
+        {
+            "client_event_id": str(uuid.uuid4()),
+            "session_id": plant.session_id,
+            "method": "badge",
+            "badge_uid": plant.badges[e],
+        }
+        for e in employees
+    ]
+    reply = httpx.post(
+        f"{server.url}/api/v1/checkins/batch",
+        json={"items": items},
+        headers={"Authorization": f"Bearer {plant.p1_token}"},
+    )
     assert reply.status_code == 200
 
 
-def test_wallboard_moves_on_check_in_without_reload(page: Page, server: LiveServer, plant: Plant) -> None:
+def test_wallboard_moves_on_check_in_without_reload(
+    page: Page, server: LiveServer, plant: Plant
+) -> None:
     log_in(page, server, "hr", "hr-password")
     card = page.locator(f"#session-{plant.session_id}")
     expect(card.locator(".checked-in")).to_have_text("0/13")
@@ -76,7 +95,9 @@ def test_wallboard_moves_on_check_in_without_reload(page: Page, server: LiveServ
     page.screenshot(path=str(SHOTS / "wallboard.png"), full_page=True)
 
 
-def test_department_below_80_percent_after_the_late_mark_is_red(page: Page, server: LiveServer) -> None:
+def test_department_below_80_percent_after_the_late_mark_is_red(
+    page: Page, server: LiveServer
+) -> None:
     from tests.conftest import load_plant
 
     plant = load_plant(server.muster, started_minutes_ago=15)  # past the 10-minute late mark
@@ -89,7 +110,9 @@ def test_department_below_80_percent_after_the_late_mark_is_red(page: Page, serv
     page.screenshot(path=str(SHOTS / "wallboard-below.png"), full_page=True)
 
 
-def test_session_page_shows_each_persons_status_live(page: Page, server: LiveServer, plant: Plant) -> None:
+def test_session_page_shows_each_persons_status_live(
+    page: Page, server: LiveServer, plant: Plant
+) -> None:
     log_in(page, server, "hr", "hr-password")
     page.click(f"#session-{plant.session_id}")
     expect(page).to_have_url(f"{server.url}/sessions/{plant.session_id}")
@@ -112,7 +135,9 @@ def test_english_is_one_click_away_and_sticks(page: Page, server: LiveServer, pl
     expect(page.locator("#board-latest")).to_contain_text("Present", timeout=3000)
 
 
-def test_wrong_password_stays_on_the_login_page(page: Page, server: LiveServer, plant: Plant) -> None:
+def test_wrong_password_stays_on_the_login_page(
+    page: Page, server: LiveServer, plant: Plant
+) -> None:
     page.goto(f"{server.url}/login")
     page.fill("input[name=login]", "hr")
     page.fill("input[name=password]", "wrong")

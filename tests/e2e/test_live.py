@@ -15,7 +15,9 @@ from tests.conftest import LiveServer, Plant
 
 
 def user_token(server: LiveServer, login: str, password: str) -> str:
-    reply = httpx.post(f"{server.url}/api/v1/auth/token", json={"login": login, "password": password})
+    reply = httpx.post(
+        f"{server.url}/api/v1/auth/token", json={"login": login, "password": password}
+    )
     return str(reply.json()["token"])
 
 
@@ -38,8 +40,12 @@ async def test_a_check_in_pushes_the_session_update(server: LiveServer, plant: P
             reply = await client.post(
                 "/api/v1/checkins",
                 headers={"Authorization": f"Bearer {plant.p1_token}"},
-                json={"client_event_id": str(uuid.uuid4()), "session_id": plant.session_id,
-                      "method": "badge", "badge_uid": plant.badges["E01"]},
+                json={
+                    "client_event_id": str(uuid.uuid4()),
+                    "session_id": plant.session_id,
+                    "method": "badge",
+                    "badge_uid": plant.badges["E01"],
+                },
             )
             assert reply.status_code == 201
         pushed = await next_json(socket)
@@ -52,7 +58,9 @@ async def test_a_check_in_pushes_the_session_update(server: LiveServer, plant: P
     assert elapsed < 1.0  # the wallboard promise: within a second
 
 
-async def test_plant_wallboard_gets_html_fragments_to_swap(server: LiveServer, plant: Plant) -> None:
+async def test_plant_wallboard_gets_html_fragments_to_swap(
+    server: LiveServer, plant: Plant
+) -> None:
     token = user_token(server, "hr", "hr-password")
     async with websockets.connect(ws_url(server, f"scope=plant:P1&token={token}")) as socket:
         first = await asyncio.wait_for(socket.recv(), 5)
@@ -61,8 +69,17 @@ async def test_plant_wallboard_gets_html_fragments_to_swap(server: LiveServer, p
             await client.post(
                 "/api/v1/checkins/batch",
                 headers={"Authorization": f"Bearer {plant.p1_token}"},
-                json={"items": [{"client_event_id": str(uuid.uuid4()), "session_id": plant.session_id,
-                                 "method": "badge", "badge_uid": plant.badges[no]} for no in ("E01", "E02")]},
+                json={
+                    "items": [
+                        {
+                            "client_event_id": str(uuid.uuid4()),
+                            "session_id": plant.session_id,
+                            "method": "badge",
+                            "badge_uid": plant.badges[no],
+                        }
+                        for no in ("E01", "E02")
+                    ]
+                },
             )
         pushed = await asyncio.wait_for(socket.recv(), 5)
     assert 'data-checked-in="2"' in pushed
@@ -78,17 +95,24 @@ async def assert_refused(url: str, origin: str | None = None) -> None:
 
 
 @pytest.mark.parametrize("scope", ["plant:P2", "session:nope", "plant:", "galaxy:1"])
-async def test_scopes_outside_the_callers_rights_are_refused(server: LiveServer, plant: Plant, scope: str) -> None:
+async def test_scopes_outside_the_callers_rights_are_refused(
+    server: LiveServer, plant: Plant, scope: str
+) -> None:
     token = user_token(server, "sz1", "sz1-password")
     await assert_refused(ws_url(server, f"scope={scope}&token={token}"))
 
 
-async def test_anonymous_and_foreign_origin_sockets_are_refused(server: LiveServer, plant: Plant) -> None:
+async def test_anonymous_and_foreign_origin_sockets_are_refused(
+    server: LiveServer, plant: Plant
+) -> None:
     await assert_refused(ws_url(server, "scope=plant:P1"))
     token = user_token(server, "hr", "hr-password")
-    await assert_refused(ws_url(server, f"scope=plant:P1&token={token}"), origin="http://evil.example")
-    async with websockets.connect(ws_url(server, f"scope=plant:P1&token={token}"),
-                                  origin=websockets.Origin(server.url)) as same_origin:
+    await assert_refused(
+        ws_url(server, f"scope=plant:P1&token={token}"), origin="http://evil.example"
+    )
+    async with websockets.connect(
+        ws_url(server, f"scope=plant:P1&token={token}"), origin=websockets.Origin(server.url)
+    ) as same_origin:
         assert "board-sessions" in await asyncio.wait_for(same_origin.recv(), 5)
 
 
@@ -98,9 +122,16 @@ async def test_a_reconnecting_client_gets_what_it_missed(server: LiveServer, pla
     async with websockets.connect(url) as socket:
         seen = await next_json(socket)
     async with httpx.AsyncClient(base_url=server.url) as client:  # while disconnected
-        await client.post("/api/v1/checkins", headers={"Authorization": f"Bearer {plant.p1_token}"},
-                          json={"client_event_id": "missed-1", "session_id": plant.session_id,
-                                "method": "badge", "badge_uid": plant.badges["E05"]})
+        await client.post(
+            "/api/v1/checkins",
+            headers={"Authorization": f"Bearer {plant.p1_token}"},
+            json={
+                "client_event_id": "missed-1",
+                "session_id": plant.session_id,
+                "method": "badge",
+                "badge_uid": plant.badges["E05"],
+            },
+        )
     assert server.muster.runner.wait_until_caught_up(10)
     async with websockets.connect(url + f"&since={seen['version']}") as socket:
         caught_up = await next_json(socket)

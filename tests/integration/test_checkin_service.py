@@ -17,8 +17,13 @@ from tests.conftest import Plant
 
 
 def item(plant: Plant, employee: str, cei: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {"client_event_id": cei or str(uuid.uuid4()), "session_id": plant.session_id,
-            "method": "badge", "badge_uid": plant.badges[employee], **extra}
+    return {
+        "client_event_id": cei or str(uuid.uuid4()),
+        "session_id": plant.session_id,
+        "method": "badge",
+        "badge_uid": plant.badges[employee],
+        **extra,
+    }
 
 
 def check_in(muster: Muster, token: str, items: list[dict[str, Any]], **kw: Any) -> list[Any]:
@@ -26,8 +31,11 @@ def check_in(muster: Muster, token: str, items: list[dict[str, Any]], **kw: Any)
 
 
 def stored_attendance(muster: Muster) -> int:
-    return sum(1 for n in muster.app.recorder.select_notifications(start=1, limit=100_000)
-               if n.topic.endswith("Attendance.EmployeeCheckedIn"))
+    return sum(
+        1
+        for n in muster.app.recorder.select_notifications(start=1, limit=100_000)
+        if n.topic.endswith("Attendance.EmployeeCheckedIn")
+    )
 
 
 def test_the_same_batch_twice_creates_each_record_once(muster: Muster, plant: Plant) -> None:
@@ -39,14 +47,19 @@ def test_the_same_batch_twice_creates_each_record_once(muster: Muster, plant: Pl
     assert all(o.body["replayed"] is True for o in again)
     for a, b in zip(first, again, strict=True):
         assert {k: v for k, v in a.body.items() if k != "replayed"} == {
-            k: v for k, v in b.body.items() if k != "replayed"}
+            k: v for k, v in b.body.items() if k != "replayed"
+        }
     assert stored_attendance(muster) == 8
     muster.runner.run_once()
-    row = muster.store.fetch_one("SELECT checked_in FROM sessions WHERE id = :id", {"id": plant.session_id})
+    row = muster.store.fetch_one(
+        "SELECT checked_in FROM sessions WHERE id = :id", {"id": plant.session_id}
+    )
     assert row == {"checked_in": 8}
 
 
-def test_a_second_check_in_of_the_same_person_is_a_duplicate_not_a_record(muster: Muster, plant: Plant) -> None:
+def test_a_second_check_in_of_the_same_person_is_a_duplicate_not_a_record(
+    muster: Muster, plant: Plant
+) -> None:
     (first,) = check_in(muster, plant.p1_token, [item(plant, "E01")])
     (second,) = check_in(muster, plant.p1_token, [item(plant, "E01")])
     assert first.status_code == 201 and first.body["message"] == "签到成功"
@@ -71,14 +84,19 @@ def test_a_walk_in_is_accepted_and_flagged(muster: Muster, plant: Plant) -> None
     assert outcome.body["status"] == "flagged"
     assert outcome.body["flags"] == ["walk_in"]
     muster.runner.run_once()
-    row = muster.store.fetch_one("SELECT walk_ins, checked_in FROM sessions WHERE id = :id",
-                                 {"id": plant.session_id})
+    row = muster.store.fetch_one(
+        "SELECT walk_ins, checked_in FROM sessions WHERE id = :id", {"id": plant.session_id}
+    )
     assert row == {"walk_ins": 1, "checked_in": 0}
 
 
 def test_an_unknown_badge_is_refused_and_kept_as_evidence(muster: Muster, plant: Plant) -> None:
-    attempt = {"client_event_id": "x-1", "session_id": plant.session_id, "method": "badge",
-               "badge_uid": "NOBODY"}
+    attempt = {
+        "client_event_id": "x-1",
+        "session_id": plant.session_id,
+        "method": "badge",
+        "badge_uid": "NOBODY",
+    }
     (outcome,) = check_in(muster, plant.p1_token, [attempt])
     (replay,) = check_in(muster, plant.p1_token, [attempt])
     assert outcome.status_code == 422
@@ -91,8 +109,12 @@ def test_an_unknown_badge_is_refused_and_kept_as_evidence(muster: Muster, plant:
 
 
 def test_manual_check_in_needs_a_reason(muster: Muster, plant: Plant) -> None:
-    manual = {"client_event_id": "m-1", "session_id": plant.session_id, "method": "manual",
-              "employee_id": "E03"}
+    manual = {
+        "client_event_id": "m-1",
+        "session_id": plant.session_id,
+        "method": "manual",
+        "employee_id": "E03",
+    }
     (refused,) = check_in(muster, plant.p1_token, [manual])
     (accepted,) = check_in(muster, plant.p1_token, [{**manual, "reason": "工牌遗忘"}])
     assert refused.status_code == 422 and refused.body["type"].endswith("reason-required")
@@ -108,7 +130,9 @@ def test_a_session_of_another_plant_is_refused(muster: Muster, plant: Plant) -> 
     assert stored_attendance(muster) == 0
 
 
-def test_cross_plant_trainee_checks_in_with_the_host_plant_device(muster: Muster, plant: Plant) -> None:
+def test_cross_plant_trainee_checks_in_with_the_host_plant_device(
+    muster: Muster, plant: Plant
+) -> None:
     (outcome,) = check_in(muster, plant.p1_token, [item(plant, "E15")])  # employee of plant P2
     assert outcome.status_code == 201 and outcome.body["status"] == "accepted"
 
@@ -124,8 +148,13 @@ def test_revoked_device_is_refused_and_nothing_changes(muster: Muster, plant: Pl
 
 
 def test_one_bad_item_never_fails_the_others(muster: Muster, plant: Plant) -> None:
-    batch: list[Any] = [item(plant, "E06"), {"client_event_id": 5}, "nonsense",
-                        item(plant, "E07", session_id="not-a-session"), item(plant, "E08")]
+    batch: list[Any] = [
+        item(plant, "E06"),
+        {"client_event_id": 5},
+        "nonsense",
+        item(plant, "E07", session_id="not-a-session"),
+        item(plant, "E08"),
+    ]
     results = check_in(muster, plant.p1_token, batch, offline=True)
     assert [o.status_code for o in results] == [201, 422, 422, 404, 201]
     assert stored_attendance(muster) == 2
@@ -136,28 +165,48 @@ def test_offline_sync_uses_the_corrected_device_time(muster: Muster, plant: Plan
     # The tablet's clock is 30 minutes fast; it queued the check-in 4 minutes before sending.
     sent_at = now + timedelta(minutes=30)
     device_time = sent_at - timedelta(minutes=4)
-    (outcome,) = check_in(muster, plant.p1_token,
-                          [item(plant, "E09", device_time=device_time.isoformat())],
-                          offline=True, sent_at=sent_at)
+    (outcome,) = check_in(
+        muster,
+        plant.p1_token,
+        [item(plant, "E09", device_time=device_time.isoformat())],
+        offline=True,
+        sent_at=sent_at,
+    )
     assert outcome.status_code == 201
     assert "clock_skew" in outcome.body["flags"] and "offline_sync" in outcome.body["flags"]
     muster.runner.run_once()
-    row = muster.store.fetch_one("SELECT checked_in_at FROM attendance WHERE employee_no = 'E09' "
-                                 "AND session_id = :s", {"s": plant.session_id})
+    row = muster.store.fetch_one(
+        "SELECT checked_in_at FROM attendance WHERE employee_no = 'E09' AND session_id = :s",
+        {"s": plant.session_id},
+    )
     assert row is not None
     at = datetime.fromisoformat(row["checked_in_at"])
     assert abs((now - timedelta(minutes=4)) - at) < timedelta(seconds=5)
 
 
-def test_group_commit_keeps_the_others_when_one_is_a_duplicate(muster: Muster, plant: Plant) -> None:
+def test_group_commit_keeps_the_others_when_one_is_a_duplicate(
+    muster: Muster, plant: Plant
+) -> None:
     sid = uuid.UUID(plant.session_id)
 
     def attendance(no: str) -> Attendance:
-        return Attendance(session_id=sid, employee_no=no, employee_name=no, dept=None,
-                          method="badge", attendance_status="present", flags=[],
-                          checked_in_at=datetime.now(UTC),
-                          device_id=None, device_time=None, device_seq=None, client_event_id=no,
-                          reason=None, evidence={}, actor="t")
+        return Attendance(
+            session_id=sid,
+            employee_no=no,
+            employee_name=no,
+            dept=None,
+            method="badge",
+            attendance_status="present",
+            flags=[],
+            checked_in_at=datetime.now(UTC),
+            device_id=None,
+            device_time=None,
+            device_seq=None,
+            client_event_id=no,
+            reason=None,
+            evidence={},
+            actor="t",
+        )
 
     muster.committer.save(attendance("E10"))
     futures = [muster.committer.submit(attendance(no)) for no in ("E11", "E10", "E12")]

@@ -35,11 +35,19 @@ def random_traffic(muster: Muster, plant: Plant, seed: int) -> None:
     for _ in range(40):
         no = f"E{rng.randint(1, 20):02d}"
         badge = plant.badges[no] if rng.random() > 0.1 else "UNKNOWN"
-        items.append({"client_event_id": str(uuid.UUID(int=rng.getrandbits(128))),
-                      "session_id": plant.session_id, "method": "badge", "badge_uid": badge})
+        items.append(
+            {
+                "client_event_id": str(uuid.UUID(int=rng.getrandbits(128))),
+                "session_id": plant.session_id,
+                "method": "badge",
+                "badge_uid": badge,
+            }
+        )
     items += items[:10]  # replays
     for i in range(0, len(items), 7):
-        asyncio.run(muster.checkins.check_in(plant.p1_token, items[i:i + 7], lang="en", offline=True))
+        asyncio.run(
+            muster.checkins.check_in(plant.p1_token, items[i : i + 7], lang="en", offline=True)
+        )
         muster.runner.run_once()
 
 
@@ -75,15 +83,19 @@ def test_running_again_applies_nothing_twice(muster: Muster, plant: Plant) -> No
 def test_a_stale_runner_cannot_apply_a_batch_twice(muster: Muster, plant: Plant) -> None:
     """Two runners (say a worker and a web process) racing: the loser's batch rolls back."""
     random_traffic(muster, plant, seed=1)
-    projection = muster.runner.projections[1]
+    projection = muster.runner.projections[0]
     position = muster.runner.position(projection.name)
     with muster.store.transaction() as tx:
-        tx.execute("UPDATE projection_tracking SET position = :p WHERE name = :n",
-                   {"p": position - 5, "n": projection.name})
+        tx.execute(
+            "UPDATE projection_tracking SET position = :p WHERE name = :n",
+            {"p": position - 5, "n": projection.name},
+        )
     stale_start = muster.runner.position(projection.name)
     with muster.store.transaction() as tx:  # another runner moves on meanwhile
-        tx.execute("UPDATE projection_tracking SET position = :p WHERE name = :n",
-                   {"p": position, "n": projection.name})
+        tx.execute(
+            "UPDATE projection_tracking SET position = :p WHERE name = :n",
+            {"p": position, "n": projection.name},
+        )
     original = muster.runner.position
     muster.runner.position = lambda name: stale_start  # type: ignore[method-assign]
     try:
@@ -95,9 +107,20 @@ def test_a_stale_runner_cannot_apply_a_batch_twice(muster: Muster, plant: Plant)
 
 
 def test_status_reports_lag_until_projected(muster: Muster, plant: Plant) -> None:
-    asyncio.run(muster.checkins.check_in(plant.p1_token, [
-        {"client_event_id": "lag-1", "session_id": plant.session_id, "method": "badge",
-         "badge_uid": plant.badges["E01"]}], lang="en"))
+    asyncio.run(
+        muster.checkins.check_in(
+            plant.p1_token,
+            [
+                {
+                    "client_event_id": "lag-1",
+                    "session_id": plant.session_id,
+                    "method": "badge",
+                    "badge_uid": plant.badges["E01"],
+                }
+            ],
+            lang="en",
+        )
+    )
     assert {s.name: s.lag for s in muster.runner.status()} == {"directory": 1, "live_attendance": 1}
     muster.runner.run_once()
     assert {s.name: s.lag for s in muster.runner.status()} == {"directory": 0, "live_attendance": 0}

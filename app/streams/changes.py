@@ -1,0 +1,41 @@
+"""Turning projection progress into bus messages: "these sessions' views changed"."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from concurrent.futures import Future
+
+import structlog
+
+from app.streams.bus import EventBus
+
+log = structlog.get_logger(__name__)
+
+
+def change_publisher(
+    bus: EventBus, loop: asyncio.AbstractEventLoop, subject: str
+) -> Callable[[set[str], int], None]:
+    """A runner callback (called on the projection thread) publishing one message per session.
+
+    Subjects are `<subject>.<session id>`. The message id is subject + log position, so a
+    batch projected twice (a retried transaction, a second runner) is delivered once.
+    """
+
+    def publish(session_ids: set[str], position: int) -> None:
+        if loop.is_closed():
+            return
+        for sid in session_ids:
+            data = json.dumps({"session_id": sid, "position": position}).encode()
+            future = asyncio.run_coroutine_threadsafe(
+                bus.publish(f"{subject}.{sid}", data, msg_id=f"{subject}.{sid}:{position}"), loop
+            )
+            future.add_done_callback(_log_failure)
+
+    return publish
+
+
+def _log_failure(future: Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("could not publish a view change", error=str(future.exception()))
