@@ -169,22 +169,25 @@ def _schedule_wave(
         starts = now + timedelta(minutes=offset)
         code = f"{wave}-{n + 1:02d}"
         room = ROOMS[plant][room_index]
-        sid = muster.app.schedule_session(
-            code,
-            course,
-            plant,
-            room,
-            rng.choice(["陈老师", "刘工", "王主管", "赵工程师"]),
-            starts,
-            starts + timedelta(minutes=length),
-            [p["employee_no"] for p in roster],
-            ACTOR,
-        )
-        if offset <= 0 and offset + length > 0:
-            muster.app.start_session(sid, ACTOR)
-        if offset + length <= 0:
-            muster.app.start_session(sid, ACTOR)
-            muster.app.end_session(sid, ACTOR)
+        trainer = rng.choice(["陈老师", "刘工", "王主管", "赵工程师"])
+        sid = natural_id("session", code)
+        # A restart within the same minute finds this wave already scheduled: reuse it.
+        if muster.app.get_or_none(sid) is None:
+            muster.app.schedule_session(
+                code,
+                course,
+                plant,
+                room,
+                trainer,
+                starts,
+                starts + timedelta(minutes=length),
+                [p["employee_no"] for p in roster],
+                ACTOR,
+            )
+            if offset <= 0:
+                muster.app.start_session(sid, ACTOR)
+            if offset + length <= 0:
+                muster.app.end_session(sid, ACTOR)
         sessions.append(
             {
                 "id": str(sid),

@@ -72,6 +72,12 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "method.manual": "手工",
         "method.face": "人脸",
         "method.qr": "二维码",
+        "flag.walk_in": "名单外",
+        "flag.clock_skew": "设备时间异常",
+        "flag.offline_sync": "离线补传",
+        "flag.manual": "手工签到",
+        "flag.late": "迟到",
+        "flag.duplicate_checkin": "重复签到",
     },
     "en": {
         "checkin.ok": "Checked in",
@@ -140,6 +146,12 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "method.manual": "Manual",
         "method.face": "Face",
         "method.qr": "QR",
+        "flag.walk_in": "walk-in",
+        "flag.clock_skew": "device clock off",
+        "flag.offline_sync": "synced offline",
+        "flag.manual": "manual",
+        "flag.late": "late",
+        "flag.duplicate_checkin": "duplicate",
     },
 }
 

@@ -38,9 +38,19 @@ def _arrivals(
 
 
 async def simulate(muster: Muster, demo: DemoPlant, seed: int = 11, speed: float = 1.0) -> None:
-    """Run until cancelled. Arrivals already due are replayed at a brisk catch-up pace."""
+    """Run until everyone who is coming has arrived (or until cancelled).
+
+    `speed` > 1 runs the arrivals' clock faster than the wall clock (tests); the server still
+    decides with its own time, as it always does.
+    """
     rng = random.Random(seed)
     now = datetime.now(UTC)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    def simulated_now() -> datetime:
+        return now + timedelta(seconds=(loop.time() - started) * speed)
+
     queue = _arrivals(demo, rng, now)
     heapq.heapify(queue)
     sessions = {s["id"]: s for s in demo.sessions}
@@ -49,8 +59,9 @@ async def simulate(muster: Muster, demo: DemoPlant, seed: int = 11, speed: float
     strangers = 0
     while queue:
         when, sid, employee_no = heapq.heappop(queue)
-        delay = (when - datetime.now(UTC)).total_seconds() / speed
-        await asyncio.sleep(max(delay, 0.25 if delay < 0 else 0))
+        delay = (when - simulated_now()).total_seconds() / speed
+        # Arrivals already due are replayed at a brisk catch-up pace, not all at once.
+        await asyncio.sleep(delay if delay > 0 else 0.25 / speed)
         session = sessions[sid]
         token = demo.device_tokens[session["room"]]
         item: dict[str, Any] = {

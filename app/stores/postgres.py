@@ -61,8 +61,10 @@ class PostgresReadStore(ReadStore):
             open=True,
             kwargs={"options": f"-c search_path={schema}", "autocommit": False},
         )
-        self._apool: asyncpg.Pool | None = None
-        self._apool_lock = asyncio.Lock()
+        # asyncpg pools belong to one event loop; a process may run several loops in turn
+        # (the CLI, tests), so each loop gets its own pool.
+        self._apools: dict[asyncio.AbstractEventLoop, asyncpg.Pool] = {}
+        self._apool_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -76,16 +78,23 @@ class PostgresReadStore(ReadStore):
             return rows
 
     async def _apool_get(self) -> asyncpg.Pool:
-        if self._apool is None:
-            async with self._apool_lock:
-                if self._apool is None:
-                    self._apool = await asyncpg.create_pool(
+        loop = asyncio.get_running_loop()
+        pool = self._apools.get(loop)
+        if pool is None:
+            for stale in [other for other in self._apools if other.is_closed()]:
+                del self._apools[stale]
+                self._apool_locks.pop(stale, None)
+            async with self._apool_locks.setdefault(loop, asyncio.Lock()):
+                pool = self._apools.get(loop)
+                if pool is None:
+                    pool = await asyncpg.create_pool(
                         self.dsn,
                         min_size=1,
                         max_size=10,
                         server_settings={"search_path": self.schema},
                     )
-        return self._apool
+                    self._apools[loop] = pool
+        return pool
 
     async def afetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         pool = await self._apool_get()
@@ -99,6 +108,6 @@ class PostgresReadStore(ReadStore):
         self._pool.close()
 
     async def close_async(self) -> None:
-        if self._apool is not None:
-            await self._apool.close()
-            self._apool = None
+        pool = self._apools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.close()

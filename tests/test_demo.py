@@ -1,0 +1,52 @@
+"""The demo plant loads on a fresh store, reloads on a reused one, and the simulator moves it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from app import demo
+from app.bootstrap import Muster
+from app.projections import queries
+from app.simulator import simulate
+
+
+def live_now(muster: Muster) -> list[dict[str, object]]:
+    now = datetime.now(UTC)
+    out: list[dict[str, object]] = []
+    for plant in ("SZ1", "SZ2"):
+        out += asyncio.run(queries.live_sessions(muster.store, plant, now, muster.policy))
+    return out
+
+
+def test_demo_plant_has_the_promised_shape_and_reloads(muster: Muster) -> None:
+    first = demo.load(muster)
+    assert muster.runner.wait_until_caught_up(30)
+    counts = {
+        r["kind"]: r["n"]
+        for r in muster.store.fetch("SELECT kind, COUNT(*) AS n FROM org_units GROUP BY kind")
+    }
+    assert counts == {"group": 1, "company": 1, "plant": 2, "workshop": 6, "team": 20}
+    assert muster.store.fetch_one("SELECT COUNT(*) AS n FROM employees") == {"n": 300}
+    assert muster.store.fetch_one("SELECT COUNT(*) AS n FROM courses") == {"n": 12}
+    assert len(live_now(muster)) >= 5
+    names = [r["name"] for r in muster.store.fetch("SELECT name FROM employees LIMIT 20")]
+    assert all(2 <= len(n) <= 3 and "\u4e00" <= n[0] <= "\u9fff" for n in names)
+    second = demo.load(muster)  # reusing var/demo.db: no crash, fresh tokens, same people
+    assert muster.runner.wait_until_caught_up(30)
+    assert second.device_tokens != first.device_tokens
+    assert muster.store.fetch_one("SELECT COUNT(*) AS n FROM employees") == {"n": 300}
+
+
+def test_simulator_checks_people_in(muster: Muster) -> None:
+    plant = demo.load(muster, employees=120)
+    muster.runner.start()
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    for s in plant.sessions:  # squeeze every arrival into the next few seconds
+        s["starts_at"] = soon
+    asyncio.run(asyncio.wait_for(simulate(muster, plant, speed=1000), 60))
+    assert muster.runner.wait_until_caught_up(30)
+    totals = muster.store.fetch_one("SELECT SUM(checked_in) AS n, SUM(walk_ins) AS w FROM sessions")
+    assert totals is not None and totals["n"] > 100
+    rejected = muster.store.fetch_one("SELECT COUNT(*) AS n FROM rejections")
+    assert rejected is not None and rejected["n"] >= 1  # strangers' badges were refused
