@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,21 @@ CLI_ACTOR = "cli"
 def _build(**overrides: Any) -> Muster:
     configure("WARNING")
     return build(Settings(**overrides))
+
+
+@contextlib.contextmanager
+def _command() -> Iterator[Muster]:
+    """A wired system for one admin command: refusals become clean CLI errors, and the read
+    models are brought up to date before and after, so the command sees and shows its effect."""
+    muster = _build()
+    try:
+        muster.runner.run_once()
+        yield muster
+        muster.runner.run_once()
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        muster.close()
 
 
 def _serve(muster: Muster, host: str, port: int, background: Any = None) -> None:
@@ -157,15 +173,8 @@ def users() -> None:
 @click.option("--scope", required=True, help="org unit code: the user sees this subtree")
 def users_add(login: str, role: str, scope: str) -> None:
     """Create a user (or reset their password); prints a one-time password."""
-    muster = _build()
-    try:
-        muster.runner.run_once()
+    with _command() as muster:
         password = muster.app.add_user(login, role, scope, CLI_ACTOR)
-        muster.runner.run_once()
-    except Exception as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        muster.close()
     # Plain echo, never wrapped: scripts read the password from this line.
     click.echo(f"user {login} ({role}, scope {scope}) — one-time password: {password}")
 
@@ -182,14 +191,8 @@ def devices() -> None:
 @click.option("--kind", default="tablet", type=click.Choice(["tablet", "camera", "badge-reader"]))
 def devices_add(name: str, room: str, plant: str, kind: str) -> None:
     """Register a device; prints its token once (re-adding rotates the token)."""
-    muster = _build()
-    try:
+    with _command() as muster:
         token = muster.app.register_device(name, room, plant, kind, CLI_ACTOR)
-        muster.runner.run_once()
-    except Exception as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        muster.close()
     click.echo(f"device {name} in {room} ({plant}) — token (shown once): {token}")
 
 
@@ -198,14 +201,8 @@ def devices_add(name: str, room: str, plant: str, kind: str) -> None:
 @click.option("--reason", required=True)
 def devices_revoke(name: str, reason: str) -> None:
     """Revoke a lost or stolen device: its token stops working at once."""
-    muster = _build()
-    try:
+    with _command() as muster:
         muster.app.revoke_device(name, reason, CLI_ACTOR)
-        muster.runner.run_once()
-    except Exception as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        muster.close()
     console.print(f"device [bold]{name}[/] revoked")
 
 

@@ -89,30 +89,59 @@ def message_key(attendance_status: str) -> str:
     }.get(AttendanceStatus(attendance_status), "checkin.ok")
 
 
-def accepted_reply(
-    *,
-    checkin_id: str,
-    attendance_status: str,
-    flags: Sequence[str],
-    employee_no: str,
-    employee_name: str,
-    server_time: str,
-    lang: str,
-    replayed: bool = False,
-    duplicate: bool = False,
-) -> dict[str, Any]:
-    """The one place an accepted check-in's reply is built: first answer and replays match."""
-    shown_flags = [*flags, Flag.DUPLICATE.value] if duplicate else list(flags)
-    reply = CheckInReply(
-        checkin_id=checkin_id,
-        status=verdict_of(flags).value,
-        employee=EmployeeRef(id=employee_no, name=employee_name),
-        server_time=server_time,
-        message=t("checkin.duplicate" if duplicate else message_key(attendance_status), lang),
-        flags=shown_flags,
-        replayed=replayed,
+@dataclass(frozen=True)
+class StoredCheckIn:
+    """What was stored for a check-in, from the aggregate or its read-model row."""
+
+    checkin_id: str
+    attendance_status: str
+    flags: list[str]
+    employee_no: str
+    employee_name: str
+    server_time: str
+    device_id: str | None
+    client_event_id: str
+
+    @classmethod
+    def of(cls, attendance: Attendance) -> StoredCheckIn:
+        return cls(
+            checkin_id=str(attendance.id),
+            attendance_status=attendance.attendance_status,
+            flags=list(attendance.flags),
+            employee_no=attendance.employee_no,
+            employee_name=attendance.employee_name,
+            server_time=iso(attendance.created_on),
+            device_id=str(attendance.device_id) if attendance.device_id else None,
+            client_event_id=attendance.client_event_id,
+        )
+
+
+def accepted_outcome(
+    stored: StoredCheckIn, lang: str, *, device: str | None = None, client_event_id: str = ""
+) -> Outcome:
+    """The one place an accepted check-in is answered, so a replay's body equals the first.
+
+    Without `device` this is the first answer (201); with it, a repeat answered from what was
+    stored: the same device command again is a replay, anything else a duplicate (200).
+    """
+    repeat = (
+        None
+        if device is None
+        else classify_repeat(stored.device_id, stored.client_event_id, device, client_event_id)
     )
-    return msgspec.to_builtins(reply)  # type: ignore[no-any-return]
+    duplicate = repeat is Repeat.DUPLICATE
+    reply = CheckInReply(
+        checkin_id=stored.checkin_id,
+        status=verdict_of(stored.flags).value,
+        employee=EmployeeRef(id=stored.employee_no, name=stored.employee_name),
+        server_time=stored.server_time,
+        message=t(
+            "checkin.duplicate" if duplicate else message_key(stored.attendance_status), lang
+        ),
+        flags=[*stored.flags, Flag.DUPLICATE.value] if duplicate else list(stored.flags),
+        replayed=repeat is Repeat.REPLAY,
+    )
+    return Outcome(201 if repeat is None else 200, msgspec.to_builtins(reply))
 
 
 def rejected_outcome(
@@ -314,7 +343,20 @@ class CheckInService:
                 {"s": session["id"], "no": employee["employee_no"]},
             )
             if row is not None and row["checkin_id"]:
-                return _Pending(outcome=self._repeat_from_row(device, request, employee, row, lang))
+                stored = StoredCheckIn(
+                    checkin_id=row["checkin_id"],
+                    attendance_status=row["status"],
+                    flags=json.loads(row["flags"]),
+                    employee_no=employee["employee_no"],
+                    employee_name=employee["name"],
+                    server_time=row["server_time"],
+                    device_id=row["device_id"],
+                    client_event_id=row["client_event_id"],
+                )
+                outcome = accepted_outcome(
+                    stored, lang, device=str(device.id), client_event_id=request.client_event_id
+                )
+                return _Pending(outcome=outcome)
             facts = CheckInFacts(**{**facts.__dict__, "on_roster": bool(row and row["on_roster"])})
         decision = decide_check_in(facts, self.policy)
         if decision.verdict is Verdict.REJECTED:
@@ -345,49 +387,8 @@ class CheckInService:
             },
             actor=f"device:{device.name}",
         )
-        created = iso(attendance.created_on)
-
-        def reply() -> Outcome:
-            return Outcome(
-                201,
-                accepted_reply(
-                    checkin_id=str(attendance.id),
-                    attendance_status=attendance.attendance_status,
-                    flags=attendance.flags,
-                    employee_no=attendance.employee_no,
-                    employee_name=attendance.employee_name,
-                    server_time=created,
-                    lang=lang,
-                ),
-            )
-
-        return _Pending(aggregate=attendance, reply=reply)
-
-    def _repeat_from_row(
-        self,
-        device: DeviceIdentity,
-        request: CheckInRequest,
-        employee: dict[str, Any],
-        row: dict[str, Any],
-        lang: str,
-    ) -> Outcome:
-        repeat = classify_repeat(
-            row["device_id"], row["client_event_id"], str(device.id), request.client_event_id
-        )
-        return Outcome(
-            200,
-            accepted_reply(
-                checkin_id=row["checkin_id"],
-                attendance_status=row["status"],
-                flags=json.loads(row["flags"]),
-                employee_no=employee["employee_no"],
-                employee_name=employee["name"],
-                server_time=row["server_time"],
-                lang=lang,
-                replayed=repeat is Repeat.REPLAY,
-                duplicate=repeat is Repeat.DUPLICATE,
-            ),
-        )
+        first = StoredCheckIn.of(attendance)
+        return _Pending(aggregate=attendance, reply=lambda: accepted_outcome(first, lang))
 
     def _reject(
         self,
@@ -442,20 +443,9 @@ class CheckInService:
         stored: Attendance = self.app.repository.get(
             attendance_id(aggregate.session_id, aggregate.employee_no)
         )
-        repeat = classify_repeat(
-            str(stored.device_id), stored.client_event_id, str(device.id), aggregate.client_event_id
-        )
-        return Outcome(
-            200,
-            accepted_reply(
-                checkin_id=str(stored.id),
-                attendance_status=stored.attendance_status,
-                flags=stored.flags,
-                employee_no=stored.employee_no,
-                employee_name=stored.employee_name,
-                server_time=iso(stored.created_on),
-                lang=lang,
-                replayed=repeat is Repeat.REPLAY,
-                duplicate=repeat is Repeat.DUPLICATE,
-            ),
+        return accepted_outcome(
+            StoredCheckIn.of(stored),
+            lang,
+            device=str(device.id),
+            client_event_id=aggregate.client_event_id,
         )

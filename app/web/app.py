@@ -22,7 +22,7 @@ from app.web.api import api_handlers
 from app.web.auth import principal_of
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
 from app.web.hub import Client, LiveHub
-from app.web.pages import page_handlers
+from app.web.pages import page_exception_handlers, page_handlers
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -142,6 +142,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             Problem: _problem_handler,
             HTTPException: _http_exception_handler,
             Exception: _internal_error_handler,
+            **page_exception_handlers,
         },
         request_max_body_size=16 * 1024 * 1024,
         openapi_config=None,

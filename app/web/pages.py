@@ -14,7 +14,7 @@ from litestar.response import Redirect
 
 from app.i18n import t
 from app.projections import queries
-from app.web.auth import COOKIE, check_password, issue_token, principal_of
+from app.web.auth import COOKIE, Principal, check_password, issue_token, principal_of
 from app.web.common import lang_of, muster_of
 from app.web.render import render
 
@@ -76,8 +76,18 @@ async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     return response
 
 
-@get("/")
-async def home(request: Request[Any, Any, Any]) -> Response[Any]:
+class _Refused(Exception):
+    """A page the caller may not see: answered by one plain page, not a login form."""
+
+    def __init__(self, status: int, key: str) -> None:
+        self.status = status
+        self.key = key
+
+
+async def _visible_plants(
+    request: Request[Any, Any, Any],
+) -> tuple[Principal, list[dict[str, Any]]] | Redirect:
+    """The logged-in staff member and the plants their scope can see (or a login redirect)."""
     muster = muster_of(request)
     principal = principal_of(request, muster.secret)
     if principal is None:
@@ -85,25 +95,34 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     scope = await queries.scope_of(muster.store, principal.scope)
     plants = await queries.plants_in_scope(muster.store, scope) if scope else []
     if not plants:
-        return _html(
-            render("login.html", lang_of(request), error=t("problem.forbidden", lang_of(request))),
-            403,
-        )
-    return Redirect(f"/plants/{plants[0]['code']}/wallboard")
+        raise _Refused(403, "problem.forbidden")
+    return principal, plants
+
+
+def _refused_page(request: Request[Any, Any, Any], exc: _Refused) -> Response[str]:
+    lang = lang_of(request)
+    return _html(render("refused.html", lang, message=t(exc.key, lang)), exc.status)
+
+
+@get("/")
+async def home(request: Request[Any, Any, Any]) -> Response[Any]:
+    seen = await _visible_plants(request)
+    if isinstance(seen, Redirect):
+        return seen
+    return Redirect(f"/plants/{seen[1][0]['code']}/wallboard")
 
 
 @get("/plants/{plant:str}/wallboard")
 async def wallboard(request: Request[Any, Any, Any], plant: str) -> Response[Any]:
-    muster = muster_of(request)
-    lang = lang_of(request)
-    principal = principal_of(request, muster.secret)
-    if principal is None:
-        return _login_redirect(request)
-    scope = await queries.scope_of(muster.store, principal.scope)
-    plants = await queries.plants_in_scope(muster.store, scope) if scope else []
+    seen = await _visible_plants(request)
+    if isinstance(seen, Redirect):
+        return seen
+    principal, plants = seen
     current = next((p for p in plants if p["code"] == plant), None)
     if current is None:
-        return _html(render("login.html", lang, error=t("problem.forbidden", lang)), 403)
+        raise _Refused(403, "problem.forbidden")
+    muster = muster_of(request)
+    lang = lang_of(request)
     now = datetime.now(UTC)
     board = await queries.plant_board(
         muster.store, plant, now, muster.policy, muster.settings.dept_alert_rate
@@ -123,24 +142,21 @@ async def wallboard(request: Request[Any, Any, Any], plant: str) -> Response[Any
 
 @get("/sessions/{session_id:str}")
 async def session_page(request: Request[Any, Any, Any], session_id: str) -> Response[Any]:
+    seen = await _visible_plants(request)
+    if isinstance(seen, Redirect):
+        return seen
+    principal, plants = seen
     muster = muster_of(request)
     lang = lang_of(request)
-    principal = principal_of(request, muster.secret)
-    if principal is None:
-        return _login_redirect(request)
     now = datetime.now(UTC)
     detail = await queries.session_detail(
         muster.store, session_id, now, muster.policy, muster.settings.dept_alert_rate
     )
-    scope = await queries.scope_of(muster.store, principal.scope)
-    if (
-        detail is None
-        or scope is None
-        or not await queries.plant_visible(muster.store, scope, detail["plant"])
-    ):
-        return _html(render("login.html", lang, error=t("problem.unknown_session", lang)), 404)
+    if detail is None or detail["plant"] not in {p["code"] for p in plants}:
+        raise _Refused(404, "problem.unknown_session")
     page = render("session.html", lang, principal=principal, session=detail, now=now, oob=False)
     return _html(page, lang=request.query_params.get("lang") and lang)
 
 
 page_handlers = [login_page, login_submit, logout, home, wallboard, session_page]
+page_exception_handlers = {_Refused: _refused_page}

@@ -145,3 +145,19 @@ def test_wrong_password_stays_on_the_login_page(
     expect(page.locator(".error")).to_have_text("用户名、密码或验证码错误")
     page.goto(f"{server.url}/plants/P1/wallboard")
     expect(page).to_have_url(f"{server.url}/login?next=/plants/P1/wallboard")
+
+
+def test_a_plant_outside_the_scope_is_refused_plainly(
+    page: Page, server: LiveServer, plant: Plant
+) -> None:
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=login]", "sz1")
+    page.fill("input[name=password]", "sz1-password")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{server.url}/plants/P1/wallboard")
+    expect(page.locator(".plant-switch")).to_have_count(0)  # sz1 sees one plant only
+    response = page.goto(f"{server.url}/plants/P2/wallboard")
+    assert response is not None and response.status == 403
+    expect(page.locator(".error")).to_have_text("无权访问该范围的数据")
+    response = page.goto(f"{server.url}/sessions/{plant.other_plant_session_id}")
+    assert response is not None and response.status == 404
