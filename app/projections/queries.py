@@ -153,12 +153,13 @@ async def session_detail(
 
 
 async def sessions_between(
-    store: ReadStore, scope: Scope, start: datetime, end: datetime, plant: str | None
+    store: ReadStore, scope: Scope, start: datetime, end: datetime, org: Scope | None = None
 ) -> list[dict[str, Any]]:
-    """Sessions overlapping [start, end) in the scope's plants, with live counts."""
+    """Sessions overlapping [start, end) in the scope's plants (narrowed to `org`'s plants)."""
     plants = [p["code"] for p in await plants_in_scope(store, scope)]
-    if plant is not None:
-        plants = [p for p in plants if p == plant]
+    if org is not None:
+        wanted = {p["code"] for p in await plants_in_scope(store, org)}
+        plants = [p for p in plants if p in wanted]
     if not plants:
         return []
     params: dict[str, Any] = {f"p{i}": p for i, p in enumerate(plants)}

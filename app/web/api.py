@@ -94,10 +94,13 @@ async def get_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
         request.query_params.get("from"), now.replace(hour=0, minute=0, second=0, microsecond=0)
     )
     end = _parse_time(request.query_params.get("to"), start + timedelta(days=1))
-    plant = request.query_params.get("org")
-    if plant is not None and not await queries.plant_visible(muster.store, scope, plant):
-        raise Problem(403, "forbidden", "problem.forbidden")
-    sessions = await queries.sessions_between(muster.store, scope, start, end, plant)
+    org = None
+    if code := request.query_params.get("org"):
+        org = await queries.scope_of(muster.store, code)
+        # Any org unit narrows the list to its plants, but only inside the caller's subtree.
+        if org is None or not (org.path.startswith(scope.path) or scope.path.startswith(org.path)):
+            raise Problem(403, "forbidden", "problem.forbidden")
+    sessions = await queries.sessions_between(muster.store, scope, start, end, org)
     return json_response({"sessions": sessions})
 
 

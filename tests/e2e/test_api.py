@@ -187,6 +187,11 @@ def test_reads_are_scoped_to_the_callers_subtree(server: LiveServer, plant: Plan
             sz1.get(f"/api/v1/sessions/{plant.other_plant_session_id}/attendance"), 403, "forbidden"
         )
         assert_problem(sz1.get("/api/v1/sessions?org=P2"), 403, "forbidden")
+        assert_problem(sz1.get("/api/v1/sessions?org=NOWHERE"), 403, "forbidden")
+        in_p2 = {s["id"] for s in hr.get("/api/v1/sessions?org=P2").json()["sessions"]}
+        assert in_p2 == {plant.other_plant_session_id}
+        by_workshop = {s["id"] for s in sz1.get("/api/v1/sessions?org=W1").json()["sessions"]}
+        assert by_workshop == mine  # a workshop narrows to its plant
         assert_problem(sz1.get("/api/v1/events"), 403, "forbidden")
 
 
