@@ -24,6 +24,7 @@ class Device(Aggregate):
 
     @staticmethod
     def create_id(name: str, **_: Any) -> UUID:
+        """The uuid5 of the natural key: the same entity always gets the same id."""
         return natural_id("device", name)
 
     @event("DeviceRegistered")
@@ -37,11 +38,13 @@ class Device(Aggregate):
 
     @event("DeviceTokenRotated")
     def rotate_token(self, token_hash: str, actor: str) -> None:
+        """Replace the device token (re-registration); a revoked device becomes active again."""
         self.token_hash = token_hash
         self.revoked = False
 
     @event("DeviceRevoked")
     def revoke(self, reason: str, actor: str) -> None:
+        """Revoke a lost or stolen device: its token stops working."""
         self.revoked = True
 
 
@@ -61,6 +64,7 @@ class User(Aggregate):
 
     @staticmethod
     def create_id(login: str, **_: Any) -> UUID:
+        """The uuid5 of the natural key: the same entity always gets the same id."""
         return natural_id("user", login)
 
     @event("UserAdded")
@@ -72,4 +76,5 @@ class User(Aggregate):
 
     @event("PasswordChanged")
     def change_password(self, password_hash: str, actor: str) -> None:
+        """Replace the stored password hash."""
         self.password_hash = password_hash

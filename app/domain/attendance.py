@@ -16,6 +16,7 @@ class Attendance(Aggregate):
 
     @staticmethod
     def create_id(session_id: UUID, employee_no: str, **_: Any) -> UUID:
+        """The uuid5 of the natural key: the same entity always gets the same id."""
         return attendance_id(session_id, employee_no)
 
     @event("EmployeeCheckedIn")
@@ -54,6 +55,7 @@ class CheckInRejection(Aggregate):
 
     @staticmethod
     def create_id(device_id: UUID, client_event_id: str, **_: Any) -> UUID:
+        """The uuid5 of the natural key: the same entity always gets the same id."""
         return device_command_id(device_id, client_event_id)
 
     @event("CheckInRejected")

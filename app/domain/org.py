@@ -36,6 +36,7 @@ class OrgUnit(Aggregate):
 
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
+        """The uuid5 of the natural key: the same entity always gets the same id."""
         return natural_id("org", code)
 
     @event("OrgUnitRegistered")
@@ -47,6 +48,7 @@ class OrgUnit(Aggregate):
 
     @event("OrgUnitRenamed")
     def rename(self, name: str, actor: str) -> None:
+        """Give the unit a new display name (its code and place in the tree stay)."""
         self.name = name
 
 
@@ -55,6 +57,7 @@ class Position(Aggregate):
 
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
+        """The uuid5 of the natural key: the same entity always gets the same id."""
         return natural_id("position", code)
 
     @event("PositionRegistered")
@@ -68,6 +71,7 @@ class Course(Aggregate):
 
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
+        """The uuid5 of the natural key: the same entity always gets the same id."""
         return natural_id("course", code)
 
     @event("CourseRegistered")
@@ -92,6 +96,7 @@ class Employee(Aggregate):
 
     @staticmethod
     def create_id(employee_no: str, **_: Any) -> UUID:
+        """The uuid5 of the natural key: the same entity always gets the same id."""
         return natural_id("employee", employee_no)
 
     @event("EmployeeHired")
@@ -114,9 +119,11 @@ class Employee(Aggregate):
 
     @event("EmployeeTransferred")
     def transfer(self, org_unit: str, position: str | None, actor: str) -> None:
+        """Move the employee to another org unit and position."""
         self.org_unit = org_unit
         self.position = position
 
     @event("BadgeIssued")
     def issue_badge(self, badge_uid: str, actor: str) -> None:
+        """Bind a (new) badge UID to the employee; the old badge stops identifying them."""
         self.badge_uid = badge_uid

@@ -29,6 +29,7 @@ class TrainingSession(Aggregate):
 
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
+        """The uuid5 of the natural key: the same entity always gets the same id."""
         return natural_id("session", code)
 
     @event("SessionScheduled")
