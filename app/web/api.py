@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 
 from app.contract import MAX_BATCH, CheckInBatch, TokenReply, TokenRequest
 from app.domain.access import Role
@@ -105,7 +106,9 @@ async def get_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @get("/api/v1/sessions/{session_id:str}/attendance")
-async def get_attendance(request: Request[Any, Any, Any], session_id: str) -> Response[Any]:
+async def get_attendance(
+    request: Request[Any, Any, Any], session_id: FromPath[str]
+) -> Response[Any]:
     muster = muster_of(request)
     scope = await _scope(request)
     detail = await queries.session_detail(

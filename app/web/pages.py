@@ -8,8 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
 from app.i18n import t
@@ -39,7 +38,7 @@ async def login_page(request: Request[Any, Any, Any]) -> Response[str]:
 @post("/login")
 async def login_submit(
     request: Request[Any, Any, Any],
-    data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),  # noqa: B008
+    data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     muster = muster_of(request)
     lang = lang_of(request)
@@ -113,7 +112,7 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @get("/plants/{plant:str}/wallboard")
-async def wallboard(request: Request[Any, Any, Any], plant: str) -> Response[Any]:
+async def wallboard(request: Request[Any, Any, Any], plant: FromPath[str]) -> Response[Any]:
     seen = await _visible_plants(request)
     if isinstance(seen, Redirect):
         return seen
@@ -141,7 +140,7 @@ async def wallboard(request: Request[Any, Any, Any], plant: str) -> Response[Any
 
 
 @get("/sessions/{session_id:str}")
-async def session_page(request: Request[Any, Any, Any], session_id: str) -> Response[Any]:
+async def session_page(request: Request[Any, Any, Any], session_id: FromPath[str]) -> Response[Any]:
     seen = await _visible_plants(request)
     if isinstance(seen, Redirect):
         return seen
