@@ -107,6 +107,19 @@ async def plant_board(
             d["rate"] = _rate(d["checked_in"], d["expected"])
             d["below"] = d["late_mark"] and d["rate"] < threshold
         departments = sorted(by_dept.values(), key=lambda d: (d["rate"], d["name"]))
+        below = [d["dept"] for d in departments if d["below"]]
+        if below:
+            # Who is missing, so HR can call the department now rather than after the session.
+            depts = {f"d{i}": dept for i, dept in enumerate(below)}
+            missing = await store.afetch(
+                "SELECT COALESCE(dept, '-') AS dept, name FROM attendance "
+                f"WHERE session_id IN ({placeholders}) AND on_roster = 1 AND status = 'expected' "
+                f"AND COALESCE(dept, '-') IN ({', '.join(':' + k for k in depts)}) "
+                "ORDER BY employee_no",
+                {**params, **depts},
+            )
+            for d in departments:
+                d["missing"] = [m["name"] for m in missing if m["dept"] == d["dept"]]
         latest = await store.afetch(
             "SELECT a.employee_no, a.name, a.status, a.checked_in_at, a.method, a.flags, "
             "s.title, s.room FROM attendance a JOIN sessions s ON s.id = a.session_id "

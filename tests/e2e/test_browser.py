@@ -106,6 +106,9 @@ def test_department_below_80_percent_after_the_late_mark_is_red(
     expect(page.locator('tr[data-dept="W1"]')).not_to_have_class("below")
     expect(page.locator('tr[data-dept="W2"]')).to_have_class("below")
     expect(page.locator('tr[data-dept="W2"]')).to_contain_text("低于 80%")
+    expect(page.locator('tr[data-dept="W2"] .missing')).to_have_text(
+        "未到: 员工E10、员工E11、员工E12"
+    )
     expect(page.locator(f"#session-{plant.session_id}")).to_have_class("session-card below")
     page.screenshot(path=str(SHOTS / "wallboard-below.png"), full_page=True)
 
