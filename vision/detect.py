@@ -1,0 +1,189 @@
+"""Face detection: dlib HOG (tiled, upsampled, on threads) and Haar frontal + profile cascades,
+cross-checked into one list of faces.
+
+dlib and OpenCV release the GIL while detecting, so tiles run on a small thread pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import cv2
+import dlib
+import numpy as np
+from numpy.typing import NDArray
+
+from vision.geometry import Box, group_same_faces, non_max_suppression
+from vision.models import Models
+
+Detector = Literal["hog", "haar_frontal", "haar_profile"]
+# dlib's HOG detector is five filters: 0 front, 1 turned left, 2 turned right, 3/4 front tilted.
+HOG_TURNED: Final = frozenset({1, 2})
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detector's hit: box, score (HOG margin or Haar level weight), and which filter fired."""
+
+    box: Box
+    score: float
+    detector: Detector
+    variant: int = 0
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    """Knobs of room detection (defaults calibrated by bench/vision_eval.py)."""
+
+    tile: int = 720
+    overlap: int = 120
+    hog_upsample_small: int = 1
+    min_face: int = 24
+    haar_scale: float = 1.08
+    haar_neighbours: int = 3
+    profile: bool = True
+    # Evidence needed for a face seen by only one detector:
+    hog_alone: float = 0.35
+    haar_alone: float = 3.5
+    profile_alone: float = 2.5
+    threads: int = 2
+
+
+def tiles(width: int, height: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """Overlapping tiles ``(x, y, w, h)`` that cover a ``width`` × ``height`` image."""
+
+    def starts(total: int) -> list[int]:
+        if total <= tile:
+            return [0]
+        step = tile - overlap
+        out = list(range(0, total - tile, step))
+        return [*out, total - tile]
+
+    return [
+        (x, y, min(tile, width), min(tile, height)) for y in starts(height) for x in starts(width)
+    ]
+
+
+def hog_detect(
+    models: Models, rgb: NDArray[np.uint8], upsample: int, threshold: float = 0.0
+) -> list[Detection]:
+    """dlib HOG detections on a whole image with ``upsample`` doublings."""
+    rects, scores, variants = models.hog.run(rgb, upsample, threshold)
+    out = []
+    for r, s, v in zip(rects, scores, variants, strict=True):
+        box = Box(r.left(), r.top(), r.width(), r.height())
+        out.append(Detection(box, float(s), "hog", int(v)))
+    return out
+
+
+def _haar(
+    cascade: cv2.CascadeClassifier, gray: NDArray[np.uint8], config: DetectConfig
+) -> list[tuple[Box, float]]:
+    boxes, _levels, weights = cascade.detectMultiScale3(
+        gray,
+        scaleFactor=config.haar_scale,
+        minNeighbors=config.haar_neighbours,
+        minSize=(config.min_face, config.min_face),
+        outputRejectLevels=True,
+    )
+    return [
+        (Box(int(x), int(y), int(w), int(h)), float(wt))
+        for (x, y, w, h), wt in zip(boxes, np.ravel(weights), strict=True)
+    ]
+
+
+def run_detectors(
+    models: Models,
+    rgb: NDArray[np.uint8],
+    gray: NDArray[np.uint8],
+    config: DetectConfig,
+    pool: ThreadPoolExecutor,
+) -> list[Detection]:
+    """Every raw detection: HOG on the whole image (large faces) and on upsampled overlapping
+    tiles (small faces), Haar frontal, and Haar profile on the image and its mirror image."""
+    height, width = gray.shape[:2]
+    haar_frontal = pool.submit(_haar, models.haar_frontal, gray, config)
+    profiles = []
+    if config.profile:
+        flipped = np.ascontiguousarray(gray[:, ::-1])
+        profiles.append((False, pool.submit(_haar, models.haar_profile, gray, config)))
+        profiles.append((True, pool.submit(_haar, models.haar_profile, flipped, config)))
+    whole = pool.submit(hog_detect, models, rgb, 0)
+    tile_jobs = []
+    for x, y, w, h in tiles(width, height, config.tile, config.overlap):
+        part = np.ascontiguousarray(rgb[y : y + h, x : x + w])
+        tile_jobs.append((x, y, pool.submit(hog_detect, models, part, config.hog_upsample_small)))
+    hog = list(whole.result())
+    for x, y, job in tile_jobs:
+        hog.extend(
+            Detection(d.box.scaled(1.0, x, y), d.score, "hog", d.variant) for d in job.result()
+        )
+    keep = non_max_suppression([d.box for d in hog], [d.score for d in hog])
+    found = [hog[i] for i in sorted(keep)]
+    found.extend(Detection(b, s, "haar_frontal") for b, s in haar_frontal.result())
+    for mirrored, side in profiles:
+        for b, s in side.result():
+            box = Box(width - b.x - b.w, b.y, b.w, b.h) if mirrored else b
+            found.append(Detection(box, s, "haar_profile", 1 if mirrored else 0))
+    return found
+
+
+@dataclass(frozen=True)
+class FaceCandidate:
+    """A group of detections that are one face, and whether the evidence is strong enough."""
+
+    box: Box
+    detections: tuple[Detection, ...]
+    confirmed: bool
+
+    @property
+    def detectors(self) -> tuple[Detector, ...]:
+        """Which detectors saw this face (sorted, unique)."""
+        return tuple(sorted({d.detector for d in self.detections}))
+
+
+def _evidence(group: Sequence[Detection], config: DetectConfig) -> bool:
+    kinds = {d.detector for d in group}
+    if "hog" in kinds and kinds & {"haar_frontal", "haar_profile"}:
+        return True
+    best = {k: max(d.score for d in group if d.detector == k) for k in kinds}
+    return (
+        best.get("hog", -1e9) >= config.hog_alone
+        or best.get("haar_frontal", -1e9) >= config.haar_alone
+        or best.get("haar_profile", -1e9) >= config.profile_alone
+    )
+
+
+def cross_check(detections: Sequence[Detection], config: DetectConfig) -> list[FaceCandidate]:
+    """Merge detections of the same face; confirm faces seen by two detectors or strongly by one.
+
+    The box of a face is its HOG box when HOG saw it (tighter, what the landmark model expects),
+    else the best-scoring Haar box. Sorted left to right, top to bottom.
+    """
+    groups = group_same_faces([d.box for d in detections])
+    faces = []
+    for idx in groups:
+        group = [detections[i] for i in idx]
+        hog = [d for d in group if d.detector == "hog"]
+        lead = max(hog or group, key=lambda d: d.score)
+        faces.append(FaceCandidate(lead.box, tuple(group), _evidence(group, config)))
+    return sorted(faces, key=lambda f: (f.box.y // max(f.box.h, 1), f.box.x))
+
+
+def detect_faces(
+    models: Models,
+    rgb: NDArray[np.uint8],
+    gray: NDArray[np.uint8],
+    config: DetectConfig,
+    pool: ThreadPoolExecutor,
+) -> list[FaceCandidate]:
+    """All face candidates in a room photo (confirmed and weak), cross-checked."""
+    return cross_check(run_detectors(models, rgb, gray, config, pool), config)
+
+
+def to_dlib_rect(box: Box) -> dlib.rectangle:
+    """A ``dlib.rectangle`` for ``box``."""
+    return dlib.rectangle(box.x, box.y, box.x + box.w - 1, box.y + box.h - 1)

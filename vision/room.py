@@ -1,0 +1,176 @@
+"""Room photo analysis: headcount (two detectors cross-checked), attention share, materials,
+per-face boxes, and the photo's forensic facts, in one result that serialises to a
+``PhotoAnalysed`` event payload.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from vision.decode import DecodedImage, decode_image, open_image
+from vision.detect import HOG_TURNED, DetectConfig, FaceCandidate, detect_faces, to_dlib_rect
+from vision.forensics import PhotoFacts, facts_of
+from vision.geometry import Box
+from vision.materials import CourseKit, MaterialsSeen, find_materials
+from vision.models import Models, load_models
+from vision.pose import DEFAULT_ATTENTION, AttentionRule, HeadPose, head_pose, is_attentive
+
+ANALYSER_VERSION = "dlib-hog+haar/1"
+
+
+@dataclass(frozen=True)
+class RoomFace:
+    """One face in a room photo, with why it counts and whether it looks at the front."""
+
+    box: Box
+    detectors: tuple[str, ...]
+    confirmed: bool
+    attentive: bool
+    pose: HeadPose | None
+
+    def to_payload(self) -> dict[str, Any]:
+        """Plain dict for the event payload."""
+        pose = self.pose
+        return {
+            "box": self.box.as_list(),
+            "detectors": list(self.detectors),
+            "confirmed": self.confirmed,
+            "attentive": self.attentive,
+            "pose": None
+            if pose is None
+            else {
+                "yaw": round(pose.yaw, 3),
+                "pitch": round(pose.pitch, 3),
+                "roll": round(pose.roll, 1),
+            },
+        }
+
+
+@dataclass(frozen=True)
+class RoomAnalysis:
+    """Everything one room photo shows.
+
+    ``headcount`` counts confirmed faces; ``headcount_max`` adds the weak, single-detector ones, so
+    a rule can tell "certainly short" from "maybe short". ``attention_share`` is attentive faces /
+    headcount (``None`` with nobody in the photo).
+    """
+
+    facts: PhotoFacts
+    headcount: int
+    headcount_max: int
+    attentive: int
+    attention_share: float | None
+    faces: tuple[RoomFace, ...]
+    materials: MaterialsSeen | None
+    analyser: str = ANALYSER_VERSION
+    timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def to_payload(self) -> dict[str, Any]:
+        """Plain, JSON-ready dict for a ``PhotoAnalysed`` event."""
+        materials = self.materials
+        return {
+            "photo": self.facts.to_payload(),
+            "analyser": self.analyser,
+            "headcount": self.headcount,
+            "headcount_max": self.headcount_max,
+            "attentive": self.attentive,
+            "attention_share": None
+            if self.attention_share is None
+            else round(self.attention_share, 3),
+            "faces": [f.to_payload() for f in self.faces],
+            "materials": None
+            if materials is None
+            else {
+                "present": list(materials.present),
+                "missing": list(materials.missing),
+                "markers": [
+                    {
+                        "id": m.marker_id,
+                        "material": m.material,
+                        "corners": [list(c) for c in m.corners],
+                    }
+                    for m in materials.markers
+                ],
+            },
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
+
+
+class DlibRoomAnalyzer:
+    """The default ``RoomAnalyzer``: dlib HOG + Haar cascades + 5-point pose + ArUco."""
+
+    def __init__(
+        self,
+        models: Models | None = None,
+        config: DetectConfig | None = None,
+        attention: AttentionRule = DEFAULT_ATTENTION,
+    ) -> None:
+        self.models = models or load_models()
+        self.config = config or DetectConfig()
+        self.attention = attention
+        self._pool = ThreadPoolExecutor(self.config.threads, thread_name_prefix="vision-detect")
+
+    def close(self) -> None:
+        """Stop the detector threads."""
+        self._pool.shutdown(wait=False)
+
+    def _face(self, rgb: NDArray[np.uint8], candidate: FaceCandidate) -> RoomFace:
+        pose = None
+        if candidate.confirmed:
+            shape = self.models.shape5(rgb, to_dlib_rect(candidate.box))
+            pose = head_pose([(p.x, p.y) for p in shape.parts()])
+        turned = all(d.variant in HOG_TURNED for d in candidate.detections if d.detector == "hog")
+        detectors = candidate.detectors
+        attentive = candidate.confirmed and is_attentive(pose, detectors, turned, self.attention)
+        return RoomFace(candidate.box, detectors, candidate.confirmed, attentive, pose)
+
+    def analyse(self, data: bytes, kit: CourseKit | None = None) -> RoomAnalysis:
+        """Analyse a room photo's bytes. Raises ``ImageRejected`` for unsafe or corrupt bytes."""
+        started = time.perf_counter()
+        opened = open_image(data)
+        image = decode_image(data)
+        decoded = time.perf_counter()
+        return self.analyse_decoded(
+            data, image, kit, facts_of(data, image, opened), started, decoded
+        )
+
+    def analyse_decoded(
+        self,
+        data: bytes,
+        image: DecodedImage,
+        kit: CourseKit | None,
+        facts: PhotoFacts,
+        started: float,
+        decoded: float,
+    ) -> RoomAnalysis:
+        """The analysis proper, on an already decoded image."""
+        gray = image.gray
+        materials_job = self._pool.submit(find_materials, gray, kit) if kit is not None else None
+        candidates = detect_faces(self.models, image.rgb, gray, self.config, self._pool)
+        detected = time.perf_counter()
+        faces = tuple(self._face(image.rgb, c) for c in candidates)
+        materials = materials_job.result() if materials_job is not None else None
+        done = time.perf_counter()
+        confirmed = [f for f in faces if f.confirmed]
+        attentive = sum(1 for f in confirmed if f.attentive)
+        return RoomAnalysis(
+            facts=facts,
+            headcount=len(confirmed),
+            headcount_max=len(faces),
+            attentive=attentive,
+            attention_share=attentive / len(confirmed) if confirmed else None,
+            faces=faces,
+            materials=materials,
+            timings_ms={
+                "decode": (decoded - started) * 1000,
+                "detect": (detected - decoded) * 1000,
+                "pose_materials": (done - detected) * 1000,
+                "total": (done - started) * 1000,
+            },
+        )
