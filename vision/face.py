@@ -5,6 +5,7 @@ Every refusal carries a reason code from ``vision.messages`` (zh-CN and en texts
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -101,7 +102,51 @@ def sharpness(chip: NDArray[np.uint8]) -> float:
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
 
-class DlibFaceEngine:
+class SelfieMatcher(ABC):
+    """Enrolment, 1:1 and 1:N on top of ``check_selfie``: written once for every adapter."""
+
+    rules: SelfieRules
+    thresholds: Thresholds
+
+    @abstractmethod
+    def check_selfie(self, data: bytes) -> Selfie:
+        """Decode, find the face, check it and embed it."""
+
+    def enrol(self, selfies: Sequence[bytes]) -> Enrolment:
+        """Templates from 1–5 selfies. Every selfie must pass and all must look alike."""
+        if not 1 <= len(selfies) <= 5:
+            return Enrolment("too_many_selfies" if selfies else "no_face", (), ())
+        checked = tuple(self.check_selfie(s) for s in selfies)
+        refused = next((c for c in checked if not c.accepted), None)
+        if refused is not None:
+            return Enrolment(refused.reason, (), checked)
+        vectors = tuple(c.embedding for c in checked if c.embedding is not None)
+        for i, v in enumerate(vectors):
+            others = vectors[:i] + vectors[i + 1 :]
+            if others and distance_to_templates(v, others) > self.rules.max_enrol_distance:
+                return Enrolment("inconsistent_selfies", (), checked)
+        return Enrolment(None, vectors, checked)
+
+    def verify(self, data: bytes, templates: Sequence[Embedding]) -> FaceCheck:
+        """1:1: is the person in the selfie the one whose ``templates`` these are?"""
+        selfie = self.check_selfie(data)
+        if selfie.embedding is None:
+            return FaceCheck(selfie, selfie.reason or "no_face")
+        if not templates:
+            return FaceCheck(selfie, "not_enrolled")
+        result: Verification = verify(selfie.embedding, templates, self.thresholds)
+        return FaceCheck(selfie, result.decision, result.distance)
+
+    def identify(self, data: bytes, roster: Gallery, plant: Gallery | None = None) -> FaceCheck:
+        """1:N: who is this? The session roster first, then the plant."""
+        selfie = self.check_selfie(data)
+        if selfie.embedding is None:
+            return FaceCheck(selfie, selfie.reason or "no_face")
+        found: Identification = identify(selfie.embedding, roster, plant, self.thresholds)
+        return FaceCheck(selfie, found.decision, found.distance, found.employee_id, found.scope)
+
+
+class DlibFaceEngine(SelfieMatcher):
     """The default ``FaceEngine``: dlib HOG + 5-point alignment + ResNet embedding."""
 
     def __init__(
@@ -154,36 +199,3 @@ class DlibFaceEngine:
             return Selfie("face_blurred", face, sharp)
         vector = np.asarray(self.models.encoder.compute_face_descriptor(chip), dtype=np.float64)
         return Selfie(None, face, sharp, vector)
-
-    def enrol(self, selfies: Sequence[bytes]) -> Enrolment:
-        """Templates from 1–5 selfies. Every selfie must pass and all must look alike."""
-        if not 1 <= len(selfies) <= 5:
-            return Enrolment("too_many_selfies" if selfies else "no_face", (), ())
-        checked = tuple(self.check_selfie(s) for s in selfies)
-        refused = next((c for c in checked if not c.accepted), None)
-        if refused is not None:
-            return Enrolment(refused.reason, (), checked)
-        vectors = tuple(c.embedding for c in checked if c.embedding is not None)
-        for i, v in enumerate(vectors):
-            others = vectors[:i] + vectors[i + 1 :]
-            if others and distance_to_templates(v, others) > self.rules.max_enrol_distance:
-                return Enrolment("inconsistent_selfies", (), checked)
-        return Enrolment(None, vectors, checked)
-
-    def verify(self, data: bytes, templates: Sequence[Embedding]) -> FaceCheck:
-        """1:1: is the person in the selfie the one whose ``templates`` these are?"""
-        selfie = self.check_selfie(data)
-        if selfie.embedding is None:
-            return FaceCheck(selfie, selfie.reason or "no_face")
-        if not templates:
-            return FaceCheck(selfie, "not_enrolled")
-        result: Verification = verify(selfie.embedding, templates, self.thresholds)
-        return FaceCheck(selfie, result.decision, result.distance)
-
-    def identify(self, data: bytes, roster: Gallery, plant: Gallery | None = None) -> FaceCheck:
-        """1:N: who is this? The session roster first, then the plant."""
-        selfie = self.check_selfie(data)
-        if selfie.embedding is None:
-            return FaceCheck(selfie, selfie.reason or "no_face")
-        found: Identification = identify(selfie.embedding, roster, plant, self.thresholds)
-        return FaceCheck(selfie, found.decision, found.distance, found.employee_id, found.scope)

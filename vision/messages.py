@@ -76,6 +76,14 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "The photo analysis process stopped unexpectedly and was restarted.",
     },
     "job_failed": {"zh-CN": "照片分析失败。", "en": "Photo analysis failed."},
+    "worker_unavailable": {
+        "zh-CN": "照片分析服务无法启动，请联系管理员。",
+        "en": "The photo analysis service cannot start. Please contact the administrator.",
+    },
+    "template_unreadable": {
+        "zh-CN": "人脸模板无法读取，请重新登记。",
+        "en": "The stored face template cannot be read. Please enrol again.",
+    },
     "busy": {
         "zh-CN": "照片分析队列已满，请稍后重试。",
         "en": "Photo analysis is busy. Please try again shortly.",
