@@ -20,6 +20,7 @@ from app.domain.rules import WindowPolicy
 from app.projections import all_projections
 from app.projections.runner import ProjectionRunner
 from app.services.checkin import CheckInService
+from app.services.photos import PhotoFiles, PhotoService
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.streams.bus import EventBus
@@ -117,9 +118,11 @@ class Muster:
     policy: WindowPolicy
     #: subject prefix of this deployment's "session view changed" messages
     live_subject: str
+    photos: PhotoService
     extras: dict[str, object] = field(default_factory=dict)
 
     def close(self) -> None:
+        self.photos.close()
         self.runner.stop()
         self.committer.close()
         self.store.close()
@@ -143,6 +146,7 @@ def build(settings: Settings | None = None) -> Muster:
         on_commit=runner.wake,
     )
     policy = window_policy(settings)
+    checkins = CheckInService(app, store, committer, policy)
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
         settings=settings,
@@ -150,11 +154,14 @@ def build(settings: Settings | None = None) -> Muster:
         store=store,
         committer=committer,
         runner=runner,
-        checkins=CheckInService(app, store, committer, policy),
+        checkins=checkins,
         bus=make_bus(settings),
         secret=secret_key(settings),
         policy=policy,
         live_subject=live_subject(settings),
+        photos=PhotoService(
+            app, checkins, PhotoFiles(settings.var_dir / "photos"), settings.vision_processes
+        ),
     )
 
 

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     projection_poll_ms: int = 200
     #: Run projections inside the web process (embedded). Scale-out runs them in `muster worker`.
     run_projections: bool = True
+    #: Vision worker processes for room-photo analysis (0: store photos, analyse none).
+    vision_processes: int = 1
 
     @classmethod
     def settings_customise_sources(

@@ -261,7 +261,14 @@ class CheckInService:
                 )
         return device, prepared
 
-    def _session(self, session_id: str, cache: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
+    def device_session(
+        self,
+        device: DeviceIdentity,
+        session_id: str,
+        cache: dict[str, dict[str, Any] | None] | None = None,
+    ) -> dict[str, Any]:
+        """The session a device names: it must exist and belong to the device's plant."""
+        cache = {} if cache is None else cache
         if session_id not in cache:
             try:
                 UUID(session_id)
@@ -275,6 +282,8 @@ class CheckInService:
         session = cache[session_id]
         if session is None:
             raise Problem(404, "unknown-session", "problem.unknown_session", session_id=session_id)
+        if session["plant"] != device.plant:
+            raise Problem(403, "session-other-plant", "problem.other_plant")
         return session
 
     def _employee(self, request: CheckInRequest) -> tuple[dict[str, Any] | None, str, bool]:
@@ -305,9 +314,7 @@ class CheckInService:
         lang: str,
         sessions: dict[str, dict[str, Any] | None],
     ) -> _Pending:
-        session = self._session(request.session_id, sessions)
-        if session["plant"] != device.plant:
-            raise Problem(403, "session-other-plant", "problem.other_plant")
+        session = self.device_session(device, request.session_id, sessions)
         if request.method == "manual" and not request.reason:
             raise Problem(422, "reason-required", "problem.reason_required")
         employee, presented, by_badge = self._employee(request)

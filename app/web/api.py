@@ -8,12 +8,14 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 
 from app.contract import MAX_BATCH, CheckInBatch, TokenReply, TokenRequest
 from app.domain.access import Role
 from app.problems import Problem
 from app.projections import queries
+from app.services.photos import PhotoUpload
 from app.web.auth import bearer, check_password, issue_token, require_principal
 from app.web.common import PROBLEM_JSON, decode_json, json_response, lang_of, muster_of
 
@@ -48,6 +50,59 @@ async def post_checkin_batch(request: Request[Any, Any, Any]) -> Response[Any]:
         bearer(request), batch.items, lang=lang_of(request), offline=True, sent_at=batch.sent_at
     )
     return json_response({"results": [o.body for o in outcomes]})
+
+
+@post("/api/v1/photos", status_code=201)
+async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
+    """A site photo (room or selfie) from a device: multipart `file` plus form fields."""
+    muster = muster_of(request)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise Problem(
+            415,
+            "invalid-body",
+            "problem.invalid_body",
+            errors=["send multipart/form-data with a file part"],
+        )
+    try:
+        form = await request.form()
+    except Exception as exc:  # a broken multipart body is the client's problem, not a 500
+        raise Problem(400, "invalid-body", "problem.invalid_body", errors=[str(exc)[:200]]) from exc
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise Problem(
+            422, "invalid-body", "problem.invalid_body", errors=["a `file` part is required"]
+        )
+    device_time = None
+    if raw_time := form.get("device_time"):
+        device_time = _parse_time(str(raw_time), datetime.now(UTC))
+    photo = PhotoUpload(
+        data=await upload.read(),
+        session_id=str(form.get("session_id", "")),
+        kind=str(form.get("kind", "")),
+        client_event_id=str(form.get("client_event_id", "")),
+        device_time=device_time,
+    )
+    receipt = await muster.photos.upload(bearer(request), photo, lang_of(request))
+    return json_response(receipt, 201)
+
+
+@get("/photos/{photo_id:str}")
+async def get_photo(request: Request[Any, Any, Any], photo_id: FromPath[str]) -> Response[Any]:
+    """The original photo, for staff who may see its session."""
+    muster = muster_of(request)
+    scope = await _scope(request)
+    row = await muster.store.afetch_one(
+        "SELECT p.photo_id, s.plant FROM photos p JOIN sessions s ON s.id = p.session_id "
+        "WHERE p.photo_id = :id",
+        {"id": photo_id},
+    )
+    if row is None:
+        raise Problem(404, "unknown-photo", "problem.unknown_photo", photo_id=photo_id)
+    if not await queries.plant_visible(muster.store, scope, row["plant"]):
+        raise Problem(403, "forbidden", "problem.forbidden")
+    data = await asyncio.to_thread(muster.photos.files.read, photo_id)
+    media = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+    return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=86400"})
 
 
 @post("/api/v1/auth/token", status_code=200)
@@ -156,6 +211,8 @@ async def get_events(request: Request[Any, Any, Any]) -> Response[Any]:
 api_handlers = [
     post_checkin,
     post_checkin_batch,
+    post_photo,
+    get_photo,
     post_token,
     get_sessions,
     get_attendance,

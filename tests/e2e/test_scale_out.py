@@ -131,5 +131,4 @@ def test_a_check_in_on_one_web_process_reaches_a_wallboard_on_another(
     session = pushed["session"]
     assert session["checked_in"] == 1  # type: ignore[index]
     assert [r["employee_no"] for r in session["roster"] if r["status"] == "present"] == ["E07"]  # type: ignore[index]
-    statuses = {s.name: s.lag for s in admin.runner.status()}
-    assert statuses == {"directory": 0, "live_attendance": 0}
+    assert {s.lag for s in admin.runner.status()} == {0}

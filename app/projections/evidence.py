@@ -1,0 +1,98 @@
+"""Evidence: every stored photo with its forensic facts, uploads and analysis, per session."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.domain.evidence import Photo
+from app.projections.base import Batch, Projection, handles
+from app.stores.base import iso
+
+
+class Evidence(Projection):
+    name = "evidence"
+    owned_tables = ("photos", "photo_uploads")
+    tables = (
+        "CREATE TABLE IF NOT EXISTS photos (photo_id TEXT PRIMARY KEY, id TEXT NOT NULL, "
+        "session_id TEXT NOT NULL, kind TEXT NOT NULL, device_id TEXT NOT NULL, "
+        "stored_at TEXT NOT NULL, exif_time TEXT, camera TEXT, width INTEGER, height INTEGER, "
+        "phash TEXT, detail_hash TEXT, uploads INTEGER NOT NULL DEFAULT 1, status TEXT NOT NULL, "
+        "headcount INTEGER, headcount_max INTEGER, attention_share REAL, analysis TEXT, "
+        "failure TEXT)",
+        "CREATE INDEX IF NOT EXISTS photos_session ON photos (session_id, stored_at)",
+        "CREATE INDEX IF NOT EXISTS photos_id ON photos (id)",
+        "CREATE TABLE IF NOT EXISTS photo_uploads (photo_id TEXT NOT NULL, "
+        "session_id TEXT NOT NULL, device_id TEXT NOT NULL, client_event_id TEXT NOT NULL, "
+        "uploaded_at TEXT NOT NULL, PRIMARY KEY (photo_id, device_id, client_event_id))",
+    )
+
+    @handles(Photo.PhotoStored)
+    def stored(self, e: Any, b: Batch) -> None:
+        facts = e.facts
+        camera = " ".join(x for x in (facts.get("camera_make"), facts.get("camera_model")) if x)
+        b.sql(
+            "INSERT INTO photos (photo_id, id, session_id, kind, device_id, stored_at, exif_time, "
+            "camera, width, height, phash, detail_hash, status) VALUES (:photo, :id, :sid, :kind, "
+            ":device, :at, :exif, :camera, :w, :h, :phash, :detail, 'stored') "
+            "ON CONFLICT (photo_id) DO NOTHING",
+            photo=e.sha256,
+            id=str(e.originator_id),
+            sid=str(e.session_id),
+            kind=e.kind,
+            device=str(e.device_id),
+            at=iso(e.timestamp),
+            exif=facts.get("exif_time"),
+            camera=camera or None,
+            w=facts.get("width"),
+            h=facts.get("height"),
+            phash=facts.get("phash"),
+            detail=facts.get("detail_hash"),
+        )
+        self._upload(e, b)
+
+    @handles(Photo.PhotoReused)
+    def reused(self, e: Any, b: Batch) -> None:
+        b.sql("UPDATE photos SET uploads = uploads + 1 WHERE id = :id", id=str(e.originator_id))
+        self._upload(e, b)
+
+    @staticmethod
+    def _upload(e: Any, b: Batch) -> None:
+        b.sql(
+            "INSERT INTO photo_uploads (photo_id, session_id, device_id, client_event_id, "
+            "uploaded_at) SELECT photo_id, :sid, :device, :cei, :at FROM photos WHERE id = :id "
+            "ON CONFLICT DO NOTHING",
+            id=str(e.originator_id),
+            sid=str(e.session_id),
+            device=str(e.device_id),
+            cei=e.client_event_id,
+            at=iso(e.timestamp),
+        )
+        b.changes.add(str(e.session_id))
+
+    @handles(Photo.PhotoAnalysed)
+    def analysed(self, e: Any, b: Batch) -> None:
+        result = e.result
+        b.sql(
+            "UPDATE photos SET status = 'analysed', headcount = :n, headcount_max = :n_max, "
+            "attention_share = :attention, analysis = :analysis WHERE id = :id",
+            n=result.get("headcount"),
+            n_max=result.get("headcount_max"),
+            attention=result.get("attention_share"),
+            analysis=json.dumps(result, ensure_ascii=False),
+            id=str(e.originator_id),
+        )
+        self._changed_session(e, b)
+
+    @handles(Photo.PhotoAnalysisFailed)
+    def analysis_failed(self, e: Any, b: Batch) -> None:
+        b.sql(
+            "UPDATE photos SET status = 'failed', failure = :reason WHERE id = :id",
+            reason=e.reason,
+            id=str(e.originator_id),
+        )
+        self._changed_session(e, b)
+
+    @staticmethod
+    def _changed_session(e: Any, b: Batch) -> None:
+        b.changes.add(str(e.session_id))

@@ -1,0 +1,227 @@
+"""Site photos: stored once by content (SHA-256) outside the event store, recorded as
+events with their forensic facts, and analysed by the vision workers off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import structlog
+from eventsourcing.persistence import IntegrityError
+
+from app.application import Training
+from app.domain.evidence import Photo, PhotoKind
+from app.domain.ids import natural_id
+from app.i18n import t
+from app.problems import Problem
+from app.services.checkin import CheckInService
+from vision.errors import ImageRejected
+from vision.forensics import photo_facts
+from vision.messages import message as vision_message
+from vision.worker import RunnerBusy, VisionRunner
+
+log = structlog.get_logger(__name__)
+MAX_PHOTO_BYTES = 15 * 1024 * 1024
+
+
+class PhotoFiles:
+    """Content-addressed originals: `<root>/ab/abcdef…`; the same bytes are written once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
+
+    def put(self, sha256: str, data: bytes) -> None:
+        target = self.path(sha256)
+        if target.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def read(self, sha256: str) -> bytes:
+        return self.path(sha256).read_bytes()
+
+
+@dataclass(frozen=True)
+class PhotoUpload:
+    """`POST /api/v1/photos` after parsing the multipart form."""
+
+    data: bytes
+    session_id: str
+    kind: str
+    client_event_id: str
+    device_time: datetime | None
+
+
+class PhotoService:
+    """Store, record and analyse photos; answers `已存储` as soon as the bytes are safe."""
+
+    def __init__(
+        self,
+        app: Training,
+        checkins: CheckInService,
+        files: PhotoFiles,
+        vision_processes: int,
+    ) -> None:
+        self.app = app
+        self.checkins = checkins
+        self.files = files
+        self.vision_processes = vision_processes
+        self._runner: VisionRunner | None = None
+        self._runner_lock = threading.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def runner(self) -> VisionRunner | None:
+        """The vision process pool, started on the first room photo (models load once)."""
+        if self.vision_processes <= 0:
+            return None
+        with self._runner_lock:
+            if self._runner is None:
+                self._runner = VisionRunner(
+                    processes=self.vision_processes, queue_size=32, timeout=30.0
+                )
+                self._runner.start()
+            return self._runner
+
+    def close(self) -> None:
+        with self._runner_lock:
+            if self._runner is not None:
+                self._runner.close()
+                self._runner = None
+
+    async def upload(self, token: str | None, upload: PhotoUpload, lang: str) -> dict[str, Any]:
+        """Store one photo for a session; the same bytes again give the same `photo_id`."""
+        if upload.kind not in PhotoKind.ALL:
+            raise Problem(
+                422,
+                "invalid-body",
+                "problem.invalid_body",
+                errors=[f"kind must be one of {', '.join(PhotoKind.ALL)}"],
+            )
+        if not upload.client_event_id or len(upload.client_event_id) > 128:
+            raise Problem(
+                422,
+                "invalid-body",
+                "problem.invalid_body",
+                errors=["client_event_id is required (≤ 128 characters)"],
+            )
+        if len(upload.data) > MAX_PHOTO_BYTES:
+            raise Problem(
+                413, "photo-too-large", "problem.photo_too_large", max_bytes=MAX_PHOTO_BYTES
+            )
+        photo, created = await asyncio.to_thread(self._store, token, upload, lang)
+        if created and photo.kind == PhotoKind.ROOM and self.vision_processes > 0:
+            task = asyncio.create_task(self._analyse(photo.sha256))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return {
+            "photo_id": photo.sha256,
+            "exif_time": photo.facts.get("exif_time"),
+            "status": "stored",
+            "message": t("photo.stored", lang),
+        }
+
+    def _store(self, token: str | None, upload: PhotoUpload, lang: str) -> tuple[Photo, bool]:
+        device = self.checkins.authenticate_device(token)
+        session = self.checkins.device_session(device, upload.session_id)
+        try:
+            facts = photo_facts(upload.data)
+        except ImageRejected as exc:
+            raise Problem(
+                422,
+                "image-rejected",
+                "problem.image_rejected",
+                reason=exc.reason,
+                reason_text=vision_message(exc.reason, lang),
+            ) from exc
+        sha = facts.sha256
+        self.files.put(sha, upload.data)  # bytes safe on disk before the event says so
+        session_id = UUID(session["id"])
+        actor = f"device:{device.name}"
+        for _attempt in range(3):
+            existing: Photo | None = self.app.get_or_none(natural_id("photo", sha))
+            if existing is not None:
+                if not existing.seen_upload(device.id, upload.client_event_id):
+                    existing.reuse(
+                        session_id=session_id,
+                        kind=upload.kind,
+                        device_id=device.id,
+                        client_event_id=upload.client_event_id,
+                        device_time=upload.device_time,
+                        actor=actor,
+                    )
+                    try:
+                        self.app.save(existing)
+                    except IntegrityError:
+                        continue  # another upload of these bytes raced us: reload
+                return existing, False
+            photo = Photo(
+                sha256=sha,
+                session_id=session_id,
+                kind=upload.kind,
+                device_id=device.id,
+                client_event_id=upload.client_event_id,
+                device_time=upload.device_time,
+                facts=facts.to_payload(),
+                actor=actor,
+            )
+            try:
+                self.app.save(photo)
+            except IntegrityError:
+                continue
+            return photo, True
+        raise Problem(409, "conflict", "problem.invalid_body", errors=["concurrent uploads"])
+
+    async def _analyse(self, sha256: str) -> None:
+        """Run the room analysis in a vision worker and record what it found (or why not)."""
+        runner = await asyncio.to_thread(self.runner)
+        if runner is None:
+            return
+        data = await asyncio.to_thread(self.files.read, sha256)
+        try:
+            outcome = await runner.analyse_room(data)
+        except RunnerBusy as busy:
+            await asyncio.to_thread(self._record_failure, sha256, busy.reason, busy.detail)
+            return
+        if outcome.ok and outcome.value is not None:
+            result = {**outcome.value.to_payload(), "elapsed_ms": round(outcome.elapsed_ms, 1)}
+            await asyncio.to_thread(self._record_analysis, sha256, result)
+        else:
+            await asyncio.to_thread(
+                self._record_failure, sha256, outcome.reason or "failed", outcome.detail[:500]
+            )
+
+    def _record_analysis(self, sha256: str, result: dict[str, Any]) -> None:
+        photo: Photo = self.app.repository.get(natural_id("photo", sha256))
+        photo.analysed(result=result, actor="vision")
+        self.app.save(photo)
+        log.info("photo analysed", photo=sha256[:12], headcount=result.get("headcount"))
+
+    def _record_failure(self, sha256: str, reason: str, detail: str) -> None:
+        photo: Photo = self.app.repository.get(natural_id("photo", sha256))
+        photo.analysis_failed(reason=reason, detail=detail, actor="vision")
+        self.app.save(photo)
+        log.warning("photo analysis failed", photo=sha256[:12], reason=reason)
+
+    async def drain(self, timeout: float = 60.0) -> None:
+        """Wait for analyses in flight (tests, shutdown)."""
+        if self._tasks:
+            await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), timeout)

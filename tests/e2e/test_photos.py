@@ -1,0 +1,151 @@
+"""Site photos through the API: stored once by content, reuse recorded, analysed offline by the
+real vision models in a worker process, shown with the session."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+import uuid
+
+import httpx
+import pytest
+from PIL import Image
+from skimage import data as skimage_data
+
+from tests.conftest import LiveServer, Plant
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"  # photo storage is files + events; the store matrix is covered elsewhere
+
+
+def jpeg_with_exif(taken: str = "2026:11:24 08:05:00", offset: str = "+08:00") -> bytes:
+    image = Image.fromarray(skimage_data.astronaut())
+    exif = Image.Exif()
+    exif[0x0110] = "TabletCam 3"  # Model
+    ifd = exif.get_ifd(0x8769)
+    ifd[0x9003] = taken  # DateTimeOriginal
+    ifd[0x9011] = offset  # OffsetTimeOriginal
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90, exif=exif)
+    return out.getvalue()
+
+
+def upload(
+    server: LiveServer, token: str, data: bytes, session_id: str, cei: str, kind: str = "room"
+) -> httpx.Response:
+    return httpx.post(
+        f"{server.url}/api/v1/photos",
+        headers={"Authorization": f"Bearer {token}"},
+        data={
+            "session_id": session_id,
+            "kind": kind,
+            "client_event_id": cei,
+            "device_time": "2026-11-24T08:05:03+08:00",
+        },
+        files={"file": ("room.jpg", data, "image/jpeg")},
+        timeout=30,
+    )
+
+
+def attendance(server: LiveServer, session_id: str) -> dict[str, object]:
+    token = httpx.post(
+        f"{server.url}/api/v1/auth/token", json={"login": "hr", "password": "hr-password"}
+    ).json()["token"]
+    reply = httpx.get(
+        f"{server.url}/api/v1/sessions/{session_id}/attendance",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def test_room_photo_is_stored_once_and_analysed(server: LiveServer, plant: Plant) -> None:
+    photo = jpeg_with_exif()
+    first = upload(server, plant.p1_token, photo, plant.session_id, "p-1")
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["photo_id"] == hashlib.sha256(photo).hexdigest()
+    assert body == {
+        "photo_id": body["photo_id"],
+        "exif_time": "2026-11-24T08:05:00+08:00",
+        "status": "stored",
+        "message": "已存储",
+    }
+    again = upload(server, plant.p1_token, photo, plant.session_id, "p-1")  # a retry
+    assert again.json()["photo_id"] == body["photo_id"]
+    deadline = time.monotonic() + 90  # the first job loads the dlib models in the worker
+    photos: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        photos = attendance(server, plant.session_id)["photos"]  # type: ignore[assignment]
+        if photos and photos[0]["status"] != "stored":
+            break
+        time.sleep(0.5)
+    assert len(photos) == 1
+    (shown,) = photos
+    assert shown["status"] == "analysed", shown
+    assert shown["headcount"] == 1  # the astronaut
+    assert shown["uploads"] == 1
+    assert shown["camera"] == "TabletCam 3"
+    image = httpx.get(
+        f"{server.url}/photos/{body['photo_id']}",
+        headers={
+            "Authorization": "Bearer "
+            + httpx.post(
+                f"{server.url}/api/v1/auth/token", json={"login": "hr", "password": "hr-password"}
+            ).json()["token"]
+        },
+    )
+    assert image.status_code == 200 and image.content == photo
+
+
+def test_the_same_picture_for_another_session_is_recorded_as_reuse(
+    server: LiveServer, plant: Plant
+) -> None:
+    server.muster.photos.vision_processes = 0  # this test is about storage, not analysis
+    photo = jpeg_with_exif("2026:11:20 09:00:00")
+    first = upload(server, plant.p1_token, photo, plant.session_id, "a-1").json()
+    second = upload(server, plant.p1_token, photo, plant.later_session_id, "b-1").json()
+    assert first["photo_id"] == second["photo_id"]
+    assert server.muster.runner.wait_until_caught_up(10)
+    later = attendance(server, plant.later_session_id)["photos"]
+    assert [(p["photo_id"], p["uploads"], p["first_session"]) for p in later] == [  # type: ignore[index, union-attr]
+        (first["photo_id"], 2, plant.session_id)
+    ]
+    topics = [
+        n.topic for n in server.muster.app.recorder.select_notifications(start=1, limit=10_000)
+    ]
+    assert sum(t.endswith("Photo.PhotoReused") for t in topics) == 1
+
+
+def test_bad_photos_get_problems_and_store_nothing(server: LiveServer, plant: Plant) -> None:
+    server.muster.photos.vision_processes = 0
+    corrupt = upload(
+        server, plant.p1_token, b"\xff\xd8\xff\xe0 not really a jpeg", plant.session_id, "c-1"
+    )
+    assert corrupt.status_code == 422 and corrupt.json()["type"].endswith("image-rejected")
+    assert corrupt.json()["reason"] == "image_corrupt"
+    huge = upload(server, plant.p1_token, b"\xff" * (15 * 1024 * 1024 + 1), plant.session_id, "c-2")
+    assert huge.status_code == 413
+    other_plant = upload(server, plant.p2_token, jpeg_with_exif(), plant.session_id, "c-3")
+    assert other_plant.status_code == 403
+    no_file = httpx.post(
+        f"{server.url}/api/v1/photos",
+        headers={"Authorization": f"Bearer {plant.p1_token}"},
+        data={"session_id": plant.session_id, "kind": "room", "client_event_id": "c-4"},
+        files={"other": ("x", b"x")},
+    )
+    assert no_file.status_code == 422
+    wrong_kind = upload(
+        server, plant.p1_token, jpeg_with_exif(), plant.session_id, "c-5", kind="poster"
+    )
+    assert wrong_kind.status_code == 422
+    anonymous = httpx.post(
+        f"{server.url}/api/v1/photos",
+        files={"file": ("a.jpg", b"x")},
+        data={"session_id": plant.session_id, "kind": "room", "client_event_id": str(uuid.uuid4())},
+    )
+    assert anonymous.status_code == 401
+    assert server.muster.runner.wait_until_caught_up(10)
+    assert server.muster.store.fetch("SELECT photo_id FROM photos") == []
