@@ -6,10 +6,11 @@ dlib and OpenCV release the GIL while detecting, so tiles run on a small thread 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import cv2
 import dlib
@@ -17,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vision.geometry import Box, group_same_faces, non_max_suppression
-from vision.models import Models
+from vision.models import HAAR_FRONTAL, HAAR_PROFILE, Models, load_cascade
 
 Detector = Literal["hog", "haar_frontal", "haar_profile"]
 # dlib's HOG detector is five filters: 0 front, 1 turned left, 2 turned right, 3/4 front tilted.
@@ -43,11 +44,14 @@ class DetectConfig:
     hog_upsample_small: int = 1
     min_face: int = 24
     haar_scale: float = 1.08
-    haar_neighbours: int = 3
+    profile_scale: float = 1.15
+    haar_neighbours: int = 2
+    hog_threshold: float = -0.4  # weak HOG hits are kept: they count when Haar agrees
+    haar_min_weight: float = 0.0
     profile: bool = True
     # Evidence needed for a face seen by only one detector:
-    hog_alone: float = 0.35
-    haar_alone: float = 3.5
+    hog_alone: float = 0.0
+    haar_alone: float = 2.0
     profile_alone: float = 2.5
     threads: int = 2
 
@@ -67,11 +71,28 @@ def tiles(width: int, height: int, tile: int, overlap: int) -> list[tuple[int, i
     ]
 
 
+_per_thread = threading.local()
+
+
+def _thread_hog() -> Any:
+    # dlib's detector keeps scratch buffers inside: one instance per thread, never shared.
+    if not hasattr(_per_thread, "hog"):
+        _per_thread.hog = dlib.get_frontal_face_detector()
+    return _per_thread.hog
+
+
+def _thread_cascade(name: str) -> cv2.CascadeClassifier:
+    cascades: dict[str, cv2.CascadeClassifier] = _per_thread.__dict__.setdefault("cascades", {})
+    if name not in cascades:
+        cascades[name] = load_cascade(name)
+    return cascades[name]
+
+
 def hog_detect(
     models: Models, rgb: NDArray[np.uint8], upsample: int, threshold: float = 0.0
 ) -> list[Detection]:
-    """dlib HOG detections on a whole image with ``upsample`` doublings."""
-    rects, scores, variants = models.hog.run(rgb, upsample, threshold)
+    """dlib HOG detections on a whole image with ``upsample`` doublings (thread-safe)."""
+    rects, scores, variants = _thread_hog().run(rgb, upsample, threshold)
     out = []
     for r, s, v in zip(rects, scores, variants, strict=True):
         box = Box(r.left(), r.top(), r.width(), r.height())
@@ -79,12 +100,10 @@ def hog_detect(
     return out
 
 
-def _haar(
-    cascade: cv2.CascadeClassifier, gray: NDArray[np.uint8], config: DetectConfig
-) -> list[tuple[Box, float]]:
-    boxes, _levels, weights = cascade.detectMultiScale3(
+def _haar(name: str, gray: NDArray[np.uint8], config: DetectConfig) -> list[tuple[Box, float]]:
+    boxes, _levels, weights = _thread_cascade(name).detectMultiScale3(
         gray,
-        scaleFactor=config.haar_scale,
+        scaleFactor=config.profile_scale if name == HAAR_PROFILE else config.haar_scale,
         minNeighbors=config.haar_neighbours,
         minSize=(config.min_face, config.min_face),
         outputRejectLevels=True,
@@ -92,6 +111,7 @@ def _haar(
     return [
         (Box(int(x), int(y), int(w), int(h)), float(wt))
         for (x, y, w, h), wt in zip(boxes, np.ravel(weights), strict=True)
+        if wt >= config.haar_min_weight
     ]
 
 
@@ -105,17 +125,26 @@ def run_detectors(
     """Every raw detection: HOG on the whole image (large faces) and on upsampled overlapping
     tiles (small faces), Haar frontal, and Haar profile on the image and its mirror image."""
     height, width = gray.shape[:2]
-    haar_frontal = pool.submit(_haar, models.haar_frontal, gray, config)
+    haar_frontal = pool.submit(_haar, HAAR_FRONTAL, gray, config)
     profiles = []
     if config.profile:
         flipped = np.ascontiguousarray(gray[:, ::-1])
-        profiles.append((False, pool.submit(_haar, models.haar_profile, gray, config)))
-        profiles.append((True, pool.submit(_haar, models.haar_profile, flipped, config)))
-    whole = pool.submit(hog_detect, models, rgb, 0)
+        profiles.append((False, pool.submit(_haar, HAAR_PROFILE, gray, config)))
+        profiles.append((True, pool.submit(_haar, HAAR_PROFILE, flipped, config)))
+    # HOG on grey is ~40% faster than on colour and finds the same faces.
+    whole = pool.submit(hog_detect, models, gray, 0, config.hog_threshold)
     tile_jobs = []
     for x, y, w, h in tiles(width, height, config.tile, config.overlap):
-        part = np.ascontiguousarray(rgb[y : y + h, x : x + w])
-        tile_jobs.append((x, y, pool.submit(hog_detect, models, part, config.hog_upsample_small)))
+        part = np.ascontiguousarray(gray[y : y + h, x : x + w])
+        tile_jobs.append(
+            (
+                x,
+                y,
+                pool.submit(
+                    hog_detect, models, part, config.hog_upsample_small, config.hog_threshold
+                ),
+            )
+        )
     hog = list(whole.result())
     for x, y, job in tile_jobs:
         hog.extend(

@@ -49,7 +49,8 @@ class Models:
     haar_profile: cv2.CascadeClassifier
 
 
-def _cascade(name: str) -> cv2.CascadeClassifier:
+def load_cascade(name: str) -> cv2.CascadeClassifier:
+    """Load one of OpenCV's bundled Haar cascades by file name."""
     cascade = cv2.CascadeClassifier(str(haar_dir() / name))
     if cascade.empty():
         raise FileNotFoundError(f"Haar cascade {name} did not load from {haar_dir()}")
@@ -68,6 +69,6 @@ def load_models() -> Models:
         hog=dlib.get_frontal_face_detector(),
         shape5=dlib.shape_predictor(str(folder / SHAPE_PREDICTOR_5)),
         encoder=dlib.face_recognition_model_v1(str(folder / FACE_ENCODER)),
-        haar_frontal=_cascade(HAAR_FRONTAL),
-        haar_profile=_cascade(HAAR_PROFILE),
+        haar_frontal=load_cascade(HAAR_FRONTAL),
+        haar_profile=load_cascade(HAAR_PROFILE),
     )

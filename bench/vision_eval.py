@@ -1,0 +1,320 @@
+"""Evaluation harness for vision/: headcount, attention, verification, reuse detection, latency.
+
+    uv run python bench/vision_eval.py [--rooms 40] [--identities 60] [--seed 7] [--json out.json]
+
+Everything is built from scikit-image's bundled public-domain samples (astronaut, camera,
+lfw_subset) on the fly: no downloads. Figures go to docs/benchmarks-vision.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from skimage import data
+
+from vision.decode import encode_jpeg
+from vision.face import DlibFaceEngine, SelfieRules
+from vision.forensics import photo_facts
+from vision.geometry import iou
+from vision.matching import DEFAULT_THRESHOLDS
+from vision.phash import DETAIL_THRESHOLD, PHASH_THRESHOLD, DuplicateIndex, hamming
+from vision.room import DlibRoomAnalyzer
+from vision.synthetic import SyntheticRoom, make_room, room_background
+
+Image = NDArray[np.uint8]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0–100) of values."""
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def lfw_faces() -> list[Image]:
+    """The 100 face crops of scikit-image's LFW subset (25×25 grey), as RGB uint8."""
+    raw = np.load(Path(data.__file__).parent / "lfw_subset.npy")[:100]
+    return [np.dstack([(f * 255).astype(np.uint8)] * 3) for f in raw]
+
+
+def room_faces() -> list[Image]:
+    """Head crops to seat in synthetic rooms: the astronaut plus LFW faces."""
+    astro = data.astronaut()[40:215, 140:305]
+    lfw = [cv2.copyMakeBorder(f, 3, 3, 3, 3, cv2.BORDER_REPLICATE) for f in lfw_faces()[:60]]
+    return [astro, *lfw]
+
+
+def textures() -> list[Image]:
+    """Clutter for backgrounds (no faces in them)."""
+    return [data.brick(), data.text(), data.page(), data.coffee(), data.rocket(), data.coins()]
+
+
+def make_rooms(n: int, seed: int) -> list[SyntheticRoom]:
+    """n rooms with 2–20 people; every 4 rooms share a background (the same room, other days)."""
+    rng = np.random.default_rng(seed)
+    faces, tex = room_faces(), textures()
+    rooms = []
+    background = None
+    for i in range(n):
+        if i % 4 == 0:
+            background = room_background(rng, tex, (1920, 1080))
+        rooms.append(make_room(rng, faces, tex, int(rng.integers(2, 21)), background=background))
+    return rooms
+
+
+def eval_rooms(rooms: list[SyntheticRoom]) -> tuple[dict[str, Any], list[bytes]]:
+    """Headcount error, attention accuracy and latency of the room analyser."""
+    analyzer = DlibRoomAnalyzer()
+    analyzer.analyse(encode_jpeg(rooms[0].rgb))  # warm-up
+    errors, latencies, jpegs = [], [], []
+    correct = total = 0
+    share_errors = []
+    for room in rooms:
+        jpeg = encode_jpeg(room.rgb, 90)
+        jpegs.append(jpeg)
+        t = time.perf_counter()
+        result = analyzer.analyse(jpeg)
+        latencies.append((time.perf_counter() - t) * 1000)
+        errors.append(result.headcount - room.headcount)
+        for truth in room.faces:
+            match = max(result.faces, key=lambda f: iou(f.box, truth.box), default=None)
+            if match is not None and iou(match.box, truth.box) > 0.2 and match.confirmed:
+                total += 1
+                correct += match.attentive == truth.attentive
+        truth_share = room.attentive / room.headcount
+        share_errors.append(abs((result.attention_share or 0.0) - truth_share))
+    small = [e for r, e in zip(rooms, errors, strict=True) if r.headcount <= 20]
+    return {
+        "rooms": len(rooms),
+        "headcount_exact": sum(1 for e in small if e == 0) / len(small),
+        "headcount_within_1": sum(1 for e in small if abs(e) <= 1) / len(small),
+        "headcount_error_max": max(abs(e) for e in errors),
+        "headcount_error_mean": statistics.mean(errors),
+        "headcount_errors": errors,
+        "attention_accuracy_per_face": correct / total if total else None,
+        "attention_faces_scored": total,
+        "attention_share_mae": statistics.mean(share_errors),
+        "room_ms_p50": percentile(latencies, 50),
+        "room_ms_p95": percentile(latencies, 95),
+    }, jpegs
+
+
+def selfie_variants(face: Image, rng: np.random.Generator) -> list[Image]:
+    """The same person photographed again: light, tilt, scale, noise, mirror."""
+    h, w = face.shape[:2]
+    tilt = cv2.getRotationMatrix2D((w / 2, h / 2), float(rng.uniform(-8, 8)), 1.0)
+    noisy = np.clip(face + rng.normal(0, 6, face.shape), 0, 255).astype(np.uint8)
+    return [
+        np.clip(face * 0.7, 0, 255).astype(np.uint8),
+        np.clip(face * 1.25 + 10, 0, 255).astype(np.uint8),
+        cv2.warpAffine(face, tilt, (w, h), borderMode=cv2.BORDER_REPLICATE),
+        noisy,
+        np.ascontiguousarray(face[:, ::-1]),
+    ]
+
+
+def as_selfie(face: Image, side: int = 200) -> Image:
+    """An LFW crop blown up to a selfie-sized face with some surroundings."""
+    big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
+    pad = side // 4
+    return np.asarray(cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_REPLICATE))
+
+
+def eval_verification(identities: int, seed: int) -> dict[str, Any]:
+    """TAR at FAR 1% over LFW identities (enrol original, probe with variants)."""
+    rng = np.random.default_rng(seed)
+    # LFW crops are 25 px: every blow-up is "blurred", so the sharpness gate is off here.
+    engine = DlibFaceEngine(rules=SelfieRules(min_sharpness=0.0, min_face=60))
+    templates, probes = {}, {}
+    refused = 0
+    for i, face in enumerate(lfw_faces()[:identities]):
+        enrolled = engine.check_selfie_pixels(as_selfie(face))
+        if enrolled.embedding is None:
+            refused += 1
+            continue
+        templates[i] = enrolled.embedding
+        probes[i] = []
+        for variant in selfie_variants(face, rng):
+            checked = engine.check_selfie_pixels(as_selfie(variant))
+            if checked.embedding is not None:
+                probes[i].append(checked.embedding)
+            else:
+                refused += 1
+    genuine = [float(np.linalg.norm(p - templates[i])) for i, ps in probes.items() for p in ps]
+    impostor = [
+        float(np.linalg.norm(p - templates[j]))
+        for i, ps in probes.items()
+        for p in ps
+        for j in templates
+        if j != i
+    ]
+    far1 = percentile(impostor, 1)
+    t = DEFAULT_THRESHOLDS
+    return {
+        "identities": len(templates),
+        "genuine_pairs": len(genuine),
+        "impostor_pairs": len(impostor),
+        "refused_selfies": refused,
+        "threshold_at_far_1pct": far1,
+        "tar_at_far_1pct": sum(1 for g in genuine if g <= far1) / len(genuine),
+        "genuine_distance_p50": percentile(genuine, 50),
+        "impostor_distance_p50": percentile(impostor, 50),
+        f"accept_rate_genuine_at_{t.accept}": sum(1 for g in genuine if g <= t.accept)
+        / len(genuine),
+        f"unsure_rate_genuine": sum(1 for g in genuine if t.accept < g <= t.reject) / len(genuine),
+        f"false_accept_rate_at_{t.accept}": sum(1 for d in impostor if d <= t.accept)
+        / len(impostor),
+        f"false_unsure_rate": sum(1 for d in impostor if t.accept < d <= t.reject) / len(impostor),
+    }
+
+
+def eval_selfie_latency(runs: int = 30) -> dict[str, Any]:
+    """End-to-end selfie verify (decode, detect, checks, align, embed, match) on a 640×480 JPEG."""
+    engine = DlibFaceEngine()
+    canvas = np.full((480, 640, 3), 200, np.uint8)
+    canvas[:, 64:576] = cv2.resize(data.astronaut(), (512, 480))
+    jpeg = encode_jpeg(canvas)
+    enrolled = engine.enrol([jpeg])
+    assert enrolled.accepted, enrolled.reason
+    times = []
+    decision = ""
+    for _ in range(runs):
+        t = time.perf_counter()
+        decision = engine.verify(jpeg, enrolled.embeddings).decision
+        times.append((time.perf_counter() - t) * 1000)
+    return {
+        "decision": decision,
+        "verify_ms_p50": percentile(times, 50),
+        "verify_ms_p95": percentile(times, 95),
+    }
+
+
+def reuse_variants(rgb: Image, rng: np.random.Generator) -> dict[str, Image]:
+    """Ways a photo gets reused: resized, recompressed, 5% cropped, slightly rotated."""
+    h, w = rgb.shape[:2]
+    dx, dy = int(w * 0.05), int(h * 0.05)
+    ox, oy = int(rng.integers(0, dx + 1)), int(rng.integers(0, dy + 1))
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), float(rng.choice([-2.0, 2.0])), 1.0)
+    recompressed = cv2.imdecode(
+        cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 40])[1], cv2.IMREAD_COLOR
+    )[..., ::-1]
+    return {
+        "resize_50": cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA),
+        "recompress_q40": np.ascontiguousarray(recompressed),
+        "crop_5pct": np.ascontiguousarray(rgb[oy : oy + h - dy, ox : ox + w - dx]),
+        "rotate_2deg": cv2.warpAffine(rgb, turn, (w, h), borderMode=cv2.BORDER_REFLECT),
+    }
+
+
+def eval_reuse(room_jpegs: list[bytes], seed: int) -> dict[str, Any]:
+    """Recall of reused copies and false matches between different photos (incl. same room)."""
+    rng = np.random.default_rng(seed)
+    others = [
+        data.astronaut(),
+        data.camera(),
+        data.coffee(),
+        data.chelsea(),
+        data.rocket(),
+        data.brick(),
+        data.text(),
+        data.page(),
+        data.coins(),
+        data.moon(),
+        data.horse(),
+        data.grass(),
+        data.gravel(),
+        data.hubble_deep_field(),
+        data.retina(),
+        data.cell(),
+    ]
+    originals = list(room_jpegs) + [
+        encode_jpeg(np.dstack([o] * 3) if o.ndim == 2 else o[..., :3]) for o in others
+    ]
+    facts = [photo_facts(j) for j in originals]
+    index = DuplicateIndex()
+    hash_ms = []
+    for i, f in enumerate(facts):
+        index.add(str(i), f.hashes)
+    recall: dict[str, list[bool]] = {}
+    variant_bytes = []
+    for i, jpeg in enumerate(originals):
+        rgb = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+        for name, variant in reuse_variants(np.ascontiguousarray(rgb), rng).items():
+            variant_bytes.append((i, name, encode_jpeg(np.ascontiguousarray(variant))))
+    coarse_d, detail_d = [], []
+    for i, name, jpeg in variant_bytes:
+        t = time.perf_counter()
+        f = photo_facts(jpeg)
+        hash_ms.append((time.perf_counter() - t) * 1000)
+        hits = index.find(f.hashes)
+        recall.setdefault(name, []).append(bool(hits) and hits[0].photo_id == str(i))
+        coarse_d.append(hamming(f.hashes.phash, facts[i].hashes.phash))
+        detail_d.append(hamming(f.hashes.detail, facts[i].hashes.detail))
+    # False matches: each original against all *other* originals (same-room photos included).
+    false_pairs = pairs = 0
+    same_room_coarse, same_room_detail = [], []
+    for i, f in enumerate(facts):
+        for j in range(i + 1, len(facts)):
+            pairs += 1
+            d1 = hamming(f.hashes.phash, facts[j].hashes.phash)
+            d2 = hamming(f.hashes.detail, facts[j].hashes.detail)
+            false_pairs += d1 <= PHASH_THRESHOLD and d2 <= DETAIL_THRESHOLD
+            if i < len(room_jpegs) and j < len(room_jpegs) and i // 4 == j // 4:
+                same_room_coarse.append(d1)
+                same_room_detail.append(d2)
+    queries_with_false = sum(
+        1 for i, f in enumerate(facts) if any(h.photo_id != str(i) for h in index.find(f.hashes))
+    )
+    all_hits = [ok for v in recall.values() for ok in v]
+    return {
+        "originals": len(originals),
+        "variants": len(variant_bytes),
+        "recall": sum(all_hits) / len(all_hits),
+        "recall_by_variant": {k: sum(v) / len(v) for k, v in recall.items()},
+        "false_match_rate_pairs": false_pairs / pairs,
+        "queries_with_false_match": queries_with_false / len(facts),
+        "variant_distance_max": {"phash": max(coarse_d), "detail": max(detail_d)},
+        "variant_distance_p95": {
+            "phash": percentile(coarse_d, 95),
+            "detail": percentile(detail_d, 95),
+        },
+        "same_room_distance_min": {
+            "phash": min(same_room_coarse, default=None),
+            "detail": min(same_room_detail, default=None),
+        },
+        "hash_ms_p50": percentile(hash_ms, 50),
+        "thresholds": {"phash": PHASH_THRESHOLD, "detail": DETAIL_THRESHOLD},
+    }
+
+
+def main() -> None:
+    """Run every evaluation and print the figures as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rooms", type=int, default=40)
+    parser.add_argument("--identities", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    report: dict[str, Any] = {}
+    rooms = make_rooms(args.rooms, args.seed)
+    report["rooms"], jpegs = eval_rooms(rooms)
+    print(json.dumps({"rooms": report["rooms"]}, indent=2), flush=True)
+    report["reuse"] = eval_reuse(jpegs, args.seed)
+    print(json.dumps({"reuse": report["reuse"]}, indent=2), flush=True)
+    report["selfie_latency"] = eval_selfie_latency()
+    report["verification"] = eval_verification(args.identities, args.seed)
+    print(
+        json.dumps({k: report[k] for k in ("selfie_latency", "verification")}, indent=2), flush=True
+    )
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Synthetic classroom photos with known answers, for the evaluation harness and tests.
+
+Faces come from images the caller supplies (the harness uses scikit-image's public-domain
+samples). A head can be turned (yaw) or bowed (pitch) with a depth warp: the face is laid on a
+half-ellipsoid with a nose bump and rotated, so the nose moves against the eyes as on a real
+head. Not a substitute for real classroom photos, but every number it yields is reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from vision.geometry import Box
+
+Image = NDArray[np.uint8]
+
+
+def turn_head(face: Image, yaw: float = 0.0, pitch: float = 0.0) -> Image:
+    """Rotate a frontal face crop by ``yaw`` (degrees, + turns to the image's right) and
+    ``pitch`` (degrees, + bows the head) with an ellipsoid-plus-nose depth model."""
+    h, w = face.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = w / 2, h / 2
+    a, b = w / 2, h / 2
+
+    def depth(x: NDArray[np.float32], y: NDArray[np.float32]) -> NDArray[np.float32]:
+        r = 1 - ((x - cx) / a) ** 2 - ((y - cy) / b) ** 2
+        z = 0.45 * w * np.sqrt(np.clip(r, 0, 1))
+        nose = (
+            0.18 * w * np.exp(-(((x - cx) ** 2 + (y - cy - 0.08 * h) ** 2) / (2 * (0.07 * w) ** 2)))
+        )
+        return np.asarray(z + nose, dtype=np.float32)
+
+    ty, tp = math.radians(yaw), math.radians(pitch)
+    sx, sy = xs.copy(), ys.copy()
+    for _ in range(6):  # fixed point: find the source pixel that lands on each output pixel
+        z = depth(sx, sy)
+        sx = cx + ((xs - cx) - z * math.sin(ty)) / math.cos(ty)
+        sy = cy + ((ys - cy) - z * math.sin(tp)) / math.cos(tp)
+    return np.asarray(
+        cv2.remap(face, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), dtype=np.uint8
+    )
+
+
+@dataclass(frozen=True)
+class PlacedFace:
+    """Where a face was put and whether it looks at the front."""
+
+    box: Box
+    attentive: bool
+    yaw: float
+    pitch: float
+
+
+@dataclass(frozen=True)
+class SyntheticRoom:
+    """A generated room photo and its truth."""
+
+    rgb: Image
+    faces: tuple[PlacedFace, ...]
+
+    @property
+    def headcount(self) -> int:
+        """How many people are in the photo."""
+        return len(self.faces)
+
+    @property
+    def attentive(self) -> int:
+        """How many of them look at the front."""
+        return sum(1 for f in self.faces if f.attentive)
+
+
+def room_background(
+    rng: np.random.Generator, textures: Sequence[Image], size: tuple[int, int]
+) -> Image:
+    """A plausible classroom backdrop: wall gradient, floor, windows, desks, posters, noise."""
+    width, height = size
+    top = rng.uniform(150, 230, 3)
+    bottom = rng.uniform(60, 140, 3)
+    t = np.linspace(0, 1, height)[:, None, None]
+    room = (top * (1 - t) + bottom * t) * np.ones((1, width, 1))
+    for _ in range(int(rng.integers(2, 5))):  # windows / boards
+        x, y = int(rng.integers(0, width - 300)), int(rng.integers(0, height // 3))
+        w, h = int(rng.integers(150, 400)), int(rng.integers(100, 250))
+        room[y : y + h, x : x + w] = rng.uniform(40, 250, 3)
+    for tex in textures[: int(rng.integers(1, len(textures) + 1))]:  # posters and clutter
+        w = int(rng.integers(120, 320))
+        h = max(40, int(w * tex.shape[0] / tex.shape[1]))
+        x, y = int(rng.integers(0, width - w)), int(rng.integers(0, height - h))
+        patch = cv2.resize(tex, (w, h), interpolation=cv2.INTER_AREA)
+        room[y : y + h, x : x + w] = patch if patch.ndim == 3 else patch[..., None]
+    noise = rng.normal(0, 4, room.shape)
+    return np.asarray(np.clip(room + noise, 0, 255), dtype=np.uint8)
+
+
+def _paste(room: Image, patch: Image, x: int, y: int) -> None:
+    h, w = patch.shape[:2]
+    mask = np.zeros((h, w), np.float32)
+    cv2.ellipse(mask, (w // 2, h // 2), (int(w * 0.46), int(h * 0.48)), 0, 0, 360, 1.0, -1)
+    alpha = cv2.GaussianBlur(mask, (0, 0), max(1.0, w / 30))[..., None]
+    region = room[y : y + h, x : x + w].astype(np.float32)
+    blended = np.clip(region * (1 - alpha) + patch * alpha, 0, 255)
+    room[y : y + h, x : x + w] = blended.astype(np.uint8)
+
+
+def head_patch(
+    face: Image, width: int, rng: np.random.Generator, yaw: float, pitch: float, roll: float
+) -> Image:
+    """A face crop scaled to ``width``, turned, rolled and relit."""
+    face = turn_head(face, yaw, pitch) if (yaw or pitch) else face
+    h = int(width * face.shape[0] / face.shape[1])
+    patch = cv2.resize(
+        face, (width, h), interpolation=cv2.INTER_AREA if width < face.shape[1] else cv2.INTER_CUBIC
+    )
+    if roll:
+        m = cv2.getRotationMatrix2D((width / 2, h / 2), roll, 1.0)
+        patch = cv2.warpAffine(patch, m, (width, h), borderMode=cv2.BORDER_REPLICATE)
+    gain, gamma = rng.uniform(0.6, 1.25), rng.uniform(0.8, 1.25)
+    lit = 255 * (np.clip(patch * gain, 0, 255) / 255) ** gamma
+    return np.asarray(lit, dtype=np.uint8)
+
+
+def make_room(
+    rng: np.random.Generator,
+    faces: Sequence[Image],
+    textures: Sequence[Image],
+    count: int,
+    turned_share: float = 0.25,
+    size: tuple[int, int] = (1920, 1080),
+    min_face: int = 48,
+    max_face: int = 130,
+    background: Image | None = None,
+    turned_yaw: tuple[float, float] = (30.0, 50.0),
+    bowed_pitch: tuple[float, float] = (25.0, 40.0),
+) -> SyntheticRoom:
+    """A room with ``count`` people seated in rows (nearer rows larger), some turned away.
+
+    ``faces`` are frontal head crops (face centred, some hair and chin); each person gets a
+    random one. About ``turned_share`` of the people turn sideways (``turned_yaw`` degrees) or
+    bow their heads (``bowed_pitch``): those are the inattentive ones.
+    """
+    width, height = size
+    room = background.copy() if background is not None else room_background(rng, textures, size)
+    rows = max(1, math.ceil(count / 7))
+    per_row = [count // rows + (1 if r < count % rows else 0) for r in range(rows)]
+    placed: list[PlacedFace] = []
+    for r, n in enumerate(per_row):
+        depth = (r + 1) / rows
+        face_w = int(min_face + (max_face - min_face) * depth * rng.uniform(0.85, 1.0))
+        y_row = int(height * (0.25 + 0.55 * depth)) - face_w
+        slot = width / n
+        for i in range(n):
+            turned = rng.random() < turned_share
+            yaw = pitch = 0.0
+            if turned:
+                if rng.random() < 0.5:
+                    yaw = float(rng.choice([-1, 1]) * rng.uniform(*turned_yaw))
+                else:
+                    pitch = float(rng.uniform(*bowed_pitch))
+            else:
+                yaw = float(rng.uniform(-8, 8))
+            roll = float(rng.uniform(-10, 10))
+            face = faces[int(rng.integers(len(faces)))]
+            patch = head_patch(face, face_w, rng, yaw, pitch, roll)
+            ph, pw = patch.shape[:2]
+            x = int(slot * i + (slot - pw) / 2 + rng.uniform(-0.15, 0.15) * (slot - pw))
+            y = int(np.clip(y_row + rng.integers(-15, 16), 0, height - ph * 2))
+            x = int(np.clip(x, 0, width - pw))
+            # Shoulders first, so the head sits on a body.
+            cv2.ellipse(
+                room,
+                (x + pw // 2, y + int(ph * 1.55)),
+                (int(pw * 0.9), int(ph * 0.6)),
+                0,
+                180,
+                360,
+                tuple(int(c) for c in rng.uniform(20, 200, 3)),
+                -1,
+            )
+            _paste(room, patch, x, y)
+            placed.append(PlacedFace(Box(x, y, pw, ph), not turned, yaw, pitch))
+    return SyntheticRoom(room, tuple(placed))
