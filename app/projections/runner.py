@@ -94,8 +94,13 @@ class ProjectionRunner:
 
     # -- processing ------------------------------------------------------------------------
 
-    def _process(self, projection: Projection, limit: int) -> tuple[int, set[str], int]:
-        """Apply the next `limit` events to one projection. Returns (count, changes, position)."""
+    def _process(
+        self, projection: Projection, limit: int, decoded: dict[int, Any] | None = None
+    ) -> tuple[int, set[str], int]:
+        """Apply the next `limit` events to one projection. Returns (count, changes, position).
+
+        `decoded` shares domain events between projections that read the same stretch of the
+        log in one round: decoding is the costliest part of projecting."""
         start = self.position(projection.name)
         stop = min((self.position(dep) for dep in projection.depends_on), default=None)
         if stop is not None and stop <= start:
@@ -107,8 +112,12 @@ class ProjectionRunner:
             return 0, set(), start
         batch = Batch()
         mapper: Any = self.app.mapper
+        cache: dict[int, Any] = {} if decoded is None else decoded
         for notification in notifications:
-            projection.apply(mapper.to_domain_event(notification), batch)
+            event = cache.get(notification.id)
+            if event is None:
+                event = cache[notification.id] = mapper.to_domain_event(notification)
+            projection.apply(event, batch)
         end = notifications[-1].id
         with self.store.transaction() as tx:
             moved = tx.fetch(
@@ -123,19 +132,43 @@ class ProjectionRunner:
 
     def run_once(self, limit: int | None = None) -> int:
         """Bring every projection up to the head of the log. Returns events applied."""
+        return self._rounds(self.projections, limit or self.batch_size, notify=True)
+
+    def _rounds(
+        self,
+        projections: Sequence[Projection],
+        limit: int,
+        *,
+        notify: bool,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Advance the projections in lock-step, `limit` events per round and in dependency
+        order, so each stretch of the log is read and decoded once for all of them."""
         total = 0
-        for projection in self.projections:
-            while True:
-                try:
-                    count, changes, position = self._process(projection, limit or self.batch_size)
-                except CheckpointMovedError:
-                    continue
-                total += count
-                if changes and self.on_change is not None:
+        decoded: dict[int, Any] = {}
+        head = self.head() if progress is not None else 0
+        while True:
+            moved = 0
+            positions = []
+            for projection in projections:
+                while True:
+                    try:
+                        count, changes, position = self._process(projection, limit, decoded)
+                        break
+                    except CheckpointMovedError:
+                        continue
+                moved += count
+                positions.append(position)
+                if notify and changes and self.on_change is not None:
                     self.on_change(changes, position)
-                if count == 0:
-                    break
-        return total
+            total += moved
+            slowest = min(positions, default=0)
+            for seen in [k for k in decoded if k <= slowest]:
+                del decoded[seen]
+            if progress is not None:
+                progress(min(slowest, head), head)
+            if moved == 0:
+                return total
 
     def wait_until_caught_up(self, timeout: float = 10.0) -> bool:
         """Block until every projection reached the head as it is now (tests, demo, CLI)."""
@@ -187,8 +220,6 @@ class ProjectionRunner:
     ) -> int:
         """Clear the named projections (all by default) and replay the whole log into them."""
         chosen = [p for p in self.projections if names is None or p.name in names]
-        head = self.head()
-        total = 0
         for projection in chosen:
             with self.store.transaction() as tx:
                 for table in projection.owned_tables:
@@ -197,11 +228,4 @@ class ProjectionRunner:
                     "UPDATE projection_tracking SET position = 0 WHERE name = :name",
                     {"name": projection.name},
                 )
-            while True:
-                count, _, position = self._process(projection, 5000)
-                total += count
-                if progress is not None:
-                    progress(min(position, head), head)
-                if count == 0:
-                    break
-        return total
+        return self._rounds(chosen, 5000, notify=False, progress=progress)

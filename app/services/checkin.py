@@ -53,6 +53,36 @@ class DeviceIdentity:
 
 
 @dataclass
+class _Known:
+    """The read-model rows a request or batch needs, fetched in a few queries for all its
+    items rather than a few per item."""
+
+    by_badge: dict[str, dict[str, Any]]
+    by_employee_no: dict[str, dict[str, Any]]
+    attendance: dict[tuple[str, str], dict[str, Any]]
+
+
+ATTENDANCE_COLUMNS = (
+    "session_id, employee_no, on_roster, status, checkin_id, device_id, client_event_id, "
+    "server_time, flags"
+)
+SESSION_COLUMNS = "id, plant, starts_at, ends_at, status"
+
+
+def _in_list(prefix: str, values: set[str]) -> tuple[str, dict[str, str]]:
+    """Placeholders and parameters for `IN (…)` over `values`."""
+    params = {f"{prefix}{i}": v for i, v in enumerate(sorted(values))}
+    return ", ".join(f":{k}" for k in params), params
+
+
+def _canonical_uuid(value: str) -> str | None:
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return None
+
+
+@dataclass
 class Outcome:
     """One check-in's HTTP status and JSON body (a reply or a problem)."""
 
@@ -241,25 +271,94 @@ class CheckInService:
     ) -> tuple[DeviceIdentity, list[_Pending]]:
         device = self.authenticate_device(token)
         sessions: dict[str, dict[str, Any] | None] = {}
-        prepared = []
+        requests: list[CheckInRequest | _Pending] = []
         for raw in items:
             try:
-                request = (
+                requests.append(
                     raw
                     if isinstance(raw, CheckInRequest)
                     else msgspec.convert(raw, CheckInRequest, strict=False)
                 )
-                prepared.append(
-                    self._prepare(device, request, received_at, sent_at, offline, lang, sessions)
-                )
             except msgspec.ValidationError as exc:
                 problem = Problem(422, "invalid-body", "problem.invalid_body", errors=[str(exc)])
-                prepared.append(_Pending(outcome=Outcome(422, problem_body(problem, lang))))
+                requests.append(_Pending(outcome=Outcome(422, problem_body(problem, lang))))
+        valid = [r for r in requests if isinstance(r, CheckInRequest)]
+        known = self._lookup(valid)
+        self._lookup_sessions(valid, sessions)
+        prepared = []
+        for request in requests:
+            if isinstance(request, _Pending):
+                prepared.append(request)
+                continue
+            try:
+                prepared.append(
+                    self._prepare(
+                        device, request, received_at, sent_at, offline, lang, sessions, known
+                    )
+                )
             except Problem as problem:
                 prepared.append(
                     _Pending(outcome=Outcome(problem.status, problem_body(problem, lang)))
                 )
         return device, prepared
+
+    def _lookup_sessions(
+        self, requests: Sequence[CheckInRequest], cache: dict[str, dict[str, Any] | None]
+    ) -> None:
+        """Fill `cache` (request session id → row or None) for every session named."""
+        canonical = {r.session_id: _canonical_uuid(r.session_id) for r in requests}
+        ids = {sid for sid in canonical.values() if sid is not None}
+        rows: dict[str, dict[str, Any]] = {}
+        if ids:
+            marks, params = _in_list("s", ids)
+            found = self.store.fetch(
+                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id IN ({marks})", params
+            )
+            rows = {row["id"]: row for row in found}
+        for raw, sid in canonical.items():
+            cache[raw] = rows.get(sid) if sid is not None else None
+
+    def _lookup(self, requests: Sequence[CheckInRequest]) -> _Known:
+        """Everyone the requests name, and their attendance rows in the sessions they name.
+
+        A batch holds at most 1,000 items, so the IN lists stay far below either store's
+        limit on bound parameters."""
+        badges = {r.badge_uid for r in requests if r.badge_uid}
+        numbers = {r.employee_id for r in requests if r.employee_id and not r.badge_uid}
+        columns = "SELECT employee_no, name, dept, badge_uid FROM employees WHERE "
+        by_badge: dict[str, dict[str, Any]] = {}
+        by_no: dict[str, dict[str, Any]] = {}
+        if badges:
+            marks, params = _in_list("b", badges)
+            rows = self.store.fetch(columns + f"badge_uid IN ({marks})", params)
+            by_badge = {row["badge_uid"]: row for row in rows}
+        if numbers:
+            marks, params = _in_list("n", numbers)
+            rows = self.store.fetch(columns + f"employee_no IN ({marks})", params)
+            by_no = {row["employee_no"]: row for row in rows}
+        pairs: set[tuple[str, str]] = set()
+        for r in requests:
+            sid = _canonical_uuid(r.session_id)
+            who = by_badge.get(r.badge_uid or "") or by_no.get(r.employee_id or "")
+            if sid is not None and who is not None:
+                pairs.add((sid, who["employee_no"]))
+        attendance: dict[tuple[str, str], dict[str, Any]] = {}
+        if pairs:
+            params: dict[str, str] = {}
+            rows_sql = []
+            for i, (sid, no) in enumerate(sorted(pairs)):
+                params[f"s{i}"], params[f"p{i}"] = sid, no
+                rows_sql.append(f"(:s{i}, :p{i})")
+            # A join from a VALUES list probes the primary key once per pair on both stores
+            # (`IN` over two lists would probe the cross product).
+            columns = ", ".join(f"a.{c.strip()}" for c in ATTENDANCE_COLUMNS.split(","))
+            rows = self.store.fetch(
+                f"SELECT {columns} FROM (VALUES {', '.join(rows_sql)}) AS w "
+                "JOIN attendance a ON a.session_id = w.column1 AND a.employee_no = w.column2",
+                params,
+            )
+            attendance = {(row["session_id"], row["employee_no"]): row for row in rows}
+        return _Known(by_badge, by_no, attendance)
 
     def device_session(
         self,
@@ -276,8 +375,7 @@ class CheckInService:
                 cache[session_id] = None
             else:
                 cache[session_id] = self.store.fetch_one(
-                    "SELECT id, plant, starts_at, ends_at, status FROM sessions WHERE id = :id",
-                    {"id": session_id},
+                    f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = :id", {"id": session_id}
                 )
         session = cache[session_id]
         if session is None:
@@ -286,20 +384,15 @@ class CheckInService:
             raise Problem(403, "session-other-plant", "problem.other_plant")
         return session
 
-    def _employee(self, request: CheckInRequest) -> tuple[dict[str, Any] | None, str, bool]:
+    @staticmethod
+    def _employee(
+        request: CheckInRequest, known: _Known
+    ) -> tuple[dict[str, Any] | None, str, bool]:
         """The employee the request names, what was presented, and whether it was a badge."""
         if request.badge_uid:
-            row = self.store.fetch_one(
-                "SELECT employee_no, name, dept FROM employees WHERE badge_uid = :b",
-                {"b": request.badge_uid},
-            )
-            return row, request.badge_uid, True
+            return known.by_badge.get(request.badge_uid), request.badge_uid, True
         if request.employee_id:
-            row = self.store.fetch_one(
-                "SELECT employee_no, name, dept FROM employees WHERE employee_no = :no",
-                {"no": request.employee_id},
-            )
-            return row, request.employee_id, False
+            return known.by_employee_no.get(request.employee_id), request.employee_id, False
         if request.qr_token or request.face_photo_id:
             raise Problem(422, "unsupported-identity", "problem.unsupported_identity")
         raise Problem(422, "identity-required", "problem.identity_required")
@@ -313,11 +406,12 @@ class CheckInService:
         offline: bool,
         lang: str,
         sessions: dict[str, dict[str, Any] | None],
+        known: _Known,
     ) -> _Pending:
         session = self.device_session(device, request.session_id, sessions)
         if request.method == "manual" and not request.reason:
             raise Problem(422, "reason-required", "problem.reason_required")
-        employee, presented, by_badge = self._employee(request)
+        employee, presented, by_badge = self._employee(request, known)
         session_id = UUID(session["id"])
         device_time = request.device_time
         if device_time is not None and device_time.tzinfo is None:
@@ -344,11 +438,7 @@ class CheckInService:
             offline=offline and abs(received_at - at) > self.policy.clock_skew_tolerance,
         )
         if employee is not None:
-            row = self.store.fetch_one(
-                "SELECT on_roster, status, checkin_id, device_id, client_event_id, server_time, "
-                "flags FROM attendance WHERE session_id = :s AND employee_no = :no",
-                {"s": session["id"], "no": employee["employee_no"]},
-            )
+            row = known.attendance.get((session["id"], employee["employee_no"]))
             if row is not None and row["checkin_id"]:
                 stored = StoredCheckIn(
                     checkin_id=row["checkin_id"],

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
+from itertools import groupby
 from typing import Any
 
 import asyncpg
@@ -13,15 +15,17 @@ from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from app.stores.base import PLACEHOLDER, ReadStore, Row, Tx
+from app.stores.base import PLACEHOLDER, ReadStore, Row, Statement, Tx
 
 
+@lru_cache(maxsize=1024)
 def to_pyformat(sql: str) -> str:
     """`:name` → `%(name)s` for psycopg."""
     return PLACEHOLDER.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
-def to_numbered(sql: str) -> tuple[str, list[str]]:
+@lru_cache(maxsize=1024)
+def to_numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     """`:name` → `$1 …` for asyncpg, with the parameter order."""
     names: list[str] = []
 
@@ -31,7 +35,7 @@ def to_numbered(sql: str) -> tuple[str, list[str]]:
             names.append(name)
         return f"${names.index(name) + 1}"
 
-    return PLACEHOLDER.sub(number, sql), names
+    return PLACEHOLDER.sub(number, sql), tuple(names)
 
 
 class _PostgresTx(Tx):
@@ -44,6 +48,12 @@ class _PostgresTx(Tx):
     def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         cur = self.conn.cursor(row_factory=dict_row)
         return list(cur.execute(to_pyformat(sql), dict(params or {})).fetchall())
+
+    def run(self, statements: Sequence[Statement]) -> None:
+        """Runs of the same statement go out as one `executemany` on the pipeline."""
+        with self.conn.cursor() as cur:
+            for sql, run in groupby(statements, key=lambda s: s.sql):
+                cur.executemany(to_pyformat(sql), [dict(s.params) for s in run])
 
 
 class PostgresReadStore(ReadStore):
@@ -61,6 +71,14 @@ class PostgresReadStore(ReadStore):
             open=True,
             kwargs={"options": f"-c search_path={schema}", "autocommit": False},
         )
+        # Reads from worker threads: autocommit, so a query is one round trip (no ROLLBACK).
+        self._read_pool = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=8,
+            open=True,
+            kwargs={"options": f"-c search_path={schema}", "autocommit": True},
+        )
         # asyncpg pools belong to one event loop; a process may run several loops in turn
         # (the CLI, tests), so each loop gets its own pool.
         self._apools: dict[asyncio.AbstractEventLoop, asyncpg.Pool] = {}
@@ -72,10 +90,8 @@ class PostgresReadStore(ReadStore):
             yield _PostgresTx(conn)
 
     def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        with self._pool.connection() as conn:
-            rows = _PostgresTx(conn).fetch(sql, params)
-            conn.rollback()
-            return rows
+        with self._read_pool.connection() as conn:
+            return _PostgresTx(conn).fetch(sql, params)
 
     async def _apool_get(self) -> asyncpg.Pool:
         loop = asyncio.get_running_loop()
@@ -106,6 +122,7 @@ class PostgresReadStore(ReadStore):
 
     def close(self) -> None:
         self._pool.close()
+        self._read_pool.close()
 
     async def close_async(self) -> None:
         pool = self._apools.pop(asyncio.get_running_loop(), None)
