@@ -128,29 +128,65 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @main.command()
-def worker() -> None:
-    """Run the projections and publish view changes on the bus (scale-out shape).
+@click.option(
+    "--projections/--no-projections",
+    default=True,
+    show_default=True,
+    help="project the read models and publish view changes on the bus",
+)
+@click.option(
+    "--vision",
+    is_flag=True,
+    help="analyse uploaded room photos (web processes then run with MUSTER_VISION_PROCESSES=0)",
+)
+@click.option(
+    "--vision-processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="vision processes [default: MUSTER_VISION_PROCESSES, at least 1]",
+)
+def worker(projections: bool, vision: bool, vision_processes: int | None) -> None:
+    """The scale-out worker: projections (and, with --vision, photo analysis).
 
-    Web processes then run with MUSTER_RUN_PROJECTIONS=false and push what this worker projects.
+    Web processes run with MUSTER_RUN_PROJECTIONS=false and push what this worker projects.
+    Photo files live under MUSTER_VAR_DIR/photos, which the web and vision workers share.
     """
     import signal
 
     from app.streams.changes import change_publisher
 
+    if not (projections or vision):
+        raise click.UsageError("nothing to do: give --vision or keep --projections")
     configure("INFO")
     muster = build()
+    if vision:
+        muster.photos.vision_processes = vision_processes or max(
+            1, muster.settings.vision_processes
+        )
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        muster.runner.on_change = change_publisher(muster.bus, loop, muster.live_subject)
-        muster.runner.start()
+        jobs = []
+        if projections:
+            muster.runner.on_change = change_publisher(muster.bus, loop, muster.live_subject)
+            muster.runner.start()
+            jobs.append("projections")
+        sweep = None
+        if vision:
+            sweep = asyncio.create_task(muster.photos.watch_backlog(every_s=1.0))
+            jobs.append(f"vision ×{muster.photos.vision_processes}")
         console.print(
-            f"projections worker on {muster.settings.store_kind}, bus {muster.settings.bus}"
+            f"worker: {', '.join(jobs)} on {muster.settings.store_kind}, bus {muster.settings.bus}"
         )
         await stop.wait()
+        if sweep is not None:
+            sweep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweep
+            await muster.photos.drain()
         muster.runner.stop()
         await muster.bus.close()
 

@@ -7,8 +7,9 @@ import asyncio
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -22,6 +23,7 @@ from app.domain.ids import natural_id
 from app.i18n import t
 from app.problems import Problem
 from app.services.checkin import CheckInService
+from app.stores.base import iso
 from vision.errors import ImageRejected
 from vision.forensics import photo_facts
 from vision.messages import message as vision_message
@@ -88,6 +90,7 @@ class PhotoService:
         self._runner: VisionRunner | None = None
         self._runner_lock = threading.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: set[str] = set()
 
     def runner(self) -> VisionRunner | None:
         """The vision process pool, started on the first room photo (models load once)."""
@@ -129,9 +132,7 @@ class PhotoService:
             )
         photo, created = await asyncio.to_thread(self._store, token, upload, lang)
         if created and photo.kind == PhotoKind.ROOM and self.vision_processes > 0:
-            task = asyncio.create_task(self._analyse(photo.sha256))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start_analysis(photo.sha256)
         return {
             "photo_id": photo.sha256,
             "exif_time": photo.facts.get("exif_time"),
@@ -190,6 +191,40 @@ class PhotoService:
             return photo, True
         raise Problem(409, "conflict", "problem.invalid_body", errors=["concurrent uploads"])
 
+    def _start_analysis(self, sha256: str) -> None:
+        self._in_flight.add(sha256)
+        task = asyncio.create_task(self._analyse(sha256))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._in_flight.discard(sha256))
+
+    async def analyse_backlog(self, older_than_s: float = 0.0) -> int:
+        """Start analysing room photos still waiting for it: uploaded to a web process that
+        leaves vision to `muster worker --vision`, or whose analysis a restart interrupted.
+        Takes no more than the vision processes can hold, oldest first; returns how many."""
+        room = self.vision_processes * 2 - len(self._in_flight)
+        if self.vision_processes <= 0 or room <= 0:
+            return 0
+        cutoff = iso(datetime.now(UTC) - timedelta(seconds=older_than_s))
+        rows = await self.checkins.store.afetch(
+            "SELECT photo_id FROM photos WHERE kind = :kind AND status = 'stored' "
+            "AND stored_at <= :cutoff ORDER BY stored_at LIMIT :n",
+            {"kind": PhotoKind.ROOM, "cutoff": cutoff, "n": room + len(self._in_flight)},
+        )
+        waiting = [r["photo_id"] for r in rows if r["photo_id"] not in self._in_flight][:room]
+        for sha256 in waiting:
+            self._start_analysis(sha256)
+        return len(waiting)
+
+    async def watch_backlog(self, every_s: float, older_than_s: float = 0.0) -> None:
+        """Sweep the backlog forever (a task of `muster worker --vision` or the web process)."""
+        while True:
+            try:
+                await self.analyse_backlog(older_than_s)
+            except Exception:  # a store hiccup: say so and sweep again later
+                log.exception("photo backlog sweep failed")
+            await asyncio.sleep(every_s)
+
     async def _analyse(self, sha256: str) -> None:
         """Run the room analysis in a vision worker and record what it found (or why not)."""
         runner = await asyncio.to_thread(self.runner)
@@ -210,16 +245,30 @@ class PhotoService:
             )
 
     def _record_analysis(self, sha256: str, result: dict[str, Any]) -> None:
-        photo: Photo = self.app.repository.get(natural_id("photo", sha256))
-        photo.analysed(result=result, actor="vision")
-        self.app.save(photo)
-        log.info("photo analysed", photo=sha256[:12], headcount=result.get("headcount"))
+        if self._record(sha256, lambda photo: photo.analysed(result=result, actor="vision")):
+            log.info("photo analysed", photo=sha256[:12], headcount=result.get("headcount"))
 
     def _record_failure(self, sha256: str, reason: str, detail: str) -> None:
-        photo: Photo = self.app.repository.get(natural_id("photo", sha256))
-        photo.analysis_failed(reason=reason, detail=detail, actor="vision")
-        self.app.save(photo)
-        log.warning("photo analysis failed", photo=sha256[:12], reason=reason)
+        def record(photo: Photo) -> None:
+            photo.analysis_failed(reason=reason, detail=detail, actor="vision")
+
+        if self._record(sha256, record):
+            log.warning("photo analysis failed", photo=sha256[:12], reason=reason)
+
+    def _record(self, sha256: str, apply: Callable[[Photo], None]) -> bool:
+        """Append an analysis outcome unless the photo already has one (another worker was
+        first); a concurrent reuse upload means reload and try again."""
+        for _attempt in range(3):
+            photo: Photo = self.app.repository.get(natural_id("photo", sha256))
+            if photo.analysis is not None:
+                return False
+            apply(photo)
+            try:
+                self.app.save(photo)
+            except IntegrityError:
+                continue
+            return True
+        return False
 
     async def drain(self, timeout: float = 60.0) -> None:
         """Wait for analyses in flight (tests, shutdown)."""

@@ -120,9 +120,17 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
                 muster.bus, asyncio.get_running_loop(), muster.live_subject
             )
             muster.runner.start()
+        backlog = None
+        if muster.settings.vision_processes > 0:
+            # analyses a restart interrupted (the upload path starts the rest at once)
+            backlog = asyncio.create_task(muster.photos.watch_backlog(every_s=60, older_than_s=120))
         try:
             yield
         finally:
+            if backlog is not None:
+                backlog.cancel()
+                with suppress(asyncio.CancelledError):
+                    await backlog
             muster.runner.on_change = None
             if run_projections:
                 muster.runner.stop()

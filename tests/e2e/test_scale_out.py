@@ -20,6 +20,7 @@ import websockets
 
 from app.bootstrap import Muster, build
 from tests.conftest import Plant, free_port, load_plant, make_settings
+from tests.e2e.test_photos import jpeg_with_exif
 from tests.services import ensure_nats
 
 
@@ -79,10 +80,10 @@ def cluster(
             secret_key=cluster_env["MUSTER_SECRET_KEY"],
         )
     )
-    procs = [spawn(["worker"], cluster_env, tmp_path / "worker.log")]
+    procs = [spawn(["worker", "--vision"], cluster_env, tmp_path / "worker.log")]
     plant = load_plant(admin)  # the worker projects too: two runners, each batch applied once
     urls = []
-    web_env = {**cluster_env, "MUSTER_RUN_PROJECTIONS": "false"}
+    web_env = {**cluster_env, "MUSTER_RUN_PROJECTIONS": "false", "MUSTER_VISION_PROCESSES": "0"}
     for n in range(2):
         port = free_port()
         log = tmp_path / f"web{n}.log"
@@ -132,3 +133,33 @@ def test_a_check_in_on_one_web_process_reaches_a_wallboard_on_another(
     assert session["checked_in"] == 1  # type: ignore[index]
     assert [r["employee_no"] for r in session["roster"] if r["status"] == "present"] == ["E07"]  # type: ignore[index]
     assert {s.lag for s in admin.runner.status()} == {0}
+
+
+def test_room_photos_uploaded_to_a_web_process_are_analysed_by_the_vision_worker(
+    cluster: tuple[Muster, Plant, list[str]],
+) -> None:
+    _admin, plant, (web_a, _web_b) = cluster
+    photo = jpeg_with_exif()
+    reply = httpx.post(
+        f"{web_a}/api/v1/photos",
+        headers={"Authorization": f"Bearer {plant.p1_token}"},
+        data={"session_id": plant.session_id, "kind": "room", "client_event_id": "room-1"},
+        files={"file": ("room.jpg", photo, "image/jpeg")},
+        timeout=30,
+    )
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["message"] == "已存储"
+    token = httpx.post(
+        f"{web_a}/api/v1/auth/token", json={"login": "hr", "password": "hr-password"}
+    ).json()["token"]
+    deadline = time.monotonic() + 120  # the worker loads the dlib models on its first photo
+    photos: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        photos = httpx.get(
+            f"{web_a}/api/v1/sessions/{plant.session_id}/attendance",
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()["photos"]
+        if photos and photos[0]["status"] != "stored":
+            break
+        time.sleep(0.5)
+    assert [(p["status"], p["headcount"]) for p in photos] == [("analysed", 1)]
