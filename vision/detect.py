@@ -37,7 +37,13 @@ class Detection:
 
 @dataclass(frozen=True)
 class DetectConfig:
-    """Knobs of room detection (defaults calibrated by bench/vision_eval.py)."""
+    """Knobs of room detection.
+
+    The evidence rule was calibrated by bench/vision_eval.py on synthetic rooms (seed 7) and
+    checked on others (seed 11), docs/benchmarks.md: weak HOG hits (down to -1.0) count when a
+    Haar cascade agrees; alone, a face needs a HOG margin of 0.2 or 4 (frontal) / 3 (profile)
+    agreeing Haar windows. Haar's own level weights are useless as a confidence (all ~55).
+    """
 
     tile: int = 720
     overlap: int = 120
@@ -45,14 +51,13 @@ class DetectConfig:
     min_face: int = 24
     haar_scale: float = 1.08
     profile_scale: float = 1.15
-    haar_neighbours: int = 2
-    hog_threshold: float = -0.4  # weak HOG hits are kept: they count when Haar agrees
-    haar_min_weight: float = 0.0
+    haar_neighbours: int = 1
+    hog_threshold: float = -1.0  # weak HOG hits are kept: they count when Haar agrees
     profile: bool = True
-    # Evidence needed for a face seen by only one detector:
-    hog_alone: float = 0.0
-    haar_alone: float = 2.0
-    profile_alone: float = 2.5
+    # Evidence needed for a face seen by only one detector (HOG margin; Haar neighbours):
+    hog_alone: float = 0.2
+    haar_alone: float = 4.0
+    profile_alone: float = 3.0
     threads: int = 2
 
 
@@ -101,17 +106,17 @@ def hog_detect(
 
 
 def _haar(name: str, gray: NDArray[np.uint8], config: DetectConfig) -> list[tuple[Box, float]]:
-    boxes, _levels, weights = _thread_cascade(name).detectMultiScale3(
+    """Haar hits with their neighbour count (how many raw windows agreed) as the score: the
+    cascade's level weights are all ~55 and say nothing about confidence."""
+    boxes, neighbours = _thread_cascade(name).detectMultiScale2(
         gray,
         scaleFactor=config.profile_scale if name == HAAR_PROFILE else config.haar_scale,
         minNeighbors=config.haar_neighbours,
         minSize=(config.min_face, config.min_face),
-        outputRejectLevels=True,
     )
     return [
-        (Box(int(x), int(y), int(w), int(h)), float(wt))
-        for (x, y, w, h), wt in zip(boxes, np.ravel(weights), strict=True)
-        if wt >= config.haar_min_weight
+        (Box(int(x), int(y), int(w), int(h)), float(n))
+        for (x, y, w, h), n in zip(boxes, np.ravel(neighbours), strict=True)
     ]
 
 

@@ -178,7 +178,9 @@ class DlibFaceEngine(SelfieMatcher):
             else cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         )
         found = hog_detect(self.models, np.ascontiguousarray(small), 0)
-        if not found and max(small.shape[:2]) <= 400:
+        if not found:
+            # HOG's window is 80 px: only an upsampled pass sees a face too small to use, and
+            # "move closer" helps the user more than "no face".
             found = hog_detect(self.models, np.ascontiguousarray(small), 1)
         if not found:
             return Selfie("no_face")

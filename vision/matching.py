@@ -19,7 +19,7 @@ Decision = Literal["match", "unsure", "no_match"]
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Euclidean distance thresholds on dlib embeddings (calibrated in docs/benchmarks-vision.md).
+    """Euclidean distance thresholds on dlib embeddings (calibrated in docs/benchmarks.md).
 
     ``accept``: at or below, the same person. ``reject``: above, someone else. Between: unsure.
     ``margin``: in 1:N, the runner-up (another person) must be this much further away, else unsure.

@@ -1,19 +1,26 @@
 """Perceptual hashes and a near-duplicate index (Hamming distance) for reused-photo detection.
 
 opencv-python-headless has no ``cv2.img_hash`` (that module lives in opencv-contrib), so the
-DCT hash is computed here with ``cv2.dct`` (see docs/decisions/0102). Two hashes:
+DCT hash is computed here with ``cv2.dct``. Two hashes of each view of a photo:
 
-* ``phash``: 64-bit DCT hash of the whole image (8×8 lowest frequencies of a 32×32 DCT).
-  Survives resizing, recompression, small crops and rotations.
-* ``detail_hash``: 256-bit DCT hash (16×16 of a 64×64 DCT). Still stable under those edits but
+* ``phash``: 64-bit DCT hash (8×8 lowest frequencies of a 32×32 DCT). Survives resizing,
+  recompression and small rotations.
+* ``detail``: 256-bit DCT hash (16×16 of a 64×64 DCT). Still stable under those edits but
   separates two *different* photos of the same room, which the coarse hash may confuse.
 
-A photo is a near duplicate when both distances are within their thresholds.
+A global DCT hash does not survive cropping: cutting 5% off one side shifts and rescales every
+frequency. So each photo also keeps the hashes of nine 95% crops (a 3×3 grid of offsets). A
+copy cropped by up to ~5% anywhere lies within 1.25% of one of those crops, close enough for
+both hashes (docs/benchmarks.md). Crops are compared in both directions: a cropped copy of a
+stored photo, and a stored crop of the photo now uploaded.
+
+Two photos are near duplicates when, for one pair of views, both distances are within their
+thresholds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -23,9 +30,11 @@ from numpy.typing import NDArray
 
 PHASH_BITS: Final = 64
 DETAIL_BITS: Final = 256
-# Calibrated by bench/vision_eval.py (docs/benchmarks-vision.md).
+# Calibrated by bench/vision_eval.py (docs/benchmarks.md).
 PHASH_THRESHOLD: Final = 12
 DETAIL_THRESHOLD: Final = 56
+CROP_SIZE: Final = 0.95
+CROP_GRID: Final = 3
 
 
 def _dct_hash(gray: NDArray[np.uint8], size: int, keep: int) -> int:
@@ -62,24 +71,59 @@ def _words(value: int, bits: int) -> NDArray[np.uint64]:
     return np.frombuffer(value.to_bytes(bits // 8, "big"), dtype=">u8").astype(np.uint64)
 
 
+def crop_views(
+    gray: NDArray[np.uint8], size: float = CROP_SIZE, grid: int = CROP_GRID
+) -> list[NDArray[np.uint8]]:
+    """The ``grid``×``grid`` crops of ``size`` (share of each side), corners and between."""
+    h, w = gray.shape[:2]
+    ch, cw = max(1, round(h * size)), max(1, round(w * size))
+    steps = np.linspace(0.0, 1.0, grid)
+    return [
+        gray[round((h - ch) * fy) : round((h - ch) * fy) + ch, round((w - cw) * fx) :][:, :cw]
+        for fy in steps
+        for fx in steps
+    ]
+
+
 @dataclass(frozen=True)
 class PhotoHashes:
-    """Both perceptual hashes of one photo."""
+    """Perceptual hashes of one photo: the whole image and its 95% crops.
+
+    ``crops`` holds ``(phash, detail)`` of each crop; it is empty for hashes read from old
+    payloads (then only whole-image matches are possible).
+    """
 
     phash: int
     detail: int
+    crops: tuple[tuple[int, int], ...] = ()
 
-    def to_payload(self) -> dict[str, str]:
+    def to_payload(self) -> dict[str, str | list[str]]:
         """Plain dict with fixed-width hex strings."""
         return {
             "phash": hash_hex(self.phash, PHASH_BITS),
             "detail_hash": hash_hex(self.detail, DETAIL_BITS),
+            "crop_hashes": [
+                hash_hex(p, PHASH_BITS) + ":" + hash_hex(d, DETAIL_BITS) for p, d in self.crops
+            ],
         }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, object]) -> PhotoHashes:
+        """The hashes back from ``to_payload`` (e.g. when rebuilding the index from events)."""
+        crops = []
+        raw = payload.get("crop_hashes") or []
+        for item in raw if isinstance(raw, list) else []:
+            p, _, d = str(item).partition(":")
+            crops.append((int(p, 16), int(d, 16)))
+        return cls(
+            int(str(payload["phash"]), 16), int(str(payload["detail_hash"]), 16), tuple(crops)
+        )
 
 
 def photo_hashes(gray: NDArray[np.uint8]) -> PhotoHashes:
-    """Compute ``PhotoHashes`` of an 8-bit grey image."""
-    return PhotoHashes(phash(gray), detail_hash(gray))
+    """Compute ``PhotoHashes`` of an 8-bit grey image (whole image and its crops)."""
+    crops = tuple((phash(c), detail_hash(c)) for c in crop_views(gray))
+    return PhotoHashes(phash(gray), detail_hash(gray), crops)
 
 
 @dataclass(frozen=True)
@@ -91,11 +135,20 @@ class NearDuplicate:
     detail_distance: int
 
 
+def _views(hashes: PhotoHashes) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
+    pairs: Sequence[tuple[int, int]] = [(hashes.phash, hashes.detail), *hashes.crops]
+    padded = list(pairs) + [pairs[0]] * (1 + CROP_GRID**2 - len(pairs))
+    coarse = np.stack([_words(p, PHASH_BITS) for p, _ in padded])[:, 0]
+    detail = np.stack([_words(d, DETAIL_BITS) for _, d in padded])
+    return coarse, detail
+
+
 @dataclass
 class DuplicateIndex:
-    """In-memory index of photo hashes; ``find`` scans all of them vectorised (~µs per 1,000).
+    """In-memory index of photo hashes; ``find`` scans all of them vectorised.
 
-    Rebuild it at start-up from the hashes kept in ``PhotoAnalysed``/``PhotoStored`` events.
+    Rebuild it at start-up from the hashes kept in ``PhotoStored`` events
+    (``PhotoHashes.from_payload``).
     """
 
     threshold: int = PHASH_THRESHOLD
@@ -110,9 +163,10 @@ class DuplicateIndex:
 
     def add(self, photo_id: str, hashes: PhotoHashes) -> None:
         """Remember a photo's hashes under ``photo_id``."""
+        coarse, detail = _views(hashes)
         self._ids.append(photo_id)
-        self._coarse.append(_words(hashes.phash, PHASH_BITS))
-        self._detail.append(_words(hashes.detail, DETAIL_BITS))
+        self._coarse.append(coarse)
+        self._detail.append(detail)
         self._stack = None
 
     def extend(self, items: Iterable[tuple[str, PhotoHashes]]) -> None:
@@ -121,18 +175,35 @@ class DuplicateIndex:
             self.add(photo_id, hashes)
 
     def find(self, hashes: PhotoHashes, exclude: str | None = None) -> list[NearDuplicate]:
-        """Stored photos within both thresholds of ``hashes``, nearest first."""
+        """Stored photos that look like ``hashes``, nearest first.
+
+        Compared views: the probe's whole image against every stored view (a cropped copy of a
+        stored photo), and the probe's crops against each stored whole image (the stored photo
+        is a cropped copy of the probe). A pair matches when both distances are within the
+        thresholds; the reported distances are those of the closest matching pair.
+        """
         if not self._ids:
             return []
         if self._stack is None:
             self._stack = (np.stack(self._coarse), np.stack(self._detail))
-        coarse, detail = self._stack
-        d1 = np.bitwise_count(coarse ^ _words(hashes.phash, PHASH_BITS)).sum(axis=1)
-        d2 = np.bitwise_count(detail ^ _words(hashes.detail, DETAIL_BITS)).sum(axis=1)
-        hits = np.nonzero((d1 <= self.threshold) & (d2 <= self.detail_threshold))[0]
+        coarse, detail = self._stack  # (N, V) and (N, V, 4)
+        q_coarse, q_detail = _views(hashes)
+        # Probe whole vs stored views: (N, V).
+        d1 = np.bitwise_count(coarse ^ q_coarse[0]).astype(np.int64)
+        d2 = np.bitwise_count(detail ^ q_detail[0]).sum(axis=2).astype(np.int64)
+        # Probe views vs stored whole: (N, V).
+        e1 = np.bitwise_count(coarse[:, :1] ^ q_coarse[None, :]).astype(np.int64)
+        e2 = np.bitwise_count(detail[:, :1, :] ^ q_detail[None, :, :]).sum(axis=2)
+        all1 = np.concatenate([d1, e1], axis=1)
+        all2 = np.concatenate([d2, e2.astype(np.int64)], axis=1)
+        ok = (all1 <= self.threshold) & (all2 <= self.detail_threshold)
+        # Among matching pairs pick the one with the smallest detail distance.
+        score = np.where(ok, all2 * 1000 + all1, np.iinfo(np.int64).max)
+        best = np.argmin(score, axis=1)
+        rows = np.nonzero(ok.any(axis=1))[0]
         found = [
-            NearDuplicate(self._ids[i], int(d1[i]), int(d2[i]))
-            for i in hits
+            NearDuplicate(self._ids[i], int(all1[i, best[i]]), int(all2[i, best[i]]))
+            for i in rows
             if self._ids[i] != exclude
         ]
         return sorted(found, key=lambda n: (n.detail_distance, n.distance, n.photo_id))

@@ -21,31 +21,62 @@ from vision.geometry import Box
 Image = NDArray[np.uint8]
 
 
-def turn_head(face: Image, yaw: float = 0.0, pitch: float = 0.0) -> Image:
-    """Rotate a frontal face crop by ``yaw`` (degrees, + turns to the image's right) and
-    ``pitch`` (degrees, + bows the head) with an ellipsoid-plus-nose depth model."""
-    h, w = face.shape[:2]
+def _head_depth(h: int, w: int) -> NDArray[np.float32]:
+    """Depth of a face crop laid on a half-ellipsoid with a nose bump (pixels, towards the
+    camera)."""
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     cx, cy = w / 2, h / 2
-    a, b = w / 2, h / 2
-
-    def depth(x: NDArray[np.float32], y: NDArray[np.float32]) -> NDArray[np.float32]:
-        r = 1 - ((x - cx) / a) ** 2 - ((y - cy) / b) ** 2
-        z = 0.45 * w * np.sqrt(np.clip(r, 0, 1))
-        nose = (
-            0.18 * w * np.exp(-(((x - cx) ** 2 + (y - cy - 0.08 * h) ** 2) / (2 * (0.07 * w) ** 2)))
-        )
-        return np.asarray(z + nose, dtype=np.float32)
-
-    ty, tp = math.radians(yaw), math.radians(pitch)
-    sx, sy = xs.copy(), ys.copy()
-    for _ in range(6):  # fixed point: find the source pixel that lands on each output pixel
-        z = depth(sx, sy)
-        sx = cx + ((xs - cx) - z * math.sin(ty)) / math.cos(ty)
-        sy = cy + ((ys - cy) - z * math.sin(tp)) / math.cos(tp)
-    return np.asarray(
-        cv2.remap(face, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), dtype=np.uint8
+    r = 1 - ((xs - cx) / (w / 2)) ** 2 - ((ys - cy) / (h / 2)) ** 2
+    z = 0.45 * w * np.sqrt(np.clip(r, 0, 1))
+    nose = (
+        0.18 * w * np.exp(-(((xs - cx) ** 2 + (ys - cy - 0.08 * h) ** 2) / (2 * (0.07 * w) ** 2)))
     )
+    return np.asarray(z + nose, dtype=np.float32)
+
+
+def _turn_rows(face: Image, depth: NDArray[np.float32], degrees: float) -> Image:
+    """Rotate about the vertical axis by ``degrees`` (> 0: the face turns to the image's right).
+
+    Each row is rendered forwards: a surface point moves to ``x cos θ + z sin θ``; scanning from
+    the side that stays visible, a point hidden behind a nearer one (the folding far cheek) is
+    dropped. The output pixel then takes the colour of the visible source point under it.
+    """
+    if degrees < 0:
+        return np.ascontiguousarray(_turn_rows(face[:, ::-1], depth[:, ::-1], -degrees)[:, ::-1])
+    h, w = face.shape[:2]
+    t = math.radians(degrees)
+    cx = w / 2
+    xs = np.arange(w, dtype=np.float32)
+    moved = cx + (xs[None, :] - cx) * math.cos(t) + depth * math.sin(t)
+    # Turning right, the right side folds away: scan right to left, keep points left of all
+    # points already seen.
+    nearest = np.minimum.accumulate(moved[:, ::-1], axis=1)[:, ::-1]
+    visible = moved <= nearest + 1e-3
+    map_x = np.empty((h, w), np.float32)
+    for row in range(h):
+        keep = visible[row]
+        src, dst = xs[keep], moved[row, keep]
+        map_x[row] = np.interp(xs, dst, src, left=-1.0, right=-1.0)
+    map_y = np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1)
+    return np.asarray(
+        cv2.remap(face, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
+        dtype=np.uint8,
+    )
+
+
+def turn_head(face: Image, yaw: float = 0.0, pitch: float = 0.0) -> Image:
+    """Rotate a frontal face crop by ``yaw`` (degrees, + turns to the image's right) and
+    ``pitch`` (degrees, + bows the head: the nose drops towards the chin, the chin hides) with an
+    ellipsoid-plus-nose depth model and hidden-surface removal."""
+    h, w = face.shape[:2]
+    depth = _head_depth(h, w)
+    out = face
+    if yaw:
+        out = _turn_rows(out, depth, yaw)
+    if pitch:
+        turned = _turn_rows(np.ascontiguousarray(out.swapaxes(0, 1)), depth.T.copy(), pitch)
+        out = np.ascontiguousarray(turned.swapaxes(0, 1))
+    return out
 
 
 @dataclass(frozen=True)
@@ -126,6 +157,37 @@ def head_patch(
     return np.asarray(lit, dtype=np.uint8)
 
 
+def seat_person(
+    room: Image,
+    face: Image,
+    x: int,
+    y: int,
+    width: int,
+    rng: np.random.Generator,
+    yaw: float = 0.0,
+    pitch: float = 0.0,
+    roll: float = 0.0,
+) -> PlacedFace:
+    """Draw shoulders and a head (``face`` turned by ``yaw``/``pitch``, rolled, relit) with its
+    top-left corner at (``x``, ``y``), in place. A head turned 25° or more is not attentive."""
+    patch = head_patch(face, width, rng, yaw, pitch, roll)
+    ph, pw = patch.shape[:2]
+    # Shoulders first, so the head sits on a body.
+    cv2.ellipse(
+        room,
+        (x + pw // 2, y + int(ph * 1.55)),
+        (int(pw * 0.9), int(ph * 0.6)),
+        0,
+        180,
+        360,
+        tuple(int(c) for c in rng.uniform(20, 200, 3)),
+        -1,
+    )
+    _paste(room, patch, x, y)
+    attentive = abs(yaw) < 25 and abs(pitch) < 25
+    return PlacedFace(Box(x, y, pw, ph), attentive, yaw, pitch)
+
+
 def make_room(
     rng: np.random.Generator,
     faces: Sequence[Image],
@@ -167,22 +229,9 @@ def make_room(
                 yaw = float(rng.uniform(-8, 8))
             roll = float(rng.uniform(-10, 10))
             face = faces[int(rng.integers(len(faces)))]
-            patch = head_patch(face, face_w, rng, yaw, pitch, roll)
-            ph, pw = patch.shape[:2]
-            x = int(slot * i + (slot - pw) / 2 + rng.uniform(-0.15, 0.15) * (slot - pw))
+            ph = int(face_w * face.shape[0] / face.shape[1])
+            x = int(slot * i + (slot - face_w) / 2 + rng.uniform(-0.15, 0.15) * (slot - face_w))
             y = int(np.clip(y_row + rng.integers(-15, 16), 0, height - ph * 2))
-            x = int(np.clip(x, 0, width - pw))
-            # Shoulders first, so the head sits on a body.
-            cv2.ellipse(
-                room,
-                (x + pw // 2, y + int(ph * 1.55)),
-                (int(pw * 0.9), int(ph * 0.6)),
-                0,
-                180,
-                360,
-                tuple(int(c) for c in rng.uniform(20, 200, 3)),
-                -1,
-            )
-            _paste(room, patch, x, y)
-            placed.append(PlacedFace(Box(x, y, pw, ph), not turned, yaw, pitch))
+            x = int(np.clip(x, 0, width - face_w))
+            placed.append(seat_person(room, face, x, y, face_w, rng, yaw, pitch, roll))
     return SyntheticRoom(room, tuple(placed))

@@ -330,7 +330,10 @@ class VisionRunner:
             try:
                 message = worker.conn.recv()
             except (EOFError, OSError):
-                self._replace(worker, "worker_crashed", "worker process died")
+                # The pipe closes a moment before the process is reaped: wait for its exit code.
+                worker.process.join(timeout=1.0)
+                code = worker.process.exitcode
+                self._replace(worker, "worker_crashed", f"worker process exited with code {code}")
                 return
             if message == ("ready",):
                 worker.ready = True

@@ -30,3 +30,10 @@ def pid() -> int:
 def fail() -> None:
     """A job that raises."""
     raise ValueError("bad input")
+
+
+def model_loads() -> tuple[int, int]:
+    """Which process this is and how many times it has loaded the models."""
+    from vision.models import load_models
+
+    return os.getpid(), load_models.cache_info().misses

@@ -1,0 +1,149 @@
+"""Room photos with the real models: headcount, attention, materials, boxes, the payload."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from skimage import data
+
+from vision.decode import encode_jpeg
+from vision.geometry import Box
+from vision.materials import CourseKit, find_materials, marker_image
+from vision.room import DlibRoomAnalyzer
+from vision.synthetic import PlacedFace, room_background, seat_person
+
+KIT = CourseKit.from_names({"screen": 3, "ppe": 7, "handouts": 11})
+
+
+def _room(
+    head: NDArray[np.uint8], poses: list[tuple[float, float]], seed: int = 3
+) -> tuple[NDArray[np.uint8], list[PlacedFace]]:
+    """A 1280×720 room with one person per (yaw, pitch), in a row."""
+    rng = np.random.default_rng(seed)
+    room = room_background(rng, [data.brick(), data.coffee()], (1280, 720))
+    placed = [
+        seat_person(room, head, 60 + i * 200, 250 + (i % 2) * 40, 110, rng, yaw, pitch)
+        for i, (yaw, pitch) in enumerate(poses)
+    ]
+    return room, placed
+
+
+def _stick_marker(room: NDArray[np.uint8], marker_id: int, x: int, y: int, side: int) -> None:
+    """Paste a printed marker, seen slightly from the side, at (x, y)."""
+    tag = cv2.resize(marker_image(marker_id), (side, side), interpolation=cv2.INTER_AREA)
+    src = np.float32([[0, 0], [side, 0], [side, side], [0, side]])
+    dst = np.float32([[0, 4], [side - 6, 0], [side, side], [5, side - 3]])
+    warped = cv2.warpPerspective(
+        tag, cv2.getPerspectiveTransform(src, dst), (side, side), borderValue=255
+    )
+    room[y : y + side, x : x + side] = warped[..., None]
+
+
+def _on(box: Box, person: PlacedFace) -> bool:
+    """Whether a detected face box sits on this person's head (its centre inside the head)."""
+    cx, cy = box.centre
+    head = person.box
+    return head.x <= cx <= head.x + head.w and head.y <= cy <= head.y + head.h
+
+
+def _found(person: PlacedFace, boxes: list[Box]) -> Box | None:
+    return next((b for b in boxes if _on(b, person)), None)
+
+
+@pytest.fixture(scope="module")
+def classroom(astronaut_head: NDArray[np.uint8]) -> tuple[bytes, list[PlacedFace]]:
+    """Five people: four look at the front, one has turned 45° to the side; two markers."""
+    room, placed = _room(astronaut_head, [(0, 0), (0, 0), (45, 0), (0, 0), (0, 0)])
+    _stick_marker(room, 3, 1100, 40, 120)  # the screen
+    _stick_marker(room, 7, 40, 560, 90)  # the PPE box
+    return encode_jpeg(room), placed
+
+
+def test_headcount_finds_every_person_and_boxes_each_face(
+    room_analyzer: DlibRoomAnalyzer, classroom: tuple[bytes, list[PlacedFace]]
+) -> None:
+    photo, placed = classroom
+    result = room_analyzer.analyse(photo, KIT)
+    assert result.headcount == len(placed) == 5
+    confirmed = [f.box for f in result.faces if f.confirmed]
+    for person in placed:
+        box = _found(person, confirmed)
+        assert box is not None, person
+        # The box is on the face, not on the shoulders below it.
+        assert box.y < person.box.y + person.box.h * 0.6
+
+
+def test_a_person_turned_away_is_counted_but_not_attending(
+    room_analyzer: DlibRoomAnalyzer, classroom: tuple[bytes, list[PlacedFace]]
+) -> None:
+    photo, placed = classroom
+    result = room_analyzer.analyse(photo)
+    faces = [f for f in result.faces if f.confirmed]
+    for person in placed:
+        face = next(f for f in faces if _on(f.box, person))
+        assert face.attentive == person.attentive, person
+    assert result.attentive == 4
+    assert result.attention_share == pytest.approx(4 / 5)
+
+
+def test_materials_whose_markers_show_are_present_and_the_others_missing(
+    room_analyzer: DlibRoomAnalyzer, classroom: tuple[bytes, list[PlacedFace]]
+) -> None:
+    photo, _ = classroom
+    result = room_analyzer.analyse(photo, KIT)
+    assert result.materials is not None
+    assert result.materials.present == ("ppe", "screen")
+    assert result.materials.missing == ("handouts",)
+    screen = next(m for m in result.materials.markers if m.material == "screen")
+    xs = [x for x, _ in screen.corners]
+    ys = [y for _, y in screen.corners]
+    assert min(xs) >= 1100 and max(xs) <= 1220 and min(ys) >= 40 and max(ys) <= 160
+
+
+def test_a_room_without_markers_has_every_material_missing(
+    astronaut_head: NDArray[np.uint8],
+) -> None:
+    room, _ = _room(astronaut_head, [(0, 0)])
+    seen = find_materials(cv2.cvtColor(room, cv2.COLOR_RGB2GRAY), KIT)
+    assert seen.present == () and seen.markers == ()
+    assert seen.missing == ("handouts", "ppe", "screen")
+
+
+def test_a_marker_outside_the_kit_is_reported_without_a_material() -> None:
+    page = np.full((400, 700), 255, np.uint8)
+    page[50:330, 50:330] = marker_image(20, 200)
+    page[50:330, 360:640] = marker_image(11, 200)
+    seen = find_materials(page, KIT)
+    assert [(m.marker_id, m.material) for m in seen.markers] == [(11, "handouts"), (20, None)]
+    assert seen.present == ("handouts",)
+
+
+def test_an_empty_room_has_nobody_and_no_attention_share(
+    room_analyzer: DlibRoomAnalyzer,
+) -> None:
+    room = room_background(np.random.default_rng(5), [data.brick(), data.text()], (1280, 720))
+    result = room_analyzer.analyse(encode_jpeg(room))
+    assert (result.headcount, result.attention_share) == (0, None)
+
+
+def test_a_portrait_is_one_person(room_analyzer: DlibRoomAnalyzer, astronaut_jpeg: bytes) -> None:
+    result = room_analyzer.analyse(astronaut_jpeg)
+    assert result.headcount == 1
+    assert result.attentive == 1
+
+
+def test_the_result_becomes_a_json_event_payload_with_boxes_and_facts(
+    room_analyzer: DlibRoomAnalyzer, classroom: tuple[bytes, list[PlacedFace]]
+) -> None:
+    photo, _ = classroom
+    payload = json.loads(json.dumps(room_analyzer.analyse(photo, KIT).to_payload()))
+    assert payload["headcount"] == 5
+    assert len([f for f in payload["faces"] if f["confirmed"]]) == 5
+    assert all(len(f["box"]) == 4 for f in payload["faces"])
+    assert payload["materials"]["present"] == ["ppe", "screen"]
+    assert payload["photo"]["width"] == 1280 and len(payload["photo"]["sha256"]) == 64
+    assert payload["timings_ms"]["total"] > 0

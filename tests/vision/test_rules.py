@@ -1,0 +1,148 @@
+"""Pure pieces: geometry and NMS, Hamming distance, matching thresholds, messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vision.geometry import Box, iou, non_max_suppression, same_face
+from vision.matching import Thresholds, decide, identify, verify
+from vision.messages import LOCALES, MESSAGES, message
+from vision.phash import hamming
+
+boxes = st.builds(
+    Box,
+    st.integers(0, 500),
+    st.integers(0, 500),
+    st.integers(1, 200),
+    st.integers(1, 200),
+)
+hashes = st.integers(0, 2**64 - 1)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (Box(0, 0, 10, 10), Box(0, 0, 10, 10), 1.0),
+        (Box(0, 0, 10, 10), Box(10, 0, 10, 10), 0.0),
+        (Box(0, 0, 10, 10), Box(5, 0, 10, 10), 50 / 150),
+        (Box(0, 0, 10, 10), Box(100, 100, 5, 5), 0.0),
+    ],
+)
+def test_iou_table(a: Box, b: Box, expected: float) -> None:
+    assert iou(a, b) == pytest.approx(expected)
+
+
+@given(boxes, boxes)
+def test_iou_is_symmetric_and_bounded(a: Box, b: Box) -> None:
+    assert iou(a, b) == pytest.approx(iou(b, a))
+    assert 0.0 <= iou(a, b) <= 1.0
+
+
+def test_nms_keeps_the_best_of_overlapping_boxes_and_separate_faces() -> None:
+    found = [Box(10, 10, 50, 50), Box(12, 11, 50, 50), Box(200, 10, 50, 50), Box(14, 14, 44, 44)]
+    scores = [0.5, 0.9, 0.3, 0.1]
+    assert sorted(non_max_suppression(found, scores)) == [1, 2]
+
+
+def test_a_haar_box_around_a_hog_box_is_the_same_face_but_a_tiny_box_inside_is_not() -> None:
+    hog = Box(100, 100, 80, 80)
+    assert same_face(hog, Box(92, 88, 100, 100))
+    assert not same_face(Box(0, 0, 400, 400), Box(10, 10, 30, 30))
+
+
+@given(st.lists(st.tuples(boxes, st.floats(-2, 2)), max_size=25))
+def test_nms_result_has_no_duplicates_and_keeps_the_top_score(
+    items: list[tuple[Box, float]],
+) -> None:
+    found = [b for b, _ in items]
+    scores = [s for _, s in items]
+    kept = non_max_suppression(found, scores)
+    for i in kept:
+        for j in kept:
+            assert i == j or not same_face(found[i], found[j])
+    if items:
+        assert max(scores) in [scores[i] for i in kept]
+    # Every dropped box is the same face as a kept box with a score at least as high.
+    for i in set(range(len(found))) - set(kept):
+        assert any(same_face(found[i], found[k]) and scores[k] >= scores[i] for k in kept)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "distance"),
+    [(0, 0, 0), (0b1011, 0b0001, 2), (2**64 - 1, 0, 64), (0xF0F0, 0x0F0F, 16)],
+)
+def test_hamming_table(a: int, b: int, distance: int) -> None:
+    assert hamming(a, b) == distance
+
+
+@given(hashes, hashes, hashes)
+def test_hamming_is_a_metric(a: int, b: int, c: int) -> None:
+    assert hamming(a, a) == 0
+    assert hamming(a, b) == hamming(b, a)
+    assert hamming(a, c) <= hamming(a, b) + hamming(b, c)
+
+
+def test_hamming_refuses_negative_hashes() -> None:
+    with pytest.raises(ValueError):
+        hamming(-1, 0)
+
+
+@pytest.mark.parametrize(
+    ("distance", "decision"),
+    [(0.0, "match"), (0.5, "match"), (0.55, "unsure"), (0.6, "unsure"), (0.61, "no_match")],
+)
+def test_decision_bands(distance: float, decision: str) -> None:
+    assert decide(distance, Thresholds(accept=0.5, reject=0.6)) == decision
+
+
+@given(st.floats(0, 2), st.floats(0, 2))
+def test_decision_is_monotone_in_distance(d1: float, d2: float) -> None:
+    rank = {"match": 0, "unsure": 1, "no_match": 2}
+    near, far = sorted((d1, d2))
+    assert rank[decide(near)] <= rank[decide(far)]
+
+
+def test_thresholds_refuse_an_inverted_band() -> None:
+    with pytest.raises(ValueError):
+        Thresholds(accept=0.7, reject=0.6)
+
+
+def _vec(*head: float) -> np.ndarray:
+    v = np.zeros(128)
+    v[: len(head)] = head
+    return v
+
+
+def test_verify_uses_the_nearest_of_several_templates() -> None:
+    result = verify(_vec(0.3), [_vec(2.0), _vec(0.1)])
+    assert result.decision == "match"
+    assert result.distance == pytest.approx(0.2)
+
+
+def test_identify_prefers_the_roster_then_searches_the_plant() -> None:
+    roster = {"a": [_vec(1.0)], "b": [_vec(0, 1.0)]}
+    plant = {**roster, "c": [_vec(0, 0, 1.0)]}
+    assert identify(_vec(0.95), roster, plant).employee_id == "a"
+    assert identify(_vec(0.95), roster, plant).scope == "roster"
+    outsider = identify(_vec(0, 0, 0.9), roster, plant)
+    assert (outsider.decision, outsider.employee_id, outsider.scope) == ("match", "c", "plant")
+    nobody = identify(_vec(5.0, 5.0), roster, plant)
+    assert (nobody.decision, nobody.employee_id) == ("no_match", None)
+
+
+def test_identify_is_unsure_when_two_people_are_equally_close() -> None:
+    roster = {"twin1": [_vec(0.2)], "twin2": [_vec(-0.2)]}
+    found = identify(_vec(0.0), roster)
+    assert found.decision == "unsure"
+
+
+def test_every_reason_has_both_languages() -> None:
+    for reason, texts in MESSAGES.items():
+        assert set(LOCALES) <= set(texts), reason
+        assert all(texts[locale].strip() for locale in LOCALES)
+    assert message("face_blurred", "en").startswith("The photo is blurred")
+    assert message("face_blurred") == MESSAGES["face_blurred"]["zh-CN"]
+    assert message("no_such_reason", "en") == MESSAGES["job_failed"]["en"]
