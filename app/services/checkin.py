@@ -38,7 +38,7 @@ from app.domain.rules import (
 )
 from app.i18n import t
 from app.problems import PROBLEM_BASE, Problem
-from app.stores.base import ReadStore, from_iso, iso
+from app.stores.base import ReadStore, Statement, from_iso, iso
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,11 @@ class _Known:
 
 
 ATTENDANCE_COLUMNS = (
-    "session_id, employee_no, on_roster, status, checkin_id, device_id, client_event_id, "
-    "server_time, flags"
+    "a.session_id, a.employee_no, a.on_roster, a.status, a.checkin_id, a.device_id, "
+    "a.client_event_id, a.server_time, a.flags"
 )
+EMPLOYEE_SELECT = "SELECT employee_no, name, dept, badge_uid FROM employees"
+DEVICE_SELECT = "SELECT id, name, room, plant, kind, revoked FROM devices WHERE token_hash = :h"
 SESSION_COLUMNS = "id, plant, starts_at, ends_at, status"
 
 
@@ -73,6 +75,30 @@ def _in_list(prefix: str, values: set[str]) -> tuple[str, dict[str, str]]:
     """Placeholders and parameters for `IN (…)` over `values`."""
     params = {f"{prefix}{i}": v for i, v in enumerate(sorted(values))}
     return ", ".join(f":{k}" for k in params), params
+
+
+def _values_list(pairs: set[tuple[str, str]]) -> tuple[str, dict[str, str]]:
+    """A `VALUES (…), (…)` body over two-column rows, with its parameters."""
+    params: dict[str, str] = {}
+    rows = []
+    for i, (first, second) in enumerate(sorted(pairs)):
+        params[f"x{i}"], params[f"y{i}"] = first, second
+        rows.append(f"(:x{i}, :y{i})")
+    return ", ".join(rows), params
+
+
+def _device_query(token: str | None) -> Statement:
+    if not token:
+        raise Problem(401, "device-token", "problem.device_token")
+    return Statement(DEVICE_SELECT, {"h": hash_token(token)})
+
+
+def _device_of(rows: list[dict[str, Any]]) -> DeviceIdentity:
+    """The device a token names; unknown or revoked tokens are refused."""
+    if not rows or rows[0]["revoked"]:
+        raise Problem(401, "device-token", "problem.device_token")
+    row = rows[0]
+    return DeviceIdentity(UUID(row["id"]), row["name"], row["room"], row["plant"], row["kind"])
 
 
 def _canonical_uuid(value: str) -> str | None:
@@ -209,15 +235,8 @@ class CheckInService:
 
     def authenticate_device(self, token: str | None) -> DeviceIdentity:
         """The device holding `token`; a missing, unknown or revoked token is refused."""
-        if not token:
-            raise Problem(401, "device-token", "problem.device_token")
-        row = self.store.fetch_one(
-            "SELECT id, name, room, plant, kind, revoked FROM devices WHERE token_hash = :h",
-            {"h": hash_token(token)},
-        )
-        if row is None or row["revoked"]:
-            raise Problem(401, "device-token", "problem.device_token")
-        return DeviceIdentity(UUID(row["id"]), row["name"], row["room"], row["plant"], row["kind"])
+        (rows,) = self.store.fetch_many([_device_query(token)])
+        return _device_of(rows)
 
     # -- check-in ------------------------------------------------------------------------------
 
@@ -269,8 +288,6 @@ class CheckInService:
         offline: bool,
         lang: str,
     ) -> tuple[DeviceIdentity, list[_Pending]]:
-        device = self.authenticate_device(token)
-        sessions: dict[str, dict[str, Any] | None] = {}
         requests: list[CheckInRequest | _Pending] = []
         for raw in items:
             try:
@@ -282,9 +299,9 @@ class CheckInService:
             except msgspec.ValidationError as exc:
                 problem = Problem(422, "invalid-body", "problem.invalid_body", errors=[str(exc)])
                 requests.append(_Pending(outcome=Outcome(422, problem_body(problem, lang))))
-        valid = [r for r in requests if isinstance(r, CheckInRequest)]
-        known = self._lookup(valid)
-        self._lookup_sessions(valid, sessions)
+        device, known, sessions = self._lookup(
+            token, [r for r in requests if isinstance(r, CheckInRequest)]
+        )
         prepared = []
         for request in requests:
             if isinstance(request, _Pending):
@@ -302,63 +319,74 @@ class CheckInService:
                 )
         return device, prepared
 
-    def _lookup_sessions(
-        self, requests: Sequence[CheckInRequest], cache: dict[str, dict[str, Any] | None]
-    ) -> None:
-        """Fill `cache` (request session id → row or None) for every session named."""
+    def _lookup(
+        self, token: str | None, requests: Sequence[CheckInRequest]
+    ) -> tuple[DeviceIdentity, _Known, dict[str, dict[str, Any] | None]]:
+        """The device, the sessions, everyone the requests name and their attendance rows:
+        a handful of queries for a whole batch, sent together (one round trip on PostgreSQL).
+
+        A batch holds at most 1,000 items, so the IN and VALUES lists stay far below either
+        store's limit on bound parameters. Attendance is found by joining from a VALUES list,
+        which probes the primary key once per item on both stores (`IN` over two lists would
+        probe their cross product)."""
         canonical = {r.session_id: _canonical_uuid(r.session_id) for r in requests}
-        ids = {sid for sid in canonical.values() if sid is not None}
-        rows: dict[str, dict[str, Any]] = {}
-        if ids:
-            marks, params = _in_list("s", ids)
-            found = self.store.fetch(
-                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id IN ({marks})", params
-            )
-            rows = {row["id"]: row for row in found}
-        for raw, sid in canonical.items():
-            cache[raw] = rows.get(sid) if sid is not None else None
-
-    def _lookup(self, requests: Sequence[CheckInRequest]) -> _Known:
-        """Everyone the requests name, and their attendance rows in the sessions they name.
-
-        A batch holds at most 1,000 items, so the IN lists stay far below either store's
-        limit on bound parameters."""
+        session_ids = {sid for sid in canonical.values() if sid is not None}
+        by_badge_pairs = {
+            (sid, r.badge_uid)
+            for r in requests
+            if r.badge_uid and (sid := canonical[r.session_id]) is not None
+        }
+        by_no_pairs = {
+            (sid, r.employee_id)
+            for r in requests
+            if r.employee_id and not r.badge_uid and (sid := canonical[r.session_id]) is not None
+        }
         badges = {r.badge_uid for r in requests if r.badge_uid}
         numbers = {r.employee_id for r in requests if r.employee_id and not r.badge_uid}
-        columns = "SELECT employee_no, name, dept, badge_uid FROM employees WHERE "
-        by_badge: dict[str, dict[str, Any]] = {}
-        by_no: dict[str, dict[str, Any]] = {}
+        queries = [_device_query(token)]
+        if session_ids:
+            marks, params = _in_list("s", session_ids)
+            queries.append(
+                Statement(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id IN ({marks})", params)
+            )
         if badges:
             marks, params = _in_list("b", badges)
-            rows = self.store.fetch(columns + f"badge_uid IN ({marks})", params)
-            by_badge = {row["badge_uid"]: row for row in rows}
+            queries.append(Statement(f"{EMPLOYEE_SELECT} WHERE badge_uid IN ({marks})", params))
         if numbers:
             marks, params = _in_list("n", numbers)
-            rows = self.store.fetch(columns + f"employee_no IN ({marks})", params)
-            by_no = {row["employee_no"]: row for row in rows}
-        pairs: set[tuple[str, str]] = set()
-        for r in requests:
-            sid = _canonical_uuid(r.session_id)
-            who = by_badge.get(r.badge_uid or "") or by_no.get(r.employee_id or "")
-            if sid is not None and who is not None:
-                pairs.add((sid, who["employee_no"]))
-        attendance: dict[tuple[str, str], dict[str, Any]] = {}
-        if pairs:
-            params: dict[str, str] = {}
-            rows_sql = []
-            for i, (sid, no) in enumerate(sorted(pairs)):
-                params[f"s{i}"], params[f"p{i}"] = sid, no
-                rows_sql.append(f"(:s{i}, :p{i})")
-            # A join from a VALUES list probes the primary key once per pair on both stores
-            # (`IN` over two lists would probe the cross product).
-            columns = ", ".join(f"a.{c.strip()}" for c in ATTENDANCE_COLUMNS.split(","))
-            rows = self.store.fetch(
-                f"SELECT {columns} FROM (VALUES {', '.join(rows_sql)}) AS w "
-                "JOIN attendance a ON a.session_id = w.column1 AND a.employee_no = w.column2",
-                params,
+            queries.append(Statement(f"{EMPLOYEE_SELECT} WHERE employee_no IN ({marks})", params))
+        if by_badge_pairs:
+            values, params = _values_list(by_badge_pairs)
+            queries.append(
+                Statement(
+                    f"SELECT {ATTENDANCE_COLUMNS} FROM (VALUES {values}) AS w "
+                    "JOIN employees e ON e.badge_uid = w.column2 "
+                    "JOIN attendance a ON a.session_id = w.column1 "
+                    "AND a.employee_no = e.employee_no",
+                    params,
+                )
             )
-            attendance = {(row["session_id"], row["employee_no"]): row for row in rows}
-        return _Known(by_badge, by_no, attendance)
+        if by_no_pairs:
+            values, params = _values_list(by_no_pairs)
+            queries.append(
+                Statement(
+                    f"SELECT {ATTENDANCE_COLUMNS} FROM (VALUES {values}) AS w "
+                    "JOIN attendance a ON a.session_id = w.column1 AND a.employee_no = w.column2",
+                    params,
+                )
+            )
+        results = iter(self.store.fetch_many(queries))
+        device = _device_of(next(results))
+        found = {row["id"]: row for row in next(results)} if session_ids else {}
+        sessions = {raw: found.get(sid) if sid else None for raw, sid in canonical.items()}
+        by_badge = {row["badge_uid"]: row for row in next(results)} if badges else {}
+        by_no = {row["employee_no"]: row for row in next(results)} if numbers else {}
+        attendance = {
+            (row["session_id"], row["employee_no"]): row
+            for rows in results  # the one or two attendance queries
+            for row in rows
+        }
+        return device, _Known(by_badge, by_no, attendance), sessions
 
     def device_session(
         self,

@@ -76,6 +76,11 @@ class ReadStore(ABC):
         rows = self.fetch(sql, params)
         return rows[0] if rows else None
 
+    def fetch_many(self, queries: Sequence[Statement]) -> list[list[Row]]:
+        """Several independent queries from a worker thread; an adapter may send them in one
+        round trip (PostgreSQL pipelines them)."""
+        return [self.fetch(q.sql, q.params) for q in queries]
+
     @abstractmethod
     def close(self) -> None: ...
 

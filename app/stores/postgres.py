@@ -93,6 +93,16 @@ class PostgresReadStore(ReadStore):
         with self._read_pool.connection() as conn:
             return _PostgresTx(conn).fetch(sql, params)
 
+    def fetch_many(self, queries: Sequence[Statement]) -> list[list[Row]]:
+        """All the queries in one pipeline: one round trip however many there are."""
+        with self._read_pool.connection() as conn, conn.pipeline():
+            cursors = []
+            for query in queries:
+                cur = conn.cursor(row_factory=dict_row)
+                cur.execute(to_pyformat(query.sql), dict(query.params))
+                cursors.append(cur)
+            return [list(cur.fetchall()) for cur in cursors]
+
     async def _apool_get(self) -> asyncpg.Pool:
         loop = asyncio.get_running_loop()
         pool = self._apools.get(loop)

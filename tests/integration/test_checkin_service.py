@@ -122,6 +122,31 @@ def test_manual_check_in_needs_a_reason(muster: Muster, plant: Plant) -> None:
     assert accepted.body["employee"] == {"id": "E03", "name": "员工E03"}
 
 
+def test_a_mixed_batch_answers_each_item_from_what_is_stored(muster: Muster, plant: Plant) -> None:
+    """Badge and manual items, people already checked in and an unknown session in one batch:
+    each item gets its own answer, looked up together for the whole batch."""
+    (earlier,) = check_in(muster, plant.p1_token, [item(plant, "E04")])
+    manual = {
+        "session_id": plant.session_id,
+        "method": "manual",
+        "reason": "工牌遗忘",
+    }
+    batch = [
+        item(plant, "E05"),
+        {**manual, "client_event_id": "m-06", "employee_id": "E06"},
+        {**manual, "client_event_id": "m-04", "employee_id": "E04"},  # came by badge before
+        item(plant, "E07", session_id=str(uuid.uuid4())),
+        {**manual, "client_event_id": "m-06-again", "employee_id": "E06"},
+    ]
+    results = check_in(muster, plant.p1_token, batch, offline=True)
+    assert [o.status_code for o in results] == [201, 201, 200, 404, 200]
+    assert results[2].body["checkin_id"] == earlier.body["checkin_id"]
+    assert "duplicate_checkin" in results[2].body["flags"]
+    assert results[3].body["type"].endswith("unknown-session")
+    assert results[4].body["checkin_id"] == results[1].body["checkin_id"]
+    assert stored_attendance(muster) == 3
+
+
 def test_a_session_of_another_plant_is_refused(muster: Muster, plant: Plant) -> None:
     other = item(plant, "E15", session_id=plant.other_plant_session_id)
     (outcome,) = check_in(muster, plant.p1_token, [other])
