@@ -23,11 +23,11 @@ from skimage import data
 from vision.decode import encode_jpeg
 from vision.face import DlibFaceEngine, SelfieRules
 from vision.forensics import photo_facts
-from vision.geometry import iou
+from vision.geometry import Box
 from vision.matching import DEFAULT_THRESHOLDS
 from vision.phash import DETAIL_THRESHOLD, PHASH_THRESHOLD, DuplicateIndex, hamming
 from vision.room import DlibRoomAnalyzer
-from vision.synthetic import SyntheticRoom, make_room, room_background
+from vision.synthetic import PlacedFace, SyntheticRoom, make_room, room_background
 
 Image = NDArray[np.uint8]
 
@@ -55,8 +55,11 @@ def textures() -> list[Image]:
     return [data.brick(), data.text(), data.page(), data.coffee(), data.rocket(), data.coins()]
 
 
-def make_rooms(n: int, seed: int) -> list[SyntheticRoom]:
-    """n rooms with 2–20 people; every 4 rooms share a background (the same room, other days)."""
+def make_rooms(n: int, seed: int, turned_share: float = 0.25) -> list[SyntheticRoom]:
+    """n rooms with 2–20 people; every 4 rooms share a background (the same room, other days).
+
+    About ``turned_share`` of the people turn 30–50° sideways or bow 25–40°.
+    """
     rng = np.random.default_rng(seed)
     faces, tex = room_faces(), textures()
     rooms = []
@@ -64,17 +67,35 @@ def make_rooms(n: int, seed: int) -> list[SyntheticRoom]:
     for i in range(n):
         if i % 4 == 0:
             background = room_background(rng, tex, (1920, 1080))
-        rooms.append(make_room(rng, faces, tex, int(rng.integers(2, 21)), background=background))
+        count = int(rng.integers(2, 21))
+        rooms.append(
+            make_room(rng, faces, tex, count, turned_share=turned_share, background=background)
+        )
     return rooms
 
 
-def eval_rooms(rooms: list[SyntheticRoom]) -> tuple[dict[str, Any], list[bytes]]:
-    """Headcount error, attention accuracy and latency of the room analyser."""
-    analyzer = DlibRoomAnalyzer()
+def _kind(face: PlacedFace) -> str:
+    if face.attentive:
+        return "facing_front"
+    return "turned_sideways" if abs(face.yaw) >= abs(face.pitch) else "bowed"
+
+
+def _on_head(box: Box, face: PlacedFace) -> bool:
+    cx, cy = box.centre
+    head = face.box
+    return head.x <= cx <= head.x + head.w and head.y <= cy <= head.y + head.h
+
+
+def eval_rooms(
+    rooms: list[SyntheticRoom], analyzer: DlibRoomAnalyzer
+) -> tuple[dict[str, Any], list[bytes]]:
+    """Headcount error, per-pose detection rate, attention accuracy and latency."""
     analyzer.analyse(encode_jpeg(rooms[0].rgb))  # warm-up
     errors, latencies, jpegs = [], [], []
     correct = total = 0
     share_errors = []
+    found: dict[str, list[bool]] = {}
+    false_faces = 0
     for room in rooms:
         jpeg = encode_jpeg(room.rgb, 90)
         jpegs.append(jpeg)
@@ -82,26 +103,39 @@ def eval_rooms(rooms: list[SyntheticRoom]) -> tuple[dict[str, Any], list[bytes]]
         result = analyzer.analyse(jpeg)
         latencies.append((time.perf_counter() - t) * 1000)
         errors.append(result.headcount - room.headcount)
+        confirmed = [f for f in result.faces if f.confirmed]
+        used: set[int] = set()
         for truth in room.faces:
-            match = max(result.faces, key=lambda f: iou(f.box, truth.box), default=None)
-            if match is not None and iou(match.box, truth.box) > 0.2 and match.confirmed:
+            hit = next(
+                (i for i, f in enumerate(confirmed) if i not in used and _on_head(f.box, truth)),
+                None,
+            )
+            found.setdefault(_kind(truth), []).append(hit is not None)
+            if hit is not None:
+                used.add(hit)
                 total += 1
-                correct += match.attentive == truth.attentive
+                correct += confirmed[hit].attentive == truth.attentive
+        false_faces += len(confirmed) - len(used)
         truth_share = room.attentive / room.headcount
         share_errors.append(abs((result.attention_share or 0.0) - truth_share))
     small = [e for r, e in zip(rooms, errors, strict=True) if r.headcount <= 20]
     return {
         "rooms": len(rooms),
+        "people": sum(r.headcount for r in rooms),
         "headcount_exact": sum(1 for e in small if e == 0) / len(small),
         "headcount_within_1": sum(1 for e in small if abs(e) <= 1) / len(small),
         "headcount_error_max": max(abs(e) for e in errors),
         "headcount_error_mean": statistics.mean(errors),
         "headcount_errors": errors,
+        "people_found_by_pose": {k: sum(v) / len(v) for k, v in sorted(found.items())},
+        "people_by_pose": {k: len(v) for k, v in sorted(found.items())},
+        "false_faces_per_room": false_faces / len(rooms),
         "attention_accuracy_per_face": correct / total if total else None,
         "attention_faces_scored": total,
         "attention_share_mae": statistics.mean(share_errors),
         "room_ms_p50": percentile(latencies, 50),
         "room_ms_p95": percentile(latencies, 95),
+        "room_ms_max": max(latencies),
     }, jpegs
 
 
@@ -315,6 +349,7 @@ def main() -> None:
     """Run every evaluation and print the figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rooms", type=int, default=40)
+    parser.add_argument("--frontal-rooms", type=int, default=20)
     parser.add_argument("--identities", type=int, default=60)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path)
@@ -330,8 +365,17 @@ def main() -> None:
     if parts & {"rooms", "reuse"}:
         rooms = make_rooms(args.rooms, args.seed)
         if "rooms" in parts:
-            report["rooms"], jpegs = eval_rooms(rooms)
+            analyzer = DlibRoomAnalyzer()
+            report["rooms"], jpegs = eval_rooms(rooms, analyzer)
             print(json.dumps({"rooms": report["rooms"]}, indent=2), flush=True)
+            # The same scenes with everyone facing the front: what the detectors do on faces.
+            frontal = make_rooms(args.frontal_rooms, args.seed, turned_share=0.0)
+            report["rooms_all_facing_front"], _ = eval_rooms(frontal, analyzer)
+            print(
+                json.dumps({"rooms_all_facing_front": report["rooms_all_facing_front"]}, indent=2),
+                flush=True,
+            )
+            analyzer.close()
         else:
             jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
     if "reuse" in parts:

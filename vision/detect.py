@@ -49,6 +49,9 @@ class DetectConfig:
     overlap: int = 120
     hog_upsample_small: int = 1
     min_face: int = 24
+    # A face in a room photo is at most this share of the image's shorter side; bigger Haar
+    # "faces" were posters and wall patterns in every case the benchmark found.
+    max_face_share: float = 0.25
     haar_scale: float = 1.08
     profile_scale: float = 1.15
     haar_neighbours: int = 1
@@ -108,11 +111,13 @@ def hog_detect(
 def _haar(name: str, gray: NDArray[np.uint8], config: DetectConfig) -> list[tuple[Box, float]]:
     """Haar hits with their neighbour count (how many raw windows agreed) as the score: the
     cascade's level weights are all ~55 and say nothing about confidence."""
+    largest = max(config.min_face, int(min(gray.shape[:2]) * config.max_face_share))
     boxes, neighbours = _thread_cascade(name).detectMultiScale2(
         gray,
         scaleFactor=config.profile_scale if name == HAAR_PROFILE else config.haar_scale,
         minNeighbors=config.haar_neighbours,
         minSize=(config.min_face, config.min_face),
+        maxSize=(largest, largest),
     )
     return [
         (Box(int(x), int(y), int(w), int(h)), float(n))
@@ -155,6 +160,8 @@ def run_detectors(
         hog.extend(
             Detection(d.box.scaled(1.0, x, y), d.score, "hog", d.variant) for d in job.result()
         )
+    largest = max(config.min_face, int(min(height, width) * config.max_face_share))
+    hog = [d for d in hog if d.box.w <= largest]
     keep = non_max_suppression([d.box for d in hog], [d.score for d in hog])
     found = [hog[i] for i in sorted(keep)]
     found.extend(Detection(b, s, "haar_frontal") for b, s in haar_frontal.result())
