@@ -26,8 +26,11 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class _Item:
-    events: list[Any]
-    future: Future[None] = field(default_factory=Future)
+    """One caller's appends: independent parts (each all or nothing), answered together with
+    one outcome per part (None: committed; an exception: that part was not)."""
+
+    parts: list[list[Any]]
+    future: Future[list[BaseException | None]] = field(default_factory=Future)
 
 
 class GroupCommitter:
@@ -54,8 +57,32 @@ class GroupCommitter:
     def submit(self, *aggregates: Any) -> Future[None]:
         """Queue the pending events of `aggregates` (all or nothing); resolves after commit."""
         events = [e for agg in aggregates for e in agg.collect_events()]
-        item = _Item(events)
-        self._queue.put(item)
+        done: Future[None] = Future()
+
+        def settle(outcomes: Future[list[BaseException | None]]) -> None:
+            error = outcomes.exception()
+            if error is None:
+                (error,) = outcomes.result()
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
+
+        self._enqueue([events]).add_done_callback(settle)
+        return done
+
+    def submit_each(self, aggregates: Sequence[Any]) -> Future[list[BaseException | None]]:
+        """Queue independent aggregates; resolves after commit with one outcome each (None:
+        committed; an exception: not), so one duplicate fails only its own. A batch of
+        check-ins waits on one future, not on hundreds."""
+        return self._enqueue([agg.collect_events() for agg in aggregates])
+
+    def _enqueue(self, parts: list[list[Any]]) -> Future[list[BaseException | None]]:
+        item = _Item(parts)
+        if not parts:
+            item.future.set_result([])
+        else:
+            self._queue.put(item)
         return item.future
 
     def save(self, *aggregates: Any) -> None:
@@ -98,13 +125,13 @@ class GroupCommitter:
 
     def _commit(self, batch: Sequence[_Item]) -> None:
         try:
-            self.app.save(*[e for item in batch for e in item.events])
+            self.app.save(*[e for item in batch for part in item.parts for e in part])
         except IntegrityError:
-            if len(batch) == 1:
-                batch[0].future.set_exception(IntegrityError("duplicate aggregate"))
-                return
+            # Someone in the group was a duplicate: commit each part alone, so only its
+            # caller hears about it.
             for item in batch:
-                self._commit([item])
+                item.future.set_result([self._commit_part(part) for part in item.parts])
+            self._committed()
             return
         except Exception as exc:  # the store is down: every caller gets the error, thread lives
             log.error("group commit failed", error=str(exc), items=len(batch))
@@ -112,8 +139,23 @@ class GroupCommitter:
                 item.future.set_exception(exc)
             return
         self.transactions += 1
-        self.appended += len(batch)
+        self.appended += sum(len(item.parts) for item in batch)
         for item in batch:
-            item.future.set_result(None)
+            item.future.set_result([None] * len(item.parts))
+        self._committed()
+
+    def _commit_part(self, part: list[Any]) -> BaseException | None:
+        try:
+            self.app.save(*part)
+        except IntegrityError:
+            return IntegrityError("duplicate aggregate")
+        except Exception as exc:
+            log.error("commit failed", error=str(exc))
+            return exc
+        self.transactions += 1
+        self.appended += 1
+        return None
+
+    def _committed(self) -> None:
         if self.on_commit is not None:
             self.on_commit()

@@ -257,17 +257,15 @@ class CheckInService:
         device, pending = await asyncio.to_thread(
             self._prepare_all, token, items, received_at, sent_at, offline, lang
         )
-        futures = {
-            i: asyncio.wrap_future(self.committer.submit(p.aggregate))
-            for i, p in enumerate(pending)
-            if p.aggregate is not None
-        }
-        results = await asyncio.gather(*futures.values(), return_exceptions=True)
+        appending = [i for i, p in enumerate(pending) if p.aggregate is not None]
+        results = await asyncio.wrap_future(
+            self.committer.submit_each([pending[i].aggregate for i in appending])
+        )
         conflicts: list[int] = []
-        for i, result in zip(futures, results, strict=True):
+        for i, result in zip(appending, results, strict=True):
             if isinstance(result, IntegrityError):
                 conflicts.append(i)
-            elif isinstance(result, BaseException):
+            elif result is not None:
                 raise result
             else:
                 pending[i].outcome = pending[i].reply()

@@ -244,3 +244,11 @@ def test_group_commit_keeps_the_others_when_one_is_a_duplicate(
             outcomes.append("duplicate")
     assert outcomes == ["ok", "duplicate", "ok"]
     assert stored_attendance(muster) == 3
+    # a batch's aggregates share one future with one outcome each
+    each = muster.committer.submit_each([attendance(no) for no in ("E13", "E11", "E14")])
+    assert [type(o).__name__ for o in each.result(timeout=10)] == [
+        "NoneType",
+        "IntegrityError",
+        "NoneType",
+    ]
+    assert stored_attendance(muster) == 5
