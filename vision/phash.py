@@ -8,14 +8,18 @@ DCT hash is computed here with ``cv2.dct``. Two hashes of each view of a photo:
 * ``detail``: 256-bit DCT hash (16×16 of a 64×64 DCT). Still stable under those edits but
   separates two *different* photos of the same room, which the coarse hash may confuse.
 
+* ``fine``: 576-bit DCT hash (24×24 of a 128×128 DCT), used only as a veto: two photos from
+  the same camera spot on different days (same room, other people) agree at 64×64 but not at
+  128×128, where a reused copy still does.
+
 A global DCT hash does not survive cropping: cutting 5% off one side shifts and rescales every
 frequency. So each photo also keeps the hashes of nine 95% crops (a 3×3 grid of offsets). A
 copy cropped by up to ~5% anywhere lies within 1.25% of one of those crops, close enough for
 both hashes (docs/benchmarks.md). Crops are compared in both directions: a cropped copy of a
 stored photo, and a stored crop of the photo now uploaded.
 
-Two photos are near duplicates when, for one pair of views, both distances are within their
-thresholds.
+Two photos are near duplicates when, for one pair of views, all three distances are within
+their thresholds.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ DETAIL_BITS: Final = 256
 # Calibrated by bench/vision_eval.py (docs/benchmarks.md).
 PHASH_THRESHOLD: Final = 12
 DETAIL_THRESHOLD: Final = 56
+FINE_BITS: Final = 576
+FINE_THRESHOLD: Final = 145
 CROP_SIZE: Final = 0.95
 CROP_GRID: Final = 3
 HASH_SIDE: Final = 512
@@ -54,6 +60,11 @@ def phash(gray: NDArray[np.uint8]) -> int:
 def detail_hash(gray: NDArray[np.uint8]) -> int:
     """256-bit perceptual (DCT) hash of an 8-bit grey image, as an unsigned int."""
     return _dct_hash(gray, 64, 16)
+
+
+def fine_hash(gray: NDArray[np.uint8]) -> int:
+    """576-bit perceptual (DCT) hash of an 8-bit grey image, as an unsigned int."""
+    return _dct_hash(gray, 128, 24)
 
 
 def hamming(a: int, b: int) -> int:
@@ -86,25 +97,38 @@ def crop_views(
     ]
 
 
+View = tuple[int, int, int]  # (phash, detail, fine) of one view of a photo
+
+
+def _view(gray: NDArray[np.uint8]) -> View:
+    return phash(gray), detail_hash(gray), fine_hash(gray)
+
+
 @dataclass(frozen=True)
 class PhotoHashes:
     """Perceptual hashes of one photo: the whole image and its 95% crops.
 
-    ``crops`` holds ``(phash, detail)`` of each crop; it is empty for hashes read from old
-    payloads (then only whole-image matches are possible).
+    ``crops`` holds ``(phash, detail, fine)`` of each crop. Hashes read from payloads written
+    before crops and fine hashes existed have ``crops == ()`` and ``fine is None``: they match
+    whole image against whole image, without the veto.
     """
 
     phash: int
     detail: int
-    crops: tuple[tuple[int, int], ...] = ()
+    crops: tuple[View, ...] = ()
+    fine: int | None = None
 
-    def to_payload(self) -> dict[str, str | list[str]]:
+    def to_payload(self) -> dict[str, str | list[str] | None]:
         """Plain dict with fixed-width hex strings."""
         return {
             "phash": hash_hex(self.phash, PHASH_BITS),
             "detail_hash": hash_hex(self.detail, DETAIL_BITS),
+            "fine_hash": None if self.fine is None else hash_hex(self.fine, FINE_BITS),
             "crop_hashes": [
-                hash_hex(p, PHASH_BITS) + ":" + hash_hex(d, DETAIL_BITS) for p, d in self.crops
+                ":".join(
+                    (hash_hex(p, PHASH_BITS), hash_hex(d, DETAIL_BITS), hash_hex(f, FINE_BITS))
+                )
+                for p, d, f in self.crops
             ],
         }
 
@@ -114,18 +138,22 @@ class PhotoHashes:
         crops = []
         raw = payload.get("crop_hashes") or []
         for item in raw if isinstance(raw, list) else []:
-            p, _, d = str(item).partition(":")
-            crops.append((int(p, 16), int(d, 16)))
+            p, d, f = str(item).split(":")
+            crops.append((int(p, 16), int(d, 16), int(f, 16)))
+        fine = payload.get("fine_hash")
         return cls(
-            int(str(payload["phash"]), 16), int(str(payload["detail_hash"]), 16), tuple(crops)
+            int(str(payload["phash"]), 16),
+            int(str(payload["detail_hash"]), 16),
+            tuple(crops),
+            None if fine is None else int(str(fine), 16),
         )
 
 
 def photo_hashes(gray: NDArray[np.uint8]) -> PhotoHashes:
     """Compute ``PhotoHashes`` of an 8-bit grey image (whole image and its crops).
 
-    Works on a copy at most ``HASH_SIDE`` pixels wide: every hash averages down to 64×64 or
-    less anyway, and ten hashes of a 12-megapixel photo would otherwise cost ~100 ms.
+    Works on a copy at most ``HASH_SIDE`` pixels wide: every hash averages down to 128×128 or
+    less anyway, and thirty hashes of a 12-megapixel photo would otherwise cost ~100 ms.
     """
     scale = HASH_SIDE / max(gray.shape[:2])
     if scale < 1.0:
@@ -133,8 +161,8 @@ def photo_hashes(gray: NDArray[np.uint8]) -> PhotoHashes:
             cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA),
             dtype=np.uint8,
         )
-    crops = tuple((phash(c), detail_hash(c)) for c in crop_views(gray))
-    return PhotoHashes(phash(gray), detail_hash(gray), crops)
+    p, d, f = _view(gray)
+    return PhotoHashes(p, d, tuple(_view(c) for c in crop_views(gray)), f)
 
 
 @dataclass(frozen=True)
@@ -146,12 +174,18 @@ class NearDuplicate:
     detail_distance: int
 
 
-def _views(hashes: PhotoHashes) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
-    pairs: Sequence[tuple[int, int]] = [(hashes.phash, hashes.detail), *hashes.crops]
-    padded = list(pairs) + [pairs[0]] * (1 + CROP_GRID**2 - len(pairs))
-    coarse = np.stack([_words(p, PHASH_BITS) for p, _ in padded])[:, 0]
-    detail = np.stack([_words(d, DETAIL_BITS) for _, d in padded])
-    return coarse, detail
+_NO_FINE: Final = 0  # stands in for a missing fine hash; its distances are ignored
+
+
+def _views(
+    hashes: PhotoHashes,
+) -> tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.uint64], bool]:
+    views: list[View] = [(hashes.phash, hashes.detail, hashes.fine or _NO_FINE), *hashes.crops]
+    views += [views[0]] * (1 + CROP_GRID**2 - len(views))
+    coarse = np.stack([_words(p, PHASH_BITS) for p, _, _ in views])[:, 0]
+    detail = np.stack([_words(d, DETAIL_BITS) for _, d, _ in views])
+    fine = np.stack([_words(f, FINE_BITS) for _, _, f in views])
+    return coarse, detail, fine, hashes.fine is not None
 
 
 @dataclass
@@ -164,20 +198,25 @@ class DuplicateIndex:
 
     threshold: int = PHASH_THRESHOLD
     detail_threshold: int = DETAIL_THRESHOLD
+    fine_threshold: int = FINE_THRESHOLD
     _ids: list[str] = field(default_factory=list)
     _coarse: list[NDArray[np.uint64]] = field(default_factory=list)
     _detail: list[NDArray[np.uint64]] = field(default_factory=list)
-    _stack: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None
+    _fine: list[NDArray[np.uint64]] = field(default_factory=list)
+    _has_fine: list[bool] = field(default_factory=list)
+    _stack: tuple[NDArray[np.uint64], ...] | None = None
 
     def __len__(self) -> int:
         return len(self._ids)
 
     def add(self, photo_id: str, hashes: PhotoHashes) -> None:
         """Remember a photo's hashes under ``photo_id``."""
-        coarse, detail = _views(hashes)
+        coarse, detail, fine, has_fine = _views(hashes)
         self._ids.append(photo_id)
         self._coarse.append(coarse)
         self._detail.append(detail)
+        self._fine.append(fine)
+        self._has_fine.append(has_fine)
         self._stack = None
 
     def extend(self, items: Iterable[tuple[str, PhotoHashes]]) -> None:
@@ -190,30 +229,44 @@ class DuplicateIndex:
 
         Compared views: the probe's whole image against every stored view (a cropped copy of a
         stored photo), and the probe's crops against each stored whole image (the stored photo
-        is a cropped copy of the probe). A pair matches when both distances are within the
+        is a cropped copy of the probe). A pair matches when all distances are within the
         thresholds; the reported distances are those of the closest matching pair.
         """
         if not self._ids:
             return []
         if self._stack is None:
-            self._stack = (np.stack(self._coarse), np.stack(self._detail))
-        coarse, detail = self._stack  # (N, V) and (N, V, 4)
-        q_coarse, q_detail = _views(hashes)
-        # Probe whole vs stored views: (N, V).
-        d1 = np.bitwise_count(coarse ^ q_coarse[0]).astype(np.int64)
-        d2 = np.bitwise_count(detail ^ q_detail[0]).sum(axis=2).astype(np.int64)
-        # Probe views vs stored whole: (N, V).
-        e1 = np.bitwise_count(coarse[:, :1] ^ q_coarse[None, :]).astype(np.int64)
-        e2 = np.bitwise_count(detail[:, :1, :] ^ q_detail[None, :, :]).sum(axis=2)
-        all1 = np.concatenate([d1, e1], axis=1)
-        all2 = np.concatenate([d2, e2.astype(np.int64)], axis=1)
-        ok = (all1 <= self.threshold) & (all2 <= self.detail_threshold)
+            self._stack = (
+                np.stack(self._coarse),
+                np.stack(self._detail),
+                np.stack(self._fine),
+                np.asarray(self._has_fine, dtype=np.uint64),
+            )
+        coarse, detail, fine, has_fine = self._stack  # (N, V), (N, V, words), (N,)
+        q_coarse, q_detail, q_fine, q_has_fine = _views(hashes)
+
+        def pairs(stored: NDArray[np.uint64], probe: NDArray[np.uint64]) -> NDArray[np.int64]:
+            # Probe whole vs every stored view, then probe views vs stored whole: (N, 2V).
+            if stored.ndim == 2:
+                a = np.bitwise_count(stored ^ probe[0])
+                b = np.bitwise_count(stored[:, :1] ^ probe[None, :])
+            else:
+                a = np.bitwise_count(stored ^ probe[0]).sum(axis=2)
+                b = np.bitwise_count(stored[:, :1, :] ^ probe[None, :, :]).sum(axis=2)
+            return np.concatenate([a, b], axis=1).astype(np.int64)
+
+        d1, d2, d3 = pairs(coarse, q_coarse), pairs(detail, q_detail), pairs(fine, q_fine)
+        vetoable = (has_fine.astype(bool) & q_has_fine)[:, None]
+        ok = (
+            (d1 <= self.threshold)
+            & (d2 <= self.detail_threshold)
+            & (~vetoable | (d3 <= self.fine_threshold))
+        )
         # Among matching pairs pick the one with the smallest detail distance.
-        score = np.where(ok, all2 * 1000 + all1, np.iinfo(np.int64).max)
+        score = np.where(ok, d2 * 1000 + d1, np.iinfo(np.int64).max)
         best = np.argmin(score, axis=1)
         rows = np.nonzero(ok.any(axis=1))[0]
         found = [
-            NearDuplicate(self._ids[i], int(all1[i, best[i]]), int(all2[i, best[i]]))
+            NearDuplicate(self._ids[i], int(d1[i, best[i]]), int(d2[i, best[i]]))
             for i in rows
             if self._ids[i] != exclude
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 
@@ -29,8 +30,9 @@ from vision.exif import (
     read_exif,
 )
 from vision.forensics import photo_facts
-from vision.phash import DuplicateIndex, hamming, photo_hashes
+from vision.phash import DuplicateIndex, PhotoHashes, hamming, photo_hashes
 from vision.qr import decode_qr, decode_qr_pixels
+from vision.synthetic import make_room, room_background
 
 
 def test_decodes_a_jpeg_to_rgb(astronaut_jpeg: bytes) -> None:
@@ -213,6 +215,8 @@ def test_hashes_are_stable_and_serialise_as_fixed_width_hex() -> None:
     payload = a.to_payload()
     assert len(payload["phash"]) == 16
     assert len(payload["detail_hash"]) == 64
+    assert len(payload["fine_hash"]) == 144
+    assert len(payload["crop_hashes"]) == 9
     assert hamming(int(payload["phash"], 16), a.phash) == 0
 
 
@@ -238,3 +242,39 @@ def test_decodes_a_qr_code_seen_at_an_angle() -> None:
 
 def test_a_photo_without_a_qr_code_decodes_to_nothing() -> None:
     assert decode_qr_pixels(data.camera()) == ()
+
+
+def test_hashes_survive_the_event_payload_and_old_payloads_still_match() -> None:
+    hashes = photo_hashes(data.camera())
+    payload = json.loads(json.dumps(hashes.to_payload()))
+    assert PhotoHashes.from_payload(payload) == hashes
+    old = PhotoHashes.from_payload(
+        {"phash": payload["phash"], "detail_hash": payload["detail_hash"]}
+    )
+    index = DuplicateIndex()
+    index.add("before-crops-existed", old)
+    assert [h.photo_id for h in index.find(hashes)] == ["before-crops-existed"]
+
+
+def test_the_same_room_with_other_people_is_not_a_reused_photo(
+    astronaut_head: NDArray[np.uint8], lfw: list[NDArray[np.uint8]]
+) -> None:
+    rng = np.random.default_rng(21)
+    textures = [data.brick(), data.text(), data.coffee()]
+    backdrop = room_background(rng, textures, (1920, 1080))
+    faces = [astronaut_head, *lfw[:20]]
+    # Few people, small in the frame: the two photos agree down to the 256-bit hash.
+    monday = make_room(rng, faces, textures, 4, background=backdrop).rgb
+    tuesday = make_room(rng, faces, textures, 4, background=backdrop).rgb
+    index = DuplicateIndex()
+    index.add("monday", photo_facts(encode_jpeg(monday)).hashes)
+    tuesday_hashes = photo_facts(encode_jpeg(tuesday)).hashes
+    without_veto = DuplicateIndex(fine_threshold=10_000)
+    without_veto.add("monday", photo_facts(encode_jpeg(monday)).hashes)
+    assert [d.photo_id for d in without_veto.find(tuesday_hashes)] == ["monday"]
+    assert index.find(tuesday_hashes) == []
+    h, w = monday.shape[:2]
+    cropped = np.ascontiguousarray(monday[int(h * 0.03) : int(h * 0.98), int(w * 0.05) :])
+    assert [d.photo_id for d in index.find(photo_facts(encode_jpeg(cropped, 70)).hashes)] == [
+        "monday"
+    ]
