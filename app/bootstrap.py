@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -143,7 +144,7 @@ def build(settings: Settings | None = None) -> Muster:
         app,
         window_s=settings.commit_window_ms / 1000,
         max_batch=settings.commit_max_batch,
-        on_commit=runner.wake,
+        on_commit=_wake_runners(runner, store),
     )
     policy = window_policy(settings)
     checkins = CheckInService(app, store, committer, policy)
@@ -163,6 +164,17 @@ def build(settings: Settings | None = None) -> Muster:
             app, checkins, PhotoFiles(settings.var_dir / "photos"), settings.vision_processes
         ),
     )
+
+
+def _wake_runners(runner: ProjectionRunner, store: ReadStore) -> Callable[[], None]:
+    """After each commit: wake this process's runner now, and other processes' runners
+    through the store (PostgreSQL NOTIFY); they would otherwise find it on their next poll."""
+
+    def wake() -> None:
+        runner.wake()
+        store.notify_committed()
+
+    return wake
 
 
 def _ensure_schema(settings: Settings) -> None:

@@ -1,16 +1,17 @@
 """Check-in benchmark: HTTP throughput and latency, push latency, projection lag, rebuild rate,
 and beside them the raw event-store append rate of the same run.
 
-    uv run python bench/checkin.py                      # SQLite and PostgreSQL
-    uv run python bench/checkin.py --store sqlite --seconds 5
+    uv run python bench/checkin.py        # SQLite embedded, PostgreSQL embedded and scale-out
+    uv run python bench/checkin.py --runs sqlite:embedded --seconds 5
     uv run python bench/checkin.py --json var/bench/checkin.json
 
 For each store it
 1. appends new attendance aggregates straight into a fresh event store, 1 and 100 per
    transaction (the ceiling the web and domain layers are measured against);
 2. loads a bench plant (employees, ~40-person sessions all in progress, tablets, an HR login);
-3. starts `muster serve` as a separate process on loopback (the embedded shape: projections
-   in the web process) and drives it with aiohttp:
+3. starts the system as separate processes on loopback — embedded: one `muster serve` with
+   projections inside; scale-out: a `muster worker` projecting onto NATS JetStream and
+   `--webs` `muster serve` processes — and drives it with aiohttp:
    - single check-ins, closed loop (many tablets posting back to back): throughput, p50/p99;
    - single check-ins, open loop at a fixed rate (default 500/s): p50/p99 measured from the
      scheduled send time, so a stall cannot hide (no coordinated omission);
@@ -18,8 +19,8 @@ For each store it
      check-in takes to show up as a push;
    - offline-tablet batches (`/checkins/batch`, 500 items): items/s;
    - projection lag sampled every 100 ms, and the time to drain after each phase;
-4. stops the server (its peak RSS is read from /proc) and rebuilds every projection from
-   zero: events/s.
+4. stops the processes (peak RSS of each read from /proc) and rebuilds every projection
+   from zero: events/s.
 
 Nothing here asserts: it measures and prints. Figures go to docs/benchmarks.md.
 """
@@ -61,6 +62,7 @@ PG_DSN = os.environ.get("MUSTER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432
 SECRET = "bench-secret-key-not-for-production"
 ACTOR = "bench"
 ROSTER = 40
+SHAPES = ("embedded", "scale-out")
 TEAMS = 12
 
 
@@ -276,48 +278,73 @@ class Pairs:
         return out
 
 
-# --------------------------------------------------------------------------- the server
+# --------------------------------------------------------------------------- the system
 
 
-class Server:
-    """`muster serve` in its own process, as a plant runs it."""
+class Processes:
+    """The system under test, in its own processes as a plant runs it.
 
-    def __init__(self, store: Store, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
+    embedded: one `muster serve` (projections in the web process, in-process bus).
+    scale-out: one `muster worker` (projections, publishing on NATS JetStream) and `webs`
+    `muster serve` processes that only take requests and push what the worker projected."""
+
+    def __init__(self, store: Store, shape: str, webs: int) -> None:
+        self.procs: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+        env = store.env()
+        if shape == "scale-out":
+            env |= {
+                "MUSTER_BUS": "nats://127.0.0.1:4222",
+                "MUSTER_BUS_NAMESPACE": f"bench{uuid.uuid4().hex[:8]}",
+            }
+            self._spawn("worker", ["worker"], env, store)
+            env |= {"MUSTER_RUN_PROJECTIONS": "false"}
+        self.urls = []
+        for n in range(webs if shape == "scale-out" else 1):
+            port = free_port()
+            self.urls.append(f"http://127.0.0.1:{port}")
+            self._spawn(f"web{n}", ["serve", "--port", str(port)], env, store)
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str], store: Store) -> None:
+        log = store.settings.var_dir / f"{name}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", *args],
             cwd=ROOT,
-            env=store.env(),
+            env=env,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
         )
+        self.procs.append((name, proc, log))
 
     async def wait(self, session: aiohttp.ClientSession) -> None:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"server exited:\n{self.log.read_text()}")
+        pending = list(self.urls)
+        while pending and time.monotonic() < deadline:
+            for name, proc, log in self.procs:
+                if proc.poll() is not None:
+                    raise SystemExit(f"{name} exited:\n{log.read_text()}")
             try:
-                async with session.get(self.url + "/login") as reply:
+                async with session.get(pending[0] + "/login") as reply:
                     if reply.status == 200:
-                        return
+                        pending.pop(0)
+                        continue
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.2)
-        raise SystemExit(f"server did not answer:\n{self.log.read_text()}")
+        if pending:
+            raise SystemExit(f"no answer from {pending[0]}")
 
-    def stop(self) -> float:
-        """Stop it; returns its peak RSS in MiB."""
-        peak = rss_peak_mib(self.proc.pid)
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return peak
+    def stop(self) -> dict[str, float]:
+        """Stop them all; returns each one's peak RSS in MiB."""
+        peaks = {name: round(rss_peak_mib(proc.pid), 1) for name, proc, _ in self.procs}
+        for _, proc, _ in self.procs:
+            proc.send_signal(signal.SIGINT)
+        for _, proc, _ in self.procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return peaks
 
 
 # --------------------------------------------------------------------------- load phases
@@ -364,9 +391,11 @@ def body(sid: str, badge: str, seq: int) -> dict[str, Any]:
 
 
 class Driver:
-    def __init__(self, http: aiohttp.ClientSession, url: str, tokens: list[str]) -> None:
+    """Tablets posting check-ins; tablet d talks to web process d mod n."""
+
+    def __init__(self, http: aiohttp.ClientSession, urls: list[str], tokens: list[str]) -> None:
         self.http = http
-        self.url = url
+        self.urls = urls
         self.headers = [{"Authorization": f"Bearer {t}"} for t in tokens]
         self.sent_at: dict[tuple[str, str], float] = {}
         self.seq = 0
@@ -379,7 +408,9 @@ class Driver:
         for attempt in range(2):
             try:
                 async with self.http.post(
-                    self.url + path, json=payload, headers=self.headers[device]
+                    self.urls[device % len(self.urls)] + path,
+                    json=payload,
+                    headers=self.headers[device],
                 ) as reply:
                     await reply.read()
                     ok = reply.status in (200, 201, 207)
@@ -548,22 +579,22 @@ class LagProbe:
 
 
 async def drive(
-    store: Store, muster: Muster, plant: BenchPlant, args: argparse.Namespace
+    store: Store, shape: str, muster: Muster, plant: BenchPlant, args: argparse.Namespace
 ) -> dict[str, Any]:
     watched = list(plant.pairs)[: args.wallboards]
     pairs = Pairs(plant, set(watched))
-    log = store.settings.var_dir / "server.log"
-    server = Server(store, log)
+    system = Processes(store, shape, args.webs)
     results: dict[str, Any] = {}
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=None)
     async with aiohttp.ClientSession(connector=connector) as http:
-        await server.wait(http)
+        await system.wait(http)
+        await asyncio.sleep(1.0)  # the worker subscribes and catches up
         async with http.post(
-            server.url + "/api/v1/auth/token",
+            system.urls[-1] + "/api/v1/auth/token",
             json={"login": "bench-hr", "password": plant.hr_password},
         ) as reply:
             token = (await reply.json())["token"]
-        driver = Driver(http, server.url, plant.device_tokens)
+        driver = Driver(http, system.urls, plant.device_tokens)
 
         async def phase(key: str, run: Callable[[], Awaitable[Phase]]) -> None:
             probe = LagProbe(muster)
@@ -580,7 +611,8 @@ async def drive(
         await phase(
             "single_closed", lambda: driver.closed_loop(pairs, args.concurrency, args.seconds)
         )
-        boards = Wallboards(driver, server.url, token, watched)
+        # wallboards on the last web process: in scale-out most check-ins arrive elsewhere
+        boards = Wallboards(driver, system.urls[-1], token, watched)
         await boards.start()
         # the watched sessions' people arrive spread evenly through the open-loop run
         mine = [(sid, badge) for sid in watched for badge in plant.pairs[sid]]
@@ -604,12 +636,13 @@ async def drive(
         await phase(
             "batch", lambda: driver.batches(pairs, args.batch, args.batch_concurrency, args.seconds)
         )
-    results["server_rss_peak_mib"] = round(server.stop(), 1)
+    results["rss_peak_mib"] = system.stop()
     return results
 
 
-def bench_store(kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    print(f"\n== {kind}", flush=True)
+def bench_store(kind: str, shape: str, args: argparse.Namespace) -> dict[str, Any]:
+    webs = f", {args.webs} web processes + 1 worker" if shape == "scale-out" else ""
+    print(f"\n== {kind}, {shape}{webs}", flush=True)
     raw = raw_appends(kind, args.raw_single, args.raw_batched)
     print(
         f"  raw appends: {raw['append_1_per_txn']:,.0f}/s one per transaction, "
@@ -627,7 +660,7 @@ def bench_store(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             f"in progress, loaded in {setup:.1f}s",
             flush=True,
         )
-        results = asyncio.run(drive(store, muster, plant, args))
+        results = asyncio.run(drive(store, shape, muster, plant, args))
         head = muster.runner.head()
         started = time.perf_counter()
         muster.runner.rebuild(None)
@@ -683,7 +716,10 @@ def report(results: dict[str, Any]) -> None:
         lambda r: f"{r['batch']['lag_max_events']} / {r['batch']['drain_s']}",
     )
     row("rebuild events/s", lambda r: f"{r['rebuild']['events_per_s']:,.0f}")
-    row("server peak RSS MiB", lambda r: f"{r['server_rss_peak_mib']:.0f}")
+    row(
+        "peak RSS MiB per process",
+        lambda r: " ".join(f"{v:.0f}" for v in r["rss_peak_mib"].values()),
+    )
     Console().print(table)
 
 
@@ -691,7 +727,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--runs",
+        default="sqlite:embedded,postgres:embedded,postgres:scale-out",
+        help="store:shape pairs; shape is embedded or scale-out",
+    )
+    parser.add_argument("--webs", type=int, default=2, help="web processes in scale-out")
     parser.add_argument("--seconds", type=float, default=10.0, help="per load phase")
     parser.add_argument("--rate", type=float, default=500.0, help="open-loop check-ins/s")
     parser.add_argument("--concurrency", type=int, default=64, help="closed-loop tablets")
@@ -706,7 +747,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     configure("WARNING")
-    kinds = ["sqlite", "postgres"] if args.store == "both" else [args.store]
+    runs = [tuple(run.split(":")) for run in args.runs.split(",")]
+    for run in runs:
+        if len(run) != 2 or run[0] not in ("sqlite", "postgres") or run[1] not in SHAPES:
+            parser.error(f"bad run {':'.join(run)!r}: want sqlite|postgres:embedded|scale-out")
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
@@ -714,8 +758,8 @@ def main() -> None:
         "stores": {},
     }
     print(json.dumps(results["machine"]))
-    for kind in kinds:
-        results["stores"][kind] = bench_store(kind, args)
+    for kind, shape in runs:
+        results["stores"][f"{kind} {shape}"] = bench_store(kind, shape, args)
     results["bench_rss_peak_mib"] = round(rss_peak_mib(), 1)
     report(results)
     if args.json:

@@ -64,6 +64,7 @@ class ProjectionRunner:
         self._stop = threading.Event()
         self._caught_up = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
         self.create_tables()
 
     # -- schema and checkpoints ------------------------------------------------------------
@@ -195,6 +196,14 @@ class ProjectionRunner:
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="projections", daemon=True)
             self._thread.start()
+            # commits in other processes (scale-out web processes) wake this runner too
+            self._listener = threading.Thread(
+                target=self.store.listen_committed,
+                args=(self.wake, self._stop),
+                name="projections-listen",
+                daemon=True,
+            )
+            self._listener.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -202,6 +211,9 @@ class ProjectionRunner:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        if self._listener is not None:
+            self._listener.join(timeout=10)
+            self._listener = None
 
     def _loop(self) -> None:
         while not self._stop.is_set():

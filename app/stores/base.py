@@ -8,8 +8,9 @@ Times are stored as ISO-8601 UTC text (same width), so text order is time order 
 from __future__ import annotations
 
 import re
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -83,6 +84,14 @@ class ReadStore(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def notify_committed(self) -> None:  # noqa: B027 - optional hook
+        """Tell projection runners in other processes that new events were committed.
+        Embedded stores have one process and nothing to tell."""
+
+    def listen_committed(self, wake: Callable[[], None], stop: threading.Event) -> None:  # noqa: B027
+        """Call `wake` whenever another process commits, until `stop` is set. Stores that
+        cannot listen return at once, and runners fall back to polling."""
 
     async def close_async(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Release what `afetch` opened on the current event loop (the loop is ending)."""

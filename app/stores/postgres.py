@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from itertools import groupby
 from typing import Any
 
 import asyncpg
-from psycopg import Connection
+import psycopg
+import structlog
+from psycopg import Connection, sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from app.stores.base import PLACEHOLDER, ReadStore, Row, Statement, Tx
+
+log = structlog.get_logger(__name__)
 
 
 @lru_cache(maxsize=1024)
@@ -79,6 +85,10 @@ class PostgresReadStore(ReadStore):
             open=True,
             kwargs={"options": f"-c search_path={schema}", "autocommit": True},
         )
+        self._closed = threading.Event()
+        self._notify_wanted = threading.Event()
+        self._notify_lock = threading.Lock()
+        self._notifier: threading.Thread | None = None
         # asyncpg pools belong to one event loop; a process may run several loops in turn
         # (the CLI, tests), so each loop gets its own pool.
         self._apools: dict[asyncio.AbstractEventLoop, asyncpg.Pool] = {}
@@ -130,7 +140,51 @@ class PostgresReadStore(ReadStore):
             records = await conn.fetch(query, *values)
         return [dict(r) for r in records]
 
+    @property
+    def channel(self) -> str:
+        """The LISTEN/NOTIFY channel of this schema's event log."""
+        return f"muster_committed_{self.schema}"[:63]
+
+    def notify_committed(self) -> None:
+        """Wake other processes' projection runners; bursts of commits collapse into one
+        NOTIFY in flight, sent from a small thread so the committer never waits for it."""
+        with self._notify_lock:
+            if self._notifier is None:
+                self._notifier = threading.Thread(
+                    target=self._notify_forever, name="pg-notify", daemon=True
+                )
+                self._notifier.start()
+        self._notify_wanted.set()
+
+    def _notify_forever(self) -> None:
+        while not self._closed.is_set():
+            if not self._notify_wanted.wait(1.0):
+                continue
+            self._notify_wanted.clear()
+            try:
+                with self._read_pool.connection() as conn:
+                    conn.execute("SELECT pg_notify(%s, '')", [self.channel])
+            except Exception as exc:  # runners still poll; say so and carry on
+                log.warning("could not notify projection runners", error=str(exc))
+                time.sleep(0.5)
+
+    def listen_committed(self, wake: Callable[[], None], stop: threading.Event) -> None:
+        """LISTEN on the schema's channel and call `wake` for each notification; a lost
+        connection is re-opened (polling covers the gap)."""
+        while not stop.is_set() and not self._closed.is_set():
+            try:
+                with psycopg.connect(self.dsn, autocommit=True) as conn:
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                    while not stop.is_set() and not self._closed.is_set():
+                        for _ in conn.notifies(timeout=0.5):
+                            wake()
+            except psycopg.Error as exc:
+                log.warning("projection wake-ups lost; polling until reconnected", error=str(exc))
+                stop.wait(1.0)
+
     def close(self) -> None:
+        self._closed.set()
+        self._notify_wanted.set()
         self._pool.close()
         self._read_pool.close()
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 from typing import Any
 
 import pytest
 
-from app.bootstrap import Muster
+from app.bootstrap import Muster, build
 from app.projections.runner import CheckpointMovedError
+from app.settings import Settings
 from tests.conftest import Plant
 
 TABLES = {
@@ -125,3 +127,49 @@ def test_status_reports_lag_until_projected(muster: Muster, plant: Plant) -> Non
     assert lags == {"directory": 1, "live_attendance": 1, "evidence": 1}
     muster.runner.run_once()
     assert {s.lag for s in muster.runner.status()} == {0}
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_commit_in_another_process_wakes_the_runner_without_polling(
+    settings: Settings, muster: Muster, plant: Plant
+) -> None:
+    """Scale-out: web processes commit, `muster worker` projects. A NOTIFY after each commit
+    wakes the worker's runner; its poll here is a minute, so only the wake-up explains speed."""
+    worker = build(settings.model_copy(update={"projection_poll_ms": 60_000}))
+    try:
+        worker.runner.start()
+        deadline = time.monotonic() + 10
+        while not worker.store.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND query LIKE :c",
+            {"c": f"%{worker.store.channel}%"},  # type: ignore[attr-defined]
+        ):
+            assert time.monotonic() < deadline, "the runner never listened"
+            time.sleep(0.05)
+        started = time.monotonic()
+        (reply,) = asyncio.run(
+            muster.checkins.check_in(
+                plant.p1_token,
+                [
+                    {
+                        "client_event_id": "wake-1",
+                        "session_id": plant.session_id,
+                        "method": "badge",
+                        "badge_uid": plant.badges["E03"],
+                    }
+                ],
+                lang="zh-CN",
+            )
+        )
+        assert reply.status_code == 201
+        while True:
+            row = worker.store.fetch_one(
+                "SELECT status FROM attendance WHERE session_id = :s AND employee_no = 'E03'",
+                {"s": plant.session_id},
+            )
+            if row and row["status"] != "expected":
+                break
+            assert time.monotonic() - started < 10, "not projected: nobody woke the runner"
+            time.sleep(0.02)
+        assert time.monotonic() - started < 5  # far below the minute-long poll
+    finally:
+        worker.close()
