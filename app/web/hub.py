@@ -39,7 +39,8 @@ class Client:
 
 
 class LiveHub:
-    """Fans out view changes to websocket clients, coalescing bursts into one push per tick."""
+    """Fans out view changes to websocket clients. A change is pushed at once; what changes
+    in the next tick waits for it, so a burst costs one push per tick, not one per event."""
 
     def __init__(self, muster: Muster, tick_s: float = 0.1, refresh_s: float = 15.0) -> None:
         self.muster = muster
@@ -47,6 +48,7 @@ class LiveHub:
         self.refresh_s = refresh_s
         self.clients: dict[str, set[Client]] = defaultdict(set)
         self._dirty_sessions: set[str] = set()
+        self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscription: Subscription | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -75,6 +77,7 @@ class LiveHub:
         async for message in subscription:
             try:
                 self._dirty_sessions.add(json.loads(message.data)["session_id"])
+                self._changed.set()
             except (ValueError, KeyError):
                 log.warning("ignored malformed live message", subject=message.subject)
 
@@ -112,19 +115,23 @@ class LiveHub:
     # -- rendering ---------------------------------------------------------------------------
 
     async def _flush_forever(self) -> None:
-        since_refresh = 0.0
+        loop = asyncio.get_running_loop()
+        refreshed = loop.time()
         while True:
-            await asyncio.sleep(self.tick_s)
-            since_refresh += self.tick_s
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.refresh_s):
+                    await self._changed.wait()
+            self._changed.clear()
             try:
-                if since_refresh >= self.refresh_s:
-                    since_refresh = 0.0
+                if loop.time() - refreshed >= self.refresh_s:
+                    refreshed = loop.time()
                     # Sessions enter and leave the live window with the clock, not with events.
                     for scope in list(self.clients):
                         await self._push_scope(scope)
                 await self.flush()
             except Exception:
                 log.exception("live push failed")
+            await asyncio.sleep(self.tick_s)  # changes meanwhile share the next push
 
     async def flush(self) -> None:
         """Push every scope touched by the sessions changed since the last flush."""
