@@ -70,21 +70,9 @@ class PostgresReadStore(ReadStore):
     def __init__(self, dsn: str, schema: str = "public") -> None:
         self.dsn = dsn
         self.schema = schema
-        self._pool = ConnectionPool(
-            dsn,
-            min_size=1,
-            max_size=8,
-            open=True,
-            kwargs={"options": f"-c search_path={schema}", "autocommit": False},
-        )
+        self._pool = self._connection_pool(autocommit=False)
         # Reads from worker threads: autocommit, so a query is one round trip (no ROLLBACK).
-        self._read_pool = ConnectionPool(
-            dsn,
-            min_size=1,
-            max_size=8,
-            open=True,
-            kwargs={"options": f"-c search_path={schema}", "autocommit": True},
-        )
+        self._read_pool = self._connection_pool(autocommit=True)
         self._closed = threading.Event()
         self._notify_wanted = threading.Event()
         self._notify_lock = threading.Lock()
@@ -93,6 +81,15 @@ class PostgresReadStore(ReadStore):
         # (the CLI, tests), so each loop gets its own pool.
         self._apools: dict[asyncio.AbstractEventLoop, asyncpg.Pool] = {}
         self._apool_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+    def _connection_pool(self, *, autocommit: bool) -> ConnectionPool:
+        return ConnectionPool(
+            self.dsn,
+            min_size=1,
+            max_size=8,
+            open=True,
+            kwargs={"options": f"-c search_path={self.schema}", "autocommit": autocommit},
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
