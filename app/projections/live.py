@@ -15,6 +15,9 @@ from app.domain.training import TrainingSession
 from app.projections.base import Batch, Projection, handles
 from app.stores.base import iso
 
+#: roster members per INSERT (far below either store's bound-parameter limit)
+ROSTER_CHUNK = 500
+
 
 class LiveAttendance(Projection):
     name = "live_attendance"
@@ -62,14 +65,17 @@ class LiveAttendance(Projection):
             starts=iso(e.starts_at),
             ends=iso(e.ends_at),
         )
-        for employee_no in dict.fromkeys(e.roster):
+        roster = list(dict.fromkeys(e.roster))
+        for start in range(0, len(roster), ROSTER_CHUNK):  # one statement per chunk, not per person
+            chunk = {f"n{i}": no for i, no in enumerate(roster[start : start + ROSTER_CHUNK])}
             b.sql(
                 "INSERT INTO attendance (session_id, employee_no, name, dept, on_roster, status) "
                 "SELECT :sid, employee_no, name, dept, 1, :status FROM employees "
-                "WHERE employee_no = :no ON CONFLICT (session_id, employee_no) DO NOTHING",
+                f"WHERE employee_no IN ({', '.join(':' + k for k in chunk)}) "
+                "ON CONFLICT (session_id, employee_no) DO NOTHING",
                 sid=sid,
-                no=employee_no,
                 status=AttendanceStatus.EXPECTED.value,
+                **chunk,
             )
         b.sql(
             "UPDATE sessions SET expected = (SELECT COUNT(*) FROM attendance "
