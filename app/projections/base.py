@@ -16,13 +16,33 @@ from app.stores.base import Statement
 
 @dataclass
 class Batch:
-    """What a run of events produced: statements to execute and sessions whose views changed."""
+    """What a run of events produced: statements to execute and sessions whose views changed.
+
+    Counters go through `add`: the increments of a whole batch to one row become one UPDATE
+    at its end (a tablet's synced queue touches one session hundreds of times). Only use it
+    for columns nothing else in the batch sets outright."""
 
     statements: list[Statement] = field(default_factory=list)
     changes: set[str] = field(default_factory=set)
+    _counters: dict[tuple[str, str, str], dict[str, int]] = field(default_factory=dict)
 
     def sql(self, sql: str, **params: Any) -> None:
         self.statements.append(Statement(sql, params))
+
+    def add(self, table: str, key: str, value: str, **deltas: int) -> None:
+        """`UPDATE table SET c = c + delta … WHERE key = value`, summed over the batch."""
+        counters = self._counters.setdefault((table, key, value), {})
+        for column, delta in deltas.items():
+            counters[column] = counters.get(column, 0) + delta
+
+    def finish(self) -> list[Statement]:
+        """Every statement, the summed counter updates last."""
+        for (table, key, value), counters in self._counters.items():
+            sets = ", ".join(f"{c} = {c} + :d_{c}" for c in sorted(counters))
+            params = {f"d_{c}": d for c, d in counters.items()}
+            self.sql(f"UPDATE {table} SET {sets} WHERE {key} = :key", key=value, **params)
+        self._counters.clear()
+        return self.statements
 
 
 Handler = Callable[[Any, Batch], None]

@@ -93,11 +93,8 @@ class LiveAttendance(Projection):
 
     def _status(self, e: Any, b: Batch, status: str) -> None:
         sid = str(e.originator_id)
-        b.sql(
-            "UPDATE sessions SET status = :status, version = version + 1 WHERE id = :id",
-            status=status,
-            id=sid,
-        )
+        b.sql("UPDATE sessions SET status = :status WHERE id = :id", status=status, id=sid)
+        b.add("sessions", "id", sid, version=1)
         b.changes.add(sid)
 
     @handles(TrainingSession.SessionStarted)
@@ -137,12 +134,7 @@ class LiveAttendance(Projection):
         )
         if on_time_or_late:
             late = 1 if e.attendance_status == AttendanceStatus.LATE else 0
-            b.sql(
-                "UPDATE sessions SET checked_in = checked_in + 1, late = late + :late, "
-                "version = version + 1 WHERE id = :sid",
-                late=late,
-                sid=sid,
-            )
+            b.add("sessions", "id", sid, checked_in=1, late=late, version=1)
             b.sql(
                 "UPDATE dept_live SET checked_in = checked_in + 1 WHERE session_id = :sid "
                 "AND dept = (SELECT COALESCE(dept, '-') FROM attendance "
@@ -151,11 +143,7 @@ class LiveAttendance(Projection):
                 no=e.employee_no,
             )
         else:
-            b.sql(
-                "UPDATE sessions SET walk_ins = walk_ins + 1, version = version + 1 "
-                "WHERE id = :sid",
-                sid=sid,
-            )
+            b.add("sessions", "id", sid, walk_ins=1, version=1)
         b.changes.add(sid)
 
     @handles(CheckInRejection.CheckInRejected)
@@ -173,8 +161,5 @@ class LiveAttendance(Projection):
             reason=e.reason,
             at=iso(e.rejected_at),
         )
-        b.sql(
-            "UPDATE sessions SET rejected = rejected + 1, version = version + 1 WHERE id = :sid",
-            sid=sid,
-        )
+        b.add("sessions", "id", sid, rejected=1, version=1)
         b.changes.add(sid)

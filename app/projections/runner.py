@@ -128,7 +128,7 @@ class ProjectionRunner:
             )
             if not moved:
                 raise CheckpointMovedError(projection.name)
-            tx.run(batch.statements)
+            tx.run(batch.finish())
         return len(notifications), batch.changes, end
 
     def run_once(self, limit: int | None = None) -> int:

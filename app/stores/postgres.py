@@ -59,7 +59,11 @@ class _PostgresTx(Tx):
         """Runs of the same statement go out as one `executemany` on the pipeline."""
         with self.conn.cursor() as cur:
             for sql, run in groupby(statements, key=lambda s: s.sql):
-                cur.executemany(to_pyformat(sql), [dict(s.params) for s in run])
+                params = [dict(s.params) for s in run]
+                if len(params) == 1:  # executemany waits for its results; execute streams on
+                    cur.execute(to_pyformat(sql), params[0], prepare=True)
+                else:
+                    cur.executemany(to_pyformat(sql), params)
 
 
 class PostgresReadStore(ReadStore):
