@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -133,13 +134,12 @@ class Muster:
 def build(settings: Settings | None = None) -> Muster:
     """Wire the system for `settings` (read from the environment when not given)."""
     settings = settings or Settings()
-    if settings.store_kind == "postgres":
-        _ensure_schema(settings)
-    app = Training(env=event_store_env(settings))
-    store = make_read_store(settings)
-    runner = ProjectionRunner(
-        app, store, all_projections(), poll_s=settings.projection_poll_ms / 1000
-    )
+    with _schema_lock(settings):  # tables are created on first start, by one process at a time
+        app = Training(env=event_store_env(settings))
+        store = make_read_store(settings)
+        runner = ProjectionRunner(
+            app, store, all_projections(), poll_s=settings.projection_poll_ms / 1000
+        )
     committer = GroupCommitter(
         app,
         window_s=settings.commit_window_ms / 1000,
@@ -177,11 +177,26 @@ def _wake_runners(runner: ProjectionRunner, store: ReadStore) -> Callable[[], No
     return wake
 
 
-def _ensure_schema(settings: Settings) -> None:
+@contextmanager
+def _schema_lock(settings: Settings) -> Iterator[None]:
+    """On PostgreSQL: make sure the schema exists and hold an advisory lock while the caller
+    creates tables. Web processes and the worker start together; concurrent `CREATE TABLE IF
+    NOT EXISTS` of the same table fails in PostgreSQL ("duplicate key … pg_type")."""
+    if settings.store_kind != "postgres":
+        yield
+        return
     import psycopg
     from psycopg import sql
 
+    key = f"muster-schema:{settings.store_schema}"
     with psycopg.connect(settings.store, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(settings.store_schema))
-        )
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
+        try:
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                    sql.Identifier(settings.store_schema)
+                )
+            )
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
