@@ -334,10 +334,15 @@ class Processes:
             raise SystemExit(f"no answer from {pending[0]}")
 
     def stop(self) -> dict[str, float]:
-        """Stop them all; returns each one's peak RSS in MiB."""
-        peaks = {name: round(rss_peak_mib(proc.pid), 1) for name, proc, _ in self.procs}
+        """Stop them all (again: a no-op); returns each one's peak RSS in MiB."""
+        peaks = {
+            name: round(rss_peak_mib(proc.pid), 1)
+            for name, proc, _ in self.procs
+            if proc.poll() is None
+        }
         for _, proc, _ in self.procs:
-            proc.send_signal(signal.SIGINT)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
         for _, proc, _ in self.procs:
             try:
                 proc.wait(30)
@@ -584,6 +589,20 @@ async def drive(
     watched = list(plant.pairs)[: args.wallboards]
     pairs = Pairs(plant, set(watched))
     system = Processes(store, shape, args.webs)
+    try:
+        return await drive_system(system, muster, plant, watched, pairs, args)
+    finally:
+        system.stop()  # also when something failed: no process outlives the bench
+
+
+async def drive_system(
+    system: Processes,
+    muster: Muster,
+    plant: BenchPlant,
+    watched: list[str],
+    pairs: Pairs,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=None)
     async with aiohttp.ClientSession(connector=connector) as http:

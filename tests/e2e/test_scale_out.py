@@ -81,21 +81,31 @@ def cluster(
         )
     )
     procs = [spawn(["worker", "--vision"], cluster_env, tmp_path / "worker.log")]
-    plant = load_plant(admin)  # the worker projects too: two runners, each batch applied once
-    urls = []
-    web_env = {**cluster_env, "MUSTER_RUN_PROJECTIONS": "false", "MUSTER_VISION_PROCESSES": "0"}
-    for n in range(2):
-        port = free_port()
-        log = tmp_path / f"web{n}.log"
-        procs.append(spawn(["serve", "--port", str(port)], web_env, log))
-        urls.append(f"http://127.0.0.1:{port}")
-        wait_http(urls[-1], procs[-1], log)
-    yield admin, plant, urls
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        proc.wait(timeout=15)
-    admin.close()
+    try:
+        plant = load_plant(admin)  # the worker projects too: two runners, each batch once
+        urls = []
+        web_env = {
+            **cluster_env,
+            "MUSTER_RUN_PROJECTIONS": "false",
+            "MUSTER_VISION_PROCESSES": "0",
+        }
+        for n in range(2):
+            port = free_port()
+            log = tmp_path / f"web{n}.log"
+            procs.append(spawn(["serve", "--port", str(port)], web_env, log))
+            urls.append(f"http://127.0.0.1:{port}")
+            wait_http(urls[-1], procs[-1], log)
+        yield admin, plant, urls
+    finally:  # also when a process failed to start: none outlives the test
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        admin.close()
 
 
 def test_a_check_in_on_one_web_process_reaches_a_wallboard_on_another(
