@@ -74,9 +74,10 @@ class PostgresReadStore(ReadStore):
     def __init__(self, dsn: str, schema: str = "public") -> None:
         self.dsn = dsn
         self.schema = schema
-        self._pool = self._connection_pool(autocommit=False)
+        # Writes: the projection runner and admin commands.
+        self._pool = self._connection_pool(autocommit=False, max_size=4)
         # Reads from worker threads: autocommit, so a query is one round trip (no ROLLBACK).
-        self._read_pool = self._connection_pool(autocommit=True)
+        self._read_pool = self._connection_pool(autocommit=True, max_size=8)
         self._closed = threading.Event()
         self._notify_wanted = threading.Event()
         self._notify_lock = threading.Lock()
@@ -86,11 +87,11 @@ class PostgresReadStore(ReadStore):
         self._apools: dict[asyncio.AbstractEventLoop, asyncpg.Pool] = {}
         self._apool_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
-    def _connection_pool(self, *, autocommit: bool) -> ConnectionPool:
+    def _connection_pool(self, *, autocommit: bool, max_size: int) -> ConnectionPool:
         return ConnectionPool(
             self.dsn,
             min_size=1,
-            max_size=8,
+            max_size=max_size,
             open=True,
             kwargs={"options": f"-c search_path={self.schema}", "autocommit": autocommit},
         )
@@ -127,7 +128,7 @@ class PostgresReadStore(ReadStore):
                     pool = await asyncpg.create_pool(
                         self.dsn,
                         min_size=1,
-                        max_size=10,
+                        max_size=8,
                         server_settings={"search_path": self.schema},
                     )
                     self._apools[loop] = pool
