@@ -2,10 +2,10 @@
 
 from app.projections.base import Projection
 from app.projections.directory import Directory
-from app.projections.evidence import Evidence
+from app.projections.evidence import Evidence, PhotoIndex
 from app.projections.live import LiveAttendance
 
 
 def all_projections() -> list[Projection]:
     """Every projection, in dependency order: the directory first."""
-    return [Directory(), LiveAttendance(), Evidence()]
+    return [Directory(), LiveAttendance(), Evidence(), PhotoIndex()]

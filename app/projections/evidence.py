@@ -9,6 +9,9 @@ from app.domain.evidence import Photo
 from app.projections.base import Batch, Projection, handles
 from app.stores.base import iso
 
+#: the fields of `PhotoStored.facts` that `vision.phash.PhotoHashes.from_payload` reads
+HASH_FIELDS = ("phash", "detail_hash", "fine_hash", "crop_hashes")
+
 
 class Evidence(Projection):
     name = "evidence"
@@ -96,3 +99,30 @@ class Evidence(Projection):
     @staticmethod
     def _changed_session(e: Any, b: Batch) -> None:
         b.changes.add(str(e.session_id))
+
+
+class PhotoIndex(Projection):
+    """The perceptual hashes of every stored photo, for the near-duplicate index the photo
+    service keeps in memory, and what each new photo was found to look like."""
+
+    name = "photo_index"
+    owned_tables = ("photo_hashes",)
+    tables = (
+        "CREATE TABLE IF NOT EXISTS photo_hashes (photo_id TEXT PRIMARY KEY, "
+        "session_id TEXT NOT NULL, stored_at TEXT NOT NULL, hashes TEXT NOT NULL, "
+        "near TEXT NOT NULL DEFAULT '[]')",
+        "CREATE INDEX IF NOT EXISTS photo_hashes_stored ON photo_hashes (stored_at)",
+    )
+
+    @handles(Photo.PhotoStored)
+    def stored(self, e: Any, b: Batch) -> None:
+        facts = e.facts
+        b.sql(
+            "INSERT INTO photo_hashes (photo_id, session_id, stored_at, hashes, near) "
+            "VALUES (:photo, :sid, :at, :hashes, :near) ON CONFLICT (photo_id) DO NOTHING",
+            photo=e.sha256,
+            sid=str(e.session_id),
+            at=iso(e.timestamp),
+            hashes=json.dumps({k: facts.get(k) for k in HASH_FIELDS}),
+            near=json.dumps(facts.get("near_duplicates") or []),
+        )

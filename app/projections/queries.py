@@ -163,10 +163,13 @@ async def session_detail(
     photos = await store.afetch(
         "SELECT p.photo_id, p.kind, p.exif_time, p.camera, p.status, p.headcount, "
         "p.headcount_max, p.attention_share, p.failure, p.uploads, p.session_id AS first_session, "
-        "u.uploaded_at FROM photo_uploads u JOIN photos p ON p.photo_id = u.photo_id "
+        "u.uploaded_at, h.near FROM photo_uploads u JOIN photos p ON p.photo_id = u.photo_id "
+        "LEFT JOIN photo_hashes h ON h.photo_id = p.photo_id "
         "WHERE u.session_id = :id ORDER BY u.uploaded_at",
         {"id": session_id},
     )
+    for photo in photos:
+        photo["near_duplicates"] = json.loads(photo.pop("near") or "[]")
     view = _session_view(row, now, policy, threshold)
     view["roster"] = roster
     view["photos"] = photos

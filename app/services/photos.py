@@ -4,6 +4,7 @@ events with their forensic facts, and analysed by the vision workers off the eve
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import tempfile
 import threading
@@ -23,14 +24,17 @@ from app.domain.ids import natural_id
 from app.i18n import t
 from app.problems import Problem
 from app.services.checkin import CheckInService
-from app.stores.base import iso
+from app.stores.base import ReadStore, iso
 from vision.errors import ImageRejected
 from vision.forensics import photo_facts
 from vision.messages import message as vision_message
+from vision.phash import DuplicateIndex, PhotoHashes
 from vision.worker import RunnerBusy, VisionRunner
 
 log = structlog.get_logger(__name__)
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
+#: near-duplicates kept in a new photo's facts (nearest first)
+MAX_NEAR = 5
 
 
 class PhotoFiles:
@@ -62,6 +66,54 @@ class PhotoFiles:
         return self.path(sha256).read_bytes()
 
 
+class NearDuplicates:
+    """Which earlier photos a new one looks like (resized, recompressed, cropped copies):
+    the vision package's in-memory index, filled from the `photo_hashes` read model and kept
+    current with what this process stores. Another process's photo of the last moments may
+    not be in it yet; byte-identical uploads are caught by SHA-256 regardless."""
+
+    def __init__(self, store: ReadStore) -> None:
+        self.store = store
+        self._index = DuplicateIndex()
+        self._sessions: dict[str, str] = {}
+        self._since = ""
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        rows = self.store.fetch(
+            "SELECT photo_id, session_id, stored_at, hashes FROM photo_hashes "
+            "WHERE stored_at >= :since ORDER BY stored_at",
+            {"since": self._since},
+        )
+        for row in rows:
+            if row["photo_id"] not in self._sessions:
+                hashes = PhotoHashes.from_payload(json.loads(row["hashes"]))
+                self._index.add(row["photo_id"], hashes)
+                self._sessions[row["photo_id"]] = row["session_id"]
+            self._since = max(self._since, row["stored_at"])
+
+    def find(self, sha256: str, hashes: PhotoHashes) -> list[dict[str, Any]]:
+        """Stored photos that look like `hashes`, nearest first, with their sessions."""
+        with self._lock:
+            self._refresh()
+            hits = self._index.find(hashes, exclude=sha256)[:MAX_NEAR]
+            return [
+                {
+                    "photo_id": hit.photo_id,
+                    "session_id": self._sessions[hit.photo_id],
+                    "distance": hit.distance,
+                    "detail_distance": hit.detail_distance,
+                }
+                for hit in hits
+            ]
+
+    def add(self, sha256: str, session_id: UUID, hashes: PhotoHashes) -> None:
+        with self._lock:
+            if sha256 not in self._sessions:
+                self._index.add(sha256, hashes)
+                self._sessions[sha256] = str(session_id)
+
+
 @dataclass(frozen=True)
 class PhotoUpload:
     """`POST /api/v1/photos` after parsing the multipart form."""
@@ -91,6 +143,7 @@ class PhotoService:
         self._runner_lock = threading.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: set[str] = set()
+        self.near = NearDuplicates(checkins.store)
 
     def runner(self) -> VisionRunner | None:
         """The vision process pool, started on the first room photo (models load once)."""
@@ -181,13 +234,14 @@ class PhotoService:
                 device_id=device.id,
                 client_event_id=upload.client_event_id,
                 device_time=upload.device_time,
-                facts=facts.to_payload(),
+                facts={**facts.to_payload(), "near_duplicates": self.near.find(sha, facts.hashes)},
                 actor=actor,
             )
             try:
                 self.app.save(photo)
             except IntegrityError:
                 continue
+            self.near.add(sha, session_id, facts.hashes)
             return photo, True
         raise Problem(409, "conflict", "problem.invalid_body", errors=["concurrent uploads"])
 

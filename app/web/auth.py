@@ -64,7 +64,7 @@ def read_token(secret: bytes, token: str) -> Principal | None:
         return None
     payload, _, signature = token[4:].partition(".")
     expected = _b64(hmac.new(secret, payload.encode(), hashlib.sha256).digest())
-    if not hmac.compare_digest(expected, signature):
+    if not hmac.compare_digest(expected.encode(), signature.encode()):  # any text, no TypeError
         return None
     try:
         claims = json.loads(_unb64(payload))

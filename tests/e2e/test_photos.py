@@ -9,6 +9,7 @@ import time
 import uuid
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 from skimage import data as skimage_data
@@ -117,6 +118,38 @@ def test_the_same_picture_for_another_session_is_recorded_as_reuse(
         n.topic for n in server.muster.app.recorder.select_notifications(start=1, limit=10_000)
     ]
     assert sum(t.endswith("Photo.PhotoReused") for t in topics) == 1
+
+
+def jpeg_of(rgb: object, quality: int = 90) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="JPEG", quality=quality)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def test_a_resized_recompressed_copy_is_found_as_looking_like_the_earlier_photo(
+    server: LiveServer, plant: Plant
+) -> None:
+    """Borrowed photos are rarely byte-identical: a resized, recompressed copy uploaded for
+    another session carries which stored photo it looks like; an unrelated photo carries none."""
+    server.muster.photos.vision_processes = 0
+    original = jpeg_with_exif("2026:11:20 09:00:00")
+    small = Image.open(io.BytesIO(original)).resize((384, 384))
+    copy = jpeg_of(np.asarray(small), quality=60)
+    other = jpeg_of(skimage_data.coffee())
+    first = upload(server, plant.p1_token, original, plant.session_id, "n-1").json()
+    assert server.muster.runner.wait_until_caught_up(10)
+    second = upload(server, plant.p1_token, copy, plant.later_session_id, "n-2").json()
+    third = upload(server, plant.p1_token, other, plant.later_session_id, "n-3").json()
+    assert len({first["photo_id"], second["photo_id"], third["photo_id"]}) == 3
+    assert server.muster.runner.wait_until_caught_up(10)
+    later = {p["photo_id"]: p for p in attendance(server, plant.later_session_id)["photos"]}  # type: ignore[union-attr]
+    near = later[second["photo_id"]]["near_duplicates"]
+    assert [(n["photo_id"], n["session_id"]) for n in near] == [
+        (first["photo_id"], plant.session_id)
+    ]
+    assert later[third["photo_id"]]["near_duplicates"] == []
+    earlier = attendance(server, plant.session_id)["photos"]
+    assert [p["near_duplicates"] for p in earlier] == [[]]  # type: ignore[index]
 
 
 def test_bad_photos_get_problems_and_store_nothing(server: LiveServer, plant: Plant) -> None:
