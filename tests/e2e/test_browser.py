@@ -3,13 +3,16 @@ shows the plant, and moves when someone checks in — without a reload."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import LiveServer, Plant
@@ -125,6 +128,30 @@ def test_session_page_shows_each_persons_status_live(
     expect(row).to_contain_text("已到", timeout=3000)
     expect(page.locator("#session-checked-in")).to_have_text("1/13")
     page.screenshot(path=str(SHOTS / "session.png"), full_page=True)
+
+
+def test_session_page_shows_photos_and_which_earlier_photo_one_looks_like(
+    page: Page, server: LiveServer, plant: Plant
+) -> None:
+    from tests.e2e.test_photos import jpeg_of, jpeg_with_exif, upload
+
+    server.muster.photos.vision_processes = 0  # storage and forensics; analysis is tested apart
+    original = jpeg_with_exif("2026:11:20 09:00:00")
+    first = upload(server, plant.p1_token, original, plant.later_session_id, "b-1").json()
+    assert server.muster.runner.wait_until_caught_up(10)
+    copy = jpeg_of(np.asarray(Image.open(io.BytesIO(original)).resize((400, 400))), quality=55)
+    upload(server, plant.p1_token, copy, plant.session_id, "b-2")
+    log_in(page, server, "hr", "hr-password")
+    page.goto(f"{server.url}/sessions/{plant.session_id}")
+    figure = page.locator("figure.photo")
+    expect(figure).to_have_count(1, timeout=3000)
+    expect(figure.locator(".near")).to_contain_text("与已存照片相似")
+    expect(figure.locator(".near")).to_contain_text(first["photo_id"][:8])
+    expect(figure.locator(".near a").nth(1)).to_have_attribute(
+        "href", f"/sessions/{plant.later_session_id}"
+    )
+    expect(figure.locator("img")).to_have_js_property("complete", True)
+    page.screenshot(path=str(SHOTS / "session-photos.png"), full_page=True)
 
 
 def test_english_is_one_click_away_and_sticks(page: Page, server: LiveServer, plant: Plant) -> None:
