@@ -1,5 +1,5 @@
-"""Face detection: dlib HOG (tiled, upsampled, on threads) and Haar frontal + profile cascades,
-cross-checked into one list of faces.
+"""Face detection: dlib HOG (tiled, upsampled, on threads), Haar frontal + profile cascades and
+MediaPipe's BlazeFace full-range (tiled), cross-checked into one list of faces.
 
 dlib and OpenCV release the GIL while detecting, so tiles run on a small thread pool.
 """
@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from vision.geometry import Box, group_same_faces, non_max_suppression
 from vision.models import HAAR_FRONTAL, HAAR_PROFILE, Models, load_cascade
 
-Detector = Literal["hog", "haar_frontal", "haar_profile"]
+Detector = Literal["hog", "haar_frontal", "haar_profile", "blaze"]
 # dlib's HOG detector is five filters: 0 front, 1 turned left, 2 turned right, 3/4 front tilted.
 HOG_TURNED: Final = frozenset({1, 2})
 
@@ -61,6 +61,20 @@ class DetectConfig:
     hog_alone: float = 0.2
     haar_alone: float = 4.0
     profile_alone: float = 3.0
+    # BlazeFace full-range on 384 px tiles (faces of 48–130 px become 24–65 px at its 192 px
+    # input). Hits down to ``blaze_floor`` are kept; a face counts with a BlazeFace score of
+    # ``blaze_alone``, or ``blaze_with`` when HOG or a Haar cascade saw it too (seed 7 grid).
+    blaze: bool = True
+    blaze_tile: int = 384
+    blaze_overlap: int = 96
+    blaze_floor: float = 0.2
+    blaze_alone: float = 0.4
+    blaze_with: float = 0.25
+    # A face less than ``nested_ratio`` as wide as a confirmed face, centred within that face's
+    # box grown by ``nested_grow`` of its size on each side, is a second box on the same head
+    # (an eye or a cheek picked up by one detector), not a person.
+    nested_grow: float = 0.15
+    nested_ratio: float = 0.6
     threads: int = 2
 
 
@@ -133,8 +147,22 @@ def run_detectors(
     pool: ThreadPoolExecutor,
 ) -> list[Detection]:
     """Every raw detection: HOG on the whole image (large faces) and on upsampled overlapping
-    tiles (small faces), Haar frontal, and Haar profile on the image and its mirror image."""
+    tiles (small faces), Haar frontal, Haar profile on the image and its mirror image, and
+    BlazeFace on overlapping tiles."""
     height, width = gray.shape[:2]
+    largest = max(config.min_face, int(min(height, width) * config.max_face_share))
+    blaze = (
+        pool.submit(
+            models.blazeface.detect_tiled,
+            rgb,
+            tiles(width, height, config.blaze_tile, config.blaze_overlap),
+            config.blaze_floor,
+            config.min_face,
+            largest,
+        )
+        if config.blaze
+        else None
+    )
     haar_frontal = pool.submit(_haar, HAAR_FRONTAL, gray, config)
     profiles = []
     if config.profile:
@@ -160,7 +188,6 @@ def run_detectors(
         hog.extend(
             Detection(d.box.scaled(1.0, x, y), d.score, "hog", d.variant) for d in job.result()
         )
-    largest = max(config.min_face, int(min(height, width) * config.max_face_share))
     hog = [d for d in hog if d.box.w <= largest]
     keep = non_max_suppression([d.box for d in hog], [d.score for d in hog])
     found = [hog[i] for i in sorted(keep)]
@@ -169,6 +196,8 @@ def run_detectors(
         for b, s in side.result():
             box = Box(width - b.x - b.w, b.y, b.w, b.h) if mirrored else b
             found.append(Detection(box, s, "haar_profile", 1 if mirrored else 0))
+    if blaze is not None:
+        found.extend(Detection(hit.box, hit.score, "blaze") for hit in blaze.result())
     return found
 
 
@@ -187,10 +216,14 @@ class FaceCandidate:
 
 
 def _evidence(group: Sequence[Detection], config: DetectConfig) -> bool:
-    kinds = {d.detector for d in group}
+    blaze = max((d.score for d in group if d.detector == "blaze"), default=0.0)
+    others = [d for d in group if d.detector != "blaze"]
+    if blaze >= config.blaze_alone or (others and blaze >= config.blaze_with):
+        return True
+    kinds = {d.detector for d in others}
     if "hog" in kinds and kinds & {"haar_frontal", "haar_profile"}:
         return True
-    best = {k: max(d.score for d in group if d.detector == k) for k in kinds}
+    best = {k: max(d.score for d in others if d.detector == k) for k in kinds}
     return (
         best.get("hog", -1e9) >= config.hog_alone
         or best.get("haar_frontal", -1e9) >= config.haar_alone
@@ -198,20 +231,37 @@ def _evidence(group: Sequence[Detection], config: DetectConfig) -> bool:
     )
 
 
+def _nested(face: FaceCandidate, bigger: FaceCandidate, config: DetectConfig) -> bool:
+    """Whether ``face`` is a small second box on ``bigger``'s head."""
+    box, big = face.box, bigger.box
+    if box.w >= config.nested_ratio * big.w:
+        return False
+    cx, cy = box.centre
+    gx, gy = config.nested_grow * big.w, config.nested_grow * big.h
+    return big.x - gx <= cx <= big.x + big.w + gx and big.y - gy <= cy <= big.y + big.h + gy
+
+
 def cross_check(detections: Sequence[Detection], config: DetectConfig) -> list[FaceCandidate]:
-    """Merge detections of the same face; confirm faces seen by two detectors or strongly by one.
+    """Merge detections of the same face; confirm faces seen by two detectors or strongly by one;
+    drop weak BlazeFace-only hits and small boxes on the head of a bigger confirmed face.
 
     The box of a face is its HOG box when HOG saw it (tighter, what the landmark model expects),
-    else the best-scoring Haar box. Sorted left to right, top to bottom.
+    else the best-scoring Haar box, else the BlazeFace box. Sorted left to right, top to bottom.
     """
     groups = group_same_faces([d.box for d in detections])
     faces = []
     for idx in groups:
         group = [detections[i] for i in idx]
+        if all(d.detector == "blaze" for d in group) and not _evidence(group, config):
+            continue  # a weak BlazeFace hit alone is not even a "maybe" (keeps headcount_max)
         hog = [d for d in group if d.detector == "hog"]
         lead = max(hog or group, key=lambda d: d.score)
         faces.append(FaceCandidate(lead.box, tuple(group), _evidence(group, config)))
-    return sorted(faces, key=lambda f: (f.box.y // max(f.box.h, 1), f.box.x))
+    kept: list[FaceCandidate] = []
+    for face in sorted(faces, key=lambda f: -f.box.w):
+        if not any(k.confirmed and _nested(face, k, config) for k in kept):
+            kept.append(face)
+    return sorted(kept, key=lambda f: (f.box.y // max(f.box.h, 1), f.box.x))
 
 
 def detect_faces(

