@@ -86,11 +86,21 @@ class NearDuplicates:
             {"since": self._since},
         )
         for row in rows:
-            if row["photo_id"] not in self._sessions:
-                hashes = PhotoHashes.from_payload(json.loads(row["hashes"]))
-                self._index.add(row["photo_id"], hashes)
-                self._sessions[row["photo_id"]] = row["session_id"]
             self._since = max(self._since, row["stored_at"])
+            if row["photo_id"] in self._sessions:
+                continue
+            try:
+                hashes = PhotoHashes.from_payload(json.loads(row["hashes"]))
+            except (ValueError, KeyError, TypeError) as exc:  # an old or damaged payload
+                log.warning(
+                    "photo left out of the duplicate index",
+                    photo=row["photo_id"][:12],
+                    error=str(exc),
+                )
+                self._sessions[row["photo_id"]] = row["session_id"]
+                continue
+            self._index.add(row["photo_id"], hashes)
+            self._sessions[row["photo_id"]] = row["session_id"]
 
     def find(self, sha256: str, hashes: PhotoHashes) -> list[dict[str, Any]]:
         """Stored photos that look like `hashes`, nearest first, with their sessions."""
