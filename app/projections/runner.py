@@ -53,6 +53,7 @@ class ProjectionRunner:
         on_change: OnChange | None = None,
         poll_s: float = 0.2,
         batch_size: int = 1000,
+        flood_pause_s: float = 0.02,
     ) -> None:
         self.app = app
         self.store = store
@@ -60,6 +61,7 @@ class ProjectionRunner:
         self.on_change = on_change
         self.poll_s = poll_s
         self.batch_size = batch_size
+        self.flood_pause_s = flood_pause_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._caught_up = threading.Condition()
@@ -95,41 +97,66 @@ class ProjectionRunner:
 
     # -- processing ------------------------------------------------------------------------
 
-    def _process(
-        self, projection: Projection, limit: int, decoded: dict[int, Any] | None = None
-    ) -> tuple[int, set[str], int]:
-        """Apply the next `limit` events to one projection. Returns (count, changes, position).
+    def positions(self) -> dict[str, int]:
+        """Every projection's checkpoint, in one query."""
+        rows = self.store.fetch("SELECT name, position FROM projection_tracking")
+        return {row["name"]: int(row["position"]) for row in rows}
 
-        `decoded` shares domain events between projections that read the same stretch of the
-        log in one round: decoding is the costliest part of projecting."""
-        start = self.position(projection.name)
-        stop = min((self.position(dep) for dep in projection.depends_on), default=None)
-        if stop is not None and stop <= start:
-            return 0, set(), start
-        notifications = self.app.recorder.select_notifications(
-            start=start + 1, limit=limit, stop=stop
-        )
-        if not notifications:
-            return 0, set(), start
-        batch = Batch()
+    def _round(
+        self, projections: Sequence[Projection], limit: int, decoded: dict[int, Any]
+    ) -> tuple[int, list[tuple[set[str], int]], int]:
+        """Apply up to `limit` events to each projection, all in one read-store transaction
+        (one commit for the round, not one per projection), each checkpoint moved with a
+        compare-and-set. Returns (events applied, changes per projection, slowest position).
+
+        Projections go in dependency order: a projection never passes the position its
+        dependencies reach in this round, and reads their rows in the same transaction.
+        Each stretch of the log is read and decoded once for all projections (`decoded`);
+        a projection far behind (new, or rebuilt) advances without holding up the others.
+        Raises `CheckpointMovedError`, rolling everything back, if another runner moved a
+        checkpoint meanwhile."""
+        stored = self.positions()
+        reached = dict(stored)
         mapper: Any = self.app.mapper
-        cache: dict[int, Any] = {} if decoded is None else decoded
-        for notification in notifications:
-            event = cache.get(notification.id)
-            if event is None:
-                event = cache[notification.id] = mapper.to_domain_event(notification)
-            projection.apply(event, batch)
-        end = notifications[-1].id
-        with self.store.transaction() as tx:
-            moved = tx.fetch(
-                "UPDATE projection_tracking SET position = :end, updated_at = :at "
-                "WHERE name = :name AND position = :start RETURNING position",
-                {"end": end, "at": iso(datetime.now(UTC)), "name": projection.name, "start": start},
-            )
-            if not moved:
-                raise CheckpointMovedError(projection.name)
-            tx.run(batch.finish())
-        return len(notifications), batch.changes, end
+        read: dict[int, Sequence[Any]] = {}
+        work: list[tuple[Projection, int, int, Batch]] = []
+        applied = 0
+        for projection in projections:
+            start = stored.get(projection.name, 0)
+            stop = min((reached.get(dep, 0) for dep in projection.depends_on), default=None)
+            if stop is not None and stop <= start:
+                continue
+            if start not in read:
+                read[start] = self.app.recorder.select_notifications(start=start + 1, limit=limit)
+            batch = Batch()
+            end = start
+            for notification in read[start]:
+                if stop is not None and notification.id > stop:
+                    break
+                event = decoded.get(notification.id)
+                if event is None:
+                    event = decoded[notification.id] = mapper.to_domain_event(notification)
+                projection.apply(event, batch)
+                end = notification.id
+                applied += 1
+            if end > start:
+                reached[projection.name] = end
+                work.append((projection, start, end, batch))
+        if work:
+            at = iso(datetime.now(UTC))
+            with self.store.transaction() as tx:
+                for projection, start, end, batch in work:
+                    moved = tx.fetch(
+                        "UPDATE projection_tracking SET position = :end, updated_at = :at "
+                        "WHERE name = :name AND position = :start RETURNING position",
+                        {"end": end, "at": at, "name": projection.name, "start": start},
+                    )
+                    if not moved:
+                        raise CheckpointMovedError(projection.name)
+                    tx.run(batch.finish())
+        changes = [(batch.changes, end) for _, _, end, batch in work if batch.changes]
+        slowest = min((reached.get(p.name, 0) for p in projections), default=0)
+        return applied, changes, slowest
 
     def run_once(self, limit: int | None = None) -> int:
         """Bring every projection up to the head of the log. Returns events applied."""
@@ -143,33 +170,30 @@ class ProjectionRunner:
         notify: bool,
         progress: Callable[[int, int], None] | None = None,
     ) -> int:
-        """Advance the projections in lock-step, `limit` events per round and in dependency
-        order, so each stretch of the log is read and decoded once for all of them."""
+        """Rounds until nothing moves; view changes are announced after each round commits."""
         total = 0
         decoded: dict[int, Any] = {}
         head = self.head() if progress is not None else 0
         while True:
-            moved = 0
-            positions = []
-            for projection in projections:
-                while True:
-                    try:
-                        count, changes, position = self._process(projection, limit, decoded)
-                        break
-                    except CheckpointMovedError:
-                        continue
-                moved += count
-                positions.append(position)
-                if notify and changes and self.on_change is not None:
-                    self.on_change(changes, position)
-            total += moved
-            slowest = min(positions, default=0)
+            try:
+                applied, changes, slowest = self._round(projections, limit, decoded)
+            except CheckpointMovedError:
+                continue  # another runner got there first: read the checkpoints again
+            total += applied
+            if notify and self.on_change is not None:
+                for sessions, position in changes:
+                    self.on_change(sessions, position)
             for seen in [k for k in decoded if k <= slowest]:
                 del decoded[seen]
             if progress is not None:
                 progress(min(slowest, head), head)
-            if moved == 0:
+            if applied == 0:
                 return total
+            if notify and applied >= limit:
+                # Ingest first: in a flood (an offline tablet's queue, a shift change) this
+                # thread leaves the interpreter to the requests between full rounds, and
+                # catches up as soon as the flood is over.
+                time.sleep(self.flood_pause_s)
 
     def wait_until_caught_up(self, timeout: float = 10.0) -> bool:
         """Block until every projection reached the head as it is now (tests, demo, CLI)."""

@@ -98,14 +98,20 @@ def test_a_stale_runner_cannot_apply_a_batch_twice(muster: Muster, plant: Plant)
             "UPDATE projection_tracking SET position = :p WHERE name = :n",
             {"p": position, "n": projection.name},
         )
-    original = muster.runner.position
-    muster.runner.position = lambda name: stale_start  # type: ignore[method-assign]
+    muster.app.end_session(uuid.UUID(plant.session_id), "test")  # work for the live projection
+    before, checkpoints = snapshot(muster), muster.runner.positions()
+    original = muster.runner.positions
+    muster.runner.positions = lambda: {**original(), projection.name: stale_start}  # type: ignore[method-assign]
     try:
         with pytest.raises(CheckpointMovedError):
-            muster.runner._process(projection, 100)
+            muster.runner._round(muster.runner.projections, 100, {})
     finally:
-        muster.runner.position = original  # type: ignore[method-assign]
-    assert muster.runner.position(projection.name) == position
+        muster.runner.positions = original  # type: ignore[method-assign]
+    # the whole round rolled back: the live projection's work too
+    assert muster.runner.positions() == checkpoints
+    assert snapshot(muster) == before
+    assert muster.runner.run_once() > 0  # with fresh checkpoints the next round goes through
+    assert {s.lag for s in muster.runner.status()} == {0}
 
 
 def test_status_reports_lag_until_projected(muster: Muster, plant: Plant) -> None:
