@@ -58,6 +58,8 @@ def _serve(muster: Muster, host: str, port: int, background: Any = None) -> None
         ws="websockets-sansio",
         log_level="warning",
         lifespan="on",
+        # tablets keep their connection between check-ins (uvicorn's default drops it at 5 s)
+        timeout_keep_alive=30,
     )
     server = uvicorn.Server(config)
 

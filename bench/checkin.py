@@ -406,11 +406,11 @@ class Driver:
         self.seq = 0
 
     async def post(self, path: str, payload: Any, device: int, phase: Phase, n: int) -> None:
-        """POST like a tablet: a dropped connection is retried once with the same body
-        (the same client_event_ids, so the server answers a replay, never a double)."""
+        """POST like a tablet: a dropped connection is retried (up to 3 attempts) with the
+        same body — the same client_event_ids, so the server answers a replay, never a double."""
         started = time.perf_counter()
         ok = False
-        for attempt in range(2):
+        for attempt in range(3):
             try:
                 async with self.http.post(
                     self.urls[device % len(self.urls)] + path,
@@ -424,7 +424,7 @@ class Driver:
                         phase.errors[key] = phase.errors.get(key, 0) + 1
                 break
             except aiohttp.ClientError as exc:
-                key = f"{type(exc).__name__} (retried)" if attempt == 0 else type(exc).__name__
+                key = f"{type(exc).__name__} (retried)" if attempt < 2 else type(exc).__name__
                 phase.errors[key] = phase.errors.get(key, 0) + 1
         phase.shots.append(Shot((time.perf_counter() - started) * 1000, ok))
         if ok:

@@ -162,6 +162,8 @@ class PostgresReadStore(ReadStore):
         while not self._closed.is_set():
             if not self._notify_wanted.wait(1.0):
                 continue
+            if self._closed.is_set():
+                return
             self._notify_wanted.clear()
             try:
                 with self._read_pool.connection() as conn:
