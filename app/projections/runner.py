@@ -52,16 +52,17 @@ class ProjectionRunner:
         *,
         on_change: OnChange | None = None,
         poll_s: float = 0.2,
-        batch_size: int = 1000,
-        flood_pause_s: float = 0.02,
+        batch_size: int = 250,
     ) -> None:
         self.app = app
         self.store = store
         self.projections = list(projections)
         self.on_change = on_change
         self.poll_s = poll_s
+        #: events per projection per live round: small rounds keep each read-store
+        #: transaction short, so on SQLite (one writer for events and read models) appends
+        #: are not held up behind a long projection commit during a flood
         self.batch_size = batch_size
-        self.flood_pause_s = flood_pause_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._caught_up = threading.Condition()
@@ -189,11 +190,6 @@ class ProjectionRunner:
                 progress(min(slowest, head), head)
             if applied == 0:
                 return total
-            if notify and applied >= limit:
-                # Ingest first: in a flood (an offline tablet's queue, a shift change) this
-                # thread leaves the interpreter to the requests between full rounds, and
-                # catches up as soon as the flood is over.
-                time.sleep(self.flood_pause_s)
 
     def wait_until_caught_up(self, timeout: float = 10.0) -> bool:
         """Block until every projection reached the head as it is now (tests, demo, CLI)."""
