@@ -93,8 +93,8 @@ class ProjectionRunner:
         return int(self.app.recorder.max_notification_id() or 0)
 
     def status(self) -> list[ProjectionStatus]:
-        head = self.head()
-        return [ProjectionStatus(p.name, self.position(p.name), head) for p in self.projections]
+        head, positions = self.head(), self.positions()
+        return [ProjectionStatus(p.name, positions.get(p.name, 0), head) for p in self.projections]
 
     # -- processing ------------------------------------------------------------------------
 
@@ -196,7 +196,8 @@ class ProjectionRunner:
         target = self.head()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(self.position(p.name) >= target for p in self.projections):
+            positions = self.positions()
+            if all(positions.get(p.name, 0) >= target for p in self.projections):
                 return True
             if self._thread is None:
                 self.run_once()

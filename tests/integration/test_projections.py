@@ -14,6 +14,7 @@ from app.bootstrap import Muster, build
 from app.projections.runner import CheckpointMovedError
 from app.settings import Settings
 from tests.conftest import Plant
+from tests.integration.test_checkin_service import item
 
 TABLES = {
     "sessions": "id",
@@ -116,18 +117,7 @@ def test_a_stale_runner_cannot_apply_a_batch_twice(muster: Muster, plant: Plant)
 
 def test_status_reports_lag_until_projected(muster: Muster, plant: Plant) -> None:
     asyncio.run(
-        muster.checkins.check_in(
-            plant.p1_token,
-            [
-                {
-                    "client_event_id": "lag-1",
-                    "session_id": plant.session_id,
-                    "method": "badge",
-                    "badge_uid": plant.badges["E01"],
-                }
-            ],
-            lang="en",
-        )
+        muster.checkins.check_in(plant.p1_token, [item(plant, "E01", cei="lag-1")], lang="en")
     )
     lags = {s.name: s.lag for s in muster.runner.status()}
     assert lags == {"directory": 1, "live_attendance": 1, "evidence": 1, "photo_index": 1}
@@ -154,16 +144,7 @@ def test_a_commit_in_another_process_wakes_the_runner_without_polling(
         started = time.monotonic()
         (reply,) = asyncio.run(
             muster.checkins.check_in(
-                plant.p1_token,
-                [
-                    {
-                        "client_event_id": "wake-1",
-                        "session_id": plant.session_id,
-                        "method": "badge",
-                        "badge_uid": plant.badges["E03"],
-                    }
-                ],
-                lang="zh-CN",
+                plant.p1_token, [item(plant, "E03", cei="wake-1")], lang="zh-CN"
             )
         )
         assert reply.status_code == 201
