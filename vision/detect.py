@@ -1,5 +1,5 @@
-"""Face detection: dlib HOG (tiled, upsampled, on threads), Haar frontal + profile cascades and
-MediaPipe's BlazeFace full-range (tiled), cross-checked into one list of faces.
+"""Face detection: dlib HOG (tiled, upsampled, on threads), Haar frontal + profile cascades,
+MediaPipe's BlazeFace full-range (tiled) and OpenCV's YuNet, cross-checked into one list of faces.
 
 dlib and OpenCV release the GIL while detecting, so tiles run on a small thread pool.
 """
@@ -20,29 +20,34 @@ from numpy.typing import NDArray
 from vision.geometry import Box, group_same_faces, non_max_suppression
 from vision.models import HAAR_FRONTAL, HAAR_PROFILE, Models, load_cascade
 
-Detector = Literal["hog", "haar_frontal", "haar_profile", "blaze"]
+Detector = Literal["hog", "haar_frontal", "haar_profile", "blaze", "yunet"]
+# Detectors whose weak hits alone are not even a "maybe": a face needs their score or company.
+NEURAL: Final = frozenset({"blaze", "yunet"})
 # dlib's HOG detector is five filters: 0 front, 1 turned left, 2 turned right, 3/4 front tilted.
 HOG_TURNED: Final = frozenset({1, 2})
 
 
 @dataclass(frozen=True)
 class Detection:
-    """One detector's hit: box, score (HOG margin or Haar level weight), and which filter fired."""
+    """One detector's hit: box, score (HOG margin or Haar level weight), which filter fired, and
+    the detector's own landmarks if it gives any (YuNet: eyes, nose tip, mouth corners)."""
 
     box: Box
     score: float
     detector: Detector
     variant: int = 0
+    landmarks: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
 class DetectConfig:
     """Knobs of room detection.
 
-    The evidence rule was calibrated by bench/vision_eval.py on synthetic rooms (seed 7) and
-    checked on others (seed 11), docs/benchmarks.md: weak HOG hits (down to -1.0) count when a
-    Haar cascade agrees; alone, a face needs a HOG margin of 0.2 or 4 (frontal) / 3 (profile)
-    agreeing Haar windows. Haar's own level weights are useless as a confidence (all ~55).
+    The evidence rule was calibrated by bench/vision_eval.py on synthetic rooms (seeds 7–9) and
+    checked on others (seeds 11–13), docs/benchmarks.md: weak HOG hits (down to -1.0) count
+    when a Haar cascade agrees; alone, a face needs a HOG margin of 0.2 or 6 (frontal) /
+    5 (profile) agreeing Haar windows. Haar's own level weights are useless as a confidence
+    (all ~55). BlazeFace and YuNet scores are real confidences: see their fields.
     """
 
     tile: int = 720
@@ -59,17 +64,24 @@ class DetectConfig:
     profile: bool = True
     # Evidence needed for a face seen by only one detector (HOG margin; Haar neighbours):
     hog_alone: float = 0.2
-    haar_alone: float = 4.0
-    profile_alone: float = 3.0
+    haar_alone: float = 6.0
+    profile_alone: float = 5.0
     # BlazeFace full-range on 384 px tiles (faces of 48–130 px become 24–65 px at its 192 px
     # input). Hits down to ``blaze_floor`` are kept; a face counts with a BlazeFace score of
-    # ``blaze_alone``, or ``blaze_with`` when HOG or a Haar cascade saw it too (seed 7 grid).
+    # ``blaze_alone``, or ``blaze_with`` when another detector saw it too (seeds 7–9 grid).
     blaze: bool = True
     blaze_tile: int = 384
     blaze_overlap: int = 96
     blaze_floor: float = 0.2
-    blaze_alone: float = 0.4
-    blaze_with: float = 0.25
+    blaze_alone: float = 0.5
+    blaze_with: float = 0.35
+    # YuNet on the whole image at ``yunet_scale`` × its size: a face counts with a YuNet score of
+    # ``yunet_alone``, or ``yunet_with`` when another detector saw it too (seeds 7–9 grid).
+    yunet: bool = True
+    yunet_scale: float = 1.0
+    yunet_floor: float = 0.15
+    yunet_alone: float = 0.5
+    yunet_with: float = 0.3
     # A face less than ``nested_ratio`` as wide as a confirmed face, centred within that face's
     # box grown by ``nested_grow`` of its size on each side, is a second box on the same head
     # (an eye or a cheek picked up by one detector), not a person.
@@ -147,8 +159,8 @@ def run_detectors(
     pool: ThreadPoolExecutor,
 ) -> list[Detection]:
     """Every raw detection: HOG on the whole image (large faces) and on upsampled overlapping
-    tiles (small faces), Haar frontal, Haar profile on the image and its mirror image, and
-    BlazeFace on overlapping tiles."""
+    tiles (small faces), Haar frontal, Haar profile on the image and its mirror image,
+    BlazeFace on overlapping tiles and YuNet on the whole image."""
     height, width = gray.shape[:2]
     largest = max(config.min_face, int(min(height, width) * config.max_face_share))
     blaze = (
@@ -161,6 +173,11 @@ def run_detectors(
             largest,
         )
         if config.blaze
+        else None
+    )
+    yunet = (
+        pool.submit(models.yunet.detect, rgb, config.yunet_floor, config.yunet_scale)
+        if config.yunet
         else None
     )
     haar_frontal = pool.submit(_haar, HAAR_FRONTAL, gray, config)
@@ -198,6 +215,12 @@ def run_detectors(
             found.append(Detection(box, s, "haar_profile", 1 if mirrored else 0))
     if blaze is not None:
         found.extend(Detection(hit.box, hit.score, "blaze") for hit in blaze.result())
+    if yunet is not None:
+        found.extend(
+            Detection(hit.box, hit.score, "yunet", landmarks=hit.landmarks)
+            for hit in yunet.result()
+            if config.min_face <= hit.box.w <= largest
+        )
     return found
 
 
@@ -215,11 +238,19 @@ class FaceCandidate:
         return tuple(sorted({d.detector for d in self.detections}))
 
 
+def _neural(group: Sequence[Detection], name: Detector, alone: float, with_: float) -> bool:
+    """Whether a neural detector's score alone, or with another detector agreeing, is enough."""
+    score = max((d.score for d in group if d.detector == name), default=0.0)
+    company = any(d.detector != name for d in group)
+    return score >= alone or (company and score >= with_)
+
+
 def _evidence(group: Sequence[Detection], config: DetectConfig) -> bool:
-    blaze = max((d.score for d in group if d.detector == "blaze"), default=0.0)
-    others = [d for d in group if d.detector != "blaze"]
-    if blaze >= config.blaze_alone or (others and blaze >= config.blaze_with):
+    if _neural(group, "blaze", config.blaze_alone, config.blaze_with) or _neural(
+        group, "yunet", config.yunet_alone, config.yunet_with
+    ):
         return True
+    others = [d for d in group if d.detector not in NEURAL]
     kinds = {d.detector for d in others}
     if "hog" in kinds and kinds & {"haar_frontal", "haar_profile"}:
         return True
@@ -252,8 +283,8 @@ def cross_check(detections: Sequence[Detection], config: DetectConfig) -> list[F
     faces = []
     for idx in groups:
         group = [detections[i] for i in idx]
-        if all(d.detector == "blaze" for d in group) and not _evidence(group, config):
-            continue  # a weak BlazeFace hit alone is not even a "maybe" (keeps headcount_max)
+        if all(d.detector in NEURAL for d in group) and not _evidence(group, config):
+            continue  # weak neural hits alone are not even a "maybe" (keeps headcount_max)
         hog = [d for d in group if d.detector == "hog"]
         lead = max(hog or group, key=lambda d: d.score)
         faces.append(FaceCandidate(lead.box, tuple(group), _evidence(group, config)))

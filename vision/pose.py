@@ -55,6 +55,31 @@ def head_pose(points: Sequence[tuple[float, float]]) -> HeadPose:
 
 
 @dataclass(frozen=True)
+class FrontCue:
+    """What YuNet's own five landmarks and score say about a face it found: ``yaw`` is the nose
+    tip's sideways offset from between the eyes, ``pitch`` its drop below the eye line, both in
+    eye distances (frontal: yaw ≈ 0, pitch ≈ 0.55); ``score`` is YuNet's confidence, which
+    falls as a head turns or bows away from the camera."""
+
+    yaw: float
+    pitch: float
+    score: float
+
+
+def front_cue(points: Sequence[tuple[float, float]], score: float) -> FrontCue:
+    """``FrontCue`` from YuNet's landmarks (right eye, left eye, nose tip, mouth corners)."""
+    p = np.asarray(points, dtype=np.float64).reshape(5, 2)
+    axis = p[1] - p[0]
+    between = float(np.linalg.norm(axis))
+    if between < 1e-6:
+        return FrontCue(0.0, 0.0, score)
+    u = axis / between
+    v = np.array([-u[1], u[0]])
+    offset = p[2] - (p[0] + p[1]) / 2
+    return FrontCue(float(offset @ u) / between, float(offset @ v) / between, score)
+
+
+@dataclass(frozen=True)
 class AttentionRule:
     """Limits for 'looking at the front' (calibrated by bench/vision_eval.py)."""
 
@@ -63,6 +88,10 @@ class AttentionRule:
     max_pitch: float = 1.10
     max_eye_ratio: float = 0.45
     max_roll: float = 30.0
+    # When YuNet saw the face too, its landmarks and score must also say "front" (seeds 7–8).
+    cue_max_yaw: float = 0.30
+    cue_max_pitch: float = 0.65
+    cue_min_score: float = 0.85
 
 
 DEFAULT_ATTENTION = AttentionRule()
@@ -73,14 +102,22 @@ def is_attentive(
     detectors: Collection[str],
     turned: bool,
     rule: AttentionRule = DEFAULT_ATTENTION,
+    cue: FrontCue | None = None,
 ) -> bool:
     """Whether a face looks at the front of the room.
 
     Needs a frontal detector hit (``haar_frontal``, or ``hog`` not from its turned-head filters,
-    ``turned``), landmarks, and a pose inside ``rule``. A profile-only face is never attentive.
+    ``turned``), landmarks, and a pose inside ``rule``; when YuNet saw the face, its ``cue`` must
+    be inside ``rule`` too. A profile-only face is never attentive.
     """
     frontal_seen = "haar_frontal" in detectors or ("hog" in detectors and not turned)
     if pose is None or not frontal_seen:
+        return False
+    if cue is not None and not (
+        abs(cue.yaw) <= rule.cue_max_yaw
+        and cue.pitch <= rule.cue_max_pitch
+        and cue.score >= rule.cue_min_score
+    ):
         return False
     return (
         abs(pose.yaw) <= rule.max_yaw

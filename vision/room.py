@@ -19,9 +19,16 @@ from vision.forensics import PhotoFacts, facts_of
 from vision.geometry import Box
 from vision.materials import CourseKit, MaterialsSeen, find_materials
 from vision.models import Models, load_models
-from vision.pose import DEFAULT_ATTENTION, AttentionRule, HeadPose, head_pose, is_attentive
+from vision.pose import (
+    DEFAULT_ATTENTION,
+    AttentionRule,
+    HeadPose,
+    front_cue,
+    head_pose,
+    is_attentive,
+)
 
-ANALYSER_VERSION = "dlib-hog+haar+blazeface/2"
+ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/3"
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,8 @@ class RoomAnalysis:
 
 
 class DlibRoomAnalyzer:
-    """The default ``RoomAnalyzer``: dlib HOG + Haar cascades + BlazeFace + 5-point pose + ArUco."""
+    """The default ``RoomAnalyzer``: dlib HOG + Haar cascades + BlazeFace + YuNet + 5-point pose
+    + ArUco."""
 
     def __init__(
         self,
@@ -127,7 +135,15 @@ class DlibRoomAnalyzer:
             pose = head_pose([(p.x, p.y) for p in shape.parts()])
         turned = all(d.variant in HOG_TURNED for d in candidate.detections if d.detector == "hog")
         detectors = candidate.detectors
-        attentive = candidate.confirmed and is_attentive(pose, detectors, turned, self.attention)
+        yunet = max(
+            (d for d in candidate.detections if d.detector == "yunet" and d.landmarks),
+            key=lambda d: d.score,
+            default=None,
+        )
+        cue = None if yunet is None else front_cue(yunet.landmarks, yunet.score)
+        attentive = candidate.confirmed and is_attentive(
+            pose, detectors, turned, self.attention, cue
+        )
         return RoomFace(candidate.box, detectors, candidate.confirmed, attentive, pose)
 
     def analyse(self, data: bytes, kit: CourseKit | None = None) -> RoomAnalysis:

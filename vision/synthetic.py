@@ -25,7 +25,9 @@ def _head_depth(h: int, w: int) -> NDArray[np.float32]:
     """Depth of a face crop laid on a half-ellipsoid with a nose bump (pixels, towards the
     camera)."""
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    cx, cy = w / 2, h / 2
+    # Centred on the middle pixel, so that the depth map is its own mirror image and a head
+    # turned left is drawn as the mirror image of the mirrored head turned right.
+    cx, cy = (w - 1) / 2, (h - 1) / 2
     r = 1 - ((xs - cx) / (w / 2)) ** 2 - ((ys - cy) / (h / 2)) ** 2
     z = 0.45 * w * np.sqrt(np.clip(r, 0, 1))
     nose = (
@@ -45,7 +47,7 @@ def _turn_rows(face: Image, depth: NDArray[np.float32], degrees: float) -> Image
         return np.ascontiguousarray(_turn_rows(face[:, ::-1], depth[:, ::-1], -degrees)[:, ::-1])
     h, w = face.shape[:2]
     t = math.radians(degrees)
-    cx = w / 2
+    cx = (w - 1) / 2
     xs = np.arange(w, dtype=np.float32)
     moved = cx + (xs[None, :] - cx) * math.cos(t) + depth * math.sin(t)
     # Turning right, the right side folds away: scan right to left, keep points left of all

@@ -36,9 +36,17 @@ def turned_room(fixtures_dir: Path) -> tuple[bytes, list[dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
+def with_blaze(face_engine: DlibFaceEngine) -> Iterator[DlibRoomAnalyzer]:
+    """HOG, Haar and BlazeFace (YuNet off: what BlazeFace adds on its own)."""
+    analyzer = DlibRoomAnalyzer(face_engine.models, DetectConfig(yunet=False))
+    yield analyzer
+    analyzer.close()
+
+
+@pytest.fixture(scope="module")
 def frontal_only(face_engine: DlibFaceEngine) -> Iterator[DlibRoomAnalyzer]:
-    """The previous analyser: HOG and Haar only."""
-    analyzer = DlibRoomAnalyzer(face_engine.models, DetectConfig(blaze=False))
+    """HOG and Haar only."""
+    analyzer = DlibRoomAnalyzer(face_engine.models, DetectConfig(blaze=False, yunet=False))
     yield analyzer
     analyzer.close()
 
@@ -60,6 +68,7 @@ def test_blazeface_finds_the_portrait_face(
 
 
 def test_a_head_turned_50_degrees_is_counted_with_blazeface(
+    with_blaze: DlibRoomAnalyzer,
     room_analyzer: DlibRoomAnalyzer,
     frontal_only: DlibRoomAnalyzer,
     turned_room: tuple[bytes, list[dict[str, Any]]],
@@ -71,15 +80,16 @@ def test_a_head_turned_50_degrees_is_counted_with_blazeface(
     assert before.headcount == len(truth) - 1  # HOG + Haar miss the turned head
     assert not any(_on(f.box, turned["box"]) for f in before.faces if f.confirmed)
 
-    after = room_analyzer.analyse(photo)
-    assert after.headcount == len(truth) == 5
-    confirmed = [f for f in after.faces if f.confirmed]
-    for person in truth:  # one confirmed face on every head, none elsewhere
-        assert sum(_on(f.box, person["box"]) for f in confirmed) == 1, person
-    found = next(f for f in confirmed if _on(f.box, turned["box"]))
-    assert found.detectors == ("blaze",)
-    assert not found.attentive  # seen only by BlazeFace: not looking at the front
-    assert after.analyser == "dlib-hog+haar+blazeface/2"
+    for analyzer in (with_blaze, room_analyzer):  # with BlazeFace; and with YuNet as well
+        after = analyzer.analyse(photo)
+        assert after.headcount == len(truth) == 5
+        confirmed = [f for f in after.faces if f.confirmed]
+        for person in truth:  # one confirmed face on every head, none elsewhere
+            assert sum(_on(f.box, person["box"]) for f in confirmed) == 1, person
+        found = next(f for f in confirmed if _on(f.box, turned["box"]))
+        assert "blaze" in found.detectors
+        assert not found.attentive  # seen by no frontal detector: not looking at the front
+    assert found.detectors == ("blaze", "yunet")
 
 
 def test_blazeface_can_be_switched_off(

@@ -1,4 +1,5 @@
-"""Pure pieces: geometry and NMS, Hamming distance, matching thresholds, messages."""
+"""Pure pieces: geometry and NMS, Hamming distance, matching thresholds, messages, the attention
+rule and its YuNet cue, the detector evidence rule."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vision.detect import DetectConfig, Detection, cross_check
 from vision.geometry import Box, iou, non_max_suppression, same_face
 from vision.matching import Thresholds, decide, identify, verify
 from vision.messages import LOCALES, MESSAGES, message
 from vision.phash import hamming
+from vision.pose import FrontCue, HeadPose, front_cue, is_attentive
 
 boxes = st.builds(
     Box,
@@ -146,3 +149,63 @@ def test_every_reason_has_both_languages() -> None:
     assert message("face_blurred", "en").startswith("The photo is blurred")
     assert message("face_blurred") == MESSAGES["face_blurred"]["zh-CN"]
     assert message("no_such_reason", "en") == MESSAGES["job_failed"]["en"]
+
+
+# YuNet's landmarks: right eye, left eye (image left, right), nose tip, mouth corners.
+FRONTAL = [(40.0, 50.0), (80.0, 50.0), (60.0, 72.0), (45.0, 90.0), (75.0, 90.0)]
+TURNED = [(40.0, 50.0), (80.0, 50.0), (78.0, 72.0), (60.0, 90.0), (85.0, 90.0)]
+BOWED = [(40.0, 50.0), (80.0, 50.0), (60.0, 82.0), (45.0, 95.0), (75.0, 95.0)]
+LOOKS_FRONT = HeadPose(yaw=0.02, pitch=0.7, roll=0.0, eye_ratio=0.0)
+
+
+@pytest.mark.parametrize(
+    ("points", "score", "attentive"),
+    [
+        (FRONTAL, 0.92, True),
+        (TURNED, 0.92, False),  # nose tip 0.45 eye distances to the side
+        (BOWED, 0.92, False),  # nose tip 0.8 eye distances below the eyes
+        (FRONTAL, 0.6, False),  # YuNet barely sure: heads turned or bowed score low
+    ],
+)
+def test_the_yunet_cue_can_veto_attention(
+    points: list[tuple[float, float]], score: float, attentive: bool
+) -> None:
+    cue = front_cue(points, score)
+    assert is_attentive(LOOKS_FRONT, ("hog", "yunet"), turned=False, cue=cue) is attentive
+    # Without a cue (YuNet did not see the face) the 5-point pose alone decides.
+    assert is_attentive(LOOKS_FRONT, ("hog",), turned=False) is True
+
+
+def test_front_cue_measures_in_eye_distances_whatever_the_face_size() -> None:
+    small = front_cue(TURNED, 0.9)
+    big = front_cue([(x * 3, y * 3) for x, y in TURNED], 0.9)
+    assert small == pytest.approx(big)
+    assert small.yaw == pytest.approx(0.45)
+    assert front_cue([(5.0, 5.0)] * 5, 0.9) == FrontCue(0.0, 0.0, 0.9)  # degenerate: no crash
+
+
+def _yunet(box: Box, score: float) -> Detection:
+    return Detection(box, score, "yunet", landmarks=tuple(FRONTAL))
+
+
+@pytest.mark.parametrize(
+    ("detections", "confirmed"),
+    [
+        ([_yunet(Box(100, 100, 60, 60), 0.55)], [True]),  # sure enough alone
+        ([_yunet(Box(100, 100, 60, 60), 0.35)], []),  # weak and alone: not even a maybe
+        (  # weak, but HOG saw the same head: counts
+            [_yunet(Box(100, 100, 60, 60), 0.35), Detection(Box(104, 104, 54, 54), -0.5, "hog")],
+            [True],
+        ),
+        (  # weak YuNet and weak BlazeFace on one head: neither is sure, nor is the pair
+            [
+                _yunet(Box(100, 100, 60, 60), 0.2),
+                Detection(Box(102, 98, 62, 62), 0.25, "blaze"),
+            ],
+            [],
+        ),
+    ],
+)
+def test_yunet_evidence(detections: list[Detection], confirmed: list[bool]) -> None:
+    faces = cross_check(detections, DetectConfig())
+    assert [f.confirmed for f in faces] == confirmed

@@ -1,0 +1,120 @@
+"""YuNet (OpenCV's face detector, model file shipped in vision/data/yunet) with the real model on
+real images: it loads offline and only as the shipped file, finds a portrait's face with its
+landmarks, and in a bundled synthetic room it counts a person whose head is turned 50° away that
+HOG, Haar and BlazeFace all miss. Also: the synthetic renderer draws left and right turns alike."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from vision.detect import DetectConfig
+from vision.face import DlibFaceEngine
+from vision.geometry import Box
+from vision.room import ANALYSER_VERSION, DlibRoomAnalyzer
+from vision.synthetic import turn_head
+from vision.yunet import MODEL, MODEL_SHA256, YuNet
+
+
+def _on(box: Box, head: list[int]) -> bool:
+    x, y, w, h = head
+    cx, cy = box.centre
+    return x <= cx <= x + w and y <= cy <= y + h
+
+
+def test_the_model_ships_in_the_repo_with_its_licence(face_engine: DlibFaceEngine) -> None:
+    assert MODEL.is_file() and MODEL.stat().st_size < 300_000
+    assert "MIT License" in (MODEL.parent / "LICENSE").read_text()
+    assert face_engine.models.yunet is not None
+
+
+def test_an_altered_or_foreign_model_file_is_refused(tmp_path: Path) -> None:
+    altered = tmp_path / "yunet.onnx"
+    shutil.copy(MODEL, altered)
+    data = bytearray(altered.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    altered.write_bytes(bytes(data))
+    with pytest.raises(FileNotFoundError, match="sha256"):
+        YuNet.load(altered, MODEL_SHA256)
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a network" * 100)
+    with pytest.raises(FileNotFoundError, match="did not load"):
+        YuNet.load(garbage, sha256=None)
+    with pytest.raises(FileNotFoundError, match="missing"):
+        YuNet.load(tmp_path / "absent.onnx")
+
+
+def test_yunet_finds_the_portrait_face_and_its_landmarks(
+    face_engine: DlibFaceEngine, astronaut: NDArray[np.uint8]
+) -> None:
+    hits = face_engine.models.yunet.detect(astronaut, 0.5)
+    assert len(hits) == 1
+    hit = hits[0]
+    assert hit.score > 0.9
+    assert _on(hit.box, [160, 55, 140, 140])  # Eileen Collins' face in the 512×512 portrait
+    (rx, ry), (lx, ly), (nx, ny), (mrx, mry), (mlx, mly) = hit.landmarks
+    assert rx < nx < lx and mrx < nx < mlx  # nose between the eyes and the mouth corners
+    assert max(ry, ly) < ny < min(mry, mly)  # eyes above the nose above the mouth
+
+
+def test_yunet_finds_nothing_in_a_photo_of_no_one(face_engine: DlibFaceEngine) -> None:
+    rng = np.random.default_rng(3)
+    wall = np.asarray(rng.normal(128, 20, (720, 1280, 3)).clip(0, 255), dtype=np.uint8)
+    assert face_engine.models.yunet.detect(wall, 0.5) == []
+
+
+@pytest.fixture(scope="module")
+def turned_away() -> tuple[bytes, list[dict[str, Any]]]:
+    """room_turned_away.jpg: 1920×1080, five people (seed-9 room 12 of bench/vision_eval.py),
+    the middle one's head turned 50° to the image's left; the JSON beside it has the truth."""
+    photo = Path(__file__).parents[1] / "fixtures" / "vision" / "room_turned_away.jpg"
+    faces: list[dict[str, Any]] = json.loads(photo.with_suffix(".json").read_text())["faces"]
+    return photo.read_bytes(), faces
+
+
+def test_a_head_turned_away_is_counted_only_with_yunet(
+    face_engine: DlibFaceEngine,
+    room_analyzer: DlibRoomAnalyzer,
+    turned_away: tuple[bytes, list[dict[str, Any]]],
+) -> None:
+    photo, truth = turned_away
+    turned = next(f for f in truth if abs(f["yaw"]) > 45)
+
+    without = DlibRoomAnalyzer(face_engine.models, DetectConfig(yunet=False))
+    try:
+        before = without.analyse(photo)
+    finally:
+        without.close()
+    assert before.headcount == len(truth) - 1  # HOG, Haar and BlazeFace miss the turned head
+    assert not any(_on(f.box, turned["box"]) for f in before.faces)
+
+    after = room_analyzer.analyse(photo)
+    assert after.headcount == len(truth) == 5
+    confirmed = [f for f in after.faces if f.confirmed]
+    for person in truth:  # one confirmed face on every head, none elsewhere
+        assert sum(_on(f.box, person["box"]) for f in confirmed) == 1, person
+    found = next(f for f in confirmed if _on(f.box, turned["box"]))
+    assert found.detectors == ("yunet",)
+    assert not found.attentive  # seen by no frontal detector: not looking at the front
+    assert after.attentive == 4
+    assert after.analyser == ANALYSER_VERSION == "dlib-hog+haar+blazeface+yunet/3"
+    payload = after.to_payload()
+    assert ["yunet"] in [face["detectors"] for face in payload["faces"]]
+
+
+@pytest.mark.parametrize(("yaw", "pitch"), [(45.0, 0.0), (30.0, 0.0), (40.0, 20.0)])
+def test_a_head_turned_left_is_the_mirror_image_of_one_turned_right(
+    astronaut_head: NDArray[np.uint8], lfw: list[NDArray[np.uint8]], yaw: float, pitch: float
+) -> None:
+    for face in (astronaut_head, lfw[3]):
+        mirrored = np.ascontiguousarray(face[:, ::-1])
+        left = turn_head(face, yaw=-yaw, pitch=pitch)
+        right_of_mirror = turn_head(mirrored, yaw=yaw, pitch=pitch)[:, ::-1]
+        assert np.array_equal(left, right_of_mirror)
+        assert not np.array_equal(left, face)
