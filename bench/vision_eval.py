@@ -371,13 +371,16 @@ def main() -> None:
             analyzer = DlibRoomAnalyzer()
             report["rooms"], jpegs = eval_rooms(rooms, analyzer)
             print(json.dumps({"rooms": report["rooms"]}, indent=2), flush=True)
-            # The same scenes with everyone facing the front: what the detectors do on faces.
-            frontal = make_rooms(args.frontal_rooms, args.seed, turned_share=0.0)
-            report["rooms_all_facing_front"], _ = eval_rooms(frontal, analyzer)
-            print(
-                json.dumps({"rooms_all_facing_front": report["rooms_all_facing_front"]}, indent=2),
-                flush=True,
-            )
+            if args.frontal_rooms:
+                # The same scenes with everyone facing the front: what the detectors do on faces.
+                frontal = make_rooms(args.frontal_rooms, args.seed, turned_share=0.0)
+                report["rooms_all_facing_front"], _ = eval_rooms(frontal, analyzer)
+                print(
+                    json.dumps(
+                        {"rooms_all_facing_front": report["rooms_all_facing_front"]}, indent=2
+                    ),
+                    flush=True,
+                )
             analyzer.close()
         else:
             jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]

@@ -79,8 +79,8 @@ def load_cascade(name: str) -> cv2.CascadeClassifier:
 @functools.cache
 def load_models() -> Models:
     """Load (once per process) dlib's HOG detector, 5-point predictor, ResNet encoder, the
-    Haar frontal and profile cascades, BlazeFace full-range and YuNet. Raises ``FileNotFoundError`` if a
-    file is missing."""
+    Haar frontal and profile cascades, BlazeFace full-range and YuNet. Raises
+    ``FileNotFoundError`` if a file is missing."""
     folder = dlib_model_dir()
     for name in (SHAPE_PREDICTOR_5, FACE_ENCODER):
         if not (folder / name).is_file():
