@@ -83,14 +83,14 @@ def front_cue(points: Sequence[tuple[float, float]], score: float) -> FrontCue:
 class AttentionRule:
     """Limits for 'looking at the front' (calibrated by bench/vision_eval.py)."""
 
-    max_yaw: float = 0.20
+    max_yaw: float = 0.25
     min_pitch: float = 0.45
     max_pitch: float = 1.10
     max_eye_ratio: float = 0.45
     max_roll: float = 30.0
     # When YuNet saw the face too, its landmarks and score must also say "front" (seeds 7–8).
     cue_max_yaw: float = 0.30
-    cue_max_pitch: float = 0.65
+    cue_max_pitch: float = 0.80
     cue_min_score: float = 0.85
 
 
