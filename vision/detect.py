@@ -44,7 +44,7 @@ class DetectConfig:
     """Knobs of room detection.
 
     The evidence rule was calibrated by bench/vision_eval.py on synthetic rooms (seeds 7–9) and
-    checked on others (seeds 11–13), docs/benchmarks.md: weak HOG hits (down to -1.0) count
+    checked on others (seeds 11–13), docs/benchmarks.md: weak HOG hits (down to -0.8) count
     when a Haar cascade agrees; alone, a face needs a HOG margin of 0.2 or 6 (frontal) /
     5 (profile) agreeing Haar windows. Haar's own level weights are useless as a confidence
     (all ~55). BlazeFace and YuNet scores are real confidences: see their fields.
@@ -61,6 +61,7 @@ class DetectConfig:
     profile_scale: float = 1.15
     haar_neighbours: int = 1
     hog_threshold: float = -1.0  # weak HOG hits are kept: they count when Haar agrees
+    hog_with: float = -0.8  # the HOG margin a face seen by HOG and Haar needs (seeds 7–9)
     # Haar's profile cascade (on the image and its mirror) costs ~350 ms of CPU per 1080p photo
     # and, since YuNet, changes no headcount figure (seeds 7–13: ±1.7 points): off by default.
     profile: bool = False
@@ -254,9 +255,9 @@ def _evidence(group: Sequence[Detection], config: DetectConfig) -> bool:
         return True
     others = [d for d in group if d.detector not in NEURAL]
     kinds = {d.detector for d in others}
-    if "hog" in kinds and kinds & {"haar_frontal", "haar_profile"}:
-        return True
     best = {k: max(d.score for d in others if d.detector == k) for k in kinds}
+    if best.get("hog", -1e9) >= config.hog_with and kinds & {"haar_frontal", "haar_profile"}:
+        return True
     return (
         best.get("hog", -1e9) >= config.hog_alone
         or best.get("haar_frontal", -1e9) >= config.haar_alone

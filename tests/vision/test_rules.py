@@ -209,3 +209,20 @@ def _yunet(box: Box, score: float) -> Detection:
 def test_yunet_evidence(detections: list[Detection], confirmed: list[bool]) -> None:
     faces = cross_check(detections, DetectConfig())
     assert [f.confirmed for f in faces] == confirmed
+
+
+@pytest.mark.parametrize(
+    ("hog", "haar", "confirmed"),
+    [
+        (-0.5, 2.0, True),  # HOG and Haar agree on a head
+        (-0.9, 2.0, False),  # the faint HOG hit and stray Haar windows that posters give
+        (-0.9, 6.0, True),  # ... unless Haar alone is sure
+        (0.3, 0.0, True),  # a clear HOG margin alone
+    ],
+)
+def test_hog_and_haar_evidence(hog: float, haar: float, confirmed: bool) -> None:
+    found = [Detection(Box(100, 100, 60, 60), hog, "hog")]
+    if haar:
+        found.append(Detection(Box(98, 102, 64, 64), haar, "haar_frontal"))
+    faces = cross_check(found, DetectConfig())
+    assert [f.confirmed for f in faces] == [confirmed]  # unconfirmed: still a "maybe"
