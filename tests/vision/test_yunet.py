@@ -5,7 +5,6 @@ HOG, Haar and BlazeFace all miss. Also: the synthetic renderer draws left and ri
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,16 +15,11 @@ from numpy.typing import NDArray
 
 from vision.detect import DetectConfig
 from vision.face import DlibFaceEngine
-from vision.geometry import Box
 from vision.room import ANALYSER_VERSION, DlibRoomAnalyzer
 from vision.synthetic import turn_head
 from vision.yunet import MODEL, MODEL_SHA256, YuNet
 
-
-def _on(box: Box, head: list[int]) -> bool:
-    x, y, w, h = head
-    cx, cy = box.centre
-    return x <= cx <= x + w and y <= cy <= y + h
+from .heads import counted_everyone, missed_the_turned_head, on_head, room_fixture
 
 
 def test_the_model_ships_in_the_repo_with_its_licence(face_engine: DlibFaceEngine) -> None:
@@ -57,7 +51,7 @@ def test_yunet_finds_the_portrait_face_and_its_landmarks(
     assert len(hits) == 1
     hit = hits[0]
     assert hit.score > 0.9
-    assert _on(hit.box, [160, 55, 140, 140])  # Eileen Collins' face in the 512×512 portrait
+    assert on_head(hit.box, [160, 55, 140, 140])  # Eileen Collins' face in the 512×512 portrait
     (rx, ry), (lx, ly), (nx, ny), (mrx, mry), (mlx, mly) = hit.landmarks
     assert rx < nx < lx and mrx < nx < mlx  # nose between the eyes and the mouth corners
     assert max(ry, ly) < ny < min(mry, mly)  # eyes above the nose above the mouth
@@ -73,9 +67,7 @@ def test_yunet_finds_nothing_in_a_photo_of_no_one(face_engine: DlibFaceEngine) -
 def turned_away() -> tuple[bytes, list[dict[str, Any]]]:
     """room_turned_away.jpg: 1920×1080, five people (seed-9 room 12 of bench/vision_eval.py),
     the middle one's head turned 50° to the image's left; the JSON beside it has the truth."""
-    photo = Path(__file__).parents[1] / "fixtures" / "vision" / "room_turned_away.jpg"
-    faces: list[dict[str, Any]] = json.loads(photo.with_suffix(".json").read_text())["faces"]
-    return photo.read_bytes(), faces
+    return room_fixture("room_turned_away.jpg")
 
 
 def test_a_head_turned_away_is_counted_only_with_yunet(
@@ -84,24 +76,14 @@ def test_a_head_turned_away_is_counted_only_with_yunet(
     turned_away: tuple[bytes, list[dict[str, Any]]],
 ) -> None:
     photo, truth = turned_away
-    turned = next(f for f in truth if abs(f["yaw"]) > 45)
-
     without = DlibRoomAnalyzer(face_engine.models, DetectConfig(yunet=False))
-    try:
-        before = without.analyse(photo)
+    try:  # HOG, Haar and BlazeFace miss the turned head
+        missed_the_turned_head(without.analyse(photo), truth)
     finally:
         without.close()
-    assert before.headcount == len(truth) - 1  # HOG, Haar and BlazeFace miss the turned head
-    assert not any(_on(f.box, turned["box"]) for f in before.faces)
 
     after = room_analyzer.analyse(photo)
-    assert after.headcount == len(truth) == 5
-    confirmed = [f for f in after.faces if f.confirmed]
-    for person in truth:  # one confirmed face on every head, none elsewhere
-        assert sum(_on(f.box, person["box"]) for f in confirmed) == 1, person
-    found = next(f for f in confirmed if _on(f.box, turned["box"]))
-    assert found.detectors == ("yunet",)
-    assert not found.attentive  # seen by no frontal detector: not looking at the front
+    assert counted_everyone(after, truth).detectors == ("yunet",)
     assert after.attentive == 4
     assert after.analyser == ANALYSER_VERSION == "dlib-hog+haar+blazeface+yunet/3"
     payload = after.to_payload()
