@@ -49,7 +49,11 @@ def lfw_faces() -> list[Image]:
 def room_faces() -> list[Image]:
     """Head crops to seat in synthetic rooms: the astronaut plus LFW faces."""
     astro = data.astronaut()[40:215, 140:305]
-    lfw = [cv2.copyMakeBorder(f, 3, 3, 3, 3, cv2.BORDER_REPLICATE) for f in lfw_faces()[:60]]
+    # The LFW subset's faces sit left of their crops' centre: the mean face's axis of symmetry
+    # is column 10.5 of 25 (centre 12). A head is turned about the crop's centre, so pad 3 px on
+    # the left only (axis 13.5 of 28): a face turned left must not fold away sooner than one
+    # turned right (before this, 81% of left-turned and 98% of right-turned heads were found).
+    lfw = [cv2.copyMakeBorder(f, 3, 3, 3, 0, cv2.BORDER_REPLICATE) for f in lfw_faces()[:60]]
     return [astro, *lfw]
 
 

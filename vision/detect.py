@@ -76,7 +76,7 @@ class DetectConfig:
     blaze_tile: int = 384
     blaze_overlap: int = 96
     blaze_floor: float = 0.2
-    blaze_alone: float = 0.5
+    blaze_alone: float = 0.6
     blaze_with: float = 0.35
     # YuNet on the whole image at ``yunet_scale`` × its size: a face counts with a YuNet score of
     # ``yunet_alone``, or ``yunet_with`` when another detector saw it too (seeds 7–9 grid).
@@ -84,7 +84,7 @@ class DetectConfig:
     yunet_scale: float = 1.0
     yunet_floor: float = 0.15
     yunet_alone: float = 0.5
-    yunet_with: float = 0.3
+    yunet_with: float = 0.4
     # A face less than ``nested_ratio`` as wide as a confirmed face, centred within that face's
     # box grown by ``nested_grow`` of its size on each side, is a second box on the same head
     # (an eye or a cheek picked up by one detector), not a person.

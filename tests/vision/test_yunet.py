@@ -65,8 +65,9 @@ def test_yunet_finds_nothing_in_a_photo_of_no_one(face_engine: DlibFaceEngine) -
 
 @pytest.fixture(scope="module")
 def turned_away() -> tuple[bytes, list[dict[str, Any]]]:
-    """room_turned_away.jpg: 1920×1080, five people (seed-9 room 12 of bench/vision_eval.py),
-    the middle one's head turned 50° to the image's left; the JSON beside it has the truth."""
+    """room_turned_away.jpg: 1920×1080, five people (seed-9 room 12 of bench/vision_eval.py at
+    commit 688c369, before its LFW crops were centred), the middle one's head turned 50° to the
+    image's left; the JSON beside it has the truth."""
     return room_fixture("room_turned_away.jpg")
 
 
