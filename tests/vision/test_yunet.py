@@ -101,3 +101,10 @@ def test_a_head_turned_left_is_the_mirror_image_of_one_turned_right(
         right_of_mirror = turn_head(mirrored, yaw=yaw, pitch=pitch)[:, ::-1]
         assert np.array_equal(left, right_of_mirror)
         assert not np.array_equal(left, face)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (10, 10, 3), (2, 3000, 3), (3000, 2, 3)])
+def test_tiny_and_sliver_images_find_no_one_without_failing(
+    face_engine: DlibFaceEngine, shape: tuple[int, int, int]
+) -> None:
+    assert face_engine.models.yunet.detect(np.full(shape, 128, np.uint8), 0.1) == []
