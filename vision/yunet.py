@@ -28,6 +28,7 @@ MODEL_SHA256: Final = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed
 FLOOR: Final = 0.1
 NMS: Final = 0.3
 TOP_K: Final = 5000
+MIN_SIDE: Final = 32  # the network's coarsest stride
 
 
 @dataclass(frozen=True)
@@ -80,17 +81,30 @@ class YuNet:
         if scale != 1.0:
             bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
         height, width = bgr.shape[:2]
+        if height < MIN_SIDE or width < MIN_SIDE:
+            # Thinner than the network's coarsest stride, its output is garbage (boxes far
+            # outside the image, seen on a 2×3000 sliver): pad with black up to the stride.
+            bgr = cv2.copyMakeBorder(
+                bgr,
+                0,
+                max(0, MIN_SIDE - height),
+                0,
+                max(0, MIN_SIDE - width),
+                cv2.BORDER_CONSTANT,
+            )
         det = self._detector()
         det.setScoreThreshold(max(threshold, FLOOR))
-        det.setInputSize((width, height))
+        det.setInputSize((bgr.shape[1], bgr.shape[0]))
         _, faces = det.detect(bgr)
         hits = []
-        for row in [] if faces is None else faces:
-            x, y, w, h = (float(v) / scale for v in row[:4])
-            if w <= 0 or h <= 0:
+        for row in np.empty((0, 15), np.float32) if faces is None else faces:
+            x, y, w, h = (float(v) for v in row[:4])
+            inside = 0 <= x + w / 2 <= width and 0 <= y + h / 2 <= height
+            if not (np.isfinite(row).all() and inside and w >= 1 and h >= 1):
                 continue
             marks = tuple(
                 (float(row[4 + 2 * i]) / scale, float(row[5 + 2 * i]) / scale) for i in range(5)
             )
-            hits.append(YuNetHit(Box(int(x), int(y), int(w), int(h)), float(row[14]), marks))
+            box = Box(int(x / scale), int(y / scale), int(w / scale), int(h / scale))
+            hits.append(YuNetHit(box, float(row[14]), marks))
         return hits

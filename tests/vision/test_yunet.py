@@ -107,4 +107,5 @@ def test_a_head_turned_left_is_the_mirror_image_of_one_turned_right(
 def test_tiny_and_sliver_images_find_no_one_without_failing(
     face_engine: DlibFaceEngine, shape: tuple[int, int, int]
 ) -> None:
-    assert face_engine.models.yunet.detect(np.full(shape, 128, np.uint8), 0.1) == []
+    for _ in range(20):  # OpenCV once answered a sliver with a box far outside it
+        assert face_engine.models.yunet.detect(np.full(shape, 128, np.uint8), 0.1) == []
