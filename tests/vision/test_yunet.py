@@ -12,9 +12,17 @@ from typing import Any
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+from skimage import data
 
-from vision.detect import DetectConfig
+from vision.detect import (
+    DetectConfig,
+    Detection,
+    FaceCandidate,
+    second_look,
+    second_look_score,
+)
 from vision.face import DlibFaceEngine
+from vision.geometry import Box
 from vision.room import ANALYSER_VERSION, DlibRoomAnalyzer
 from vision.synthetic import turn_head
 from vision.yunet import MODEL, MODEL_SHA256, YuNet
@@ -109,3 +117,34 @@ def test_tiny_and_sliver_images_find_no_one_without_failing(
 ) -> None:
     for _ in range(20):  # OpenCV once answered a sliver with a box far outside it
         assert face_engine.models.yunet.detect(np.full(shape, 128, np.uint8), 0.1) == []
+
+
+def _candidate(box: Box) -> FaceCandidate:
+    """A face HOG and Haar agreed on (confirmed), which YuNet did not see in the whole photo."""
+    return FaceCandidate(
+        box, (Detection(box, -0.5, "hog"), Detection(box, 3.0, "haar_frontal")), confirmed=True
+    )
+
+
+def test_a_second_look_demotes_a_face_yunet_cannot_see_close_up(
+    face_engine: DlibFaceEngine, astronaut: NDArray[np.uint8]
+) -> None:
+    page = np.dstack([data.text()] * 3)  # printed text: what posters on the wall look like
+    room = np.full((600, 1100, 3), 150, np.uint8)
+    room[50:562, 50:562] = astronaut
+    room[100:272, 650:1098] = page
+    face = _candidate(Box(178, 62, 89, 110))  # Eileen Collins' face
+    poster = _candidate(Box(700, 150, 60, 60))
+    config = DetectConfig()
+    assert second_look_score(face_engine.models, room, face.box, config) > 0.8
+    assert second_look_score(face_engine.models, room, poster.box, config) < 0.2
+    kept, demoted = second_look(face_engine.models, room, [face, poster], config)
+    assert kept.confirmed and not demoted.confirmed  # the poster stays only a "maybe"
+    seen = FaceCandidate(poster.box, (Detection(poster.box, 0.6, "yunet"),), confirmed=True)
+    assert second_look(face_engine.models, room, [seen], config)[0].confirmed  # already seen
+
+
+def test_a_second_look_at_the_edge_of_the_photo_does_not_fail(face_engine: DlibFaceEngine) -> None:
+    wall = np.full((300, 400, 3), 128, np.uint8)
+    for box in (Box(0, 0, 30, 30), Box(380, 280, 40, 40), Box(399, 299, 1, 1)):
+        assert second_look_score(face_engine.models, wall, box, DetectConfig()) == 0.0
