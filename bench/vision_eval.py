@@ -88,9 +88,7 @@ def _kind(face: PlacedFace) -> str:
 
 
 def _on_head(box: Box, face: PlacedFace) -> bool:
-    cx, cy = box.centre
-    head = face.box
-    return head.x <= cx <= head.x + head.w and head.y <= cy <= head.y + head.h
+    return face.box.contains(box.centre)
 
 
 def eval_rooms(

@@ -112,10 +112,6 @@ class BlazeFace:
                     hits.append(BlazeHit(box, hit.score))
         kept: list[BlazeHit] = []
         for hit in sorted(hits, key=lambda h: -h.score):
-            cx, cy = hit.box.centre
-            if not any(
-                k.box.x <= cx <= k.box.x + k.box.w and k.box.y <= cy <= k.box.y + k.box.h
-                for k in kept
-            ):
+            if not any(k.box.contains(hit.box.centre) for k in kept):
                 kept.append(hit)
         return kept

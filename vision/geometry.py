@@ -25,6 +25,11 @@ class Box:
         """Centre point (x, y)."""
         return (self.x + self.w / 2, self.y + self.h / 2)
 
+    def contains(self, point: tuple[float, float]) -> bool:
+        """Whether ``point`` (x, y) lies inside this box or on its edge."""
+        px, py = point
+        return self.x <= px <= self.x + self.w and self.y <= py <= self.y + self.h
+
     def scaled(self, factor: float, dx: int = 0, dy: int = 0) -> Box:
         """This box scaled by ``factor`` about the origin, then shifted by (dx, dy)."""
         return Box(

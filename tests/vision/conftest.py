@@ -16,7 +16,7 @@ from vision.decode import encode_jpeg
 from vision.face import DlibFaceEngine, SelfieRules
 from vision.room import DlibRoomAnalyzer
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "vision"
+from .heads import FIXTURES
 
 
 @pytest.fixture(scope="session")

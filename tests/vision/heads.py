@@ -15,9 +15,7 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "vision"
 
 def on_head(box: Box, head: list[int]) -> bool:
     """Whether ``box``'s centre lies on the head box ``[x, y, w, h]``."""
-    x, y, w, h = head
-    cx, cy = box.centre
-    return x <= cx <= x + w and y <= cy <= y + h
+    return Box(*head).contains(box.centre)
 
 
 def room_fixture(name: str) -> tuple[bytes, list[dict[str, Any]]]:

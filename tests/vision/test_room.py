@@ -45,9 +45,7 @@ def _stick_marker(room: NDArray[np.uint8], marker_id: int, x: int, y: int, side:
 
 def _on(box: Box, person: PlacedFace) -> bool:
     """Whether a detected face box sits on this person's head (its centre inside the head)."""
-    cx, cy = box.centre
-    head = person.box
-    return head.x <= cx <= head.x + head.w and head.y <= cy <= head.y + head.h
+    return person.box.contains(box.centre)
 
 
 def _found(person: PlacedFace, boxes: list[Box]) -> Box | None:

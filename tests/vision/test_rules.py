@@ -226,3 +226,13 @@ def test_hog_and_haar_evidence(hog: float, haar: float, confirmed: bool) -> None
         found.append(Detection(Box(98, 102, 64, 64), haar, "haar_frontal"))
     faces = cross_check(found, DetectConfig())
     assert [f.confirmed for f in faces] == [confirmed]  # unconfirmed: still a "maybe"
+
+
+@pytest.mark.parametrize(
+    ("point", "inside"),
+    [((15.0, 15.0), True), ((10.0, 10.0), True), ((30.0, 30.0), True), ((30.5, 15.0), False)],
+)
+def test_box_contains_points_on_its_edge_but_not_beyond(
+    point: tuple[float, float], inside: bool
+) -> None:
+    assert Box(10, 10, 20, 20).contains(point) is inside
