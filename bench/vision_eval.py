@@ -1,13 +1,14 @@
 """Evaluation harness for vision/: headcount, attention, verification, reuse detection, latency.
 
     uv run python bench/vision_eval.py [--rooms 40] [--frontal-rooms 20] [--identities 60]
-        [--seed 7] [--parts rooms,reuse,selfie,verification] [--json out.json]
+        [--seed 7 | --seed 31,32,33,34,35] [--parts rooms,reuse,selfie,verification]
+        [--json out.json]
 
 Everything is built from scikit-image's bundled public-domain samples (astronaut, camera,
-lfw_subset) on the fly: no downloads. Thresholds in vision/ were calibrated on seed 7; the
-figures in docs/benchmarks.md are from seed 11 (rooms the calibration never saw). Run it under
-``flock /tmp/muster-measure.lock`` on a quiet machine: latencies are wall-clock.
-"""
+lfw_subset) on the fly: no downloads. Room thresholds in vision/ were fitted on seeds 7–9 and
+checked on 11–13; both sets were then used to diagnose failures, so docs/benchmarks.md reports
+rooms no tuning has seen (seeds 31–35, 200 rooms). Run it under
+``flock /tmp/muster-measure.lock`` on a quiet machine: latencies are wall-clock."""
 
 from __future__ import annotations
 
@@ -81,6 +82,14 @@ def make_rooms(n: int, seed: int, turned_share: float = 0.25) -> list[SyntheticR
     return rooms
 
 
+def make_rooms_for(
+    seeds: list[int], per_seed: int, turned_share: float = 0.25
+) -> list[SyntheticRoom]:
+    """``per_seed`` rooms for each seed. One seed's rooms share a background 4 at a time, so a
+    face-like poster repeats in 4 rooms: figures over several seeds are steadier than over one."""
+    return [room for seed in seeds for room in make_rooms(per_seed, seed, turned_share)]
+
+
 def _kind(face: PlacedFace) -> str:
     if face.attentive:
         return "facing_front"
@@ -97,6 +106,7 @@ def eval_rooms(
     """Headcount error, per-pose detection rate, attention accuracy and latency."""
     analyzer.analyse(encode_jpeg(rooms[0].rgb))  # warm-up
     errors, latencies, jpegs = [], [], []
+    in_range, extra = [], []
     correct = total = 0
     share_errors = []
     found: dict[str, list[bool]] = {}
@@ -108,6 +118,8 @@ def eval_rooms(
         result = analyzer.analyse(jpeg)
         latencies.append((time.perf_counter() - t) * 1000)
         errors.append(result.headcount - room.headcount)
+        in_range.append(result.headcount <= room.headcount <= result.headcount_max)
+        extra.append(result.headcount_max - result.headcount)
         confirmed = [f for f in result.faces if f.confirmed]
         used: set[int] = set()
         for truth in room.faces:
@@ -132,6 +144,9 @@ def eval_rooms(
         "headcount_error_max": max(abs(e) for e in errors),
         "headcount_error_mean": statistics.mean(errors),
         "headcount_errors": errors,
+        # Is the true count inside [headcount, headcount_max], and how wide is that range?
+        "truth_within_headcount_range": sum(in_range) / len(rooms),
+        "maybe_faces_per_room": statistics.mean(extra),
         "people_found_by_pose": {k: sum(v) / len(v) for k, v in sorted(found.items())},
         "people_by_pose": {k: len(v) for k, v in sorted(found.items())},
         "false_faces_per_room": false_faces / len(rooms),
@@ -356,7 +371,9 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=40)
     parser.add_argument("--frontal-rooms", type=int, default=20)
     parser.add_argument("--identities", type=int, default=60)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--seed", default="7", help="a seed, or several comma-separated (--rooms rooms each)"
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument(
         "--parts",
@@ -365,17 +382,18 @@ def main() -> None:
     )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
+    seeds = [int(seed) for seed in args.seed.split(",")]
     report: dict[str, Any] = {}
     jpegs: list[bytes] = []
     if parts & {"rooms", "reuse"}:
-        rooms = make_rooms(args.rooms, args.seed)
+        rooms = make_rooms_for(seeds, args.rooms)
         if "rooms" in parts:
             analyzer = DlibRoomAnalyzer()
             report["rooms"], jpegs = eval_rooms(rooms, analyzer)
             print(json.dumps({"rooms": report["rooms"]}, indent=2), flush=True)
             if args.frontal_rooms:
                 # The same scenes with everyone facing the front: what the detectors do on faces.
-                frontal = make_rooms(args.frontal_rooms, args.seed, turned_share=0.0)
+                frontal = make_rooms_for(seeds, args.frontal_rooms, turned_share=0.0)
                 report["rooms_all_facing_front"], _ = eval_rooms(frontal, analyzer)
                 print(
                     json.dumps(
@@ -387,13 +405,13 @@ def main() -> None:
         else:
             jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
     if "reuse" in parts:
-        report["reuse"] = eval_reuse(jpegs, args.seed)
+        report["reuse"] = eval_reuse(jpegs, seeds[0])
         print(json.dumps({"reuse": report["reuse"]}, indent=2), flush=True)
     if "selfie" in parts:
         report["selfie_latency"] = eval_selfie_latency()
         print(json.dumps({"selfie_latency": report["selfie_latency"]}, indent=2), flush=True)
     if "verification" in parts:
-        report["verification"] = eval_verification(args.identities, args.seed)
+        report["verification"] = eval_verification(args.identities, seeds[0])
         print(json.dumps({"verification": report["verification"]}, indent=2), flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

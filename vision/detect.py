@@ -92,6 +92,17 @@ class DetectConfig:
     second_look: bool = True
     second_look_face: int = 80
     second_look_min: float = 0.2
+    # "Maybe" faces (``headcount_max``). A head seen only by BlazeFace or YuNet, below the scores
+    # that confirm it, is kept as a candidate from ``maybe_neural`` up. With the second look on, an
+    # unconfirmed candidate then stays a "maybe" only if YuNet's close-up scores it at least
+    # ``maybe_look`` and it does not sit on a face already counted or in doubt; one the close-up
+    # scores ``promote_look`` or more, on a face about its own width, is counted. Before this,
+    # faint HOG and Haar windows on shirts, hands and knees made real group photos read "5–28
+    # people" for five, and faces in crowds that only HOG or Haar saw stayed "maybe"; on the
+    # synthetic rooms headcounts are unchanged and the range is 3–4× narrower (docs/benchmarks.md).
+    maybe_neural: float = 0.3
+    maybe_look: float = 0.1
+    promote_look: float = 0.8
     # A face less than ``nested_ratio`` as wide as a confirmed face, centred within that face's
     # box grown by ``nested_grow`` of its size on each side, is a second box on the same head
     # (an eye or a cheek picked up by one detector), not a person.
@@ -293,11 +304,16 @@ def cross_check(detections: Sequence[Detection], config: DetectConfig) -> list[F
     faces = []
     for idx in groups:
         group = [detections[i] for i in idx]
-        if all(d.detector in NEURAL for d in group) and not _evidence(group, config):
-            continue  # weak neural hits alone are not even a "maybe" (keeps headcount_max)
+        evidence = _evidence(group, config)
+        if (
+            not evidence
+            and all(d.detector in NEURAL for d in group)
+            and max(d.score for d in group) < config.maybe_neural
+        ):
+            continue  # faint neural hits alone are not even a "maybe" (keeps headcount_max)
         hog = [d for d in group if d.detector == "hog"]
         lead = max(hog or group, key=lambda d: d.score)
-        faces.append(FaceCandidate(lead.box, tuple(group), _evidence(group, config)))
+        faces.append(FaceCandidate(lead.box, tuple(group), evidence))
     kept: list[FaceCandidate] = []
     for face in sorted(faces, key=lambda f: -f.box.w):
         if not any(k.confirmed and _nested(face, k, config) for k in kept):
@@ -305,45 +321,90 @@ def cross_check(detections: Sequence[Detection], config: DetectConfig) -> list[F
     return sorted(kept, key=lambda f: (f.box.y // max(f.box.h, 1), f.box.x))
 
 
-def second_look_score(
-    models: Models, rgb: NDArray[np.uint8], box: Box, config: DetectConfig
-) -> float:
-    """YuNet's best score for a face centred near ``box``'s centre, on a crop of ``box`` grown by
-    its width on every side, scaled so the face is ``config.second_look_face`` px wide."""
+@dataclass(frozen=True)
+class CloseUp:
+    """What YuNet saw on a close-up of a candidate: its best score for a face centred near the
+    candidate's centre, and that face's box in the photo's pixels (``None``: nothing there)."""
+
+    score: float
+    box: Box | None
+
+
+def close_up(models: Models, rgb: NDArray[np.uint8], box: Box, config: DetectConfig) -> CloseUp:
+    """YuNet on a crop of ``box`` grown by its width on every side, scaled so the face is
+    ``config.second_look_face`` px wide: the best face centred within 0.6 of ``box``'s size of
+    its centre."""
     height, width = rgb.shape[:2]
     grow = box.w
     x0, y0 = max(0, box.x - grow), max(0, box.y - grow)
     x1, y1 = min(width, box.x + box.w + grow), min(height, box.y + box.h + grow)
     if x1 <= x0 or y1 <= y0:
-        return 0.0
+        return CloseUp(0.0, None)
     crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
     hits = models.yunet.detect(crop, 0.0, config.second_look_face / max(box.w, 1))
     cx, cy = box.centre[0] - x0, box.centre[1] - y0
-    return max(
-        (
-            h.score
-            for h in hits
-            if abs(h.box.centre[0] - cx) < 0.6 * box.w and abs(h.box.centre[1] - cy) < 0.6 * box.h
-        ),
-        default=0.0,
-    )
+    near = [
+        h
+        for h in hits
+        if abs(h.box.centre[0] - cx) < 0.6 * box.w and abs(h.box.centre[1] - cy) < 0.6 * box.h
+    ]
+    if not near:
+        return CloseUp(0.0, None)
+    best = max(near, key=lambda h: h.score)
+    return CloseUp(best.score, best.box.scaled(1.0, x0, y0))
+
+
+def second_look_score(
+    models: Models, rgb: NDArray[np.uint8], box: Box, config: DetectConfig
+) -> float:
+    """YuNet's close-up score for a face at ``box`` (see ``close_up``)."""
+    return close_up(models, rgb, box, config).score
+
+
+def _same_size(box: Box, seen: Box | None) -> bool:
+    """Whether the face YuNet found on a close-up is about as wide as the candidate (not one of
+    several small faces inside a big window)."""
+    return seen is not None and 0.5 * box.w <= seen.w <= 2.0 * box.w
+
+
+def _on_each_other(a: Box, b: Box) -> bool:
+    """Whether either box's centre lies inside the other: two boxes on one head."""
+    return a.contains(b.centre) or b.contains(a.centre)
 
 
 def second_look(
     models: Models, rgb: NDArray[np.uint8], faces: Sequence[FaceCandidate], config: DetectConfig
 ) -> list[FaceCandidate]:
-    """Demote to "maybe" every confirmed face that YuNet missed in the whole photo and still
-    does not see on a close-up (``DetectConfig.second_look``)."""
-    out = []
+    """Show YuNet every face it did not confirm itself, on a close-up (``DetectConfig``).
+
+    A confirmed face YuNet missed in the whole photo and still scores under
+    ``second_look_min`` is demoted to "maybe". A "maybe" is kept only if the close-up scores it
+    at least ``maybe_look`` and neither it nor the face YuNet found on it sits on a confirmed
+    face; the rest (a HOG or Haar window on a shirt, a hand, a poster, a second box on a head
+    already counted) are dropped, so ``headcount_max`` stays a real doubt. A "maybe" the close-up
+    scores ``promote_look`` or more is confirmed.
+    """
+    kept: list[FaceCandidate] = []
+    doubts: list[tuple[FaceCandidate, CloseUp]] = []
     for face in faces:
-        if (
-            face.confirmed
-            and "yunet" not in face.detectors
-            and second_look_score(models, rgb, face.box, config) < config.second_look_min
-        ):
-            face = replace(face, confirmed=False)
-        out.append(face)
-    return out
+        if face.confirmed and "yunet" in face.detectors:
+            kept.append(face)
+            continue
+        seen = close_up(models, rgb, face.box, config)
+        if face.confirmed and seen.score >= config.second_look_min:
+            kept.append(face)
+        elif seen.score >= config.maybe_look:
+            doubts.append((replace(face, confirmed=False), seen))
+    taken = [f.box for f in kept]
+    for face, seen in sorted(doubts, key=lambda d: -d[1].score):
+        boxes = [face.box] if seen.box is None else [face.box, seen.box]
+        if any(_on_each_other(b, t) for b in boxes for t in taken):
+            continue  # a second box on a head already counted (or already in doubt)
+        if seen.score >= config.promote_look and _same_size(face.box, seen.box):
+            face = replace(face, confirmed=True)
+        taken.append(face.box)
+        kept.append(face)
+    return sorted(kept, key=lambda f: (f.box.y // max(f.box.h, 1), f.box.x))
 
 
 def detect_faces(
@@ -353,8 +414,8 @@ def detect_faces(
     config: DetectConfig,
     pool: ThreadPoolExecutor,
 ) -> list[FaceCandidate]:
-    """All face candidates in a room photo (confirmed and weak), cross-checked, and with YuNet
-    on, confirmed ones given a second look."""
+    """All face candidates in a room photo (confirmed and "maybe"), cross-checked, and with
+    YuNet on, given a second look."""
     faces = cross_check(run_detectors(models, rgb, gray, config, pool), config)
     if config.yunet and config.second_look:
         faces = second_look(models, rgb, faces, config)

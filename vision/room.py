@@ -28,7 +28,7 @@ from vision.pose import (
     is_attentive,
 )
 
-ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/3"
+ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/4"
 
 
 @dataclass(frozen=True)

@@ -192,7 +192,8 @@ def _yunet(box: Box, score: float) -> Detection:
     ("detections", "confirmed"),
     [
         ([_yunet(Box(100, 100, 60, 60), 0.55)], [True]),  # sure enough alone
-        ([_yunet(Box(100, 100, 60, 60), 0.45)], []),  # weak and alone: not even a maybe
+        ([_yunet(Box(100, 100, 60, 60), 0.45)], [False]),  # weak and alone: a "maybe"
+        ([_yunet(Box(100, 100, 60, 60), 0.25)], []),  # faint and alone: not even a maybe
         (  # weak, but HOG saw the same head: counts
             [_yunet(Box(100, 100, 60, 60), 0.45), Detection(Box(104, 104, 54, 54), -0.5, "hog")],
             [True],
