@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -109,6 +110,17 @@ class RoomAnalysis:
         }
 
 
+def enlargement(height: int, width: int, config: DetectConfig) -> float:
+    """How much to enlarge a photo before detection: a photo whose shorter side is under
+    ``config.enlarge_below`` (a thumbnail, a photo forwarded through a chat app) is enlarged until
+    that side is ``enlarge_to``, at most ``enlarge_max`` times, so faces reach the detectors'
+    smallest size (24 px). 1.0 for everything else."""
+    short = min(height, width)
+    if short <= 0 or short >= config.enlarge_below:
+        return 1.0
+    return min(config.enlarge_to / short, config.enlarge_max)
+
+
 class DlibRoomAnalyzer:
     """The default ``RoomAnalyzer``: dlib HOG + Haar cascades + BlazeFace + YuNet + 5-point pose
     + ArUco."""
@@ -168,9 +180,19 @@ class DlibRoomAnalyzer:
         """The analysis proper, on an already decoded image."""
         gray = image.gray
         materials_job = self._pool.submit(find_materials, gray, kit) if kit is not None else None
-        candidates = detect_faces(self.models, image.rgb, gray, self.config, self._pool)
+        factor = enlargement(gray.shape[0], gray.shape[1], self.config)
+        rgb = image.rgb
+        if factor > 1:
+            rgb = np.ascontiguousarray(
+                cv2.resize(image.rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC),
+                dtype=np.uint8,
+            )
+            gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+        candidates = detect_faces(self.models, rgb, gray, self.config, self._pool)
         detected = time.perf_counter()
-        faces = tuple(self._face(image.rgb, c) for c in candidates)
+        faces = tuple(self._face(rgb, c) for c in candidates)
+        if factor > 1:  # report boxes in the photo's own pixels
+            faces = tuple(replace(f, box=f.box.scaled(1 / factor)) for f in faces)
         materials = materials_job.result() if materials_job is not None else None
         done = time.perf_counter()
         confirmed = [f for f in faces if f.confirmed]

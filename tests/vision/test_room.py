@@ -11,10 +11,13 @@ from numpy.typing import NDArray
 from skimage import data
 
 from vision.decode import encode_jpeg
+from vision.detect import DetectConfig
 from vision.geometry import Box
 from vision.materials import CourseKit, find_materials, marker_image
 from vision.room import DlibRoomAnalyzer
 from vision.synthetic import PlacedFace, room_background, seat_person
+
+from .heads import on_head, room_fixture
 
 KIT = CourseKit.from_names({"screen": 3, "ppe": 7, "handouts": 11})
 
@@ -145,3 +148,26 @@ def test_the_result_becomes_a_json_event_payload_with_boxes_and_facts(
     assert payload["materials"]["present"] == ["ppe", "screen"]
     assert payload["photo"]["width"] == 1280 and len(payload["photo"]["sha256"]) == 64
     assert payload["timings_ms"]["total"] > 0
+
+
+@pytest.mark.parametrize("name", ["room_turned_away.jpg", "room_turned_heads.jpg"])
+def test_a_small_photo_is_enlarged_so_its_small_faces_are_counted(
+    room_analyzer: DlibRoomAnalyzer, name: str
+) -> None:
+    """The 1920×1080 fixture sent on at a quarter of its size (480×270, faces ~30 px), as a chat
+    app or a thumbnail would: everyone is still counted, with boxes in the small photo's
+    pixels; analysed as it is, people are missed."""
+    photo, truth = room_fixture(name)
+    full = cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+    small = encode_jpeg(cv2.resize(full, (480, 270), interpolation=cv2.INTER_AREA))
+    result = room_analyzer.analyse(small)
+    assert result.headcount == result.headcount_max == len(truth) == 5
+    confirmed = [f.box for f in result.faces if f.confirmed]
+    for person in truth:
+        quarter = [round(v / 4) for v in person["box"]]
+        assert sum(on_head(box, quarter) for box in confirmed) == 1, person
+    as_it_is = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(enlarge_below=0))
+    try:
+        assert as_it_is.analyse(small).headcount < 5
+    finally:
+        as_it_is.close()

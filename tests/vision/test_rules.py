@@ -14,6 +14,7 @@ from vision.matching import Thresholds, decide, identify, verify
 from vision.messages import LOCALES, MESSAGES, message
 from vision.phash import hamming
 from vision.pose import FrontCue, HeadPose, front_cue, is_attentive
+from vision.room import enlargement
 
 boxes = st.builds(
     Box,
@@ -237,3 +238,20 @@ def test_box_contains_points_on_its_edge_but_not_beyond(
     point: tuple[float, float], inside: bool
 ) -> None:
     assert Box(10, 10, 20, 20).contains(point) is inside
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "factor"),
+    [
+        (1080, 1920, 1.0),  # a tablet's photo: as it is
+        (720, 1280, 1.0),
+        (603, 1024, 1.0),  # a little small: enlarging 1.7× gained nothing on real photos
+        (353, 490, 1080 / 353),  # a class photo forwarded through a chat app
+        (100, 100, 4.0),  # a thumbnail: no more than 4×
+        (0, 0, 1.0),
+    ],
+)
+def test_only_small_photos_are_enlarged_before_detection(
+    height: int, width: int, factor: float
+) -> None:
+    assert enlargement(height, width, DetectConfig()) == pytest.approx(factor)
