@@ -305,8 +305,9 @@ def cross_check(detections: Sequence[Detection], config: DetectConfig) -> list[F
     """Merge detections of the same face; confirm faces seen by two detectors or strongly by one;
     drop weak BlazeFace-only hits and small boxes on the head of a bigger confirmed face.
 
-    The box of a face is its HOG box when HOG saw it (tighter, what the landmark model expects),
-    else the best-scoring Haar box, else the BlazeFace box. Sorted left to right, top to bottom.
+    The box of a face is its HOG box when HOG saw it (margin ≥ ``hog_with``: tighter, what the
+    landmark model expects), else the best-scoring Haar box, else the BlazeFace box. Sorted left
+    to right, top to bottom.
     """
     groups = group_same_faces([d.box for d in detections])
     faces = []
@@ -319,7 +320,8 @@ def cross_check(detections: Sequence[Detection], config: DetectConfig) -> list[F
             and max(d.score for d in group) < config.maybe_neural
         ):
             continue  # faint neural hits alone are not even a "maybe" (keeps headcount_max)
-        hog = [d for d in group if d.detector == "hog"]
+        # A faint HOG window (under ``hog_with``) is no face's box: it can span two heads.
+        hog = [d for d in group if d.detector == "hog" and d.score >= config.hog_with]
         lead = max(hog or group, key=lambda d: d.score)
         faces.append(FaceCandidate(lead.box, tuple(group), evidence))
     kept: list[FaceCandidate] = []

@@ -94,21 +94,39 @@ def non_max_suppression(
     return kept
 
 
+APART = 1.2
+
+
+def apart(a: Box, b: Box) -> bool:
+    """Whether two boxes are certainly different faces: their centres are further apart than
+    ``APART`` times the wider box's width."""
+    (ax, ay), (bx, by) = a.centre, b.centre
+    return bool((ax - bx) ** 2 + (ay - by) ** 2 >= (APART * max(a.w, b.w)) ** 2)
+
+
 def group_same_faces(boxes: Sequence[Box], iou_threshold: float = 0.3) -> list[list[int]]:
-    """Cluster detections of the same face (single linkage over ``same_face``); sorted groups."""
-    parent = list(range(len(boxes)))
+    """Cluster detections of the same face; sorted groups.
 
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i in range(len(boxes)):
-        for j in range(i + 1, len(boxes)):
-            if same_face(boxes[i], boxes[j], iou_threshold):
-                parent[root(j)] = root(i)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(boxes)):
-        groups.setdefault(root(i), []).append(i)
-    return sorted(groups.values())
+    Links (``same_face`` pairs) are joined strongest first (by IoU), and two groups are never
+    joined if they hold boxes that are ``apart``: one big faint window over two neighbours'
+    faces must not chain them into one person (a real group photo lost a clear face that way).
+    """
+    n = len(boxes)
+    links = sorted(
+        (
+            (-iou(boxes[i], boxes[j]), i, j)
+            for i in range(n)
+            for j in range(i + 1, n)
+            if same_face(boxes[i], boxes[j], iou_threshold)
+        ),
+    )
+    members = {i: [i] for i in range(n)}
+    root = list(range(n))
+    for _, i, j in links:
+        ri, rj = root[i], root[j]
+        if ri == rj or any(apart(boxes[a], boxes[b]) for a in members[ri] for b in members[rj]):
+            continue
+        for k in members[rj]:
+            root[k] = ri
+        members[ri].extend(members.pop(rj))
+    return sorted(sorted(group) for group in members.values())

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vision.detect import DetectConfig, Detection, cross_check
-from vision.geometry import Box, iou, non_max_suppression, same_face
+from vision.geometry import Box, group_same_faces, iou, non_max_suppression, same_face
 from vision.matching import Thresholds, decide, identify, verify
 from vision.messages import LOCALES, MESSAGES, message
 from vision.phash import hamming
@@ -255,3 +255,25 @@ def test_only_small_photos_are_enlarged_before_detection(
     height: int, width: int, factor: float
 ) -> None:
     assert enlargement(height, width, DetectConfig()) == pytest.approx(factor)
+
+
+def test_a_big_faint_window_over_two_faces_does_not_make_them_one_person() -> None:
+    """From a real group photo: a woman in the second row, a woman in glasses just below her,
+    and a faint 104 px HOG window over both. Chained through the window, the woman in glasses
+    (seen by all four detectors) was lost."""
+    upper = [
+        Detection(Box(547, 235, 48, 48), 0.9, "yunet"),
+        Detection(Box(545, 233, 52, 52), 30.0, "haar_frontal"),
+    ]
+    lower = [
+        Detection(Box(565, 314, 44, 45), 1.89, "hog"),
+        Detection(Box(563, 305, 51, 51), 71.0, "haar_frontal"),
+        Detection(Box(562, 308, 46, 46), 0.9, "blaze"),
+        Detection(Box(564, 305, 43, 54), 0.94, "yunet"),
+    ]
+    window = Detection(Box(538, 238, 104, 105), -0.82, "hog")
+    faces = cross_check([*upper, window, *lower], DetectConfig())
+    assert [f.confirmed for f in faces] == [True, True]
+    assert faces[1].detectors == ("blaze", "haar_frontal", "hog", "yunet")
+    groups = group_same_faces([d.box for d in [*upper, window, *lower]])
+    assert sorted(len(g) for g in groups) == [3, 4]  # the window joins one of them, not both
