@@ -25,6 +25,8 @@ Detector = Literal["hog", "haar_frontal", "haar_profile", "blaze", "yunet"]
 NEURAL: Final = frozenset({"blaze", "yunet"})
 # dlib's HOG detector is five filters: 0 front, 1 turned left, 2 turned right, 3/4 front tilted.
 HOG_TURNED: Final = frozenset({1, 2})
+# The ``variant`` of a YuNet detection made on the second look's close-up, not the whole photo.
+CLOSE_UP: Final = 1
 
 
 @dataclass(frozen=True)
@@ -334,10 +336,12 @@ def cross_check(detections: Sequence[Detection], config: DetectConfig) -> list[F
 @dataclass(frozen=True)
 class CloseUp:
     """What YuNet saw on a close-up of a candidate: its best score for a face centred near the
-    candidate's centre, and that face's box in the photo's pixels (``None``: nothing there)."""
+    candidate's centre, and that face's box and landmarks in the photo's pixels (``None`` and
+    no landmarks: nothing there)."""
 
     score: float
     box: Box | None
+    landmarks: tuple[tuple[float, float], ...] = ()
 
 
 def close_up(models: Models, rgb: NDArray[np.uint8], box: Box, config: DetectConfig) -> CloseUp:
@@ -361,7 +365,8 @@ def close_up(models: Models, rgb: NDArray[np.uint8], box: Box, config: DetectCon
     if not near:
         return CloseUp(0.0, None)
     best = max(near, key=lambda h: h.score)
-    return CloseUp(best.score, best.box.scaled(1.0, x0, y0))
+    marks = tuple((x + x0, y + y0) for x, y in best.landmarks)
+    return CloseUp(best.score, best.box.scaled(1.0, x0, y0), marks)
 
 
 def second_look_score(
@@ -371,10 +376,10 @@ def second_look_score(
     return close_up(models, rgb, box, config).score
 
 
-def _same_size(box: Box, seen: Box | None) -> bool:
+def _same_size(box: Box, seen: Box) -> bool:
     """Whether the face YuNet found on a close-up is about as wide as the candidate (not one of
     several small faces inside a big window)."""
-    return seen is not None and 0.5 * box.w <= seen.w <= 2.0 * box.w
+    return 0.5 * box.w <= seen.w <= 2.0 * box.w
 
 
 def _on_each_other(a: Box, b: Box) -> bool:
@@ -410,8 +415,15 @@ def second_look(
         boxes = [face.box] if seen.box is None else [face.box, seen.box]
         if any(_on_each_other(b, t) for b in boxes for t in taken):
             continue  # a second box on a head already counted (or already in doubt)
-        if seen.score >= config.promote_look and _same_size(face.box, seen.box):
-            face = replace(face, confirmed=True)
+        if (
+            seen.box is not None
+            and seen.score >= config.promote_look
+            and _same_size(face.box, seen.box)
+        ):
+            # Counted on YuNet's close-up: keep what it saw (its landmarks say where the face
+            # looks) as a detection of its own.
+            look = Detection(seen.box, seen.score, "yunet", CLOSE_UP, seen.landmarks)
+            face = replace(face, detections=(*face.detections, look), confirmed=True)
         taken.append(face.box)
         kept.append(face)
     return sorted(kept, key=lambda f: (f.box.y // max(f.box.h, 1), f.box.x))

@@ -103,14 +103,16 @@ def is_attentive(
     turned: bool,
     rule: AttentionRule = DEFAULT_ATTENTION,
     cue: FrontCue | None = None,
+    close_up: bool = False,
 ) -> bool:
     """Whether a face looks at the front of the room.
 
     Needs a frontal detector hit (``haar_frontal``, or ``hog`` not from its turned-head filters,
-    ``turned``), landmarks, and a pose inside ``rule``; when YuNet saw the face, its ``cue`` must
-    be inside ``rule`` too. A profile-only face is never attentive.
+    ``turned``), or YuNet's close-up having counted it (``close_up``: small faces in crowds that
+    only BlazeFace saw), landmarks, and a pose inside ``rule``; when YuNet saw the face, its
+    ``cue`` must be inside ``rule`` too. A profile-only face is never attentive.
     """
-    frontal_seen = "haar_frontal" in detectors or ("hog" in detectors and not turned)
+    frontal_seen = "haar_frontal" in detectors or ("hog" in detectors and not turned) or close_up
     if pose is None or not frontal_seen:
         return False
     if cue is not None and not (

@@ -15,7 +15,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vision.decode import DecodedImage, decode_image, open_image
-from vision.detect import HOG_TURNED, DetectConfig, FaceCandidate, detect_faces, to_dlib_rect
+from vision.detect import (
+    CLOSE_UP,
+    HOG_TURNED,
+    DetectConfig,
+    FaceCandidate,
+    detect_faces,
+    to_dlib_rect,
+)
 from vision.forensics import PhotoFacts, facts_of
 from vision.geometry import Box
 from vision.materials import CourseKit, MaterialsSeen, find_materials
@@ -153,8 +160,9 @@ class DlibRoomAnalyzer:
             default=None,
         )
         cue = None if yunet is None else front_cue(yunet.landmarks, yunet.score)
+        close_up = yunet is not None and yunet.variant == CLOSE_UP
         attentive = candidate.confirmed and is_attentive(
-            pose, detectors, turned, self.attention, cue
+            pose, detectors, turned, self.attention, cue, close_up
         )
         return RoomFace(candidate.box, detectors, candidate.confirmed, attentive, pose)
 

@@ -177,6 +177,24 @@ def test_the_yunet_cue_can_veto_attention(
     assert is_attentive(LOOKS_FRONT, ("hog",), turned=False) is True
 
 
+@pytest.mark.parametrize(
+    ("points", "close_up", "attentive"),
+    [
+        (FRONTAL, True, True),  # counted on YuNet's close-up, looking at the front
+        (TURNED, True, False),  # ... looking aside
+        (FRONTAL, False, False),  # BlazeFace and YuNet only, in the whole photo: a turned head
+    ],
+)
+def test_a_small_face_counted_on_a_close_up_can_be_attentive(
+    points: list[tuple[float, float]], close_up: bool, attentive: bool
+) -> None:
+    """Small faces in a crowd that only BlazeFace saw, counted because YuNet's close-up saw
+    them clearly, used to be 'not looking at the front' for want of a frontal detector."""
+    cue = front_cue(points, 0.93)
+    found = is_attentive(LOOKS_FRONT, ("blaze", "yunet"), True, cue=cue, close_up=close_up)
+    assert found is attentive
+
+
 def test_front_cue_measures_in_eye_distances_whatever_the_face_size() -> None:
     small = front_cue(TURNED, 0.9)
     big = front_cue([(x * 3, y * 3) for x, y in TURNED], 0.9)

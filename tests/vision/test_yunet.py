@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from skimage import data
 
 from vision.detect import (
+    CLOSE_UP,
     DetectConfig,
     Detection,
     FaceCandidate,
@@ -164,6 +165,11 @@ def test_a_maybe_yunet_sees_clearly_close_up_is_counted(
 ) -> None:
     (counted,) = second_look(face_engine.models, poster_room, [_maybe(FACE)], DetectConfig())
     assert counted.confirmed and counted.box == FACE
+    # What YuNet saw on the close-up is kept: its landmarks sit on the face (they tell where it
+    # looks).
+    look = next(d for d in counted.detections if d.detector == "yunet")
+    assert look.variant == CLOSE_UP and len(look.landmarks) == 5
+    assert all(FACE.contains(point) for point in look.landmarks)
     # With promotion switched off it stays a "maybe" (close-up score 0.1–0.8 does the same).
     (doubt,) = second_look(
         face_engine.models, poster_room, [_maybe(FACE)], DetectConfig(promote_look=1.1)
