@@ -1,7 +1,7 @@
 """Evaluation harness for vision/: headcount, attention, verification, reuse detection, latency.
 
     uv run python bench/vision_eval.py [--rooms 40] [--frontal-rooms 20] [--identities 60]
-        [--seed 7 | --seed 31,32,33,34,35] [--parts rooms,reuse,selfie,verification]
+        [--seed 7 | --seed 31,32,33,34,35] [--parts rooms,banners,reuse,selfie,verification]
         [--json out.json]
 
 Everything is built from scikit-image's bundled public-domain samples (astronaut, camera,
@@ -22,6 +22,8 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image as PILImage
+from PIL import ImageDraw, ImageFont
 from skimage import data
 
 from vision.decode import encode_jpeg
@@ -274,6 +276,65 @@ def _as_rgb(image: NDArray[Any]) -> Image:
     return np.dstack([image] * 3) if image.ndim == 2 else np.ascontiguousarray(image[..., :3])
 
 
+# Slogans on the walls of Chinese plants' training rooms, and the Noto CJK fonts Debian ships
+# (fonts-noto-cjk, which .ci/run installs for the browser tests).
+SLOGANS = (
+    "安全生产 人人有责",
+    "质量第一 安全第一",
+    "精益求精 持续改进",
+    "安全培训 警钟长鸣",
+    "严禁烟火",
+    "注意安全",
+    "佩戴安全帽",
+    "消防通道 禁止占用",
+    "5S管理 整理 整顿 清扫",
+    "班组安全教育",
+)
+CJK_FONTS = tuple(
+    f"/usr/share/fonts/opentype/noto/{name}.ttc"
+    for name in ("NotoSansCJK-Bold", "NotoSansCJK-Regular", "NotoSerifCJK-Regular")
+)
+
+
+def banner_room(rng: np.random.Generator, banners: int = 3) -> Image:
+    """An empty 1920×1080 room with ``banners`` red, white, yellow or blue banners of Chinese
+    slogans, 30–140 px characters."""
+    img = PILImage.fromarray(room_background(rng, textures(), (1920, 1080)))
+    draw = ImageDraw.Draw(img)
+    colours = [((200, 20, 20), (255, 255, 255)), ((240, 240, 240), (200, 0, 0))]
+    colours += [((250, 220, 0), (200, 0, 0)), ((20, 60, 160), (255, 255, 255))]
+    for _ in range(banners):
+        text = SLOGANS[int(rng.integers(len(SLOGANS)))]
+        font = ImageFont.truetype(
+            CJK_FONTS[int(rng.integers(len(CJK_FONTS)))], int(rng.integers(30, 140))
+        )
+        x, y = int(rng.integers(0, 1200)), int(rng.integers(0, 900))
+        back, ink = colours[int(rng.integers(len(colours)))]
+        left, top, right, bottom = draw.textbbox((x, y), text, font=font)
+        draw.rectangle([left - 10, top - 10, right + 10, bottom + 10], fill=back)
+        draw.text((x, y), text, font=font, fill=ink)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def eval_banners(per_seed: int, seeds: list[int], analyzer: DlibRoomAnalyzer) -> dict[str, Any]:
+    """False faces on Chinese banners in rooms with no one in them."""
+    counted, maybes = [], []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        for _ in range(per_seed):
+            result = analyzer.analyse(encode_jpeg(banner_room(rng), 90))
+            counted.append(result.headcount)
+            maybes.append(result.headcount_max - result.headcount)
+    n = len(counted)
+    return {
+        "rooms": n,
+        "banners": 3 * n,
+        "false_faces_per_room": statistics.mean(counted),
+        "rooms_with_a_false_face": sum(1 for c in counted if c) / n,
+        "maybe_faces_per_room": statistics.mean(maybes),
+    }
+
+
 def eval_reuse(room_jpegs: list[bytes], seed: int) -> dict[str, Any]:
     """Recall of reused copies and false matches between different photos (incl. same room)."""
     rng = np.random.default_rng(seed)
@@ -377,8 +438,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument(
         "--parts",
-        default="rooms,reuse,selfie,verification",
-        help="comma-separated subset of rooms, reuse, selfie, verification",
+        default="rooms,banners,reuse,selfie,verification",
+        help="comma-separated subset of rooms, banners, reuse, selfie, verification",
     )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -404,6 +465,11 @@ def main() -> None:
             analyzer.close()
         else:
             jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
+    if "banners" in parts:
+        analyzer = DlibRoomAnalyzer()
+        report["banners"] = eval_banners(args.rooms, seeds, analyzer)
+        analyzer.close()
+        print(json.dumps({"banners": report["banners"]}, indent=2), flush=True)
     if "reuse" in parts:
         report["reuse"] = eval_reuse(jpegs, seeds[0])
         print(json.dumps({"reuse": report["reuse"]}, indent=2), flush=True)

@@ -171,3 +171,15 @@ def test_a_small_photo_is_enlarged_so_its_small_faces_are_counted(
         assert as_it_is.analyse(small).headcount < 5
     finally:
         as_it_is.close()
+
+
+def test_chinese_safety_banners_are_not_people(room_analyzer: DlibRoomAnalyzer) -> None:
+    """room_banners.jpg: the five people of room_turned_away.jpg under five slogans in Noto CJK
+    (red, yellow, white and blue banners, 36–120 px characters) — what hangs in a Chinese
+    plant's training room."""
+    photo, truth = room_fixture("room_banners.jpg")
+    result = room_analyzer.analyse(photo)
+    assert result.headcount == result.headcount_max == len(truth) == 5
+    confirmed = [f.box for f in result.faces if f.confirmed]
+    for person in truth:
+        assert sum(on_head(box, person["box"]) for box in confirmed) == 1, person
