@@ -154,6 +154,27 @@ def test_session_page_shows_photos_and_which_earlier_photo_one_looks_like(
     page.screenshot(path=str(SHOTS / "session-photos.png"), full_page=True)
 
 
+def test_session_page_shows_how_many_people_the_room_photo_counts(
+    page: Page, server: LiveServer, plant: Plant
+) -> None:
+    """The real analyser in its worker process: five people under Chinese safety banners are
+    counted as five — no "5–28" range from windows on shirts and banners — against the five who
+    checked in."""
+    from tests.e2e.test_photos import upload
+
+    photo = (Path(__file__).parents[1] / "fixtures" / "vision" / "room_banners.jpg").read_bytes()
+    check_in(server, plant, "E01", "E02", "E03", "E04", "E05")
+    assert upload(server, plant.p1_token, photo, plant.session_id, "v-1").status_code == 201
+    log_in(page, server, "hr", "hr-password")
+    page.goto(f"{server.url}/sessions/{plant.session_id}")
+    figure = page.locator("figure.photo")
+    # The first job loads the models in the worker: allow for it.
+    expect(figure.locator(".headcount")).to_have_text("照片人数 5 / 5", timeout=90_000)
+    expect(figure).to_contain_text("80%")  # one of the five has turned 50° away
+    expect(figure.locator("img")).to_have_js_property("complete", True)
+    page.screenshot(path=str(SHOTS / "session-headcount.png"), full_page=True)
+
+
 def test_english_is_one_click_away_and_sticks(page: Page, server: LiveServer, plant: Plant) -> None:
     log_in(page, server, "hr", "hr-password")
     expect(page.locator("#board-departments h2")).to_have_text("各部门签到率")
