@@ -117,15 +117,23 @@ class RoomAnalysis:
         }
 
 
-def enlargement(height: int, width: int, config: DetectConfig) -> float:
-    """How much to enlarge a photo before detection: a photo whose shorter side is under
-    ``config.enlarge_below`` (a thumbnail, a photo forwarded through a chat app) is enlarged until
-    that side is ``enlarge_to``, at most ``enlarge_max`` times, so faces reach the detectors'
-    smallest size (24 px). 1.0 for everything else."""
-    short = min(height, width)
-    if short <= 0 or short >= config.enlarge_below:
+def working_scale(height: int, width: int, config: DetectConfig) -> float:
+    """The scale a photo is analysed at (boxes are reported in its own pixels).
+
+    A photo whose shorter side is under ``config.enlarge_below`` (a thumbnail, a photo forwarded
+    through a chat app) is enlarged until that side is ``enlarge_to``, at most ``enlarge_max``
+    times, so faces reach the detectors' smallest size (24 px). A photo whose longer side is over
+    ``shrink_above`` (a phone's 12–48 MP) is shrunk to it: its faces stay far above 24 px and the
+    analysis takes a third of the time. 1.0 for everything else.
+    """
+    short, long = min(height, width), max(height, width)
+    if short <= 0:
         return 1.0
-    return min(config.enlarge_to / short, config.enlarge_max)
+    if long > config.shrink_above:
+        return config.shrink_above / long
+    if short < config.enlarge_below:
+        return min(config.enlarge_to / short, config.enlarge_max)
+    return 1.0
 
 
 class DlibRoomAnalyzer:
@@ -188,18 +196,19 @@ class DlibRoomAnalyzer:
         """The analysis proper, on an already decoded image."""
         gray = image.gray
         materials_job = self._pool.submit(find_materials, gray, kit) if kit is not None else None
-        factor = enlargement(gray.shape[0], gray.shape[1], self.config)
+        factor = working_scale(gray.shape[0], gray.shape[1], self.config)
         rgb = image.rgb
-        if factor > 1:
+        if factor != 1.0:
+            how = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
             rgb = np.ascontiguousarray(
-                cv2.resize(image.rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC),
+                cv2.resize(image.rgb, None, fx=factor, fy=factor, interpolation=how),
                 dtype=np.uint8,
             )
             gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
         candidates = detect_faces(self.models, rgb, gray, self.config, self._pool)
         detected = time.perf_counter()
         faces = tuple(self._face(rgb, c) for c in candidates)
-        if factor > 1:  # report boxes in the photo's own pixels
+        if factor != 1.0:  # report boxes in the photo's own pixels
             faces = tuple(replace(f, box=f.box.scaled(1 / factor)) for f in faces)
         materials = materials_job.result() if materials_job is not None else None
         done = time.perf_counter()

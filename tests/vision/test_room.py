@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import cv2
 import numpy as np
@@ -150,25 +151,36 @@ def test_the_result_becomes_a_json_event_payload_with_boxes_and_facts(
     assert payload["timings_ms"]["total"] > 0
 
 
-@pytest.mark.parametrize("name", ["room_turned_away.jpg", "room_turned_heads.jpg"])
-def test_a_small_photo_is_enlarged_so_its_small_faces_are_counted(
-    room_analyzer: DlibRoomAnalyzer, name: str
-) -> None:
-    """The 1920×1080 fixture sent on at a quarter of its size (480×270, faces ~30 px), as a chat
-    app or a thumbnail would: everyone is still counted, with boxes in the small photo's
-    pixels; analysed as it is, people are missed."""
+def _resized(name: str, width: int, height: int) -> tuple[bytes, list[dict[str, Any]], float]:
+    """A 1920×1080 fixture photo at another size, its truth, and the size ratio."""
     photo, truth = room_fixture(name)
     full = cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
-    small = encode_jpeg(cv2.resize(full, (480, 270), interpolation=cv2.INTER_AREA))
-    result = room_analyzer.analyse(small)
+    how = cv2.INTER_AREA if width < 1920 else cv2.INTER_CUBIC
+    return encode_jpeg(cv2.resize(full, (width, height), interpolation=how)), truth, width / 1920
+
+
+@pytest.mark.parametrize("name", ["room_turned_away.jpg", "room_turned_heads.jpg"])
+@pytest.mark.parametrize("size", [(480, 270), (4032, 2268)])
+def test_small_and_huge_photos_count_everyone_with_boxes_in_their_own_pixels(
+    room_analyzer: DlibRoomAnalyzer, name: str, size: tuple[int, int]
+) -> None:
+    """The 1920×1080 fixture sent on at a quarter of its size (faces ~30 px), as a chat app or
+    a thumbnail would, is enlarged; taken by a phone at 9 MP, it is shrunk. Either way everyone
+    is counted, and the boxes are in the photo's own pixels."""
+    photo, truth, ratio = _resized(name, *size)
+    result = room_analyzer.analyse(photo)
     assert result.headcount == result.headcount_max == len(truth) == 5
     confirmed = [f.box for f in result.faces if f.confirmed]
     for person in truth:
-        quarter = [round(v / 4) for v in person["box"]]
-        assert sum(on_head(box, quarter) for box in confirmed) == 1, person
+        scaled = [round(v * ratio) for v in person["box"]]
+        assert sum(on_head(box, scaled) for box in confirmed) == 1, person
+
+
+def test_a_small_photo_analysed_as_it_is_misses_people(room_analyzer: DlibRoomAnalyzer) -> None:
+    photo, truth, _ = _resized("room_turned_away.jpg", 480, 270)
     as_it_is = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(enlarge_below=0))
     try:
-        assert as_it_is.analyse(small).headcount < 5
+        assert as_it_is.analyse(photo).headcount < len(truth)
     finally:
         as_it_is.close()
 

@@ -21,7 +21,7 @@ from vision.matching import Thresholds, decide, identify, verify
 from vision.messages import LOCALES, MESSAGES, message
 from vision.phash import hamming
 from vision.pose import FrontCue, HeadPose, front_cue, is_attentive
-from vision.room import enlargement
+from vision.room import working_scale
 
 boxes = st.builds(
     Box,
@@ -273,13 +273,16 @@ def test_box_contains_points_on_its_edge_but_not_beyond(
         (603, 1024, 1.0),  # a little small: enlarging 1.7× gained nothing on real photos
         (353, 490, 1080 / 353),  # a class photo forwarded through a chat app
         (100, 100, 4.0),  # a thumbnail: no more than 4×
+        (3000, 4000, 0.75),  # a phone's 12 MP: shrunk to 3000 px
+        (8000, 6000, 3000 / 8000),  # 48 MP, portrait
+        (2000, 3000, 1.0),
         (0, 0, 1.0),
     ],
 )
-def test_only_small_photos_are_enlarged_before_detection(
+def test_small_photos_are_enlarged_and_huge_ones_shrunk_before_detection(
     height: int, width: int, factor: float
 ) -> None:
-    assert enlargement(height, width, DetectConfig()) == pytest.approx(factor)
+    assert working_scale(height, width, DetectConfig()) == pytest.approx(factor)
 
 
 def test_a_big_faint_window_over_two_faces_does_not_make_them_one_person() -> None:
