@@ -104,17 +104,13 @@ def apart(a: Box, b: Box) -> bool:
     return bool((ax - bx) ** 2 + (ay - by) ** 2 >= (APART * max(a.w, b.w)) ** 2)
 
 
-def group_same_faces(boxes: Sequence[Box], iou_threshold: float = 0.3) -> list[list[int]]:
-    """Cluster detections of the same face; sorted groups.
+def overlapping_pairs(boxes: Sequence[Box]) -> list[tuple[int, int]]:
+    """Every pair ``(i, j)``, ``i < j``, of boxes that overlap left to right.
 
-    Links (``same_face`` pairs) are joined strongest first (by IoU), and two groups are never
-    joined if they hold boxes that are ``apart``: one big faint window over two neighbours'
-    faces must not chain them into one person (a real group photo lost a clear face that way).
+    Boxes of one face overlap: sweep left to right and pair each box only with the boxes that
+    start before it ends (a crowd photo's 500 raw detections: 135,000 pairs → a few thousand).
     """
-    n = len(boxes)
-    # Boxes of one face overlap: sweep left to right and pair each box only with the boxes that
-    # start before it ends (a crowd photo's 500 raw detections: 135,000 pairs → a few thousand).
-    by_x = sorted(range(n), key=lambda i: boxes[i].x)
+    by_x = sorted(range(len(boxes)), key=lambda i: boxes[i].x)
     pairs = []
     for k, i in enumerate(by_x):
         right = boxes[i].x + boxes[i].w
@@ -122,13 +118,28 @@ def group_same_faces(boxes: Sequence[Box], iou_threshold: float = 0.3) -> list[l
             if boxes[j].x >= right:
                 break
             pairs.append((min(i, j), max(i, j)))
+    return pairs
+
+
+def group_same_faces(
+    boxes: Sequence[Box],
+    iou_threshold: float = 0.3,
+    pairs: Sequence[tuple[int, int]] | None = None,
+) -> list[list[int]]:
+    """Cluster detections of the same face; sorted groups.
+
+    Links (``same_face`` pairs among ``pairs``, by default ``overlapping_pairs``) are joined
+    strongest first (by IoU), and two groups are never joined if they hold boxes that are
+    ``apart``: one big faint window over two neighbours' faces must not chain them into one
+    person (a real group photo lost a clear face that way).
+    """
     links = sorted(
         (-iou(boxes[i], boxes[j]), i, j)
-        for i, j in pairs
+        for i, j in (overlapping_pairs(boxes) if pairs is None else pairs)
         if same_face(boxes[i], boxes[j], iou_threshold)
     )
-    members = {i: [i] for i in range(n)}
-    root = list(range(n))
+    members = {i: [i] for i in range(len(boxes))}
+    root = list(range(len(boxes)))
     for _, i, j in links:
         ri, rj = root[i], root[j]
         if ri == rj or any(apart(boxes[a], boxes[b]) for a in members[ri] for b in members[rj]):

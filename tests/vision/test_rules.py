@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from vision.detect import DetectConfig, Detection, cross_check
 from vision.geometry import (
     Box,
-    apart,
     group_same_faces,
     iou,
     non_max_suppression,
@@ -307,26 +306,6 @@ def test_a_big_faint_window_over_two_faces_does_not_make_them_one_person() -> No
     assert sorted(len(g) for g in groups) == [3, 4]  # the window joins one of them, not both
 
 
-def _grouped_the_slow_way(boxes: list[Box]) -> list[list[int]]:
-    """group_same_faces with every pair of boxes compared (no left-to-right sweep)."""
-    links = sorted(
-        (-iou(boxes[i], boxes[j]), i, j)
-        for i in range(len(boxes))
-        for j in range(i + 1, len(boxes))
-        if same_face(boxes[i], boxes[j])
-    )
-    members = {i: [i] for i in range(len(boxes))}
-    root = list(range(len(boxes)))
-    for _, i, j in links:
-        ri, rj = root[i], root[j]
-        if ri == rj or any(apart(boxes[a], boxes[b]) for a in members[ri] for b in members[rj]):
-            continue
-        for k in members[rj]:
-            root[k] = ri
-        members[ri].extend(members.pop(rj))
-    return sorted(sorted(group) for group in members.values())
-
-
 @given(
     st.lists(
         st.builds(
@@ -340,4 +319,5 @@ def _grouped_the_slow_way(boxes: list[Box]) -> list[list[int]]:
     )
 )
 def test_grouping_sweeps_left_to_right_without_missing_a_pair(boxes: list[Box]) -> None:
-    assert group_same_faces(boxes) == _grouped_the_slow_way(boxes)
+    every_pair = [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))]
+    assert group_same_faces(boxes) == group_same_faces(boxes, pairs=every_pair)
