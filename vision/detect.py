@@ -60,8 +60,9 @@ class DetectConfig:
     enlarge_below: int = 600
     enlarge_to: int = 1080
     enlarge_max: float = 4.0
-    # A photo whose longer side is over ``shrink_above`` px is shrunk to it (a 12 MP phone photo:
-    # 4.5 s → about 1.5 s; faces in a classroom photo that large are far above 24 px).
+    # A photo whose longer side is over ``shrink_above`` px is shrunk to it, its shorter side
+    # kept at least ``enlarge_to`` (a 9 MP phone photo: 3.4 s → 1.6 s; faces in a classroom
+    # photo that large are far above 24 px).
     shrink_above: int = 3000
     tile: int = 720
     overlap: int = 120
@@ -397,10 +398,11 @@ def second_look(
 
     A confirmed face YuNet missed in the whole photo and still scores under
     ``second_look_min`` is demoted to "maybe". A "maybe" is kept only if the close-up scores it
-    at least ``maybe_look`` and neither it nor the face YuNet found on it sits on a confirmed
-    face; the rest (a HOG or Haar window on a shirt, a hand, a poster, a second box on a head
-    already counted) are dropped, so ``headcount_max`` stays a real doubt. A "maybe" the close-up
-    scores ``promote_look`` or more is confirmed.
+    at least ``maybe_look`` and neither it nor the face YuNet found on it sits on a face already
+    counted or in doubt (best close-up first); the rest (a HOG or Haar window on a shirt, a
+    hand, a poster, a second box on a head already counted) are dropped, so ``headcount_max``
+    stays a real doubt. A "maybe" the close-up scores ``promote_look`` or more, on a face about
+    its own width, is counted, with the close-up's YuNet detection (``CLOSE_UP``) added to it.
     """
     kept: list[FaceCandidate] = []
     doubts: list[tuple[FaceCandidate, CloseUp]] = []

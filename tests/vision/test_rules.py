@@ -275,6 +275,8 @@ def test_box_contains_points_on_its_edge_but_not_beyond(
         (3000, 4000, 0.75),  # a phone's 12 MP: shrunk to 3000 px
         (8000, 6000, 3000 / 8000),  # 48 MP, portrait
         (2000, 3000, 1.0),
+        (1000, 6000, 1.0),  # a panorama: shrinking would halve its faces
+        (1500, 6000, 1080 / 1500),  # ... shrunk only down to 1080 px high
         (0, 0, 1.0),
     ],
 )
