@@ -101,8 +101,9 @@ class DetectConfig:
     yunet_with: float = 0.4
     # Second look: a confirmed face YuNet did not see in the whole photo is shown to YuNet again,
     # cut out with its surroundings and scaled so the face is ``second_look_face`` px wide; if
-    # YuNet then scores it under ``second_look_min`` it is demoted to "maybe" (seeds 7–9: the
-    # posters and wall patterns HOG/Haar/BlazeFace agree on score ~0; real faces ~0.9).
+    # YuNet then scores it under ``second_look_min`` it is no longer counted (seeds 7–9: the
+    # posters and wall patterns HOG/Haar/BlazeFace agree on score ~0; real faces ~0.9); whether
+    # it stays a "maybe" is then decided as for any other (``maybe_look`` below).
     second_look: bool = True
     second_look_face: int = 80
     second_look_min: float = 0.2
@@ -371,13 +372,6 @@ def close_up(models: Models, rgb: NDArray[np.uint8], box: Box, config: DetectCon
     best = max(near, key=lambda h: h.score)
     marks = tuple((x + x0, y + y0) for x, y in best.landmarks)
     return CloseUp(best.score, best.box.scaled(1.0, x0, y0), marks)
-
-
-def second_look_score(
-    models: Models, rgb: NDArray[np.uint8], box: Box, config: DetectConfig
-) -> float:
-    """YuNet's close-up score for a face at ``box`` (see ``close_up``)."""
-    return close_up(models, rgb, box, config).score
 
 
 def _same_size(box: Box, seen: Box) -> bool:

@@ -17,12 +17,12 @@ from skimage import data
 
 from vision.detect import (
     CLOSE_UP,
+    CloseUp,
     DetectConfig,
     Detection,
     FaceCandidate,
     close_up,
     second_look,
-    second_look_score,
 )
 from vision.face import DlibFaceEngine
 from vision.geometry import Box
@@ -152,8 +152,8 @@ def test_a_second_look_keeps_a_real_face_and_drops_a_poster(
 ) -> None:
     face, poster = _candidate(FACE), _candidate(Box(700, 150, 60, 60))
     config = DetectConfig()
-    assert second_look_score(face_engine.models, poster_room, face.box, config) > 0.8
-    assert second_look_score(face_engine.models, poster_room, poster.box, config) < 0.1
+    assert close_up(face_engine.models, poster_room, face.box, config).score > 0.8
+    assert close_up(face_engine.models, poster_room, poster.box, config).score < 0.1
     # The poster HOG and Haar agreed on is not even a "maybe": it is not in the list at all.
     assert second_look(face_engine.models, poster_room, [face, poster], config) == [face]
     seen = FaceCandidate(poster.box, (Detection(poster.box, 0.6, "yunet"),), confirmed=True)
@@ -222,4 +222,4 @@ def test_room_photos_list_no_maybe_where_no_one_sits(
 def test_a_second_look_at_the_edge_of_the_photo_does_not_fail(face_engine: DlibFaceEngine) -> None:
     wall = np.full((300, 400, 3), 128, np.uint8)
     for box in (Box(0, 0, 30, 30), Box(380, 280, 40, 40), Box(399, 299, 1, 1)):
-        assert second_look_score(face_engine.models, wall, box, DetectConfig()) == 0.0
+        assert close_up(face_engine.models, wall, box, DetectConfig()) == CloseUp(0.0, None)
