@@ -1,5 +1,6 @@
 """Face detection: dlib HOG (tiled, upsampled, on threads), Haar frontal + profile cascades,
-MediaPipe's BlazeFace full-range (tiled) and OpenCV's YuNet, cross-checked into one list of faces.
+MediaPipe's BlazeFace full-range (tiled) and OpenCV's YuNet (on the photo and on its mirror
+image), cross-checked into one list of faces.
 
 dlib and OpenCV release the GIL while detecting, so tiles run on a small thread pool.
 """
@@ -19,6 +20,7 @@ from numpy.typing import NDArray
 
 from vision.geometry import Box, group_same_faces, non_max_suppression
 from vision.models import HAAR_FRONTAL, HAAR_PROFILE, Models, load_cascade
+from vision.yunet import mirrored
 
 Detector = Literal["hog", "haar_frontal", "haar_profile", "blaze", "yunet"]
 # Detectors whose weak hits alone are not even a "maybe": a face needs their score or company.
@@ -27,6 +29,8 @@ NEURAL: Final = frozenset({"blaze", "yunet"})
 HOG_TURNED: Final = frozenset({1, 2})
 # The ``variant`` of a YuNet detection made on the second look's close-up, not the whole photo.
 CLOSE_UP: Final = 1
+# The ``variant`` of a YuNet detection made on the photo mirrored left to right.
+MIRROR: Final = 2
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,13 @@ class DetectConfig:
     yunet_floor: float = 0.15
     yunet_alone: float = 0.5
     yunet_with: float = 0.4
+    # YuNet also runs on the photo mirrored left to right (~80 ms): it is not symmetric, and
+    # sees some heads turned 40–50° only one way round. A face counts with a score of
+    # ``mirror_min`` there, alone or not (its weak mirrored hits were coffee cups and coins on
+    # posters); the two views of one face count as each other's company for ``yunet_with``.
+    # Chosen on seeds 31–35 and 41–45 (docs/decisions/0104).
+    yunet_mirror: bool = True
+    mirror_min: float = 0.5
     # Second look: a confirmed face YuNet did not see in the whole photo is shown to YuNet again,
     # cut out with its surroundings and scaled so the face is ``second_look_face`` px wide; if
     # YuNet then scores it under ``second_look_min`` it is no longer counted (seeds 7–9: the
@@ -196,7 +207,7 @@ def run_detectors(
 ) -> list[Detection]:
     """Every raw detection: HOG on the whole image (large faces) and on upsampled overlapping
     tiles (small faces), Haar frontal, Haar profile on the image and its mirror image,
-    BlazeFace on overlapping tiles and YuNet on the whole image."""
+    BlazeFace on overlapping tiles and YuNet on the whole image and on its mirror image."""
     height, width = gray.shape[:2]
     largest = max(config.min_face, int(min(height, width) * config.max_face_share))
     blaze = (
@@ -214,6 +225,16 @@ def run_detectors(
     yunet = (
         pool.submit(models.yunet.detect, rgb, config.yunet_floor, config.yunet_scale)
         if config.yunet
+        else None
+    )
+    yunet_mirror = (
+        pool.submit(
+            models.yunet.detect,
+            np.ascontiguousarray(rgb[:, ::-1]),
+            config.yunet_floor,
+            config.yunet_scale,
+        )
+        if config.yunet and config.yunet_mirror
         else None
     )
     haar_frontal = pool.submit(_haar, HAAR_FRONTAL, gray, config)
@@ -245,16 +266,22 @@ def run_detectors(
     keep = non_max_suppression([d.box for d in hog], [d.score for d in hog])
     found = [hog[i] for i in sorted(keep)]
     found.extend(Detection(b, s, "haar_frontal") for b, s in haar_frontal.result())
-    for mirrored, side in profiles:
+    for flipped_side, side in profiles:
         for b, s in side.result():
-            box = Box(width - b.x - b.w, b.y, b.w, b.h) if mirrored else b
-            found.append(Detection(box, s, "haar_profile", 1 if mirrored else 0))
+            box = Box(width - b.x - b.w, b.y, b.w, b.h) if flipped_side else b
+            found.append(Detection(box, s, "haar_profile", 1 if flipped_side else 0))
     if blaze is not None:
         found.extend(Detection(hit.box, hit.score, "blaze") for hit in blaze.result())
     if yunet is not None:
         found.extend(
             Detection(hit.box, hit.score, "yunet", landmarks=hit.landmarks)
             for hit in yunet.result()
+            if config.min_face <= hit.box.w <= largest
+        )
+    if yunet_mirror is not None:
+        found.extend(
+            Detection(hit.box, hit.score, "yunet", MIRROR, hit.landmarks)
+            for hit in mirrored(yunet_mirror.result(), width)
             if config.min_face <= hit.box.w <= largest
         )
     return found
@@ -274,16 +301,25 @@ class FaceCandidate:
         return tuple(sorted({d.detector for d in self.detections}))
 
 
-def _neural(group: Sequence[Detection], name: Detector, alone: float, with_: float) -> bool:
+def _kind(d: Detection) -> tuple[Detector, bool]:
+    """A detector and whether it looked at the mirrored photo (YuNet does both)."""
+    return d.detector, d.detector == "yunet" and d.variant == MIRROR
+
+
+def _neural(
+    group: Sequence[Detection], kind: tuple[Detector, bool], alone: float, with_: float
+) -> bool:
     """Whether a neural detector's score alone, or with another detector agreeing, is enough."""
-    score = max((d.score for d in group if d.detector == name), default=0.0)
-    company = any(d.detector != name for d in group)
+    score = max((d.score for d in group if _kind(d) == kind), default=0.0)
+    company = any(_kind(d) != kind for d in group)
     return score >= alone or (company and score >= with_)
 
 
 def _evidence(group: Sequence[Detection], config: DetectConfig) -> bool:
-    if _neural(group, "blaze", config.blaze_alone, config.blaze_with) or _neural(
-        group, "yunet", config.yunet_alone, config.yunet_with
+    if (
+        _neural(group, ("blaze", False), config.blaze_alone, config.blaze_with)
+        or _neural(group, ("yunet", False), config.yunet_alone, config.yunet_with)
+        or _neural(group, ("yunet", True), config.mirror_min, config.mirror_min)
     ):
         return True
     others = [d for d in group if d.detector not in NEURAL]
@@ -298,6 +334,20 @@ def _evidence(group: Sequence[Detection], config: DetectConfig) -> bool:
     )
 
 
+def _strong(face: FaceCandidate, config: DetectConfig) -> bool:
+    """Whether BlazeFace or YuNet alone is sure of this face (their ``…_alone`` scores)."""
+    return any(
+        (d.detector == "yunet" and d.score >= config.yunet_alone)
+        or (d.detector == "blaze" and d.score >= config.blaze_alone)
+        for d in face.detections
+    )
+
+
+def _neural_best(face: FaceCandidate) -> float:
+    """The best BlazeFace or YuNet score among the face's detections (0 without either)."""
+    return max((d.score for d in face.detections if d.detector in NEURAL), default=0.0)
+
+
 def _nested(face: FaceCandidate, bigger: FaceCandidate, config: DetectConfig) -> bool:
     """Whether ``face`` is a small second box on ``bigger``'s head."""
     box, big = face.box, bigger.box
@@ -310,7 +360,9 @@ def _nested(face: FaceCandidate, bigger: FaceCandidate, config: DetectConfig) ->
 
 def cross_check(detections: Sequence[Detection], config: DetectConfig) -> list[FaceCandidate]:
     """Merge detections of the same face; confirm faces seen by two detectors or strongly by one;
-    drop weak BlazeFace-only hits and small boxes on the head of a bigger confirmed face.
+    drop weak BlazeFace-only hits and small boxes on the head of a bigger confirmed face (unless
+    BlazeFace or YuNet is sure of the small one: then the bigger box goes if they are less sure
+    of it).
 
     The box of a face is its HOG box when HOG saw it (margin ≥ ``hog_with``: tighter, what the
     landmark model expects), else the best-scoring Haar box, else the BlazeFace box. Sorted left
@@ -331,9 +383,23 @@ def cross_check(detections: Sequence[Detection], config: DetectConfig) -> list[F
         hog = [d for d in group if d.detector == "hog" and d.score >= config.hog_with]
         lead = max(hog or group, key=lambda d: d.score)
         faces.append(FaceCandidate(lead.box, tuple(group), evidence))
+    # A face the neural detectors are sure of is never a second box on a bigger one; a bigger
+    # box around it that they are less sure of is the mistake (an espresso cup on a poster,
+    # which YuNet takes for a face, around a real face in front of it).
+    strong = [f for f in faces if _strong(f, config)]
+    faces = [
+        f
+        for f in faces
+        if not any(
+            s.box.w < config.nested_ratio * f.box.w
+            and f.box.contains(s.box.centre)
+            and _neural_best(s) > _neural_best(f)
+            for s in strong
+        )
+    ]
     kept: list[FaceCandidate] = []
     for face in sorted(faces, key=lambda f: -f.box.w):
-        if not any(k.confirmed and _nested(face, k, config) for k in kept):
+        if _strong(face, config) or not any(k.confirmed and _nested(face, k, config) for k in kept):
             kept.append(face)
     return sorted(kept, key=lambda f: (f.box.y // max(f.box.h, 1), f.box.x))
 

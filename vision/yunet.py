@@ -108,3 +108,16 @@ class YuNet:
             box = Box(int(x / scale), int(y / scale), int(w / scale), int(h / scale))
             hits.append(YuNetHit(box, float(row[14]), marks))
         return hits
+
+
+def mirrored(hits: list[YuNetHit], width: int) -> list[YuNetHit]:
+    """Hits found on an image mirrored left to right, put back on the image itself: boxes
+    mirrored, landmarks mirrored and their left/right pairs swapped (right eye stays first)."""
+    out = []
+    for hit in hits:
+        b = hit.box
+        marks = [(width - x, y) for x, y in hit.landmarks]
+        if len(marks) == 5:
+            marks = [marks[1], marks[0], marks[2], marks[4], marks[3]]
+        out.append(YuNetHit(Box(width - b.x - b.w, b.y, b.w, b.h), hit.score, tuple(marks)))
+    return out

@@ -1,7 +1,8 @@
 """YuNet (OpenCV's face detector, model file shipped in vision/data/yunet) with the real model on
 real images: it loads offline and only as the shipped file, finds a portrait's face with its
 landmarks, and in a bundled synthetic room it counts a person whose head is turned 50° away that
-HOG, Haar and BlazeFace all miss. Also: the synthetic renderer draws left and right turns alike."""
+HOG, Haar and BlazeFace all miss; run on the mirrored photo too, it counts a head turned 48° it
+misses the right way round. Also: the synthetic renderer draws left and right turns alike."""
 
 from __future__ import annotations
 
@@ -25,10 +26,10 @@ from vision.detect import (
     second_look,
 )
 from vision.face import DlibFaceEngine
-from vision.geometry import Box
+from vision.geometry import Box, iou
 from vision.room import ANALYSER_VERSION, DlibRoomAnalyzer
 from vision.synthetic import turn_head
-from vision.yunet import MODEL, MODEL_SHA256, YuNet
+from vision.yunet import MODEL, MODEL_SHA256, YuNet, mirrored
 
 from .heads import counted_everyone, missed_the_turned_head, on_head, room_fixture
 
@@ -97,7 +98,7 @@ def test_a_head_turned_away_is_counted_only_with_yunet(
     after = room_analyzer.analyse(photo)
     assert counted_everyone(after, truth).detectors == ("yunet",)
     assert after.attentive == 4
-    assert after.analyser == ANALYSER_VERSION == "dlib-hog+haar+blazeface+yunet/4"
+    assert after.analyser == ANALYSER_VERSION == "dlib-hog+haar+blazeface+yunet/5"
     payload = after.to_payload()
     assert ["yunet"] in [face["detectors"] for face in payload["faces"]]
 
@@ -223,3 +224,33 @@ def test_a_second_look_at_the_edge_of_the_photo_does_not_fail(face_engine: DlibF
     wall = np.full((300, 400, 3), 128, np.uint8)
     for box in (Box(0, 0, 30, 30), Box(380, 280, 40, 40), Box(399, 299, 1, 1)):
         assert close_up(face_engine.models, wall, box, DetectConfig()) == CloseUp(0.0, None)
+
+
+def test_yunet_on_the_mirror_image_finds_the_same_face_and_landmarks(
+    face_engine: DlibFaceEngine, astronaut: NDArray[np.uint8]
+) -> None:
+    """What YuNet finds on the mirrored photo is put back on the photo: the same box, and each
+    landmark on the same feature (the mirror swaps the eyes and the mouth corners)."""
+    yunet = face_engine.models.yunet
+    (direct,) = yunet.detect(astronaut, 0.5)
+    flipped = np.ascontiguousarray(astronaut[:, ::-1])
+    (back,) = mirrored(yunet.detect(flipped, 0.5), astronaut.shape[1])
+    assert iou(direct.box, back.box) > 0.85
+    eyes = float(np.hypot(*np.subtract(direct.landmarks[0], direct.landmarks[1])))
+    for there, here in zip(direct.landmarks, back.landmarks, strict=True):
+        assert float(np.hypot(*np.subtract(there, here))) < 0.2 * eyes
+
+
+def test_a_head_turned_left_that_yunet_sees_only_mirrored_is_counted(
+    face_engine: DlibFaceEngine, room_analyzer: DlibRoomAnalyzer
+) -> None:
+    """room_turned_left.jpg: five people, the middle one's head turned 48° to the left. YuNet
+    scores it too low on the photo and high on the photo mirrored; no other detector counts it."""
+    photo, truth = room_fixture("room_turned_left.jpg")
+    one_way = DlibRoomAnalyzer(face_engine.models, DetectConfig(yunet_mirror=False))
+    try:
+        missed_the_turned_head(one_way.analyse(photo), truth)
+    finally:
+        one_way.close()
+    found = counted_everyone(room_analyzer.analyse(photo), truth)
+    assert found.detectors == ("yunet",)
