@@ -103,11 +103,11 @@ class DetectConfig:
     yunet_floor: float = 0.15
     yunet_alone: float = 0.5
     yunet_with: float = 0.4
-    # YuNet also runs on the photo mirrored left to right (~80 ms): it is not symmetric, and
-    # sees some heads turned 40–50° only one way round. A face counts with a score of
-    # ``mirror_min`` there, alone or not (its weak mirrored hits were coffee cups and coins on
-    # posters); the two views of one face count as each other's company for ``yunet_with``.
-    # Chosen on seeds 31–35 and 41–45 (docs/decisions/0104).
+    # YuNet also runs on the photo mirrored left to right (~100 ms a 1080p photo): it is not
+    # symmetric, and sees some heads turned 40–50° only one way round. A face counts with a
+    # score of ``mirror_min`` there, alone or not (its weak mirrored hits were coffee cups and
+    # coins on posters); the two views of one face count as each other's company for
+    # ``yunet_with``. Chosen on seeds 31–35 and 41–45 (docs/decisions/0104).
     yunet_mirror: bool = True
     mirror_min: float = 0.5
     # Second look: a confirmed face YuNet did not see in the whole photo is shown to YuNet again,
