@@ -131,7 +131,8 @@ class DetectConfig:
     promote_look: float = 0.8
     # A face less than ``nested_ratio`` as wide as a confirmed face, centred within that face's
     # box grown by ``nested_grow`` of its size on each side, is a second box on the same head
-    # (an eye or a cheek picked up by one detector), not a person.
+    # (an eye or a cheek picked up by one detector), not a person, unless BlazeFace or YuNet
+    # alone is sure of it (``cross_check``).
     nested_grow: float = 0.15
     nested_ratio: float = 0.6
     threads: int = 2
@@ -268,7 +269,7 @@ def run_detectors(
     found.extend(Detection(b, s, "haar_frontal") for b, s in haar_frontal.result())
     for flipped_side, side in profiles:
         for b, s in side.result():
-            box = Box(width - b.x - b.w, b.y, b.w, b.h) if flipped_side else b
+            box = b.mirrored(width) if flipped_side else b
             found.append(Detection(box, s, "haar_profile", 1 if flipped_side else 0))
     if blaze is not None:
         found.extend(Detection(hit.box, hit.score, "blaze") for hit in blaze.result())

@@ -30,6 +30,10 @@ class Box:
         px, py = point
         return self.x <= px <= self.x + self.w and self.y <= py <= self.y + self.h
 
+    def mirrored(self, width: int) -> Box:
+        """This box in an image ``width`` px wide mirrored left to right (and back)."""
+        return Box(width - self.x - self.w, self.y, self.w, self.h)
+
     def scaled(self, factor: float, dx: int = 0, dy: int = 0) -> Box:
         """This box scaled by ``factor`` about the origin, then shifted by (dx, dy)."""
         return Box(

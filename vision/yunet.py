@@ -115,9 +115,8 @@ def mirrored(hits: list[YuNetHit], width: int) -> list[YuNetHit]:
     mirrored, landmarks mirrored and their left/right pairs swapped (right eye stays first)."""
     out = []
     for hit in hits:
-        b = hit.box
         marks = [(width - x, y) for x, y in hit.landmarks]
         if len(marks) == 5:
             marks = [marks[1], marks[0], marks[2], marks[4], marks[3]]
-        out.append(YuNetHit(Box(width - b.x - b.w, b.y, b.w, b.h), hit.score, tuple(marks)))
+        out.append(YuNetHit(hit.box.mirrored(width), hit.score, tuple(marks)))
     return out
