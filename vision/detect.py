@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from vision.geometry import Box, group_same_faces, non_max_suppression
 from vision.models import HAAR_FRONTAL, HAAR_PROFILE, Models, load_cascade
+from vision.pose import front_cue
 from vision.yunet import mirrored
 
 Detector = Literal["hog", "haar_frontal", "haar_profile", "blaze", "yunet"]
@@ -135,6 +136,18 @@ class DetectConfig:
     # alone is sure of it (``cross_check``).
     nested_grow: float = 0.15
     nested_ratio: float = 0.6
+    # One head, one face. A head turned 35–50° shows its face on one side and the side of the
+    # head (hair, an ear, a dark cheek) on the other, where YuNet or BlazeFace now and then find
+    # a second "face". A confirmed face beside a face that YuNet's landmarks say is turned away
+    # from it (nose offset ≥ ``turned_yaw`` eye distances), on the side the head is turned away
+    # from, about as big (``back_size``× either way), at the same height (``back_drop`` of the
+    # width) and within ``back_reach`` face widths, and less sure than that face, is the back of
+    # that head: it is no longer counted, only a "maybe" (docs/decisions/0105).
+    one_head: bool = True
+    turned_yaw: float = 0.2
+    back_reach: float = 1.1
+    back_drop: float = 0.35
+    back_size: float = 1.6
     threads: int = 2
 
 
@@ -495,6 +508,46 @@ def second_look(
     return sorted(kept, key=lambda f: (f.box.y // max(f.box.h, 1), f.box.x))
 
 
+def facing(face: FaceCandidate) -> float | None:
+    """Which way YuNet's landmarks say the face is turned: the nose tip's sideways offset from
+    between the eyes, in eye distances (> 0: turned to the image's right), from its best
+    detection with landmarks; ``None`` when YuNet gave none."""
+    best = max(
+        (d for d in face.detections if d.detector == "yunet" and d.landmarks),
+        key=lambda d: d.score,
+        default=None,
+    )
+    return None if best is None else front_cue(best.landmarks, best.score).yaw
+
+
+def behind(back: FaceCandidate, face: FaceCandidate, config: DetectConfig) -> bool:
+    """Whether ``back`` is the far side of ``face``'s turned head (``DetectConfig.one_head``)."""
+    yaw = facing(face)
+    if yaw is None or abs(yaw) < config.turned_yaw or _neural_best(back) >= _neural_best(face):
+        return False
+    a, b = face.box, back.box
+    if not 1 / config.back_size <= b.w / max(a.w, 1) <= config.back_size:
+        return False
+    width = (a.w + b.w) / 2
+    dx, dy = b.centre[0] - a.centre[0], b.centre[1] - a.centre[1]
+    return (
+        dx * yaw < 0
+        and abs(dx) <= config.back_reach * width
+        and abs(dy) <= config.back_drop * width
+    )
+
+
+def one_face_a_head(faces: Sequence[FaceCandidate], config: DetectConfig) -> list[FaceCandidate]:
+    """Demote to "maybe" every confirmed face that is the far side of a turned head beside it."""
+    counted = [f for f in faces if f.confirmed]
+    return [
+        replace(f, confirmed=False)
+        if f.confirmed and any(g is not f and behind(f, g, config) for g in counted)
+        else f
+        for f in faces
+    ]
+
+
 def detect_faces(
     models: Models,
     rgb: NDArray[np.uint8],
@@ -507,6 +560,8 @@ def detect_faces(
     faces = cross_check(run_detectors(models, rgb, gray, config, pool), config)
     if config.yunet and config.second_look:
         faces = second_look(models, rgb, faces, config)
+    if config.one_head:
+        faces = one_face_a_head(faces, config)
     return faces
 
 

@@ -36,7 +36,7 @@ from vision.pose import (
     is_attentive,
 )
 
-ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/5"
+ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/6"
 
 
 @dataclass(frozen=True)
