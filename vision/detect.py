@@ -538,7 +538,8 @@ def behind(back: FaceCandidate, face: FaceCandidate, config: DetectConfig) -> bo
 
 
 def one_face_a_head(faces: Sequence[FaceCandidate], config: DetectConfig) -> list[FaceCandidate]:
-    """Demote to "maybe" every confirmed face that is the far side of a turned head beside it."""
+    """Demote to "maybe" every confirmed face that is the far side of a turned head beside it
+    (any face confirmed when this rule starts can be that head)."""
     counted = [f for f in faces if f.confirmed]
     return [
         replace(f, confirmed=False)
@@ -555,8 +556,8 @@ def detect_faces(
     config: DetectConfig,
     pool: ThreadPoolExecutor,
 ) -> list[FaceCandidate]:
-    """All face candidates in a room photo (confirmed and "maybe"), cross-checked, and with
-    YuNet on, given a second look."""
+    """All face candidates in a room photo (confirmed and "maybe"), cross-checked, with YuNet
+    on given a second look, and with the far side of a turned head no longer counted."""
     faces = cross_check(run_detectors(models, rgb, gray, config, pool), config)
     if config.yunet and config.second_look:
         faces = second_look(models, rgb, faces, config)
