@@ -508,15 +508,20 @@ def second_look(
     return sorted(kept, key=lambda f: (f.box.y // max(f.box.h, 1), f.box.x))
 
 
-def facing(face: FaceCandidate) -> float | None:
-    """Which way YuNet's landmarks say the face is turned: the nose tip's sideways offset from
-    between the eyes, in eye distances (> 0: turned to the image's right), from its best
-    detection with landmarks; ``None`` when YuNet gave none."""
-    best = max(
+def best_yunet(face: FaceCandidate) -> Detection | None:
+    """The face's best-scoring YuNet detection with landmarks (photo, mirror or close-up)."""
+    return max(
         (d for d in face.detections if d.detector == "yunet" and d.landmarks),
         key=lambda d: d.score,
         default=None,
     )
+
+
+def facing(face: FaceCandidate) -> float | None:
+    """Which way YuNet's landmarks say the face is turned: the nose tip's sideways offset from
+    between the eyes, in eye distances (> 0: turned to the image's right), from its best
+    detection with landmarks; ``None`` when YuNet gave none."""
+    best = best_yunet(face)
     return None if best is None else front_cue(best.landmarks, best.score).yaw
 
 

@@ -20,6 +20,7 @@ from vision.detect import (
     HOG_TURNED,
     DetectConfig,
     FaceCandidate,
+    best_yunet,
     detect_faces,
     to_dlib_rect,
 )
@@ -163,11 +164,7 @@ class DlibRoomAnalyzer:
             pose = head_pose([(p.x, p.y) for p in shape.parts()])
         turned = all(d.variant in HOG_TURNED for d in candidate.detections if d.detector == "hog")
         detectors = candidate.detectors
-        yunet = max(
-            (d for d in candidate.detections if d.detector == "yunet" and d.landmarks),
-            key=lambda d: d.score,
-            default=None,
-        )
+        yunet = best_yunet(candidate)
         cue = None if yunet is None else front_cue(yunet.landmarks, yunet.score)
         close_up = yunet is not None and yunet.variant == CLOSE_UP
         attentive = candidate.confirmed and is_attentive(
