@@ -176,6 +176,28 @@ async def session_detail(
     return view
 
 
+async def photo_evidence(store: ReadStore, photo_id: str) -> dict[str, Any] | None:
+    """One stored photo as evidence: its facts, every session it was uploaded to (with that
+    session's check-ins), what it looks like, and its analysis with every face's box."""
+    photo = await store.afetch_one(
+        "SELECT p.*, s.plant, h.near FROM photos p JOIN sessions s ON s.id = p.session_id "
+        "LEFT JOIN photo_hashes h ON h.photo_id = p.photo_id WHERE p.photo_id = :id",
+        {"id": photo_id},
+    )
+    if photo is None:
+        return None
+    view = dict(photo)
+    view["near_duplicates"] = json.loads(view.pop("near") or "[]")
+    view["analysis"] = json.loads(view["analysis"]) if view["analysis"] else None
+    view["uploads_seen"] = await store.afetch(
+        "SELECT u.session_id, u.device_id, u.uploaded_at, s.title, s.plant, s.starts_at, "
+        "s.checked_in, s.walk_ins FROM photo_uploads u JOIN sessions s ON s.id = u.session_id "
+        "WHERE u.photo_id = :id ORDER BY u.uploaded_at",
+        {"id": photo_id},
+    )
+    return view
+
+
 async def sessions_between(
     store: ReadStore, scope: Scope, start: datetime, end: datetime, org: Scope | None = None
 ) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Server-rendered pages: login, plant wallboard, session roster."""
+"""Server-rendered pages: login, plant wallboard, session roster, photo evidence."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from litestar.response import Redirect
 
 from app.i18n import t
 from app.projections import queries
+from app.stores.base import from_iso
 from app.web.auth import COOKIE, Principal, check_password, issue_token, principal_of
 from app.web.common import lang_of, muster_of
-from app.web.render import render
+from app.web.render import plant_time, render
 
 
 def _html(text: str, status: int = 200, lang: str | None = None) -> Response[str]:
@@ -157,5 +158,71 @@ async def session_page(request: Request[Any, Any, Any], session_id: FromPath[str
     return _html(page, lang=request.query_params.get("lang") and lang)
 
 
-page_handlers = [login_page, login_submit, logout, home, wallboard, session_page]
+def _reading_order(faces: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Faces in rows, top to bottom, and left to right in each row: a face starts a new row when
+    its centre is more than 0.6 of a face's height below the row's first face."""
+    rows: list[list[dict[str, Any]]] = []
+    for face in sorted(faces, key=lambda f: f["y"] + f["h"] / 2):
+        first = rows[-1][0] if rows else None
+        if first is None or face["y"] + face["h"] / 2 > first["y"] + first["h"] * 1.1:
+            rows.append([face])
+        else:
+            rows[-1].append(face)
+    return [face for row in rows for face in sorted(row, key=lambda f: f["x"])]
+
+
+def _faces_view(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The analysis' faces in reading order, numbered as drawn, each with how it counts
+    (``front``: counted and looking at the front; ``away``: counted, not looking; ``maybe``: in
+    the range only)."""
+    if analysis is None:
+        return []
+    faces = []
+    for face in analysis.get("faces") or []:
+        x, y, w, h = face["box"]
+        how = "maybe" if not face["confirmed"] else "front" if face["attentive"] else "away"
+        faces.append({**face, "x": x, "y": y, "w": w, "h": h, "how": how})
+    return [{**f, "n": n} for n, f in enumerate(_reading_order(faces), start=1)]
+
+
+@get("/photos/{photo_id:str}/evidence")
+async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -> Response[Any]:
+    """A photo as evidence: the picture with every face's box (counted or "maybe", looking at
+    the front or not) and the materials found, beside its EXIF time, camera, uploads, what it
+    looks like and the check-ins of the session it is for. Polls itself while it is analysed."""
+    seen = await _visible_plants(request)
+    if isinstance(seen, Redirect):
+        return seen
+    principal, plants = seen
+    visible = {p["code"] for p in plants}
+    muster = muster_of(request)
+    lang = lang_of(request)
+    photo = await queries.photo_evidence(muster.store, photo_id)
+    if photo is None or photo["plant"] not in visible:
+        raise _Refused(404, "problem.unknown_photo")
+    uploads = [u for u in photo["uploads_seen"] if u["plant"] in visible]
+    wanted = request.query_params.get("session")
+    session = next((u for u in uploads if u["session_id"] == wanted), uploads[-1])
+    exif = photo["exif_time"]
+    gap = None
+    if exif:
+        gap = round((from_iso(session["uploaded_at"]) - plant_time(exif)).total_seconds() / 60)
+    context = {
+        "exif_gap_min": gap,
+        "exif_has_offset": exif is not None and from_iso(exif).tzinfo is not None,
+        "principal": principal,
+        "photo": photo,
+        "uploads": uploads,
+        "session": session,
+        "faces": _faces_view(photo["analysis"]),
+        "pending": photo["kind"] == "room" and photo["status"] == "stored",
+        "url": f"/photos/{photo_id}/evidence?session={quote(session['session_id'])}",
+    }
+    if request.headers.get("hx-request"):
+        return _html(render("_photo_body.html", lang, **context))
+    page = render("photo.html", lang, **context)
+    return _html(page, lang=request.query_params.get("lang") and lang)
+
+
+page_handlers = [login_page, login_submit, logout, home, wallboard, session_page, photo_page]
 page_exception_handlers = {_Refused: _refused_page}

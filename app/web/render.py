@@ -21,15 +21,25 @@ env = Environment(
 )
 
 
-def _clock(value: str | datetime | None) -> str:
-    if value is None:
-        return ""
+def plant_time(value: str | datetime) -> datetime:
+    """An instant in the plant's time zone. A time without an offset (a camera's EXIF clock
+    that recorded none) is already the plant's wall clock: it is read as such, not as UTC."""
     moment = from_iso(value) if isinstance(value, str) else value
-    return moment.astimezone(PLANT_TZ).strftime("%H:%M")
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=PLANT_TZ)
+    return moment.astimezone(PLANT_TZ)
+
+
+def _clock(value: str | datetime | None) -> str:
+    return plant_time(value).strftime("%H:%M") if value else ""
 
 
 def _clock_s(value: str | None) -> str:
-    return from_iso(value).astimezone(PLANT_TZ).strftime("%H:%M:%S") if value else ""
+    return plant_time(value).strftime("%H:%M:%S") if value else ""
+
+
+def _stamp(value: str | None) -> str:
+    return plant_time(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
 def _pct(value: float) -> str:
@@ -39,6 +49,7 @@ def _pct(value: float) -> str:
 env.filters["clock"] = _clock
 env.filters["clock_s"] = _clock_s
 env.filters["pct"] = _pct
+env.filters["stamp"] = _stamp
 
 
 def render(template: str, lang: str, **context: Any) -> str:

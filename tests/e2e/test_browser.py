@@ -175,6 +175,62 @@ def test_session_page_shows_how_many_people_the_room_photo_counts(
     page.screenshot(path=str(SHOTS / "session-headcount.png"), full_page=True)
 
 
+def test_photo_evidence_draws_every_face_the_count_rests_on(
+    page: Page, server: LiveServer, plant: Plant
+) -> None:
+    """HR opens the room photo from the session page while it is still being analysed; the page
+    fills in by itself, with a box on each of the five heads (the one turned away drawn as not
+    looking at the front), and the boxes can be hidden to see the faces."""
+    import json
+
+    from tests.e2e.test_photos import upload
+
+    fixtures = Path(__file__).parents[1] / "fixtures" / "vision"
+    photo = (fixtures / "room_banners.jpg").read_bytes()
+    truth = json.loads((fixtures / "room_banners.json").read_text())["faces"]
+    check_in(server, plant, "E01", "E02", "E03", "E04", "E05", "E06")
+    reply = upload(server, plant.p1_token, photo, plant.session_id, "e-1")
+    assert reply.status_code == 201
+    photo_id = reply.json()["photo_id"]
+    log_in(page, server, "hr", "hr-password")
+    page.goto(f"{server.url}/sessions/{plant.session_id}")
+    page.locator("figure.photo a").first.click()
+    expect(page).to_have_url(f"{server.url}/photos/{photo_id}/evidence?session={plant.session_id}")
+    # The first job loads the models in the worker: allow for it.
+    expect(page.locator("#photo-headcount")).to_have_text("5", timeout=90_000)
+    expect(page.locator("#photo-versus")).to_contain_text("签到人数 6 · 照片中少 1")
+    counted = page.locator("svg.marks g.face:not(.maybe) rect")
+    expect(counted).to_have_count(5)
+    expect(page.locator("svg.marks g.face.away")).to_have_count(1)
+    boxes = [
+        [float(counted.nth(i).get_attribute(a) or "nan") for a in ("x", "y", "width", "height")]
+        for i in range(5)
+    ]
+    for x, y, w, h in boxes:  # every box sits on a real head
+        assert any(
+            tx <= x + w / 2 <= tx + tw and ty <= y + h / 2 <= ty + th
+            for tx, ty, tw, th in (f["box"] for f in truth)
+        ), (x, y, w, h)
+    # Drawn over the picture where the photo has them: box 1's label sits at its box's corner.
+    img = page.locator(".frame img").bounding_box()
+    label = page.locator(".face-no").first.bounding_box()
+    assert img is not None and label is not None
+    scale = img["width"] / 1920
+    x, y = (float(page.locator("svg.marks rect").first.get_attribute(a) or "nan") for a in "xy")
+    assert abs(label["x"] - (img["x"] + x * scale)) < 3
+    assert abs(label["y"] + label["height"] - (img["y"] + y * scale)) < 3
+    # Numbered in reading order: left to right along the row of heads.
+    xs = [
+        float(page.locator(f'svg.marks g[data-face="{n}"] rect').get_attribute("x") or "nan")
+        for n in range(1, 6)
+    ]
+    assert xs == sorted(xs)
+    expect(page.locator("table.faces tbody tr")).to_have_count(5)
+    page.screenshot(path=str(SHOTS / "photo-evidence.png"), full_page=True)
+    page.locator("label[for=show-boxes]").click()
+    expect(page.locator("svg.marks")).to_be_hidden()
+
+
 def test_english_is_one_click_away_and_sticks(page: Page, server: LiveServer, plant: Plant) -> None:
     log_in(page, server, "hr", "hr-password")
     expect(page.locator("#board-departments h2")).to_have_text("各部门签到率")

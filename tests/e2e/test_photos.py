@@ -22,13 +22,14 @@ def backend() -> str:
     return "sqlite"  # photo storage is files + events; the store matrix is covered elsewhere
 
 
-def jpeg_with_exif(taken: str = "2026:11:24 08:05:00", offset: str = "+08:00") -> bytes:
+def jpeg_with_exif(taken: str = "2026:11:24 08:05:00", offset: str | None = "+08:00") -> bytes:
     image = Image.fromarray(skimage_data.astronaut())
     exif = Image.Exif()
     exif[0x0110] = "TabletCam 3"  # Model
     ifd = exif.get_ifd(0x8769)
     ifd[0x9003] = taken  # DateTimeOriginal
-    ifd[0x9011] = offset  # OffsetTimeOriginal
+    if offset is not None:
+        ifd[0x9011] = offset  # OffsetTimeOriginal
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=90, exif=exif)
     return out.getvalue()
@@ -89,16 +90,44 @@ def test_room_photo_is_stored_once_and_analysed(server: LiveServer, plant: Plant
     assert shown["headcount"] == 1  # the astronaut
     assert shown["uploads"] == 1
     assert shown["camera"] == "TabletCam 3"
-    image = httpx.get(
-        f"{server.url}/photos/{body['photo_id']}",
-        headers={
-            "Authorization": "Bearer "
-            + httpx.post(
-                f"{server.url}/api/v1/auth/token", json={"login": "hr", "password": "hr-password"}
-            ).json()["token"]
-        },
-    )
+    hr = {"Authorization": "Bearer " + token(server, "hr", "hr-password")}
+    image = httpx.get(f"{server.url}/photos/{body['photo_id']}", headers=hr)
     assert image.status_code == 200 and image.content == photo
+    # The evidence behind the count: one face box, on the astronaut's face (x 180–270 in 512).
+    evidence = httpx.get(f"{server.url}/api/v1/photos/{body['photo_id']}", headers=hr).json()
+    analysis = evidence["analysis"]
+    assert analysis["headcount"] == 1 and analysis["analyser"].startswith("dlib-hog")
+    ((x, y, w, h),) = [f["box"] for f in analysis["faces"] if f["confirmed"]]
+    assert 170 <= x + w / 2 <= 280 and 60 <= y + h / 2 <= 180
+    assert [u["session_id"] for u in evidence["uploads_seen"]] == [plant.session_id]
+    assert evidence["camera"] == "TabletCam 3"
+
+
+def token(server: LiveServer, login: str, password: str) -> str:
+    reply = httpx.post(
+        f"{server.url}/api/v1/auth/token", json={"login": login, "password": password}
+    )
+    return reply.json()["token"]  # type: ignore[no-any-return]
+
+
+def test_photo_evidence_api_is_scoped_and_plain_about_unknown_ids(
+    server: LiveServer, plant: Plant
+) -> None:
+    server.muster.photos.vision_processes = 0
+    photo = upload(server, plant.p2_token, jpeg_with_exif(), plant.other_plant_session_id, "q-1")
+    photo_id = photo.json()["photo_id"]
+    assert server.muster.runner.wait_until_caught_up(10)
+    url = f"{server.url}/api/v1/photos/{photo_id}"
+    p1_only = {"Authorization": "Bearer " + token(server, "sz1", "sz1-password")}
+    refused = httpx.get(url, headers=p1_only)
+    assert refused.status_code == 403 and refused.json()["type"].endswith("forbidden")
+    unknown = httpx.get(f"{server.url}/api/v1/photos/{'0' * 64}", headers=p1_only)
+    assert unknown.status_code == 404 and unknown.json()["photo_id"] == "0" * 64
+    assert httpx.get(url).status_code == 401
+    group = {"Authorization": "Bearer " + token(server, "hr", "hr-password")}
+    seen = httpx.get(url, headers=group).json()
+    assert seen["status"] == "stored" and seen["analysis"] is None
+    assert seen["exif_time"] == "2026-11-24T08:05:00+08:00"
 
 
 def test_the_same_picture_for_another_session_is_recorded_as_reuse(
