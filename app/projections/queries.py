@@ -176,9 +176,13 @@ async def session_detail(
     return view
 
 
-async def photo_evidence(store: ReadStore, photo_id: str) -> dict[str, Any] | None:
-    """One stored photo as evidence: its facts, every session it was uploaded to (with that
-    session's check-ins), what it looks like, and its analysis with every face's box."""
+async def photo_evidence(
+    store: ReadStore, photo_id: str, visible: set[str]
+) -> dict[str, Any] | None:
+    """One stored photo as evidence: its facts, the sessions it was uploaded to (with their
+    check-ins), the photos it looks like, and its analysis with every face's box. Uploads and
+    look-alikes in plants outside ``visible`` are left out; whether the photo itself may be
+    seen (``plant``) is the caller's to decide."""
     photo = await store.afetch_one(
         "SELECT p.*, s.plant, h.near FROM photos p JOIN sessions s ON s.id = p.session_id "
         "LEFT JOIN photo_hashes h ON h.photo_id = p.photo_id WHERE p.photo_id = :id",
@@ -187,14 +191,17 @@ async def photo_evidence(store: ReadStore, photo_id: str) -> dict[str, Any] | No
     if photo is None:
         return None
     view = dict(photo)
-    view["near_duplicates"] = json.loads(view.pop("near") or "[]")
+    near = json.loads(view.pop("near") or "[]")
+    plants = await session_plant(store, sorted({n["session_id"] for n in near}))
+    view["near_duplicates"] = [n for n in near if plants.get(n["session_id"]) in visible]
     view["analysis"] = json.loads(view["analysis"]) if view["analysis"] else None
-    view["uploads_seen"] = await store.afetch(
+    uploads = await store.afetch(
         "SELECT u.session_id, u.device_id, u.uploaded_at, s.title, s.plant, s.starts_at, "
         "s.checked_in, s.walk_ins FROM photo_uploads u JOIN sessions s ON s.id = u.session_id "
         "WHERE u.photo_id = :id ORDER BY u.uploaded_at",
         {"id": photo_id},
     )
+    view["uploads_seen"] = [u for u in uploads if u["plant"] in visible]
     return view
 
 

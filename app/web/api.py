@@ -180,17 +180,17 @@ async def get_attendance(
 async def get_photo_evidence(
     request: Request[Any, Any, Any], photo_id: FromPath[str]
 ) -> Response[Any]:
-    """A photo as evidence: facts, the sessions it was uploaded to (inside the caller's scope),
-    what it looks like, and its analysis with every face's box (``null`` until analysed)."""
+    """A photo as evidence: facts, the sessions it was uploaded to and the photos it looks like
+    (inside the caller's scope), and its analysis with every face's box (``null`` until
+    analysed)."""
     muster = muster_of(request)
     scope = await _scope(request)
-    photo = await queries.photo_evidence(muster.store, photo_id)
+    visible = {p["code"] for p in await queries.plants_in_scope(muster.store, scope)}
+    photo = await queries.photo_evidence(muster.store, photo_id, visible)
     if photo is None:
         raise Problem(404, "unknown-photo", "problem.unknown_photo", photo_id=photo_id)
-    visible = {p["code"] for p in await queries.plants_in_scope(muster.store, scope)}
     if photo["plant"] not in visible:
         raise Problem(403, "forbidden", "problem.forbidden")
-    photo["uploads_seen"] = [u for u in photo["uploads_seen"] if u["plant"] in visible]
     return json_response(photo)
 
 

@@ -197,10 +197,10 @@ async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -
     visible = {p["code"] for p in plants}
     muster = muster_of(request)
     lang = lang_of(request)
-    photo = await queries.photo_evidence(muster.store, photo_id)
+    photo = await queries.photo_evidence(muster.store, photo_id, visible)
     if photo is None or photo["plant"] not in visible:
         raise _Refused(404, "problem.unknown_photo")
-    uploads = [u for u in photo["uploads_seen"] if u["plant"] in visible]
+    uploads = photo["uploads_seen"]
     wanted = request.query_params.get("session")
     session = next((u for u in uploads if u["session_id"] == wanted), uploads[-1])
     exif = photo["exif_time"]

@@ -128,6 +128,15 @@ def test_photo_evidence_api_is_scoped_and_plain_about_unknown_ids(
     seen = httpx.get(url, headers=group).json()
     assert seen["status"] == "stored" and seen["analysis"] is None
     assert seen["exif_time"] == "2026-11-24T08:05:00+08:00"
+    # A smaller copy of that plant-2 photo turns up in plant 1: plant-1 staff see their copy,
+    # but not which plant-2 photo it looks like; group HR sees both.
+    small = Image.open(io.BytesIO(jpeg_with_exif())).resize((300, 300))
+    copy = upload(server, plant.p1_token, jpeg_of(np.asarray(small), 60), plant.session_id, "q-2")
+    copy_url = f"{server.url}/api/v1/photos/{copy.json()['photo_id']}"
+    assert server.muster.runner.wait_until_caught_up(10)
+    assert httpx.get(copy_url, headers=p1_only).json()["near_duplicates"] == []
+    near = httpx.get(copy_url, headers=group).json()["near_duplicates"]
+    assert [n["photo_id"] for n in near] == [photo_id]
 
 
 def test_the_same_picture_for_another_session_is_recorded_as_reuse(
