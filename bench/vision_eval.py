@@ -33,6 +33,7 @@ from vision.geometry import Box
 from vision.matching import DEFAULT_THRESHOLDS
 from vision.phash import DETAIL_THRESHOLD, PHASH_THRESHOLD, DuplicateIndex, hamming
 from vision.room import DlibRoomAnalyzer
+from vision.samples import lfw_faces, room_faces, textures
 from vision.synthetic import PlacedFace, SyntheticRoom, make_room, room_background
 
 Image = NDArray[np.uint8]
@@ -41,28 +42,6 @@ Image = NDArray[np.uint8]
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0–100) of values."""
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
-
-
-def lfw_faces() -> list[Image]:
-    """The 100 face crops of scikit-image's LFW subset (25×25 grey), as RGB uint8."""
-    raw = np.load(Path(data.__file__).parent / "lfw_subset.npy")[:100]
-    return [np.dstack([(f * 255).astype(np.uint8)] * 3) for f in raw]
-
-
-def room_faces() -> list[Image]:
-    """Head crops to seat in synthetic rooms: the astronaut plus LFW faces."""
-    astro = data.astronaut()[40:215, 140:305]
-    # The LFW subset's faces sit left of their crops' centre: the mean face's axis of symmetry
-    # is column 10.5 of 25 (centre 12). A head is turned about the crop's centre, so pad 3 px on
-    # the left only (axis 13.5 of 28): a face turned left must not fold away sooner than one
-    # turned right (before this, 81% of left-turned and 98% of right-turned heads were found).
-    lfw = [cv2.copyMakeBorder(f, 3, 3, 3, 0, cv2.BORDER_REPLICATE) for f in lfw_faces()[:60]]
-    return [astro, *lfw]
-
-
-def textures() -> list[Image]:
-    """Clutter for backgrounds (no faces in them)."""
-    return [data.brick(), data.text(), data.page(), data.coffee(), data.rocket(), data.coins()]
 
 
 def make_rooms(n: int, seed: int, turned_share: float = 0.25) -> list[SyntheticRoom]:

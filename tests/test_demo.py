@@ -50,3 +50,35 @@ def test_simulator_checks_people_in(muster: Muster) -> None:
     assert totals is not None and totals["n"] > 100
     rejected = muster.store.fetch_one("SELECT COUNT(*) AS n FROM rejections")
     assert rejected is not None and rejected["n"] >= 1  # strangers' badges were refused
+
+
+def test_each_running_session_gets_a_room_photo_and_two_tell_a_story(muster: Muster) -> None:
+    """The tablets photograph their rooms ten minutes in: one photo per running session, with
+    as many people in it as had checked in, stored with the tablet's camera and EXIF time;
+    one session's photo shows three fewer people than checked in, and one was taken the day
+    before."""
+    from app.demo_photos import TAKEN_YESTERDAY
+
+    plant = demo.load(muster, employees=120)
+    muster.photos.vision_processes = 0  # storage and EXIF here; the analyser is tested apart
+    muster.runner.start()
+    assert muster.runner.wait_until_caught_up(30)  # the tablets' tokens are known
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    for s in plant.sessions:
+        s["starts_at"] = soon
+    running = [s["id"] for s in plant.sessions if s["ends_at"] > datetime.now(UTC)]
+    asyncio.run(asyncio.wait_for(simulate(muster, plant, speed=1000), 120))
+    assert muster.runner.wait_until_caught_up(30)
+    photos = muster.store.fetch(
+        "SELECT p.session_id, p.kind, p.exif_time, p.camera, p.width, p.height "
+        "FROM photos p ORDER BY p.stored_at"
+    )
+    assert sorted(p["session_id"] for p in photos) == sorted(running)
+    assert {(p["kind"], p["camera"], p["width"], p["height"]) for p in photos} == {
+        ("room", "Muster Tablet T1", 1920, 1080)
+    }
+    taken = {p["session_id"]: datetime.fromisoformat(p["exif_time"]) for p in photos}
+    yesterday = running[TAKEN_YESTERDAY]
+    assert timedelta(hours=23) < datetime.now(UTC) - taken[yesterday] < timedelta(hours=25)
+    others = [sid for sid in running if sid != yesterday]
+    assert all(datetime.now(UTC) - taken[sid] < timedelta(minutes=5) for sid in others)

@@ -290,7 +290,8 @@ class VisionRunner:
     def _fail_waiting(self, reason: str, detail: str) -> None:
         waiting, self._queue = list(self._queue), collections.deque()
         for job in waiting:
-            job.future.set_result(JobOutcome(False, None, reason, detail))
+            if not job.future.done():  # its caller may have given up on it (cancelled)
+                job.future.set_result(JobOutcome(False, None, reason, detail))
 
     def _assign(self) -> None:
         for worker in self._workers:
@@ -298,6 +299,8 @@ class VisionRunner:
                 return
             if worker.ready and worker.job is None:
                 job = self._queue.popleft()
+                if job.future.cancelled():
+                    continue  # nobody waits for it any more: leave the worker to the next job
                 job.started = time.monotonic()
                 worker.job, worker.deadline = job, job.started + job.timeout
                 try:

@@ -103,3 +103,23 @@ async def test_models_load_once_per_worker_process(
     assert loads.ok and loads.value is not None
     _pid, misses = loads.value
     assert misses == 1
+
+
+def test_a_job_its_caller_gave_up_on_is_skipped_and_closing_with_one_queued_is_clean() -> None:
+    """A queued job whose caller was cancelled (a request that went away, a demo stopped) is not
+    run: here it would have crashed the worker. Closing the runner with such a job still queued
+    fails the others plainly and does not raise."""
+    with VisionRunner(processes=1, queue_size=3, timeout=5.0, initializer=None) as r:
+        assert r.wait_ready(30)
+        r.submit(jobs.sleep, 0.4)
+        _wait_until_running(r)
+        abandoned = r.submit(jobs.crash)
+        abandoned.cancel()
+        assert r.submit(jobs.add, 2, 2).result(10).value == 4
+        assert r.restarts == 0
+        r.submit(jobs.sleep, 0.4)
+        _wait_until_running(r)
+        r.submit(jobs.add, 1, 1).cancel()
+        left = r.submit(jobs.add, 3, 3)
+    outcome = left.result(1)
+    assert (outcome.ok, outcome.reason) == (False, "job_failed")
