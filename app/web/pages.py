@@ -159,15 +159,18 @@ async def session_page(request: Request[Any, Any, Any], session_id: FromPath[str
 
 
 def _reading_order(faces: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Faces in rows, top to bottom, and left to right in each row: a face starts a new row when
-    its centre is more than 0.6 of a face's height below the row's first face."""
+    """Faces in rows, top to bottom, and left to right in each row. Taken by height, a face
+    joins the current row when its centre is within one face height of the row's mean centre
+    (heads in one row sit up to ±15 px apart; rows are about two face heights apart)."""
     rows: list[list[dict[str, Any]]] = []
     for face in sorted(faces, key=lambda f: f["y"] + f["h"] / 2):
-        first = rows[-1][0] if rows else None
-        if first is None or face["y"] + face["h"] / 2 > first["y"] + first["h"] * 1.1:
-            rows.append([face])
+        row = rows[-1] if rows else []
+        centre = sum(f["y"] + f["h"] / 2 for f in row) / len(row) if row else 0.0
+        height = sum(f["h"] for f in row) / len(row) if row else 0.0
+        if row and face["y"] + face["h"] / 2 - centre <= height:
+            row.append(face)
         else:
-            rows[-1].append(face)
+            rows.append([face])
     return [face for row in rows for face in sorted(row, key=lambda f: f["x"])]
 
 
