@@ -201,9 +201,9 @@ async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -
     muster = muster_of(request)
     lang = lang_of(request)
     photo = await queries.photo_evidence(muster.store, photo_id, visible)
-    if photo is None or photo["plant"] not in visible:
+    uploads = photo["uploads_seen"] if photo is not None else []
+    if photo is None or photo["plant"] not in visible or not uploads:
         raise _Refused(404, "problem.unknown_photo")
-    uploads = photo["uploads_seen"]
     wanted = request.query_params.get("session")
     session = next((u for u in uploads if u["session_id"] == wanted), uploads[-1])
     exif = photo["exif_time"]
