@@ -10,6 +10,7 @@ import asyncio
 import heapq
 import random
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,7 +45,11 @@ def _arrivals(
 
 
 async def _photograph(
-    muster: Muster, demo: DemoPlant, speed: float, simulated_now: Any, after_minutes: int = 10
+    muster: Muster,
+    demo: DemoPlant,
+    speed: float,
+    simulated_now: Callable[[], datetime],
+    after_minutes: int = 10,
 ) -> None:
     """Each running session's tablet takes one room photo ``after_minutes`` into the session,
     with the people checked in by then (``app.demo_photos`` for the two stories)."""
