@@ -65,7 +65,7 @@ class Photographer:
         local = taken.astimezone(PLANT_TZ)
         ifd = exif.get_ifd(0x8769)
         ifd[0x9003] = local.strftime("%Y:%m:%d %H:%M:%S")  # DateTimeOriginal
-        ifd[0x9011] = local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:]  # OffsetTime…
+        ifd[0x9011] = local.isoformat()[-6:]  # OffsetTimeOriginal, "+08:00"
         out = io.BytesIO()
         Image.fromarray(room.rgb).save(out, format="JPEG", quality=88, exif=exif)
         return RoomShot(out.getvalue(), room.headcount)

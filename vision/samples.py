@@ -40,14 +40,5 @@ def room_faces() -> list[Image]:
 
 def textures() -> list[Image]:
     """Clutter for backgrounds (no faces in them)."""
-    return [
-        np.asarray(t, dtype=np.uint8)
-        for t in (
-            data.brick(),
-            data.text(),
-            data.page(),
-            data.coffee(),
-            data.rocket(),
-            data.coins(),
-        )
-    ]
+    samples = (data.brick, data.text, data.page, data.coffee, data.rocket, data.coins)
+    return [np.asarray(sample(), dtype=np.uint8) for sample in samples]

@@ -295,12 +295,13 @@ class VisionRunner:
 
     def _assign(self) -> None:
         for worker in self._workers:
+            # A job whose caller gave up (cancelled) is dropped, not run.
+            while self._queue and self._queue[0].future.cancelled():
+                self._queue.popleft()
             if not self._queue:
                 return
             if worker.ready and worker.job is None:
                 job = self._queue.popleft()
-                if job.future.cancelled():
-                    continue  # nobody waits for it any more: leave the worker to the next job
                 job.started = time.monotonic()
                 worker.job, worker.deadline = job, job.started + job.timeout
                 try:

@@ -218,7 +218,10 @@ async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -
         "uploads": uploads,
         "session": session,
         "faces": _faces_view(photo["analysis"]),
-        "pending": photo["kind"] == "room" and photo["status"] == "stored",
+        # Poll only while a worker will analyse it (none when vision is off).
+        "pending": photo["kind"] == "room"
+        and photo["status"] == "stored"
+        and muster.photos.vision_processes > 0,
         "url": f"/photos/{photo_id}/evidence?session={quote(session['session_id'])}",
     }
     if request.headers.get("hx-request"):

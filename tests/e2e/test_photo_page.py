@@ -56,6 +56,7 @@ def test_exif_time_without_a_zone_is_plant_time_and_the_gap_to_upload_shows(
     # Uploaded now, long after 2026-11-24 08:05 Shanghai: a large gap, flagged.
     assert re.fullmatch(r"taken \d+ min before upload", text_of(html, "photo-gap"))
     assert 'class="flag" id="photo-gap"' in html
+    assert "hx-trigger" not in html  # nothing will analyse it here: the page does not poll
 
 
 def test_a_photo_used_for_two_sessions_lists_both_and_links_back(
