@@ -6,6 +6,7 @@ The wallboard, the session page, the read API and the websocket hub all call the
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -144,10 +145,57 @@ async def plant_board(
     }
 
 
+# What a look-alike in a plant the caller may not see still shows: how alike it is, never
+# which photo or session it is. Listed, not filtered, so a field added later stays hidden.
+NEAR_UNIDENTIFYING = ("distance", "detail_distance")
+
+
+def redact_near(
+    near: list[dict[str, Any]], plants_of: Mapping[str, str], visible: Collection[str]
+) -> list[dict[str, Any]]:
+    """Look-alikes as a caller who may see the plants ``visible`` is shown them, in order.
+    One in a visible plant (``plants_of`` maps its session to its plant) stays as stored; any
+    other is kept, since a photo reused across plants is evidence HR should see, but only
+    with its distances. Each says which it is in ``other_plant``."""
+    shown: list[dict[str, Any]] = []
+    for n in near:
+        if plants_of.get(n["session_id"]) in visible:
+            shown.append({**n, "other_plant": False})
+        else:
+            kept = {k: n[k] for k in NEAR_UNIDENTIFYING if k in n}
+            shown.append({**kept, "other_plant": True})
+    return shown
+
+
+@dataclass(frozen=True)
+class SessionDetail:
+    """A session with its roster and photos before it is shown to anyone: the photos'
+    look-alikes still name their photos and sessions, whatever plant those lie in. Show it
+    through `seen_from`."""
+
+    unredacted: dict[str, Any]
+    near_plants: dict[str, str]  # the plant of each look-alike's session
+
+    @property
+    def plant(self) -> str:
+        return str(self.unredacted["plant"])
+
+    def seen_from(self, visible: Collection[str]) -> dict[str, Any]:
+        """The session as a caller who may see the plants ``visible`` sees it: look-alikes in
+        other plants say only that they are there (`redact_near`)."""
+        view = dict(self.unredacted)
+        view["photos"] = [
+            {**p, "near_duplicates": redact_near(p["near_duplicates"], self.near_plants, visible)}
+            for p in view["photos"]
+        ]
+        return view
+
+
 async def session_detail(
     store: ReadStore, session_id: str, now: datetime, policy: WindowPolicy, threshold: float
-) -> dict[str, Any] | None:
-    """A session with its roster, each person's status and flags."""
+) -> SessionDetail | None:
+    """A session with its roster, each person's status and flags, and its photos with the
+    photos they look like (in any plant: see `SessionDetail.seen_from`)."""
     row = await store.afetch_one("SELECT * FROM sessions WHERE id = :id", {"id": session_id})
     if row is None:
         return None
@@ -170,19 +218,20 @@ async def session_detail(
     )
     for photo in photos:
         photo["near_duplicates"] = json.loads(photo.pop("near") or "[]")
+    near_sessions = {n["session_id"] for p in photos for n in p["near_duplicates"]}
     view = _session_view(row, now, policy, threshold)
     view["roster"] = roster
     view["photos"] = photos
-    return view
+    return SessionDetail(view, await session_plant(store, sorted(near_sessions)))
 
 
 async def photo_evidence(
     store: ReadStore, photo_id: str, visible: set[str]
 ) -> dict[str, Any] | None:
     """One stored photo as evidence: its facts, the sessions it was uploaded to (with their
-    check-ins), the photos it looks like, and its analysis with every face's box. Uploads and
-    look-alikes in plants outside ``visible`` are left out; whether the photo itself may be
-    seen (``plant``) is the caller's to decide."""
+    check-ins), the photos it looks like, and its analysis with every face's box. Uploads in
+    plants outside ``visible`` are left out and look-alikes there only say so (`redact_near`);
+    whether the photo itself may be seen (``plant``) is the caller's to decide."""
     photo = await store.afetch_one(
         "SELECT p.*, s.plant, h.near FROM photos p JOIN sessions s ON s.id = p.session_id "
         "LEFT JOIN photo_hashes h ON h.photo_id = p.photo_id WHERE p.photo_id = :id",
@@ -193,7 +242,7 @@ async def photo_evidence(
     view = dict(photo)
     near = json.loads(view.pop("near") or "[]")
     plants = await session_plant(store, sorted({n["session_id"] for n in near}))
-    view["near_duplicates"] = [n for n in near if plants.get(n["session_id"]) in visible]
+    view["near_duplicates"] = redact_near(near, plants, visible)
     view["analysis"] = json.loads(view["analysis"]) if view["analysis"] else None
     uploads = await store.afetch(
         "SELECT u.session_id, u.device_id, u.uploaded_at, s.title, s.plant, s.starts_at, "

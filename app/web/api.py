@@ -171,9 +171,10 @@ async def get_attendance(
     )
     if detail is None:
         raise Problem(404, "unknown-session", "problem.unknown_session", session_id=session_id)
-    if not await queries.plant_visible(muster.store, scope, detail["plant"]):
+    visible = {p["code"] for p in await queries.plants_in_scope(muster.store, scope)}
+    if detail.plant not in visible:
         raise Problem(403, "forbidden", "problem.forbidden")
-    return json_response(detail)
+    return json_response(detail.seen_from(visible))
 
 
 @get("/api/v1/photos/{photo_id:str}")

@@ -21,6 +21,7 @@ from litestar import WebSocket
 from app.bootstrap import Muster
 from app.projections import queries
 from app.streams.bus import Subscription
+from app.web.auth import principal_of, read_token
 from app.web.render import render
 
 log = structlog.get_logger(__name__)
@@ -28,12 +29,14 @@ log = structlog.get_logger(__name__)
 
 @dataclass(eq=False)
 class Client:
-    """One connected websocket: its scope ('plant:P1', 'session:<id>'), format and language."""
+    """One connected websocket: its scope ('plant:P1', 'session:<id>'), format and language,
+    and the plants its user may see (`None` until the hub has looked them up)."""
 
     socket: WebSocket[Any, Any, Any]
     scope: str
     fmt: str
     lang: str
+    visible: frozenset[str] | None = None
     sent_version: int = -1
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=8))
 
@@ -83,8 +86,23 @@ class LiveHub:
 
     # -- clients -----------------------------------------------------------------------------
 
+    async def visible_plants(self, socket: WebSocket[Any, Any, Any]) -> frozenset[str]:
+        """The plants the user behind `socket` may see (none for no valid login): looked up
+        once per connection, since every push of a session page is redacted by them. Reads the
+        login as `live_socket` does; a caller that already knows the plants passes
+        `Client.visible` instead."""
+        principal = principal_of(socket, self.muster.secret)
+        if principal is None and (token := socket.query_params.get("token")):
+            principal = read_token(self.muster.secret, token)
+        scope = await queries.scope_of(self.muster.store, principal.scope) if principal else None
+        if scope is None:
+            return frozenset()
+        return frozenset(p["code"] for p in await queries.plants_in_scope(self.muster.store, scope))
+
     async def serve(self, client: Client) -> None:
         """Register `client`, send its snapshot, then push until it disconnects."""
+        if client.visible is None:
+            client.visible = await self.visible_plants(client.socket)
         self.clients[client.scope].add(client)
         writer = asyncio.create_task(self._write(client))
         try:
@@ -151,23 +169,30 @@ class LiveHub:
         kind, _, key = scope.partition(":")
         settings = self.muster.settings
         now = datetime.now(UTC)
+        board: dict[str, Any] = {}
+        detail: queries.SessionDetail | None = None
         if kind == "plant":
-            view: dict[str, Any] | None = await queries.plant_board(
+            board = await queries.plant_board(
                 self.muster.store, key, now, self.muster.policy, settings.dept_alert_rate
             )
+            version = int(board["version"])
             template, name = "_board.html", "board"
         else:
-            view = await queries.session_detail(
+            detail = await queries.session_detail(
                 self.muster.store, key, now, self.muster.policy, settings.dept_alert_rate
             )
+            if detail is None:
+                return
+            version = int(detail.unredacted["version"])
             template, name = "_session_body.html", "session"
-        if view is None:
-            return
-        version = int(view["version"])
-        rendered: dict[tuple[str, str], str] = {}
+        # Clients who may see the same plants share one render per format and language.
+        rendered: dict[tuple[str, str, frozenset[str]], str] = {}
         for client in targets:
-            key_ = (client.fmt, client.lang)
+            visible = client.visible or frozenset()
+            key_ = (client.fmt, client.lang, visible)
             if key_ not in rendered:
+                # A wallboard shows no look-alikes; a session page shows them as `visible` may.
+                view = board if detail is None else detail.seen_from(visible)
                 if client.fmt == "json":
                     rendered[key_] = json.dumps(
                         {

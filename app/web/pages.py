@@ -152,9 +152,11 @@ async def session_page(request: Request[Any, Any, Any], session_id: FromPath[str
     detail = await queries.session_detail(
         muster.store, session_id, now, muster.policy, muster.settings.dept_alert_rate
     )
-    if detail is None or detail["plant"] not in {p["code"] for p in plants}:
+    visible = {p["code"] for p in plants}
+    if detail is None or detail.plant not in visible:
         raise _Refused(404, "problem.unknown_session")
-    page = render("session.html", lang, principal=principal, session=detail, now=now, oob=False)
+    session = detail.seen_from(visible)
+    page = render("session.html", lang, principal=principal, session=session, now=now, oob=False)
     return _html(page, lang=request.query_params.get("lang") and lang)
 
 

@@ -129,12 +129,14 @@ def test_photo_evidence_api_is_scoped_and_plain_about_unknown_ids(
     assert seen["status"] == "stored" and seen["analysis"] is None
     assert seen["exif_time"] == "2026-11-24T08:05:00+08:00"
     # A smaller copy of that plant-2 photo turns up in plant 1: plant-1 staff see their copy,
-    # but not which plant-2 photo it looks like; group HR sees both.
+    # and that it looks like a photo in another plant, but not which; group HR sees both.
     small = Image.open(io.BytesIO(jpeg_with_exif())).resize((300, 300))
     copy = upload(server, plant.p1_token, jpeg_of(np.asarray(small), 60), plant.session_id, "q-2")
     copy_url = f"{server.url}/api/v1/photos/{copy.json()['photo_id']}"
     assert server.muster.runner.wait_until_caught_up(10)
-    assert httpx.get(copy_url, headers=p1_only).json()["near_duplicates"] == []
+    hidden = httpx.get(copy_url, headers=p1_only)
+    assert [n["other_plant"] for n in hidden.json()["near_duplicates"]] == [True]
+    assert photo_id not in hidden.text and plant.other_plant_session_id not in hidden.text
     near = httpx.get(copy_url, headers=group).json()["near_duplicates"]
     assert [n["photo_id"] for n in near] == [photo_id]
 
