@@ -86,12 +86,12 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     if kind == "session":
         found = await queries.session_plant(muster.store, [key])
         plant = found.get(key)
-    if (
-        kind not in ("plant", "session")
-        or user_scope is None
-        or plant is None
-        or not (await queries.plant_visible(muster.store, user_scope, plant))
-    ):
+    visible = (
+        frozenset(p["code"] for p in await queries.plants_in_scope(muster.store, user_scope))
+        if user_scope is not None
+        else frozenset()
+    )
+    if kind not in ("plant", "session") or plant not in visible:
         await socket.close(code=4403, reason="scope not allowed")
         return
     await socket.accept()
@@ -100,6 +100,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         scope=scope,
         fmt=socket.query_params.get("format", "html"),
         lang=lang_of(socket),
+        visible=visible,
     )
     with suppress(WebSocketDisconnect):
         await hub.serve(client)

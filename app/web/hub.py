@@ -21,7 +21,6 @@ from litestar import WebSocket
 from app.bootstrap import Muster
 from app.projections import queries
 from app.streams.bus import Subscription
-from app.web.auth import principal_of, read_token
 from app.web.render import render
 
 log = structlog.get_logger(__name__)
@@ -30,13 +29,14 @@ log = structlog.get_logger(__name__)
 @dataclass(eq=False)
 class Client:
     """One connected websocket: its scope ('plant:P1', 'session:<id>'), format and language,
-    and the plants its user may see (`None` until the hub has looked them up)."""
+    and the plants its user may see (looked up once, when it connects: every push of a session
+    page is redacted by them)."""
 
     socket: WebSocket[Any, Any, Any]
     scope: str
     fmt: str
     lang: str
-    visible: frozenset[str] | None = None
+    visible: frozenset[str]
     sent_version: int = -1
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=8))
 
@@ -86,23 +86,8 @@ class LiveHub:
 
     # -- clients -----------------------------------------------------------------------------
 
-    async def visible_plants(self, socket: WebSocket[Any, Any, Any]) -> frozenset[str]:
-        """The plants the user behind `socket` may see (none for no valid login): looked up
-        once per connection, since every push of a session page is redacted by them. Reads the
-        login as `live_socket` does; a caller that already knows the plants passes
-        `Client.visible` instead."""
-        principal = principal_of(socket, self.muster.secret)
-        if principal is None and (token := socket.query_params.get("token")):
-            principal = read_token(self.muster.secret, token)
-        scope = await queries.scope_of(self.muster.store, principal.scope) if principal else None
-        if scope is None:
-            return frozenset()
-        return frozenset(p["code"] for p in await queries.plants_in_scope(self.muster.store, scope))
-
     async def serve(self, client: Client) -> None:
         """Register `client`, send its snapshot, then push until it disconnects."""
-        if client.visible is None:
-            client.visible = await self.visible_plants(client.socket)
         self.clients[client.scope].add(client)
         writer = asyncio.create_task(self._write(client))
         try:
@@ -188,7 +173,7 @@ class LiveHub:
         # Clients who may see the same plants share one render per format and language.
         rendered: dict[tuple[str, str, frozenset[str]], str] = {}
         for client in targets:
-            visible = client.visible or frozenset()
+            visible = client.visible
             key_ = (client.fmt, client.lang, visible)
             if key_ not in rendered:
                 # A wallboard shows no look-alikes; a session page shows them as `visible` may.
