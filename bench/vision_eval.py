@@ -2,7 +2,7 @@
 
     uv run python bench/vision_eval.py [--rooms 40] [--frontal-rooms 20] [--identities 60]
         [--seed 7 | --seed 31,32,33,34,35] [--parts rooms,banners,reuse,selfie,verification]
-        [--json out.json]
+        [--json out.json] [--set hog_tiled=false --set tile=640]
 
 Everything is built from scikit-image's bundled public-domain samples (astronaut, camera,
 lfw_subset) on the fly: no downloads. Room thresholds in vision/ were fitted on seeds 7–9 and
@@ -13,9 +13,11 @@ rooms no tuning has seen (seeds 31–35, 200 rooms). Run it under
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +28,13 @@ from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 from skimage import data
 
-from vision.decode import encode_jpeg
+from vision.decode import decode_image, encode_jpeg
+from vision.detect import DetectConfig, haar_detect, hog_detect, tiles
 from vision.face import DlibFaceEngine, SelfieRules
 from vision.forensics import photo_facts
 from vision.geometry import Box
 from vision.matching import DEFAULT_THRESHOLDS
+from vision.models import HAAR_FRONTAL
 from vision.phash import DETAIL_THRESHOLD, PHASH_THRESHOLD, DuplicateIndex, hamming
 from vision.room import DlibRoomAnalyzer
 from vision.samples import lfw_faces, room_faces, textures
@@ -138,6 +142,57 @@ def eval_rooms(
         "room_ms_p95": percentile(latencies, 95),
         "room_ms_max": max(latencies),
     }, jpegs
+
+
+def cost_parts(analyzer: DlibRoomAnalyzer, jpeg: bytes) -> dict[str, Callable[[], object]]:
+    """The parts of one room photo's analysis, each runnable alone: what ``run_detectors``
+    submits to its threads, and the whole analysis."""
+    config, models = analyzer.config, analyzer.models
+    image = decode_image(jpeg)
+    rgb, gray = image.rgb, image.gray
+    height, width = gray.shape
+    small = config.hog_upsample_small
+    hog: dict[str, Callable[[], object]] = {
+        "hog_whole_upsampled": lambda: hog_detect(models, gray, small)
+    }
+    if config.hog_tiled:
+        hog = {
+            "hog_whole": lambda: hog_detect(models, gray, 0),
+            "hog_tiles_upsampled": lambda: [
+                hog_detect(models, np.ascontiguousarray(gray[y : y + h, x : x + w]), small)
+                for x, y, w, h in tiles(width, height, config.tile, config.overlap)
+            ],
+        }
+    return {
+        "decode": lambda: decode_image(jpeg),
+        **hog,
+        "haar_frontal": lambda: haar_detect(HAAR_FRONTAL, gray, config),
+        "blazeface_tiles": lambda: models.blazeface.detect_tiled(
+            rgb,
+            tiles(width, height, config.blaze_tile, config.blaze_overlap),
+            config.blaze_floor,
+            config.min_face,
+            height,
+        ),
+        "yunet": lambda: models.yunet.detect(rgb, config.yunet_floor),
+        "yunet_mirror": lambda: models.yunet.detect(
+            np.ascontiguousarray(rgb[:, ::-1]), config.yunet_floor
+        ),
+        "whole_analysis": lambda: analyzer.analyse(jpeg),
+    }
+
+
+def eval_cost(rooms: list[SyntheticRoom], analyzer: DlibRoomAnalyzer) -> dict[str, float]:
+    """Where a room photo's time goes: each part of the analysis alone, in CPU ms of the whole
+    process (OpenCV runs some parts on threads of its own), median over the rooms. The analysis
+    runs the parts on ``threads`` threads at once, so its wall time is less than their sum."""
+    spent: dict[str, list[float]] = {}
+    for room in rooms:
+        for name, part in cost_parts(analyzer, encode_jpeg(room.rgb, 90)).items():
+            start = time.process_time()
+            part()
+            spent.setdefault(name, []).append((time.process_time() - start) * 1000)
+    return {name: statistics.median(values) for name, values in spent.items()}
 
 
 def selfie_variants(face: Image, rng: np.random.Generator) -> list[Image]:
@@ -405,6 +460,20 @@ def eval_reuse(room_jpegs: list[bytes], seed: int) -> dict[str, Any]:
     }
 
 
+def detect_config(settings: list[str]) -> DetectConfig:
+    """The default ``DetectConfig`` with ``knob=value`` overrides, typed as the knob's default."""
+    config = DetectConfig()
+    changes: dict[str, Any] = {}
+    for setting in settings:
+        knob, _, text = setting.partition("=")
+        default = getattr(config, knob)  # an unknown knob is an AttributeError, not a typo run
+        if isinstance(default, bool):
+            changes[knob] = text.lower() in {"1", "true", "yes", "on"}
+        else:
+            changes[knob] = type(default)(text)
+    return dataclasses.replace(config, **changes)
+
+
 def main() -> None:
     """Run every evaluation and print the figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -416,11 +485,19 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path)
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KNOB=VALUE",
+        help="override a DetectConfig knob for an A/B run (repeatable)",
+    )
+    parser.add_argument(
         "--parts",
         default="rooms,banners,reuse,selfie,verification",
-        help="comma-separated subset of rooms, banners, reuse, selfie, verification",
+        help="comma-separated subset of rooms, banners, reuse, selfie, verification, cost",
     )
     args = parser.parse_args()
+    config = detect_config(args.set)
     parts = set(args.parts.split(","))
     seeds = [int(seed) for seed in args.seed.split(",")]
     report: dict[str, Any] = {}
@@ -428,7 +505,7 @@ def main() -> None:
     if parts & {"rooms", "reuse"}:
         rooms = make_rooms_for(seeds, args.rooms)
         if "rooms" in parts:
-            analyzer = DlibRoomAnalyzer()
+            analyzer = DlibRoomAnalyzer(config=config)
             report["rooms"], jpegs = eval_rooms(rooms, analyzer)
             print(json.dumps({"rooms": report["rooms"]}, indent=2), flush=True)
             if args.frontal_rooms:
@@ -444,8 +521,13 @@ def main() -> None:
             analyzer.close()
         else:
             jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
+    if "cost" in parts:
+        analyzer = DlibRoomAnalyzer(config=config)
+        report["cpu_ms_median"] = eval_cost(make_rooms(8, seeds[0]), analyzer)
+        analyzer.close()
+        print(json.dumps({"cpu_ms_median": report["cpu_ms_median"]}, indent=2), flush=True)
     if "banners" in parts:
-        analyzer = DlibRoomAnalyzer()
+        analyzer = DlibRoomAnalyzer(config=config)
         report["banners"] = eval_banners(args.rooms, seeds, analyzer)
         analyzer.close()
         print(json.dumps({"banners": report["banners"]}, indent=2), flush=True)

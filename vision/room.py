@@ -37,7 +37,7 @@ from vision.pose import (
     is_attentive,
 )
 
-ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/6"
+ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/8"
 
 
 @dataclass(frozen=True)
