@@ -25,6 +25,24 @@ def ws_url(server: LiveServer, query: str) -> str:
     return server.url.replace("http://", "ws://") + "/ws/live?" + query
 
 
+async def badge_check_in(
+    server: LiveServer, plant: Plant, employee: str, client_event_id: str | None = None
+) -> None:
+    """A plant-1 tablet checks ``employee`` in by badge to the plant's session (201)."""
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        reply = await client.post(
+            "/api/v1/checkins",
+            headers={"Authorization": f"Bearer {plant.p1_token}"},
+            json={
+                "client_event_id": client_event_id or str(uuid.uuid4()),
+                "session_id": plant.session_id,
+                "method": "badge",
+                "badge_uid": plant.badges[employee],
+            },
+        )
+    assert reply.status_code == 201
+
+
 async def next_json(socket: websockets.ClientConnection, timeout: float = 5) -> dict[str, object]:
     return json.loads(await asyncio.wait_for(socket.recv(), timeout))  # type: ignore[no-any-return]
 
@@ -35,19 +53,8 @@ async def test_a_check_in_pushes_the_session_update(server: LiveServer, plant: P
     async with websockets.connect(url) as socket:
         snapshot = await next_json(socket)
         assert snapshot["type"] == "session" and snapshot["session"]["checked_in"] == 0  # type: ignore[index]
-        async with httpx.AsyncClient(base_url=server.url) as client:
-            started = time.monotonic()
-            reply = await client.post(
-                "/api/v1/checkins",
-                headers={"Authorization": f"Bearer {plant.p1_token}"},
-                json={
-                    "client_event_id": str(uuid.uuid4()),
-                    "session_id": plant.session_id,
-                    "method": "badge",
-                    "badge_uid": plant.badges["E01"],
-                },
-            )
-            assert reply.status_code == 201
+        started = time.monotonic()
+        await badge_check_in(server, plant, "E01")
         pushed = await next_json(socket)
         elapsed = time.monotonic() - started
     session = pushed["session"]
@@ -121,17 +128,7 @@ async def test_a_reconnecting_client_gets_what_it_missed(server: LiveServer, pla
     url = ws_url(server, f"scope=session:{plant.session_id}&format=json&token={token}")
     async with websockets.connect(url) as socket:
         seen = await next_json(socket)
-    async with httpx.AsyncClient(base_url=server.url) as client:  # while disconnected
-        await client.post(
-            "/api/v1/checkins",
-            headers={"Authorization": f"Bearer {plant.p1_token}"},
-            json={
-                "client_event_id": "missed-1",
-                "session_id": plant.session_id,
-                "method": "badge",
-                "badge_uid": plant.badges["E05"],
-            },
-        )
+    await badge_check_in(server, plant, "E05", "missed-1")  # while disconnected
     assert server.muster.runner.wait_until_caught_up(10)
     async with websockets.connect(url + f"&since={seen['version']}") as socket:
         caught_up = await next_json(socket)

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import io
 import json
-import uuid
 from dataclasses import dataclass
 
 import httpx
@@ -19,7 +18,7 @@ from PIL import Image
 
 from app.projections.queries import redact_near
 from tests.conftest import LiveServer, Plant
-from tests.e2e.test_live import user_token, ws_url
+from tests.e2e.test_live import badge_check_in, user_token, ws_url
 from tests.e2e.test_photo_page import staff
 from tests.e2e.test_photos import jpeg_of, jpeg_with_exif, upload
 
@@ -133,18 +132,7 @@ async def test_live_pushes_show_each_viewer_only_the_look_alikes_they_may_see(
             k: await stack.enter_async_context(websockets.connect(url)) for k, url in urls.items()
         }
         snapshots = {k: await recv_text(s) for k, s in clients.items()}
-        async with httpx.AsyncClient(base_url=server.url) as http:
-            reply = await http.post(
-                "/api/v1/checkins",
-                headers={"Authorization": f"Bearer {plant.p1_token}"},
-                json={
-                    "client_event_id": str(uuid.uuid4()),
-                    "session_id": plant.session_id,
-                    "method": "badge",
-                    "badge_uid": plant.badges["E01"],
-                },
-            )
-            assert reply.status_code == 201
+        await badge_check_in(server, plant, "E01")
         pushes = {k: await recv_text(s) for k, s in clients.items()}
     for sent in (snapshots, pushes):
         plant_json, group_json = json.loads(sent["sz1", "json"]), json.loads(sent["hr", "json"])
