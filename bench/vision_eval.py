@@ -29,7 +29,7 @@ from PIL import ImageDraw, ImageFont
 from skimage import data
 
 from vision.decode import decode_image, encode_jpeg
-from vision.detect import DetectConfig, haar_detect, hog_detect, tiles
+from vision.detect import DetectConfig, haar_detect, hog_detect, hog_passes, tiles
 from vision.face import DlibFaceEngine, SelfieRules
 from vision.forensics import photo_facts
 from vision.geometry import Box
@@ -151,18 +151,13 @@ def cost_parts(analyzer: DlibRoomAnalyzer, jpeg: bytes) -> dict[str, Callable[[]
     image = decode_image(jpeg)
     rgb, gray = image.rgb, image.gray
     height, width = gray.shape
-    small = config.hog_upsample_small
-    hog: dict[str, Callable[[], object]] = {
-        "hog_whole_upsampled": lambda: hog_detect(models, gray, small)
+    passes = hog_passes(gray, config)
+    name = "hog_whole_upsampled" if len(passes) == 1 else "hog_photo_and_tiles_upsampled"
+    hog = {
+        name: lambda: [
+            hog_detect(models, part, up, config.hog_threshold) for _, _, part, up in passes
+        ]
     }
-    if config.hog_tiled:
-        hog = {
-            "hog_whole": lambda: hog_detect(models, gray, 0),
-            "hog_tiles_upsampled": lambda: [
-                hog_detect(models, np.ascontiguousarray(gray[y : y + h, x : x + w]), small)
-                for x, y, w, h in tiles(width, height, config.tile, config.overlap)
-            ],
-        }
     return {
         "decode": lambda: decode_image(jpeg),
         **hog,

@@ -75,6 +75,10 @@ class DetectConfig:
     # its own size: the same headcount on 594 of 600 fresh rooms (4 better, 2 worse) for 1.6×
     # the CPU (decision 0107).
     hog_tiled: bool = False
+    # Above this many pixels (at working scale) HOG runs on tiles anyway: on a 12 MP phone photo
+    # (analysed at 3000×2250) one pass over the whole photo upsampled took the analysis's peak
+    # memory from 1.7 GB to 2.2 GB; tiles keep each pass 1440×1440. A 1080p photo is 2.1 MP.
+    hog_whole_max: int = 2_600_000
     tile: int = 720
     overlap: int = 120
     hog_upsample_small: int = 1
@@ -125,6 +129,8 @@ class DetectConfig:
     second_look: bool = True
     second_look_face: int = 80
     second_look_min: float = 0.2
+    # The close-up is also shown to YuNet mirrored (a head turned 40–50° is seen one way round).
+    close_up_mirror: bool = False
     # "Maybe" faces (``headcount_max``). A head seen only by BlazeFace or YuNet, below the scores
     # that confirm it, is kept as a candidate from ``maybe_neural`` up. With the second look on, an
     # unconfirmed candidate then stays a "maybe" only if YuNet's close-up scores it at least
@@ -220,6 +226,22 @@ def haar_detect(
     ]
 
 
+def hog_passes(
+    gray: NDArray[np.uint8], config: DetectConfig
+) -> list[tuple[int, int, NDArray[np.uint8], int]]:
+    """The HOG passes over a photo, each ``(x, y, image, upsample)``: the whole photo upsampled,
+    or (``hog_tiled``, or a photo over ``hog_whole_max`` pixels) the photo at its own size and
+    overlapping tiles upsampled."""
+    height, width = gray.shape[:2]
+    small = config.hog_upsample_small
+    if not config.hog_tiled and width * height <= config.hog_whole_max:
+        return [(0, 0, gray, small)]
+    return [(0, 0, gray, 0)] + [
+        (x, y, np.ascontiguousarray(gray[y : y + h, x : x + w]), small)
+        for x, y, w, h in tiles(width, height, config.tile, config.overlap)
+    ]
+
+
 def run_detectors(
     models: Models,
     rgb: NDArray[np.uint8],
@@ -227,23 +249,16 @@ def run_detectors(
     config: DetectConfig,
     pool: ThreadPoolExecutor,
 ) -> list[Detection]:
-    """Every raw detection: HOG on the whole image upsampled (or on the image and upsampled
-    overlapping tiles, ``hog_tiled``), Haar frontal, Haar profile on the image and its mirror image,
-    BlazeFace on overlapping tiles and YuNet on the whole image and on its mirror image."""
+    """Every raw detection: HOG (``hog_passes``), Haar frontal, Haar profile on the image and
+    its mirror image, BlazeFace on overlapping tiles and YuNet on the whole image and on its
+    mirror image."""
     height, width = gray.shape[:2]
     largest = max(config.min_face, int(min(height, width) * config.max_face_share))
     # Longest jobs first. HOG (~520 ms of CPU a 1080p photo) runs on grey: ~40% faster than on
     # colour, and it finds the same faces.
-    small = config.hog_upsample_small
-    passes = [(0, 0, gray, small)]
-    if config.hog_tiled:
-        passes = [(0, 0, gray, 0)] + [
-            (x, y, np.ascontiguousarray(gray[y : y + h, x : x + w]), small)
-            for x, y, w, h in tiles(width, height, config.tile, config.overlap)
-        ]
     hog_jobs = [
         (x, y, pool.submit(hog_detect, models, part, upsample, config.hog_threshold))
-        for x, y, part, upsample in passes
+        for x, y, part, upsample in hog_passes(gray, config)
     ]
     # Then Haar, the next longest (~550 ms of CPU a 1080p photo), so the shorter jobs fill in
     # beside the two: submitted last, it left one thread idle for ~150 ms.
@@ -449,7 +464,11 @@ def close_up(models: Models, rgb: NDArray[np.uint8], box: Box, config: DetectCon
     if x1 <= x0 or y1 <= y0:
         return CloseUp(0.0, None)
     crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-    hits = models.yunet.detect(crop, 0.0, config.second_look_face / max(box.w, 1))
+    scale = config.second_look_face / max(box.w, 1)
+    hits = models.yunet.detect(crop, 0.0, scale)
+    if config.close_up_mirror:
+        flipped = models.yunet.detect(np.ascontiguousarray(crop[:, ::-1]), 0.0, scale)
+        hits = [*hits, *mirrored(flipped, x1 - x0)]
     cx, cy = box.centre[0] - x0, box.centre[1] - y0
     near = [
         h

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from skimage import data
 
 from vision.decode import encode_jpeg
-from vision.detect import DetectConfig
+from vision.detect import DetectConfig, hog_passes
 from vision.geometry import Box, iou
 from vision.materials import CourseKit, find_materials, marker_image
 from vision.room import DlibRoomAnalyzer
@@ -235,3 +235,27 @@ def test_a_head_turned_away_is_one_person_not_two(room_analyzer: DlibRoomAnalyze
         assert twice.analyse(photo).headcount == 13
     finally:
         twice.close()
+
+
+@pytest.mark.parametrize(
+    ("size", "config", "passes"),
+    [
+        ((1920, 1080), DetectConfig(), [(1920, 1080, 1)]),
+        ((1920, 1080), DetectConfig(hog_tiled=True), [(1920, 1080, 0)] + [(720, 720, 1)] * 6),
+        ((3000, 2250), DetectConfig(), [(3000, 2250, 0)] + [(720, 720, 1)] * 20),
+    ],
+)
+def test_hog_upsamples_a_phone_photo_tile_by_tile_so_its_memory_stays_bounded(
+    size: tuple[int, int], config: DetectConfig, passes: list[tuple[int, int, int]]
+) -> None:
+    """A 1080p photo gets one upsampled HOG pass; a 12 MP phone photo (analysed at 3000×2250)
+    would need a 6000×4500 one, so it is upsampled in 720 px tiles that cover it (peak memory
+    1.6 GB instead of 2.2 GB)."""
+    width, height = size
+    gray = np.zeros((height, width), np.uint8)
+    planned = hog_passes(gray, config)
+    assert [(p.shape[1], p.shape[0], up) for _, _, p, up in planned] == passes
+    covered = np.zeros_like(gray, bool)
+    for x, y, part, _ in planned[1:] or planned:
+        covered[y : y + part.shape[0], x : x + part.shape[1]] = True
+    assert covered.all()
