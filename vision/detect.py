@@ -129,8 +129,6 @@ class DetectConfig:
     second_look: bool = True
     second_look_face: int = 80
     second_look_min: float = 0.2
-    # The close-up is also shown to YuNet mirrored (a head turned 40–50° is seen one way round).
-    close_up_mirror: bool = False
     # "Maybe" faces (``headcount_max``). A head seen only by BlazeFace or YuNet, below the scores
     # that confirm it, is kept as a candidate from ``maybe_neural`` up. With the second look on, an
     # unconfirmed candidate then stays a "maybe" only if YuNet's close-up scores it at least
@@ -464,11 +462,7 @@ def close_up(models: Models, rgb: NDArray[np.uint8], box: Box, config: DetectCon
     if x1 <= x0 or y1 <= y0:
         return CloseUp(0.0, None)
     crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-    scale = config.second_look_face / max(box.w, 1)
-    hits = models.yunet.detect(crop, 0.0, scale)
-    if config.close_up_mirror:
-        flipped = models.yunet.detect(np.ascontiguousarray(crop[:, ::-1]), 0.0, scale)
-        hits = [*hits, *mirrored(flipped, x1 - x0)]
+    hits = models.yunet.detect(crop, 0.0, config.second_look_face / max(box.w, 1))
     cx, cy = box.centre[0] - x0, box.centre[1] - y0
     near = [
         h
