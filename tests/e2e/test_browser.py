@@ -154,6 +154,32 @@ def test_session_page_shows_photos_and_which_earlier_photo_one_looks_like(
     page.screenshot(path=str(SHOTS / "session-photos.png"), full_page=True)
 
 
+def test_plant_staff_see_a_photo_looks_like_one_in_another_plant_without_a_way_in(
+    page: Page, server: LiveServer, plant: Plant
+) -> None:
+    """A plant-1 HR user: the copy of a plant-2 photo is flagged, with no link or id to follow
+    into the plant they may not see."""
+    from tests.e2e.test_look_alike_scoping import reuse_across_plants
+
+    reuse = reuse_across_plants(server, plant)
+    page.goto(f"{server.url}/login?next=/sessions/{plant.session_id}")
+    page.fill("input[name=login]", "sz1")
+    page.fill("input[name=password]", "sz1-password")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{server.url}/sessions/{plant.session_id}")
+    near = page.locator("figure.photo .near")
+    expect(near).to_have_count(1, timeout=3000)
+    expect(near).to_have_text("与另一工厂的照片相似")
+    expect(near.locator("a")).to_have_count(0)
+    expect(page.locator("figure.photo img")).to_have_js_property("complete", True)
+    assert reuse.original[:8] not in page.content()
+    page.screenshot(path=str(SHOTS / "session-photo-other-plant.png"), full_page=True)
+    page.locator("figure.photo a").first.click()  # the photo itself opens as evidence
+    expect(page.locator(".near")).to_contain_text("另一工厂")
+    expect(page.locator(".near a")).to_have_count(0)
+    page.screenshot(path=str(SHOTS / "photo-evidence-other-plant.png"), full_page=True)
+
+
 def test_session_page_shows_how_many_people_the_room_photo_counts(
     page: Page, server: LiveServer, plant: Plant
 ) -> None:
