@@ -1,13 +1,17 @@
 """Evaluation harness for vision/: headcount, attention, verification, reuse detection, latency.
 
     uv run python bench/vision_eval.py [--rooms 40] [--frontal-rooms 20] [--identities 60]
-        [--seed 7 | --seed 31,32,33,34,35] [--parts rooms,banners,reuse,selfie,verification]
-        [--json out.json] [--set hog_tiled=false --set tile=640]
+        [--seed 7 | --seed 31,32,33,34,35]
+        [--parts rooms,banners,reuse,selfie,verification,cost]
+        [--set hog_tiled=true --set tile=640] [--json out.json] [--compare earlier.json]
+
+An A/B run: the same rooms twice, the second with a knob changed and ``--compare`` naming the
+first's report, lists each room (``seed:index``) that was counted differently.
 
 Everything is built from scikit-image's bundled public-domain samples (astronaut, camera,
 lfw_subset) on the fly: no downloads. Room thresholds in vision/ were fitted on seeds 7–9 and
-checked on 11–13; both sets were then used to diagnose failures, so docs/benchmarks.md reports
-rooms no tuning has seen (seeds 31–35, 200 rooms). Run it under
+checked on 11–13; later sets were used to diagnose failures, so a change is judged on seeds no
+run has seen (docs/benchmarks.md says which have been run). Run it under
 ``flock /tmp/muster-measure.lock`` on a quiet machine: latencies are wall-clock."""
 
 from __future__ import annotations
@@ -455,6 +459,26 @@ def eval_reuse(room_jpegs: list[bytes], seed: int) -> dict[str, Any]:
     }
 
 
+def compare_rooms(earlier: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """Room by room, where two runs on the same rooms counted differently: each as
+    ``seed:index`` with both errors, and how many got better (closer to the truth) or worse."""
+    if (earlier.get("seeds"), earlier.get("per_seed")) != (now["seeds"], now["per_seed"]):
+        raise SystemExit("--compare: the earlier report ran other seeds or another --rooms")
+    per_seed = now["per_seed"]
+    changed = [
+        {"room": f"{now['seeds'][i // per_seed]}:{i % per_seed}", "earlier": a, "now": b}
+        for i, (a, b) in enumerate(
+            zip(earlier["headcount_errors"], now["headcount_errors"], strict=True)
+        )
+        if a != b
+    ]
+    return {
+        "better": sum(1 for c in changed if abs(c["now"]) < abs(c["earlier"])),
+        "worse": sum(1 for c in changed if abs(c["now"]) > abs(c["earlier"])),
+        "rooms": changed,
+    }
+
+
 def detect_config(settings: list[str]) -> DetectConfig:
     """The default ``DetectConfig`` with ``knob=value`` overrides, typed as the knob's default."""
     config = DetectConfig()
@@ -480,6 +504,12 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path)
     parser.add_argument(
+        "--compare",
+        type=Path,
+        help="an earlier --json report on the same seeds and --rooms: list the rooms whose "
+        "headcount error differs, room by room",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -502,6 +532,11 @@ def main() -> None:
         if "rooms" in parts:
             analyzer = DlibRoomAnalyzer(config=config)
             report["rooms"], jpegs = eval_rooms(rooms, analyzer)
+            report["rooms"]["seeds"], report["rooms"]["per_seed"] = seeds, args.rooms
+            report["rooms"]["config"] = dataclasses.asdict(config)
+            if args.compare:
+                earlier = json.loads(args.compare.read_text())["rooms"]
+                report["rooms"]["compared"] = compare_rooms(earlier, report["rooms"])
             print(json.dumps({"rooms": report["rooms"]}, indent=2), flush=True)
             if args.frontal_rooms:
                 # The same scenes with everyone facing the front: what the detectors do on faces.
