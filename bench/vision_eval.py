@@ -4,6 +4,7 @@
         [--seed 7 | --seed 31,32,33,34,35]
         [--parts rooms,banners,reuse,selfie,verification,cost]
         [--set hog_tiled=true --set tile=640] [--json out.json] [--compare earlier.json]
+    uv run python bench/vision_eval.py --explain 132:1 [--set ...]
 
 An A/B run: the same rooms twice, the second with a knob changed and ``--compare`` naming the
 first's report, lists each room (``seed:index``) that was counted differently.
@@ -22,6 +23,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,14 @@ from PIL import ImageDraw, ImageFont
 from skimage import data
 
 from vision.decode import decode_image, encode_jpeg
-from vision.detect import DetectConfig, haar_detect, hog_detect, hog_passes, tiles
+from vision.detect import (
+    DetectConfig,
+    haar_detect,
+    hog_detect,
+    hog_passes,
+    run_detectors,
+    tiles,
+)
 from vision.face import DlibFaceEngine, SelfieRules
 from vision.forensics import photo_facts
 from vision.geometry import Box
@@ -459,6 +468,50 @@ def eval_reuse(room_jpegs: list[bytes], seed: int) -> dict[str, Any]:
     }
 
 
+def explain_room(seed: int, index: int, config: DetectConfig) -> dict[str, Any]:
+    """Why one room (``seed:index`` as ``--compare`` names it) is counted as it is: each person
+    not counted (missed, or only a "maybe") with the raw detections on their head, and each
+    face counted or in doubt that is on nobody's head."""
+    room = make_rooms(index + 1, seed)[index]
+    jpeg = encode_jpeg(room.rgb, 90)
+    analyzer = DlibRoomAnalyzer(config=config)
+    result = analyzer.analyse(jpeg)
+    image = decode_image(jpeg)
+    with ThreadPoolExecutor(config.threads) as pool:
+        raw = run_detectors(analyzer.models, image.rgb, image.gray, config, pool)
+    analyzer.close()
+    people = []
+    for person in room.faces:
+        on_head = [f for f in result.faces if _on_head(f.box, person)]
+        if any(f.confirmed for f in on_head):
+            continue
+        people.append(
+            {
+                "head": person.box.as_list(),
+                "yaw": round(person.yaw),
+                "pitch": round(person.pitch),
+                "seen_as": "maybe" if on_head else "missed",
+                "detections": [
+                    [d.detector, d.variant, round(d.score, 2), d.box.as_list()]
+                    for d in raw
+                    if person.box.contains(d.box.centre)
+                ],
+            }
+        )
+    return {
+        "room": f"{seed}:{index}",
+        "people": room.headcount,
+        "headcount": result.headcount,
+        "headcount_max": result.headcount_max,
+        "people_not_counted": people,
+        "faces_on_nobody": [
+            {"box": f.box.as_list(), "counted": f.confirmed, "detectors": list(f.detectors)}
+            for f in result.faces
+            if not any(_on_head(f.box, person) for person in room.faces)
+        ],
+    }
+
+
 def compare_rooms(earlier: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
     """Room by room, where two runs on the same rooms counted differently: each as
     ``seed:index`` with both errors, and how many got better (closer to the truth) or worse."""
@@ -504,6 +557,11 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path)
     parser.add_argument(
+        "--explain",
+        metavar="SEED:INDEX",
+        help="why one room is counted as it is (people not counted, faces on nobody), then stop",
+    )
+    parser.add_argument(
         "--compare",
         type=Path,
         help="an earlier --json report on the same seeds and --rooms: list the rooms whose "
@@ -523,6 +581,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     config = detect_config(args.set)
+    if args.explain:
+        seed, _, index = args.explain.partition(":")
+        print(json.dumps(explain_room(int(seed), int(index), config), indent=2))
+        return
     parts = set(args.parts.split(","))
     seeds = [int(seed) for seed in args.seed.split(",")]
     report: dict[str, Any] = {}
