@@ -170,10 +170,11 @@ class LiveHub:
                 return
             version = int(detail.unredacted["version"])
             template, name = "_session_body.html", "session"
-        # Clients who may see the same plants share one render per format and language.
+        # One render per format and language; a session page also per set of visible plants
+        # (a wallboard shows no look-alikes, so all its viewers share one).
         rendered: dict[tuple[str, str, frozenset[str]], str] = {}
         for client in targets:
-            visible = client.visible
+            visible = client.visible if detail is not None else frozenset()
             key_ = (client.fmt, client.lang, visible)
             if key_ not in rendered:
                 # A wallboard shows no look-alikes; a session page shows them as `visible` may.
