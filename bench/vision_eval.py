@@ -180,7 +180,7 @@ def cost_parts(analyzer: DlibRoomAnalyzer, jpeg: bytes) -> dict[str, Callable[[]
             tiles(width, height, config.blaze_tile, config.blaze_overlap),
             config.blaze_floor,
             config.min_face,
-            height,
+            max(config.min_face, int(min(height, width) * config.max_face_share)),
         ),
         "yunet": lambda: models.yunet.detect(rgb, config.yunet_floor),
         "yunet_mirror": lambda: models.yunet.detect(
