@@ -190,6 +190,21 @@ def _faces_view(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [{**f, "n": n} for n, f in enumerate(_reading_order(faces), start=1)]
 
 
+# How long after it was stored a room photo may still be analysed by a `muster worker --vision`
+# the web process cannot see: analyses take seconds, and a worker sweeps its backlog every minute.
+ANALYSIS_EXPECTED_S = 600
+
+
+def _awaits_analysis(photo: dict[str, Any], vision_here: bool) -> bool:
+    """Whether a photo's evidence page should poll for its analysis: a room photo not yet
+    analysed, while this process's vision workers will take it, or, in scale-out (the web
+    process analyses nothing), while a worker may still take it."""
+    if photo["kind"] != "room" or photo["status"] != "stored":
+        return False
+    age = (datetime.now(UTC) - from_iso(photo["stored_at"])).total_seconds()
+    return vision_here or age < ANALYSIS_EXPECTED_S
+
+
 @get("/photos/{photo_id:str}/evidence")
 async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -> Response[Any]:
     """A photo as evidence: the picture with every face's box (counted or "maybe", looking at
@@ -220,10 +235,7 @@ async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -
         "uploads": uploads,
         "session": session,
         "faces": _faces_view(photo["analysis"]),
-        # Poll only while a worker will analyse it (none when vision is off).
-        "pending": photo["kind"] == "room"
-        and photo["status"] == "stored"
-        and muster.photos.vision_processes > 0,
+        "pending": _awaits_analysis(photo, muster.photos.vision_processes > 0),
         "url": f"/photos/{photo_id}/evidence?session={quote(session['session_id'])}",
     }
     if request.headers.get("hx-request"):

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from app.web import pages
 from tests.conftest import LiveServer, Plant
 from tests.e2e.test_photos import jpeg_with_exif, upload
 
@@ -56,7 +57,26 @@ def test_exif_time_without_a_zone_is_plant_time_and_the_gap_to_upload_shows(
     # Uploaded now, long after 2026-11-24 08:05 Shanghai: a large gap, flagged.
     assert re.fullmatch(r"taken \d+ min before upload", text_of(html, "photo-gap"))
     assert 'class="flag" id="photo-gap"' in html
-    assert "hx-trigger" not in html  # nothing will analyse it here: the page does not poll
+
+
+def test_in_scale_out_the_page_waits_for_a_worker_only_as_long_as_one_could_come(
+    server: LiveServer, plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web process analyses nothing; a `muster worker --vision` it cannot see does. A room
+    photo just stored reads "Analysing…" and the page polls for the result; one no worker has
+    taken ten minutes on reads "—" and the page stops asking."""
+    server.muster.photos.vision_processes = 0
+    photo = upload(server, plant.p1_token, jpeg_with_exif(), plant.session_id, "w-1").json()
+    assert server.muster.runner.wait_until_caught_up(10)
+    url = f"/photos/{photo['photo_id']}/evidence?lang=en"
+    with staff(server, "hr", "hr-password") as client:
+        waiting = client.get(url).text
+        monkeypatch.setattr(pages, "ANALYSIS_EXPECTED_S", 0)  # ten minutes on, still no worker
+        given_up = client.get(url).text
+    assert 'hx-trigger="every 2s"' in waiting
+    assert "Analysing…" in waiting
+    assert "hx-trigger" not in given_up
+    assert "Analysing…" not in given_up
 
 
 def test_a_photo_used_for_two_sessions_lists_both_and_links_back(
