@@ -37,8 +37,13 @@ async def plants_in_scope(store: ReadStore, scope: Scope) -> list[Row]:
     )
 
 
+async def visible_plants(store: ReadStore, scope: Scope) -> frozenset[str]:
+    """The codes of the plants the scope can see."""
+    return frozenset(p["code"] for p in await plants_in_scope(store, scope))
+
+
 async def plant_visible(store: ReadStore, scope: Scope, plant: str) -> bool:
-    return any(p["code"] == plant for p in await plants_in_scope(store, scope))
+    return plant in await visible_plants(store, scope)
 
 
 def _rate(checked_in: int, expected: int) -> float:
@@ -226,7 +231,7 @@ async def session_detail(
 
 
 async def photo_evidence(
-    store: ReadStore, photo_id: str, visible: set[str]
+    store: ReadStore, photo_id: str, visible: Collection[str]
 ) -> dict[str, Any] | None:
     """One stored photo as evidence: its facts, the sessions it was uploaded to (with their
     check-ins), the photos it looks like, and its analysis with every face's box. Uploads in
@@ -260,7 +265,7 @@ async def sessions_between(
     """Sessions overlapping [start, end) in the scope's plants (narrowed to `org`'s plants)."""
     plants = [p["code"] for p in await plants_in_scope(store, scope)]
     if org is not None:
-        wanted = {p["code"] for p in await plants_in_scope(store, org)}
+        wanted = await visible_plants(store, org)
         plants = [p for p in plants if p in wanted]
     if not plants:
         return []

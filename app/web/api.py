@@ -171,7 +171,7 @@ async def get_attendance(
     )
     if detail is None:
         raise Problem(404, "unknown-session", "problem.unknown_session", session_id=session_id)
-    visible = {p["code"] for p in await queries.plants_in_scope(muster.store, scope)}
+    visible = await queries.visible_plants(muster.store, scope)
     if detail.plant not in visible:
         raise Problem(403, "forbidden", "problem.forbidden")
     return json_response(detail.seen_from(visible))
@@ -186,7 +186,7 @@ async def get_photo_evidence(
     analysed)."""
     muster = muster_of(request)
     scope = await _scope(request)
-    visible = {p["code"] for p in await queries.plants_in_scope(muster.store, scope)}
+    visible = await queries.visible_plants(muster.store, scope)
     photo = await queries.photo_evidence(muster.store, photo_id, visible)
     if photo is None:
         raise Problem(404, "unknown-photo", "problem.unknown_photo", photo_id=photo_id)

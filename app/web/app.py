@@ -87,9 +87,9 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         found = await queries.session_plant(muster.store, [key])
         plant = found.get(key)
     visible = (
-        frozenset(p["code"] for p in await queries.plants_in_scope(muster.store, user_scope))
+        await queries.visible_plants(muster.store, user_scope)
         if user_scope is not None
-        else frozenset()
+        else frozenset[str]()
     )
     if kind not in ("plant", "session") or plant not in visible:
         await socket.close(code=4403, reason="scope not allowed")
