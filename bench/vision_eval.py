@@ -9,6 +9,11 @@
 An A/B run: the same rooms twice, the second with a knob changed and ``--compare`` naming the
 first's report, lists each room (``seed:index``) that was counted differently.
 
+Every 4 rooms of a seed are one room on 4 days (the same background, other people), and each is
+analysed with that room's earlier days as earlier photos, as the app does (room memory,
+``vision.memory``): the first day of each room has none. ``--set room_memory=false`` analyses
+every photo alone.
+
 Everything is built from scikit-image's bundled public-domain samples (astronaut, camera,
 lfw_subset) on the fly: no downloads. Room thresholds in vision/ were fitted on seeds 7–9 and
 checked on 11–13; later sets were used to diagnose failures, so a change is judged on seeds no
@@ -37,6 +42,7 @@ from skimage import data
 from vision.decode import decode_image, encode_jpeg
 from vision.detect import (
     DetectConfig,
+    detect_faces,
     haar_detect,
     hog_detect,
     hog_passes,
@@ -47,6 +53,7 @@ from vision.face import DlibFaceEngine, SelfieRules
 from vision.forensics import photo_facts
 from vision.geometry import Box
 from vision.matching import DEFAULT_THRESHOLDS
+from vision.memory import EARLIER_PHOTOS, earlier_views, mark_static
 from vision.models import HAAR_FRONTAL
 from vision.phash import DETAIL_THRESHOLD, PHASH_THRESHOLD, DuplicateIndex, hamming
 from vision.room import DlibRoomAnalyzer
@@ -61,6 +68,9 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
+SAME_ROOM = 4  # make_rooms: rooms 0–3, 4–7, … of a seed share a background
+
+
 def make_rooms(n: int, seed: int, turned_share: float = 0.25) -> list[SyntheticRoom]:
     """n rooms with 2–20 people; every 4 rooms share a background (the same room, other days).
 
@@ -71,7 +81,7 @@ def make_rooms(n: int, seed: int, turned_share: float = 0.25) -> list[SyntheticR
     rooms = []
     background = None
     for i in range(n):
-        if i % 4 == 0:
+        if i % SAME_ROOM == 0:
             background = room_background(rng, tex, (1920, 1080))
         count = int(rng.integers(2, 21))
         rooms.append(
@@ -98,22 +108,32 @@ def _on_head(box: Box, face: PlacedFace) -> bool:
     return face.box.contains(box.centre)
 
 
+def earlier_in_room(jpegs: list[bytes], index: int, per_seed: int) -> list[bytes]:
+    """The photos before ``index`` of the same room (background) in a list of ``per_seed``
+    rooms a seed: what room memory is given (other days of that room)."""
+    first = index - (index % per_seed) % SAME_ROOM
+    return jpegs[first:index]
+
+
 def eval_rooms(
-    rooms: list[SyntheticRoom], analyzer: DlibRoomAnalyzer
+    rooms: list[SyntheticRoom], analyzer: DlibRoomAnalyzer, per_seed: int
 ) -> tuple[dict[str, Any], list[bytes]]:
-    """Headcount error, per-pose detection rate, attention accuracy and latency."""
+    """Headcount error, per-pose detection rate, attention accuracy and latency. Each room is
+    analysed with the earlier photos of its room (``per_seed`` rooms a seed, in order) for
+    room memory."""
     analyzer.analyse(encode_jpeg(rooms[0].rgb))  # warm-up
     errors, latencies, jpegs = [], [], []
     in_range, extra = [], []
     correct = total = 0
     share_errors = []
     found: dict[str, list[bool]] = {}
-    false_faces = 0
-    for room in rooms:
+    false_faces = static_faces = people_set_aside = 0
+    for i, room in enumerate(rooms):
         jpeg = encode_jpeg(room.rgb, 90)
         jpegs.append(jpeg)
+        earlier = earlier_in_room(jpegs, i, per_seed)
         t = time.perf_counter()
-        result = analyzer.analyse(jpeg)
+        result = analyzer.analyse(jpeg, None, earlier)
         latencies.append((time.perf_counter() - t) * 1000)
         errors.append(result.headcount - room.headcount)
         in_range.append(result.headcount <= room.headcount <= result.headcount_max)
@@ -131,6 +151,9 @@ def eval_rooms(
                 total += 1
                 correct += confirmed[hit].attentive == truth.attentive
         false_faces += len(confirmed) - len(used)
+        static = [f for f in result.faces if f.static]
+        static_faces += len(static)
+        people_set_aside += sum(1 for f in static if any(_on_head(f.box, p) for p in room.faces))
         truth_share = room.attentive / room.headcount
         share_errors.append(abs((result.attention_share or 0.0) - truth_share))
     small = [e for r, e in zip(rooms, errors, strict=True) if r.headcount <= 20]
@@ -148,6 +171,9 @@ def eval_rooms(
         "people_found_by_pose": {k: sum(v) / len(v) for k, v in sorted(found.items())},
         "people_by_pose": {k: len(v) for k, v in sorted(found.items())},
         "false_faces_per_room": false_faces / len(rooms),
+        # Room memory: faces set aside as pictures, and how many of those were people.
+        "static_faces_per_room": static_faces / len(rooms),
+        "people_set_aside": people_set_aside,
         "attention_accuracy_per_face": correct / total if total else None,
         "attention_faces_scored": total,
         "attention_share_mae": statistics.mean(share_errors),
@@ -157,14 +183,19 @@ def eval_rooms(
     }, jpegs
 
 
-def cost_parts(analyzer: DlibRoomAnalyzer, jpeg: bytes) -> dict[str, Callable[[], object]]:
+def cost_parts(
+    analyzer: DlibRoomAnalyzer, jpeg: bytes, earlier: list[bytes]
+) -> dict[str, Callable[[], object]]:
     """The parts of one room photo's analysis, each runnable alone: what ``run_detectors``
-    submits to its threads, and the whole analysis."""
+    submits to its threads, room memory with ``earlier`` photos of the room (decoding them,
+    comparing the faces), and the whole analysis with them."""
     config, models = analyzer.config, analyzer.models
     image = decode_image(jpeg)
     rgb, gray = image.rgb, image.gray
     height, width = gray.shape
     passes = hog_passes(gray, config)
+    with ThreadPoolExecutor(config.threads) as pool:
+        candidates = detect_faces(models, rgb, gray, config, pool)
     name = "hog_whole_upsampled" if len(passes) == 1 else "hog_photo_and_tiles_upsampled"
     hog = {
         name: lambda: [
@@ -186,17 +217,23 @@ def cost_parts(analyzer: DlibRoomAnalyzer, jpeg: bytes) -> dict[str, Callable[[]
         "yunet_mirror": lambda: models.yunet.detect(
             np.ascontiguousarray(rgb[:, ::-1]), config.yunet_floor
         ),
-        "whole_analysis": lambda: analyzer.analyse(jpeg),
+        "room_memory": lambda: mark_static(
+            candidates, gray, earlier_views(earlier, (height, width)), config
+        ),
+        "whole_analysis": lambda: analyzer.analyse(jpeg, None, earlier),
     }
 
 
 def eval_cost(rooms: list[SyntheticRoom], analyzer: DlibRoomAnalyzer) -> dict[str, float]:
     """Where a room photo's time goes: each part of the analysis alone, in CPU ms of the whole
     process (OpenCV runs some parts on threads of its own), median over the rooms. The analysis
-    runs the parts on ``threads`` threads at once, so its wall time is less than their sum."""
+    runs the parts on ``threads`` threads at once, so its wall time is less than their sum.
+    Each room is given the ``EARLIER_PHOTOS`` rooms before it as earlier photos (the most room
+    memory ever compares with); the first ones only serve as such."""
     spent: dict[str, list[float]] = {}
-    for room in rooms:
-        for name, part in cost_parts(analyzer, encode_jpeg(room.rgb, 90)).items():
+    jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
+    for i in range(EARLIER_PHOTOS, len(jpegs)):
+        for name, part in cost_parts(analyzer, jpegs[i], jpegs[i - EARLIER_PHOTOS : i]).items():
             start = time.process_time()
             part()
             spent.setdefault(name, []).append((time.process_time() - start) * 1000)
@@ -472,10 +509,12 @@ def explain_room(seed: int, index: int, config: DetectConfig) -> dict[str, Any]:
     """Why one room (``seed:index`` as ``--compare`` names it) is counted as it is: each person
     not counted (missed, or only a "maybe") with the raw detections on their head, and each
     face counted or in doubt that is on nobody's head."""
-    room = make_rooms(index + 1, seed)[index]
+    rooms = make_rooms(index + 1, seed)
+    room = rooms[index]
     jpeg = encode_jpeg(room.rgb, 90)
+    earlier = [encode_jpeg(r.rgb, 90) for r in rooms[index - index % SAME_ROOM : index]]
     analyzer = DlibRoomAnalyzer(config=config)
-    result = analyzer.analyse(jpeg)
+    result = analyzer.analyse(jpeg, None, earlier)
     image = decode_image(jpeg)
     with ThreadPoolExecutor(config.threads) as pool:
         raw = run_detectors(analyzer.models, image.rgb, image.gray, config, pool)
@@ -505,7 +544,12 @@ def explain_room(seed: int, index: int, config: DetectConfig) -> dict[str, Any]:
         "headcount_max": result.headcount_max,
         "people_not_counted": people,
         "faces_on_nobody": [
-            {"box": f.box.as_list(), "counted": f.confirmed, "detectors": list(f.detectors)}
+            {
+                "box": f.box.as_list(),
+                "counted": f.confirmed,
+                "static": f.static,
+                "detectors": list(f.detectors),
+            }
             for f in result.faces
             if not any(_on_head(f.box, person) for person in room.faces)
         ],
@@ -593,7 +637,7 @@ def main() -> None:
         rooms = make_rooms_for(seeds, args.rooms)
         if "rooms" in parts:
             analyzer = DlibRoomAnalyzer(config=config)
-            report["rooms"], jpegs = eval_rooms(rooms, analyzer)
+            report["rooms"], jpegs = eval_rooms(rooms, analyzer, args.rooms)
             report["rooms"]["seeds"], report["rooms"]["per_seed"] = seeds, args.rooms
             report["rooms"]["config"] = dataclasses.asdict(config)
             if args.compare:
@@ -603,7 +647,9 @@ def main() -> None:
             if args.frontal_rooms:
                 # The same scenes with everyone facing the front: what the detectors do on faces.
                 frontal = make_rooms_for(seeds, args.frontal_rooms, turned_share=0.0)
-                report["rooms_all_facing_front"], _ = eval_rooms(frontal, analyzer)
+                report["rooms_all_facing_front"], _ = eval_rooms(
+                    frontal, analyzer, args.frontal_rooms
+                )
                 print(
                     json.dumps(
                         {"rooms_all_facing_front": report["rooms_all_facing_front"]}, indent=2
@@ -615,7 +661,7 @@ def main() -> None:
             jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
     if "cost" in parts:
         analyzer = DlibRoomAnalyzer(config=config)
-        report["cpu_ms_median"] = eval_cost(make_rooms(8, seeds[0]), analyzer)
+        report["cpu_ms_median"] = eval_cost(make_rooms(8 + EARLIER_PHOTOS, seeds[0]), analyzer)
         analyzer.close()
         print(json.dumps({"cpu_ms_median": report["cpu_ms_median"]}, indent=2), flush=True)
     if "banners" in parts:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,14 +110,19 @@ class FakeRoomAnalyzer:
     def __init__(self, fixtures: FixtureIndex) -> None:
         self.fixtures = fixtures
 
-    def analyse(self, data: bytes, kit: CourseKit | None = None) -> RoomAnalysis:
-        """The room as its JSON describes it; raises ``ImageRejected`` like the real analyser."""
+    def analyse(
+        self, data: bytes, kit: CourseKit | None = None, earlier: Sequence[bytes] = ()
+    ) -> RoomAnalysis:
+        """The room as its JSON describes it (a face with ``"static": true`` is a picture the
+        room's earlier photos show, when there are any); raises ``ImageRejected`` like the
+        real analyser."""
         image = decode_image(data)
         answer = self.fixtures.answer(data)
         faces = []
         for f in answer.get("faces", []):
             pose = HeadPose(float(f.get("yaw", 0.0)), float(f.get("pitch", 0.7)), 0.0, 0.0)
-            confirmed = bool(f.get("confirmed", True))
+            static = bool(f.get("static", False)) and bool(earlier)
+            confirmed = bool(f.get("confirmed", True)) and not static
             faces.append(
                 RoomFace(
                     Box(*f["box"]),
@@ -124,6 +130,7 @@ class FakeRoomAnalyzer:
                     confirmed,
                     confirmed and bool(f.get("attentive", True)),
                     pose if confirmed else None,
+                    static,
                 )
             )
         materials = None
@@ -138,7 +145,7 @@ class FakeRoomAnalyzer:
         return RoomAnalysis(
             facts=facts_of(data, image),
             headcount=len(confirmed_faces),
-            headcount_max=len(faces),
+            headcount_max=sum(1 for f in faces if not f.static),
             attentive=attentive,
             attention_share=attentive / len(confirmed_faces) if confirmed_faces else None,
             faces=tuple(faces),

@@ -36,6 +36,10 @@ class FaceEngine(Protocol):
 class RoomAnalyzer(Protocol):
     """Headcount, attention, materials and forensic facts of a room photo."""
 
-    def analyse(self, data: bytes, kit: CourseKit | None = None) -> RoomAnalysis:
-        """Analyse a room photo; raises ``ImageRejected`` for unsafe bytes."""
+    def analyse(
+        self, data: bytes, kit: CourseKit | None = None, earlier: Sequence[bytes] = ()
+    ) -> RoomAnalysis:
+        """Analyse a room photo; ``earlier``: photos of the same room from other sessions, at
+        least ``vision.memory.STATIC_GAP`` older (pictures on its walls are not people).
+        Raises ``ImageRejected`` for unsafe bytes."""
         ...

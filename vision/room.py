@@ -6,6 +6,7 @@ per-face boxes, and the photo's forensic facts, in one result that serialises to
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -27,6 +28,7 @@ from vision.detect import (
 from vision.forensics import PhotoFacts, facts_of
 from vision.geometry import Box
 from vision.materials import CourseKit, MaterialsSeen, find_materials
+from vision.memory import earlier_views, mark_static
 from vision.models import Models, load_models
 from vision.pose import (
     DEFAULT_ATTENTION,
@@ -37,18 +39,22 @@ from vision.pose import (
     is_attentive,
 )
 
-ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/8"
+ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/9"
 
 
 @dataclass(frozen=True)
 class RoomFace:
-    """One face in a room photo, with why it counts and whether it looks at the front."""
+    """One face in a room photo, with why it counts and whether it looks at the front.
+
+    ``static``: an earlier photo of the room shows the same pixels at the same place (a
+    picture on the wall, ``vision.memory``); such a face is neither counted nor a "maybe"."""
 
     box: Box
     detectors: tuple[str, ...]
     confirmed: bool
     attentive: bool
     pose: HeadPose | None
+    static: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         """Plain dict for the event payload."""
@@ -58,6 +64,7 @@ class RoomFace:
             "detectors": list(self.detectors),
             "confirmed": self.confirmed,
             "attentive": self.attentive,
+            "static": self.static,
             "pose": None
             if pose is None
             else {
@@ -73,7 +80,8 @@ class RoomAnalysis:
     """Everything one room photo shows.
 
     ``headcount`` counts confirmed faces; ``headcount_max`` adds the weak, single-detector ones, so
-    a rule can tell "certainly short" from "maybe short". ``attention_share`` is attentive faces /
+    a rule can tell "certainly short" from "maybe short". Static faces (pictures) are in
+    neither. ``attention_share`` is attentive faces /
     headcount (``None`` with nobody in the photo).
     """
 
@@ -170,16 +178,22 @@ class DlibRoomAnalyzer:
         attentive = candidate.confirmed and is_attentive(
             pose, detectors, turned, self.attention, cue, close_up
         )
-        return RoomFace(candidate.box, detectors, candidate.confirmed, attentive, pose)
+        return RoomFace(
+            candidate.box, detectors, candidate.confirmed, attentive, pose, candidate.static
+        )
 
-    def analyse(self, data: bytes, kit: CourseKit | None = None) -> RoomAnalysis:
-        """Analyse a room photo's bytes. Raises ``ImageRejected`` for unsafe or corrupt bytes."""
+    def analyse(
+        self, data: bytes, kit: CourseKit | None = None, earlier: Sequence[bytes] = ()
+    ) -> RoomAnalysis:
+        """Analyse a room photo's bytes. ``earlier``: photos of the same room from other
+        sessions, taken at least ``vision.memory.STATIC_GAP`` before (room memory; bytes that
+        do not decode are skipped). Raises ``ImageRejected`` for unsafe or corrupt bytes."""
         started = time.perf_counter()
         opened = open_image(data)
         image = decode_image(data)
         decoded = time.perf_counter()
         return self.analyse_decoded(
-            data, image, kit, facts_of(data, image, opened), started, decoded
+            data, image, kit, facts_of(data, image, opened), started, decoded, earlier
         )
 
     def analyse_decoded(
@@ -190,6 +204,7 @@ class DlibRoomAnalyzer:
         facts: PhotoFacts,
         started: float,
         decoded: float,
+        earlier: Sequence[bytes] = (),
     ) -> RoomAnalysis:
         """The analysis proper, on an already decoded image."""
         gray = image.gray
@@ -204,6 +219,9 @@ class DlibRoomAnalyzer:
             )
             gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
         candidates = detect_faces(self.models, rgb, gray, self.config, self._pool)
+        if earlier and self.config.room_memory:
+            views = earlier_views(earlier, (gray.shape[0], gray.shape[1]))
+            candidates = mark_static(candidates, gray, views, self.config)
         detected = time.perf_counter()
         faces = tuple(self._face(rgb, c) for c in candidates)
         if factor != 1.0:  # report boxes in the photo's own pixels
@@ -215,7 +233,7 @@ class DlibRoomAnalyzer:
         return RoomAnalysis(
             facts=facts,
             headcount=len(confirmed),
-            headcount_max=len(faces),
+            headcount_max=sum(1 for f in faces if not f.static),
             attentive=attentive,
             attention_share=attentive / len(confirmed) if confirmed else None,
             faces=faces,

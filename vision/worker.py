@@ -23,7 +23,7 @@ import multiprocessing.connection
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -72,9 +72,9 @@ def _face_engine() -> Any:
     return DlibFaceEngine()
 
 
-def analyse_room_job(data: bytes, kit: Any = None) -> Any:
+def analyse_room_job(data: bytes, kit: Any = None, earlier: Sequence[bytes] = ()) -> Any:
     """Worker job: ``DlibRoomAnalyzer.analyse`` with this process's loaded models."""
-    return _room_analyzer().analyse(data, kit)
+    return _room_analyzer().analyse(data, kit, earlier)
 
 
 def check_selfie_job(data: bytes) -> Any:
@@ -238,9 +238,12 @@ class VisionRunner:
         """``submit`` and await the outcome without blocking the event loop."""
         return await asyncio.wrap_future(self.submit(fn, *args, timeout=timeout))
 
-    async def analyse_room(self, data: bytes, kit: Any = None) -> JobOutcome[Any]:
-        """Analyse a room photo in a worker; the value is a ``RoomAnalysis``."""
-        return await self.run(analyse_room_job, data, kit)
+    async def analyse_room(
+        self, data: bytes, kit: Any = None, earlier: Sequence[bytes] = ()
+    ) -> JobOutcome[Any]:
+        """Analyse a room photo in a worker (``earlier``: photos of the room for room memory,
+        ``vision.memory``); the value is a ``RoomAnalysis``."""
+        return await self.run(analyse_room_job, data, kit, tuple(earlier))
 
     async def check_selfie(self, data: bytes) -> JobOutcome[Any]:
         """Check and embed a selfie in a worker; the value is a ``Selfie``."""

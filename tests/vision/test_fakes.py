@@ -82,6 +82,21 @@ def test_fake_room_counts_confirmed_faces_attention_and_materials(
     assert payload["photo"]["width"] == 200 and payload["analyser"] == "fake"
 
 
+def test_fake_room_sets_a_picture_aside_only_given_earlier_photos_of_the_room(
+    fixtures: FixtureIndex, fixtures_dir: Path
+) -> None:
+    """The JSON's fourth face (``"static": true``) is a picture on the wall: a "maybe" when
+    the photo is analysed alone, set aside when earlier photos of the room are given."""
+    photo = _photo(fixtures_dir, "room_three_people")
+    analyzer = FakeRoomAnalyzer(fixtures)
+    alone = analyzer.analyse(photo)
+    assert (alone.headcount, alone.headcount_max) == (3, 4)
+    assert not any(f.static for f in alone.faces)
+    remembered = analyzer.analyse(photo, None, [b"an earlier photo of the room"])
+    assert (remembered.headcount, remembered.headcount_max) == (3, 3)
+    assert [f.to_payload()["static"] for f in remembered.faces] == [False, False, False, True]
+
+
 def test_fake_room_refuses_bytes_that_are_not_a_photo(fixtures: FixtureIndex) -> None:
     with pytest.raises(ImageRejected) as refused:
         FakeRoomAnalyzer(fixtures).analyse(b"\x89PNG broken")

@@ -1,0 +1,109 @@
+"""Room memory with the real models: a face-like picture on the wall, found again in an earlier
+photo of the same room, is not counted; people, reused photos and moved cameras are left alone.
+
+room_memory_before.jpg and room_memory_after.jpg are two days of one synthetic room (the same
+background, other people in the seats). On the wall hangs the espresso-cup poster that YuNet
+and BlazeFace take for a face: analysed alone, the later photo counts 10 for 9 people."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from vision.decode import decode_image, encode_jpeg
+from vision.detect import DetectConfig
+from vision.geometry import Box
+from vision.room import DlibRoomAnalyzer, RoomAnalysis
+
+from .heads import FIXTURES, on_head, room_fixture
+
+
+@pytest.fixture(scope="module")
+def before() -> bytes:
+    return (FIXTURES / "room_memory_before.jpg").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def cup() -> Box:
+    return Box(*json.loads((FIXTURES / "room_memory_after.json").read_text())["cup"])
+
+
+def _on_cup(result: RoomAnalysis, cup: Box) -> list[bool]:
+    """For each face on the poster: whether it is static (a picture)."""
+    return [f.static for f in result.faces if cup.contains(f.box.centre)]
+
+
+def test_a_poster_counted_as_a_face_is_set_aside_once_an_earlier_photo_shows_it(
+    room_analyzer: DlibRoomAnalyzer, before: bytes, cup: Box
+) -> None:
+    photo, truth = room_fixture("room_memory_after.jpg")
+    alone = room_analyzer.analyse(photo)
+    assert alone.headcount == len(truth) + 1 == 10
+    assert any(f.confirmed and cup.contains(f.box.centre) for f in alone.faces)
+
+    result = room_analyzer.analyse(photo, None, [before])
+    assert result.headcount == result.headcount_max == 9
+    # The poster is drawn, as a picture: neither counted nor a "maybe".
+    assert _on_cup(result, cup) == [True]
+    poster = next(f for f in result.faces if f.static)
+    assert not poster.confirmed and not poster.attentive
+    assert poster.to_payload()["static"] is True
+    # Every person is still counted once: other people sat in those seats the day before.
+    confirmed = [f for f in result.faces if f.confirmed]
+    for person in truth:
+        assert sum(on_head(f.box, person["box"]) for f in confirmed) == 1, person
+    assert not any(f.static and any(on_head(f.box, p["box"]) for p in truth) for f in result.faces)
+
+
+def test_the_same_photo_again_is_reuse_not_a_room_full_of_pictures(
+    room_analyzer: DlibRoomAnalyzer, cup: Box
+) -> None:
+    """A recompressed copy of the photo itself as the "earlier" one: every face is found
+    again, which is what reuse looks like; forensics reports it, memory leaves it alone."""
+    photo, _ = room_fixture("room_memory_after.jpg")
+    copy = encode_jpeg(decode_image(photo).rgb, 75)
+    result = room_analyzer.analyse(photo, None, [copy])
+    assert result.headcount == 10
+    assert not any(f.static for f in result.faces)
+
+
+def test_a_smaller_earlier_photo_of_the_room_and_a_nudged_tablet_still_find_the_poster(
+    room_analyzer: DlibRoomAnalyzer, before: bytes, cup: Box
+) -> None:
+    photo, _ = room_fixture("room_memory_after.jpg")
+    rgb = decode_image(before).rgb
+    smaller = encode_jpeg(cv2.resize(rgb, (1280, 720), interpolation=cv2.INTER_AREA), 90)
+    nudged = encode_jpeg(np.ascontiguousarray(np.roll(rgb, 6, axis=1)), 90)
+    for earlier in (smaller, nudged):
+        result = room_analyzer.analyse(photo, None, [earlier])
+        assert result.headcount == 9
+        assert _on_cup(result, cup) == [True]
+
+
+def test_a_moved_camera_another_aspect_or_corrupt_bytes_change_nothing(
+    room_analyzer: DlibRoomAnalyzer, before: bytes
+) -> None:
+    """Memory only ever sets faces aside; when the earlier photo cannot be compared, the
+    photo is counted as it would be alone (the poster counted), and nothing fails."""
+    photo, _ = room_fixture("room_memory_after.jpg")
+    rgb = decode_image(before).rgb
+    moved = encode_jpeg(np.ascontiguousarray(np.roll(rgb, 40, axis=1)), 90)
+    square = encode_jpeg(np.ascontiguousarray(rgb[:, :1080]), 90)
+    for earlier in ([moved], [square], [b"\xff\xd8 not a jpeg"]):
+        result = room_analyzer.analyse(photo, None, earlier)
+        assert result.headcount == 10
+        assert not any(f.static for f in result.faces)
+    # Corrupt bytes beside a good earlier photo: the good one is used.
+    assert room_analyzer.analyse(photo, None, [b"\x89PNG broken", before]).headcount == 9
+
+
+def test_room_memory_can_be_switched_off(room_analyzer: DlibRoomAnalyzer, before: bytes) -> None:
+    photo, _ = room_fixture("room_memory_after.jpg")
+    off = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(room_memory=False))
+    try:
+        assert off.analyse(photo, None, [before]).headcount == 10
+    finally:
+        off.close()

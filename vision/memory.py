@@ -1,0 +1,123 @@
+"""Room memory: a picture on the wall is not a person.
+
+A workshop's tablet photographs the same training room session after session, from the same
+mount. A face-like picture in that room (a safety poster with a worker's face, a coffee-cup
+print, a coin on a notice board) sits at the same place with the same pixels in every photo;
+a person does not: other people sit there on other days, and one person never holds the same
+pose to the pixel. So a face whose pixels are found again, at the same place and within a few
+pixels, in an earlier photo of the room from another session is "static": a picture. It is
+not counted, nor kept as a "maybe" (``headcount_max``), and it is still drawn, so a person
+can see what was set aside (docs/decisions/0109).
+
+Three guards keep real people counted:
+- Only faces the detectors are not sure of are judged: a counted face seen by more than
+  ``DetectConfig.static_detectors`` detectors stays counted whatever the earlier photo shows.
+- An earlier photo in which most faces of this one are found again is the same picture
+  uploaded again (photo reuse, which forensics reports): it is set aside as a reference.
+- The app passes only photos of the room from *other* sessions, taken at least
+  ``STATIC_GAP`` earlier (``app/services/photos.py``): never a photo of the same people in the
+  same seats a minute before.
+
+An earlier photo of another size or aspect (another camera, a rotated tablet) is not used; a
+tablet moved by more than a few pixels simply finds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+from typing import Final
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from vision.decode import decode_image
+from vision.detect import DetectConfig, FaceCandidate
+from vision.errors import ImageRejected
+from vision.geometry import Box
+
+Gray = NDArray[np.uint8]
+
+# The least time between an earlier photo and this one (enforced by the caller, who knows when
+# each was taken): another shift or another day, never the same people in the same seats.
+STATIC_GAP: Final = timedelta(hours=12)
+# How many earlier photos of the room are worth comparing with (more adds ~20 ms each).
+EARLIER_PHOTOS: Final = 3
+
+
+def earlier_views(photos: Sequence[bytes], shape: tuple[int, int]) -> list[Gray]:
+    """The earlier photos as grey images of ``shape`` (height, width): each resized from the
+    same aspect ratio (within 1%); others, and bytes that do not decode, are left out."""
+    height, width = shape
+    views = []
+    for data in photos:
+        try:
+            gray = decode_image(data).gray
+        except ImageRejected:
+            continue
+        h, w = gray.shape[:2]
+        if abs(w / h - width / height) > 0.01 * (width / height):
+            continue
+        if (h, w) != (height, width):
+            how = cv2.INTER_AREA if w > width else cv2.INTER_LINEAR
+            gray = np.asarray(cv2.resize(gray, (width, height), interpolation=how), np.uint8)
+        views.append(gray)
+    return views
+
+
+def _inner(box: Box, share: float) -> Box:
+    """The central ``share`` of a face box (the face itself, not the seat around it)."""
+    w, h = max(1, round(box.w * share)), max(1, round(box.h * share))
+    return Box(box.x + (box.w - w) // 2, box.y + (box.h - h) // 2, w, h)
+
+
+def sameness(gray: Gray, earlier: Gray, box: Box, config: DetectConfig) -> float:
+    """How alike the face's central pixels are to the best-matching place in ``earlier`` within
+    ``static_shift`` of where they are now: normalised cross-correlation, 1.0 for the same
+    pixels (a flat patch scores 0: nothing to recognise)."""
+    inner = _inner(box, config.static_inner)
+    height, width = gray.shape[:2]
+    if inner.x < 0 or inner.y < 0 or inner.x + inner.w > width or inner.y + inner.h > height:
+        return 0.0
+    patch = gray[inner.y : inner.y + inner.h, inner.x : inner.x + inner.w]
+    if inner.w < 4 or inner.h < 4 or float(patch.std()) < 2.0:
+        return 0.0
+    shift = max(config.static_shift_min, round(config.static_shift * box.w))
+    x0, y0 = max(0, inner.x - shift), max(0, inner.y - shift)
+    x1, y1 = min(width, inner.x + inner.w + shift), min(height, inner.y + inner.h + shift)
+    area = earlier[y0:y1, x0:x1]
+    if area.shape[0] < inner.h or area.shape[1] < inner.w:
+        return 0.0
+    return float(cv2.matchTemplate(area, patch, cv2.TM_CCOEFF_NORMED).max())
+
+
+def _judged(face: FaceCandidate, config: DetectConfig) -> bool:
+    """Whether room memory may set this face aside: a "maybe", or a counted face seen by at
+    most ``static_detectors`` detectors."""
+    return not face.confirmed or len(face.detectors) <= config.static_detectors
+
+
+def mark_static(
+    faces: Sequence[FaceCandidate], gray: Gray, earlier: Sequence[Gray], config: DetectConfig
+) -> list[FaceCandidate]:
+    """``faces`` with each one whose pixels an earlier photo of the room shows at the same
+    place marked ``static`` (and no longer counted). An earlier photo that shows most of this
+    photo's faces again (at least 2) is the same picture, and is not used."""
+    if not earlier or not faces:
+        return list(faces)
+    static: set[int] = set()
+    for view in earlier:
+        same = {
+            i
+            for i, face in enumerate(faces)
+            if sameness(gray, view, face.box, config) >= config.static_min
+        }
+        if len(same) >= 2 and 2 * len(same) > len(faces):
+            continue  # the same photo again: reuse is forensics' finding, not a wall of posters
+        static |= {i for i in same if _judged(faces[i], config)}
+    return [
+        replace(face, confirmed=False, static=True) if i in static else face
+        for i, face in enumerate(faces)
+    ]
