@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain.rules import WindowPolicy
@@ -257,6 +257,37 @@ async def photo_evidence(
     )
     view["uploads_seen"] = [u for u in uploads if u["plant"] in visible]
     return view
+
+
+async def earlier_room_photos(
+    store: ReadStore, session_id: str, photo_id: str, gap: timedelta, n: int
+) -> list[str]:
+    """The room photos (ids) that room memory compares ``photo_id`` with: one from each of the
+    latest ``n`` other sessions in the same plant and room as ``session_id`` that started at
+    least ``gap`` before it (the last one stored in each, newest session first). Never a
+    session of the same people a few minutes before (``vision.memory``)."""
+    here = await store.afetch_one(
+        "SELECT plant, room, starts_at FROM sessions WHERE id = :id", {"id": session_id}
+    )
+    if here is None:
+        return []
+    rows = await store.afetch(
+        "SELECT photo_id FROM (SELECT p.photo_id, s.starts_at, s.id AS session_id, "
+        "ROW_NUMBER() OVER (PARTITION BY p.session_id ORDER BY p.stored_at DESC, p.photo_id) "
+        "AS nth FROM photos p JOIN sessions s ON s.id = p.session_id "
+        "WHERE p.kind = 'room' AND p.photo_id <> :photo AND s.id <> :sid "
+        "AND s.plant = :plant AND s.room = :room AND s.starts_at <= :latest) latest "
+        "WHERE nth = 1 ORDER BY starts_at DESC, session_id LIMIT :n",
+        {
+            "photo": photo_id,
+            "sid": session_id,
+            "plant": here["plant"],
+            "room": here["room"],
+            "latest": iso(from_iso(here["starts_at"]) - gap),
+            "n": n,
+        },
+    )
+    return [r["photo_id"] for r in rows]
 
 
 async def sessions_between(

@@ -23,10 +23,12 @@ from app.domain.evidence import Photo, PhotoKind
 from app.domain.ids import natural_id
 from app.i18n import t
 from app.problems import Problem
+from app.projections.queries import earlier_room_photos
 from app.services.checkin import CheckInService
 from app.stores.base import ReadStore, iso
 from vision.errors import ImageRejected
 from vision.forensics import photo_facts
+from vision.memory import EARLIER_PHOTOS, STATIC_GAP
 from vision.messages import message as vision_message
 from vision.phash import DuplicateIndex, PhotoHashes
 from vision.worker import RunnerBusy, VisionRunner
@@ -295,8 +297,9 @@ class PhotoService:
         if runner is None:
             return
         data = await asyncio.to_thread(self.files.read, sha256)
+        earlier = await self._room_memory(sha256)
         try:
-            outcome = await runner.analyse_room(data)
+            outcome = await runner.analyse_room(data, earlier=earlier)
         except RunnerBusy as busy:
             await asyncio.to_thread(self._record_failure, sha256, busy.reason, busy.detail)
             return
@@ -307,6 +310,33 @@ class PhotoService:
             await asyncio.to_thread(
                 self._record_failure, sha256, outcome.reason or "failed", outcome.detail[:500]
             )
+
+    async def _room_memory(self, sha256: str) -> list[bytes]:
+        """Earlier photos of this photo's room, from other sessions at least ``STATIC_GAP``
+        before its own (``vision.memory``: a picture on the wall is found in them, a person
+        is not). Not finding them only means analysing without memory, never failing."""
+        try:
+            photo: Photo = await asyncio.to_thread(
+                self.app.repository.get, natural_id("photo", sha256)
+            )
+            ids = await earlier_room_photos(
+                self.checkins.store, str(photo.session_id), sha256, STATIC_GAP, EARLIER_PHOTOS
+            )
+        except Exception:  # a store hiccup: the count without memory beats no count
+            log.exception("room memory unavailable: analysing without it", photo=sha256[:12])
+            return []
+        earlier = []
+        for photo_id in ids:
+            try:
+                earlier.append(await asyncio.to_thread(self.files.read, photo_id))
+            except OSError as exc:
+                log.warning(
+                    "earlier room photo unreadable: left out of room memory",
+                    photo=sha256[:12],
+                    earlier=photo_id[:12],
+                    error=str(exc),
+                )
+        return earlier
 
     def _record_analysis(self, sha256: str, result: dict[str, Any]) -> None:
         if self._record(sha256, lambda photo: photo.analysed(result=result, actor="vision")):

@@ -179,14 +179,21 @@ def _reading_order(faces: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _faces_view(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The analysis' faces in reading order, numbered as drawn, each with how it counts
     (``front``: counted and looking at the front; ``away``: counted, not looking; ``maybe``: in
-    the range only)."""
+    the range only; ``static``: a picture on the wall an earlier photo of the room shows too,
+    in neither). Analyses from before room memory have no ``static``: none is."""
     if analysis is None:
         return []
     faces = []
     for face in analysis.get("faces") or []:
         x, y, w, h = face["box"]
-        how = "maybe" if not face["confirmed"] else "front" if face["attentive"] else "away"
-        faces.append({**face, "x": x, "y": y, "w": w, "h": h, "how": how})
+        static = bool(face.get("static", False))
+        if static:
+            how = "static"
+        elif not face["confirmed"]:
+            how = "maybe"
+        else:
+            how = "front" if face["attentive"] else "away"
+        faces.append({**face, "static": static, "x": x, "y": y, "w": w, "h": h, "how": how})
     return [{**f, "n": n} for n, f in enumerate(_reading_order(faces), start=1)]
 
 

@@ -4,6 +4,7 @@ shows the plant, and moves when someone checks in — without a reload."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -255,6 +256,44 @@ def test_photo_evidence_draws_every_face_the_count_rests_on(
     page.screenshot(path=str(SHOTS / "photo-evidence.png"), full_page=True)
     page.locator("label[for=show-boxes]").click()
     expect(page.locator("svg.marks")).to_be_hidden()
+
+
+def test_photo_evidence_draws_the_picture_on_the_wall_apart_from_the_people(
+    page: Page, server: LiveServer, plant: Plant
+) -> None:
+    """Room memory: the cup poster an earlier session's photo of the room also shows is drawn
+    as a picture (grey, dotted), on the poster, with its own legend key and table line; the
+    nine people keep their boxes and the count reads 9."""
+    from tests.e2e.test_room_memory import CUP, photograph_the_room_twice
+
+    after = photograph_the_room_twice(server, plant, "培训室A", hours_between=12)
+    log_in(page, server, "hr", "hr-password")
+    page.goto(f"{server.url}/photos/{after['photo_id']}/evidence?lang=en")
+    expect(page.locator("#photo-headcount")).to_have_text("9")
+    expect(page.locator("#photo-pictures")).to_have_text("1")
+    picture = page.locator("svg.marks g.face.static rect")
+    expect(picture).to_have_count(1)
+    expect(page.locator("svg.marks g.face:not(.static):not(.maybe) rect")).to_have_count(9)
+    dashes, stroke = picture.evaluate(
+        "r => [getComputedStyle(r).strokeDasharray, getComputedStyle(r).stroke]"
+    )
+    assert dashes.startswith("0") and stroke == "rgb(148, 163, 184)"  # dots, grey
+    # On the poster where the browser draws it, not only in the SVG's numbers.
+    img = page.locator(".frame img").bounding_box()
+    drawn = picture.bounding_box()
+    assert img is not None and drawn is not None
+    scale = img["width"] / 1920
+    cx, cy, cw, ch = CUP
+    centre = (drawn["x"] + drawn["width"] / 2, drawn["y"] + drawn["height"] / 2)
+    assert img["x"] + cx * scale <= centre[0] <= img["x"] + (cx + cw) * scale
+    assert img["y"] + cy * scale <= centre[1] <= img["y"] + (cy + ch) * scale
+    expect(page.locator(".legend .key.static")).to_be_visible()
+    expect(page.locator(".legend")).to_contain_text("Picture on the wall (not counted)")
+    expect(page.locator("table.faces tr.static")).to_have_text(
+        re.compile("Picture on the wall: also in an earlier photo of this room")
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "photo-evidence-room-memory.png"), full_page=True)
 
 
 def test_english_is_one_click_away_and_sticks(page: Page, server: LiveServer, plant: Plant) -> None:

@@ -1,0 +1,135 @@
+"""Room memory through the app, with the real analyser in its worker process: a room photo is
+analysed together with earlier photos of the same room from other sessions, so the espresso-cup
+poster on the wall is set aside as a picture instead of counted, and HR sees it so marked."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.web import pages
+from tests.conftest import LiveServer, Plant
+from tests.e2e.test_photo_page import staff
+from tests.e2e.test_photos import token, upload
+from tests.integration.test_room_memory import session_in
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "vision"
+CUP = json.loads((FIXTURES / "room_memory_after.json").read_text())["cup"]
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"  # the query runs on both stores in tests/integration/test_room_memory.py
+
+
+def analysed(server: LiveServer, photo_id: str) -> dict[str, Any]:
+    """The photo as the API shows it, once its analysis is recorded."""
+    hr = {"Authorization": "Bearer " + token(server, "hr", "hr-password")}
+    deadline = time.monotonic() + 90  # the first job loads the models in the worker
+    while True:
+        photo: dict[str, Any] = httpx.get(
+            f"{server.url}/api/v1/photos/{photo_id}", headers=hr
+        ).json()
+        if photo["status"] != "stored" or time.monotonic() > deadline:
+            assert photo["status"] == "analysed", photo
+            return photo
+        time.sleep(0.3)
+
+
+def on_cup(face: dict[str, Any]) -> bool:
+    x, y, w, h = face["box"]
+    cx, cy, cw, ch = CUP
+    return cx <= x + w / 2 <= cx + cw and cy <= y + h / 2 <= cy + ch
+
+
+def photograph_the_room_twice(
+    server: LiveServer, plant: Plant, room: str, hours_between: float
+) -> dict[str, Any]:
+    """`room_memory_before.jpg` for a session in `room` starting `hours_between` hours before
+    a session in 培训室A, analysed; then `room_memory_after.jpg` for that session: the API's
+    view of it, analysed."""
+    starts = datetime.now(UTC) - timedelta(minutes=5)
+    first = session_in(server.muster, "S-DAY1", room, starts - timedelta(hours=hours_between))
+    second = session_in(server.muster, "S-DAY2", "培训室A", starts)
+    assert server.muster.runner.wait_until_caught_up(10)
+    before = (FIXTURES / "room_memory_before.jpg").read_bytes()
+    reply = upload(server, plant.p1_token, before, first, "day-1")
+    assert reply.status_code == 201, reply.text
+    assert analysed(server, reply.json()["photo_id"])["analysis"]["faces"]
+    after = (FIXTURES / "room_memory_after.jpg").read_bytes()
+    reply = upload(server, plant.p1_token, after, second, "day-2")
+    assert reply.status_code == 201, reply.text
+    return analysed(server, reply.json()["photo_id"])
+
+
+def test_the_cup_poster_an_earlier_session_also_shows_is_not_counted(
+    server: LiveServer, plant: Plant
+) -> None:
+    """Nine people, and a cup poster the detectors count as a tenth: with the room's photo
+    from a session 12 hours before, the poster is a picture (not counted, not a "maybe"), and
+    the evidence page says so."""
+    after = photograph_the_room_twice(server, plant, "培训室A", hours_between=12)
+    analysis = after["analysis"]
+    assert (analysis["headcount"], analysis["headcount_max"]) == (9, 9)
+    assert after["headcount"] == 9  # the read model the session page shows
+    static = [f for f in analysis["faces"] if f["static"]]
+    assert len(static) == 1 and on_cup(static[0]) and not static[0]["confirmed"]
+    assert all(f["static"] is False for f in analysis["faces"] if not on_cup(f))
+    with staff(server, "hr", "hr-password") as client:
+        zh = client.get(f"/photos/{after['photo_id']}/evidence").text
+        en = client.get(f"/photos/{after['photo_id']}/evidence?lang=en").text
+    assert zh.count('class="face static"') == 1
+    assert "墙上的图片：本教室早前照片同一位置也有" in zh
+    assert "Picture on the wall: also in an earlier photo of this room" in en
+    assert '<span class="key static"></span>Picture on the wall (not counted)' in en
+    assert '<dt>Set aside as pictures</dt><dd id="photo-pictures">1</dd>' in en
+    assert '<span class="value" id="photo-headcount">9</span>' in en
+    # Every face numbered once, the picture among them, in reading order.
+    numbers = [int(n) for n in re.findall(r'<tr class="\w+" data-face="(\d+)"', en)]
+    assert numbers == list(range(1, len(analysis["faces"]) + 1))
+
+
+@pytest.mark.parametrize(
+    ("room", "hours_between"),
+    [("培训室A", 2), ("培训室B", 13)],
+    ids=["same-room-2h-before", "other-room-13h-before"],
+)
+def test_without_an_earlier_photo_of_the_room_the_cup_is_still_counted(
+    server: LiveServer, plant: Plant, room: str, hours_between: float
+) -> None:
+    """A photo of the same room two hours before may show the same people in the same seats,
+    and one of another room shows other walls: neither is used, and the cup counts as a face."""
+    after = photograph_the_room_twice(server, plant, room, hours_between)
+    analysis = after["analysis"]
+    assert analysis["headcount"] == 10
+    assert not any(f["static"] for f in analysis["faces"])
+    assert any(on_cup(f) and f["confirmed"] for f in analysis["faces"])
+    with staff(server, "hr", "hr-password") as client:
+        html = client.get(f"/photos/{after['photo_id']}/evidence?lang=en").text
+    assert "Picture on the wall" not in html and "Set aside as pictures" not in html
+
+
+def test_faces_analysed_before_room_memory_read_as_before() -> None:
+    """Analyses recorded before room memory have no "static": none of their faces is a
+    picture, and the numbering still follows the rows."""
+    old = {
+        "faces": [
+            {"box": [400, 100, 50, 50], "confirmed": True, "attentive": True},
+            {"box": [100, 110, 50, 50], "confirmed": False, "attentive": False},
+            {"box": [100, 300, 50, 50], "confirmed": True, "attentive": False},
+        ]
+    }
+    new = {"faces": [{**old["faces"][0], "static": False}, {**old["faces"][1], "static": True}]}
+    assert [(f["n"], f["how"], f["static"]) for f in pages._faces_view(old)] == [
+        (1, "maybe", False),
+        (2, "front", False),
+        (3, "away", False),
+    ]
+    assert [(f["n"], f["how"]) for f in pages._faces_view(new)] == [(1, "static"), (2, "front")]
