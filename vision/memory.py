@@ -12,8 +12,10 @@ can see what was set aside (docs/decisions/0109).
 Three guards keep real people counted:
 - Only faces the detectors are not sure of are judged: a counted face seen by more than
   ``DetectConfig.static_detectors`` detectors stays counted whatever the earlier photo shows.
-- An earlier photo in which most faces of this one are found again is the same picture
-  uploaded again (photo reuse, which forensics reports): it is set aside as a reference.
+- An earlier photo in which the people the detectors are sure of are found again (half of
+  them or more) is the same photo uploaded again (photo reuse, which forensics reports): it
+  is not used. A wall of pictures with few people before it is not mistaken for that: only
+  the sure faces say whether a photo is the same one.
 - The app passes only photos of the room from *other* sessions, taken at least
   ``STATIC_GAP`` earlier (``app/services/photos.py``): never a photo of the same people in the
   same seats a minute before.
@@ -103,10 +105,11 @@ def mark_static(
     faces: Sequence[FaceCandidate], gray: Gray, earlier: Sequence[Gray], config: DetectConfig
 ) -> list[FaceCandidate]:
     """``faces`` with each one whose pixels an earlier photo of the room shows at the same
-    place marked ``static`` (and no longer counted). An earlier photo that shows most of this
-    photo's faces again (at least 2) is the same picture, and is not used."""
+    place marked ``static`` (and no longer counted). An earlier photo that shows half or more
+    of the faces the detectors are sure of again is the same photo, and is not used."""
     if not earlier or not faces:
         return list(faces)
+    sure = {i for i, face in enumerate(faces) if not _judged(face, config)}
     static: set[int] = set()
     for view in earlier:
         same = {
@@ -114,9 +117,9 @@ def mark_static(
             for i, face in enumerate(faces)
             if sameness(gray, view, face.box, config) >= config.static_min
         }
-        if len(same) >= 2 and 2 * len(same) > len(faces):
-            continue  # the same photo again: reuse is forensics' finding, not a wall of posters
-        static |= {i for i in same if _judged(faces[i], config)}
+        if sure and 2 * len(same & sure) >= len(sure):
+            continue  # the people are the same pixels too: reuse, which forensics reports
+        static |= same - sure
     return [
         replace(face, confirmed=False, static=True) if i in static else face
         for i, face in enumerate(faces)

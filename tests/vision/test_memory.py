@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from vision.decode import decode_image, encode_jpeg
-from vision.detect import DetectConfig
+from vision.detect import DetectConfig, Detection, Detector, FaceCandidate
 from vision.geometry import Box
+from vision.memory import mark_static
 from vision.room import DlibRoomAnalyzer, RoomAnalysis
 
 from .heads import FIXTURES, on_head, room_fixture
@@ -107,3 +108,37 @@ def test_room_memory_can_be_switched_off(room_analyzer: DlibRoomAnalyzer, before
         assert off.analyse(photo, None, [before]).headcount == 10
     finally:
         off.close()
+
+
+def _candidate(box: Box, detectors: tuple[Detector, ...]) -> FaceCandidate:
+    return FaceCandidate(box, tuple(Detection(box, 0.9, d) for d in detectors), True)
+
+
+def test_a_wall_of_pictures_before_a_few_people_is_not_taken_for_the_same_photo() -> None:
+    """Three face-like pictures and two people: the pictures are most of the faces, but only
+    the people (seen by four detectors) say whether an earlier photo is this one again. Three
+    pictures are set aside; when the people's pixels are the same too, nothing is."""
+    rng = np.random.default_rng(5)
+    wall = rng.integers(60, 200, (400, 900), dtype=np.uint8)
+    pictures = [Box(60 + 150 * i, 40, 80, 80) for i in range(3)]
+    people = [Box(120, 260, 90, 90), Box(600, 250, 90, 90)]
+    earlier, today = wall.copy(), wall.copy()
+    for b in people:  # other people in those seats on the earlier day
+        earlier[b.y : b.y + b.h, b.x : b.x + b.w] = rng.integers(0, 255, (b.h, b.w), np.uint8)
+        today[b.y : b.y + b.h, b.x : b.x + b.w] = rng.integers(0, 255, (b.h, b.w), np.uint8)
+    faces = [_candidate(b, ("blaze", "yunet")) for b in pictures]
+    faces += [_candidate(b, ("blaze", "haar_frontal", "hog", "yunet")) for b in people]
+    config = DetectConfig()
+
+    marked = mark_static(faces, today, [earlier], config)
+    assert [f.static for f in marked] == [True, True, True, False, False]
+    assert [f.confirmed for f in marked] == [False, False, False, True, True]
+    # The same photo again (the people too): reuse, so memory leaves every face as it was.
+    assert not any(f.static for f in mark_static(faces, today, [today.copy()], config))
+    # A picture seen by three detectors or more is judged like a person: it stays counted.
+    sure_picture = [_candidate(pictures[0], ("blaze", "haar_frontal", "hog")), *faces[1:]]
+    assert [f.static for f in mark_static(sure_picture, today, [earlier], config)][:3] == [
+        False,
+        True,
+        True,
+    ]
