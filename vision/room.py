@@ -80,9 +80,9 @@ class RoomAnalysis:
     """Everything one room photo shows.
 
     ``headcount`` counts confirmed faces; ``headcount_max`` adds the weak, single-detector ones, so
-    a rule can tell "certainly short" from "maybe short". Static faces (pictures) are in
-    neither. ``attention_share`` is attentive faces /
-    headcount (``None`` with nobody in the photo).
+    a rule can tell "certainly short" from "maybe short"; static faces (pictures) are in
+    neither. ``attention_share`` is attentive faces / headcount (``None`` with nobody in the
+    photo).
     """
 
     facts: PhotoFacts
