@@ -511,8 +511,8 @@ def explain_room(seed: int, index: int, config: DetectConfig) -> dict[str, Any]:
     face counted or in doubt that is on nobody's head."""
     rooms = make_rooms(index + 1, seed)
     room = rooms[index]
-    jpeg = encode_jpeg(room.rgb, 90)
-    earlier = [encode_jpeg(r.rgb, 90) for r in rooms[index - index % SAME_ROOM : index]]
+    jpegs = [encode_jpeg(r.rgb, 90) for r in rooms]
+    jpeg, earlier = jpegs[index], earlier_in_room(jpegs, index, len(rooms))
     analyzer = DlibRoomAnalyzer(config=config)
     result = analyzer.analyse(jpeg, None, earlier)
     image = decode_image(jpeg)
