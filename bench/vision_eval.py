@@ -1,7 +1,7 @@
 """Evaluation harness for vision/: headcount, attention, verification, reuse detection, latency.
 
     uv run python bench/vision_eval.py [--rooms 40] [--frontal-rooms 20] [--identities 60]
-        [--seed 7 | --seed 31,32,33,34,35]
+        [--seed 7 | --seed 31,32,33,34,35] [--first-day again|alone]
         [--parts rooms,banners,reuse,selfie,verification,cost]
         [--set hog_tiled=true --set tile=640] [--json out.json] [--compare earlier.json]
     uv run python bench/vision_eval.py --explain 132:1 [--set ...]
@@ -10,9 +10,10 @@ An A/B run: the same rooms twice, the second with a knob changed and ``--compare
 first's report, lists each room (``seed:index``) that was counted differently.
 
 Every 4 rooms of a seed are one room on 4 days (the same background, other people), and each is
-analysed with that room's earlier days as earlier photos, as the app does (room memory,
-``vision.memory``): the first day of each room has none. ``--set room_memory=false`` analyses
-every photo alone.
+analysed with that room's other days as the app gives them (room memory, ``vision.memory``):
+days 2–4 with the days before them; the first day, which had none, with day 2, because the app
+analyses a room's first photo again once the room has another (``--first-day alone``: the
+first day's first analysis). ``--set room_memory=false`` analyses every photo alone.
 
 Everything is built from scikit-image's bundled public-domain samples (astronaut, camera,
 lfw_subset) on the fly: no downloads. Room thresholds in vision/ were fitted on seeds 7–9 and
@@ -108,30 +109,41 @@ def _on_head(box: Box, face: PlacedFace) -> bool:
     return face.box.contains(box.centre)
 
 
-def earlier_in_room(jpegs: list[bytes], index: int, per_seed: int) -> list[bytes]:
-    """The photos before ``index`` of the same room (background) in a list of ``per_seed``
-    rooms a seed: what room memory is given (other days of that room)."""
+def other_days_in_room(
+    jpegs: list[bytes], index: int, per_seed: int, first_day_again: bool = True
+) -> list[bytes]:
+    """What room memory is given for photo ``index`` in a list of ``per_seed`` rooms a seed:
+    the earlier days of the same room (background). The first day has none; with
+    ``first_day_again`` it gets the second day, as the app analyses it again once that day's
+    photo arrives (``PhotoService``: then only these two days exist)."""
     first = index - (index % per_seed) % SAME_ROOM
-    return jpegs[first:index]
+    if index > first:
+        return jpegs[first:index]
+    after = index + 1
+    same_seed = after % per_seed != 0 and after < len(jpegs)
+    return [jpegs[after]] if first_day_again and same_seed and SAME_ROOM > 1 else []
 
 
 def eval_rooms(
-    rooms: list[SyntheticRoom], analyzer: DlibRoomAnalyzer, per_seed: int
+    rooms: list[SyntheticRoom],
+    analyzer: DlibRoomAnalyzer,
+    per_seed: int,
+    first_day_again: bool = True,
 ) -> tuple[dict[str, Any], list[bytes]]:
     """Headcount error, per-pose detection rate, attention accuracy and latency. Each room is
-    analysed with the earlier photos of its room (``per_seed`` rooms a seed, in order) for
-    room memory."""
+    analysed with the other days of its room (``per_seed`` rooms a seed, in order) that the
+    app would give room memory (``other_days_in_room``)."""
     analyzer.analyse(encode_jpeg(rooms[0].rgb))  # warm-up
-    errors, latencies, jpegs = [], [], []
+    errors, latencies = [], []
+    jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
     in_range, extra = [], []
     correct = total = 0
     share_errors = []
     found: dict[str, list[bool]] = {}
     false_faces = static_faces = people_set_aside = 0
     for i, room in enumerate(rooms):
-        jpeg = encode_jpeg(room.rgb, 90)
-        jpegs.append(jpeg)
-        earlier = earlier_in_room(jpegs, i, per_seed)
+        jpeg = jpegs[i]
+        earlier = other_days_in_room(jpegs, i, per_seed, first_day_again)
         t = time.perf_counter()
         result = analyzer.analyse(jpeg, None, earlier)
         latencies.append((time.perf_counter() - t) * 1000)
@@ -509,10 +521,10 @@ def explain_room(seed: int, index: int, config: DetectConfig) -> dict[str, Any]:
     """Why one room (``seed:index`` as ``--compare`` names it) is counted as it is: each person
     not counted (missed, or only a "maybe") with the raw detections on their head, and each
     face counted or in doubt that is on nobody's head."""
-    rooms = make_rooms(index + 1, seed)
+    rooms = make_rooms(index + 2, seed)
     room = rooms[index]
     jpegs = [encode_jpeg(r.rgb, 90) for r in rooms]
-    jpeg, earlier = jpegs[index], earlier_in_room(jpegs, index, len(rooms))
+    jpeg, earlier = jpegs[index], other_days_in_room(jpegs, index, len(rooms))
     analyzer = DlibRoomAnalyzer(config=config)
     result = analyzer.analyse(jpeg, None, earlier)
     image = decode_image(jpeg)
@@ -619,6 +631,13 @@ def main() -> None:
         help="override a DetectConfig knob for an A/B run (repeatable)",
     )
     parser.add_argument(
+        "--first-day",
+        choices=("again", "alone"),
+        default="again",
+        help="a room's first day: analysed again with day 2 as the app does (default), or as "
+        "first analysed, with no memory",
+    )
+    parser.add_argument(
         "--parts",
         default="rooms,banners,reuse,selfie,verification",
         help="comma-separated subset of rooms, banners, reuse, selfie, verification, cost",
@@ -637,8 +656,10 @@ def main() -> None:
         rooms = make_rooms_for(seeds, args.rooms)
         if "rooms" in parts:
             analyzer = DlibRoomAnalyzer(config=config)
-            report["rooms"], jpegs = eval_rooms(rooms, analyzer, args.rooms)
+            again = args.first_day == "again"
+            report["rooms"], jpegs = eval_rooms(rooms, analyzer, args.rooms, again)
             report["rooms"]["seeds"], report["rooms"]["per_seed"] = seeds, args.rooms
+            report["rooms"]["first_day"] = args.first_day
             report["rooms"]["config"] = dataclasses.asdict(config)
             if args.compare:
                 earlier = json.loads(args.compare.read_text())["rooms"]
@@ -648,7 +669,7 @@ def main() -> None:
                 # The same scenes with everyone facing the front: what the detectors do on faces.
                 frontal = make_rooms_for(seeds, args.frontal_rooms, turned_share=0.0)
                 report["rooms_all_facing_front"], _ = eval_rooms(
-                    frontal, analyzer, args.frontal_rooms
+                    frontal, analyzer, args.frontal_rooms, again
                 )
                 print(
                     json.dumps(

@@ -17,8 +17,10 @@ Three guards keep real people counted:
   is not used. A wall of pictures with few people before it is not mistaken for that: only
   the sure faces say whether a photo is the same one.
 - The app passes only photos of the room from *other* sessions, taken at least
-  ``STATIC_GAP`` earlier (``app/services/photos.py``): never a photo of the same people in the
-  same seats a minute before.
+  ``STATIC_GAP`` before or after (``app/services/photos.py``): never a photo of the same
+  people in the same seats a minute before. A picture is as still in a later photo as in an
+  earlier one, so a room's first photo is analysed again once the room has a photo of another
+  session. ("Earlier" below means any such other photo.)
 
 An earlier photo of another size or aspect (another camera, a rotated tablet) is not used; a
 tablet moved by more than a few pixels simply finds nothing.
@@ -42,10 +44,11 @@ from vision.geometry import Box
 
 Gray = NDArray[np.uint8]
 
-# The least time between an earlier photo and this one (enforced by the caller, who knows when
-# each was taken): another shift or another day, never the same people in the same seats.
+# The least time between another photo of the room and this one (enforced by the caller, who
+# knows when each was taken): another shift or another day, never the same people in the same
+# seats.
 STATIC_GAP: Final = timedelta(hours=12)
-# How many earlier photos of the room are worth comparing with (more adds ~20 ms each).
+# How many other photos of the room (sessions) are worth comparing with (more adds ~20 ms each).
 EARLIER_PHOTOS: Final = 3
 
 

@@ -40,6 +40,7 @@ class RoomAnalyzer(Protocol):
         self, data: bytes, kit: CourseKit | None = None, earlier: Sequence[bytes] = ()
     ) -> RoomAnalysis:
         """Analyse a room photo; ``earlier``: photos of the same room from other sessions, at
-        least ``vision.memory.STATIC_GAP`` older (pictures on its walls are not people).
+        least ``vision.memory.STATIC_GAP`` before or after it (pictures on its walls are not
+        people; the name is from when only older photos were given).
         Raises ``ImageRejected`` for unsafe bytes."""
         ...

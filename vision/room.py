@@ -186,8 +186,9 @@ class DlibRoomAnalyzer:
         self, data: bytes, kit: CourseKit | None = None, earlier: Sequence[bytes] = ()
     ) -> RoomAnalysis:
         """Analyse a room photo's bytes. ``earlier``: photos of the same room from other
-        sessions, taken at least ``vision.memory.STATIC_GAP`` before (room memory; bytes that
-        do not decode are skipped). Raises ``ImageRejected`` for unsafe or corrupt bytes."""
+        sessions, taken at least ``vision.memory.STATIC_GAP`` before or after (room memory;
+        bytes that do not decode are skipped). Raises ``ImageRejected`` for unsafe or corrupt
+        bytes."""
         started = time.perf_counter()
         opened = open_image(data)
         image = decode_image(data)

@@ -259,35 +259,69 @@ async def photo_evidence(
     return view
 
 
-async def earlier_room_photos(
+async def room_photos_apart(
     store: ReadStore, session_id: str, photo_id: str, gap: timedelta, n: int
 ) -> list[str]:
     """The room photos (ids) that room memory compares ``photo_id`` with: one from each of the
-    latest ``n`` other sessions in the same plant and room as ``session_id`` that started at
-    least ``gap`` before it (the last one stored in each, newest session first). Never a
-    session of the same people a few minutes before (``vision.memory``)."""
+    ``n`` other sessions in the same plant and room as ``session_id`` nearest to it in time
+    that started at least ``gap`` before or after it (the last photo stored in each, nearest
+    session first). Never a session of the same people a few minutes before (``vision.memory``).
+    Later sessions count too: a room's first photo is analysed again once the room has another
+    (``PhotoService``), and a tablet that syncs last week's photos today finds both sides."""
     here = await store.afetch_one(
         "SELECT plant, room, starts_at FROM sessions WHERE id = :id", {"id": session_id}
     )
     if here is None:
         return []
-    rows = await store.afetch(
-        "SELECT photo_id FROM (SELECT p.photo_id, s.starts_at, s.id AS session_id, "
-        "ROW_NUMBER() OVER (PARTITION BY p.session_id ORDER BY p.stored_at DESC, p.photo_id) "
-        "AS nth FROM photos p JOIN sessions s ON s.id = p.session_id "
-        "WHERE p.kind = 'room' AND p.photo_id <> :photo AND s.id <> :sid "
-        "AND s.plant = :plant AND s.room = :room AND s.starts_at <= :latest) latest "
-        "WHERE nth = 1 ORDER BY starts_at DESC, session_id LIMIT :n",
-        {
-            "photo": photo_id,
-            "sid": session_id,
-            "plant": here["plant"],
-            "room": here["room"],
-            "latest": iso(from_iso(here["starts_at"]) - gap),
-            "n": n,
-        },
+    starts = from_iso(here["starts_at"])
+    params = {"photo": photo_id, "sid": session_id, "plant": here["plant"], "room": here["room"]}
+    sides = []
+    for when, order, bound in (("<=", "DESC", starts - gap), (">=", "ASC", starts + gap)):
+        rows = await store.afetch(
+            "SELECT photo_id, starts_at FROM (SELECT p.photo_id, s.starts_at, s.id AS session_id, "
+            "ROW_NUMBER() OVER (PARTITION BY p.session_id ORDER BY p.stored_at DESC, p.photo_id) "
+            "AS nth FROM photos p JOIN sessions s ON s.id = p.session_id "
+            "WHERE p.kind = 'room' AND p.photo_id <> :photo AND s.id <> :sid "
+            f"AND s.plant = :plant AND s.room = :room AND s.starts_at {when} :bound) latest "
+            f"WHERE nth = 1 ORDER BY starts_at {order}, session_id LIMIT :n",
+            {**params, "bound": iso(bound), "n": n},
+        )
+        sides.extend(rows)
+    nearest = sorted(sides, key=lambda r: abs(from_iso(r["starts_at"]) - starts))
+    return [r["photo_id"] for r in nearest[:n]]
+
+
+async def room_photos_without_memory(
+    store: ReadStore, session_id: str, gap: timedelta, n: int
+) -> list[str]:
+    """Room photos of the ``n`` sessions each side nearest to ``session_id`` (same plant and
+    room, at least ``gap`` apart) that were analysed with no other photo of the room to
+    compare with (``room_memory_photos`` 0 in their analysis): the photos a new photo of this
+    room can now give a memory. Analyses from before room memory say nothing and are left."""
+    here = await store.afetch_one(
+        "SELECT plant, room, starts_at FROM sessions WHERE id = :id", {"id": session_id}
     )
-    return [r["photo_id"] for r in rows]
+    if here is None:
+        return []
+    starts = from_iso(here["starts_at"])
+    params = {"sid": session_id, "plant": here["plant"], "room": here["room"], "n": n}
+    found = []
+    for when, order, bound in (("<=", "DESC", starts - gap), (">=", "ASC", starts + gap)):
+        rows = await store.afetch(
+            "SELECT p.photo_id, p.analysis FROM photos p JOIN (SELECT s.id FROM sessions s "
+            "WHERE s.id <> :sid AND s.plant = :plant AND s.room = :room "
+            f"AND s.starts_at {when} :bound AND EXISTS (SELECT 1 FROM photos q "
+            "WHERE q.session_id = s.id AND q.kind = 'room') "
+            f"ORDER BY s.starts_at {order}, s.id LIMIT :n) near ON near.id = p.session_id "
+            "WHERE p.kind = 'room' AND p.status = 'analysed' ORDER BY p.stored_at, p.photo_id",
+            {**params, "bound": iso(bound)},
+        )
+        found.extend(
+            r["photo_id"]
+            for r in rows
+            if json.loads(r["analysis"] or "{}").get("room_memory_photos") == 0
+        )
+    return found
 
 
 async def sessions_between(

@@ -23,7 +23,7 @@ from app.domain.evidence import Photo, PhotoKind
 from app.domain.ids import natural_id
 from app.i18n import t
 from app.problems import Problem
-from app.projections.queries import earlier_room_photos
+from app.projections.queries import room_photos_apart, room_photos_without_memory
 from app.services.checkin import CheckInService
 from app.stores.base import ReadStore, iso
 from vision.errors import ImageRejected
@@ -257,9 +257,11 @@ class PhotoService:
             return photo, True
         raise Problem(409, "conflict", "problem.invalid_body", errors=["concurrent uploads"])
 
-    def _start_analysis(self, sha256: str) -> None:
+    def _start_analysis(self, sha256: str, again: bool = False) -> None:
+        """Analyse a room photo in the background; ``again``: analyse it once more with room
+        memory, because it was analysed with none and its room now has another photo."""
         self._in_flight.add(sha256)
-        task = asyncio.create_task(self._analyse(sha256))
+        task = asyncio.create_task(self._analyse(sha256, again))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda _: self._in_flight.discard(sha256))
@@ -291,35 +293,69 @@ class PhotoService:
                 log.exception("photo backlog sweep failed")
             await asyncio.sleep(every_s)
 
-    async def _analyse(self, sha256: str) -> None:
-        """Run the room analysis in a vision worker and record what it found (or why not)."""
+    async def _analyse(self, sha256: str, again: bool = False) -> None:
+        """Run the room analysis in a vision worker and record what it found (or why not).
+
+        Each analysis records how many photos of the room's other sessions it compared with
+        (``room_memory_photos``). A photo analysed with none (a room's first session) is
+        analysed ``again`` once the room has a photo of another session, and only then: a
+        revision says what it revises, and a failed revision leaves the first analysis."""
         runner = await asyncio.to_thread(self.runner)
         if runner is None:
             return
-        data = await asyncio.to_thread(self.files.read, sha256)
         earlier = await self._room_memory(sha256)
+        if again and not earlier:
+            return
+        data = await asyncio.to_thread(self.files.read, sha256)
         try:
             outcome = await runner.analyse_room(data, earlier=earlier)
         except RunnerBusy as busy:
-            await asyncio.to_thread(self._record_failure, sha256, busy.reason, busy.detail)
-            return
-        if outcome.ok and outcome.value is not None:
-            result = {**outcome.value.to_payload(), "elapsed_ms": round(outcome.elapsed_ms, 1)}
-            await asyncio.to_thread(self._record_analysis, sha256, result)
+            outcome = None
+            reason, detail = busy.reason, busy.detail
         else:
-            await asyncio.to_thread(
-                self._record_failure, sha256, outcome.reason or "failed", outcome.detail[:500]
-            )
+            reason, detail = outcome.reason or "failed", outcome.detail[:500]
+        if outcome is not None and outcome.ok and outcome.value is not None:
+            result = {
+                **outcome.value.to_payload(),
+                "elapsed_ms": round(outcome.elapsed_ms, 1),
+                "room_memory_photos": len(earlier),
+            }
+            recorded = await asyncio.to_thread(self._record_analysis, sha256, result, again)
+            if recorded:
+                await self._give_memory(sha256)
+        elif again:
+            log.warning("room photo not analysed again", photo=sha256[:12], reason=reason)
+        else:
+            await asyncio.to_thread(self._record_failure, sha256, reason, detail)
 
-    async def _room_memory(self, sha256: str) -> list[bytes]:
-        """Earlier photos of this photo's room, from other sessions at least ``STATIC_GAP``
-        before its own (``vision.memory``: a picture on the wall is found in them, a person
-        is not). Not finding them only means analysing without memory, never failing."""
+    async def _give_memory(self, sha256: str) -> None:
+        """Analyse again the photos of this room's nearby sessions that had no other photo of
+        the room to compare with when they were analysed (a room's first session): this photo
+        is one now. A store hiccup only leaves them as they were."""
         try:
             photo: Photo = await asyncio.to_thread(
                 self.app.repository.get, natural_id("photo", sha256)
             )
-            ids = await earlier_room_photos(
+            waiting = await room_photos_without_memory(
+                self.checkins.store, str(photo.session_id), STATIC_GAP, EARLIER_PHOTOS
+            )
+        except Exception:
+            log.exception("photos without room memory not looked up", photo=sha256[:12])
+            return
+        for other in waiting:
+            if other not in self._in_flight:
+                log.info("room photo analysed again", photo=other[:12], memory_from=sha256[:12])
+                self._start_analysis(other, again=True)
+
+    async def _room_memory(self, sha256: str) -> list[bytes]:
+        """Photos of this photo's room from the nearest other sessions at least ``STATIC_GAP``
+        before or after its own (``vision.memory``: a picture on the wall is found in them, a
+        person is not). Not finding them only means analysing without memory, never failing."""
+        try:
+            photo: Photo = await asyncio.to_thread(
+                self.app.repository.get, natural_id("photo", sha256)
+            )
+            ids = await room_photos_apart(
                 self.checkins.store, str(photo.session_id), sha256, STATIC_GAP, EARLIER_PHOTOS
             )
         except Exception:  # a store hiccup: the count without memory beats no count
@@ -338,9 +374,30 @@ class PhotoService:
                 )
         return earlier
 
-    def _record_analysis(self, sha256: str, result: dict[str, Any]) -> None:
-        if self._record(sha256, lambda photo: photo.analysed(result=result, actor="vision")):
-            log.info("photo analysed", photo=sha256[:12], headcount=result.get("headcount"))
+    def _record_analysis(self, sha256: str, result: dict[str, Any], again: bool = False) -> bool:
+        if not again:
+            if self._record(sha256, lambda photo: photo.analysed(result=result, actor="vision")):
+                log.info("photo analysed", photo=sha256[:12], headcount=result.get("headcount"))
+                return True
+            return False
+
+        def revise(photo: Photo) -> bool:
+            first = photo.analysis or {}
+            if first.get("room_memory_photos") != 0:  # another worker revised it already
+                return False
+            revises = {k: first.get(k) for k in ("headcount", "headcount_max", "analyser")}
+            photo.analysed(result={**result, "revises": revises}, actor="vision")
+            return True
+
+        if self._record(sha256, revise, first=False):
+            log.info(
+                "photo analysed again with room memory",
+                photo=sha256[:12],
+                headcount=result.get("headcount"),
+                memory=result.get("room_memory_photos"),
+            )
+            return True
+        return False
 
     def _record_failure(self, sha256: str, reason: str, detail: str) -> None:
         def record(photo: Photo) -> None:
@@ -349,14 +406,18 @@ class PhotoService:
         if self._record(sha256, record):
             log.warning("photo analysis failed", photo=sha256[:12], reason=reason)
 
-    def _record(self, sha256: str, apply: Callable[[Photo], None]) -> bool:
-        """Append an analysis outcome unless the photo already has one (another worker was
-        first); a concurrent reuse upload means reload and try again."""
+    def _record(
+        self, sha256: str, apply: Callable[[Photo], bool | None], first: bool = True
+    ) -> bool:
+        """Append an analysis outcome: a ``first`` one unless the photo already has one
+        (another worker was first); otherwise when ``apply`` says it still applies. A
+        concurrent upload or worker means reload and try again."""
         for _attempt in range(3):
             photo: Photo = self.app.repository.get(natural_id("photo", sha256))
-            if photo.analysis is not None:
+            if first and photo.analysis is not None:
                 return False
-            apply(photo)
+            if apply(photo) is False:
+                return False
             try:
                 self.app.save(photo)
             except IntegrityError:
@@ -365,6 +426,11 @@ class PhotoService:
         return False
 
     async def drain(self, timeout: float = 60.0) -> None:
-        """Wait for analyses in flight (tests, shutdown)."""
-        if self._tasks:
-            await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), timeout)
+        """Wait for analyses in flight (tests, shutdown), and for the ones they start (a
+        room's first photo analysed again)."""
+
+        async def settle() -> None:
+            while self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+        await asyncio.wait_for(settle(), timeout)

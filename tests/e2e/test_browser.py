@@ -264,9 +264,9 @@ def test_photo_evidence_draws_the_picture_on_the_wall_apart_from_the_people(
     """Room memory: the cup poster an earlier session's photo of the room also shows is drawn
     as a picture (grey, dotted), on the poster, with its own legend key and table line; the
     nine people keep their boxes and the count reads 9."""
-    from tests.e2e.test_room_memory import CUP, photograph_the_room_twice
+    from tests.e2e.test_room_memory import CUP, analysed, photograph_the_room_twice
 
-    after = photograph_the_room_twice(server, plant, "培训室A", hours_between=12)
+    first_id, after = photograph_the_room_twice(server, plant, "培训室A", hours_between=12)
     log_in(page, server, "hr", "hr-password")
     page.goto(f"{server.url}/photos/{after['photo_id']}/evidence?lang=en")
     expect(page.locator("#photo-headcount")).to_have_text("9")
@@ -290,10 +290,21 @@ def test_photo_evidence_draws_the_picture_on_the_wall_apart_from_the_people(
     expect(page.locator(".legend .key.static")).to_be_visible()
     expect(page.locator(".legend")).to_contain_text("Picture on the wall (not counted)")
     expect(page.locator("table.faces tr.static")).to_have_text(
-        re.compile("Picture on the wall: also in an earlier photo of this room")
+        re.compile("Picture on the wall: in a photo of another session too")
     )
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "photo-evidence-room-memory.png"), full_page=True)
+    # The first day's photo, counted again with the second day's: its two pictures set aside,
+    # and what it read before.
+    analysed(server, first_id, again=True)
+    page.goto(f"{server.url}/photos/{first_id}/evidence?lang=en")
+    expect(page.locator("#photo-headcount")).to_have_text("17–18")
+    expect(page.locator("#photo-revised")).to_have_text(
+        "was 17–20 before photos of this room from other sessions"
+    )
+    expect(page.locator("#photo-memory")).to_have_text("1")
+    expect(page.locator("svg.marks g.face.static rect")).to_have_count(2)
+    page.screenshot(path=str(SHOTS / "photo-evidence-counted-again.png"), full_page=True)
 
 
 def test_english_is_one_click_away_and_sticks(page: Page, server: LiveServer, plant: Plant) -> None:

@@ -1,6 +1,7 @@
 """Room memory through the app, with the real analyser in its worker process: a room photo is
-analysed together with earlier photos of the same room from other sessions, so the espresso-cup
-poster on the wall is set aside as a picture instead of counted, and HR sees it so marked."""
+analysed together with photos of the same room from other sessions, so the espresso-cup poster
+on the wall is set aside as a picture instead of counted, and HR sees it so marked; and the
+room's first photo, analysed with nothing to compare with, is counted again once there is."""
 
 from __future__ import annotations
 
@@ -29,16 +30,19 @@ def backend() -> str:
     return "sqlite"  # the query runs on both stores in tests/integration/test_room_memory.py
 
 
-def analysed(server: LiveServer, photo_id: str) -> dict[str, Any]:
-    """The photo as the API shows it, once its analysis is recorded."""
+def analysed(server: LiveServer, photo_id: str, again: bool = False) -> dict[str, Any]:
+    """The photo as the API shows it, once its analysis is recorded (``again``: once it has
+    been analysed again with room memory)."""
     hr = {"Authorization": "Bearer " + token(server, "hr", "hr-password")}
     deadline = time.monotonic() + 90  # the first job loads the models in the worker
     while True:
         photo: dict[str, Any] = httpx.get(
             f"{server.url}/api/v1/photos/{photo_id}", headers=hr
         ).json()
-        if photo["status"] != "stored" or time.monotonic() > deadline:
+        done = photo["status"] != "stored" and (not again or "revises" in photo["analysis"])
+        if done or time.monotonic() > deadline:
             assert photo["status"] == "analysed", photo
+            assert not again or "revises" in photo["analysis"], photo["analysis"]
             return photo
         time.sleep(0.3)
 
@@ -51,10 +55,10 @@ def on_cup(face: dict[str, Any]) -> bool:
 
 def photograph_the_room_twice(
     server: LiveServer, plant: Plant, room: str, hours_between: float
-) -> dict[str, Any]:
+) -> tuple[str, dict[str, Any]]:
     """`room_memory_before.jpg` for a session in `room` starting `hours_between` hours before
-    a session in 培训室A, analysed; then `room_memory_after.jpg` for that session: the API's
-    view of it, analysed."""
+    a session in 培训室A, analysed; then `room_memory_after.jpg` for that session: the first
+    photo's id and the API's view of the second, analysed."""
     starts = datetime.now(UTC) - timedelta(minutes=5)
     first = session_in(server.muster, "S-DAY1", room, starts - timedelta(hours=hours_between))
     second = session_in(server.muster, "S-DAY2", "培训室A", starts)
@@ -62,11 +66,13 @@ def photograph_the_room_twice(
     before = (FIXTURES / "room_memory_before.jpg").read_bytes()
     reply = upload(server, plant.p1_token, before, first, "day-1")
     assert reply.status_code == 201, reply.text
-    assert analysed(server, reply.json()["photo_id"])["analysis"]["faces"]
+    first_id = reply.json()["photo_id"]
+    first_analysis = analysed(server, first_id)["analysis"]
+    assert first_analysis["faces"] and first_analysis["room_memory_photos"] == 0
     after = (FIXTURES / "room_memory_after.jpg").read_bytes()
     reply = upload(server, plant.p1_token, after, second, "day-2")
     assert reply.status_code == 201, reply.text
-    return analysed(server, reply.json()["photo_id"])
+    return first_id, analysed(server, reply.json()["photo_id"])
 
 
 def test_the_cup_poster_an_earlier_session_also_shows_is_not_counted(
@@ -75,9 +81,10 @@ def test_the_cup_poster_an_earlier_session_also_shows_is_not_counted(
     """Nine people, and a cup poster the detectors count as a tenth: with the room's photo
     from a session 12 hours before, the poster is a picture (not counted, not a "maybe"), and
     the evidence page says so."""
-    after = photograph_the_room_twice(server, plant, "培训室A", hours_between=12)
+    _, after = photograph_the_room_twice(server, plant, "培训室A", hours_between=12)
     analysis = after["analysis"]
     assert (analysis["headcount"], analysis["headcount_max"]) == (9, 9)
+    assert analysis["room_memory_photos"] == 1 and "revises" not in analysis
     assert after["headcount"] == 9  # the read model the session page shows
     static = [f for f in analysis["faces"] if f["static"]]
     assert len(static) == 1 and on_cup(static[0]) and not static[0]["confirmed"]
@@ -86,14 +93,45 @@ def test_the_cup_poster_an_earlier_session_also_shows_is_not_counted(
         zh = client.get(f"/photos/{after['photo_id']}/evidence").text
         en = client.get(f"/photos/{after['photo_id']}/evidence?lang=en").text
     assert zh.count('class="face static"') == 1
-    assert "墙上的图片：本教室早前照片同一位置也有" in zh
-    assert "Picture on the wall: also in an earlier photo of this room" in en
+    assert "墙上的图片：本教室其他场次的照片同一位置也有" in zh
+    assert "Picture on the wall: in a photo of another session too" in en
+    assert '<dd id="photo-memory">1</dd>' in en
     assert '<span class="key static"></span>Picture on the wall (not counted)' in en
     assert '<dt>Set aside as pictures</dt><dd id="photo-pictures">1</dd>' in en
     assert '<span class="value" id="photo-headcount">9</span>' in en
     # Every face numbered once, the picture among them, in reading order.
     numbers = [int(n) for n in re.findall(r'<tr class="\w+" data-face="(\d+)"', en)]
     assert numbers == list(range(1, len(analysis["faces"]) + 1))
+
+
+def test_the_rooms_first_photo_is_counted_again_once_the_room_has_another(
+    server: LiveServer, plant: Plant
+) -> None:
+    """The first day's photo had nothing to compare with: 17 counted and 3 "maybes" (17–20,
+    18 people). Once the next day's photo is stored, it is analysed again with it: the two
+    "maybes" on pictures are set aside (17–18), and the page says what it was before."""
+    first_id, _ = photograph_the_room_twice(server, plant, "培训室A", hours_between=12)
+    first = analysed(server, first_id, again=True)
+    analysis = analysis_of_first = first["analysis"]
+    assert analysis["revises"] == {
+        "headcount": 17,
+        "headcount_max": 20,
+        "analyser": analysis["analyser"],
+    }
+    assert (analysis["headcount"], analysis["headcount_max"]) == (17, 18)
+    assert (first["headcount"], first["headcount_max"]) == (17, 18)  # the read model
+    assert analysis["room_memory_photos"] == 1
+    assert sum(1 for f in analysis_of_first["faces"] if f["static"]) == 2
+    with staff(server, "hr", "hr-password") as client:
+        zh = client.get(f"/photos/{first_id}/evidence").text
+        en = client.get(f"/photos/{first_id}/evidence?lang=en").text
+    assert '<span class="value" id="photo-headcount">17–18</span>' in en
+    assert (
+        '<dt>Counted again</dt><dd id="photo-revised">was 17–20 before photos of this room '
+        "from other sessions</dd>"
+    ) in en
+    assert "原为 17–20，对比本教室其他场次照片之前" in zh
+    assert '<dt>Set aside as pictures</dt><dd id="photo-pictures">2</dd>' in en
 
 
 @pytest.mark.parametrize(
@@ -105,8 +143,9 @@ def test_without_an_earlier_photo_of_the_room_the_cup_is_still_counted(
     server: LiveServer, plant: Plant, room: str, hours_between: float
 ) -> None:
     """A photo of the same room two hours before may show the same people in the same seats,
-    and one of another room shows other walls: neither is used, and the cup counts as a face."""
-    after = photograph_the_room_twice(server, plant, room, hours_between)
+    and one of another room shows other walls: neither is used, and the cup counts as a face;
+    nor is the first photo analysed again."""
+    first_id, after = photograph_the_room_twice(server, plant, room, hours_between)
     analysis = after["analysis"]
     assert analysis["headcount"] == 10
     assert not any(f["static"] for f in analysis["faces"])
@@ -114,6 +153,14 @@ def test_without_an_earlier_photo_of_the_room_the_cup_is_still_counted(
     with staff(server, "hr", "hr-password") as client:
         html = client.get(f"/photos/{after['photo_id']}/evidence?lang=en").text
     assert "Picture on the wall" not in html and "Set aside as pictures" not in html
+    assert '<dd id="photo-memory"><span class="muted">none yet</span></dd>' in html
+    deadline = time.monotonic() + 30  # no analysis left in flight, none started
+    while server.muster.photos._in_flight and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not server.muster.photos._in_flight
+    assert server.muster.runner.wait_until_caught_up(10)
+    first = analysed(server, first_id)["analysis"]
+    assert first["room_memory_photos"] == 0 and "revises" not in first
 
 
 def test_faces_analysed_before_room_memory_read_as_before() -> None:

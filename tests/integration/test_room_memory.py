@@ -1,5 +1,6 @@
-"""Which earlier photos room memory compares a new room photo with (`earlier_room_photos`), on
-both stores: other sessions in the same room, long enough before, the latest photo of each; and
+"""Which photos room memory compares a room photo with (`room_photos_apart`), on both stores:
+other sessions in the same room, long enough before or after, nearest first, the latest photo
+of each; which photos a new one lets the app analyse again (`room_photos_without_memory`); and
 how the photo service reads them (the analysis itself: tests/e2e/test_room_memory.py)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from PIL import Image
 
 from app.bootstrap import Muster
 from app.domain.evidence import Photo, PhotoKind
-from app.projections.queries import earlier_room_photos
+from app.projections.queries import room_photos_apart, room_photos_without_memory
 from app.services import photos
 from app.services.photos import PhotoUpload
 from tests.conftest import Plant
@@ -48,7 +49,7 @@ def photo_for(muster: Muster, session_id: str, name: str, kind: str = PhotoKind.
     return sha
 
 
-def test_one_photo_from_each_earlier_session_of_the_room_newest_first(
+def test_one_photo_from_each_session_of_the_room_nearest_first_before_or_after(
     muster: Muster, plant: Plant
 ) -> None:
     now = session_in(muster, "S-THU", "培训室A", MONDAY + timedelta(days=3))
@@ -56,33 +57,94 @@ def test_one_photo_from_each_earlier_session_of_the_room_newest_first(
     tue = session_in(muster, "S-TUE", "培训室A", MONDAY + timedelta(days=1))
     mon = session_in(muster, "S-MON", "培训室A", MONDAY)
     this_morning = session_in(muster, "S-THU-AM", "培训室A", MONDAY + timedelta(days=3, hours=-2))
+    this_evening = session_in(muster, "S-THU-PM", "培训室A", MONDAY + timedelta(days=3, hours=6))
+    friday = session_in(muster, "S-FRI", "培训室A", MONDAY + timedelta(days=4, hours=6))
     exactly_12h = session_in(muster, "S-WED-PM", "培训室A", MONDAY + timedelta(days=2, hours=12))
     other_room = session_in(muster, "S-B", "培训室B", MONDAY + timedelta(days=2, hours=6))
     other_plant = session_in(muster, "S-P2-WED", "培训室A", MONDAY + timedelta(days=2), plant="P2")
+    no_photo = session_in(muster, "S-THU-NIGHT", "培训室A", MONDAY + timedelta(days=3, hours=14))
     new = photo_for(muster, now, "thursday")
-    photo_for(muster, now, "thursday, a second one")
+    thu_last = photo_for(muster, now, "thursday, a second one")
     photo_for(muster, wed, "wednesday, first")
     wed_last = photo_for(muster, wed, "wednesday, last")
     photo_for(muster, wed, "wednesday, a selfie", kind=PhotoKind.SELFIE)
     tue_photo = photo_for(muster, tue, "tuesday")
     mon_photo = photo_for(muster, mon, "monday")
     photo_for(muster, this_morning, "thursday morning")
+    thu_evening = photo_for(muster, this_evening, "thursday evening")
+    fri_photo = photo_for(muster, friday, "friday")
+    photo_for(muster, no_photo, "thursday night, a selfie only", kind=PhotoKind.SELFIE)
     at_12h = photo_for(muster, exactly_12h, "wednesday evening")
     photo_for(muster, other_room, "room B")
     photo_for(muster, other_plant, "plant 2")
     assert muster.runner.wait_until_caught_up(30)
 
-    def earlier(session_id: str, photo_id: str, n: int = 3) -> list[str]:
-        query = earlier_room_photos(muster.store, session_id, photo_id, timedelta(hours=12), n)
+    def apart(session_id: str, photo_id: str, n: int = 3) -> list[str]:
+        query = room_photos_apart(muster.store, session_id, photo_id, timedelta(hours=12), n)
         return asyncio.run(query)
 
-    # Not this session's other photo, nor this morning's, room B's, plant 2's or a selfie; a
-    # session exactly 12 hours before counts; Wednesday's is its last photo.
-    assert earlier(now, new) == [at_12h, wed_last, tue_photo]
-    assert earlier(now, new, n=1) == [at_12h]
-    assert earlier(exactly_12h, at_12h) == [wed_last, tue_photo, mon_photo]
-    assert earlier(mon, mon_photo) == []
-    assert earlier(str(uuid.uuid4()), new) == []
+    # Not this session's other photo, nor this morning's or this evening's, room B's, plant
+    # 2's or a selfie; a session exactly 12 hours before counts; Wednesday's is its last
+    # photo; Friday (30 h after) is nearer than Tuesday (48 h before).
+    assert apart(now, new) == [at_12h, wed_last, fri_photo]
+    assert apart(now, new, n=1) == [at_12h]
+    assert apart(now, new, n=5) == [at_12h, wed_last, fri_photo, tue_photo, mon_photo]
+    # A room's first session finds the later ones: its photo is analysed again with them.
+    assert apart(mon, mon_photo) == [tue_photo, wed_last, at_12h]
+    assert apart(friday, fri_photo, n=2) == [thu_evening, thu_last]
+    assert apart(str(uuid.uuid4()), new) == []
+
+
+def analyse(muster: Muster, photo_id: str, result: dict[str, object] | None) -> None:
+    """Record an analysis of a photo as the vision worker does (None: a failed one)."""
+    photo: Photo = muster.app.repository.get(Photo.create_id(photo_id))
+    if result is None:
+        photo.analysis_failed(reason="timeout", detail="30 s", actor="vision")
+    else:
+        photo.analysed(result={"headcount": 3, "headcount_max": 4, **result}, actor="vision")
+    muster.app.save(photo)
+
+
+def test_the_photos_a_new_photo_of_the_room_gives_a_memory(muster: Muster, plant: Plant) -> None:
+    """The photos of the room's nearby sessions (12 h or more away) analysed with nothing to
+    compare with: not those that had a memory, failed, predate room memory or are waiting."""
+    thu = session_in(muster, "S-THU", "培训室A", MONDAY + timedelta(days=3))
+    mon = session_in(muster, "S-MON", "培训室A", MONDAY)
+    tue = session_in(muster, "S-TUE", "培训室A", MONDAY + timedelta(days=1))
+    this_morning = session_in(muster, "S-THU-AM", "培训室A", MONDAY + timedelta(days=3, hours=-2))
+    next_week = session_in(muster, "S-NEXT", "培训室A", MONDAY + timedelta(days=7))
+    room_b = session_in(muster, "S-B", "培训室B", MONDAY + timedelta(days=1))
+    alone = [photo_for(muster, mon, "monday, start"), photo_for(muster, mon, "monday, end")]
+    had_memory = photo_for(muster, tue, "tuesday")
+    failed = photo_for(muster, tue, "tuesday, failed")
+    before_memory = photo_for(muster, tue, "tuesday, analysed by /8")
+    waiting = photo_for(muster, tue, "tuesday, waiting")
+    selfie = photo_for(muster, mon, "monday, a selfie", kind=PhotoKind.SELFIE)
+    too_close = photo_for(muster, this_morning, "thursday morning")
+    later = photo_for(muster, next_week, "next week")
+    other_room = photo_for(muster, room_b, "room B")
+    new = photo_for(muster, thu, "thursday")
+    for photo_id in (*alone, too_close, later, other_room, selfie):
+        analyse(muster, photo_id, {"room_memory_photos": 0})
+    analyse(muster, had_memory, {"room_memory_photos": 2})
+    analyse(muster, failed, None)
+    analyse(muster, before_memory, {})
+    analyse(muster, new, {"room_memory_photos": 0})
+    del waiting
+    assert muster.runner.wait_until_caught_up(30)
+
+    def without(session_id: str, n: int = 3) -> list[str]:
+        query = room_photos_without_memory(muster.store, session_id, timedelta(hours=12), n)
+        return sorted(asyncio.run(query))
+
+    assert without(thu) == sorted([*alone, later])
+    # Only the n nearest sessions with room photos each side: Tuesday is nearer than Monday.
+    assert without(thu, n=1) == [later]
+    assert without(this_morning) == sorted([*alone, later])
+    # Next week's three nearest sessions before it are Thursday's two and Tuesday.
+    assert without(next_week) == sorted([new, too_close])
+    assert without(room_b) == []
+    assert without(str(uuid.uuid4())) == []
 
 
 def room_jpeg(shade: int) -> bytes:
@@ -114,5 +176,5 @@ def test_room_memory_leaves_out_what_it_cannot_read_and_never_stops_the_analysis
     async def no_store(*_: object) -> list[str]:
         raise OSError("database is locked")
 
-    monkeypatch.setattr(photos, "earlier_room_photos", no_store)
+    monkeypatch.setattr(photos, "room_photos_apart", no_store)
     assert asyncio.run(muster.photos._room_memory(new)) == []
