@@ -140,7 +140,7 @@ def eval_rooms(
     correct = total = 0
     share_errors = []
     found: dict[str, list[bool]] = {}
-    false_faces = static_faces = people_set_aside = 0
+    false_faces = static_faces = people_set_aside = promoted = promoted_on_nobody = 0
     for i, room in enumerate(rooms):
         jpeg = jpegs[i]
         earlier = other_days_in_room(jpegs, i, per_seed, first_day_again)
@@ -166,6 +166,11 @@ def eval_rooms(
         static = [f for f in result.faces if f.static]
         static_faces += len(static)
         people_set_aside += sum(1 for f in static if any(_on_head(f.box, p) for p in room.faces))
+        lone = [f for f in result.faces if f.promoted]
+        promoted += len(lone)
+        promoted_on_nobody += sum(
+            1 for f in lone if not any(_on_head(f.box, p) for p in room.faces)
+        )
         truth_share = room.attentive / room.headcount
         share_errors.append(abs((result.attention_share or 0.0) - truth_share))
     small = [e for r, e in zip(rooms, errors, strict=True) if r.headcount <= 20]
@@ -186,6 +191,9 @@ def eval_rooms(
         # Room memory: faces set aside as pictures, and how many of those were people.
         "static_faces_per_room": static_faces / len(rooms),
         "people_set_aside": people_set_aside,
+        # Faint "maybes" room memory vouched for and counted, and how many were on nobody.
+        "promoted_faces_per_room": promoted / len(rooms),
+        "promoted_on_nobody": promoted_on_nobody,
         "attention_accuracy_per_face": correct / total if total else None,
         "attention_faces_scored": total,
         "attention_share_mae": statistics.mean(share_errors),

@@ -173,6 +173,18 @@ class DetectConfig:
     static_shift: float = 0.1
     static_shift_min: int = 4
     static_detectors: int = 2
+    # Once room memory has used an earlier photo (decision 0110), a "maybe" it did not set
+    # aside, seen by ``lone_detectors`` detectors or more, with no counted face within
+    # ``lone_apart`` face widths, is counted (``vision.memory.count_lone_maybes``). On seeds
+    # 131–150 (800 rooms), such maybes were 27 uncounted people (1.86–7.7 widths from a
+    # counted face) and one false face; second boxes on counted heads were all under 1.35.
+    # Only an earlier photo taken from the same place vouches: one the photo lines up with
+    # within ``aligned_shift`` pixels (synthetic days of a room: within 3; a tablet moved by
+    # 20 or 40 pixels is measured as moved by that much).
+    lone_maybes: bool = True
+    lone_detectors: int = 2
+    lone_apart: float = 1.5
+    aligned_shift: float = 8.0
     threads: int = 2
 
 
@@ -348,6 +360,9 @@ class FaceCandidate:
     # Found again, pixel for pixel, in an earlier photo of the room: a picture, not a person
     # (``vision.memory``). A static face is never confirmed.
     static: bool = False
+    # A "maybe" room memory vouched for: not a picture, seen by two detectors or more, on no
+    # counted face's head (``vision.memory.count_lone_maybes``). A promoted face is confirmed.
+    promoted: bool = False
 
     @property
     def detectors(self) -> tuple[Detector, ...]:

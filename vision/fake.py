@@ -114,15 +114,16 @@ class FakeRoomAnalyzer:
         self, data: bytes, kit: CourseKit | None = None, earlier: Sequence[bytes] = ()
     ) -> RoomAnalysis:
         """The room as its JSON describes it (a face with ``"static": true`` is a picture the
-        room's earlier photos show, when there are any); raises ``ImageRejected`` like the
-        real analyser."""
+        room's earlier photos show, and one with ``"promoted": true`` a "maybe" they vouch
+        for, when there are any); raises ``ImageRejected`` like the real analyser."""
         image = decode_image(data)
         answer = self.fixtures.answer(data)
         faces = []
         for f in answer.get("faces", []):
             pose = HeadPose(float(f.get("yaw", 0.0)), float(f.get("pitch", 0.7)), 0.0, 0.0)
             static = bool(f.get("static", False)) and bool(earlier)
-            confirmed = bool(f.get("confirmed", True)) and not static
+            promoted = bool(f.get("promoted", False)) and bool(earlier)
+            confirmed = (bool(f.get("confirmed", True)) or promoted) and not static
             faces.append(
                 RoomFace(
                     Box(*f["box"]),
@@ -131,6 +132,7 @@ class FakeRoomAnalyzer:
                     confirmed and bool(f.get("attentive", True)),
                     pose if confirmed else None,
                     static,
+                    promoted,
                 )
             )
         materials = None

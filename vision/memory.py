@@ -109,11 +109,15 @@ def mark_static(
 ) -> list[FaceCandidate]:
     """``faces`` with each one whose pixels an earlier photo of the room shows at the same
     place marked ``static`` (and no longer counted). An earlier photo that shows half or more
-    of the faces the detectors are sure of again is the same photo, and is not used."""
+    of the faces the detectors are sure of again is the same photo, and is not used.
+
+    When an earlier photo was used and shows the room from the same place (``registered``),
+    the "maybes" it did not set aside may count (``count_lone_maybes``)."""
     if not earlier or not faces:
         return list(faces)
     sure = {i for i, face in enumerate(faces) if not _judged(face, config)}
     static: set[int] = set()
+    vouched = False
     for view in earlier:
         same = {
             i
@@ -123,7 +127,57 @@ def mark_static(
         if sure and 2 * len(same & sure) >= len(sure):
             continue  # the people are the same pixels too: reuse, which forensics reports
         static |= same - sure
-    return [
+        vouched = vouched or (config.lone_maybes and registered(gray, view, config))
+    marked = [
         replace(face, confirmed=False, static=True) if i in static else face
+        for i, face in enumerate(faces)
+    ]
+    return count_lone_maybes(marked, config) if vouched else marked
+
+
+def registered(gray: Gray, view: Gray, config: DetectConfig) -> bool:
+    """Whether an earlier photo shows the room from the same place: the shift that lines it up
+    best with this one (phase correlation of 480-pixel-wide copies, which lighting does not
+    move) is at most ``aligned_shift`` pixels. A tablet moved further makes memory blind: it
+    finds no picture, so it cannot vouch that a faint face is not one."""
+    height, width = gray.shape[:2]
+    small = (480, max(8, round(480 * height / width)))
+    a = cv2.resize(gray, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+    b = cv2.resize(view, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+    (dx, dy), _ = cv2.phaseCorrelate(a, b, cv2.createHanningWindow(small, cv2.CV_32F))
+    return bool(max(abs(dx), abs(dy)) * width / 480 <= config.aligned_shift)
+
+
+def _apart(face: FaceCandidate, other: FaceCandidate) -> float:
+    """Distance between two faces' centres, in widths of the wider one."""
+    (x, y), (u, v) = face.box.centre, other.box.centre
+    return float(np.hypot(x - u, y - v)) / max(face.box.w, other.box.w, 1)
+
+
+def count_lone_maybes(faces: Sequence[FaceCandidate], config: DetectConfig) -> list[FaceCandidate]:
+    """Count the "maybes" that room memory has vouched for: seen by at least
+    ``lone_detectors`` detectors, not a picture (the room's other photos show something else
+    there), and with no counted face within ``lone_apart`` face widths (so not a second box on
+    a counted head). Such a face is ``promoted``. Before memory, these were held back because
+    a poster looks the same to the detectors; what is left once pictures are set aside is a
+    head turned 35–50° or bowed, which two detectors see only faintly (decision 0110).
+
+    The strongest go first (most detectors), and a promoted face keeps a later one near it
+    from counting too: two boxes on one head never count twice."""
+    counted = [f for f in faces if f.confirmed]
+    order = sorted(
+        (i for i, f in enumerate(faces) if not f.confirmed and not f.static),
+        key=lambda i: -len(faces[i].detectors),
+    )
+    promoted: set[int] = set()
+    for i in order:
+        face = faces[i]
+        if len(face.detectors) < config.lone_detectors:
+            continue
+        if all(_apart(face, other) >= config.lone_apart for other in counted):
+            promoted.add(i)
+            counted.append(face)
+    return [
+        replace(face, confirmed=True, promoted=True) if i in promoted else face
         for i, face in enumerate(faces)
     ]

@@ -39,7 +39,7 @@ from vision.pose import (
     is_attentive,
 )
 
-ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/9"
+ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/10"
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,9 @@ class RoomFace:
     """One face in a room photo, with why it counts and whether it looks at the front.
 
     ``static``: an earlier photo of the room shows the same pixels at the same place (a
-    picture on the wall, ``vision.memory``); such a face is neither counted nor a "maybe"."""
+    picture on the wall, ``vision.memory``); such a face is neither counted nor a "maybe".
+    ``promoted``: a faint face counted because room memory showed it is not a picture and no
+    counted face is near it (``vision.memory.count_lone_maybes``)."""
 
     box: Box
     detectors: tuple[str, ...]
@@ -55,6 +57,7 @@ class RoomFace:
     attentive: bool
     pose: HeadPose | None
     static: bool = False
+    promoted: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         """Plain dict for the event payload."""
@@ -65,6 +68,7 @@ class RoomFace:
             "confirmed": self.confirmed,
             "attentive": self.attentive,
             "static": self.static,
+            "promoted": self.promoted,
             "pose": None
             if pose is None
             else {
@@ -179,7 +183,13 @@ class DlibRoomAnalyzer:
             pose, detectors, turned, self.attention, cue, close_up
         )
         return RoomFace(
-            candidate.box, detectors, candidate.confirmed, attentive, pose, candidate.static
+            candidate.box,
+            detectors,
+            candidate.confirmed,
+            attentive,
+            pose,
+            candidate.static,
+            candidate.promoted,
         )
 
     def analyse(

@@ -180,7 +180,8 @@ def _faces_view(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The analysis' faces in reading order, numbered as drawn, each with how it counts
     (``front``: counted and looking at the front; ``away``: counted, not looking; ``maybe``: in
     the range only; ``static``: a picture on the wall an earlier photo of the room shows too,
-    in neither). Analyses from before room memory have no ``static``: none is."""
+    in neither), and ``promoted`` when it is counted because room memory vouched for a faint
+    face. Analyses from before room memory have neither field: no face is either."""
     if analysis is None:
         return []
     faces = []
@@ -193,7 +194,9 @@ def _faces_view(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
             how = "maybe"
         else:
             how = "front" if face["attentive"] else "away"
-        faces.append({**face, "static": static, "x": x, "y": y, "w": w, "h": h, "how": how})
+        promoted = bool(face.get("promoted", False))
+        view = {"x": x, "y": y, "w": w, "h": h, "how": how}
+        faces.append({**face, "static": static, "promoted": promoted, **view})
     return [{**f, "n": n} for n, f in enumerate(_reading_order(faces), start=1)]
 
 

@@ -54,22 +54,26 @@ def on_cup(face: dict[str, Any]) -> bool:
 
 
 def photograph_the_room_twice(
-    server: LiveServer, plant: Plant, room: str, hours_between: float
+    server: LiveServer,
+    plant: Plant,
+    room: str,
+    hours_between: float,
+    photos: tuple[str, str] = ("room_memory_before.jpg", "room_memory_after.jpg"),
 ) -> tuple[str, dict[str, Any]]:
     """`room_memory_before.jpg` for a session in `room` starting `hours_between` hours before
-    a session in 培训室A, analysed; then `room_memory_after.jpg` for that session: the first
-    photo's id and the API's view of the second, analysed."""
+    a session in 培训室A, analysed; then `room_memory_after.jpg` for that session (or the
+    two ``photos``): the first photo's id and the API's view of the second, analysed."""
     starts = datetime.now(UTC) - timedelta(minutes=5)
     first = session_in(server.muster, "S-DAY1", room, starts - timedelta(hours=hours_between))
     second = session_in(server.muster, "S-DAY2", "培训室A", starts)
     assert server.muster.runner.wait_until_caught_up(10)
-    before = (FIXTURES / "room_memory_before.jpg").read_bytes()
+    before = (FIXTURES / photos[0]).read_bytes()
     reply = upload(server, plant.p1_token, before, first, "day-1")
     assert reply.status_code == 201, reply.text
     first_id = reply.json()["photo_id"]
     first_analysis = analysed(server, first_id)["analysis"]
     assert first_analysis["faces"] and first_analysis["room_memory_photos"] == 0
-    after = (FIXTURES / "room_memory_after.jpg").read_bytes()
+    after = (FIXTURES / photos[1]).read_bytes()
     reply = upload(server, plant.p1_token, after, second, "day-2")
     assert reply.status_code == 201, reply.text
     return first_id, analysed(server, reply.json()["photo_id"])
@@ -132,6 +136,32 @@ def test_the_rooms_first_photo_is_counted_again_once_the_room_has_another(
     ) in en
     assert "原为 17–20，对比本教室其他场次照片之前" in zh
     assert '<dt>Set aside as pictures</dt><dd id="photo-pictures">2</dd>' in en
+
+
+def test_faint_turned_heads_are_counted_once_the_next_day_shows_the_rooms_walls(
+    server: LiveServer, plant: Plant
+) -> None:
+    """Day one alone reads 10–12 for 11 people: two turned heads are "maybes" and a poster
+    is counted. Day two's photo shows the poster is a picture and the heads are not: day one
+    is counted again, 11, and HR sees which faces were counted that way and what it read."""
+    first_id, second = photograph_the_room_twice(
+        server,
+        plant,
+        "培训室A",
+        hours_between=24,
+        photos=("turned_heads_day1.jpg", "turned_heads_day2.jpg"),
+    )
+    assert second["analysis"]["headcount"] == 15
+    first = analysed(server, first_id, again=True)["analysis"]
+    assert first["revises"]["headcount"] == 10 and first["revises"]["headcount_max"] == 12
+    assert (first["headcount"], first["headcount_max"]) == (11, 11)
+    assert sum(f["promoted"] for f in first["faces"]) == 2
+    assert sum(f["static"] for f in first["faces"]) == 1
+    with staff(server, "hr", "hr-password") as client:
+        en = client.get(f"/photos/{first_id}/evidence?lang=en").text
+    assert '<span class="value" id="photo-headcount">11</span>' in en
+    assert "was 10–12 before photos of this room from other sessions" in en
+    assert en.count("Counted: faint, but no picture (other sessions differ here)") == 2
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,7 @@ def test_fake_room_counts_confirmed_faces_attention_and_materials(
     photo = _photo(fixtures_dir, "room_three_people")
     kit = CourseKit.from_names({"screen": 1, "ppe": 3, "handouts": 5})
     result = FakeRoomAnalyzer(fixtures).analyse(photo, kit)
-    assert (result.headcount, result.headcount_max, result.attentive) == (3, 4, 2)
+    assert (result.headcount, result.headcount_max, result.attentive) == (3, 5, 2)
     assert result.attention_share == pytest.approx(2 / 3)
     assert result.materials is not None
     assert result.materials.present == ("ppe", "screen")
@@ -86,15 +86,23 @@ def test_fake_room_sets_a_picture_aside_only_given_earlier_photos_of_the_room(
     fixtures: FixtureIndex, fixtures_dir: Path
 ) -> None:
     """The JSON's fourth face (``"static": true``) is a picture on the wall: a "maybe" when
-    the photo is analysed alone, set aside when earlier photos of the room are given."""
+    the photo is analysed alone, set aside when earlier photos of the room are given. The
+    fifth (``"promoted": true``) is a faint face those photos vouch for: then counted."""
     photo = _photo(fixtures_dir, "room_three_people")
     analyzer = FakeRoomAnalyzer(fixtures)
     alone = analyzer.analyse(photo)
-    assert (alone.headcount, alone.headcount_max) == (3, 4)
-    assert not any(f.static for f in alone.faces)
+    assert (alone.headcount, alone.headcount_max) == (3, 5)
+    assert not any(f.static or f.promoted for f in alone.faces)
     remembered = analyzer.analyse(photo, None, [b"an earlier photo of the room"])
-    assert (remembered.headcount, remembered.headcount_max) == (3, 3)
-    assert [f.to_payload()["static"] for f in remembered.faces] == [False, False, False, True]
+    assert (remembered.headcount, remembered.headcount_max) == (4, 4)
+    payload = [f.to_payload() for f in remembered.faces]
+    assert [(f["static"], f["promoted"], f["confirmed"]) for f in payload] == [
+        (False, False, True),
+        (False, False, True),
+        (False, False, True),
+        (True, False, False),
+        (False, True, True),
+    ]
 
 
 def test_fake_room_refuses_bytes_that_are_not_a_photo(fixtures: FixtureIndex) -> None:

@@ -1,9 +1,12 @@
 """Room memory with the real models: a face-like picture on the wall, found again in an earlier
-photo of the same room, is not counted; people, reused photos and moved cameras are left alone.
+photo of the same room, is not counted; people, reused photos and moved cameras are left alone;
+and a faint face it shows is no picture, far from every counted face, is counted.
 
 room_memory_before.jpg and room_memory_after.jpg are two days of one synthetic room (the same
 background, other people in the seats). On the wall hangs the espresso-cup poster that YuNet
-and BlazeFace take for a face: analysed alone, the later photo counts 10 for 9 people."""
+and BlazeFace take for a face: analysed alone, the later photo counts 10 for 9 people.
+turned_heads_day1.jpg and turned_heads_day2.jpg are two days of another room: on the first,
+two heads turned 43° and 48° are only "maybes", and a poster is counted in their place."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import pytest
 from vision.decode import decode_image, encode_jpeg
 from vision.detect import DetectConfig, Detection, Detector, FaceCandidate
 from vision.geometry import Box
-from vision.memory import mark_static
+from vision.memory import count_lone_maybes, mark_static
 from vision.room import DlibRoomAnalyzer, RoomAnalysis
 
 from .heads import FIXTURES, on_head, room_fixture
@@ -142,3 +145,87 @@ def test_a_wall_of_pictures_before_a_few_people_is_not_taken_for_the_same_photo(
         True,
         True,
     ]
+
+
+def test_faint_turned_heads_count_once_another_day_shows_they_are_no_pictures(
+    room_analyzer: DlibRoomAnalyzer,
+) -> None:
+    """Alone, the first day reads 10 (11 people): the two turned heads are "maybes" (two
+    detectors each) and a poster is counted. With the second day, the poster is set aside and
+    both heads are counted: 11, each person once, and nothing on the poster counted."""
+    photo, truth = room_fixture("turned_heads_day1.jpg")
+    poster = Box(*json.loads((FIXTURES / "turned_heads_day1.json").read_text())["poster"])
+    day2 = (FIXTURES / "turned_heads_day2.jpg").read_bytes()
+    turned = [p for p in truth if abs(p["yaw"]) > 40]
+    assert len(turned) == 2
+
+    alone = room_analyzer.analyse(photo)
+    assert (alone.headcount, alone.headcount_max) == (10, 12)
+    assert not any(f.promoted for f in alone.faces)
+    for person in turned:
+        (face,) = [f for f in alone.faces if on_head(f.box, person["box"])]
+        assert not face.confirmed and len(face.detectors) == 2
+
+    result = room_analyzer.analyse(photo, None, [day2])
+    assert result.headcount == result.headcount_max == len(truth) == 11
+    confirmed = [f for f in result.faces if f.confirmed]
+    for person in truth:
+        assert sum(on_head(f.box, person["box"]) for f in confirmed) == 1, person
+    promoted = [f for f in result.faces if f.promoted]
+    assert len(promoted) == 2 and all(f.confirmed for f in promoted)
+    assert all(any(on_head(f.box, p["box"]) for p in turned) for f in promoted)
+    assert promoted[0].to_payload()["promoted"] is True
+    assert [f.static for f in result.faces if poster.contains(f.box.centre)] == [True]
+
+    # A tablet moved since: memory finds no picture, and vouches for nothing.
+    rgb = decode_image(day2).rgb
+    moved = encode_jpeg(np.ascontiguousarray(np.roll(rgb, 30, axis=0)), 90)
+    assert room_analyzer.analyse(photo, None, [moved]).headcount == 10
+    # Without the rule, memory only sets the poster aside: the heads stay "maybes".
+    strict = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(lone_maybes=False))
+    try:
+        assert strict.analyse(photo, None, [day2]).headcount == 9
+    finally:
+        strict.close()
+
+
+def test_which_maybes_room_memory_counts() -> None:
+    """Seen by two detectors or more, not a picture, and no counted face within 1.5 face
+    widths; two boxes on one head count once; none without an earlier photo of the room taken
+    from the same place."""
+    counted = _candidate(Box(100, 100, 50, 50), ("blaze", "hog", "yunet"))
+
+    def maybe(x: int, detectors: tuple[Detector, ...], static: bool = False) -> FaceCandidate:
+        box = Box(x, 100, 50, 50)
+        return FaceCandidate(box, tuple(Detection(box, 0.3, d) for d in detectors), False, static)
+
+    config = DetectConfig()
+    faces = [
+        counted,
+        maybe(160, ("hog", "yunet")),  # 1.2 widths from the counted face: its far side
+        maybe(300, ("yunet",)),  # one detector only
+        maybe(400, ("blaze", "yunet"), static=True),  # a picture
+        maybe(500, ("blaze", "yunet")),  # a faint head of its own
+        maybe(530, ("hog", "yunet")),  # a second box on that head
+        maybe(700, ("blaze", "haar_frontal", "yunet")),
+    ]
+    out = count_lone_maybes(faces, config)
+    assert [f.promoted for f in out] == [False, False, False, False, True, False, True]
+    assert [f.confirmed for f in out] == [True, False, False, False, True, False, True]
+    assert count_lone_maybes(faces, DetectConfig(lone_detectors=3))[4].promoted is False
+
+    # Through mark_static: only when an earlier photo was used (not the same photo again).
+    rng = np.random.default_rng(9)
+    plain = [counted, faces[4]]
+    wall = cv2.GaussianBlur(rng.integers(0, 255, (300, 900), dtype=np.uint8), (0, 0), 3)
+    today, other_day = wall.copy(), wall.copy()  # the same room; other pixels on the faces
+    for face in plain:
+        b = face.box
+        other_day[b.y : b.y + b.h, b.x : b.x + b.w] = rng.integers(0, 255, (b.h, b.w))
+    assert [f.promoted for f in mark_static(plain, today, [other_day], config)] == [False, True]
+    moved = np.ascontiguousarray(np.roll(other_day, 25, axis=1))
+    assert not any(f.promoted for f in mark_static(plain, today, [moved], config))
+    assert not any(f.promoted for f in mark_static(plain, today, [today.copy()], config))
+    assert not any(f.promoted for f in mark_static(plain, today, [], config))
+    off = DetectConfig(lone_maybes=False)
+    assert not any(f.promoted for f in mark_static(plain, today, [other_day], off))
