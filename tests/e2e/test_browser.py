@@ -300,11 +300,43 @@ def test_photo_evidence_draws_the_picture_on_the_wall_apart_from_the_people(
     page.goto(f"{server.url}/photos/{first_id}/evidence?lang=en")
     expect(page.locator("#photo-headcount")).to_have_text("17–18")
     expect(page.locator("#photo-revised")).to_have_text(
-        "was 17–20 before photos of this room from other sessions"
+        "was 17–20 before comparing with other sessions"
     )
     expect(page.locator("#photo-memory")).to_have_text("1")
     expect(page.locator("svg.marks g.face.static rect")).to_have_count(2)
     page.screenshot(path=str(SHOTS / "photo-evidence-counted-again.png"), full_page=True)
+
+
+def test_photo_evidence_shows_faint_heads_counted_once_another_day_vouched_for_them(
+    page: Page, server: LiveServer, plant: Plant
+) -> None:
+    """Two turned heads that were "maybes" on a room's first day are counted once the next
+    day's photo shows they are no pictures: their rows say why, and the facts say what the
+    photo read before."""
+    from tests.e2e.test_room_memory import analysed, photograph_the_room_twice
+
+    first_id, _ = photograph_the_room_twice(
+        server,
+        plant,
+        "培训室A",
+        hours_between=24,
+        photos=("turned_heads_day1.jpg", "turned_heads_day2.jpg"),
+    )
+    analysed(server, first_id, again=True)
+    log_in(page, server, "hr", "hr-password")
+    page.goto(f"{server.url}/photos/{first_id}/evidence?lang=en")
+    expect(page.locator("#photo-headcount")).to_have_text("11")
+    expect(page.locator("#photo-revised")).to_have_text(
+        "was 10–12 before comparing with other sessions"
+    )
+    rows = page.locator("table.faces tbody tr", has_text="Counted: faint, but no picture")
+    expect(rows).to_have_count(2)
+    for n in rows.evaluate_all("rs => rs.map(r => r.dataset.face)"):
+        expect(page.locator(f'svg.marks g.face[data-face="{n}"]')).not_to_have_class(
+            re.compile("maybe|static")
+        )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "photo-evidence-faint-heads.png"), full_page=True)
 
 
 def test_english_is_one_click_away_and_sticks(page: Page, server: LiveServer, plant: Plant) -> None:

@@ -131,10 +131,10 @@ def test_the_rooms_first_photo_is_counted_again_once_the_room_has_another(
         en = client.get(f"/photos/{first_id}/evidence?lang=en").text
     assert '<span class="value" id="photo-headcount">17–18</span>' in en
     assert (
-        '<dt>Counted again</dt><dd id="photo-revised">was 17–20 before photos of this room '
-        "from other sessions</dd>"
+        '<dt>Counted again</dt><dd id="photo-revised">was 17–20 before comparing with other '
+        "sessions</dd>"
     ) in en
-    assert "原为 17–20，对比本教室其他场次照片之前" in zh
+    assert "原为 17–20（对比其他场次照片前）" in zh
     assert '<dt>Set aside as pictures</dt><dd id="photo-pictures">2</dd>' in en
 
 
@@ -160,7 +160,7 @@ def test_faint_turned_heads_are_counted_once_the_next_day_shows_the_rooms_walls(
     with staff(server, "hr", "hr-password") as client:
         en = client.get(f"/photos/{first_id}/evidence?lang=en").text
     assert '<span class="value" id="photo-headcount">11</span>' in en
-    assert "was 10–12 before photos of this room from other sessions" in en
+    assert "was 10–12 before comparing with other sessions" in en
     assert en.count("Counted: faint, but no picture (other sessions differ here)") == 2
 
 
