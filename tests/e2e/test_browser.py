@@ -313,15 +313,9 @@ def test_photo_evidence_shows_faint_heads_counted_once_another_day_vouched_for_t
     """Two turned heads that were "maybes" on a room's first day are counted once the next
     day's photo shows they are no pictures: their rows say why, and the facts say what the
     photo read before."""
-    from tests.e2e.test_room_memory import analysed, photograph_the_room_twice
+    from tests.e2e.test_room_memory import analysed, photograph_turned_heads
 
-    first_id, _ = photograph_the_room_twice(
-        server,
-        plant,
-        "培训室A",
-        hours_between=24,
-        photos=("turned_heads_day1.jpg", "turned_heads_day2.jpg"),
-    )
+    first_id, _ = photograph_turned_heads(server, plant)
     analysed(server, first_id, again=True)
     log_in(page, server, "hr", "hr-password")
     page.goto(f"{server.url}/photos/{first_id}/evidence?lang=en")

@@ -47,6 +47,13 @@ def analysed(server: LiveServer, photo_id: str, again: bool = False) -> dict[str
         time.sleep(0.3)
 
 
+def photograph_turned_heads(server: LiveServer, plant: Plant) -> tuple[str, dict[str, Any]]:
+    """`turned_heads_day1.jpg` and, a day later in the same room, `turned_heads_day2.jpg`
+    (``photograph_the_room_twice``): two faint turned heads on the first day."""
+    photos = ("turned_heads_day1.jpg", "turned_heads_day2.jpg")
+    return photograph_the_room_twice(server, plant, "培训室A", 24, photos)
+
+
 def on_cup(face: dict[str, Any]) -> bool:
     x, y, w, h = face["box"]
     cx, cy, cw, ch = CUP
@@ -144,13 +151,7 @@ def test_faint_turned_heads_are_counted_once_the_next_day_shows_the_rooms_walls(
     """Day one alone reads 10–12 for 11 people: two turned heads are "maybes" and a poster
     is counted. Day two's photo shows the poster is a picture and the heads are not: day one
     is counted again, 11, and HR sees which faces were counted that way and what it read."""
-    first_id, second = photograph_the_room_twice(
-        server,
-        plant,
-        "培训室A",
-        hours_between=24,
-        photos=("turned_heads_day1.jpg", "turned_heads_day2.jpg"),
-    )
+    first_id, second = photograph_turned_heads(server, plant)
     assert second["analysis"]["headcount"] == 15
     first = analysed(server, first_id, again=True)["analysis"]
     assert first["revises"]["headcount"] == 10 and first["revises"]["headcount_max"] == 12
