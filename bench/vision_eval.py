@@ -165,7 +165,14 @@ def eval_rooms(
         false_faces += len(confirmed) - len(used)
         static = [f for f in result.faces if f.static]
         static_faces += len(static)
-        people_set_aside += sum(1 for f in static if any(_on_head(f.box, p) for p in room.faces))
+        # A person whose head has a picture set aside on it and no counted face: a coin on
+        # a poster behind a counted head is not one (its box can lie inside the head's).
+        people_set_aside += sum(
+            1
+            for p in room.faces
+            if any(_on_head(f.box, p) for f in static)
+            and not any(_on_head(f.box, p) for f in confirmed)
+        )
         lone = [f for f in result.faces if f.promoted]
         promoted += len(lone)
         promoted_on_nobody += sum(
@@ -188,7 +195,7 @@ def eval_rooms(
         "people_found_by_pose": {k: sum(v) / len(v) for k, v in sorted(found.items())},
         "people_by_pose": {k: len(v) for k, v in sorted(found.items())},
         "false_faces_per_room": false_faces / len(rooms),
-        # Room memory: faces set aside as pictures, and how many of those were people.
+        # Room memory: faces set aside as pictures, and people left uncounted by it.
         "static_faces_per_room": static_faces / len(rooms),
         "people_set_aside": people_set_aside,
         # Faint "maybes" room memory vouched for and counted, and how many were on nobody.

@@ -28,7 +28,7 @@ tablet moved by more than a few pixels simply finds nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Final
@@ -117,22 +117,21 @@ def mark_static(
         return list(faces)
     sure = {i for i, face in enumerate(faces) if not _judged(face, config)}
     static: set[int] = set()
+    resembling: set[int] = set()  # partly the same as a used photo: vouched for by none
     vouched = False
     for view in earlier:
-        same = {
-            i
-            for i, face in enumerate(faces)
-            if sameness(gray, view, face.box, config) >= config.static_min
-        }
+        alike = [sameness(gray, view, face.box, config) for face in faces]
+        same = {i for i, a in enumerate(alike) if a >= config.static_min}
         if sure and 2 * len(same & sure) >= len(sure):
             continue  # the people are the same pixels too: reuse, which forensics reports
         static |= same - sure
+        resembling |= {i for i, a in enumerate(alike) if a >= config.vouch_below}
         vouched = vouched or (config.lone_maybes and registered(gray, view, config))
     marked = [
         replace(face, confirmed=False, static=True) if i in static else face
         for i, face in enumerate(faces)
     ]
-    return count_lone_maybes(marked, config) if vouched else marked
+    return count_lone_maybes(marked, config, resembling) if vouched else marked
 
 
 def registered(gray: Gray, view: Gray, config: DetectConfig) -> bool:
@@ -154,13 +153,18 @@ def _apart(face: FaceCandidate, other: FaceCandidate) -> float:
     return float(np.hypot(x - u, y - v)) / max(face.box.w, other.box.w, 1)
 
 
-def count_lone_maybes(faces: Sequence[FaceCandidate], config: DetectConfig) -> list[FaceCandidate]:
+def count_lone_maybes(
+    faces: Sequence[FaceCandidate], config: DetectConfig, resembling: Collection[int] = ()
+) -> list[FaceCandidate]:
     """Count the "maybes" that room memory has vouched for: seen by at least
     ``lone_detectors`` detectors, not a picture (the room's other photos show something else
     there), and with no counted face within ``lone_apart`` face widths (so not a second box on
     a counted head). Such a face is ``promoted``. Before memory, these were held back because
     a poster looks the same to the detectors; what is left once pictures are set aside is a
     head turned 35–50° or bowed, which two detectors see only faintly (decision 0110).
+
+    ``resembling`` (indices): faces an other photo shows partly the same (``vouch_below``), a
+    picture that a person hid part of that day: not vouched for, they stay "maybes".
 
     The strongest go first (most detectors), and a promoted face keeps a later one near it
     from counting too: two boxes on one head never count twice."""
@@ -172,7 +176,7 @@ def count_lone_maybes(faces: Sequence[FaceCandidate], config: DetectConfig) -> l
     promoted: set[int] = set()
     for i in order:
         face = faces[i]
-        if len(face.detectors) < config.lone_detectors:
+        if len(face.detectors) < config.lone_detectors or i in resembling:
             continue
         if all(_apart(face, other) >= config.lone_apart for other in counted):
             promoted.add(i)

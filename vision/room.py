@@ -39,7 +39,7 @@ from vision.pose import (
     is_attentive,
 )
 
-ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/10"
+ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/11"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import pytest
 from vision.decode import decode_image, encode_jpeg
 from vision.detect import DetectConfig, Detection, Detector, FaceCandidate
 from vision.geometry import Box
-from vision.memory import count_lone_maybes, mark_static
+from vision.memory import count_lone_maybes, mark_static, sameness
 from vision.room import DlibRoomAnalyzer, RoomAnalysis
 
 from .heads import FIXTURES, on_head, room_fixture
@@ -192,7 +192,7 @@ def test_faint_turned_heads_count_once_another_day_shows_they_are_no_pictures(
 def test_which_maybes_room_memory_counts() -> None:
     """Seen by two detectors or more, not a picture, and no counted face within 1.5 face
     widths; two boxes on one head count once; none without an earlier photo of the room taken
-    from the same place."""
+    from the same place, nor one that photo shows partly the same (a picture partly hidden)."""
     counted = _candidate(Box(100, 100, 50, 50), ("blaze", "hog", "yunet"))
 
     def maybe(x: int, detectors: tuple[Detector, ...], static: bool = False) -> FaceCandidate:
@@ -229,3 +229,20 @@ def test_which_maybes_room_memory_counts() -> None:
     assert not any(f.promoted for f in mark_static(plain, today, [], config))
     off = DetectConfig(lone_maybes=False)
     assert not any(f.promoted for f in mark_static(plain, today, [other_day], off))
+    # A picture whose top someone hid that day: partly the same pixels, so not vouched for.
+    b = faces[4].box
+    picture = rng.integers(0, 255, (b.h, b.w))
+    with_picture, partly_hidden = today.copy(), other_day.copy()
+    with_picture[b.y : b.y + b.h, b.x : b.x + b.w] = picture
+    partly_hidden[b.y : b.y + b.h, b.x : b.x + b.w] = picture
+    partly_hidden[b.y : b.y + b.h // 3, b.x : b.x + b.w] = 128  # a shoulder in front of it
+    alike = sameness(with_picture, partly_hidden, b, config)
+    assert config.vouch_below <= alike < config.static_min
+    promoted = [f.promoted for f in mark_static(plain, with_picture, [partly_hidden], config)]
+    assert promoted == [False, False]
+    trusting = DetectConfig(vouch_below=2.0)  # without that check, the picture would count
+    assert [f.promoted for f in mark_static(plain, with_picture, [partly_hidden], trusting)] == [
+        False,
+        True,
+    ]
+    assert [f.promoted for f in count_lone_maybes(plain, config, {1})] == [False, False]
