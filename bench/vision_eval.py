@@ -54,7 +54,7 @@ from vision.face import DlibFaceEngine, SelfieRules
 from vision.forensics import photo_facts
 from vision.geometry import Box
 from vision.matching import DEFAULT_THRESHOLDS
-from vision.memory import EARLIER_PHOTOS, earlier_views, mark_static
+from vision.memory import EARLIER_PHOTOS, earlier_views, mark_static, registered
 from vision.models import HAAR_FRONTAL
 from vision.phash import DETAIL_THRESHOLD, PHASH_THRESHOLD, DuplicateIndex, hamming
 from vision.room import DlibRoomAnalyzer
@@ -247,6 +247,9 @@ def cost_parts(
         "room_memory": lambda: mark_static(
             candidates, gray, earlier_views(earlier, (height, width)), config
         ),
+        "registration": lambda: [
+            registered(gray, view, config) for view in earlier_views(earlier, (height, width))
+        ],
         "whole_analysis": lambda: analyzer.analyse(jpeg, None, earlier),
     }
 
