@@ -24,6 +24,11 @@ Three guards keep real people counted:
 
 An earlier photo of another size or aspect (another camera, a rotated tablet) is not used; a
 tablet moved by more than a few pixels simply finds nothing.
+
+Memory also vouches (decision 0110): once pictures are set aside, a "maybe" that two detectors
+saw, far from every counted face, is a faint head, not a poster. It is counted (``promoted``)
+when an earlier photo taken from the same place (``registered``) shows something else there:
+neither the same pixels nor partly the same ones.
 """
 
 from __future__ import annotations
@@ -163,8 +168,8 @@ def count_lone_maybes(
     a poster looks the same to the detectors; what is left once pictures are set aside is a
     head turned 35–50° or bowed, which two detectors see only faintly (decision 0110).
 
-    ``resembling`` (indices): faces an other photo shows partly the same (``vouch_below``), a
-    picture that a person hid part of that day: not vouched for, they stay "maybes".
+    ``resembling`` (indices): faces another photo shows partly the same (``vouch_below``): a
+    picture that a person hid part of that day. They are not vouched for and stay "maybes".
 
     The strongest go first (most detectors), and a promoted face keeps a later one near it
     from counting too: two boxes on one head never count twice."""
