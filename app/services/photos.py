@@ -306,7 +306,14 @@ class PhotoService:
         earlier = await self._room_memory(sha256)
         if again and not earlier:
             return
-        data = await asyncio.to_thread(self.files.read, sha256)
+        try:
+            data = await asyncio.to_thread(self.files.read, sha256)
+        except OSError as exc:  # the stored file is gone or unreadable: say so, keep going
+            if again:
+                log.warning("room photo not analysed again", photo=sha256[:12], error=str(exc))
+            else:
+                await asyncio.to_thread(self._record_failure, sha256, "photo_unreadable", str(exc))
+            return
         try:
             outcome = await runner.analyse_room(data, earlier=earlier)
         except RunnerBusy as busy:

@@ -178,3 +178,41 @@ def test_room_memory_leaves_out_what_it_cannot_read_and_never_stops_the_analysis
 
     monkeypatch.setattr(photos, "room_photos_apart", no_store)
     assert asyncio.run(muster.photos._room_memory(new)) == []
+
+
+def test_a_photo_whose_file_is_gone_fails_with_a_reason_and_a_recount_keeps_the_count(
+    muster: Muster, plant: Plant
+) -> None:
+    """The stored file of a room photo is missing when its analysis runs: the photo fails
+    with "photo_unreadable" (the page shows why) instead of a task dying unseen; a recount
+    of a photo whose file is gone leaves its first analysis as it was."""
+    muster.photos.vision_processes = 0  # store only: the analyses run below, one at a time
+    monday = session_in(muster, "S-MON", "培训室A", MONDAY)
+    tuesday = session_in(muster, "S-TUE", "培训室A", MONDAY + timedelta(days=1))
+    assert muster.runner.wait_until_caught_up(30)
+    ids = []
+    for n, session_id in enumerate((monday, tuesday)):
+        sent = PhotoUpload(room_jpeg(60 + 60 * n), session_id, PhotoKind.ROOM, f"up-{n}", None)
+        ids.append(asyncio.run(muster.photos.upload(plant.p1_token, sent, "en"))["photo_id"])
+    first, gone = ids
+    analyse(muster, first, {"room_memory_photos": 0})
+    assert muster.runner.wait_until_caught_up(30)
+    muster.photos.vision_processes = 1
+    try:
+        # Tuesday's photo is there to compare with, Monday's own file is not.
+        assert asyncio.run(muster.photos._room_memory(first)) == [room_jpeg(120)]
+        muster.photos.files.path(first).unlink()
+        asyncio.run(muster.photos._analyse(first, again=True))
+        muster.photos.files.path(gone).unlink()
+        asyncio.run(muster.photos._analyse(gone))
+    finally:
+        muster.photos.close()
+    assert muster.runner.wait_until_caught_up(30)
+    rows = {
+        r["photo_id"]: r
+        for r in muster.store.fetch("SELECT photo_id, status, failure, headcount FROM photos")
+    }
+    assert (rows[gone]["status"], rows[gone]["failure"]) == ("failed", "photo_unreadable")
+    assert (rows[first]["status"], rows[first]["headcount"]) == ("analysed", 3)
+    photo: Photo = muster.app.repository.get(Photo.create_id(first))
+    assert photo.analysis is not None and "revises" not in photo.analysis
