@@ -259,6 +259,24 @@ async def photo_evidence(
     return view
 
 
+async def _room_sides(
+    store: ReadStore, session_id: str, gap: timedelta
+) -> tuple[datetime, dict[str, Any], list[tuple[str, str, str]]] | None:
+    """What the room-memory queries share: when ``session_id`` starts, the parameters that
+    pick other sessions of its plant and room, and for each side (before, after) the
+    comparison, the order (nearest first) and the bound at least ``gap`` away. ``None`` for
+    an unknown session."""
+    here = await store.afetch_one(
+        "SELECT plant, room, starts_at FROM sessions WHERE id = :id", {"id": session_id}
+    )
+    if here is None:
+        return None
+    starts = from_iso(here["starts_at"])
+    params = {"sid": session_id, "plant": here["plant"], "room": here["room"]}
+    bounds = [("<=", "DESC", iso(starts - gap)), (">=", "ASC", iso(starts + gap))]
+    return starts, params, bounds
+
+
 async def room_photos_apart(
     store: ReadStore, session_id: str, photo_id: str, gap: timedelta, n: int
 ) -> list[str]:
@@ -268,15 +286,12 @@ async def room_photos_apart(
     session first). Never a session of the same people a few minutes before (``vision.memory``).
     Later sessions count too: a room's first photo is analysed again once the room has another
     (``PhotoService``), and a tablet that syncs last week's photos today finds both sides."""
-    here = await store.afetch_one(
-        "SELECT plant, room, starts_at FROM sessions WHERE id = :id", {"id": session_id}
-    )
-    if here is None:
+    room = await _room_sides(store, session_id, gap)
+    if room is None:
         return []
-    starts = from_iso(here["starts_at"])
-    params = {"photo": photo_id, "sid": session_id, "plant": here["plant"], "room": here["room"]}
+    starts, params, bounds = room
     sides = []
-    for when, order, bound in (("<=", "DESC", starts - gap), (">=", "ASC", starts + gap)):
+    for when, order, bound in bounds:
         rows = await store.afetch(
             "SELECT photo_id, starts_at FROM (SELECT p.photo_id, s.starts_at, s.id AS session_id, "
             "ROW_NUMBER() OVER (PARTITION BY p.session_id ORDER BY p.stored_at DESC, p.photo_id) "
@@ -284,7 +299,7 @@ async def room_photos_apart(
             "WHERE p.kind = 'room' AND p.photo_id <> :photo AND s.id <> :sid "
             f"AND s.plant = :plant AND s.room = :room AND s.starts_at {when} :bound) latest "
             f"WHERE nth = 1 ORDER BY starts_at {order}, session_id LIMIT :n",
-            {**params, "bound": iso(bound), "n": n},
+            {**params, "photo": photo_id, "bound": bound, "n": n},
         )
         sides.extend(rows)
     nearest = sorted(sides, key=lambda r: abs(from_iso(r["starts_at"]) - starts))
@@ -298,15 +313,12 @@ async def room_photos_without_memory(
     room, at least ``gap`` apart) that were analysed with no other photo of the room to
     compare with (``room_memory_photos`` 0 in their analysis): the photos a new photo of this
     room can now give a memory. Analyses from before room memory say nothing and are left."""
-    here = await store.afetch_one(
-        "SELECT plant, room, starts_at FROM sessions WHERE id = :id", {"id": session_id}
-    )
-    if here is None:
+    room = await _room_sides(store, session_id, gap)
+    if room is None:
         return []
-    starts = from_iso(here["starts_at"])
-    params = {"sid": session_id, "plant": here["plant"], "room": here["room"], "n": n}
+    _, params, bounds = room
     found = []
-    for when, order, bound in (("<=", "DESC", starts - gap), (">=", "ASC", starts + gap)):
+    for when, order, bound in bounds:
         rows = await store.afetch(
             "SELECT p.photo_id, p.analysis FROM photos p JOIN (SELECT s.id FROM sessions s "
             "WHERE s.id <> :sid AND s.plant = :plant AND s.room = :room "
@@ -314,7 +326,7 @@ async def room_photos_without_memory(
             "WHERE q.session_id = s.id AND q.kind = 'room') "
             f"ORDER BY s.starts_at {order}, s.id LIMIT :n) near ON near.id = p.session_id "
             "WHERE p.kind = 'room' AND p.status = 'analysed' ORDER BY p.stored_at, p.photo_id",
-            {**params, "bound": iso(bound)},
+            {**params, "bound": bound, "n": n},
         )
         found.extend(
             r["photo_id"]

@@ -303,7 +303,8 @@ class PhotoService:
         runner = await asyncio.to_thread(self.runner)
         if runner is None:
             return
-        earlier = await self._room_memory(sha256)
+        session_id = await self._session_of(sha256)
+        earlier = await self._room_memory(sha256, session_id)
         if again and not earlier:
             return
         try:
@@ -328,23 +329,20 @@ class PhotoService:
                 "room_memory_photos": len(earlier),
             }
             recorded = await asyncio.to_thread(self._record_analysis, sha256, result, again)
-            if recorded:
-                await self._give_memory(sha256)
+            if recorded and session_id is not None:
+                await self._give_memory(sha256, session_id)
         elif again:
             log.warning("room photo not analysed again", photo=sha256[:12], reason=reason)
         else:
             await asyncio.to_thread(self._record_failure, sha256, reason, detail)
 
-    async def _give_memory(self, sha256: str) -> None:
+    async def _give_memory(self, sha256: str, session_id: str) -> None:
         """Analyse again the photos of this room's nearby sessions that had no other photo of
         the room to compare with when they were analysed (a room's first session): this photo
         is one now. A store hiccup only leaves them as they were."""
         try:
-            photo: Photo = await asyncio.to_thread(
-                self.app.repository.get, natural_id("photo", sha256)
-            )
             waiting = await room_photos_without_memory(
-                self.checkins.store, str(photo.session_id), STATIC_GAP, EARLIER_PHOTOS
+                self.checkins.store, session_id, STATIC_GAP, EARLIER_PHOTOS
             )
         except Exception:
             log.exception("photos without room memory not looked up", photo=sha256[:12])
@@ -354,16 +352,27 @@ class PhotoService:
                 log.info("room photo analysed again", photo=other[:12], memory_from=sha256[:12])
                 self._start_analysis(other, again=True)
 
-    async def _room_memory(self, sha256: str) -> list[bytes]:
-        """Photos of this photo's room from the nearest other sessions at least ``STATIC_GAP``
-        before or after its own (``vision.memory``: a picture on the wall is found in them, a
-        person is not). Not finding them only means analysing without memory, never failing."""
+    async def _session_of(self, sha256: str) -> str | None:
+        """The session a photo was first stored for (``None``, logged, if the event store
+        cannot say: the photo is then analysed without room memory)."""
         try:
             photo: Photo = await asyncio.to_thread(
                 self.app.repository.get, natural_id("photo", sha256)
             )
+        except Exception:
+            log.exception("photo's session unknown: analysing without room memory")
+            return None
+        return str(photo.session_id)
+
+    async def _room_memory(self, sha256: str, session_id: str | None) -> list[bytes]:
+        """Photos of this photo's room from the nearest other sessions at least ``STATIC_GAP``
+        before or after its own (``vision.memory``: a picture on the wall is found in them, a
+        person is not). Not finding them only means analysing without memory, never failing."""
+        if session_id is None:
+            return []
+        try:
             ids = await room_photos_apart(
-                self.checkins.store, str(photo.session_id), sha256, STATIC_GAP, EARLIER_PHOTOS
+                self.checkins.store, session_id, sha256, STATIC_GAP, EARLIER_PHOTOS
             )
         except Exception:  # a store hiccup: the count without memory beats no count
             log.exception("room memory unavailable: analysing without it", photo=sha256[:12])

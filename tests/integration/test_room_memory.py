@@ -171,13 +171,14 @@ def test_room_memory_leaves_out_what_it_cannot_read_and_never_stops_the_analysis
     first, second, new = stored
     assert muster.runner.wait_until_caught_up(30)
     muster.photos.files.path(second).unlink()
-    assert asyncio.run(muster.photos._room_memory(new)) == [stored[first]]
+    assert asyncio.run(muster.photos._session_of(new)) == now
+    assert asyncio.run(muster.photos._room_memory(new, now)) == [stored[first]]
 
     async def no_store(*_: object) -> list[str]:
         raise OSError("database is locked")
 
     monkeypatch.setattr(photos, "room_photos_apart", no_store)
-    assert asyncio.run(muster.photos._room_memory(new)) == []
+    assert asyncio.run(muster.photos._room_memory(new, now)) == []
 
 
 def test_a_photo_whose_file_is_gone_fails_with_a_reason_and_a_recount_keeps_the_count(
@@ -200,7 +201,7 @@ def test_a_photo_whose_file_is_gone_fails_with_a_reason_and_a_recount_keeps_the_
     muster.photos.vision_processes = 1
     try:
         # Tuesday's photo is there to compare with, Monday's own file is not.
-        assert asyncio.run(muster.photos._room_memory(first)) == [room_jpeg(120)]
+        assert asyncio.run(muster.photos._room_memory(first, monday)) == [room_jpeg(120)]
         muster.photos.files.path(first).unlink()
         asyncio.run(muster.photos._analyse(first, again=True))
         muster.photos.files.path(gone).unlink()
