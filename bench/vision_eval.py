@@ -1,7 +1,7 @@
 """Evaluation harness for vision/: headcount, attention, verification, reuse detection, latency.
 
     uv run python bench/vision_eval.py [--rooms 40] [--frontal-rooms 20] [--identities 60]
-        [--seed 7 | --seed 31,32,33,34,35] [--first-day again|alone]
+        [--seed 7 | --seed 31,32,33,34,35] [--recount-until 2]
         [--parts rooms,banners,reuse,selfie,verification,cost]
         [--set hog_tiled=true --set tile=640] [--json out.json] [--compare earlier.json]
     uv run python bench/vision_eval.py --explain 132:1 [--set ...]
@@ -10,10 +10,11 @@ An A/B run: the same rooms twice, the second with a knob changed and ``--compare
 first's report, lists each room (``seed:index``) that was counted differently.
 
 Every 4 rooms of a seed are one room on 4 days (the same background, other people), and each is
-analysed with that room's other days as the app gives them (room memory, ``vision.memory``):
-days 2–4 with the days before them; the first day, which had none, with day 2, because the app
-analyses a room's first photo again once the room has another (``--first-day alone``: the
-first day's first analysis). ``--set room_memory=false`` analyses every photo alone.
+analysed with that room's other days as the app ends up giving them (room memory,
+``vision.memory``): days 3 and 4 with the days before them; days 1 and 2, which had fewer than
+two, with the two others nearest, because the app analyses a photo again as the room gets more
+(``--recount-until 1``: the first day with day 2 only, as before analyser /12; ``0``: each day
+with the days before it). ``--set room_memory=false`` analyses every photo alone.
 
 Everything is built from scikit-image's bundled public-domain samples (astronaut, camera,
 lfw_subset) on the fly: no downloads. Room thresholds in vision/ were fitted on seeds 7–9 and
@@ -54,7 +55,7 @@ from vision.face import DlibFaceEngine, SelfieRules
 from vision.forensics import photo_facts
 from vision.geometry import Box
 from vision.matching import DEFAULT_THRESHOLDS
-from vision.memory import EARLIER_PHOTOS, earlier_views, mark_static, registered
+from vision.memory import EARLIER_PHOTOS, FULL_MEMORY, earlier_views, mark_static, registered
 from vision.models import HAAR_FRONTAL
 from vision.phash import DETAIL_THRESHOLD, PHASH_THRESHOLD, DuplicateIndex, hamming
 from vision.room import DlibRoomAnalyzer
@@ -110,25 +111,23 @@ def _on_head(box: Box, face: PlacedFace) -> bool:
 
 
 def other_days_in_room(
-    jpegs: list[bytes], index: int, per_seed: int, first_day_again: bool = True
+    jpegs: list[bytes], index: int, per_seed: int, recount_until: int = FULL_MEMORY
 ) -> list[bytes]:
     """What room memory is given for photo ``index`` in a list of ``per_seed`` rooms a seed:
-    the earlier days of the same room (background). The first day has none; with
-    ``first_day_again`` it gets the second day, as the app analyses it again once that day's
-    photo arrives (``PhotoService``: then only these two days exist)."""
+    the earlier days of the same room (background), and if they are fewer than
+    ``recount_until``, the next days up to that many: the app analyses such a photo again as
+    each later day's photo arrives (``PhotoService``), and the last time with these."""
     first = index - (index % per_seed) % SAME_ROOM
-    if index > first:
-        return jpegs[first:index]
-    after = index + 1
-    same_seed = after % per_seed != 0 and after < len(jpegs)
-    return [jpegs[after]] if first_day_again and same_seed and SAME_ROOM > 1 else []
+    end = min(first + SAME_ROOM, (index // per_seed + 1) * per_seed, len(jpegs))
+    before = jpegs[first:index]
+    return before + jpegs[index + 1 : end][: max(0, recount_until - len(before))]
 
 
 def eval_rooms(
     rooms: list[SyntheticRoom],
     analyzer: DlibRoomAnalyzer,
     per_seed: int,
-    first_day_again: bool = True,
+    recount_until: int = FULL_MEMORY,
 ) -> tuple[dict[str, Any], list[bytes]]:
     """Headcount error, per-pose detection rate, attention accuracy and latency. Each room is
     analysed with the other days of its room (``per_seed`` rooms a seed, in order) that the
@@ -143,7 +142,7 @@ def eval_rooms(
     false_faces = static_faces = people_set_aside = promoted = promoted_on_nobody = 0
     for i, room in enumerate(rooms):
         jpeg = jpegs[i]
-        earlier = other_days_in_room(jpegs, i, per_seed, first_day_again)
+        earlier = other_days_in_room(jpegs, i, per_seed, recount_until)
         t = time.perf_counter()
         result = analyzer.analyse(jpeg, None, earlier)
         latencies.append((time.perf_counter() - t) * 1000)
@@ -539,7 +538,7 @@ def explain_room(seed: int, index: int, config: DetectConfig) -> dict[str, Any]:
     """Why one room (``seed:index`` as ``--compare`` names it) is counted as it is: each person
     not counted (missed, or only a "maybe") with the raw detections on their head, and each
     face counted or in doubt that is on nobody's head."""
-    rooms = make_rooms(index + 2, seed)
+    rooms = make_rooms(index + SAME_ROOM, seed)
     room = rooms[index]
     jpegs = [encode_jpeg(r.rgb, 90) for r in rooms]
     jpeg, earlier = jpegs[index], other_days_in_room(jpegs, index, len(rooms))
@@ -649,11 +648,12 @@ def main() -> None:
         help="override a DetectConfig knob for an A/B run (repeatable)",
     )
     parser.add_argument(
-        "--first-day",
-        choices=("again", "alone"),
-        default="again",
-        help="a room's first day: analysed again with day 2 as the app does (default), or as "
-        "first analysed, with no memory",
+        "--recount-until",
+        type=int,
+        default=FULL_MEMORY,
+        help="a day with fewer earlier days of its room than this is analysed with the next "
+        "days too, as the app analyses it again (default: as the app; 1: as before /12; 0: "
+        "each day with the days before it only)",
     )
     parser.add_argument(
         "--parts",
@@ -674,10 +674,10 @@ def main() -> None:
         rooms = make_rooms_for(seeds, args.rooms)
         if "rooms" in parts:
             analyzer = DlibRoomAnalyzer(config=config)
-            again = args.first_day == "again"
-            report["rooms"], jpegs = eval_rooms(rooms, analyzer, args.rooms, again)
+            until = args.recount_until
+            report["rooms"], jpegs = eval_rooms(rooms, analyzer, args.rooms, until)
             report["rooms"]["seeds"], report["rooms"]["per_seed"] = seeds, args.rooms
-            report["rooms"]["first_day"] = args.first_day
+            report["rooms"]["recount_until"] = args.recount_until
             report["rooms"]["config"] = dataclasses.asdict(config)
             if args.compare:
                 earlier = json.loads(args.compare.read_text())["rooms"]
@@ -687,7 +687,7 @@ def main() -> None:
                 # The same scenes with everyone facing the front: what the detectors do on faces.
                 frontal = make_rooms_for(seeds, args.frontal_rooms, turned_share=0.0)
                 report["rooms_all_facing_front"], _ = eval_rooms(
-                    frontal, analyzer, args.frontal_rooms, again
+                    frontal, analyzer, args.frontal_rooms, until
                 )
                 print(
                     json.dumps(

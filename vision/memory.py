@@ -10,8 +10,12 @@ not counted, nor kept as a "maybe" (``headcount_max``), and it is still drawn, s
 can see what was set aside (docs/decisions/0109).
 
 Three guards keep real people counted:
-- Only faces the detectors are not sure of are judged: a counted face seen by more than
-  ``DetectConfig.static_detectors`` detectors stays counted whatever the earlier photo shows.
+- Only faces the detectors are not sure of are judged on one photo: a counted face seen by
+  more than ``DetectConfig.static_detectors`` detectors stays counted whatever one earlier
+  photo shows. It is a picture only when ``static_views`` photos of other sessions show its
+  pixels (decision 0111): a crisp poster is on the wall every day, while the same person in
+  the same seat and pose to the pixel, which a synthetic room can paste twice, is never
+  there three days running.
 - An earlier photo in which the people the detectors are sure of are found again (half of
   them or more) is the same photo uploaded again (photo reuse, which forensics reports): it
   is not used. A wall of pictures with few people before it is not mistaken for that: only
@@ -55,6 +59,10 @@ Gray = NDArray[np.uint8]
 STATIC_GAP: Final = timedelta(hours=12)
 # How many other photos of the room (sessions) are worth comparing with (more adds ~20 ms each).
 EARLIER_PHOTOS: Final = 3
+# A photo compared with fewer other photos of the room than this (a room's first sessions) is
+# analysed again when the room gets another (the app's ``PhotoService``): with this many, a
+# picture the detectors are sure of is judged too (``DetectConfig.static_views``).
+FULL_MEMORY: Final = DetectConfig.static_views
 
 
 def earlier_views(photos: Sequence[bytes], shape: tuple[int, int]) -> list[Gray]:
@@ -113,8 +121,9 @@ def mark_static(
     faces: Sequence[FaceCandidate], gray: Gray, earlier: Sequence[Gray], config: DetectConfig
 ) -> list[FaceCandidate]:
     """``faces`` with each one whose pixels an earlier photo of the room shows at the same
-    place marked ``static`` (and no longer counted). An earlier photo that shows half or more
-    of the faces the detectors are sure of again is the same photo, and is not used.
+    place marked ``static`` (and no longer counted); a face the detectors are sure of needs
+    ``static_views`` such photos. An earlier photo that shows half or more of the faces the
+    detectors are sure of again is the same photo, and is not used.
 
     When an earlier photo was used and shows the room from the same place (``registered``),
     the "maybes" it did not set aside may count (``count_lone_maybes``)."""
@@ -122,6 +131,7 @@ def mark_static(
         return list(faces)
     sure = {i for i, face in enumerate(faces) if not _judged(face, config)}
     static: set[int] = set()
+    seen_in = [0] * len(faces)  # how many used photos show each face's pixels
     resembling: set[int] = set()  # partly the same as a used photo: vouched for by none
     vouched = False
     for view in earlier:
@@ -130,8 +140,12 @@ def mark_static(
         if sure and 2 * len(same & sure) >= len(sure):
             continue  # the people are the same pixels too: reuse, which forensics reports
         static |= same - sure
+        for i in same:
+            seen_in[i] += 1
         resembling |= {i for i, a in enumerate(alike) if a >= config.vouch_below}
         vouched = vouched or (config.lone_maybes and registered(gray, view, config))
+    if config.static_views > 0:  # a sure face too, once several other sessions show it
+        static |= {i for i, n in enumerate(seen_in) if n >= config.static_views}
     marked = [
         replace(face, confirmed=False, static=True) if i in static else face
         for i, face in enumerate(faces)

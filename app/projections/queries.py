@@ -306,13 +306,14 @@ async def room_photos_apart(
     return [r["photo_id"] for r in nearest[:n]]
 
 
-async def room_photos_without_memory(
-    store: ReadStore, session_id: str, gap: timedelta, n: int
+async def room_photos_short_of_memory(
+    store: ReadStore, session_id: str, gap: timedelta, n: int, fewer_than: int
 ) -> list[str]:
     """Room photos of the ``n`` sessions each side nearest to ``session_id`` (same plant and
-    room, at least ``gap`` apart) that were analysed with no other photo of the room to
-    compare with (``room_memory_photos`` 0 in their analysis): the photos a new photo of this
-    room can now give a memory. Analyses from before room memory say nothing and are left."""
+    room, at least ``gap`` apart) last analysed with fewer than ``fewer_than`` other photos of
+    the room to compare with (``room_memory_photos`` in their analysis): the photos a new
+    photo of this room gives more memory. Analyses from before room memory say nothing and
+    are left."""
     room = await _room_sides(store, session_id, gap)
     if room is None:
         return []
@@ -328,12 +329,15 @@ async def room_photos_without_memory(
             "WHERE p.kind = 'room' AND p.status = 'analysed' ORDER BY p.stored_at, p.photo_id",
             {**params, "bound": bound, "n": n},
         )
-        found.extend(
-            r["photo_id"]
-            for r in rows
-            if json.loads(r["analysis"] or "{}").get("room_memory_photos") == 0
-        )
+        found.extend(r["photo_id"] for r in rows if _memory_of(r["analysis"]) < fewer_than)
     return found
+
+
+def _memory_of(analysis: str | None) -> float:
+    """How many other photos of the room an analysis (JSON) compared with; infinite for one
+    from before room memory, which is never analysed again for it."""
+    memory = json.loads(analysis or "{}").get("room_memory_photos")
+    return memory if isinstance(memory, int) else float("inf")
 
 
 async def sessions_between(

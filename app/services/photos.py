@@ -23,12 +23,12 @@ from app.domain.evidence import Photo, PhotoKind
 from app.domain.ids import natural_id
 from app.i18n import t
 from app.problems import Problem
-from app.projections.queries import room_photos_apart, room_photos_without_memory
+from app.projections.queries import room_photos_apart, room_photos_short_of_memory
 from app.services.checkin import CheckInService
 from app.stores.base import ReadStore, iso
 from vision.errors import ImageRejected
 from vision.forensics import photo_facts
-from vision.memory import EARLIER_PHOTOS, STATIC_GAP
+from vision.memory import EARLIER_PHOTOS, FULL_MEMORY, STATIC_GAP
 from vision.messages import message as vision_message
 from vision.phash import DuplicateIndex, PhotoHashes
 from vision.worker import RunnerBusy, VisionRunner
@@ -259,7 +259,8 @@ class PhotoService:
 
     def _start_analysis(self, sha256: str, again: bool = False) -> None:
         """Analyse a room photo in the background; ``again``: analyse it once more with room
-        memory, because it was analysed with none and its room now has another photo."""
+        memory, because it was analysed with less than ``FULL_MEMORY`` and its room now has
+        another photo."""
         self._in_flight.add(sha256)
         task = asyncio.create_task(self._analyse(sha256, again))
         self._tasks.add(task)
@@ -297,16 +298,18 @@ class PhotoService:
         """Run the room analysis in a vision worker and record what it found (or why not).
 
         Each analysis records how many photos of the room's other sessions it compared with
-        (``room_memory_photos``). A photo analysed with none (a room's first session) is
-        analysed ``again`` once the room has a photo of another session, and only then: a
-        revision says what it revises, and a failed revision leaves the first analysis."""
+        (``room_memory_photos``). A photo analysed with fewer than ``FULL_MEMORY`` (a room's
+        first sessions) is analysed ``again`` each time the room gets a photo of another
+        session, until it has that many: a sure face is judged a picture only then
+        (``vision.memory``). A revision says what it revises, and a failed revision leaves the
+        analysis it would have revised."""
         runner = await asyncio.to_thread(self.runner)
         if runner is None:
             return
-        session_id = await self._session_of(sha256)
+        session_id, compared = await self._session_of(sha256)
         earlier = await self._room_memory(sha256, session_id)
-        if again and not earlier:
-            return
+        if again and len(earlier) <= compared:
+            return  # nothing more to compare with than last time
         try:
             data = await asyncio.to_thread(self.files.read, sha256)
         except OSError as exc:  # the stored file is gone or unreadable: say so, keep going
@@ -337,12 +340,13 @@ class PhotoService:
             await asyncio.to_thread(self._record_failure, sha256, reason, detail)
 
     async def _give_memory(self, sha256: str, session_id: str) -> None:
-        """Analyse again the photos of this room's nearby sessions that had no other photo of
-        the room to compare with when they were analysed (a room's first session): this photo
-        is one now. A store hiccup only leaves them as they were."""
+        """Analyse again the photos of this room's nearby sessions that had fewer than
+        ``FULL_MEMORY`` other photos of the room to compare with when they were last analysed
+        (a room's first sessions): this photo is one more now. A store hiccup only leaves them
+        as they were."""
         try:
-            waiting = await room_photos_without_memory(
-                self.checkins.store, session_id, STATIC_GAP, EARLIER_PHOTOS
+            waiting = await room_photos_short_of_memory(
+                self.checkins.store, session_id, STATIC_GAP, EARLIER_PHOTOS, FULL_MEMORY
             )
         except Exception:
             log.exception("photos without room memory not looked up", photo=sha256[:12])
@@ -352,17 +356,18 @@ class PhotoService:
                 log.info("room photo analysed again", photo=other[:12], memory_from=sha256[:12])
                 self._start_analysis(other, again=True)
 
-    async def _session_of(self, sha256: str) -> str | None:
+    async def _session_of(self, sha256: str) -> tuple[str | None, int]:
         """The session a photo was first stored for (``None``, logged, if the event store
-        cannot say: the photo is then analysed without room memory)."""
+        cannot say: the photo is then analysed without room memory), and how many other photos
+        of the room its last analysis compared with (0 if none yet)."""
         try:
             photo: Photo = await asyncio.to_thread(
                 self.app.repository.get, natural_id("photo", sha256)
             )
         except Exception:
             log.exception("photo's session unknown: analysing without room memory")
-            return None
-        return str(photo.session_id)
+            return None, 0
+        return str(photo.session_id), int((photo.analysis or {}).get("room_memory_photos") or 0)
 
     async def _room_memory(self, sha256: str, session_id: str | None) -> list[bytes]:
         """Photos of this photo's room from the nearest other sessions at least ``STATIC_GAP``
@@ -398,10 +403,12 @@ class PhotoService:
             return False
 
         def revise(photo: Photo) -> bool:
-            first = photo.analysis or {}
-            if first.get("room_memory_photos") != 0:  # another worker revised it already
-                return False
-            revises = {k: first.get(k) for k in ("headcount", "headcount_max", "analyser")}
+            last = photo.analysis or {}
+            compared = last.get("room_memory_photos")
+            if not isinstance(compared, int) or compared >= result["room_memory_photos"]:
+                return False  # another worker revised it already, or it predates memory
+            keys = ("headcount", "headcount_max", "analyser", "room_memory_photos")
+            revises = {k: last.get(k) for k in keys}
             photo.analysed(result={**result, "revises": revises}, actor="vision")
             return True
 

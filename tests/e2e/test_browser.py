@@ -333,6 +333,27 @@ def test_photo_evidence_shows_faint_heads_counted_once_another_day_vouched_for_t
     page.screenshot(path=str(SHOTS / "photo-evidence-faint-heads.png"), full_page=True)
 
 
+def test_photo_evidence_shows_a_cup_three_detectors_saw_set_aside_after_a_third_session(
+    page: Page, server: LiveServer, plant: Plant
+) -> None:
+    """Day 2 of a room first read 14 for 13 people: three detectors saw the cup poster as a
+    face, and one other day was not enough to call it a picture. With day 3 too, the page
+    shows 13, the cup drawn as a picture, and what was read with one other session."""
+    from tests.e2e.test_room_memory import compared_with, photograph_the_sure_cup
+
+    ids = photograph_the_sure_cup(server, plant)
+    compared_with(server, ids[1], 2)
+    log_in(page, server, "hr", "hr-password")
+    page.goto(f"{server.url}/photos/{ids[1]}/evidence?lang=en")
+    expect(page.locator("#photo-headcount")).to_have_text("13")
+    expect(page.locator("#photo-memory")).to_have_text("2")
+    expect(page.locator("#photo-revised")).to_have_text("was 14 with 1 compared")
+    expect(page.locator("svg.marks g.face.static rect")).to_have_count(1)
+    expect(page.locator("svg.marks g.face:not(.static):not(.maybe) rect")).to_have_count(13)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "photo-evidence-sure-cup.png"), full_page=True)
+
+
 def test_english_is_one_click_away_and_sticks(page: Page, server: LiveServer, plant: Plant) -> None:
     log_in(page, server, "hr", "hr-password")
     expect(page.locator("#board-departments h2")).to_have_text("各部门签到率")

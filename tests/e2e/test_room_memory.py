@@ -54,10 +54,14 @@ def photograph_turned_heads(server: LiveServer, plant: Plant) -> tuple[str, dict
     return photograph_the_room_twice(server, plant, "培训室A", 24, photos)
 
 
-def on_cup(face: dict[str, Any]) -> bool:
+def on_box(face: dict[str, Any], box: list[int]) -> bool:
     x, y, w, h = face["box"]
-    cx, cy, cw, ch = CUP
+    cx, cy, cw, ch = box
     return cx <= x + w / 2 <= cx + cw and cy <= y + h / 2 <= cy + ch
+
+
+def on_cup(face: dict[str, Any]) -> bool:
+    return on_box(face, CUP)
 
 
 def photograph_the_room_twice(
@@ -128,6 +132,7 @@ def test_the_rooms_first_photo_is_counted_again_once_the_room_has_another(
         "headcount": 17,
         "headcount_max": 20,
         "analyser": analysis["analyser"],
+        "room_memory_photos": 0,
     }
     assert (analysis["headcount"], analysis["headcount_max"]) == (17, 18)
     assert (first["headcount"], first["headcount_max"]) == (17, 18)  # the read model
@@ -163,6 +168,71 @@ def test_faint_turned_heads_are_counted_once_the_next_day_shows_the_rooms_walls(
     assert '<span class="value" id="photo-headcount">11</span>' in en
     assert "was 10–12 before comparing with other sessions" in en
     assert en.count("Counted: faint, but no picture (other sessions differ here)") == 2
+
+
+def compared_with(server: LiveServer, photo_id: str, photos: int) -> dict[str, Any]:
+    """The photo's analysis once it has been analysed again with ``photos`` other photos of
+    the room to compare with."""
+    deadline = time.monotonic() + 90
+    while True:
+        analysis: dict[str, Any] = analysed(server, photo_id)["analysis"]
+        if analysis["room_memory_photos"] == photos or time.monotonic() > deadline:
+            assert analysis["room_memory_photos"] == photos, analysis
+            return analysis
+        time.sleep(0.3)
+
+
+def photograph_the_sure_cup(server: LiveServer, plant: Plant) -> list[str]:
+    """`sure_cup_day1–3.jpg` for sessions in 培训室A a day apart, each analysed before the next
+    is stored: day 2's first analysis compares with day 1 only, and counts the cup (14).
+    Returns the three photos' ids."""
+    starts = datetime.now(UTC) - timedelta(minutes=5)
+    days = [
+        session_in(server.muster, f"S-DAY{k + 1}", "培训室A", starts - timedelta(days=2 - k))
+        for k in range(3)
+    ]
+    assert server.muster.runner.wait_until_caught_up(10)
+    ids = []
+    for k, session_id in enumerate(days):
+        photo = (FIXTURES / f"sure_cup_day{k + 1}.jpg").read_bytes()
+        reply = upload(server, plant.p1_token, photo, session_id, f"day-{k + 1}")
+        assert reply.status_code == 201, reply.text
+        ids.append(reply.json()["photo_id"])
+        first = analysed(server, ids[-1])["analysis"]
+        assert first["room_memory_photos"] == k and "revises" not in first
+        if k == 1:
+            assert (first["headcount"], first["headcount_max"]) == (14, 14)
+    return ids
+
+
+def test_a_cup_three_detectors_see_is_set_aside_once_a_third_session_shows_it(
+    server: LiveServer, plant: Plant
+) -> None:
+    """Three days of one room; the cup poster is on its wall every day. On day 2 three
+    detectors see the cup as a face, so day 1's photo alone does not make it a picture: 14
+    for 13 people. Once day 3's photo is stored, day 2 is analysed again with both: the cup
+    is set aside, 13, and the page says what it read with one other session. Day 1 is
+    analysed again twice (with day 2, then with both); day 3 had both from the start."""
+    ids = photograph_the_sure_cup(server, plant)
+    day1, day2, day3 = (compared_with(server, photo_id, 2) for photo_id in ids)
+    assert (day2["headcount"], day2["headcount_max"]) == (13, 13)
+    assert day2["revises"] == {
+        "headcount": 14,
+        "headcount_max": 14,
+        "analyser": day2["analyser"],
+        "room_memory_photos": 1,
+    }
+    cup = json.loads((FIXTURES / "sure_cup_day2.json").read_text())["cup"]
+    on_the_cup = [f for f in day2["faces"] if on_box(f, cup)]
+    assert [(f["static"], f["confirmed"]) for f in on_the_cup] == [(True, False)]
+    assert day1["revises"]["room_memory_photos"] == 1 and "revises" not in day3
+    with staff(server, "hr", "hr-password") as client:
+        zh = client.get(f"/photos/{ids[1]}/evidence").text
+        en = client.get(f"/photos/{ids[1]}/evidence?lang=en").text
+    assert '<dd id="photo-revised">was 14 with 1 compared</dd>' in en
+    assert "原为 14（当时对比 1 个场次）" in zh
+    assert '<dd id="photo-memory">2</dd>' in en
+    assert '<span class="value" id="photo-headcount">13</span>' in en
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Which photos room memory compares a room photo with (`room_photos_apart`), on both stores:
 other sessions in the same room, long enough before or after, nearest first, the latest photo
-of each; which photos a new one lets the app analyse again (`room_photos_without_memory`); and
+of each; which photos a new one lets the app analyse again (`room_photos_short_of_memory`); and
 how the photo service reads them (the analysis itself: tests/e2e/test_room_memory.py)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from PIL import Image
 
 from app.bootstrap import Muster
 from app.domain.evidence import Photo, PhotoKind
-from app.projections.queries import room_photos_apart, room_photos_without_memory
+from app.projections.queries import room_photos_apart, room_photos_short_of_memory
 from app.services import photos
 from app.services.photos import PhotoUpload
 from tests.conftest import Plant
@@ -105,9 +105,10 @@ def analyse(muster: Muster, photo_id: str, result: dict[str, object] | None) -> 
     muster.app.save(photo)
 
 
-def test_the_photos_a_new_photo_of_the_room_gives_a_memory(muster: Muster, plant: Plant) -> None:
-    """The photos of the room's nearby sessions (12 h or more away) analysed with nothing to
-    compare with: not those that had a memory, failed, predate room memory or are waiting."""
+def test_the_photos_a_new_photo_of_the_room_gives_more_memory(muster: Muster, plant: Plant) -> None:
+    """The photos of the room's nearby sessions (12 h or more away) last analysed with fewer
+    other photos of the room than wanted: not those that had enough, failed, predate room
+    memory or are waiting."""
     thu = session_in(muster, "S-THU", "培训室A", MONDAY + timedelta(days=3))
     mon = session_in(muster, "S-MON", "培训室A", MONDAY)
     tue = session_in(muster, "S-TUE", "培训室A", MONDAY + timedelta(days=1))
@@ -116,6 +117,7 @@ def test_the_photos_a_new_photo_of_the_room_gives_a_memory(muster: Muster, plant
     room_b = session_in(muster, "S-B", "培训室B", MONDAY + timedelta(days=1))
     alone = [photo_for(muster, mon, "monday, start"), photo_for(muster, mon, "monday, end")]
     had_memory = photo_for(muster, tue, "tuesday")
+    had_one = photo_for(muster, tue, "tuesday, compared with one")
     failed = photo_for(muster, tue, "tuesday, failed")
     before_memory = photo_for(muster, tue, "tuesday, analysed by /8")
     waiting = photo_for(muster, tue, "tuesday, waiting")
@@ -127,17 +129,21 @@ def test_the_photos_a_new_photo_of_the_room_gives_a_memory(muster: Muster, plant
     for photo_id in (*alone, too_close, later, other_room, selfie):
         analyse(muster, photo_id, {"room_memory_photos": 0})
     analyse(muster, had_memory, {"room_memory_photos": 2})
+    analyse(muster, had_one, {"room_memory_photos": 1})
     analyse(muster, failed, None)
     analyse(muster, before_memory, {})
     analyse(muster, new, {"room_memory_photos": 0})
     del waiting
     assert muster.runner.wait_until_caught_up(30)
 
-    def without(session_id: str, n: int = 3) -> list[str]:
-        query = room_photos_without_memory(muster.store, session_id, timedelta(hours=12), n)
+    def without(session_id: str, n: int = 3, fewer_than: int = 1) -> list[str]:
+        gap = timedelta(hours=12)
+        query = room_photos_short_of_memory(muster.store, session_id, gap, n, fewer_than)
         return sorted(asyncio.run(query))
 
     assert without(thu) == sorted([*alone, later])
+    assert without(thu, fewer_than=2) == sorted([*alone, had_one, later])
+    assert without(thu, fewer_than=3) == sorted([*alone, had_memory, had_one, later])
     # Only the n nearest sessions with room photos each side: Tuesday is nearer than Monday.
     assert without(thu, n=1) == [later]
     assert without(this_morning) == sorted([*alone, later])
@@ -171,7 +177,7 @@ def test_room_memory_leaves_out_what_it_cannot_read_and_never_stops_the_analysis
     first, second, new = stored
     assert muster.runner.wait_until_caught_up(30)
     muster.photos.files.path(second).unlink()
-    assert asyncio.run(muster.photos._session_of(new)) == now
+    assert asyncio.run(muster.photos._session_of(new)) == (now, 0)
     assert asyncio.run(muster.photos._room_memory(new, now)) == [stored[first]]
 
     async def no_store(*_: object) -> list[str]:

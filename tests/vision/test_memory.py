@@ -6,7 +6,9 @@ room_memory_before.jpg and room_memory_after.jpg are two days of one synthetic r
 background, other people in the seats). On the wall hangs the espresso-cup poster that YuNet
 and BlazeFace take for a face: analysed alone, the later photo counts 10 for 9 people.
 turned_heads_day1.jpg and turned_heads_day2.jpg are two days of another room: on the first,
-two heads turned 43° and 48° are only "maybes", and a poster is counted in their place."""
+two heads turned 43° and 48° are only "maybes", and a poster is counted in their place.
+sure_cup_day1–3.jpg are three days of a third room, whose cup poster three detectors see on
+day 2: a face they are sure of, which one other photo does not make a picture, but two do."""
 
 from __future__ import annotations
 
@@ -15,12 +17,13 @@ import json
 import cv2
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from vision.decode import decode_image, encode_jpeg
 from vision.detect import DetectConfig, Detection, Detector, FaceCandidate
 from vision.geometry import Box
 from vision.memory import count_lone_maybes, mark_static, sameness
-from vision.room import DlibRoomAnalyzer, RoomAnalysis
+from vision.room import DlibRoomAnalyzer, RoomAnalysis, RoomFace
 
 from .heads import FIXTURES, on_head, room_fixture
 
@@ -246,3 +249,70 @@ def test_which_maybes_room_memory_counts() -> None:
         True,
     ]
     assert [f.promoted for f in count_lone_maybes(plain, config, {1})] == [False, False]
+
+
+def test_a_cup_three_detectors_see_is_a_picture_once_two_other_sessions_show_it(
+    room_analyzer: DlibRoomAnalyzer,
+) -> None:
+    """Day 2 has 13 people; the cup poster on its wall is counted as a 14th, seen by three
+    detectors. One other day showing the same pixels there is not enough for a face the
+    detectors are sure of (the same person can sit in the same seat twice); two are: 13, each
+    person once, and the cup set aside, not even a "maybe"."""
+    photo, truth = room_fixture("sure_cup_day2.jpg")
+    cup = Box(*json.loads((FIXTURES / "sure_cup_day2.json").read_text())["cup"])
+    day1, day3 = ((FIXTURES / f"sure_cup_day{k}.jpg").read_bytes() for k in (1, 3))
+
+    def on_the_cup(result: RoomAnalysis) -> list[RoomFace]:
+        return [f for f in result.faces if cup.contains(f.box.centre)]
+
+    for earlier in ([], [day1], [day3]):
+        result = room_analyzer.analyse(photo, None, earlier)
+        assert result.headcount == len(truth) + 1 == 14, len(earlier)
+        (face,) = on_the_cup(result)
+        assert face.confirmed and not face.static and len(face.detectors) == 3
+
+    result = room_analyzer.analyse(photo, None, [day1, day3])
+    assert result.headcount == result.headcount_max == len(truth) == 13
+    (face,) = on_the_cup(result)
+    assert face.static and not face.confirmed
+    confirmed = [f for f in result.faces if f.confirmed]
+    for person in truth:
+        assert sum(on_head(f.box, person["box"]) for f in confirmed) == 1, person
+    # The rule off: two photos change nothing for a sure face.
+    off = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(static_views=0))
+    try:
+        assert off.analyse(photo, None, [day1, day3]).headcount == 14
+    finally:
+        off.close()
+
+
+def test_a_sure_face_is_a_picture_only_in_two_photos_that_are_not_this_one_again() -> None:
+    """Three faces four detectors saw. The one whose pixels two other photos of the room show
+    is a picture; one photo is not enough; a photo showing two of the three again is this
+    photo uploaded again (reuse), and does not count as one of the two."""
+    rng = np.random.default_rng(11)
+    sure = ("blaze", "haar_frontal", "hog", "yunet")
+    faces = [_candidate(Box(100 + 250 * k, 100, 60, 60), sure) for k in range(3)]
+    today = cv2.GaussianBlur(rng.integers(0, 255, (300, 900), dtype=np.uint8), (0, 0), 3)
+
+    def other_day(keep: set[int]) -> NDArray[np.uint8]:
+        """The room another day: other pixels on the faces, except those in ``keep``."""
+        view = today.copy()
+        for k, face in enumerate(faces):
+            if k not in keep:
+                b = face.box
+                view[b.y : b.y + b.h, b.x : b.x + b.w] = rng.integers(0, 255, (b.h, b.w))
+        return view
+
+    def static(views: list[NDArray[np.uint8]], config: DetectConfig | None = None) -> list[bool]:
+        return [f.static for f in mark_static(faces, today, views, config or DetectConfig())]
+
+    assert static([other_day({0})]) == [False, False, False]
+    assert static([other_day({0}), other_day({0})]) == [True, False, False]
+    assert static([other_day({0}), other_day({0, 1})]) == [False, False, False]  # one is reuse
+    assert static([other_day({0}), other_day({0})], DetectConfig(static_views=0)) == [False] * 3
+    assert static([other_day({0}) for _ in range(3)], DetectConfig(static_views=3)) == [
+        True,
+        False,
+        False,
+    ]
