@@ -10,12 +10,12 @@ not counted, nor kept as a "maybe" (``headcount_max``), and it is still drawn, s
 can see what was set aside (docs/decisions/0109).
 
 Three guards keep real people counted:
-- Only faces the detectors are not sure of are judged on one photo: a counted face seen by
-  more than ``DetectConfig.static_detectors`` detectors stays counted whatever one earlier
-  photo shows. It is a picture only when ``static_views`` photos of other sessions show its
-  pixels (decision 0111): a crisp poster is on the wall every day, while the same person in
-  the same seat and pose to the pixel, which a synthetic room can paste twice, is never
-  there three days running.
+- One other photo judges only the faces the detectors are not sure of: a counted face seen
+  by more than ``DetectConfig.static_detectors`` detectors stays counted whatever one photo
+  shows. It is a picture only when ``static_views`` photos of other sessions show its
+  pixels (decision 0111). A poster is on the wall every day; the same person in the same
+  seat to the pixel, which the synthetic benchmark can paste twice, never three days
+  running.
 - An earlier photo in which the people the detectors are sure of are found again (half of
   them or more) is the same photo uploaded again (photo reuse, which forensics reports): it
   is not used. A wall of pictures with few people before it is not mistaken for that: only
@@ -23,8 +23,9 @@ Three guards keep real people counted:
 - The app passes only photos of the room from *other* sessions, taken at least
   ``STATIC_GAP`` before or after (``app/services/photos.py``): never a photo of the same
   people in the same seats a minute before. A picture is as still in a later photo as in an
-  earlier one, so a room's first photo is analysed again once the room has a photo of another
-  session. ("Earlier" below means any such other photo.)
+  earlier one, so a photo of a room's first sessions is analysed again as the room gets
+  photos of other sessions, until it has ``FULL_MEMORY`` to compare with. ("Earlier" below
+  means any such other photo.)
 
 An earlier photo of another size or aspect (another camera, a rotated tablet) is not used; a
 tablet moved by more than a few pixels simply finds nothing.
