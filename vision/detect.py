@@ -158,6 +158,14 @@ class DetectConfig:
     back_reach: float = 1.1
     back_drop: float = 0.35
     back_size: float = 1.6
+    # A counted face that at most ``double_detectors`` detectors saw, within ``double_apart``
+    # face widths (of the wider) of a counted face that more detectors saw, is a second box
+    # on that head (the far side of a turned or bowed head, hair, an ear): only a "maybe"
+    # (``second_boxes``, decision 0112; 0 turns it off). On seeds 131–140, such faces on
+    # people nobody else counted were 1.33 widths or more from the surer face; second boxes
+    # on a counted head 0.65–1.09 (with 200:34's two), false faces on nobody 0.98 and up.
+    double_detectors: int = 2
+    double_apart: float = 1.2
     # Room memory (``vision.memory``, docs/decisions/0109): given earlier photos of the room
     # from other sessions, a face whose central ``static_inner`` share of pixels one of them
     # shows within ``static_shift`` of its width (at least ``static_shift_min`` px) of the same
@@ -618,6 +626,28 @@ def one_face_a_head(faces: Sequence[FaceCandidate], config: DetectConfig) -> lis
     ]
 
 
+def apart(face: FaceCandidate, other: FaceCandidate) -> float:
+    """Distance between two faces' centres, in widths of the wider one."""
+    (x, y), (u, v) = face.box.centre, other.box.centre
+    return float(np.hypot(x - u, y - v)) / max(face.box.w, other.box.w, 1)
+
+
+def second_boxes(faces: Sequence[FaceCandidate], config: DetectConfig) -> list[FaceCandidate]:
+    """Demote to "maybe" every confirmed face that at most ``double_detectors`` detectors saw
+    and that lies within ``double_apart`` widths of a confirmed face more detectors saw: a
+    second box on that face's head, which a person never is this close to a neighbour."""
+    counted = [f for f in faces if f.confirmed]
+
+    def doubled(face: FaceCandidate) -> bool:
+        seen = len(face.detectors)
+        return seen <= config.double_detectors and any(
+            len(other.detectors) > seen and apart(face, other) < config.double_apart
+            for other in counted
+        )
+
+    return [replace(f, confirmed=False) if f.confirmed and doubled(f) else f for f in faces]
+
+
 def detect_faces(
     models: Models,
     rgb: NDArray[np.uint8],
@@ -626,12 +656,15 @@ def detect_faces(
     pool: ThreadPoolExecutor,
 ) -> list[FaceCandidate]:
     """All face candidates in a room photo (confirmed and "maybe"), cross-checked, with YuNet
-    on given a second look, and with the far side of a turned head no longer counted."""
+    on given a second look, and with the far side of a turned head and a second box on a
+    head no longer counted."""
     faces = cross_check(run_detectors(models, rgb, gray, config, pool), config)
     if config.yunet and config.second_look:
         faces = second_look(models, rgb, faces, config)
     if config.one_head:
         faces = one_face_a_head(faces, config)
+    if config.double_apart > 0:
+        faces = second_boxes(faces, config)
     return faces
 
 

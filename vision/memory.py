@@ -48,7 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vision.decode import decode_image
-from vision.detect import DetectConfig, FaceCandidate
+from vision.detect import DetectConfig, FaceCandidate, apart
 from vision.errors import ImageRejected
 from vision.geometry import Box
 
@@ -167,12 +167,6 @@ def registered(gray: Gray, view: Gray, config: DetectConfig) -> bool:
     return bool(max(abs(dx), abs(dy)) * width / 480 <= config.aligned_shift)
 
 
-def _apart(face: FaceCandidate, other: FaceCandidate) -> float:
-    """Distance between two faces' centres, in widths of the wider one."""
-    (x, y), (u, v) = face.box.centre, other.box.centre
-    return float(np.hypot(x - u, y - v)) / max(face.box.w, other.box.w, 1)
-
-
 def count_lone_maybes(
     faces: Sequence[FaceCandidate], config: DetectConfig, resembling: Collection[int] = ()
 ) -> list[FaceCandidate]:
@@ -198,7 +192,7 @@ def count_lone_maybes(
         face = faces[i]
         if len(face.detectors) < config.lone_detectors or i in resembling:
             continue
-        if all(_apart(face, other) >= config.lone_apart for other in counted):
+        if all(apart(face, other) >= config.lone_apart for other in counted):
             promoted.add(i)
             counted.append(face)
     return [

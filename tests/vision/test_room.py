@@ -12,7 +12,14 @@ from numpy.typing import NDArray
 from skimage import data
 
 from vision.decode import encode_jpeg
-from vision.detect import DetectConfig, hog_passes
+from vision.detect import (
+    DetectConfig,
+    Detection,
+    Detector,
+    FaceCandidate,
+    hog_passes,
+    second_boxes,
+)
 from vision.geometry import Box, iou
 from vision.materials import CourseKit, find_materials, marker_image
 from vision.room import DlibRoomAnalyzer
@@ -159,6 +166,58 @@ def _resized(name: str, width: int, height: int) -> tuple[bytes, list[dict[str, 
     return encode_jpeg(cv2.resize(full, (width, height), interpolation=how)), truth, width / 1920
 
 
+def test_a_second_box_beside_a_face_every_detector_saw_is_only_a_maybe(
+    room_analyzer: DlibRoomAnalyzer,
+) -> None:
+    """room_second_boxes.jpg: 17 people. Two heads turned 39° and 46° each have a face all
+    four detectors saw, and beside it, 0.8 and 1.1 face widths away, a smaller box that only
+    BlazeFace and YuNet saw. The analyser /12 counted both heads twice (19). Now each second
+    box is a "maybe": 17, each person once, and 17–19 for a person to look at."""
+    photo, truth = room_fixture("room_second_boxes.jpg")
+    seconds = [
+        Box(*b) for b in json.loads((FIXTURES / "room_second_boxes.json").read_text())["second"]
+    ]
+    result = room_analyzer.analyse(photo)
+    assert (result.headcount, result.headcount_max) == (len(truth), 19) == (17, 19)
+    confirmed = [f for f in result.faces if f.confirmed]
+    for person in truth:
+        assert sum(on_head(f.box, person["box"]) for f in confirmed) == 1, person
+    for second in seconds:
+        (face,) = [f for f in result.faces if f.box == second]
+        assert not face.confirmed and set(face.detectors) == {"blaze", "yunet"}
+    # Without the rule, both heads count twice.
+    twice = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(double_apart=0))
+    try:
+        assert twice.analyse(photo).headcount == 19
+    finally:
+        twice.close()
+
+
+def test_which_counted_faces_are_second_boxes() -> None:
+    """At most two detectors, and within 1.2 widths of a counted face more detectors saw:
+    a second box. A neighbour farther away, a face as sure as the one beside it, or one
+    beside a "maybe" stays counted."""
+    sure = ("blaze", "haar_frontal", "hog", "yunet")
+
+    def face(x: int, detectors: tuple[Detector, ...], confirmed: bool = True) -> FaceCandidate:
+        box = Box(x, 100, 50, 50)
+        return FaceCandidate(box, tuple(Detection(box, 0.5, d) for d in detectors), confirmed)
+
+    faces = [
+        face(100, sure),
+        face(155, ("blaze", "yunet")),  # 1.1 widths from a sure face: a second box
+        face(300, sure),
+        face(370, ("blaze", "yunet")),  # 1.4 widths: a neighbour
+        face(500, ("blaze", "yunet")),
+        face(550, ("hog", "yunet")),  # as sure as the face beside it
+        face(700, sure, confirmed=False),
+        face(740, ("blaze", "yunet")),  # beside a "maybe"
+    ]
+    out = second_boxes(faces, DetectConfig())
+    assert [f.confirmed for f in out] == [True, False, True, True, True, True, False, True]
+    assert [f.confirmed for f in second_boxes(faces, DetectConfig(double_detectors=1))][1]
+
+
 @pytest.mark.parametrize("name", ["room_turned_away.jpg", "room_turned_heads.jpg"])
 @pytest.mark.parametrize("size", [(480, 270), (4032, 2268)])
 def test_small_and_huge_photos_count_everyone_with_boxes_in_their_own_pixels(
@@ -229,12 +288,16 @@ def test_a_head_turned_away_is_one_person_not_two(room_analyzer: DlibRoomAnalyze
     turned = next(p for p in truth if p["yaw"] < -40)
     assert any(not f.confirmed and on_head(f.box, turned["box"]) for f in result.faces)
     assert result.headcount_max > result.headcount
-    # Without the rule, the same photo counts that head twice.
-    twice = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(one_head=False))
+    # Without the rule, the same photo counts that head twice, unless the far side is also
+    # a second box beside a surer face (decision 0112): it is, here.
+    twice = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(one_head=False, double_apart=0))
+    once = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(one_head=False))
     try:
         assert twice.analyse(photo).headcount == 13
+        assert once.analyse(photo).headcount == 12
     finally:
         twice.close()
+        once.close()
 
 
 @pytest.mark.parametrize(
