@@ -635,7 +635,7 @@ def apart(face: FaceCandidate, other: FaceCandidate) -> float:
 def second_boxes(faces: Sequence[FaceCandidate], config: DetectConfig) -> list[FaceCandidate]:
     """Demote to "maybe" every confirmed face that at most ``double_detectors`` detectors saw
     and that lies within ``double_apart`` widths of a confirmed face more detectors saw: a
-    second box on that face's head, which a person never is this close to a neighbour."""
+    second box on that face's head, since no neighbour sits that close."""
     counted = [f for f in faces if f.confirmed]
 
     def doubled(face: FaceCandidate) -> bool:

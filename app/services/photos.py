@@ -259,8 +259,8 @@ class PhotoService:
 
     def _start_analysis(self, sha256: str, again: bool = False) -> None:
         """Analyse a room photo in the background; ``again``: analyse it once more with room
-        memory, because it was analysed with less than ``FULL_MEMORY`` and its room now has
-        another photo."""
+        memory, because it was last compared with fewer than ``FULL_MEMORY`` other photos of
+        its room and the room now has another."""
         self._in_flight.add(sha256)
         task = asyncio.create_task(self._analyse(sha256, again))
         self._tasks.add(task)
@@ -349,7 +349,7 @@ class PhotoService:
                 self.checkins.store, session_id, STATIC_GAP, EARLIER_PHOTOS, FULL_MEMORY
             )
         except Exception:
-            log.exception("photos without room memory not looked up", photo=sha256[:12])
+            log.exception("photos short of room memory not looked up", photo=sha256[:12])
             return
         for other in waiting:
             if other not in self._in_flight:
