@@ -306,7 +306,7 @@ class PhotoService:
         runner = await asyncio.to_thread(self.runner)
         if runner is None:
             return
-        session_id, compared = await self._session_of(sha256)
+        session_id, compared = await self._session_and_memory(sha256)
         earlier = await self._room_memory(sha256, session_id)
         if again and len(earlier) <= compared:
             return  # nothing more to compare with than last time
@@ -356,7 +356,7 @@ class PhotoService:
                 log.info("room photo analysed again", photo=other[:12], memory_from=sha256[:12])
                 self._start_analysis(other, again=True)
 
-    async def _session_of(self, sha256: str) -> tuple[str | None, int]:
+    async def _session_and_memory(self, sha256: str) -> tuple[str | None, int]:
         """The session a photo was first stored for (``None``, logged, if the event store
         cannot say: the photo is then analysed without room memory), and how many other photos
         of the room its last analysis compared with (0 if none yet)."""

@@ -177,7 +177,7 @@ def test_room_memory_leaves_out_what_it_cannot_read_and_never_stops_the_analysis
     first, second, new = stored
     assert muster.runner.wait_until_caught_up(30)
     muster.photos.files.path(second).unlink()
-    assert asyncio.run(muster.photos._session_of(new)) == (now, 0)
+    assert asyncio.run(muster.photos._session_and_memory(new)) == (now, 0)
     assert asyncio.run(muster.photos._room_memory(new, now)) == [stored[first]]
 
     async def no_store(*_: object) -> list[str]:
