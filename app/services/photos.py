@@ -8,6 +8,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,8 @@ log = structlog.get_logger(__name__)
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
 #: near-duplicates kept in a new photo's facts (nearest first)
 MAX_NEAR = 5
+#: how far back the sweep looks for room photos whose recounts were lost
+RECOUNT_WITHIN = timedelta(days=3)
 
 
 class PhotoFiles:
@@ -267,12 +270,18 @@ class PhotoService:
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda _: self._in_flight.discard(sha256))
 
+    def _free_slots(self) -> int:
+        """How many more analyses the vision processes can be given now (two each)."""
+        if self.vision_processes <= 0:
+            return 0
+        return self.vision_processes * 2 - len(self._in_flight)
+
     async def analyse_backlog(self, older_than_s: float = 0.0) -> int:
         """Start analysing room photos still waiting for it: uploaded to a web process that
         leaves vision to `muster worker --vision`, or whose analysis a restart interrupted.
         Takes no more than the vision processes can hold, oldest first; returns how many."""
-        room = self.vision_processes * 2 - len(self._in_flight)
-        if self.vision_processes <= 0 or room <= 0:
+        room = self._free_slots()
+        if room <= 0:
             return 0
         cutoff = iso(datetime.now(UTC) - timedelta(seconds=older_than_s))
         rows = await self.checkins.store.afetch(
@@ -285,11 +294,56 @@ class PhotoService:
             self._start_analysis(sha256)
         return len(waiting)
 
-    async def watch_backlog(self, every_s: float, older_than_s: float = 0.0) -> None:
-        """Sweep the backlog forever (a task of `muster worker --vision` or the web process)."""
+    async def recount_backlog(self, within: timedelta = RECOUNT_WITHIN) -> int:
+        """Start the recounts room photos stored in the last ``within`` should have given
+        and did not: the worker stopped between recording a photo's analysis and analysing
+        its room's first photos again with it, the vision queue was full, or the read model
+        did not yet show them analysed. Each photo ``_give_memory`` would pick is started only
+        if its room has more photos to compare it with now than its analysis had, at most as
+        many as the vision processes can hold; returns how many."""
+        room = self._free_slots()
+        if room <= 0:
+            return 0
+        since = iso(datetime.now(UTC) - within)
+        rows = await self.checkins.store.afetch(
+            "SELECT session_id, MAX(stored_at) AS last FROM photos WHERE kind = :kind "
+            "AND status = 'analysed' AND stored_at >= :since GROUP BY session_id "
+            "ORDER BY last DESC",
+            {"kind": PhotoKind.ROOM, "since": since},
+        )
+        looked_at: set[str] = set()
+        started = 0
+        for row in rows:
+            waiting = await room_photos_short_of_memory(
+                self.checkins.store, row["session_id"], STATIC_GAP, EARLIER_PHOTOS, FULL_MEMORY
+            )
+            for sha256 in waiting:
+                if sha256 in looked_at or sha256 in self._in_flight:
+                    continue
+                looked_at.add(sha256)
+                session_id, compared = await self._session_and_memory(sha256)
+                if len(await self._memory_ids(sha256, session_id)) <= compared:
+                    continue
+                log.info("room photo analysed again: its recount was lost", photo=sha256[:12])
+                self._start_analysis(sha256, again=True)
+                started += 1
+                if started >= room:
+                    return started
+        return started
+
+    async def watch_backlog(
+        self, every_s: float, older_than_s: float = 0.0, recount_every_s: float = 600.0
+    ) -> None:
+        """Sweep the backlog forever (a task of `muster worker --vision` or the web process),
+        and every ``recount_every_s`` the recounts that were lost (at the first sweep with a
+        free vision process, too)."""
+        next_recount = 0.0
         while True:
             try:
                 await self.analyse_backlog(older_than_s)
+                if time.monotonic() >= next_recount and self._free_slots() > 0:
+                    next_recount = time.monotonic() + recount_every_s
+                    await self.recount_backlog()
             except Exception:  # a store hiccup: say so and sweep again later
                 log.exception("photo backlog sweep failed")
             await asyncio.sleep(every_s)
@@ -307,9 +361,12 @@ class PhotoService:
         if runner is None:
             return
         session_id, compared = await self._session_and_memory(sha256)
-        earlier = await self._room_memory(sha256, session_id)
-        if again and len(earlier) <= compared:
+        ids = await self._memory_ids(sha256, session_id)
+        if again and len(ids) <= compared:
             return  # nothing more to compare with than last time
+        earlier = await self._read_memory(sha256, ids)
+        if again and len(earlier) <= compared:
+            return  # one of them cannot be read: no more than last time either
         try:
             data = await asyncio.to_thread(self.files.read, sha256)
         except OSError as exc:  # the stored file is gone or unreadable: say so, keep going
@@ -369,19 +426,24 @@ class PhotoService:
             return None, 0
         return str(photo.session_id), int((photo.analysis or {}).get("room_memory_photos") or 0)
 
-    async def _room_memory(self, sha256: str, session_id: str | None) -> list[bytes]:
-        """Photos of this photo's room from the nearest other sessions at least ``STATIC_GAP``
-        before or after its own (``vision.memory``: a picture on the wall is found in them, a
-        person is not). Not finding them only means analysing without memory, never failing."""
+    async def _memory_ids(self, sha256: str, session_id: str | None) -> list[str]:
+        """The photos room memory compares this one with: one from each of the nearest other
+        sessions of its room at least ``STATIC_GAP`` before or after its own (``vision.memory``:
+        a picture on the wall is found in them, a person is not). Not finding them only means
+        analysing without memory, never failing."""
         if session_id is None:
             return []
         try:
-            ids = await room_photos_apart(
+            return await room_photos_apart(
                 self.checkins.store, session_id, sha256, STATIC_GAP, EARLIER_PHOTOS
             )
         except Exception:  # a store hiccup: the count without memory beats no count
             log.exception("room memory unavailable: analysing without it", photo=sha256[:12])
             return []
+
+    async def _read_memory(self, sha256: str, ids: list[str]) -> list[bytes]:
+        """The bytes of those photos (``_memory_ids``); a file that cannot be read is left
+        out, logged."""
         earlier = []
         for photo_id in ids:
             try:

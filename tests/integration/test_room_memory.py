@@ -6,10 +6,14 @@ how the photo service reads them (the analysis itself: tests/e2e/test_room_memor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -159,6 +163,16 @@ def room_jpeg(shade: int) -> bytes:
     return out.getvalue()
 
 
+def room_memory(muster: Muster, photo_id: str, session_id: str) -> list[bytes]:
+    """The bytes the photo service hands the analyser as room memory for ``photo_id``."""
+
+    async def read() -> list[bytes]:
+        ids = await muster.photos._memory_ids(photo_id, session_id)
+        return await muster.photos._read_memory(photo_id, ids)
+
+    return asyncio.run(read())
+
+
 def test_room_memory_leaves_out_what_it_cannot_read_and_never_stops_the_analysis(
     muster: Muster, plant: Plant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -178,13 +192,13 @@ def test_room_memory_leaves_out_what_it_cannot_read_and_never_stops_the_analysis
     assert muster.runner.wait_until_caught_up(30)
     muster.photos.files.path(second).unlink()
     assert asyncio.run(muster.photos._session_and_memory(new)) == (now, 0)
-    assert asyncio.run(muster.photos._room_memory(new, now)) == [stored[first]]
+    assert room_memory(muster, new, now) == [stored[first]]
 
     async def no_store(*_: object) -> list[str]:
         raise OSError("database is locked")
 
     monkeypatch.setattr(photos, "room_photos_apart", no_store)
-    assert asyncio.run(muster.photos._room_memory(new, now)) == []
+    assert room_memory(muster, new, now) == []
 
 
 def test_a_photo_whose_file_is_gone_fails_with_a_reason_and_a_recount_keeps_the_count(
@@ -207,7 +221,7 @@ def test_a_photo_whose_file_is_gone_fails_with_a_reason_and_a_recount_keeps_the_
     muster.photos.vision_processes = 1
     try:
         # Tuesday's photo is there to compare with, Monday's own file is not.
-        assert asyncio.run(muster.photos._room_memory(first, monday)) == [room_jpeg(120)]
+        assert room_memory(muster, first, monday) == [room_jpeg(120)]
         muster.photos.files.path(first).unlink()
         asyncio.run(muster.photos._analyse(first, again=True))
         muster.photos.files.path(gone).unlink()
@@ -223,3 +237,81 @@ def test_a_photo_whose_file_is_gone_fails_with_a_reason_and_a_recount_keeps_the_
     assert (rows[first]["status"], rows[first]["headcount"]) == ("analysed", 3)
     photo: Photo = muster.app.repository.get(Photo.create_id(first))
     assert photo.analysis is not None and "revises" not in photo.analysis
+
+
+def test_a_recount_lost_when_the_worker_stopped_is_started_by_the_sweep(
+    muster: Muster, plant: Plant
+) -> None:
+    """Monday's photo of 培训室A was analysed alone; Tuesday's was analysed with it, and the
+    worker stopped before analysing Monday's again (``asyncio.run`` ends, cancelling the
+    recount it had just started). The backlog sweep finds it: Monday's photo is counted again
+    with Tuesday's, once. Room B's two photos, each already compared with the other, and
+    Tuesday's, compared with all its room has, are left as they are."""
+    fixtures = Path(__file__).parents[1] / "fixtures" / "vision"
+    monday = session_in(muster, "S-MON", "培训室A", MONDAY)
+    tuesday = session_in(muster, "S-TUE", "培训室A", MONDAY + timedelta(days=1))
+    room_b = [session_in(muster, f"S-B{d}", "培训室B", MONDAY + timedelta(days=d)) for d in (0, 1)]
+    assert muster.runner.wait_until_caught_up(30)
+
+    def store(session_id: str, data: bytes, name: str) -> str:
+        muster.photos.vision_processes = 0  # stored only: each analysis is run below
+        sent = PhotoUpload(data, session_id, PhotoKind.ROOM, name, None)
+        photo_id: str = asyncio.run(muster.photos.upload(plant.p1_token, sent, "en"))["photo_id"]
+        muster.photos.vision_processes = 1
+        return photo_id
+
+    def memory_of(photo_id: str) -> dict[str, Any]:
+        photo: Photo = muster.app.repository.get(Photo.create_id(photo_id))
+        assert photo.analysis is not None
+        return photo.analysis
+
+    async def sweep_until_counted_again(photo_id: str) -> None:
+        """``watch_backlog`` as `muster worker --vision` runs it, until ``photo_id`` has been
+        analysed again (a minute at most)."""
+        watch = asyncio.create_task(muster.photos.watch_backlog(every_s=0.05))
+        deadline = time.monotonic() + 60
+        try:
+            while time.monotonic() < deadline:
+                if "revises" in await asyncio.to_thread(memory_of, photo_id):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
+            await muster.photos.drain()
+
+    try:
+        first = store(monday, (fixtures / "room_memory_before.jpg").read_bytes(), "mon")
+        asyncio.run(muster.photos._analyse(first))
+        assert muster.runner.wait_until_caught_up(30)
+        alone = memory_of(first)
+        assert alone["room_memory_photos"] == 0
+        second = store(tuesday, (fixtures / "room_memory_after.jpg").read_bytes(), "tue")
+        room_b_photos = [
+            store(sid, room_jpeg(60 + 60 * n), f"b-{n}") for n, sid in enumerate(room_b)
+        ]
+        for photo_id in room_b_photos:
+            analyse(muster, photo_id, {"room_memory_photos": 1})
+        asyncio.run(muster.photos._analyse(second))
+        assert muster.runner.wait_until_caught_up(30)
+        assert memory_of(second)["room_memory_photos"] == 1
+        assert memory_of(first) == alone  # the recount was lost with the worker
+
+        asyncio.run(sweep_until_counted_again(first))
+        assert muster.runner.wait_until_caught_up(30)
+        # Nothing more to compare with anywhere now: the next sweep starts none.
+        assert asyncio.run(muster.photos.recount_backlog()) == 0
+    finally:
+        muster.photos.close()
+    again = memory_of(first)
+    assert again["room_memory_photos"] == 1
+    assert again["revises"] == {
+        "headcount": alone["headcount"],
+        "headcount_max": alone["headcount_max"],
+        "analyser": alone["analyser"],
+        "room_memory_photos": 0,
+    }
+    row = muster.store.fetch_one("SELECT headcount FROM photos WHERE photo_id = :p", {"p": first})
+    assert row is not None and row["headcount"] == again["headcount"]
+    assert not any("revises" in memory_of(p) for p in (second, *room_b_photos))
