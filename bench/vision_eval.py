@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import statistics
 import time
@@ -55,7 +56,7 @@ from vision.face import DlibFaceEngine, SelfieRules
 from vision.forensics import photo_facts
 from vision.geometry import Box
 from vision.matching import DEFAULT_THRESHOLDS
-from vision.memory import EARLIER_PHOTOS, FULL_MEMORY, earlier_views, mark_static, registered
+from vision.memory import EARLIER_PHOTOS, FULL_MEMORY, LineUp, earlier_views, mark_static
 from vision.models import HAAR_FRONTAL
 from vision.phash import DETAIL_THRESHOLD, PHASH_THRESHOLD, DuplicateIndex, hamming
 from vision.room import DlibRoomAnalyzer
@@ -123,18 +124,39 @@ def other_days_in_room(
     return before + jpegs[index + 1 : end][: max(0, recount_until - len(before))]
 
 
+def moved_camera(jpeg: bytes, most: float) -> bytes:
+    """The photo as a tablet knocked on its mount or put back askew takes it: shifted by up
+    to ``most`` pixels each way, turned by up to ``most``/30 degrees and zoomed by up to
+    ``most``/1500 (40: ±1.3° and ±2.7%), the edges filled with the room mirrored. The move
+    is drawn from the photo's bytes, so ``--explain`` sees the same one."""
+    if most <= 0:
+        return jpeg
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(jpeg).digest()[:8], "big"))
+    rgb = decode_image(jpeg).rgb
+    height, width = rgb.shape[:2]
+    turn = float(rng.uniform(-most / 30, most / 30))
+    zoom = 1 + float(rng.uniform(-most / 1500, most / 1500))
+    move = np.asarray(cv2.getRotationMatrix2D((width / 2, height / 2), turn, zoom), np.float64)
+    move[:, 2] += rng.uniform(-most, most, 2)
+    out = cv2.warpAffine(rgb, move, (width, height), borderMode=cv2.BORDER_REFLECT)
+    return encode_jpeg(np.asarray(out, np.uint8), 90)
+
+
 def eval_rooms(
     rooms: list[SyntheticRoom],
     analyzer: DlibRoomAnalyzer,
     per_seed: int,
     recount_until: int = FULL_MEMORY,
+    moved: float = 0.0,
 ) -> tuple[dict[str, Any], list[bytes]]:
     """Headcount error, per-pose detection rate, attention accuracy and latency. Each room is
     analysed with the other days of its room (``per_seed`` rooms a seed, in order) that the
-    app would give room memory (``other_days_in_room``)."""
+    app would give room memory (``other_days_in_room``); with ``moved``, each day's photo as
+    memory sees it was taken from a camera moved by up to that much (``moved_camera``)."""
     analyzer.analyse(encode_jpeg(rooms[0].rgb))  # warm-up
     errors, latencies = [], []
     jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
+    remembered = [moved_camera(jpeg, moved) for jpeg in jpegs]
     in_range, extra = [], []
     correct = total = 0
     share_errors = []
@@ -142,7 +164,7 @@ def eval_rooms(
     false_faces = static_faces = people_set_aside = promoted = promoted_on_nobody = 0
     for i, room in enumerate(rooms):
         jpeg = jpegs[i]
-        earlier = other_days_in_room(jpegs, i, per_seed, recount_until)
+        earlier = other_days_in_room(remembered, i, per_seed, recount_until)
         t = time.perf_counter()
         result = analyzer.analyse(jpeg, None, earlier)
         latencies.append((time.perf_counter() - t) * 1000)
@@ -247,22 +269,27 @@ def cost_parts(
             candidates, gray, earlier_views(earlier, (height, width)), config
         ),
         "registration": lambda: [
-            registered(gray, view, config) for view in earlier_views(earlier, (height, width))
+            LineUp(gray, config)(view) for view in earlier_views(earlier, (height, width))
         ],
         "whole_analysis": lambda: analyzer.analyse(jpeg, None, earlier),
     }
 
 
-def eval_cost(rooms: list[SyntheticRoom], analyzer: DlibRoomAnalyzer) -> dict[str, float]:
+def eval_cost(
+    rooms: list[SyntheticRoom], analyzer: DlibRoomAnalyzer, moved: float = 0.0
+) -> dict[str, float]:
     """Where a room photo's time goes: each part of the analysis alone, in CPU ms of the whole
     process (OpenCV runs some parts on threads of its own), median over the rooms. The analysis
     runs the parts on ``threads`` threads at once, so its wall time is less than their sum.
     Each room is given the ``EARLIER_PHOTOS`` rooms before it as earlier photos (the most room
-    memory ever compares with); the first ones only serve as such."""
+    memory ever compares with), taken by a camera moved by up to ``moved`` pixels
+    (``moved_camera``: each is then lined up); the first ones only serve as such."""
     spent: dict[str, list[float]] = {}
     jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
+    remembered = [moved_camera(jpeg, moved) for jpeg in jpegs]
     for i in range(EARLIER_PHOTOS, len(jpegs)):
-        for name, part in cost_parts(analyzer, jpegs[i], jpegs[i - EARLIER_PHOTOS : i]).items():
+        earlier = remembered[i - EARLIER_PHOTOS : i]
+        for name, part in cost_parts(analyzer, jpegs[i], earlier).items():
             start = time.process_time()
             part()
             spent.setdefault(name, []).append((time.process_time() - start) * 1000)
@@ -534,14 +561,15 @@ def eval_reuse(room_jpegs: list[bytes], seed: int) -> dict[str, Any]:
     }
 
 
-def explain_room(seed: int, index: int, config: DetectConfig) -> dict[str, Any]:
+def explain_room(seed: int, index: int, config: DetectConfig, moved: float = 0.0) -> dict[str, Any]:
     """Why one room (``seed:index`` as ``--compare`` names it) is counted as it is: each person
     not counted (missed, or only a "maybe") with the raw detections on their head, and each
     face counted or in doubt that is on nobody's head."""
     rooms = make_rooms(index + SAME_ROOM, seed)
     room = rooms[index]
     jpegs = [encode_jpeg(r.rgb, 90) for r in rooms]
-    jpeg, earlier = jpegs[index], other_days_in_room(jpegs, index, len(rooms))
+    remembered = [moved_camera(jpeg, moved) for jpeg in jpegs]
+    jpeg, earlier = jpegs[index], other_days_in_room(remembered, index, len(rooms))
     analyzer = DlibRoomAnalyzer(config=config)
     result = analyzer.analyse(jpeg, None, earlier)
     image = decode_image(jpeg)
@@ -656,6 +684,14 @@ def main() -> None:
         "each day with the days before it only)",
     )
     parser.add_argument(
+        "--moved-camera",
+        type=float,
+        default=0.0,
+        metavar="PX",
+        help="the room's other days as a camera moved by up to PX pixels takes them (turned "
+        "up to PX/30 degrees, zoomed up to PX/1500): room memory must line them up",
+    )
+    parser.add_argument(
         "--parts",
         default="rooms,banners,reuse,selfie,verification",
         help="comma-separated subset of rooms, banners, reuse, selfie, verification, cost",
@@ -664,7 +700,8 @@ def main() -> None:
     config = detect_config(args.set)
     if args.explain:
         seed, _, index = args.explain.partition(":")
-        print(json.dumps(explain_room(int(seed), int(index), config), indent=2))
+        explained = explain_room(int(seed), int(index), config, args.moved_camera)
+        print(json.dumps(explained, indent=2))
         return
     parts = set(args.parts.split(","))
     seeds = [int(seed) for seed in args.seed.split(",")]
@@ -675,9 +712,11 @@ def main() -> None:
         if "rooms" in parts:
             analyzer = DlibRoomAnalyzer(config=config)
             until = args.recount_until
-            report["rooms"], jpegs = eval_rooms(rooms, analyzer, args.rooms, until)
+            moved = args.moved_camera
+            report["rooms"], jpegs = eval_rooms(rooms, analyzer, args.rooms, until, moved)
             report["rooms"]["seeds"], report["rooms"]["per_seed"] = seeds, args.rooms
             report["rooms"]["recount_until"] = args.recount_until
+            report["rooms"]["moved_camera"] = moved
             report["rooms"]["config"] = dataclasses.asdict(config)
             if args.compare:
                 earlier = json.loads(args.compare.read_text())["rooms"]
@@ -687,7 +726,7 @@ def main() -> None:
                 # The same scenes with everyone facing the front: what the detectors do on faces.
                 frontal = make_rooms_for(seeds, args.frontal_rooms, turned_share=0.0)
                 report["rooms_all_facing_front"], _ = eval_rooms(
-                    frontal, analyzer, args.frontal_rooms, until
+                    frontal, analyzer, args.frontal_rooms, until, moved
                 )
                 print(
                     json.dumps(
@@ -700,7 +739,8 @@ def main() -> None:
             jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
     if "cost" in parts:
         analyzer = DlibRoomAnalyzer(config=config)
-        report["cpu_ms_median"] = eval_cost(make_rooms(8 + EARLIER_PHOTOS, seeds[0]), analyzer)
+        cost_rooms = make_rooms(8 + EARLIER_PHOTOS, seeds[0])
+        report["cpu_ms_median"] = eval_cost(cost_rooms, analyzer, args.moved_camera)
         analyzer.close()
         print(json.dumps({"cpu_ms_median": report["cpu_ms_median"]}, indent=2), flush=True)
     if "banners" in parts:

@@ -202,6 +202,19 @@ class DetectConfig:
     lone_apart: float = 1.5
     aligned_shift: float = 8.0
     vouch_below: float = 0.7
+    # An earlier photo shifted by more than ``realign_over`` pixels (a tablet knocked on its
+    # mount, a zoom touched, a camera put back a little askew) is lined up with this one
+    # (``vision.memory.LineUp``, decision 0113): up to ``realign_features`` ORB corners of
+    # each at full size, matched and fitted with one turn, scale and shift by RANSAC. It is
+    # used only if ``realign_inliers`` corners agree to within 3 px and the fit turns by at
+    # most ``realign_turn`` degrees and scales by at most ``realign_scale``; otherwise, as
+    # before, memory finds nothing in it. 0 features turns it off. (Photos from the same
+    # place are measured as shifted by up to 3 px: the people differ.)
+    realign_over: float = 4.0
+    realign_features: int = 2000
+    realign_inliers: int = 40
+    realign_turn: float = 10.0
+    realign_scale: float = 0.15
     threads: int = 2
 
 

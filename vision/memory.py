@@ -27,18 +27,21 @@ Three guards keep real people counted:
   photos of other sessions, until it has ``FULL_MEMORY`` to compare with. ("Earlier" below
   means any such other photo.)
 
-An earlier photo of another size or aspect (another camera, a rotated tablet) is not used; a
-tablet moved by more than a few pixels simply finds nothing.
+An earlier photo of another size or aspect (another camera, a rotated tablet) is not used. One
+taken from a tablet that was knocked or put back a little askew is lined up with this photo
+first (``LineUp``, decision 0113): the room's walls, boards and furniture give the corners
+to fit one turn, scale and shift on; the people, who change, are outvoted. One that cannot
+be lined up finds nothing, as before.
 
 Memory also vouches (decision 0110): once pictures are set aside, a "maybe" that two detectors
 saw, far from every counted face, is a faint head, not a poster. It is counted (``promoted``)
-when an earlier photo taken from the same place (``registered``) shows something else there:
+when an earlier photo taken from the same place (``LineUp``) shows something else there:
 neither the same pixels nor partly the same ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Final
@@ -126,7 +129,7 @@ def mark_static(
     ``static_views`` such photos. An earlier photo that shows half or more of the faces the
     detectors are sure of again is the same photo, and is not used.
 
-    When an earlier photo was used and shows the room from the same place (``registered``),
+    When an earlier photo was used and shows the room from the same place (``LineUp``),
     the "maybes" it did not set aside may count (``count_lone_maybes``)."""
     if not earlier or not faces:
         return list(faces)
@@ -135,7 +138,9 @@ def mark_static(
     seen_in = [0] * len(faces)  # how many used photos show each face's pixels
     resembling: set[int] = set()  # partly the same as a used photo: vouched for by none
     vouched = False
-    for view in earlier:
+    line_up = LineUp(gray, config)
+    for taken in earlier:
+        view, aligned, covers = line_up(taken)
         alike = [sameness(gray, view, face.box, config) for face in faces]
         same = {i for i, a in enumerate(alike) if a >= config.static_min}
         if sure and 2 * len(same & sure) >= len(sure):
@@ -144,7 +149,11 @@ def mark_static(
         for i in same:
             seen_in[i] += 1
         resembling |= {i for i, a in enumerate(alike) if a >= config.vouch_below}
-        vouched = vouched or (config.lone_maybes and registered(gray, view, config))
+        if config.lone_maybes and aligned:
+            vouched = True
+            # A face the lined-up photo does not show all of (outside its edges) is vouched
+            # for by none: that photo cannot say what is on the wall there.
+            resembling |= {i for i, face in enumerate(faces) if not covers(face.box)}
     if config.static_views > 0:  # a sure face too, once several other sessions show it
         static |= {i for i, n in enumerate(seen_in) if n >= config.static_views}
     marked = [
@@ -154,17 +163,105 @@ def mark_static(
     return count_lone_maybes(marked, config, resembling) if vouched else marked
 
 
-def registered(gray: Gray, view: Gray, config: DetectConfig) -> bool:
-    """Whether an earlier photo shows the room from the same place: the shift that lines it up
-    best with this one (phase correlation of 480-pixel-wide copies, which lighting does not
-    move) is at most ``aligned_shift`` pixels. A tablet moved further makes memory blind: it
-    finds no picture, so it cannot vouch that a faint face is not one."""
+def offset(gray: Gray, view: Gray) -> float:
+    """How far (pixels of ``gray``) an earlier photo is shifted from this one: the shift that
+    lines it up best (phase correlation of 480-pixel-wide copies, which lighting does not
+    move), its larger part. Other people in the seats make it a few pixels even for photos
+    from the same place."""
     height, width = gray.shape[:2]
     small = (480, max(8, round(480 * height / width)))
     a = cv2.resize(gray, small, interpolation=cv2.INTER_AREA).astype(np.float32)
     b = cv2.resize(view, small, interpolation=cv2.INTER_AREA).astype(np.float32)
     (dx, dy), _ = cv2.phaseCorrelate(a, b, cv2.createHanningWindow(small, cv2.CV_32F))
-    return bool(max(abs(dx), abs(dy)) * width / 480 <= config.aligned_shift)
+    return float(max(abs(dx), abs(dy)) * width / 480)
+
+
+class LineUp:
+    """Lines the room's earlier photos up with this one (``gray``). One shifted by at most
+    ``realign_over`` pixels (``offset``) is used as it is; one shifted further is turned,
+    scaled and shifted onto this photo by the corners both show (ORB, RANSAC), when enough of
+    them agree on a small move (``DetectConfig.realign_*``). The corners of this photo are
+    found once, on the first earlier photo that needs them.
+
+    A photo is lined up (``aligned``: taken from the same place, which lets memory vouch
+    for faint heads, decision 0110) if it was moved back onto this one, or is shifted by at
+    most ``aligned_shift``. One that is neither makes memory blind: it finds no picture, so
+    it cannot vouch that a faint face is not one."""
+
+    def __init__(self, gray: Gray, config: DetectConfig) -> None:
+        self.gray = gray
+        self.config = config
+        self._orb: cv2.ORB | None = None
+        self._mine: tuple[Sequence[cv2.KeyPoint], NDArray[np.uint8] | None] | None = None
+
+    def __call__(self, view: Gray) -> tuple[Gray, bool, Callable[[Box], bool]]:
+        """``view`` as this photo would show it, whether it is lined up with this photo
+        (taken from the same place, or moved back onto it), and which boxes of this photo
+        it shows whole."""
+        shift = offset(self.gray, view)
+        same_place = shift <= self.config.aligned_shift
+        if shift <= self.config.realign_over or self.config.realign_features <= 0:
+            return view, same_place, _everywhere
+        move = self._move(view)
+        if move is None:
+            return view, same_place, _everywhere
+        height, width = self.gray.shape[:2]
+        # The edges it does not show are black: flat, so nothing there matches (``sameness``).
+        moved = np.asarray(
+            cv2.warpAffine(view, move, (width, height), flags=cv2.INTER_LINEAR), np.uint8
+        )
+        back = cv2.invertAffineTransform(move)
+
+        def covers(box: Box) -> bool:
+            corners = np.array(
+                [
+                    [box.x, box.y],
+                    [box.x + box.w, box.y],
+                    [box.x, box.y + box.h],
+                    [box.x + box.w, box.y + box.h],
+                ],
+                np.float64,
+            )
+            there = corners @ back[:, :2].T + back[:, 2]
+            h, w = view.shape[:2]
+            return bool(((there >= 0) & (there <= [w - 1, h - 1])).all())
+
+        return moved, True, covers
+
+    def _corners(self, gray: Gray) -> tuple[Sequence[cv2.KeyPoint], NDArray[np.uint8] | None]:
+        if self._orb is None:
+            self._orb = cv2.ORB.create(nfeatures=self.config.realign_features)
+        keypoints, descriptors = self._orb.detectAndCompute(gray, None)
+        return keypoints, None if descriptors is None else np.asarray(descriptors, np.uint8)
+
+    def _move(self, view: Gray) -> NDArray[np.float64] | None:
+        """The turn, scale and shift (2×3) that puts ``view`` onto this photo, or ``None``."""
+        if self._mine is None:
+            self._mine = self._corners(self.gray)
+        mine, my_descriptors = self._mine
+        theirs, their_descriptors = self._corners(view)
+        if my_descriptors is None or their_descriptors is None:
+            return None
+        pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(their_descriptors, my_descriptors, k=2)
+        good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
+        if len(good) < self.config.realign_inliers:
+            return None
+        source = np.array([theirs[m.queryIdx].pt for m in good], np.float32)
+        target = np.array([mine[m.trainIdx].pt for m in good], np.float32)
+        move, inliers = cv2.estimateAffinePartial2D(
+            source, target, method=cv2.RANSAC, ransacReprojThreshold=3.0
+        )
+        if move is None or inliers is None or int(inliers.sum()) < self.config.realign_inliers:
+            return None
+        scale = float(np.hypot(move[0, 0], move[1, 0]))
+        turn = float(np.degrees(np.arctan2(move[1, 0], move[0, 0])))
+        if abs(scale - 1) > self.config.realign_scale or abs(turn) > self.config.realign_turn:
+            return None
+        return np.asarray(move, np.float64)
+
+
+def _everywhere(_: Box) -> bool:
+    return True
 
 
 def count_lone_maybes(

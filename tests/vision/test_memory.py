@@ -1,5 +1,6 @@
 """Room memory with the real models: a face-like picture on the wall, found again in an earlier
-photo of the same room, is not counted; people, reused photos and moved cameras are left alone;
+photo of the same room, is not counted, and a photo from a tablet knocked askew is lined up
+first; people, reused photos and cameras moved too far are left alone;
 and a faint face it shows is no picture, far from every counted face, is counted.
 
 room_memory_before.jpg and room_memory_after.jpg are two days of one synthetic room (the same
@@ -22,7 +23,7 @@ from numpy.typing import NDArray
 from vision.decode import decode_image, encode_jpeg
 from vision.detect import DetectConfig, Detection, Detector, FaceCandidate
 from vision.geometry import Box
-from vision.memory import count_lone_maybes, mark_static, sameness
+from vision.memory import LineUp, count_lone_maybes, mark_static, sameness
 from vision.room import DlibRoomAnalyzer, RoomAnalysis, RoomFace
 
 from .heads import FIXTURES, on_head, room_fixture
@@ -90,16 +91,64 @@ def test_a_smaller_earlier_photo_of_the_room_and_a_nudged_tablet_still_find_the_
         assert _on_cup(result, cup) == [True]
 
 
-def test_a_moved_camera_another_aspect_or_corrupt_bytes_change_nothing(
+def _moved(rgb: NDArray[np.uint8], dx: float, dy: float, turn: float, zoom: float) -> bytes:
+    """The room as a camera moved by (dx, dy) pixels, turned ``turn`` degrees and zoomed
+    ``zoom`` times takes it; the new edges show the room mirrored."""
+    height, width = rgb.shape[:2]
+    move = cv2.getRotationMatrix2D((width / 2, height / 2), turn, zoom)
+    move[:, 2] += (dx, dy)
+    out = cv2.warpAffine(rgb, move, (width, height), borderMode=cv2.BORDER_REFLECT)
+    return encode_jpeg(np.ascontiguousarray(out, np.uint8), 90)
+
+
+def test_a_tablet_knocked_askew_since_is_lined_up_and_the_poster_found(
+    room_analyzer: DlibRoomAnalyzer, before: bytes, cup: Box
+) -> None:
+    """The day before, the tablet hung 40 px further left, 25 px higher, turned 1.5° and
+    zoomed 3% in: the room's corners line that photo up with today's, and the poster is set
+    aside as with a tablet that never moved. Without lining up, memory found nothing: 10."""
+    photo, truth = room_fixture("room_memory_after.jpg")
+    askew = _moved(decode_image(before).rgb, -40, -25, 1.5, 1.03)
+    result = room_analyzer.analyse(photo, None, [askew])
+    assert result.headcount == result.headcount_max == 9
+    assert _on_cup(result, cup) == [True]
+    assert not any(f.static and any(on_head(f.box, p["box"]) for p in truth) for f in result.faces)
+    blind = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(realign_features=0))
+    try:
+        assert blind.analyse(photo, None, [askew]).headcount == 10
+    finally:
+        blind.close()
+
+
+def test_a_lined_up_photo_vouches_only_for_what_it_shows(before: bytes) -> None:
+    """The earlier photo, taken 60 px to the left, lines up with today's; it shows nothing of
+    today's right edge, so it cannot say a faint face there is no picture."""
+    photo, _ = room_fixture("room_memory_after.jpg")
+    gray = decode_image(photo).gray
+    earlier = decode_image(_moved(decode_image(before).rgb, 60, 0, 0, 1.0)).gray
+    view, aligned, covers = LineUp(gray, DetectConfig())(earlier)
+    assert aligned
+    # The wall behind the people is today's wall again, to a pixel or two.
+    wall = (slice(60, 300), slice(200, 1700))
+    assert np.median(np.abs(view[wall].astype(int) - gray[wall].astype(int))) <= 3
+    assert covers(Box(900, 500, 40, 40)) and not covers(Box(1890, 500, 20, 20))
+    # A photo from the same place is used as it is.
+    plain = decode_image(before).gray
+    same, aligned, covers = LineUp(gray, DetectConfig())(plain)
+    assert same is plain and aligned and covers(Box(1890, 500, 20, 20))
+
+
+def test_a_camera_moved_too_far_another_aspect_or_corrupt_bytes_change_nothing(
     room_analyzer: DlibRoomAnalyzer, before: bytes
 ) -> None:
-    """Memory only ever sets faces aside; when the earlier photo cannot be compared, the
-    photo is counted as it would be alone (the poster counted), and nothing fails."""
+    """Memory only ever sets faces aside; when the earlier photo cannot be compared (the
+    camera turned 20°, a square photo, bytes that are no image), the photo is counted as it
+    would be alone (the poster counted), and nothing fails."""
     photo, _ = room_fixture("room_memory_after.jpg")
     rgb = decode_image(before).rgb
-    moved = encode_jpeg(np.ascontiguousarray(np.roll(rgb, 40, axis=1)), 90)
+    turned = _moved(rgb, 0, 0, 20, 1.0)
     square = encode_jpeg(np.ascontiguousarray(rgb[:, :1080]), 90)
-    for earlier in ([moved], [square], [b"\xff\xd8 not a jpeg"]):
+    for earlier in ([turned], [square], [b"\xff\xd8 not a jpeg"]):
         result = room_analyzer.analyse(photo, None, earlier)
         assert result.headcount == 10
         assert not any(f.static for f in result.faces)
@@ -180,10 +229,13 @@ def test_faint_turned_heads_count_once_another_day_shows_they_are_no_pictures(
     assert promoted[0].to_payload()["promoted"] is True
     assert [f.static for f in result.faces if poster.contains(f.box.centre)] == [True]
 
-    # A tablet moved since: memory finds no picture, and vouches for nothing.
+    # A tablet moved 30 px since is lined up first: the same 11, both heads promoted. One
+    # turned 20°, too far to line up: memory finds no picture, and vouches for nothing.
     rgb = decode_image(day2).rgb
-    moved = encode_jpeg(np.ascontiguousarray(np.roll(rgb, 30, axis=0)), 90)
-    assert room_analyzer.analyse(photo, None, [moved]).headcount == 10
+    moved = room_analyzer.analyse(photo, None, [_moved(rgb, 0, 30, 0, 1.0)])
+    assert moved.headcount == moved.headcount_max == 11
+    assert sum(f.promoted for f in moved.faces) == 2
+    assert room_analyzer.analyse(photo, None, [_moved(rgb, 0, 0, 20, 1.0)]).headcount == 10
     # Without the rule, memory only sets the poster aside: the heads stay "maybes".
     strict = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(lone_maybes=False))
     try:
