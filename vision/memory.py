@@ -41,8 +41,9 @@ neither the same pixels nor partly the same ones.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Final
 
@@ -121,30 +122,60 @@ def _judged(face: FaceCandidate, config: DetectConfig) -> bool:
     return not face.confirmed or len(face.detectors) <= config.static_detectors
 
 
+@dataclass(frozen=True)
+class MemoryUse:
+    """What room memory made of the other photos of the room it was given, for a person to
+    see why a poster was or was not set aside: taken from the same place and used as they
+    are; from a camera moved since, lined up and used; from one moved too far to line up, so
+    it found nothing there; the same photo again (reuse), not used; or another shape, or no
+    image at all, left out."""
+
+    same_place: int = 0
+    lined_up: int = 0
+    not_lined_up: int = 0
+    reuse: int = 0
+    left_out: int = 0
+
+    def to_payload(self) -> dict[str, int]:
+        return asdict(self)
+
+
 def mark_static(
     faces: Sequence[FaceCandidate], gray: Gray, earlier: Sequence[Gray], config: DetectConfig
 ) -> list[FaceCandidate]:
+    """``faces`` with the pictures marked (``remember``, without what memory made of the
+    photos)."""
+    return remember(faces, gray, earlier, config)[0]
+
+
+def remember(
+    faces: Sequence[FaceCandidate], gray: Gray, earlier: Sequence[Gray], config: DetectConfig
+) -> tuple[list[FaceCandidate], MemoryUse]:
     """``faces`` with each one whose pixels an earlier photo of the room shows at the same
     place marked ``static`` (and no longer counted); a face the detectors are sure of needs
     ``static_views`` such photos. An earlier photo that shows half or more of the faces the
-    detectors are sure of again is the same photo, and is not used.
+    detectors are sure of again is the same photo, and is not used. Each earlier photo is
+    lined up with this one first (``LineUp``).
 
     When an earlier photo was used and shows the room from the same place (``LineUp``),
     the "maybes" it did not set aside may count (``count_lone_maybes``)."""
     if not earlier or not faces:
-        return list(faces)
+        return list(faces), MemoryUse()
     sure = {i for i, face in enumerate(faces) if not _judged(face, config)}
     static: set[int] = set()
     seen_in = [0] * len(faces)  # how many used photos show each face's pixels
     resembling: set[int] = set()  # partly the same as a used photo: vouched for by none
     vouched = False
+    use = Counter[str]()
     line_up = LineUp(gray, config)
     for taken in earlier:
         view, aligned, covers = line_up(taken)
         alike = [sameness(gray, view, face.box, config) for face in faces]
         same = {i for i, a in enumerate(alike) if a >= config.static_min}
         if sure and 2 * len(same & sure) >= len(sure):
+            use["reuse"] += 1
             continue  # the people are the same pixels too: reuse, which forensics reports
+        use["lined_up" if view is not taken else "same_place" if aligned else "not_lined_up"] += 1
         static |= same - sure
         for i in same:
             seen_in[i] += 1
@@ -160,7 +191,9 @@ def mark_static(
         replace(face, confirmed=False, static=True) if i in static else face
         for i, face in enumerate(faces)
     ]
-    return count_lone_maybes(marked, config, resembling) if vouched else marked
+    if vouched:
+        marked = count_lone_maybes(marked, config, resembling)
+    return marked, MemoryUse(**use)
 
 
 def offset(gray: Gray, view: Gray) -> float:

@@ -28,7 +28,7 @@ from vision.detect import (
 from vision.forensics import PhotoFacts, facts_of
 from vision.geometry import Box
 from vision.materials import CourseKit, MaterialsSeen, find_materials
-from vision.memory import earlier_views, mark_static
+from vision.memory import MemoryUse, earlier_views, remember
 from vision.models import Models, load_models
 from vision.pose import (
     DEFAULT_ATTENTION,
@@ -97,6 +97,8 @@ class RoomAnalysis:
     faces: tuple[RoomFace, ...]
     materials: MaterialsSeen | None
     analyser: str = ANALYSER_VERSION
+    # what room memory made of the other photos of the room (None: none were given)
+    memory: MemoryUse | None = None
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_payload(self) -> dict[str, Any]:
@@ -127,6 +129,7 @@ class RoomAnalysis:
                 ],
             },
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            **({} if self.memory is None else {"room_memory": self.memory.to_payload()}),
         }
 
 
@@ -230,9 +233,11 @@ class DlibRoomAnalyzer:
             )
             gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
         candidates = detect_faces(self.models, rgb, gray, self.config, self._pool)
+        memory = None
         if earlier and self.config.room_memory:
             views = earlier_views(earlier, (gray.shape[0], gray.shape[1]))
-            candidates = mark_static(candidates, gray, views, self.config)
+            candidates, memory = remember(candidates, gray, views, self.config)
+            memory = replace(memory, left_out=len(earlier) - len(views))
         detected = time.perf_counter()
         faces = tuple(self._face(rgb, c) for c in candidates)
         if factor != 1.0:  # report boxes in the photo's own pixels
@@ -249,6 +254,7 @@ class DlibRoomAnalyzer:
             attention_share=attentive / len(confirmed) if confirmed else None,
             faces=faces,
             materials=materials,
+            memory=memory,
             timings_ms={
                 "decode": (decoded - started) * 1000,
                 "detect": (detected - decoded) * 1000,

@@ -354,6 +354,26 @@ def test_photo_evidence_shows_a_cup_three_detectors_saw_set_aside_after_a_third_
     page.screenshot(path=str(SHOTS / "photo-evidence-sure-cup.png"), full_page=True)
 
 
+def test_photo_evidence_says_the_photo_compared_was_lined_up_after_the_tablet_moved(
+    page: Page, server: LiveServer, plant: Plant
+) -> None:
+    """The tablet was knocked askew between two days: the cup poster is still set aside, and
+    the page says, in both languages, that the other day's photo was lined up first."""
+    from tests.e2e.test_room_memory import photograph_a_knocked_tablet
+
+    photo = photograph_a_knocked_tablet(server, plant)
+    log_in(page, server, "hr", "hr-password")
+    page.goto(f"{server.url}/photos/{photo['photo_id']}/evidence?lang=en")
+    expect(page.locator("#photo-headcount")).to_have_text("9")
+    expect(page.locator("#photo-memory")).to_have_text("1 · 1 lined up: camera moved")
+    expect(page.locator("svg.marks g.face.static rect")).to_have_count(1)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "photo-evidence-lined-up.png"), full_page=True)
+    page.goto(f"{server.url}/photos/{photo['photo_id']}/evidence?lang=zh")
+    expect(page.locator("#photo-memory")).to_have_text("1 · 1 张已对齐（相机移动过）")
+    page.screenshot(path=str(SHOTS / "photo-evidence-lined-up-zh.png"), full_page=True)
+
+
 def test_english_is_one_click_away_and_sticks(page: Page, server: LiveServer, plant: Plant) -> None:
     log_in(page, server, "hr", "hr-password")
     expect(page.locator("#board-departments h2")).to_have_text("各部门签到率")

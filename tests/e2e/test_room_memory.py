@@ -20,6 +20,8 @@ from tests.conftest import LiveServer, Plant
 from tests.e2e.test_photo_page import staff
 from tests.e2e.test_photos import token, upload
 from tests.integration.test_room_memory import session_in
+from tests.vision.test_memory import taken_askew
+from vision.decode import decode_image
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "vision"
 CUP = json.loads((FIXTURES / "room_memory_after.json").read_text())["cup"]
@@ -233,6 +235,51 @@ def test_a_cup_three_detectors_see_is_set_aside_once_a_third_session_shows_it(
     assert "原为 14（当时对比 1 个场次）" in zh
     assert '<dd id="photo-memory">2</dd>' in en
     assert '<span class="value" id="photo-headcount">13</span>' in en
+
+
+def photograph_a_knocked_tablet(server: LiveServer, plant: Plant) -> dict[str, Any]:
+    """`room_memory_before.jpg` as a tablet 40 px further left and 25 px higher, turned 1.5°
+    and zoomed 3% in takes it, for a session a day before one in 培训室A, analysed; then
+    `room_memory_after.jpg` for that session: the API's view of it, analysed."""
+    starts = datetime.now(UTC) - timedelta(minutes=5)
+    day1 = session_in(server.muster, "S-DAY1", "培训室A", starts - timedelta(hours=24))
+    day2 = session_in(server.muster, "S-DAY2", "培训室A", starts)
+    assert server.muster.runner.wait_until_caught_up(10)
+    before = decode_image((FIXTURES / "room_memory_before.jpg").read_bytes()).rgb
+    reply = upload(server, plant.p1_token, taken_askew(before, -40, -25, 1.5, 1.03), day1, "d-1")
+    assert reply.status_code == 201, reply.text
+    analysed(server, reply.json()["photo_id"])
+    after = (FIXTURES / "room_memory_after.jpg").read_bytes()
+    reply = upload(server, plant.p1_token, after, day2, "d-2")
+    assert reply.status_code == 201, reply.text
+    return analysed(server, reply.json()["photo_id"])
+
+
+def test_a_tablet_knocked_askew_between_sessions_still_finds_the_poster(
+    server: LiveServer, plant: Plant
+) -> None:
+    """The day before, the tablet hung elsewhere (``photograph_a_knocked_tablet``). Its photo
+    is lined up with today's: the cup poster is set aside (9 for 9 people), and the page says
+    the photo compared was lined up because the camera moved, so whoever looks after the
+    tablets can see it was knocked."""
+    photo = photograph_a_knocked_tablet(server, plant)
+    analysis = photo["analysis"]
+    assert (analysis["headcount"], analysis["headcount_max"]) == (9, 9)
+    assert [f["static"] for f in analysis["faces"] if on_cup(f)] == [True]
+    assert analysis["room_memory"] == {
+        "same_place": 0,
+        "lined_up": 1,
+        "not_lined_up": 0,
+        "reuse": 0,
+        "left_out": 0,
+    }
+    with staff(server, "hr", "hr-password") as client:
+        zh = client.get(f"/photos/{photo['photo_id']}/evidence").text
+        en = client.get(f"/photos/{photo['photo_id']}/evidence?lang=en").text
+    assert '<dd id="photo-memory">1<span class="memory-note" data-memory="lined_up">' in en
+    assert "1 lined up: camera moved" in en
+    assert "1 张已对齐（相机移动过）" in zh
+    assert '<span class="value" id="photo-headcount">9</span>' in en
 
 
 @pytest.mark.parametrize(

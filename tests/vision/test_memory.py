@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from vision.decode import decode_image, encode_jpeg
 from vision.detect import DetectConfig, Detection, Detector, FaceCandidate
 from vision.geometry import Box
-from vision.memory import LineUp, count_lone_maybes, mark_static, sameness
+from vision.memory import LineUp, MemoryUse, count_lone_maybes, mark_static, sameness
 from vision.room import DlibRoomAnalyzer, RoomAnalysis, RoomFace
 
 from .heads import FIXTURES, on_head, room_fixture
@@ -76,6 +76,7 @@ def test_the_same_photo_again_is_reuse_not_a_room_full_of_pictures(
     result = room_analyzer.analyse(photo, None, [copy])
     assert result.headcount == 10
     assert not any(f.static for f in result.faces)
+    assert result.memory == MemoryUse(reuse=1)
 
 
 def test_a_smaller_earlier_photo_of_the_room_and_a_nudged_tablet_still_find_the_poster(
@@ -91,7 +92,7 @@ def test_a_smaller_earlier_photo_of_the_room_and_a_nudged_tablet_still_find_the_
         assert _on_cup(result, cup) == [True]
 
 
-def _moved(rgb: NDArray[np.uint8], dx: float, dy: float, turn: float, zoom: float) -> bytes:
+def taken_askew(rgb: NDArray[np.uint8], dx: float, dy: float, turn: float, zoom: float) -> bytes:
     """The room as a camera moved by (dx, dy) pixels, turned ``turn`` degrees and zoomed
     ``zoom`` times takes it; the new edges show the room mirrored."""
     height, width = rgb.shape[:2]
@@ -108,10 +109,12 @@ def test_a_tablet_knocked_askew_since_is_lined_up_and_the_poster_found(
     zoomed 3% in: the room's corners line that photo up with today's, and the poster is set
     aside as with a tablet that never moved. Without lining up, memory found nothing: 10."""
     photo, truth = room_fixture("room_memory_after.jpg")
-    askew = _moved(decode_image(before).rgb, -40, -25, 1.5, 1.03)
+    askew = taken_askew(decode_image(before).rgb, -40, -25, 1.5, 1.03)
     result = room_analyzer.analyse(photo, None, [askew])
     assert result.headcount == result.headcount_max == 9
     assert _on_cup(result, cup) == [True]
+    assert result.memory == MemoryUse(lined_up=1)  # the page says so
+    assert result.to_payload()["room_memory"]["lined_up"] == 1
     assert not any(f.static and any(on_head(f.box, p["box"]) for p in truth) for f in result.faces)
     blind = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(realign_features=0))
     try:
@@ -125,7 +128,7 @@ def test_a_lined_up_photo_vouches_only_for_what_it_shows(before: bytes) -> None:
     today's right edge, so it cannot say a faint face there is no picture."""
     photo, _ = room_fixture("room_memory_after.jpg")
     gray = decode_image(photo).gray
-    earlier = decode_image(_moved(decode_image(before).rgb, 60, 0, 0, 1.0)).gray
+    earlier = decode_image(taken_askew(decode_image(before).rgb, 60, 0, 0, 1.0)).gray
     view, aligned, covers = LineUp(gray, DetectConfig())(earlier)
     assert aligned
     # The wall behind the people is today's wall again, to a pixel or two.
@@ -146,14 +149,18 @@ def test_a_camera_moved_too_far_another_aspect_or_corrupt_bytes_change_nothing(
     would be alone (the poster counted), and nothing fails."""
     photo, _ = room_fixture("room_memory_after.jpg")
     rgb = decode_image(before).rgb
-    turned = _moved(rgb, 0, 0, 20, 1.0)
+    turned = taken_askew(rgb, 0, 0, 20, 1.0)
     square = encode_jpeg(np.ascontiguousarray(rgb[:, :1080]), 90)
-    for earlier in ([turned], [square], [b"\xff\xd8 not a jpeg"]):
+    told = [MemoryUse(not_lined_up=1), MemoryUse(left_out=1), MemoryUse(left_out=1)]
+    for earlier, use in zip(([turned], [square], [b"\xff\xd8 not a jpeg"]), told, strict=True):
         result = room_analyzer.analyse(photo, None, earlier)
         assert result.headcount == 10
         assert not any(f.static for f in result.faces)
+        assert result.memory == use
     # Corrupt bytes beside a good earlier photo: the good one is used.
-    assert room_analyzer.analyse(photo, None, [b"\x89PNG broken", before]).headcount == 9
+    both = room_analyzer.analyse(photo, None, [b"\x89PNG broken", before])
+    assert both.headcount == 9 and both.memory == MemoryUse(same_place=1, left_out=1)
+    assert "room_memory" not in room_analyzer.analyse(photo).to_payload()  # none given
 
 
 def test_room_memory_can_be_switched_off(room_analyzer: DlibRoomAnalyzer, before: bytes) -> None:
@@ -232,10 +239,10 @@ def test_faint_turned_heads_count_once_another_day_shows_they_are_no_pictures(
     # A tablet moved 30 px since is lined up first: the same 11, both heads promoted. One
     # turned 20°, too far to line up: memory finds no picture, and vouches for nothing.
     rgb = decode_image(day2).rgb
-    moved = room_analyzer.analyse(photo, None, [_moved(rgb, 0, 30, 0, 1.0)])
+    moved = room_analyzer.analyse(photo, None, [taken_askew(rgb, 0, 30, 0, 1.0)])
     assert moved.headcount == moved.headcount_max == 11
     assert sum(f.promoted for f in moved.faces) == 2
-    assert room_analyzer.analyse(photo, None, [_moved(rgb, 0, 0, 20, 1.0)]).headcount == 10
+    assert room_analyzer.analyse(photo, None, [taken_askew(rgb, 0, 0, 20, 1.0)]).headcount == 10
     # Without the rule, memory only sets the poster aside: the heads stay "maybes".
     strict = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(lone_maybes=False))
     try:
