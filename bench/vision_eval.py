@@ -281,14 +281,14 @@ def eval_cost(
     """Where a room photo's time goes: each part of the analysis alone, in CPU ms of the whole
     process (OpenCV runs some parts on threads of its own), median over the rooms. The analysis
     runs the parts on ``threads`` threads at once, so its wall time is less than their sum.
-    Each room is given the ``EARLIER_PHOTOS`` rooms before it as earlier photos (the most room
-    memory ever compares with), taken by a camera moved by up to ``moved`` pixels
-    (``moved_camera``: each is then lined up); the first ones only serve as such."""
+    Each room is given the other days of its room as earlier photos (3 with ``SAME_ROOM``
+    days a room: the most room memory ever compares with), taken by a camera moved by up to
+    ``moved`` pixels (``moved_camera``: each is then lined up)."""
     spent: dict[str, list[float]] = {}
     jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
     remembered = [moved_camera(jpeg, moved) for jpeg in jpegs]
-    for i in range(EARLIER_PHOTOS, len(jpegs)):
-        earlier = remembered[i - EARLIER_PHOTOS : i]
+    for i in range(len(jpegs)):
+        earlier = other_days_in_room(remembered, i, len(jpegs), EARLIER_PHOTOS)
         for name, part in cost_parts(analyzer, jpegs[i], earlier).items():
             start = time.process_time()
             part()
@@ -739,7 +739,7 @@ def main() -> None:
             jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
     if "cost" in parts:
         analyzer = DlibRoomAnalyzer(config=config)
-        cost_rooms = make_rooms(8 + EARLIER_PHOTOS, seeds[0])
+        cost_rooms = make_rooms(2 * SAME_ROOM, seeds[0])
         report["cpu_ms_median"] = eval_cost(cost_rooms, analyzer, args.moved_camera)
         analyzer.close()
         print(json.dumps({"cpu_ms_median": report["cpu_ms_median"]}, indent=2), flush=True)
