@@ -49,6 +49,14 @@ def analysed(server: LiveServer, photo_id: str, again: bool = False) -> dict[str
         time.sleep(0.3)
 
 
+def evidence_pages(server: LiveServer, photo_id: str) -> tuple[str, str]:
+    """The photo's evidence page as HR reads it, in Chinese and in English."""
+    with staff(server, "hr", "hr-password") as client:
+        zh = client.get(f"/photos/{photo_id}/evidence").text
+        en = client.get(f"/photos/{photo_id}/evidence?lang=en").text
+    return zh, en
+
+
 def photograph_turned_heads(server: LiveServer, plant: Plant) -> tuple[str, dict[str, Any]]:
     """`turned_heads_day1.jpg` and, a day later in the same room, `turned_heads_day2.jpg`
     (``photograph_the_room_twice``): two faint turned heads on the first day."""
@@ -106,9 +114,7 @@ def test_the_cup_poster_an_earlier_session_also_shows_is_not_counted(
     static = [f for f in analysis["faces"] if f["static"]]
     assert len(static) == 1 and on_cup(static[0]) and not static[0]["confirmed"]
     assert all(f["static"] is False for f in analysis["faces"] if not on_cup(f))
-    with staff(server, "hr", "hr-password") as client:
-        zh = client.get(f"/photos/{after['photo_id']}/evidence").text
-        en = client.get(f"/photos/{after['photo_id']}/evidence?lang=en").text
+    zh, en = evidence_pages(server, after["photo_id"])
     assert zh.count('class="face static"') == 1
     assert "墙上的图片：本教室其他场次的照片同一位置也有" in zh
     assert "Picture on the wall: in a photo of another session too" in en
@@ -140,9 +146,7 @@ def test_the_rooms_first_photo_is_counted_again_once_the_room_has_another(
     assert (first["headcount"], first["headcount_max"]) == (17, 18)  # the read model
     assert analysis["room_memory_photos"] == 1
     assert sum(1 for f in analysis_of_first["faces"] if f["static"]) == 2
-    with staff(server, "hr", "hr-password") as client:
-        zh = client.get(f"/photos/{first_id}/evidence").text
-        en = client.get(f"/photos/{first_id}/evidence?lang=en").text
+    zh, en = evidence_pages(server, first_id)
     assert '<span class="value" id="photo-headcount">17–18</span>' in en
     assert (
         '<dt>Counted again</dt><dd id="photo-revised">was 17–20 before comparing with other '
@@ -228,9 +232,7 @@ def test_a_cup_three_detectors_see_is_set_aside_once_a_third_session_shows_it(
     on_the_cup = [f for f in day2["faces"] if on_box(f, cup)]
     assert [(f["static"], f["confirmed"]) for f in on_the_cup] == [(True, False)]
     assert day1["revises"]["room_memory_photos"] == 1 and "revises" not in day3
-    with staff(server, "hr", "hr-password") as client:
-        zh = client.get(f"/photos/{ids[1]}/evidence").text
-        en = client.get(f"/photos/{ids[1]}/evidence?lang=en").text
+    zh, en = evidence_pages(server, ids[1])
     assert '<dd id="photo-revised">was 14 with 1 compared</dd>' in en
     assert "原为 14（当时对比 1 个场次）" in zh
     assert '<dd id="photo-memory">2</dd>' in en
@@ -273,9 +275,7 @@ def test_a_tablet_knocked_askew_between_sessions_still_finds_the_poster(
         "reuse": 0,
         "left_out": 0,
     }
-    with staff(server, "hr", "hr-password") as client:
-        zh = client.get(f"/photos/{photo['photo_id']}/evidence").text
-        en = client.get(f"/photos/{photo['photo_id']}/evidence?lang=en").text
+    zh, en = evidence_pages(server, photo["photo_id"])
     assert '<dd id="photo-memory">1<span class="memory-note" data-memory="lined_up">' in en
     assert "1 lined up: camera moved" in en
     assert "1 张已对齐（相机移动过）" in zh
