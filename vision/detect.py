@@ -199,6 +199,11 @@ class DetectConfig:
     # 131–180 matched at most 0.62; the two hidden pictures promoted on 161–180, 0.75 and 0.76.
     lone_maybes: bool = True
     lone_detectors: int = 2
+    # ``lone_detectors`` counts looks (``FaceCandidate.looks``: YuNet on the mirrored photo is
+    # a look of its own), not detectors (decision 0114). On seeds 231–250 and 181–190 (1,200
+    # rooms), 6 rooms gained (190:18: two bowed heads only YuNet saw, both ways), none lost,
+    # and no face on nobody was promoted.
+    lone_looks: bool = True
     lone_apart: float = 1.5
     aligned_shift: float = 8.0
     vouch_below: float = 0.7
@@ -398,6 +403,12 @@ class FaceCandidate:
     def detectors(self) -> tuple[Detector, ...]:
         """Which detectors saw this face (sorted, unique)."""
         return tuple(sorted({d.detector for d in self.detections}))
+
+    @property
+    def looks(self) -> int:
+        """How many looks saw this face: each detector, and YuNet on the mirrored photo apart
+        from YuNet on the photo itself."""
+        return len({_kind(d) for d in self.detections})
 
 
 def _kind(d: Detection) -> tuple[Detector, bool]:

@@ -312,15 +312,19 @@ def count_lone_maybes(
 
     The strongest go first (most detectors), and a promoted face keeps a later one near it
     from counting too: two boxes on one head never count twice."""
+
+    def seen_by(face: FaceCandidate) -> int:
+        return face.looks if config.lone_looks else len(face.detectors)
+
     counted = [f for f in faces if f.confirmed]
     order = sorted(
         (i for i, f in enumerate(faces) if not f.confirmed and not f.static),
-        key=lambda i: -len(faces[i].detectors),
+        key=lambda i: -seen_by(faces[i]),
     )
     promoted: set[int] = set()
     for i in order:
         face = faces[i]
-        if len(face.detectors) < config.lone_detectors or i in resembling:
+        if seen_by(face) < config.lone_detectors or i in resembling:
             continue
         if all(apart(face, other) >= config.lone_apart for other in counted):
             promoted.add(i)

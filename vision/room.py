@@ -39,7 +39,7 @@ from vision.pose import (
     is_attentive,
 )
 
-ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/14"
+ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/15"
 
 
 @dataclass(frozen=True)

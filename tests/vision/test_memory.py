@@ -21,7 +21,7 @@ import pytest
 from numpy.typing import NDArray
 
 from vision.decode import decode_image, encode_jpeg
-from vision.detect import DetectConfig, Detection, Detector, FaceCandidate
+from vision.detect import CLOSE_UP, MIRROR, DetectConfig, Detection, Detector, FaceCandidate
 from vision.geometry import Box
 from vision.memory import LineUp, MemoryUse, count_lone_maybes, mark_static, sameness
 from vision.room import DlibRoomAnalyzer, RoomAnalysis, RoomFace
@@ -251,6 +251,38 @@ def test_faint_turned_heads_count_once_another_day_shows_they_are_no_pictures(
         strict.close()
 
 
+def test_two_bowed_heads_only_yunet_sees_count_once_another_day_shows_the_wall(
+    room_analyzer: DlibRoomAnalyzer,
+) -> None:
+    """Day 3 of a room, 19 people: two heads bowed 32° and 34° are seen by YuNet alone, on
+    the photo and on the mirrored photo. Alone, they are "maybes": 17 (17–20). With day 1 as
+    room memory, each is a look on the photo and a look on the mirror, far from every counted
+    face, and no picture: both count, 19, each person once. Counting detectors, not looks
+    (``lone_looks=False``, as `/14`), they stay "maybes": 17."""
+    photo, truth = room_fixture("bowed_heads_day3.jpg")
+    bowed = json.loads((FIXTURES / "bowed_heads_day3.json").read_text())["bowed"]
+    day1 = (FIXTURES / "bowed_heads_day1.jpg").read_bytes()
+    day2 = (FIXTURES / "bowed_heads_day2.jpg").read_bytes()
+    alone = room_analyzer.analyse(photo)
+    assert (alone.headcount, alone.headcount_max) == (17, 20)
+    for box in bowed:
+        (face,) = [f for f in alone.faces if on_head(f.box, box)]
+        assert not face.confirmed and face.detectors == ("yunet",)
+    for earlier in ([day1], [day1, day2]):
+        result = room_analyzer.analyse(photo, None, earlier)
+        assert result.headcount == result.headcount_max == len(truth) == 19
+        confirmed = [f for f in result.faces if f.confirmed]
+        for person in truth:
+            assert sum(on_head(f.box, person["box"]) for f in confirmed) == 1, person
+        promoted = [f for f in result.faces if f.promoted]
+        assert sorted(any(on_head(f.box, b) for f in promoted) for b in bowed) == [True, True]
+    detectors = DlibRoomAnalyzer(room_analyzer.models, DetectConfig(lone_looks=False))
+    try:
+        assert detectors.analyse(photo, None, [day1, day2]).headcount == 17
+    finally:
+        detectors.close()
+
+
 def test_which_maybes_room_memory_counts() -> None:
     """Seen by two detectors or more, not a picture, and no counted face within 1.5 face
     widths; two boxes on one head count once; none without an earlier photo of the room taken
@@ -275,6 +307,20 @@ def test_which_maybes_room_memory_counts() -> None:
     assert [f.promoted for f in out] == [False, False, False, False, True, False, True]
     assert [f.confirmed for f in out] == [True, False, False, False, True, False, True]
     assert count_lone_maybes(faces, DetectConfig(lone_detectors=3))[4].promoted is False
+
+    # YuNet on the photo and YuNet on the photo mirrored are two looks (``lone_looks``): a
+    # bowed head only YuNet sees, both ways, is counted; seen one way only (the photo and its
+    # close-up), it is not; nor is either without ``lone_looks``.
+    def yunet(x: int, variants: tuple[int, ...]) -> FaceCandidate:
+        box = Box(x, 100, 50, 50)
+        return FaceCandidate(box, tuple(Detection(box, 0.3, "yunet", v) for v in variants), False)
+
+    both_ways, one_way = yunet(850, (0, MIRROR)), yunet(1000, (0, CLOSE_UP))
+    assert (both_ways.looks, one_way.looks, len(both_ways.detectors)) == (2, 1, 1)
+    looks = [f.promoted for f in count_lone_maybes([counted, both_ways, one_way], config)]
+    assert looks == [False, True, False]
+    detectors = DetectConfig(lone_looks=False)
+    assert not any(f.promoted for f in count_lone_maybes([both_ways, one_way], detectors))
 
     # Through mark_static: only when an earlier photo was used (not the same photo again).
     rng = np.random.default_rng(9)
