@@ -395,7 +395,7 @@ class FaceCandidate:
     # Found again, pixel for pixel, in an earlier photo of the room: a picture, not a person
     # (``vision.memory``). A static face is never confirmed.
     static: bool = False
-    # A "maybe" room memory vouched for: not a picture, seen by two detectors or more, on no
+    # A "maybe" room memory vouched for: not a picture, seen by two looks or more, on no
     # counted face's head (``vision.memory.count_lone_maybes``). A promoted face is confirmed.
     promoted: bool = False
 

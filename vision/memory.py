@@ -33,8 +33,9 @@ first (``LineUp``, decision 0113): the room's walls, boards and furniture give t
 to fit one turn, scale and shift on; the people, who change, are outvoted. One that cannot
 be lined up finds nothing, as before.
 
-Memory also vouches (decision 0110): once pictures are set aside, a "maybe" that two detectors
-saw, far from every counted face, is a faint head, not a poster. It is counted (``promoted``)
+Memory also vouches (decision 0110): once pictures are set aside, a "maybe" that two looks saw
+(two detectors, or YuNet on the photo and mirrored: 0114), far from every counted face, is a
+faint head, not a poster. It is counted (``promoted``)
 when an earlier photo taken from the same place (``LineUp``) shows something else there:
 neither the same pixels nor partly the same ones.
 """
@@ -301,16 +302,18 @@ def count_lone_maybes(
     faces: Sequence[FaceCandidate], config: DetectConfig, resembling: Collection[int] = ()
 ) -> list[FaceCandidate]:
     """Count the "maybes" that room memory has vouched for: seen by at least
-    ``lone_detectors`` detectors, not a picture (the room's other photos show something else
-    there), and with no counted face within ``lone_apart`` face widths (so not a second box on
-    a counted head). Such a face is ``promoted``. Before memory, these were held back because
-    a poster looks the same to the detectors; what is left once pictures are set aside is a
-    head turned 35–50° or bowed, which two detectors see only faintly (decision 0110).
+    ``lone_detectors`` looks (``FaceCandidate.looks``: each detector, and YuNet mirrored apart
+    from YuNet, decision 0114; detectors only with ``lone_looks`` off), not a picture (the
+    room's other photos show something else there), and with no counted face within
+    ``lone_apart`` face widths (so not a second box on a counted head). Such a face is
+    ``promoted``. Before memory, these were held back because a poster looks the same to the
+    detectors; what is left once pictures are set aside is a head turned 35–50° or bowed,
+    which two detectors (or YuNet both ways) see only faintly (decision 0110).
 
     ``resembling`` (indices): faces another photo shows partly the same (``vouch_below``): a
     picture that a person hid part of that day. They are not vouched for and stay "maybes".
 
-    The strongest go first (most detectors), and a promoted face keeps a later one near it
+    The strongest go first (most looks), and a promoted face keeps a later one near it
     from counting too: two boxes on one head never count twice."""
 
     def seen_by(face: FaceCandidate) -> int:
