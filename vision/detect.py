@@ -193,7 +193,8 @@ class DetectConfig:
     # counted face) and one false face; second boxes on counted heads were all under 1.35.
     # Only an earlier photo taken from the same place vouches: one the photo lines up with
     # within ``aligned_shift`` pixels (synthetic days of a room: within 3; a tablet moved by
-    # 20 or 40 pixels is measured as moved by that much).
+    # 20 or 40 pixels is measured as moved by that much), or one moved back onto it by the
+    # room's corners (``realign_*`` below, decision 0113).
     # A face an earlier photo shows partly the same (``vouch_below`` ≤ NCC < ``static_min``)
     # is a picture someone hid part of that day: not vouched for. People promoted on seeds
     # 131–180 matched at most 0.62; the two hidden pictures promoted on 161–180, 0.75 and 0.76.
