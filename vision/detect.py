@@ -205,6 +205,12 @@ class DetectConfig:
     # rooms), 6 rooms gained (190:18: two bowed heads only YuNet saw, both ways), none lost,
     # and no face on nobody was promoted.
     lone_looks: bool = True
+    # With ``lone_company`` > 0, a "maybe"'s looks include those of detections on the same head
+    # that were not merged with it: centred within its box grown by ``lone_company`` of its
+    # width on each side (``FaceCandidate.company``, decision 0116). A head turned 40–50° shows
+    # BlazeFace and YuNet other parts of it, so their boxes overlap too little to merge, and a
+    # YuNet hit under ``maybe_neural`` is dropped: two looks, counted as one.
+    lone_company: float = 0.5
     lone_apart: float = 1.5
     aligned_shift: float = 8.0
     vouch_below: float = 0.7
@@ -399,6 +405,10 @@ class FaceCandidate:
     # A "maybe" room memory vouched for: not a picture, seen by two looks or more, on no
     # counted face's head (``vision.memory.count_lone_maybes``). A promoted face is confirmed.
     promoted: bool = False
+    # A "maybe"'s faint company: detections of other looks on the same head that were not
+    # merged with it (``faint_company``): too faint to be a candidate of their own, or a box
+    # offset on a turned head. They never make it count; room memory may (decision 0116).
+    company: tuple[Detection, ...] = ()
 
     @property
     def detectors(self) -> tuple[Detector, ...]:
@@ -410,6 +420,11 @@ class FaceCandidate:
         """How many looks saw this face: each detector, and YuNet on the mirrored photo apart
         from YuNet on the photo itself."""
         return len({_kind(d) for d in self.detections})
+
+    @property
+    def looks_with_company(self) -> int:
+        """``looks``, with the looks of its faint company on the same head."""
+        return len({_kind(d) for d in (*self.detections, *self.company)})
 
 
 def _kind(d: Detection) -> tuple[Detector, bool]:
@@ -683,14 +698,43 @@ def detect_faces(
     """All face candidates in a room photo (confirmed and "maybe"), cross-checked, with YuNet
     on given a second look, and with the far side of a turned head and a second box on a
     head no longer counted."""
-    faces = cross_check(run_detectors(models, rgb, gray, config, pool), config)
+    found = run_detectors(models, rgb, gray, config, pool)
+    faces = cross_check(found, config)
     if config.yunet and config.second_look:
         faces = second_look(models, rgb, faces, config)
     if config.one_head:
         faces = one_face_a_head(faces, config)
     if config.double_apart > 0:
         faces = second_boxes(faces, config)
+    if config.lone_company > 0:
+        faces = faint_company(faces, found, config.lone_company)
     return faces
+
+
+def faint_company(
+    faces: Sequence[FaceCandidate], found: Sequence[Detection], grow: float
+) -> list[FaceCandidate]:
+    """Each "maybe" with the detections of other looks centred on its head (its box grown by
+    ``grow`` of its width on each side), about its size (half to twice as wide), that are not
+    its own: ``FaceCandidate.company``. A box far bigger than the face around it is not a
+    look at this face (a window over a whole shoulder and chair)."""
+    out = []
+    for face in faces:
+        if face.confirmed:
+            out.append(face)
+            continue
+        box, own = face.box, {_kind(d) for d in face.detections}
+        g = grow * box.w
+        company = tuple(
+            d
+            for d in found
+            if _kind(d) not in own
+            and _same_size(box, d.box)
+            and box.x - g <= d.box.centre[0] <= box.x + box.w + g
+            and box.y - g <= d.box.centre[1] <= box.y + box.h + g
+        )
+        out.append(replace(face, company=company) if company else face)
+    return out
 
 
 def to_dlib_rect(box: Box) -> dlib.rectangle:

@@ -34,10 +34,10 @@ to fit one turn, scale and shift on; the people, who change, are outvoted. One t
 be lined up finds nothing, as before.
 
 Memory also vouches (decision 0110): once pictures are set aside, a "maybe" that two looks saw
-(two detectors, or YuNet on the photo and mirrored: 0114), far from every counted face, is a
-faint head, not a poster. It is counted (``promoted``)
-when an earlier photo taken from the same place (``LineUp``) shows something else there:
-neither the same pixels nor partly the same ones.
+(two detectors, or YuNet on the photo and mirrored: 0114; its faint company on the same head
+included: 0116), far from every counted face, is a faint head, not a poster. It is counted
+(``promoted``) when an earlier photo taken from the same place (``LineUp``) shows something
+else there: neither the same pixels nor partly the same ones.
 """
 
 from __future__ import annotations
@@ -66,9 +66,11 @@ STATIC_GAP: Final = timedelta(hours=12)
 # How many other photos of the room (sessions) are worth comparing with (more adds ~20 ms each).
 EARLIER_PHOTOS: Final = 3
 # A photo compared with fewer other photos of the room than this (a room's first sessions) is
-# analysed again when the room gets another (the app's ``PhotoService``): with this many, a
-# picture the detectors are sure of is judged too (``DetectConfig.static_views``).
-FULL_MEMORY: Final = DetectConfig.static_views
+# analysed again when the room gets another (the app's ``PhotoService``), until it is compared
+# with as many as memory uses: with two, a picture the detectors are sure of is judged too
+# (``DetectConfig.static_views``); a third finds a picture the people of two sessions hid
+# (decision 0115).
+FULL_MEMORY: Final = EARLIER_PHOTOS
 
 
 def earlier_views(photos: Sequence[bytes], shape: tuple[int, int]) -> list[Gray]:
@@ -303,9 +305,10 @@ def count_lone_maybes(
 ) -> list[FaceCandidate]:
     """Count the "maybes" that room memory has vouched for: seen by at least
     ``lone_detectors`` looks (``FaceCandidate.looks``: each detector, and YuNet mirrored apart
-    from YuNet, decision 0114; detectors only with ``lone_looks`` off), not a picture (the
-    room's other photos show something else there), and with no counted face within
-    ``lone_apart`` face widths (so not a second box on a counted head). Such a face is
+    from YuNet, decision 0114; with the faint company on its head, 0116; detectors only with
+    ``lone_looks`` off), not a picture (the room's other photos show something else there),
+    and with no counted face within ``lone_apart`` face widths (so not a second box on a
+    counted head). Such a face is
     ``promoted``. Before memory, these were held back because a poster looks the same to the
     detectors; what is left once pictures are set aside is a head turned 35–50° or bowed,
     which two detectors (or YuNet both ways) see only faintly (decision 0110).
@@ -317,7 +320,9 @@ def count_lone_maybes(
     from counting too: two boxes on one head never count twice."""
 
     def seen_by(face: FaceCandidate) -> int:
-        return face.looks if config.lone_looks else len(face.detectors)
+        if not config.lone_looks:
+            return len(face.detectors)
+        return face.looks_with_company if config.lone_company > 0 else face.looks
 
     counted = [f for f in faces if f.confirmed]
     order = sorted(

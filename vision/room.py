@@ -39,7 +39,7 @@ from vision.pose import (
     is_attentive,
 )
 
-ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/15"
+ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/16"
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,9 @@ class RoomFace:
     ``static``: an earlier photo of the room shows the same pixels at the same place (a
     picture on the wall, ``vision.memory``); such a face is neither counted nor a "maybe".
     ``promoted``: a faint face counted because room memory showed it is not a picture and no
-    counted face is near it (``vision.memory.count_lone_maybes``)."""
+    counted face is near it (``vision.memory.count_lone_maybes``). ``faintly``: detectors that
+    saw the same head too faintly to be merged with this face (``FaceCandidate.company``); for
+    a "maybe", room memory counts them as looks (decision 0116)."""
 
     box: Box
     detectors: tuple[str, ...]
@@ -58,6 +60,7 @@ class RoomFace:
     pose: HeadPose | None
     static: bool = False
     promoted: bool = False
+    faintly: tuple[str, ...] = ()
 
     def to_payload(self) -> dict[str, Any]:
         """Plain dict for the event payload."""
@@ -69,6 +72,7 @@ class RoomFace:
             "attentive": self.attentive,
             "static": self.static,
             "promoted": self.promoted,
+            "faintly": list(self.faintly),
             "pose": None
             if pose is None
             else {
@@ -193,6 +197,7 @@ class DlibRoomAnalyzer:
             pose,
             candidate.static,
             candidate.promoted,
+            tuple(sorted({d.detector for d in candidate.company} - set(detectors))),
         )
 
     def analyse(

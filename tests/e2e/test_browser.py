@@ -411,3 +411,23 @@ def test_a_plant_outside_the_scope_is_refused_plainly(
     expect(page.locator(".error")).to_have_text("无权访问该范围的数据")
     response = page.goto(f"{server.url}/sessions/{plant.other_plant_session_id}")
     assert response is not None and response.status == 404
+
+
+def test_photo_evidence_says_which_detectors_saw_a_counted_turned_head_faintly(
+    page: Page, server: LiveServer, plant: Plant
+) -> None:
+    """A head turned 48° that BlazeFace saw and YuNet saw only faintly, boxed apart: room
+    memory counts it (18 of 19), and its row in the faces table says who saw it faintly."""
+    from tests.e2e.test_room_memory import photograph_the_room_twice
+
+    photos = ("offset_boxes_earlier.jpg", "offset_boxes.jpg")
+    _, photo = photograph_the_room_twice(server, plant, "培训室A", 24, photos)
+    log_in(page, server, "hr", "hr-password")
+    page.goto(f"{server.url}/photos/{photo['photo_id']}/evidence?lang=en")
+    expect(page.locator("#photo-headcount")).to_have_text("18")
+    row = page.locator("table.faces tr", has_text="faintly:")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Counted: faint, but no picture")
+    expect(row).to_contain_text("BlazeFace · faintly: dlib HOG, YuNet")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "photo-evidence-faintly.png"), full_page=True)

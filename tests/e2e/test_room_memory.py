@@ -239,6 +239,41 @@ def test_a_cup_three_detectors_see_is_set_aside_once_a_third_session_shows_it(
     assert '<span class="value" id="photo-headcount">13</span>' in en
 
 
+def test_a_coin_two_sessions_hid_is_set_aside_once_a_fourth_session_shows_it(
+    server: LiveServer, plant: Plant
+) -> None:
+    """Four days of one room (`spoon_coin_day1–4.jpg`), each photo stored after the one
+    before is analysed. On day 1, two detectors see a coin on a poster that the people of
+    days 2 and 3 hide. Day 1 is counted again as each later day arrives, until it has three
+    other sessions to compare with (decision 0115): with days 2 and 3 it still reads 10 for
+    8 people; once day 4 shows the coin, 9, and the coin is drawn as a picture."""
+    starts = datetime.now(UTC) - timedelta(minutes=5)
+    days = [
+        session_in(server.muster, f"S-DAY{k + 1}", "培训室A", starts - timedelta(days=3 - k))
+        for k in range(4)
+    ]
+    assert server.muster.runner.wait_until_caught_up(10)
+    ids = []
+    for k, session_id in enumerate(days):
+        photo = (FIXTURES / f"spoon_coin_day{k + 1}.jpg").read_bytes()
+        reply = upload(server, plant.p1_token, photo, session_id, f"day-{k + 1}")
+        assert reply.status_code == 201, reply.text
+        ids.append(reply.json()["photo_id"])
+        analysed(server, ids[-1])
+        if k == 2:
+            assert compared_with(server, ids[0], 2)["headcount"] == 10
+    day1 = compared_with(server, ids[0], 3)
+    assert (day1["headcount"], day1["headcount_max"]) == (9, 9)
+    assert day1["revises"]["headcount"] == 10 and day1["revises"]["room_memory_photos"] == 2
+    coin = json.loads((FIXTURES / "spoon_coin_day1.json").read_text())["coin"]
+    assert [(f["static"], f["confirmed"]) for f in day1["faces"] if on_box(f, coin)] == [
+        (True, False)
+    ]
+    _, en = evidence_pages(server, ids[0])
+    assert '<dd id="photo-revised">was 10 with 2 compared</dd>' in en
+    assert '<dd id="photo-memory">3</dd>' in en
+
+
 def photograph_a_knocked_tablet(server: LiveServer, plant: Plant) -> dict[str, Any]:
     """`room_memory_before.jpg` as a tablet 40 px further left and 25 px higher, turned 1.5°
     and zoomed 3% in takes it, for a session a day before one in 培训室A, analysed; then
@@ -280,6 +315,27 @@ def test_a_tablet_knocked_askew_between_sessions_still_finds_the_poster(
     assert "1 lined up: camera moved" in en
     assert "1 张已对齐（相机移动过）" in zh
     assert '<span class="value" id="photo-headcount">9</span>' in en
+
+
+def test_a_turned_head_two_detectors_box_apart_is_counted_and_the_page_says_who_saw_it(
+    server: LiveServer, plant: Plant
+) -> None:
+    """`offset_boxes_earlier.jpg` the day before, then `offset_boxes.jpg` (19 people) in
+    培训室A. On the head turned 48°, BlazeFace's box is the face and YuNet saw the same head
+    only faintly, boxed apart. With the day before showing no picture there, it counts: 18
+    (the head turned 44° is still missed), and the page lists YuNet as having seen it
+    faintly, in both languages (decision 0116)."""
+    photos = ("offset_boxes_earlier.jpg", "offset_boxes.jpg")
+    _, photo = photograph_the_room_twice(server, plant, "培训室A", 24, photos)
+    analysis = photo["analysis"]
+    assert analysis["headcount"] == 18 and analysis["room_memory_photos"] == 1
+    turned = json.loads((FIXTURES / "offset_boxes.json").read_text())["turned"]
+    (face,) = [f for f in analysis["faces"] if on_box(f, turned)]
+    assert face["promoted"] and face["detectors"] == ["blaze"] and "yunet" in face["faintly"]
+    zh, en = evidence_pages(server, photo["photo_id"])
+    assert 'BlazeFace<span class="muted faintly"> · faintly: ' in en
+    assert "弱检出：" in zh
+    assert '<span class="value" id="photo-headcount">18</span>' in en
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,7 @@ def test_a_head_turned_away_is_counted_only_with_yunet(
     after = room_analyzer.analyse(photo)
     assert counted_everyone(after, truth).detectors == ("yunet",)
     assert after.attentive == 4
-    assert after.analyser == ANALYSER_VERSION == "dlib-hog+haar+blazeface+yunet/15"
+    assert after.analyser == ANALYSER_VERSION == "dlib-hog+haar+blazeface+yunet/16"
     payload = after.to_payload()
     assert ["yunet"] in [face["detectors"] for face in payload["faces"]]
 
