@@ -181,7 +181,8 @@ def _faces_view(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
     (``front``: counted and looking at the front; ``away``: counted, not looking; ``maybe``: in
     the range only; ``static``: a picture on the wall an earlier photo of the room shows too,
     in neither), and ``promoted`` when it is counted because room memory vouched for a faint
-    face. Analyses from before room memory have neither field: no face is either."""
+    face; ``faintly``: the detectors that saw its head only faintly (decision 0116). Analyses
+    from before room memory have none of these fields: no face is either, nor seen faintly."""
     if analysis is None:
         return []
     faces = []
@@ -195,8 +196,9 @@ def _faces_view(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
         else:
             how = "front" if face["attentive"] else "away"
         promoted = bool(face.get("promoted", False))
+        faintly = list(face.get("faintly") or [])
         view = {"x": x, "y": y, "w": w, "h": h, "how": how}
-        faces.append({**face, "static": static, "promoted": promoted, **view})
+        faces.append({**face, "static": static, "promoted": promoted, "faintly": faintly, **view})
     return [{**f, "n": n} for n, f in enumerate(_reading_order(faces), start=1)]
 
 

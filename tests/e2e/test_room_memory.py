@@ -384,3 +384,4 @@ def test_faces_analysed_before_room_memory_read_as_before() -> None:
         (3, "away", False),
     ]
     assert [(f["n"], f["how"]) for f in pages._faces_view(new)] == [(1, "static"), (2, "front")]
+    assert not any(f["faintly"] for f in pages._faces_view(old))
