@@ -714,10 +714,11 @@ def detect_faces(
 def faint_company(
     faces: Sequence[FaceCandidate], found: Sequence[Detection], grow: float
 ) -> list[FaceCandidate]:
-    """Each "maybe" with the detections of other looks centred on its head (its box grown by
-    ``grow`` of its width on each side), about its size (half to twice as wide), that are not
-    its own: ``FaceCandidate.company``. A box far bigger than the face around it is not a
-    look at this face (a window over a whole shoulder and chair)."""
+    """Each "maybe" with the BlazeFace and YuNet detections of other looks centred on its
+    head (its box grown by ``grow`` of its width on each side), about its size (half to twice
+    as wide), that are not its own: ``FaceCandidate.company``. A box far bigger than the face
+    around it is not a look at this face (a window over a whole shoulder and chair), nor is a
+    HOG or Haar window the neural detectors did not back: faint ones lie on any texture."""
     out = []
     for face in faces:
         if face.confirmed:
@@ -728,7 +729,8 @@ def faint_company(
         company = tuple(
             d
             for d in found
-            if _kind(d) not in own
+            if d.detector in NEURAL
+            and _kind(d) not in own
             and _same_size(box, d.box)
             and box.x - g <= d.box.centre[0] <= box.x + box.w + g
             and box.y - g <= d.box.centre[1] <= box.y + box.h + g
