@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -188,27 +189,44 @@ def compared_with(server: LiveServer, photo_id: str, photos: int) -> dict[str, A
         time.sleep(0.3)
 
 
-def photograph_the_sure_cup(server: LiveServer, plant: Plant) -> list[str]:
-    """`sure_cup_day1–3.jpg` for sessions in 培训室A a day apart, each analysed before the next
-    is stored: day 2's first analysis compares with day 1 only, and counts the cup (14).
-    Returns the three photos' ids."""
+def photograph_days(
+    server: LiveServer,
+    plant: Plant,
+    stem: str,
+    days: int,
+    after_each: Callable[[int, list[str]], None] = lambda k, ids: None,
+) -> list[str]:
+    """`{stem}_day1.jpg` … for sessions in 培训室A a day apart, each analysed before the next
+    is stored (day k's first analysis compares with the k − 1 before it), ``after_each`` called
+    with the day's index and the ids so far. Returns the photos' ids."""
     starts = datetime.now(UTC) - timedelta(minutes=5)
-    days = [
-        session_in(server.muster, f"S-DAY{k + 1}", "培训室A", starts - timedelta(days=2 - k))
-        for k in range(3)
+    sessions = [
+        session_in(server.muster, f"S-DAY{k + 1}", "培训室A", starts - timedelta(days=days - 1 - k))
+        for k in range(days)
     ]
     assert server.muster.runner.wait_until_caught_up(10)
-    ids = []
-    for k, session_id in enumerate(days):
-        photo = (FIXTURES / f"sure_cup_day{k + 1}.jpg").read_bytes()
+    ids: list[str] = []
+    for k, session_id in enumerate(sessions):
+        photo = (FIXTURES / f"{stem}_day{k + 1}.jpg").read_bytes()
         reply = upload(server, plant.p1_token, photo, session_id, f"day-{k + 1}")
         assert reply.status_code == 201, reply.text
         ids.append(reply.json()["photo_id"])
         first = analysed(server, ids[-1])["analysis"]
         assert first["room_memory_photos"] == k and "revises" not in first
-        if k == 1:
-            assert (first["headcount"], first["headcount_max"]) == (14, 14)
+        after_each(k, ids)
     return ids
+
+
+def photograph_the_sure_cup(server: LiveServer, plant: Plant) -> list[str]:
+    """`sure_cup_day1–3.jpg` (``photograph_days``): day 2's first analysis compares with day 1
+    only, and counts the cup (14). Returns the three photos' ids."""
+
+    def day2_counts_the_cup(k: int, ids: list[str]) -> None:
+        if k == 1:
+            first = analysed(server, ids[-1])["analysis"]
+            assert (first["headcount"], first["headcount_max"]) == (14, 14)
+
+    return photograph_days(server, plant, "sure_cup", 3, day2_counts_the_cup)
 
 
 def test_a_cup_three_detectors_see_is_set_aside_once_a_third_session_shows_it(
@@ -247,21 +265,12 @@ def test_a_coin_two_sessions_hid_is_set_aside_once_a_fourth_session_shows_it(
     days 2 and 3 hide. Day 1 is counted again as each later day arrives, until it has three
     other sessions to compare with (decision 0115): with days 2 and 3 it still reads 10 for
     8 people; once day 4 shows the coin, 9, and the coin is drawn as a picture."""
-    starts = datetime.now(UTC) - timedelta(minutes=5)
-    days = [
-        session_in(server.muster, f"S-DAY{k + 1}", "培训室A", starts - timedelta(days=3 - k))
-        for k in range(4)
-    ]
-    assert server.muster.runner.wait_until_caught_up(10)
-    ids = []
-    for k, session_id in enumerate(days):
-        photo = (FIXTURES / f"spoon_coin_day{k + 1}.jpg").read_bytes()
-        reply = upload(server, plant.p1_token, photo, session_id, f"day-{k + 1}")
-        assert reply.status_code == 201, reply.text
-        ids.append(reply.json()["photo_id"])
-        analysed(server, ids[-1])
+
+    def day1_still_counts_the_coin(k: int, ids: list[str]) -> None:
         if k == 2:
             assert compared_with(server, ids[0], 2)["headcount"] == 10
+
+    ids = photograph_days(server, plant, "spoon_coin", 4, day1_still_counts_the_coin)
     day1 = compared_with(server, ids[0], 3)
     assert (day1["headcount"], day1["headcount_max"]) == (9, 9)
     assert day1["revises"]["headcount"] == 10 and day1["revises"]["room_memory_photos"] == 2
