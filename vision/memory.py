@@ -308,10 +308,10 @@ def count_lone_maybes(
     from YuNet, decision 0114; with the faint company on its head, 0116; detectors only with
     ``lone_looks`` off), not a picture (the room's other photos show something else there),
     and with no counted face within ``lone_apart`` face widths (so not a second box on a
-    counted head). Such a face is
-    ``promoted``. Before memory, these were held back because a poster looks the same to the
-    detectors; what is left once pictures are set aside is a head turned 35–50° or bowed,
-    which two detectors (or YuNet both ways) see only faintly (decision 0110).
+    counted head). Such a face is ``promoted``. Before memory, these were held back because a
+    poster looks the same to the detectors; what is left once pictures are set aside is a
+    head turned 35–50° or bowed, which two detectors (or YuNet both ways) see only faintly
+    (decision 0110).
 
     ``resembling`` (indices): faces another photo shows partly the same (``vouch_below``): a
     picture that a person hid part of that day. They are not vouched for and stay "maybes".
