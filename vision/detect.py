@@ -420,12 +420,7 @@ class FaceCandidate:
     @property
     def looks(self) -> int:
         """How many looks saw this face: each detector, and YuNet on the mirrored photo apart
-        from YuNet on the photo itself."""
-        return len({_kind(d) for d in self.detections})
-
-    @property
-    def looks_with_company(self) -> int:
-        """``looks``, with the looks of its faint company on the same head."""
+        from YuNet on the photo itself; a "maybe"'s faint company on its head included."""
         return len({_kind(d) for d in (*self.detections, *self.company)})
 
 

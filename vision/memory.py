@@ -320,9 +320,7 @@ def count_lone_maybes(
     from counting too: two boxes on one head never count twice."""
 
     def seen_by(face: FaceCandidate) -> int:
-        if not config.lone_looks:
-            return len(face.detectors)
-        return face.looks_with_company if config.lone_company > 0 else face.looks
+        return face.looks if config.lone_looks else len(face.detectors)
 
     counted = [f for f in faces if f.confirmed]
     order = sorted(

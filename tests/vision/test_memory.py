@@ -375,11 +375,11 @@ def test_a_maybes_company_is_other_looks_centred_on_its_head() -> None:
     ]
     out = faint_company([maybe, counted], found, 0.5)
     assert [d.detector for d in out[0].company] == ["yunet", "yunet"]
-    assert (out[0].looks, out[0].looks_with_company) == (1, 3)
+    assert (maybe.looks, out[0].looks) == (1, 3)
     assert out[1].company == ()
-    vouched = count_lone_maybes(out, DetectConfig())
-    assert vouched[0].promoted
-    assert not count_lone_maybes(out, DetectConfig(lone_company=0))[0].promoted
+    assert count_lone_maybes(out, DetectConfig())[0].promoted
+    # Without its company (``lone_company=0`` leaves it unset), the maybe is one look.
+    assert not count_lone_maybes([maybe, counted], DetectConfig())[0].promoted
 
 
 def test_which_maybes_room_memory_counts() -> None:
