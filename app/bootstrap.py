@@ -17,7 +17,6 @@ from urllib.parse import unquote, urlsplit
 import structlog
 
 from app.application import Training
-from app.commit import GroupCommitter
 from app.domain.rules import WindowPolicy
 from app.projections import all_projections
 from app.projections.runner import ProjectionRunner
@@ -25,6 +24,7 @@ from app.services.checkin import CheckInService
 from app.services.photos import PhotoFiles, PhotoService
 from app.settings import Settings
 from app.stores.base import ReadStore
+from app.stores.commit import GroupCommitter
 from app.streams.bus import EventBus
 
 log = structlog.get_logger(__name__)

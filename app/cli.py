@@ -90,8 +90,8 @@ def main() -> None:
 )
 def demo(port: int, host: str, employees: int, db: str) -> None:
     """Embedded demo: SQLite + in-process bus, demo plant, live simulated check-ins."""
-    from app import demo as demo_data
-    from app.simulator import simulate
+    from app.demo import plant as demo_data
+    from app.demo.simulator import simulate
 
     started = time.monotonic()
     configure("INFO")

@@ -69,7 +69,7 @@ def test_devices_add_prints_a_token_once_and_revoke_stops_it(env: dict[str, str]
     run("devices", "revoke", "tablet-9", "--reason", "丢失")
     muster = build(Settings())
     try:
-        from app.problems import Problem
+        from app.web.problems import Problem
 
         with pytest.raises(Problem):
             muster.checkins.authenticate_device(token.group(1))

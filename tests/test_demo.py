@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from app import demo
 from app.bootstrap import Muster
+from app.demo import plant as demo
+from app.demo.simulator import simulate
 from app.projections import queries
-from app.simulator import simulate
 
 
 def live_now(muster: Muster) -> list[dict[str, object]]:
@@ -57,7 +57,7 @@ def test_each_running_session_gets_a_room_photo_and_two_tell_a_story(muster: Mus
     as many people in it as had checked in, stored with the tablet's camera and EXIF time;
     one session's photo shows three fewer people than checked in, and one was taken the day
     before."""
-    from app.demo_photos import TAKEN_YESTERDAY
+    from app.demo.photos import TAKEN_YESTERDAY
 
     plant = demo.load(muster, employees=120)
     muster.photos.vision_processes = 0  # storage and EXIF here; the analyser is tested apart

@@ -19,8 +19,6 @@ import msgspec
 from eventsourcing.persistence import IntegrityError
 
 from app.application import Training, hash_token
-from app.commit import GroupCommitter
-from app.contract import CheckInReply, CheckInRequest, EmployeeRef
 from app.domain.attendance import Attendance, CheckInRejection
 from app.domain.ids import attendance_id, device_command_id
 from app.domain.rules import (
@@ -36,9 +34,11 @@ from app.domain.rules import (
     decide_check_in,
     effective_check_in_time,
 )
-from app.i18n import t
-from app.problems import PROBLEM_BASE, Problem
 from app.stores.base import ReadStore, Statement, from_iso, iso
+from app.stores.commit import GroupCommitter
+from app.web.contract import CheckInReply, CheckInRequest, EmployeeRef
+from app.web.i18n import t
+from app.web.problems import PROBLEM_BASE, Problem
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ from eventsourcing.persistence import IntegrityError
 from app.application import Training
 from app.domain.evidence import Photo, PhotoKind
 from app.domain.ids import natural_id
-from app.i18n import t
-from app.problems import Problem
 from app.projections.queries import room_photos_apart, room_photos_short_of_memory
 from app.services.checkin import CheckInService
 from app.stores.base import ReadStore, iso
+from app.web.i18n import t
+from app.web.problems import Problem
 from vision.errors import ImageRejected
 from vision.forensics import photo_facts
 from vision.memory import EARLIER_PHOTOS, FULL_MEMORY, STATIC_GAP

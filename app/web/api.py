@@ -11,13 +11,13 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 
-from app.contract import MAX_BATCH, CheckInBatch, TokenReply, TokenRequest
 from app.domain.access import Role
-from app.problems import Problem
 from app.projections import queries
 from app.services.photos import PhotoUpload
 from app.web.auth import bearer, check_password, issue_token, require_principal
 from app.web.common import PROBLEM_JSON, decode_json, json_response, lang_of, muster_of
+from app.web.contract import MAX_BATCH, CheckInBatch, TokenReply, TokenRequest
+from app.web.problems import Problem
 
 ONE_MB = 1024 * 1024
 

@@ -15,7 +15,6 @@ from litestar.exceptions import HTTPException, WebSocketDisconnect
 from litestar.static_files import create_static_files_router
 
 from app.bootstrap import Muster
-from app.problems import Problem
 from app.projections import queries
 from app.streams.changes import change_publisher
 from app.web.api import api_handlers
@@ -23,6 +22,7 @@ from app.web.auth import principal_of
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
 from app.web.hub import Client, LiveHub
 from app.web.pages import page_exception_handlers, page_handlers
+from app.web.problems import Problem
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).parent / "static"

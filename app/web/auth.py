@@ -14,7 +14,7 @@ from litestar.connection import ASGIConnection
 
 from app.bootstrap import Muster
 from app.passwords import verify_password
-from app.problems import Problem
+from app.web.problems import Problem
 
 COOKIE = "muster_session"
 # Verifying against a dummy hash when the login is unknown keeps both failures equally slow.

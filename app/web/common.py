@@ -9,9 +9,9 @@ from litestar import Request, Response
 from litestar.connection import ASGIConnection
 
 from app.bootstrap import Muster
-from app.i18n import pick_lang
-from app.problems import Problem
 from app.services.checkin import problem_body
+from app.web.i18n import pick_lang
+from app.web.problems import Problem
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -11,11 +11,11 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
-from app.i18n import t
 from app.projections import queries
 from app.stores.base import from_iso
 from app.web.auth import COOKIE, Principal, check_password, issue_token, principal_of
 from app.web.common import lang_of, muster_of
+from app.web.i18n import t
 from app.web.render import plant_time, render
 
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from app.i18n import t
 from app.stores.base import from_iso
+from app.web.i18n import t
 
 PLANT_TZ = ZoneInfo("Asia/Shanghai")
 

@@ -12,7 +12,7 @@ from eventsourcing.persistence import IntegrityError
 
 from app.bootstrap import Muster
 from app.domain.attendance import Attendance
-from app.problems import Problem
+from app.web.problems import Problem
 from tests.conftest import Plant
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.demo_photos import FEWER_IN_PHOTO, Photographer, story
+from app.demo.photos import FEWER_IN_PHOTO, Photographer, story
 from vision.room import DlibRoomAnalyzer
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import structlog
 
 from app.bootstrap import Muster
-from app.demo import DemoPlant
-from app.demo_photos import Photographer, story
+from app.demo.photos import Photographer, story
+from app.demo.plant import DemoPlant
 from app.services.photos import PhotoUpload
 
 log = structlog.get_logger(__name__)
@@ -52,7 +52,7 @@ async def _photograph(
     after_minutes: int = 10,
 ) -> None:
     """Each running session's tablet takes one room photo ``after_minutes`` into the session,
-    with the people checked in by then (``app.demo_photos`` for the two stories)."""
+    with the people checked in by then (``app.demo.photos`` for the two stories)."""
     camera = await asyncio.to_thread(Photographer.load)
     if camera is None:
         return

@@ -1,0 +1,1 @@
+"""The demo plant: its data, the simulated check-ins and the synthetic room photos."""
