@@ -19,12 +19,14 @@ import structlog
 from app.application import Training
 from app.domain.rules import WindowPolicy
 from app.projections import all_projections
+from app.projections.access import Access
 from app.projections.runner import ProjectionRunner
 from app.services.checkin import CheckInService
 from app.services.photos import PhotoFiles, PhotoService
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
+from app.stores.credentials import Credentials
 from app.streams.bus import EventBus
 
 log = structlog.get_logger(__name__)
@@ -136,8 +138,11 @@ def build(settings: Settings | None = None) -> Muster:
     """Wire the system for `settings` (read from the environment when not given)."""
     settings = settings or Settings()
     with _schema_lock(settings):  # tables are created on first start, by one process at a time
-        app = Training(env=event_store_env(settings))
         store = make_read_store(settings)
+        credentials = Credentials(store)
+        app = Training(env=event_store_env(settings), credentials=credentials)
+        # stores from before keep working: the hashes old events carried move to credentials
+        credentials.upgrade(app.recorder, Access.owned_tables)
         runner = ProjectionRunner(
             app, store, all_projections(), poll_s=settings.projection_poll_ms / 1000
         )

