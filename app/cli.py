@@ -155,7 +155,7 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
     """
     import signal
 
-    from app.streams.changes import change_publisher
+    from app.streams.changes import bus_publisher, change_publisher
 
     if not (projections or vision):
         raise click.UsageError("nothing to do: give --vision or keep --projections")
@@ -175,7 +175,8 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
         if projections:
             muster.runner.on_change = change_publisher(muster.bus, loop, muster.live_subject)
             muster.runner.start()
-            jobs.append("projections")
+            muster.start_alerts(bus_publisher(muster.bus, loop))
+            jobs.append("projections and alerts")
         sweep = None
         if vision:
             sweep = asyncio.create_task(muster.photos.watch_backlog(every_s=1.0))
@@ -189,6 +190,7 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
             with contextlib.suppress(asyncio.CancelledError):
                 await sweep
             await muster.photos.drain()
+        muster.stop_alerts()
         muster.runner.stop()
         await muster.bus.close()
 

@@ -16,7 +16,8 @@ from litestar.static_files import create_static_files_router
 
 from app.bootstrap import Muster
 from app.projections import queries
-from app.streams.changes import change_publisher
+from app.streams.changes import bus_publisher, change_publisher
+from app.web.alerts import alert_handlers
 from app.web.api import api_handlers
 from app.web.auth import principal_of
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
@@ -80,6 +81,19 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.close(code=4401, reason="login required")
         return
     scope = socket.query_params.get("scope", "")
+    if scope == "inbox":  # the caller's own alerts, on every page they have open
+        await socket.accept()
+        inbox = Client(
+            socket=socket,
+            scope=scope,
+            fmt=socket.query_params.get("format", "html"),
+            lang=lang_of(socket),
+            visible=frozenset(),
+            login=principal.login,
+        )
+        with suppress(WebSocketDisconnect):
+            await hub.serve(inbox)
+        return
     kind, _, key = scope.partition(":")
     user_scope = await queries.scope_of(muster.store, principal.scope)
     plant = key if kind == "plant" else None
@@ -101,6 +115,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         fmt=socket.query_params.get("format", "html"),
         lang=lang_of(socket),
         visible=visible,
+        login=principal.login,
     )
     with suppress(WebSocketDisconnect):
         await hub.serve(client)
@@ -121,6 +136,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
                 muster.bus, asyncio.get_running_loop(), muster.live_subject
             )
             muster.runner.start()
+            muster.start_alerts(bus_publisher(muster.bus, asyncio.get_running_loop()))
         backlog = None
         if muster.settings.vision_processes > 0:
             # analyses a restart interrupted (the upload path starts the rest at once)
@@ -134,6 +150,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
                     await backlog
             muster.runner.on_change = None
             if run_projections:
+                muster.stop_alerts()
                 muster.runner.stop()
             await hub.stop()
             await muster.bus.close()
@@ -142,6 +159,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
     app = Litestar(
         route_handlers=[
             *api_handlers,
+            *alert_handlers,
             *page_handlers,
             live_socket,
             create_static_files_router(path="/static", directories=[STATIC]),
