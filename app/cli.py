@@ -293,5 +293,10 @@ def projections_rebuild(name: str | None) -> None:
     console.print(f"applied {count} events in {elapsed:.1f}s ({count / max(elapsed, 1e-9):,.0f}/s)")
 
 
+from app.alerts.cli import alerts, webhooks  # noqa: E402 - they use `_command` above
+
+main.add_command(webhooks)
+main.add_command(alerts)
+
 if __name__ == "__main__":
     sys.exit(main())
