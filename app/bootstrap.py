@@ -18,6 +18,7 @@ import structlog
 
 from app.application import Training
 from app.domain.rules import WindowPolicy
+from app.imports.service import Importer
 from app.projections import all_projections
 from app.projections.runner import ProjectionRunner
 from app.services.checkin import CheckInService
@@ -122,6 +123,7 @@ class Muster:
     #: subject prefix of this deployment's "session view changed" messages
     live_subject: str
     photos: PhotoService
+    imports: Importer
     extras: dict[str, object] = field(default_factory=dict)
 
     def close(self) -> None:
@@ -164,6 +166,7 @@ def build(settings: Settings | None = None) -> Muster:
         photos=PhotoService(
             app, checkins, PhotoFiles(settings.var_dir / "photos"), settings.vision_processes
         ),
+        imports=Importer(app, store, committer, runner, policy),
     )
 
 

@@ -21,6 +21,7 @@ from app.web.api import api_handlers
 from app.web.auth import principal_of
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
 from app.web.hub import Client, LiveHub
+from app.web.imports_api import import_handlers
 from app.web.pages import page_exception_handlers, page_handlers
 from app.web.problems import Problem
 
@@ -142,6 +143,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
     app = Litestar(
         route_handlers=[
             *api_handlers,
+            *import_handlers,
             *page_handlers,
             live_socket,
             create_static_files_router(path="/static", directories=[STATIC]),

@@ -137,6 +137,48 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "手工签到",
         "flag.late": "迟到",
         "flag.duplicate_checkin": "重复签到",
+        # imports (app/imports): {placeholders} are filled per row
+        "import.required": "必填，不能为空",
+        "import.missing_column": "缺少必需的列",
+        "import.not_utf8": (
+            "文件不是 UTF-8 编码（可能是 GBK/ANSI）：请在 Excel 中另存为“CSV UTF-8”或直接上传 XLSX"
+        ),
+        "import.too_large": "文件 {size_mb} MB，超过上限 {max_mb} MB：请拆分成几个文件",
+        "import.unreadable_xlsx": "无法读取该 XLSX 文件（文件损坏或不是 Excel 工作簿）",
+        "import.empty": "文件为空：第一行必须是列名",
+        "import.duplicate": "“{value}”重复，第 {first} 行已出现",
+        "import.bad_choice": "“{value}”无效，可选：{choices}",
+        "import.bad_time": "“{value}”不是 ISO 8601 时间（例如 2026-12-08T09:00:00+08:00）",
+        "import.time_without_offset": (
+            "“{value}”缺少时区，请写成 2026-12-08T09:00:00+08:00 这样的格式"
+        ),
+        "import.bad_date": "“{value}”不是日期（例如 2026-12-08）",
+        "import.bad_number": "“{value}”不是有效的正整数",
+        "import.bad_email": "“{value}”不是有效的电子邮箱",
+        "import.unknown_parent": "上级组织“{value}”不存在（文件和系统中都没有）",
+        "import.org_cycle": "组织层级形成循环：{cycle}",
+        "import.kind_under": "“{kind}”不能放在“{parent}”之下",
+        "import.org_moved": "组织“{value}”已存在，上级或类型不同：导入不能移动组织，请联系管理员",
+        "import.unknown_org": "组织“{value}”不存在",
+        "import.not_a_plant": "“{value}”不是工厂",
+        "import.unknown_position": "岗位“{value}”不存在",
+        "import.unknown_employee": "工号“{value}”不存在",
+        "import.unknown_course": "课程“{value}”不存在",
+        "import.unknown_session": "培训场次“{value}”不存在",
+        "import.unknown_roster_entry": (
+            "“{value}”既不是在职员工的工号，也不是组织编码或 position:岗位编码"
+        ),
+        "import.course_not_yet": "课程“{value}”尚未导入（请随后导入课程）",
+        "import.left_before_hired": "离职日期 {value} 早于入职日期",
+        "import.end_before_start": "结束时间必须晚于开始时间",
+        "import.session_other_plant": "该场次已属于工厂“{value}”，不能改到其他工厂：请取消后新建",
+        "import.session_over": "场次“{value}”已结束或已取消，不能再修改",
+        "import.outside_session": "签到时间 {value} 与该场次的时间相差超过 12 小时",
+        "import.changed_meanwhile": (
+            "导入期间有人修改了相同的数据，本次没有保存任何内容：请重新导入"
+        ),
+        "import.unknown_kind": "未知的导入类型",
+        "import.refused": "文件有错误，未保存任何内容",
     },
     "en": {
         "checkin.ok": "Checked in",
@@ -270,6 +312,61 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "manual",
         "flag.late": "late",
         "flag.duplicate_checkin": "duplicate",
+        # imports (app/imports): {placeholders} are filled per row
+        "import.required": "is required",
+        "import.missing_column": "required column is missing",
+        "import.not_utf8": (
+            "the file is not UTF-8 (GBK/ANSI?): save it as “CSV UTF-8” in Excel, or upload the XLSX"
+        ),
+        "import.too_large": (
+            "the file is {size_mb} MB, more than {max_mb} MB: split it into several files"
+        ),
+        "import.unreadable_xlsx": (
+            "this XLSX file cannot be read (damaged, or not an Excel workbook)"
+        ),
+        "import.empty": "the file is empty: the first line must name the columns",
+        "import.duplicate": "“{value}” appears twice (first on line {first})",
+        "import.bad_choice": "“{value}” is not allowed; choose one of: {choices}",
+        "import.bad_time": "“{value}” is not an ISO 8601 time (e.g. 2026-12-08T09:00:00+08:00)",
+        "import.time_without_offset": (
+            "“{value}” has no UTC offset: write it like 2026-12-08T09:00:00+08:00"
+        ),
+        "import.bad_date": "“{value}” is not a date (e.g. 2026-12-08)",
+        "import.bad_number": "“{value}” is not a positive whole number",
+        "import.bad_email": "“{value}” is not an e-mail address",
+        "import.unknown_parent": (
+            "parent org unit “{value}” exists neither in the file nor in Muster"
+        ),
+        "import.org_cycle": "the org tree would loop: {cycle}",
+        "import.kind_under": "a {kind} cannot sit under a {parent}",
+        "import.org_moved": (
+            "org unit “{value}” exists with another parent or kind: "
+            "imports do not move units, ask an admin"
+        ),
+        "import.unknown_org": "no org unit “{value}”",
+        "import.not_a_plant": "“{value}” is not a plant",
+        "import.unknown_position": "no position “{value}”",
+        "import.unknown_employee": "no employee number “{value}”",
+        "import.unknown_course": "no course “{value}”",
+        "import.unknown_session": "no training session “{value}”",
+        "import.unknown_roster_entry": (
+            "“{value}” is neither a current employee number, nor an org code, nor position:CODE"
+        ),
+        "import.course_not_yet": "course “{value}” is not imported yet (import the courses next)",
+        "import.left_before_hired": "leaving date {value} is before the hiring date",
+        "import.end_before_start": "the end must be after the start",
+        "import.session_other_plant": (
+            "this session belongs to plant “{value}”; cancel it and plan a new one instead"
+        ),
+        "import.session_over": "session “{value}” is over or cancelled and cannot change",
+        "import.outside_session": (
+            "check-in time {value} is more than 12 hours away from the session"
+        ),
+        "import.changed_meanwhile": (
+            "someone changed the same records during the import; nothing was saved: import again"
+        ),
+        "import.unknown_kind": "unknown import kind",
+        "import.refused": "The file has errors; nothing was saved",
     },
 }
 
@@ -284,6 +381,15 @@ def pick_lang(requested: str | None, default: str = "zh-CN") -> str:
             if tag.startswith("en"):
                 return "en"
     return default
+
+
+def tf(key: str, lang: str, params: Mapping[str, object]) -> str:
+    """Translate `key` and fill its `{placeholders}` (a missing one shows itself)."""
+    text = t(key, lang)
+    try:
+        return text.format_map(dict(params))
+    except (KeyError, IndexError, ValueError):
+        return text
 
 
 def t(key: str, lang: str) -> str:
