@@ -11,13 +11,14 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath
 
 from app.domain.access import Role
 from app.imports import KINDS
 from app.imports.reader import MAX_BYTES
 from app.web.auth import require_principal
-from app.web.common import json_response, lang_of, muster_of
+from app.web.common import lang_of, muster_of
 from app.web.import_texts import finding_json
 from app.web.problems import Problem
 
@@ -59,12 +60,20 @@ def _kind(kind: str) -> None:
         raise Problem(404, "unknown-import-kind", "import.unknown_kind", kinds=list(KINDS))
 
 
-@post("/api/v1/imports/{kind:str}", status_code=200, request_max_body_size=MAX_BYTES + 2**20)
+@post(
+    "/api/v1/imports/{kind:str}",
+    status_code=200,
+    request_max_body_size=MAX_BYTES + 2**20,
+    responses={
+        422: ResponseSpec(ImportReply, description="rows in error: nothing was saved"),
+        404: ResponseSpec(None, description="unknown import kind"),
+    },
+)
 async def post_import(
     request: Request[Any, Any, Any],
     kind: FromPath[str],
     data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
-) -> Response[Any]:
+) -> ImportReply:
     """Import a CSV or XLSX file of `kind`: every row or none."""
     muster = muster_of(request)
     principal = require_principal(request, muster.secret)
@@ -93,7 +102,7 @@ async def post_import(
     }
     if result.errors:
         raise Problem(422, "import-refused", "import.refused", **reply)
-    return json_response(msgspec.convert(reply, ImportReply))
+    return msgspec.convert(reply, ImportReply)
 
 
 @get("/api/v1/imports/{kind:str}/template")

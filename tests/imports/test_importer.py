@@ -112,7 +112,8 @@ def test_dry_run_reports_and_saves_nothing(muster: Muster) -> None:
             "org",
             "code,name,kind,parent_code\nP1,一厂,plant,NOWHERE\n",
             [
-                "line 2: parent_code: parent org unit “NOWHERE” exists neither in the file nor in Muster"
+                "line 2: parent_code: parent org unit “NOWHERE” exists neither in the file "
+                "nor in Muster"
             ],
         ),
         (
