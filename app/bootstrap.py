@@ -21,11 +21,14 @@ from app.domain.rules import WindowPolicy
 from app.projections import all_projections
 from app.projections.runner import ProjectionRunner
 from app.services.checkin import CheckInService
+from app.services.faces import FaceService
 from app.services.photos import PhotoFiles, PhotoService
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
+from app.stores.face_templates import SqlTemplateStore, template_key
 from app.streams.bus import EventBus
+from vision.face import SelfieMatcher
 
 log = structlog.get_logger(__name__)
 
@@ -122,6 +125,7 @@ class Muster:
     #: subject prefix of this deployment's "session view changed" messages
     live_subject: str
     photos: PhotoService
+    faces: FaceService
     extras: dict[str, object] = field(default_factory=dict)
 
     def close(self) -> None:
@@ -141,6 +145,7 @@ def build(settings: Settings | None = None) -> Muster:
         runner = ProjectionRunner(
             app, store, all_projections(), poll_s=settings.projection_poll_ms / 1000
         )
+        templates = SqlTemplateStore(template_key(secret_key(settings)), store)
     committer = GroupCommitter(
         app,
         window_s=settings.commit_window_ms / 1000,
@@ -149,6 +154,7 @@ def build(settings: Settings | None = None) -> Muster:
     )
     policy = window_policy(settings)
     checkins = CheckInService(app, store, committer, policy)
+    files = PhotoFiles(settings.var_dir / "photos")
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
         settings=settings,
@@ -161,10 +167,24 @@ def build(settings: Settings | None = None) -> Muster:
         secret=secret_key(settings),
         policy=policy,
         live_subject=live_subject(settings),
-        photos=PhotoService(
-            app, checkins, PhotoFiles(settings.var_dir / "photos"), settings.vision_processes
-        ),
+        photos=PhotoService(app, checkins, files, settings.vision_processes),
+        faces=FaceService(app, store, templates, _face_engine(settings), files.read),
     )
+
+
+def _face_engine(settings: Settings) -> Callable[[], SelfieMatcher]:
+    """The dlib face engine with the configured selfie rules (its models load when the first
+    selfie arrives)."""
+
+    def load() -> SelfieMatcher:
+        from vision.face import DlibFaceEngine, SelfieRules
+
+        rules = SelfieRules(
+            min_sharpness=settings.face_min_sharpness, min_face=settings.face_min_face_px
+        )
+        return DlibFaceEngine(rules=rules)
+
+    return load
 
 
 def _wake_runners(runner: ProjectionRunner, store: ReadStore) -> Callable[[], None]:
