@@ -67,9 +67,7 @@ def test_the_room_screen_shows_the_qr_and_the_code(server: LiveServer, plant: Pl
     page = httpx.get(f"{server.url}/sessions/{plant.session_id}/qr", cookies=cookies)
     assert page.status_code == 200
     assert "<svg" in page.text and "hx-trigger" in page.text
-    fragment = httpx.get(
-        f"{server.url}/sessions/{plant.session_id}/qr?fragment=1", cookies=cookies
-    )
+    fragment = httpx.get(f"{server.url}/sessions/{plant.session_id}/qr?fragment=1", cookies=cookies)
     assert "<html" not in fragment.text and "<svg" in fragment.text
     anonymous = httpx.get(f"{server.url}/sessions/{plant.session_id}/qr")
     assert anonymous.status_code in (302, 303)
