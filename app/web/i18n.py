@@ -171,6 +171,9 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "problem.identity_required": "请提供工号、工牌或人脸照片",
         "problem.unsupported_identity": "此服务器尚不能识别二维码或人脸照片，请提供工号或工牌",
         "problem.invalid_body": "请求内容格式错误",
+        "problem.idempotency_key_reused": "该请求编号已用于另一条不同的签到，未重复记录",
+        "problem.overloaded": "服务器繁忙，请稍后重试",
+        "problem.store_unavailable": "暂时无法保存，请稍后重试，本次未记录",
         "problem.unknown_photo": "找不到该照片",
         "problem.batch_too_large": "一次同步最多 1000 条",
         "problem.login_failed": "用户名、密码或验证码错误",
@@ -305,6 +308,11 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
             "This server cannot resolve QR tokens or face photos yet: send employee_id or badge_uid"
         ),
         "problem.invalid_body": "The request body is malformed",
+        "problem.idempotency_key_reused": (
+            "This client_event_id was already used for a different check-in: nothing was stored"
+        ),
+        "problem.overloaded": "The server is busy: please retry shortly",
+        "problem.store_unavailable": "Could not store this now: nothing was recorded, please retry",
         "problem.unknown_photo": "No such photo",
         "problem.batch_too_large": "At most 1,000 check-ins per batch",
         "problem.login_failed": "Wrong login, password or code",

@@ -15,7 +15,7 @@ from litestar.response import Redirect
 
 from app.domain.qr import RoomQr, qr_key, room_qr
 from app.projections import queries
-from app.services.checkin import DeviceIdentity
+from app.services.devices import DeviceIdentity
 from app.web.auth import bearer, principal_of
 from app.web.common import lang_of, muster_of
 from app.web.problems import Problem
