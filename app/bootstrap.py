@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 import structlog
 
 from app.application import Training
+from app.domain.qr import qr_key
 from app.domain.rules import WindowPolicy
 from app.projections import all_projections
 from app.projections.runner import ProjectionRunner
@@ -139,13 +140,14 @@ class Muster:
 def build(settings: Settings | None = None) -> Muster:
     """Wire the system for `settings` (read from the environment when not given)."""
     settings = settings or Settings()
+    secret = secret_key(settings)
     with _schema_lock(settings):  # tables are created on first start, by one process at a time
         app = Training(env=event_store_env(settings))
         store = make_read_store(settings)
         runner = ProjectionRunner(
             app, store, all_projections(), poll_s=settings.projection_poll_ms / 1000
         )
-        templates = SqlTemplateStore(template_key(secret_key(settings)), store)
+        templates = SqlTemplateStore(template_key(secret), store)
     committer = GroupCommitter(
         app,
         window_s=settings.commit_window_ms / 1000,
@@ -153,8 +155,9 @@ def build(settings: Settings | None = None) -> Muster:
         on_commit=_wake_runners(runner, store),
     )
     policy = window_policy(settings)
-    checkins = CheckInService(app, store, committer, policy)
     files = PhotoFiles(settings.var_dir / "photos")
+    faces = FaceService(app, store, templates, _face_engine(settings), files.read)
+    checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
         settings=settings,
@@ -164,11 +167,11 @@ def build(settings: Settings | None = None) -> Muster:
         runner=runner,
         checkins=checkins,
         bus=make_bus(settings),
-        secret=secret_key(settings),
+        secret=secret,
         policy=policy,
         live_subject=live_subject(settings),
         photos=PhotoService(app, checkins, files, settings.vision_processes),
-        faces=FaceService(app, store, templates, _face_engine(settings), files.read),
+        faces=faces,
     )
 
 
