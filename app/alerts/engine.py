@@ -55,7 +55,7 @@ class _Round:
 
 class AlertEngine(Follower):
     name = "alert_engine"
-    depends_on = ("directory", "live_attendance", "alert_inputs", "alerts")
+    depends_on = ("directory", "live_attendance", "plans", "alert_inputs", "alerts")
     tables = (
         # one row per rule and subject: its latest occurrence and whether that one is open
         "CREATE TABLE IF NOT EXISTS alert_marks (key TEXT PRIMARY KEY, grp TEXT NOT NULL, "

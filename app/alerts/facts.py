@@ -119,8 +119,8 @@ class Recipients:
         self._columns: dict[tuple[str, str], bool] = {}
 
     def _has(self, table: str, column: str) -> bool:
-        # The org head and a login's employee arrive with the planning and security work;
-        # until their columns exist, heads are found through dept_head logins only.
+        # A login's employee arrives with the security work; until the column exists,
+        # heads are told through their dept_head logins only.
         if not self._columns.get((table, column)):
             try:
                 self.store.fetch(f"SELECT {column} FROM {table} WHERE 1 = 0")
@@ -143,12 +143,10 @@ class Recipients:
 
     def of_unit(self, code: str) -> list[str]:
         """The unit's head and the department heads whose scope holds it."""
-        heads: list[str] = []
-        if self._has("org_units", "head_employee_no"):
-            row = self.store.fetch_one(
-                "SELECT head_employee_no FROM org_units WHERE code = :c", {"c": code}
-            )
-            heads = self._bound_to([row["head_employee_no"]] if row else [])
+        row = self.store.fetch_one(
+            "SELECT head_employee_no FROM org_heads WHERE code = :c", {"c": code}
+        )
+        heads = self._bound_to([row["head_employee_no"]] if row else [])
         rows = self.store.fetch(
             "SELECT u.login FROM users u JOIN org_units s ON s.code = u.scope "
             "JOIN org_units o ON o.code = :c WHERE u.role = 'dept_head' "
