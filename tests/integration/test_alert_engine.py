@@ -4,7 +4,6 @@ when the condition clears, and a restarted engine carries on where it stopped.""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ import pytest
 from app.bootstrap import Muster, build
 from app.settings import Settings
 from tests.conftest import Plant, load_plant
+from tests.support.checkins import check_in
 
 
 class Clock:
@@ -75,8 +75,7 @@ def badge_in(muster: Muster, plant: Plant, *employees: str) -> None:
         }
         for e in employees
     ]
-    outcomes = asyncio.run(muster.checkins.check_in(plant.p1_token, items, lang="zh-CN"))
-    assert all(o.status_code == 201 for o in outcomes)
+    assert [a.status_code for a in check_in(muster, plant.p1_token, items)] == [201] * len(items)
 
 
 @pytest.fixture
