@@ -109,6 +109,10 @@ def demo(port: int, host: str, employees: int, db: str) -> None:
             f"  {role:<6} login [bold]{login}[/] / password [bold]{password}[/]  (scope {scope})"
         )
     console.print("  Device API  POST /api/v1/checkins  (tablet tokens are reissued each start)")
+    console.print(
+        "  Imports     muster import KIND FILE — the demo's own files: app/demo/data/ and "
+        f"{muster.settings.var_dir / 'demo-import'}/"
+    )
     console.print("  Ctrl-C stops.")
     try:
         _serve(muster, host, port, background=lambda: simulate(muster, plant))
