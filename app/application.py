@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 
+from app.alerts.commands import AlertCommands
 from app.domain.access import Device, DeviceKind, Role, User
 from app.domain.ids import natural_id
 from app.domain.org import Course, Employee, OrgKind, OrgUnit, Position, child_kind_allowed
@@ -36,7 +37,7 @@ class InvalidCommandError(ValueError):
     """A command that the domain refuses (wrong tree level, bad role …)."""
 
 
-class Training(Application):
+class Training(Application, AlertCommands):
     """Muster's event store and its commands."""
 
     name = "Training"

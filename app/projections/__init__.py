@@ -1,13 +1,27 @@
 """Read models built from the event log."""
 
 from app.projections.access import Access
+from app.projections.alerts import Alerts, WatchedFacts
 from app.projections.audit import AuditTrail
 from app.projections.base import Projection
 from app.projections.directory import Directory
 from app.projections.evidence import Evidence, PhotoIndex
 from app.projections.live import LiveAttendance
+from app.projections.phones import PhoneCheckIns
+from app.projections.plans import Plans
 
 
 def all_projections() -> list[Projection]:
     """Every projection, in dependency order: the directory first."""
-    return [Directory(), Access(), LiveAttendance(), Evidence(), PhotoIndex(), AuditTrail()]
+    return [
+        Directory(),
+        Access(),
+        LiveAttendance(),
+        Evidence(),
+        PhotoIndex(),
+        PhoneCheckIns(),
+        Plans(),
+        Alerts(),
+        WatchedFacts(),
+        AuditTrail(),
+    ]

@@ -13,12 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.bootstrap import Muster
 from app.passwords import hash_password, needs_rehash, verify_password
 from app.web.problems import Problem
 
 COOKIE = "muster_session"
+_STATE_KEY = "muster_principal"
 # Verifying against a dummy hash when the login is unknown keeps both failures equally slow.
 _DUMMY_HASH = hash_password("no such login")
 
@@ -127,8 +129,32 @@ async def authenticate(connection: ASGIConnection, token: str | None = None) -> 
     return principal
 
 
-async def require_principal(connection: ASGIConnection) -> Principal:  # type: ignore[type-arg]
-    principal = await authenticate(connection)
+def authentication_middleware(app: ASGIApp) -> ASGIApp:
+    """Checks the presented login token once per request (a websocket may also bring it as
+    `?token=`), before any handler or guard runs: `principal_of` then reads the result."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            connection: ASGIConnection = ASGIConnection(scope)  # type: ignore[type-arg]
+            token = presented_token(connection)
+            if token is None and scope["type"] == "websocket":
+                token = connection.query_params.get("token")
+            principal = await authenticate(connection, token) if token else None
+            scope.setdefault("state", {})[_STATE_KEY] = principal  # type: ignore[typeddict-unknown-key]
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def principal_of(connection: ASGIConnection, secret: bytes | None = None) -> Principal | None:  # type: ignore[type-arg]
+    """The logged-in person behind a request (checked by `authentication_middleware`)."""
+    found = connection.scope.get("state", {}).get(_STATE_KEY)
+    return found if isinstance(found, Principal) else None
+
+
+def require_principal(connection: ASGIConnection, secret: bytes | None = None) -> Principal:  # type: ignore[type-arg]
+    """The logged-in person, or a 401 problem."""
+    principal = principal_of(connection)
     if principal is None:
         raise Problem(401, "login-required", "problem.login_required")
     return principal

@@ -14,7 +14,7 @@ from litestar.response import Redirect
 from app.projections import queries
 from app.projections.visibility import Viewer, viewer_of
 from app.stores.base import from_iso
-from app.web.auth import COOKIE, Principal, authenticate, check_password, issue_token
+from app.web.auth import COOKIE, Principal, check_password, issue_token, principal_of
 from app.web.common import lang_of, muster_of
 from app.web.i18n import t
 from app.web.render import plant_time, render
@@ -74,7 +74,7 @@ async def login_submit(
 @post("/logout")
 async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     """End the login's sessions everywhere (its tokens stop working) and drop the cookie."""
-    principal = await authenticate(request)
+    principal = principal_of(request)
     if principal is not None:
         await asyncio.to_thread(muster_of(request).app.credentials.end_sessions, principal.login)
     response = Redirect("/login")
@@ -95,7 +95,7 @@ async def _visible_plants(
 ) -> tuple[Principal, Viewer, list[dict[str, Any]]] | Redirect:
     """The logged-in person, their view, and the plants it reaches (or a login redirect)."""
     muster = muster_of(request)
-    principal = await authenticate(request)
+    principal = principal_of(request)
     if principal is None:
         return _login_redirect(request)
     viewer = await viewer_of(muster.store, principal.scope, principal.employee_no)
