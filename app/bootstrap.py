@@ -174,7 +174,7 @@ def build(settings: Settings | None = None) -> Muster:
         live_subject=live_subject(settings),
         photos=PhotoService(app, checkins, files, settings.vision_processes),
         faces=faces,
-        imports=Importer(app, store, committer, runner, policy),
+        imports=Importer(app, store, committer, runner, policy, settings.team_away_share),
     )
 
 

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     checkin_late_after_minutes: int = 10
     clock_skew_tolerance_minutes: int = 2
     dept_alert_rate: float = 0.8
+    #: planning: at most this share of one team may be away in training at once
+    team_away_share: float = 0.5
     token_ttl_hours: int = 12
 
     #: Group commit: gather appends for up to this many milliseconds into one transaction.
