@@ -67,9 +67,7 @@ def face_check_in(server: LiveServer, plant: Plant, photo_id: str, **extra: str)
     )
 
 
-def test_an_enrolled_face_checks_in_with_name_and_success(
-    server: LiveServer, plant: Plant
-) -> None:
+def test_an_enrolled_face_checks_in_with_name_and_success(server: LiveServer, plant: Plant) -> None:
     reply = enrol(server, plant.p1_token, "E01", faces.astronaut_selfies())
     assert reply.status_code == 201, reply.text
     assert reply.json() == {"employee_id": "E01", "enrolled": True, "templates": 2}
