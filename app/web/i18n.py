@@ -273,6 +273,42 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.looks_front": "看向前方",
         "ui.looks_away": "未看前方",
         "ui.open_evidence": "查看人脸框与照片信息",
+        "alert.rule.dept_rate_low": "部门签到率低",
+        "alert.rule.headcount_shortfall": "照片人数少于签到人数",
+        "alert.rule.anomaly_burst": "异常集中出现",
+        "alert.rule.no_checkins": "开课后无人签到",
+        "alert.rule.device_silent": "签到设备无响应",
+        "alert.rule.training_overdue": "必修培训逾期",
+        "alert.status.open": "待处理",
+        "alert.status.acknowledged": "已确认",
+        "alert.status.resolved": "已解除",
+        "alert.resolved_title": "已解除：{title}",
+        "alert.detail.dept_rate_low": (
+            "{org}在「{session}」的签到率为 {rate}（{checked_in}/{expected}），低于 {threshold}。"
+            "未到：{missing}"
+        ),
+        "alert.detail.no_checkins": "「{session}」（{room}）已开课，应到 {expected} 人，尚无人签到",
+        "alert.detail.device_silent": (
+            "{device}（{room}）在「{session}」期间已 {minutes} 分钟无响应"
+        ),
+        "alert.detail.device_never": "{device}（{room}）在「{session}」开课后一直无响应",
+        "alert.detail.headcount_shortfall": "「{session}」（{room}）现场照片人数明显少于签到人数",
+        "alert.detail.anomaly_burst": "「{session}」（{room}）有 {n} 条待处理异常",
+        "alert.detail.training_overdue": "{employee}（{employee_no}）的必修课程 {course} 已逾期",
+        "alert.more": "等 {n} 人",
+        "ui.alerts": "告警",
+        "ui.alert_inbox": "我的告警",
+        "ui.no_alerts": "暂无告警",
+        "ui.acknowledge": "确认收到",
+        "ui.raised_at": "发出时间",
+        "ui.recipients": "接收人",
+        "ui.rule": "类型",
+        "ui.detail": "内容",
+        "ui.all": "全部",
+        "ui.notify_me": "开启浏览器通知",
+        "ui.new_alert": "新告警",
+        "problem.unknown_alert": "找不到该告警",
+        "problem.alert_not_open": "该告警已被确认或已解除",
         "status.expected": "未到",
         "status.present": "已到",
         "status.late": "迟到",
@@ -290,6 +326,48 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "手工签到",
         "flag.late": "迟到",
         "flag.duplicate_checkin": "重复签到",
+        # imports (app/imports): {placeholders} are filled per row
+        "import.required": "必填，不能为空",
+        "import.missing_column": "缺少必需的列",
+        "import.not_utf8": (
+            "文件不是 UTF-8 编码（可能是 GBK/ANSI）：请在 Excel 中另存为“CSV UTF-8”或直接上传 XLSX"
+        ),
+        "import.too_large": "文件 {size_mb} MB，超过上限 {max_mb} MB：请拆分成几个文件",
+        "import.unreadable_xlsx": "无法读取该 XLSX 文件（文件损坏或不是 Excel 工作簿）",
+        "import.empty": "文件为空：第一行必须是列名",
+        "import.duplicate": "“{value}”重复，第 {first} 行已出现",
+        "import.bad_choice": "“{value}”无效，可选：{choices}",
+        "import.bad_time": "“{value}”不是 ISO 8601 时间（例如 2026-12-08T09:00:00+08:00）",
+        "import.time_without_offset": (
+            "“{value}”缺少时区，请写成 2026-12-08T09:00:00+08:00 这样的格式"
+        ),
+        "import.bad_date": "“{value}”不是日期（例如 2026-12-08）",
+        "import.bad_number": "“{value}”不是有效的正整数",
+        "import.bad_email": "“{value}”不是有效的电子邮箱",
+        "import.unknown_parent": "上级组织“{value}”不存在（文件和系统中都没有）",
+        "import.org_cycle": "组织层级形成循环：{cycle}",
+        "import.kind_under": "“{kind}”不能放在“{parent}”之下",
+        "import.org_moved": "组织“{value}”已存在，上级或类型不同：导入不能移动组织，请联系管理员",
+        "import.unknown_org": "组织“{value}”不存在",
+        "import.not_a_plant": "“{value}”不是工厂",
+        "import.unknown_position": "岗位“{value}”不存在",
+        "import.unknown_employee": "工号“{value}”不存在",
+        "import.unknown_course": "课程“{value}”不存在",
+        "import.unknown_session": "培训场次“{value}”不存在",
+        "import.unknown_roster_entry": (
+            "“{value}”既不是在职员工的工号，也不是组织编码或 position:岗位编码"
+        ),
+        "import.course_not_yet": "课程“{value}”尚未导入（请随后导入课程）",
+        "import.left_before_hired": "离职日期 {value} 早于入职日期",
+        "import.end_before_start": "结束时间必须晚于开始时间",
+        "import.session_other_plant": "该场次已属于工厂“{value}”，不能改到其他工厂：请取消后新建",
+        "import.session_over": "场次“{value}”已结束或已取消，不能再修改",
+        "import.outside_session": "签到时间 {value} 与该场次的时间相差超过 12 小时",
+        "import.changed_meanwhile": (
+            "导入期间有人修改了相同的数据，本次没有保存任何内容：请重新导入"
+        ),
+        "import.unknown_kind": "未知的导入类型",
+        "import.refused": "文件有错误，未保存任何内容",
     },
     "en": {
         **CHECKIN_TEXT["en"],
@@ -412,6 +490,46 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.looks_front": "at the front",
         "ui.looks_away": "away",
         "ui.open_evidence": "See the face boxes and photo facts",
+        "alert.rule.dept_rate_low": "Department check-in rate low",
+        "alert.rule.headcount_shortfall": "Fewer people in the room than checked in",
+        "alert.rule.anomaly_burst": "Many anomalies in one session",
+        "alert.rule.no_checkins": "No check-ins since the start",
+        "alert.rule.device_silent": "Check-in device silent",
+        "alert.rule.training_overdue": "Mandatory training overdue",
+        "alert.status.open": "Open",
+        "alert.status.acknowledged": "Acknowledged",
+        "alert.status.resolved": "Resolved",
+        "alert.resolved_title": "Resolved: {title}",
+        "alert.detail.dept_rate_low": (
+            "{org} in “{session}”: {rate} checked in ({checked_in}/{expected}), below {threshold}. "
+            "Missing: {missing}"
+        ),
+        "alert.detail.no_checkins": (
+            "“{session}” ({room}) has started; {expected} expected, nobody has checked in"
+        ),
+        "alert.detail.device_silent": (
+            "{device} ({room}) silent for {minutes} min during “{session}”"
+        ),
+        "alert.detail.device_never": "{device} ({room}) silent since “{session}” started",
+        "alert.detail.headcount_shortfall": (
+            "“{session}” ({room}): clearly fewer people in the room photo than checked in"
+        ),
+        "alert.detail.anomaly_burst": "“{session}” ({room}): {n} anomalies to review",
+        "alert.detail.training_overdue": "{employee} ({employee_no}) is overdue for {course}",
+        "alert.more": "and {n} more",
+        "ui.alerts": "Alerts",
+        "ui.alert_inbox": "My alerts",
+        "ui.no_alerts": "No alerts",
+        "ui.acknowledge": "Acknowledge",
+        "ui.raised_at": "Raised",
+        "ui.recipients": "Recipients",
+        "ui.rule": "Kind",
+        "ui.detail": "Detail",
+        "ui.all": "All",
+        "ui.notify_me": "Turn on browser notifications",
+        "ui.new_alert": "New alert",
+        "problem.unknown_alert": "No such alert",
+        "problem.alert_not_open": "This alert was already acknowledged or resolved",
         "status.expected": "Absent",
         "status.present": "Present",
         "status.late": "Late",
@@ -429,6 +547,61 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "manual",
         "flag.late": "late",
         "flag.duplicate_checkin": "duplicate",
+        # imports (app/imports): {placeholders} are filled per row
+        "import.required": "is required",
+        "import.missing_column": "required column is missing",
+        "import.not_utf8": (
+            "the file is not UTF-8 (GBK/ANSI?): save it as “CSV UTF-8” in Excel, or upload the XLSX"
+        ),
+        "import.too_large": (
+            "the file is {size_mb} MB, more than {max_mb} MB: split it into several files"
+        ),
+        "import.unreadable_xlsx": (
+            "this XLSX file cannot be read (damaged, or not an Excel workbook)"
+        ),
+        "import.empty": "the file is empty: the first line must name the columns",
+        "import.duplicate": "“{value}” appears twice (first on line {first})",
+        "import.bad_choice": "“{value}” is not allowed; choose one of: {choices}",
+        "import.bad_time": "“{value}” is not an ISO 8601 time (e.g. 2026-12-08T09:00:00+08:00)",
+        "import.time_without_offset": (
+            "“{value}” has no UTC offset: write it like 2026-12-08T09:00:00+08:00"
+        ),
+        "import.bad_date": "“{value}” is not a date (e.g. 2026-12-08)",
+        "import.bad_number": "“{value}” is not a positive whole number",
+        "import.bad_email": "“{value}” is not an e-mail address",
+        "import.unknown_parent": (
+            "parent org unit “{value}” exists neither in the file nor in Muster"
+        ),
+        "import.org_cycle": "the org tree would loop: {cycle}",
+        "import.kind_under": "a {kind} cannot sit under a {parent}",
+        "import.org_moved": (
+            "org unit “{value}” exists with another parent or kind: "
+            "imports do not move units, ask an admin"
+        ),
+        "import.unknown_org": "no org unit “{value}”",
+        "import.not_a_plant": "“{value}” is not a plant",
+        "import.unknown_position": "no position “{value}”",
+        "import.unknown_employee": "no employee number “{value}”",
+        "import.unknown_course": "no course “{value}”",
+        "import.unknown_session": "no training session “{value}”",
+        "import.unknown_roster_entry": (
+            "“{value}” is neither a current employee number, nor an org code, nor position:CODE"
+        ),
+        "import.course_not_yet": "course “{value}” is not imported yet (import the courses next)",
+        "import.left_before_hired": "leaving date {value} is before the hiring date",
+        "import.end_before_start": "the end must be after the start",
+        "import.session_other_plant": (
+            "this session belongs to plant “{value}”; cancel it and plan a new one instead"
+        ),
+        "import.session_over": "session “{value}” is over or cancelled and cannot change",
+        "import.outside_session": (
+            "check-in time {value} is more than 12 hours away from the session"
+        ),
+        "import.changed_meanwhile": (
+            "someone changed the same records during the import; nothing was saved: import again"
+        ),
+        "import.unknown_kind": "unknown import kind",
+        "import.refused": "The file has errors; nothing was saved",
     },
 }
 
@@ -443,6 +616,15 @@ def pick_lang(requested: str | None, default: str = "zh-CN") -> str:
             if tag.startswith("en"):
                 return "en"
     return default
+
+
+def tf(key: str, lang: str, params: Mapping[str, object]) -> str:
+    """Translate `key` and fill its `{placeholders}` (a missing one shows itself)."""
+    text = t(key, lang)
+    try:
+        return text.format_map(dict(params))
+    except (KeyError, IndexError, ValueError):
+        return text
 
 
 def t(key: str, lang: str) -> str:
