@@ -368,6 +368,15 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         ),
         "import.unknown_kind": "未知的导入类型",
         "import.refused": "文件有错误，未保存任何内容",
+        "problem.unknown_org": "找不到该组织",
+        "ui.compliance.employee_no": "工号",
+        "ui.compliance.name": "姓名",
+        "ui.compliance.org": "组织",
+        "ui.compliance.position": "岗位",
+        "ui.compliance.state.done": "已完成",
+        "ui.compliance.state.due_soon": "即将到期",
+        "ui.compliance.state.overdue": "已逾期",
+        "ui.compliance.state.never": "未培训",
         "conflict.person_double_booked": (
             "{person} 同一时间还在场次 {other_code}（{other_start}，{other_room}）"
         ),
@@ -614,6 +623,15 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         ),
         "import.unknown_kind": "unknown import kind",
         "import.refused": "The file has errors; nothing was saved",
+        "problem.unknown_org": "No such org unit",
+        "ui.compliance.employee_no": "Employee no.",
+        "ui.compliance.name": "Name",
+        "ui.compliance.org": "Org unit",
+        "ui.compliance.position": "Position",
+        "ui.compliance.state.done": "done",
+        "ui.compliance.state.due_soon": "due soon",
+        "ui.compliance.state.overdue": "overdue",
+        "ui.compliance.state.never": "never",
         "conflict.person_double_booked": (
             "{person} is also on session {other_code} at that time ({other_start}, {other_room})"
         ),
