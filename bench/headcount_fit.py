@@ -149,10 +149,10 @@ def search(rooms: list[dict[str, Any]], base: CountPolicy, grid: dict[str, list[
         settings = [f"{k}={v}" for k, v in zip(grid, values, strict=True)]
         s = score(rooms, with_settings(base, settings))
         results.append((s["exact"], s["within_1"], settings, s))
-    results.sort(key=lambda r: (-r[1] if r[1] < 0.99 else -1, -r[0]))
     for exact, within, settings, s in sorted(results, key=lambda r: (-r[0], -r[1]))[:15]:
         print(
-            f"{exact:.3f} {within:.3f} w{s['range_width']:.2f} h{s['range_holds_truth']:.2f} {settings}"
+            f"{exact:.3f} {within:.3f} width {s['range_width']:.2f}"
+            f" holds {s['range_holds_truth']:.2f} {settings}"
         )
 
 
