@@ -1,6 +1,7 @@
 """Read models built from the event log."""
 
 from app.projections.base import Projection
+from app.projections.commands import DeviceCommands
 from app.projections.directory import Directory
 from app.projections.evidence import Evidence, PhotoIndex
 from app.projections.live import LiveAttendance
@@ -8,4 +9,4 @@ from app.projections.live import LiveAttendance
 
 def all_projections() -> list[Projection]:
     """Every projection, in dependency order: the directory first."""
-    return [Directory(), LiveAttendance(), Evidence(), PhotoIndex()]
+    return [Directory(), LiveAttendance(), Evidence(), PhotoIndex(), DeviceCommands()]
