@@ -65,3 +65,27 @@ class IdempotencyKeyReused(Refusal):
     """A `client_event_id` already stored with other content (facts: `checkin_id`)."""
 
     code = "idempotency_key_reused"
+
+
+class NotYourself(Refusal):
+    """An employee's own login named someone else (another number or a badge)."""
+
+    code = "not_yourself"
+
+
+class NotAnEmployee(Refusal):
+    """A user login that is not bound to an employee tried to check in by phone."""
+
+    code = "not_an_employee"
+
+
+class QrRequired(Refusal):
+    """A phone check-in without the room's QR token or code."""
+
+    code = "qr_required"
+
+
+class UnknownPhoto(Refusal):
+    """A face check-in names a selfie that was never uploaded (facts: `photo_id`)."""
+
+    code = "unknown_photo"

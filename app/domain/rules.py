@@ -51,6 +51,10 @@ class Flag(StrEnum):
     CHECKIN_OUTSIDE_WINDOW = "checkin_outside_window"
     DEVICE_ROOM_MISMATCH = "device_room_mismatch"
     DEVICE_CLOCK_SKEW = "device_clock_skew"
+    #: one phone checked in two people, or a face that is someone other than the badge holder
+    PROXY_SUSPECTED = "proxy_suspected"
+    #: the selfie is clearly not the person the badge or number names
+    FACE_MISMATCH = "face_mismatch"
 
 
 #: Flags that make an accepted check-in worth a human look.
@@ -58,13 +62,15 @@ ANOMALOUS_FLAGS = frozenset(
     {
         Flag.WALK_IN,
         Flag.CLOCK_SKEW,
+        Flag.PROXY_SUSPECTED,
+        Flag.FACE_MISMATCH,
         Flag.CHECKIN_OUTSIDE_WINDOW,
         Flag.DEVICE_ROOM_MISMATCH,
         Flag.DEVICE_CLOCK_SKEW,
     }
 )
 
-#: Flags that are anomaly kinds: each one found on a check-in is evidence for HR.
+#: Flags that are anomaly kinds a check-in itself shows: each one is evidence for HR.
 ANOMALY_FLAGS = frozenset(
     {Flag.CHECKIN_OUTSIDE_WINDOW, Flag.DEVICE_ROOM_MISMATCH, Flag.DEVICE_CLOCK_SKEW}
 )
@@ -77,6 +83,12 @@ class RejectReason(StrEnum):
     UNKNOWN_BADGE = "unknown_badge"
     TOO_EARLY = "too_early"
     SESSION_CLOSED = "session_closed"
+    QR_FORGED = "qr_forged"
+    QR_EXPIRED = "qr_expired"
+    QR_OTHER_SESSION = "qr_other_session"
+    FACE_NOT_RECOGNISED = "face_not_recognised"
+    NO_FACE = "no_face"
+    TWO_FACES = "two_faces"
 
 
 @dataclass(frozen=True)
@@ -166,6 +178,10 @@ class CheckInFacts:
     skewed_clock: bool = False
     offline: bool = False
     room_mismatch: bool = False
+    #: refused before the rules look: the QR did not admit it, or no face was recognised
+    refusal: RejectReason | None = None
+    #: remarks the identity check made (`proxy_suspected`, `face_mismatch`)
+    identity_flags: tuple[Flag, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -189,10 +205,13 @@ def device_flags(facts: CheckInFacts) -> tuple[Flag, ...]:
 
 
 def decide_check_in(facts: CheckInFacts, policy: WindowPolicy) -> Decision:
-    """Apply the check-in rules: window, unknown person, walk-in, late, skew, manual.
+    """Apply the check-in rules: presence proof, window, unknown person, walk-in, late, skew,
+    manual, and what the identity check remarked.
 
     A check-in outside the window is refused and kept as evidence, flagged
     `checkin_outside_window`; the device's own anomalies are flagged on every outcome."""
+    if facts.refusal is not None:
+        return Decision(Verdict.REJECTED, reason=facts.refusal, flags=device_flags(facts))
     if not facts.employee_known:
         reason = RejectReason.UNKNOWN_BADGE if facts.by_badge else RejectReason.UNKNOWN_EMPLOYEE
         return Decision(Verdict.REJECTED, reason=reason, flags=device_flags(facts))
@@ -222,6 +241,7 @@ def decide_check_in(facts: CheckInFacts, policy: WindowPolicy) -> Decision:
     if facts.offline:
         flags.append(Flag.OFFLINE_SYNC)
     flags.extend(device_flags(facts))
+    flags.extend(facts.identity_flags)
     anomalous = any(f in ANOMALOUS_FLAGS for f in flags)
     verdict = Verdict.FLAGGED if anomalous else Verdict.ACCEPTED
     return Decision(verdict, attendance_status=status, flags=tuple(flags))

@@ -19,10 +19,11 @@ from eventsourcing.persistence import IntegrityError
 
 from app.application import Training
 from app.domain.attendance import Attendance, CheckInRejection, DeviceCommand
-from app.domain.errors import InvalidCheckIn, ReasonRequired, Refusal
+from app.domain.errors import InvalidCheckIn, QrRequired, ReasonRequired, Refusal, UnknownSession
 from app.domain.rules import (
     CheckInFacts,
     Decision,
+    Flag,
     Verdict,
     WindowPolicy,
     clock_skewed,
@@ -34,6 +35,7 @@ from app.services import devices
 from app.services.checkin_results import Accepted, CheckInResult, Refused, StoredCheckIn
 from app.services.commands import CheckInCommand
 from app.services.devices import DeviceIdentity
+from app.services.faces import FaceService
 from app.services.idempotency import (
     Idempotency,
     attendance_query,
@@ -42,6 +44,7 @@ from app.services.idempotency import (
     stored_from_row,
 )
 from app.services.identity import Identity, IdentityResolver
+from app.services.phones import PhoneIdentity, PhoneLedger, qr_refusal
 from app.stores.base import ReadStore, Row, from_iso
 from app.stores.commit import GroupCommitter
 
@@ -73,14 +76,22 @@ class CheckInService:
     """Check-ins from devices: single or batched, idempotent on `client_event_id`."""
 
     def __init__(
-        self, app: Training, store: ReadStore, committer: GroupCommitter, policy: WindowPolicy
+        self,
+        app: Training,
+        store: ReadStore,
+        committer: GroupCommitter,
+        policy: WindowPolicy,
+        faces: FaceService | None = None,
+        qr_key: bytes = b"",
     ) -> None:
         self.app = app
         self.store = store
         self.committer = committer
         self.policy = policy
-        self.identities = IdentityResolver(store)
+        self.identities = IdentityResolver(store, faces)
         self.idempotency = Idempotency(app)
+        self.qr_key = qr_key
+        self.phones = PhoneLedger(store)
 
     def authenticate_device(self, token: str | None) -> DeviceIdentity:
         """The device holding `token`; raises `DeviceNotRecognised` otherwise."""
@@ -97,12 +108,14 @@ class CheckInService:
         *,
         offline: bool = False,
         sent_at: datetime | None = None,
+        phone: PhoneIdentity | None = None,
     ) -> list[CheckInResult]:
         """Check in every command, one result each, in order; one bad item never fails the
-        others. Raises `DeviceNotRecognised` for a missing, unknown or revoked token."""
+        others. Raises `DeviceNotRecognised` for a missing, unknown or revoked token. From an
+        employee's `phone` (their login already checked) no device token is looked at."""
         received_at = datetime.now(UTC)
         device, pending = await asyncio.to_thread(
-            self._prepare_all, token, commands, received_at, sent_at, offline
+            self._prepare_all, phone or token, commands, received_at, sent_at, offline
         )
         appending = [p for p in pending if p.aggregates is not None]
         outcomes = await asyncio.wrap_future(
@@ -128,7 +141,7 @@ class CheckInService:
 
     def _prepare_all(
         self,
-        token: str | None,
+        token: str | PhoneIdentity | None,
         commands: Sequence[CheckInCommand],
         received_at: datetime,
         sent_at: datetime | None,
@@ -146,19 +159,19 @@ class CheckInService:
         return device, prepared
 
     def _lookup(
-        self, token: str | None, commands: Sequence[CheckInCommand]
+        self, token: str | PhoneIdentity | None, commands: Sequence[CheckInCommand]
     ) -> tuple[DeviceIdentity, _Batch]:
         """The device and the sessions (one round trip), the people, then their attendance."""
         canonical = {c.session_id: devices.canonical_uuid(c.session_id) for c in commands}
         session_ids = {sid for sid in canonical.values() if sid is not None}
-        queries = [devices.device_query(token)]
+        queries = [] if isinstance(token, PhoneIdentity) else [devices.device_query(token)]
         if session_ids:
             queries.append(devices.sessions_query(session_ids))
         results = self.store.fetch_many(queries)
-        device = devices.device_of(results[0])
-        found = {row["id"]: row for row in results[1]} if session_ids else {}
+        device = token if isinstance(token, PhoneIdentity) else devices.device_of(results.pop(0))
+        found = {row["id"]: row for row in results[0]} if session_ids else {}
         sessions = {raw: found.get(sid) if sid else None for raw, sid in canonical.items()}
-        identities = self.identities.resolve(commands)
+        identities = self.identities.resolve(commands, sessions, device)
         people = {
             (sid, identity.employee["employee_no"])
             for command, identity in zip(commands, identities, strict=True)
@@ -185,9 +198,13 @@ class CheckInService:
         offline: bool,
     ) -> None:
         command = pending.command
-        session = devices.session_for_device(
-            device, command.session_id, batch.sessions[command.session_id]
-        )
+        session = batch.sessions[command.session_id]
+        if not isinstance(device, PhoneIdentity):
+            session = devices.session_for_device(device, command.session_id, session)
+        elif session is None:  # a phone may check in at any plant: the QR proves the room
+            raise UnknownSession(session_id=command.session_id)
+        elif not command.qr_token:
+            raise QrRequired()
         if command.method == "manual" and not command.reason:
             raise ReasonRequired()
         if isinstance(identity, Refusal):
@@ -211,10 +228,16 @@ class CheckInService:
                 received_at, skew_reference, self.policy.clock_skew_tolerance
             ),
             offline=offline and abs(received_at - at) > self.policy.clock_skew_tolerance,
-            room_mismatch=device_room_mismatch(
-                device.plant, device.room, session["plant"], session["room"]
-            ),
+            refusal=qr_refusal(self.qr_key, command, session["id"], at)
+            or (identity.unknown if employee is None else None),
+            identity_flags=identity.flags,
+            # a phone has no room of its own: the room's QR proves where it was
+            room_mismatch=not isinstance(device, PhoneIdentity)
+            and device_room_mismatch(device.plant, device.room, session["plant"], session["room"]),
         )
+        evidence = {**identity.evidence, **self._phone_evidence(command, session, employee)}
+        if "proxy_other_employee" in evidence:
+            facts = replace(facts, identity_flags=(*facts.identity_flags, Flag.PROXY_SUSPECTED))
         row = None
         if employee is not None:
             row = batch.attendance.get((session["id"], employee["employee_no"]))
@@ -252,12 +275,15 @@ class CheckInService:
             client_event_id=command.client_event_id,
             reason=command.reason,
             evidence={
-                k: v
-                for k, v in {
-                    "badge_uid": command.badge_uid,
-                    "face_photo_id": command.face_photo_id,
-                }.items()
-                if v
+                **{
+                    k: v
+                    for k, v in {
+                        "badge_uid": command.badge_uid,
+                        "face_photo_id": command.face_photo_id,
+                    }.items()
+                    if v
+                },
+                **evidence,
             },
             actor=device.actor,
         )
@@ -269,9 +295,23 @@ class CheckInService:
             session_id=session_id,
             employee_no=employee["employee_no"],
         )
+        if command.phone_id:
+            self.phones.note(session["id"], command.phone_id, employee["employee_no"])
         first = StoredCheckIn.of(attendance)
         pending.aggregates = [receipt, attendance]
         pending.answer = lambda: Accepted(first)
+
+    def _phone_evidence(
+        self, command: CheckInCommand, session: Row, employee: Row | None
+    ) -> dict[str, str]:
+        """The phone a check-in came from, and whom else it checked in to the session."""
+        if not command.phone_id or employee is None:
+            return {}
+        others = self.phones.others(session["id"], command.phone_id, employee["employee_no"])
+        evidence = {"phone_id": command.phone_id}
+        if others:
+            evidence["proxy_other_employee"] = ",".join(others)
+        return evidence
 
     @staticmethod
     def _refuse(

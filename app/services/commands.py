@@ -22,6 +22,7 @@ class CheckInCommand:
     device_time: datetime | None = None
     device_seq: int | None = None
     reason: str | None = None
+    phone_id: str | None = None
 
     def fingerprint(self) -> str:
         """A digest of the canonical content: the same check-in sent again has the same

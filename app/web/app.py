@@ -28,9 +28,13 @@ from app.web.api import api_handlers
 from app.web.auth import principal_of
 from app.web.checkins import checkin_handlers
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
+from app.web.faces_api import face_handlers
 from app.web.hub import Client, LiveHub
+from app.web.imports_api import import_handlers
+from app.web.kiosk import kiosk_handlers
 from app.web.pages import page_exception_handlers, page_handlers
 from app.web.problems import Problem, problem_of
+from app.web.room_qr import room_qr_handlers
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -179,7 +183,11 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
         route_handlers=[
             *api_handlers,
             *checkin_handlers,
+            *import_handlers,
             *page_handlers,
+            *room_qr_handlers,
+            *face_handlers,
+            *kiosk_handlers,
             live_socket,
             create_static_files_router(path="/static", directories=[STATIC]),
         ],

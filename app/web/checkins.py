@@ -14,7 +14,7 @@ from litestar import Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from app.domain.errors import InvalidCheckIn, Refusal
+from app.domain.errors import InvalidCheckIn, NotAnEmployee, Refusal
 from app.domain.rules import AttendanceStatus, Flag, Verdict
 from app.services.checkin_results import (
     Accepted,
@@ -25,7 +25,8 @@ from app.services.checkin_results import (
     StoredCheckIn,
 )
 from app.services.commands import CheckInCommand
-from app.web.auth import bearer
+from app.services.phones import PhoneIdentity, phone_of
+from app.web.auth import bearer, principal_of
 from app.web.common import PROBLEM_JSON, json_response, lang_of, muster_of
 from app.web.contract import (
     MAX_BATCH,
@@ -112,6 +113,21 @@ def parse_item(raw: Any) -> CheckInCommand | Refusal:
         return InvalidCheckIn(errors=[str(exc)])
 
 
+def phone_caller(request: Request[Any, Any, Any]) -> PhoneIdentity | None:
+    """An employee checking in with their own login (a phone), or None for a device token.
+    A staff login is not an employee and may not check in by phone."""
+    token = bearer(request)
+    if token is not None and token.startswith("mdt_"):
+        return None
+    principal = principal_of(request, muster_of(request).secret)
+    if principal is None:
+        return None  # the service refuses the missing or unknown token
+    employee_no = getattr(principal, "employee_no", None)
+    if not employee_no:
+        raise NotAnEmployee()
+    return phone_of(principal.login, str(employee_no))
+
+
 PROBLEMS = {
     401: ResponseSpec(ProblemDetails, description="device token missing, unknown or revoked"),
     403: ResponseSpec(ProblemDetails, description="the session belongs to another plant"),
@@ -136,9 +152,12 @@ PROBLEMS = {
 async def post_checkin(
     request: Request[Any, Any, Any], data: JSONBody[CheckInRequest]
 ) -> Response[CheckInReply]:
-    """One check-in from a device (`Bearer` device token)."""
+    """One check-in from a device (`Bearer` device token), or from an employee's phone
+    (`Bearer` user token, `method: qr` with the room's `qr_token` and the `phone_id`)."""
     muster = muster_of(request)
-    (result,) = await muster.checkins.check_in(bearer(request), [command_of(data)])
+    (result,) = await muster.checkins.check_in(
+        bearer(request), [command_of(data)], phone=phone_caller(request)
+    )
     status, body = http_answer(result, lang_of(request))
     return json_response(body, status, PROBLEM_JSON if status >= 400 else "application/json")
 
@@ -160,7 +179,11 @@ async def post_checkin_batch(
     commands = [p for p in parsed if isinstance(p, CheckInCommand)]
     results = iter(
         await muster.checkins.check_in(
-            bearer(request), commands, offline=True, sent_at=data.sent_at
+            bearer(request),
+            commands,
+            offline=True,
+            sent_at=data.sent_at,
+            phone=phone_caller(request),
         )
     )
     lang = lang_of(request)

@@ -28,6 +28,8 @@ class CheckInRequest(msgspec.Struct, kw_only=True):
     device_seq: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
     #: required for `manual`: why the trainer entered it by hand (extension)
     reason: Reason | None = None
+    #: phones: the random id the phone page made once and keeps
+    phone_id: ShortText | None = None
 
 
 class CheckInBatch(msgspec.Struct, kw_only=True):

@@ -41,6 +41,10 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
     "identity_required": (422, "identity-required", "problem.identity_required"),
     "unsupported_identity": (422, "unsupported-identity", "problem.unsupported_identity"),
     "idempotency_key_reused": (409, "idempotency-key-reused", "problem.idempotency_key_reused"),
+    "not_yourself": (403, "not-yourself", "problem.not_yourself"),
+    "not_an_employee": (403, "not-an-employee", "problem.not_an_employee"),
+    "qr_required": (422, "qr-required", "problem.qr_required"),
+    "unknown_photo": (422, "unknown-photo", "problem.unknown_photo"),
 }
 
 
