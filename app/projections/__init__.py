@@ -1,5 +1,6 @@
 """Read models built from the event log."""
 
+from app.projections.alerts import Alerts, WatchedFacts
 from app.projections.base import Projection
 from app.projections.commands import DeviceCommands
 from app.projections.directory import Directory
@@ -18,5 +19,7 @@ def all_projections() -> list[Projection]:
         PhotoIndex(),
         PhoneCheckIns(),
         Plans(),
+        Alerts(),
+        WatchedFacts(),
         DeviceCommands(),
     ]
