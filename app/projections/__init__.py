@@ -2,6 +2,7 @@
 
 from app.projections.alerts import Alerts, WatchedFacts
 from app.projections.base import Projection
+from app.projections.commands import DeviceCommands
 from app.projections.compliance import TrainingRecords
 from app.projections.directory import Directory
 from app.projections.evidence import Evidence, PhotoIndex
@@ -22,4 +23,5 @@ def all_projections() -> list[Projection]:
         TrainingRecords(),
         Alerts(),
         WatchedFacts(),
+        DeviceCommands(),
     ]

@@ -326,6 +326,9 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "手工签到",
         "flag.late": "迟到",
         "flag.duplicate_checkin": "重复签到",
+        "flag.checkin_outside_window": "签到时间不在签到时段内",
+        "flag.device_room_mismatch": "签到设备不属于本教室",
+        "flag.device_clock_skew": "设备时间与服务器不一致",
         # imports (app/imports): {placeholders} are filled per row
         "import.required": "必填，不能为空",
         "import.missing_column": "缺少必需的列",
@@ -568,6 +571,9 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "manual",
         "flag.late": "late",
         "flag.duplicate_checkin": "duplicate",
+        "flag.checkin_outside_window": "outside the check-in time",
+        "flag.device_room_mismatch": "device of another room",
+        "flag.device_clock_skew": "device clock off",
         # imports (app/imports): {placeholders} are filled per row
         "import.required": "is required",
         "import.missing_column": "required column is missing",
