@@ -33,6 +33,7 @@ from app.web.faces_api import face_handlers
 from app.web.hub import Client, LiveHub
 from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
+from app.web.live_board import live_board_handlers
 from app.web.pages import page_exception_handlers, page_handlers
 from app.web.problems import Problem, problem_of
 from app.web.room_qr import room_qr_handlers
@@ -202,6 +203,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *checkin_handlers,
             *import_handlers,
             *alert_handlers,
+            *live_board_handlers,
             *page_handlers,
             *room_qr_handlers,
             *face_handlers,
