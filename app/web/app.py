@@ -35,6 +35,7 @@ from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
 from app.web.live_board import live_board_handlers
 from app.web.pages import page_exception_handlers, page_handlers
+from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
 from app.web.room_qr import room_qr_handlers
 
@@ -202,6 +203,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *api_handlers,
             *checkin_handlers,
             *import_handlers,
+            *planning_handlers,
             *alert_handlers,
             *live_board_handlers,
             *page_handlers,
