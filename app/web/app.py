@@ -34,6 +34,7 @@ from app.web.faces_api import face_handlers
 from app.web.hub import Client, LiveHub
 from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
+from app.web.live_board import live_board_handlers
 from app.web.pages import page_exception_handlers, page_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
@@ -206,6 +207,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *planning_handlers,
             *compliance_handlers,
             *alert_handlers,
+            *live_board_handlers,
             *page_handlers,
             *room_qr_handlers,
             *face_handlers,
