@@ -36,7 +36,7 @@ from app.stores.commit import GroupCommitter
 from app.stores.credentials import Credentials
 from app.stores.face_templates import SqlTemplateStore, template_key
 from app.streams.bus import EventBus
-from vision.face import SelfieMatcher
+from vision.identity.engine import SelfieMatcher
 
 log = structlog.get_logger(__name__)
 
@@ -210,7 +210,7 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
         live_subject=live_subject(settings),
         photos=PhotoService(app, checkins, files, settings.vision_processes),
         faces=faces,
-        imports=Importer(app, store, committer, runner, policy),
+        imports=Importer(app, store, committer, runner, policy, settings.team_away_share),
         alert_engine=engine,
         alert_delivery=delivery,
         alert_subject=alert_subject(settings),
@@ -264,7 +264,7 @@ def _face_engine(settings: Settings) -> Callable[[], SelfieMatcher]:
     selfie arrives)."""
 
     def load() -> SelfieMatcher:
-        from vision.face import DlibFaceEngine, SelfieRules
+        from vision.identity.engine import DlibFaceEngine, SelfieRules
 
         rules = SelfieRules(
             min_sharpness=settings.face_min_sharpness, min_face=settings.face_min_face_px

@@ -4,6 +4,8 @@ from app.projections.access import Access
 from app.projections.alerts import Alerts, WatchedFacts
 from app.projections.audit import AuditTrail
 from app.projections.base import Projection
+from app.projections.commands import DeviceCommands
+from app.projections.compliance import TrainingRecords
 from app.projections.directory import Directory
 from app.projections.evidence import Evidence, PhotoIndex
 from app.projections.live import LiveAttendance
@@ -21,7 +23,9 @@ def all_projections() -> list[Projection]:
         PhotoIndex(),
         PhoneCheckIns(),
         Plans(),
+        TrainingRecords(),
         Alerts(),
         WatchedFacts(),
+        DeviceCommands(),
         AuditTrail(),
     ]

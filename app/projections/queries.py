@@ -297,7 +297,7 @@ async def room_photos_apart(
     """The room photos (ids) that room memory compares ``photo_id`` with: one from each of the
     ``n`` other sessions in the same plant and room as ``session_id`` nearest to it in time
     that started at least ``gap`` before or after it (the last photo stored in each, nearest
-    session first). Never a session of the same people a few minutes before (``vision.memory``).
+    session first). Never a session of the same people a few minutes before (``vision.headcount``).
     Later sessions count too: a room's first photo is analysed again once the room has another
     (``PhotoService``), and a tablet that syncs last week's photos today finds both sides."""
     room = await _room_sides(store, session_id, gap)
@@ -385,6 +385,20 @@ async def session_by_code(store: ReadStore, scope: Scope, code: str) -> list[dic
     for r in found:
         r["rate"] = _rate(r["checked_in"], r["expected"])
     return found
+
+
+async def employee_names(store: ReadStore, employee_nos: list[str]) -> dict[str, str]:
+    """The name of each of these employees (unknown numbers are left out)."""
+    if not employee_nos:
+        return {}
+    params = {f"e{i}": no for i, no in enumerate(employee_nos)}
+    rows = await store.afetch(
+        "SELECT employee_no, name FROM employees WHERE employee_no IN ("
+        + ", ".join(f":{k}" for k in params)
+        + ")",
+        params,
+    )
+    return {r["employee_no"]: r["name"] for r in rows}
 
 
 async def session_plant(store: ReadStore, session_ids: list[str]) -> dict[str, str]:

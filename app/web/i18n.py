@@ -307,6 +307,26 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.all": "全部",
         "ui.notify_me": "开启浏览器通知",
         "ui.new_alert": "新告警",
+        "ui.hr_board": "全集团实时看板",
+        "ui.org_level": "范围",
+        "ui.show": "查看",
+        "ui.session": "培训场次",
+        "org.group": "集团",
+        "org.company": "公司",
+        "org.plant": "工厂",
+        "org.workshop": "车间",
+        "org.department": "部门",
+        "org.team": "班组",
+        "live.planned": "未开始",
+        "live.running": "进行中",
+        "live.closed": "已结束",
+        "live.readiness": "教室设备",
+        "live.anomalies": "待处理异常",
+        "live.no_device": "无设备",
+        "live.photo_age": "最近照片 {n} 分钟前",
+        "live.no_photo": "暂无照片",
+        "live.no_sessions_today": "今天没有培训场次",
+        "live.people": "本部门人员",
         "problem.unknown_alert": "找不到该告警",
         "problem.alert_not_open": "该告警已被确认或已解除",
         "status.expected": "未到",
@@ -326,6 +346,9 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "手工签到",
         "flag.late": "迟到",
         "flag.duplicate_checkin": "重复签到",
+        "flag.checkin_outside_window": "签到时间不在签到时段内",
+        "flag.device_room_mismatch": "签到设备不属于本教室",
+        "flag.device_clock_skew": "设备时间与服务器不一致",
         # imports (app/imports): {placeholders} are filled per row
         "import.required": "必填，不能为空",
         "import.missing_column": "缺少必需的列",
@@ -368,6 +391,27 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         ),
         "import.unknown_kind": "未知的导入类型",
         "import.refused": "文件有错误，未保存任何内容",
+        "problem.unknown_org": "找不到该组织",
+        "ui.compliance.employee_no": "工号",
+        "ui.compliance.name": "姓名",
+        "ui.compliance.org": "组织",
+        "ui.compliance.position": "岗位",
+        "ui.compliance.state.done": "已完成",
+        "ui.compliance.state.due_soon": "即将到期",
+        "ui.compliance.state.overdue": "已逾期",
+        "ui.compliance.state.never": "未培训",
+        "conflict.person_double_booked": (
+            "{person} 同一时间还在场次 {other_code}（{other_start}，{other_room}）"
+        ),
+        "conflict.trainer_double_booked": (
+            "讲师 {trainer} 同一时间还要讲授场次 {other_code}（{other_start}，{other_room}）"
+        ),
+        "conflict.room_double_booked": (
+            "教室 {other_room} 同一时间已被场次 {other_code} 占用（{other_start}）"
+        ),
+        "conflict.shift_clash": "{person} 此时在 {line} 上班（{shift_start}–{shift_end}）",
+        "conflict.over_capacity": "名单 {rostered} 人，超过容量 {capacity} 人",
+        "conflict.team_share": "班组 {team} 将有 {away}/{size} 人同时离岗培训，超过 {share}%",
     },
     "en": {
         **CHECKIN_TEXT["en"],
@@ -528,6 +572,26 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.all": "All",
         "ui.notify_me": "Turn on browser notifications",
         "ui.new_alert": "New alert",
+        "ui.hr_board": "Live board",
+        "ui.org_level": "Showing",
+        "ui.show": "Show",
+        "ui.session": "Session",
+        "org.group": "group",
+        "org.company": "company",
+        "org.plant": "plant",
+        "org.workshop": "workshop",
+        "org.department": "department",
+        "org.team": "team",
+        "live.planned": "Planned",
+        "live.running": "Running",
+        "live.closed": "Closed",
+        "live.readiness": "Room devices",
+        "live.anomalies": "Open anomalies",
+        "live.no_device": "no device",
+        "live.photo_age": "last photo {n} min ago",
+        "live.no_photo": "no photo yet",
+        "live.no_sessions_today": "No sessions today",
+        "live.people": "Our people today",
         "problem.unknown_alert": "No such alert",
         "problem.alert_not_open": "This alert was already acknowledged or resolved",
         "status.expected": "Absent",
@@ -547,6 +611,9 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "manual",
         "flag.late": "late",
         "flag.duplicate_checkin": "duplicate",
+        "flag.checkin_outside_window": "outside the check-in time",
+        "flag.device_room_mismatch": "device of another room",
+        "flag.device_clock_skew": "device clock off",
         # imports (app/imports): {placeholders} are filled per row
         "import.required": "is required",
         "import.missing_column": "required column is missing",
@@ -602,6 +669,33 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         ),
         "import.unknown_kind": "unknown import kind",
         "import.refused": "The file has errors; nothing was saved",
+        "problem.unknown_org": "No such org unit",
+        "ui.compliance.employee_no": "Employee no.",
+        "ui.compliance.name": "Name",
+        "ui.compliance.org": "Org unit",
+        "ui.compliance.position": "Position",
+        "ui.compliance.state.done": "done",
+        "ui.compliance.state.due_soon": "due soon",
+        "ui.compliance.state.overdue": "overdue",
+        "ui.compliance.state.never": "never",
+        "conflict.person_double_booked": (
+            "{person} is also on session {other_code} at that time ({other_start}, {other_room})"
+        ),
+        "conflict.trainer_double_booked": (
+            "trainer {trainer} also teaches session {other_code} "
+            "at that time ({other_start}, {other_room})"
+        ),
+        "conflict.room_double_booked": (
+            "room {other_room} is taken by session {other_code} at that time ({other_start})"
+        ),
+        "conflict.shift_clash": "{person} is on shift on {line} then ({shift_start}–{shift_end})",
+        "conflict.over_capacity": (
+            "{rostered} people on the roster, more than the capacity of {capacity}"
+        ),
+        "conflict.team_share": (
+            "{away} of {size} people of team {team} would "
+            "be away in training at once (more than {share}%)"
+        ),
     },
 }
 
