@@ -19,12 +19,15 @@ import structlog
 from app.application import Training
 from app.domain.rules import WindowPolicy
 from app.projections import all_projections
+from app.projections.metrics import MetricsTable
 from app.projections.runner import ProjectionRunner
 from app.services.checkin import CheckInService
+from app.services.metrics import Metrics, MetricsService
 from app.services.photos import PhotoFiles, PhotoService
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
+from app.stores.metric_events import metrics_store_env
 from app.streams.bus import EventBus
 
 log = structlog.get_logger(__name__)
@@ -122,11 +125,16 @@ class Muster:
     #: subject prefix of this deployment's "session view changed" messages
     live_subject: str
     photos: PhotoService
+    #: production metrics: their own event log, read model and projection runner
+    metrics: MetricsService
+    metrics_runner: ProjectionRunner
     extras: dict[str, object] = field(default_factory=dict)
 
     def close(self) -> None:
         self.photos.close()
         self.runner.stop()
+        self.metrics_runner.stop()
+        self.metrics.app.close()
         self.committer.close()
         self.store.close()
         self.app.close()
@@ -140,6 +148,14 @@ def build(settings: Settings | None = None) -> Muster:
         store = make_read_store(settings)
         runner = ProjectionRunner(
             app, store, all_projections(), poll_s=settings.projection_poll_ms / 1000
+        )
+        metrics_app = Metrics(env=metrics_store_env(event_store_env(settings)))
+        metrics_runner = ProjectionRunner(
+            metrics_app,
+            store,
+            [MetricsTable()],
+            poll_s=settings.projection_poll_ms / 1000,
+            batch_size=2000,
         )
     committer = GroupCommitter(
         app,
@@ -164,6 +180,8 @@ def build(settings: Settings | None = None) -> Muster:
         photos=PhotoService(
             app, checkins, PhotoFiles(settings.var_dir / "photos"), settings.vision_processes
         ),
+        metrics=MetricsService(metrics_app, store, _wake_runners(metrics_runner, store)),
+        metrics_runner=metrics_runner,
     )
 
 

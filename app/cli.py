@@ -175,6 +175,7 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
         if projections:
             muster.runner.on_change = change_publisher(muster.bus, loop, muster.live_subject)
             muster.runner.start()
+            muster.metrics_runner.start()
             jobs.append("projections")
         sweep = None
         if vision:
@@ -190,6 +191,7 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
                 await sweep
             await muster.photos.drain()
         muster.runner.stop()
+        muster.metrics_runner.stop()
         await muster.bus.close()
 
     try:

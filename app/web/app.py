@@ -20,6 +20,7 @@ from app.streams.changes import change_publisher
 from app.web.api import api_handlers
 from app.web.auth import principal_of
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
+from app.web.effect_api import effect_handlers
 from app.web.hub import Client, LiveHub
 from app.web.pages import page_exception_handlers, page_handlers
 from app.web.problems import Problem
@@ -121,6 +122,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
                 muster.bus, asyncio.get_running_loop(), muster.live_subject
             )
             muster.runner.start()
+            muster.metrics_runner.start()
         backlog = None
         if muster.settings.vision_processes > 0:
             # analyses a restart interrupted (the upload path starts the rest at once)
@@ -135,6 +137,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             muster.runner.on_change = None
             if run_projections:
                 muster.runner.stop()
+                muster.metrics_runner.stop()
             await hub.stop()
             await muster.bus.close()
             await muster.store.close_async()
@@ -142,6 +145,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
     app = Litestar(
         route_handlers=[
             *api_handlers,
+            *effect_handlers,
             *page_handlers,
             live_socket,
             create_static_files_router(path="/static", directories=[STATIC]),

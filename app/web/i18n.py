@@ -137,6 +137,16 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "手工签到",
         "flag.late": "迟到",
         "flag.duplicate_checkin": "重复签到",
+        # effect and reports (app/analysis, app/web/effect_*)
+        "problem.metrics_too_many": "一次最多 5000 条产量记录",
+        "problem.unknown_course": "找不到该课程",
+        "effect.warning.small_sample": (
+            "样本太少：有数据的受训员工 {trained} 人、对照员工 {control} 人"
+            "（各至少需要 {minimum} 人），结果仅供参考。"
+        ),
+        "effect.warning.no_peers": (
+            "{count} 名受训员工在同班组同岗位中没有未受训的同事可比，未计入。"
+        ),
     },
     "en": {
         "checkin.ok": "Checked in",
@@ -270,6 +280,17 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "manual",
         "flag.late": "late",
         "flag.duplicate_checkin": "duplicate",
+        # effect and reports (app/analysis, app/web/effect_*)
+        "problem.metrics_too_many": "At most 5,000 metric lines per request",
+        "problem.unknown_course": "No such course",
+        "effect.warning.small_sample": (
+            "Small sample: {trained} trained and {control} untrained peers with figures "
+            "(at least {minimum} of each needed); read the result with care."
+        ),
+        "effect.warning.no_peers": (
+            "{count} trained people have no untrained peer in the same team and position "
+            "and are left out."
+        ),
     },
 }
 
