@@ -17,18 +17,23 @@ from urllib.parse import unquote, urlsplit
 import structlog
 
 from app.application import Training
+from app.domain.qr import qr_key
 from app.domain.rules import WindowPolicy
+from app.imports.service import Importer
 from app.projections import all_projections
 from app.projections.metrics import MetricsTable
 from app.projections.runner import ProjectionRunner
 from app.services.checkin import CheckInService
+from app.services.faces import FaceService
 from app.services.metrics import Metrics, MetricsService
 from app.services.photos import PhotoFiles, PhotoService
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
+from app.stores.face_templates import SqlTemplateStore, template_key
 from app.stores.metric_events import metrics_store_env
 from app.streams.bus import EventBus
+from vision.face import SelfieMatcher
 
 log = structlog.get_logger(__name__)
 
@@ -128,6 +133,8 @@ class Muster:
     #: production metrics: their own event log, read model and projection runner
     metrics: MetricsService
     metrics_runner: ProjectionRunner
+    faces: FaceService
+    imports: Importer
     extras: dict[str, object] = field(default_factory=dict)
 
     def close(self) -> None:
@@ -143,6 +150,7 @@ class Muster:
 def build(settings: Settings | None = None) -> Muster:
     """Wire the system for `settings` (read from the environment when not given)."""
     settings = settings or Settings()
+    secret = secret_key(settings)
     with _schema_lock(settings):  # tables are created on first start, by one process at a time
         app = Training(env=event_store_env(settings))
         store = make_read_store(settings)
@@ -157,6 +165,7 @@ def build(settings: Settings | None = None) -> Muster:
             poll_s=settings.projection_poll_ms / 1000,
             batch_size=2000,
         )
+        templates = SqlTemplateStore(template_key(secret), store)
     committer = GroupCommitter(
         app,
         window_s=settings.commit_window_ms / 1000,
@@ -164,7 +173,10 @@ def build(settings: Settings | None = None) -> Muster:
         on_commit=_wake_runners(runner, store),
     )
     policy = window_policy(settings)
-    checkins = CheckInService(app, store, committer, policy)
+    metrics = MetricsService(metrics_app, store, _wake_runners(metrics_runner, store))
+    files = PhotoFiles(settings.var_dir / "photos")
+    faces = FaceService(app, store, templates, _face_engine(settings), files.read)
+    checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
         settings=settings,
@@ -174,15 +186,30 @@ def build(settings: Settings | None = None) -> Muster:
         runner=runner,
         checkins=checkins,
         bus=make_bus(settings),
-        secret=secret_key(settings),
+        secret=secret,
         policy=policy,
         live_subject=live_subject(settings),
-        photos=PhotoService(
-            app, checkins, PhotoFiles(settings.var_dir / "photos"), settings.vision_processes
-        ),
-        metrics=MetricsService(metrics_app, store, _wake_runners(metrics_runner, store)),
+        photos=PhotoService(app, checkins, files, settings.vision_processes),
+        faces=faces,
+        imports=Importer(app, store, committer, runner, policy, metrics=metrics),
+        metrics=metrics,
         metrics_runner=metrics_runner,
     )
+
+
+def _face_engine(settings: Settings) -> Callable[[], SelfieMatcher]:
+    """The dlib face engine with the configured selfie rules (its models load when the first
+    selfie arrives)."""
+
+    def load() -> SelfieMatcher:
+        from vision.face import DlibFaceEngine, SelfieRules
+
+        rules = SelfieRules(
+            min_sharpness=settings.face_min_sharpness, min_face=settings.face_min_face_px
+        )
+        return DlibFaceEngine(rules=rules)
+
+    return load
 
 
 def _wake_runners(runner: ProjectionRunner, store: ReadStore) -> Callable[[], None]:

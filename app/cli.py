@@ -109,6 +109,10 @@ def demo(port: int, host: str, employees: int, db: str) -> None:
             f"  {role:<6} login [bold]{login}[/] / password [bold]{password}[/]  (scope {scope})"
         )
     console.print("  Device API  POST /api/v1/checkins  (tablet tokens are reissued each start)")
+    console.print(
+        "  Imports     muster import KIND FILE — the demo's own files: app/demo/data/ and "
+        f"{muster.settings.var_dir / 'demo-import'}/"
+    )
     console.print("  Ctrl-C stops.")
     try:
         _serve(muster, host, port, background=lambda: simulate(muster, plant))
@@ -244,6 +248,59 @@ def devices_revoke(name: str, reason: str) -> None:
     with _command() as muster:
         muster.app.revoke_device(name, reason, CLI_ACTOR)
     console.print(f"device [bold]{name}[/] revoked")
+
+
+@main.command("import")
+@click.argument("kind")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="check every row and report, save nothing")
+@click.option("--lang", default=None, help="language of the messages (default: the plant's)")
+def import_file(kind: str, file: Path, dry_run: bool, lang: str | None) -> None:
+    """Import FILE (CSV or XLSX) as KIND: all rows or none; exit 0 only when it applies."""
+    from app.imports.service import UnknownImportKindError
+    from app.web.import_texts import finding_line
+
+    muster = _build()
+    language = lang or muster.settings.default_lang
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(f"{kind} {file.name}", total=None)
+            result = muster.imports.run(
+                kind,
+                file.read_bytes(),
+                filename=file.name,
+                dry_run=dry_run,
+                actor=CLI_ACTOR,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except UnknownImportKindError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        muster.close()
+    for finding in result.errors:
+        click.echo(finding_line(finding, language))
+    for finding in result.warnings:
+        click.echo("! " + finding_line(finding, language))
+    verdict = (
+        "applied"
+        if result.applied
+        else "dry run, nothing saved"
+        if dry_run and not result.errors
+        else f"NOT applied: {len(result.errors)} error(s), nothing saved"
+    )
+    click.echo(
+        f"{kind}: {result.rows} rows, {result.created} created, {result.updated} updated — "
+        f"{verdict}"
+    )
+    if result.errors:
+        sys.exit(1)
 
 
 @main.group()

@@ -37,6 +37,7 @@ class Attendance(Aggregate):
         reason: str | None,
         evidence: dict[str, str],
         actor: str,
+        imported: bool = False,
     ):
         self.session_id = session_id
         self.employee_no = employee_no
@@ -48,6 +49,8 @@ class Attendance(Aggregate):
         self.checked_in_at = checked_in_at
         self.device_id = device_id
         self.client_event_id = client_event_id
+        #: brought over from paper or an old system, not checked in live
+        self.imported = imported
 
 
 class CheckInRejection(Aggregate):

@@ -48,21 +48,22 @@ class DailyFigures:
 
 
 def figures_problem(figures: DailyFigures) -> tuple[str, str] | None:
-    """Why these figures cannot be recorded, as (field, reason); None when they can."""
+    """Why these figures cannot be recorded, as (field, reason code); None when they can.
+    Codes: `no_figures`, `negative`, `over_24_hours`, `defects_over_output`."""
     values = figures.as_dict()
     if all(v is None for v in values.values()):
-        return "output_units", "give at least one of output_units, defects, hours"
+        return "output_units", "no_figures"
     for name, value in values.items():
         if value is not None and value < 0:
-            return name, "must not be negative"
+            return name, "negative"
     if figures.hours is not None and figures.hours > 24:
-        return "hours", "a day has at most 24 hours"
+        return "hours", "over_24_hours"
     if (
         figures.defects is not None
         and figures.output_units is not None
         and figures.defects > figures.output_units
     ):
-        return "defects", "more defects than output units"
+        return "defects", "defects_over_output"
     return None
 
 

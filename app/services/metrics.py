@@ -53,11 +53,14 @@ class MetricsLine:
 
 @dataclass(frozen=True)
 class LineProblem:
-    """Why line `index` (0-based, in the order sent) was not recorded."""
+    """Why line `index` (0-based, in the order sent) was not recorded: a reason code
+    (`unknown_employee`, `no_source`, `bad_date`, `future_date` or one of
+    `figures_problem`'s) and the value at fault."""
 
     index: int
     field: str
     reason: str
+    value: str = ""
 
 
 @dataclass
@@ -76,18 +79,18 @@ class RecordOutcome:
         self.problems.extend(other.problems)
 
 
-def parse_day(text: str, today: date) -> date:
-    """An ISO date (YYYY-MM-DD) a plant could have produced on; ValueError otherwise."""
-    text = text.strip()
+def day_problem(text: str, today: date) -> str | None:
+    """Why `text` is not a day figures can be reported for (`bad_date`: not YYYY-MM-DD,
+    `future_date`: after tomorrow or before 2000); None when it is."""
     try:
         if len(text) != 10:
-            raise ValueError
+            return "bad_date"
         day = date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a date written YYYY-MM-DD") from None
+        return "bad_date"
     if day < EARLIEST or day > today + timedelta(days=FUTURE_DAYS):
-        raise ValueError(f"{day} is not a day metrics can be reported for")
-    return day
+        return "future_date"
+    return None
 
 
 class MetricsService:
@@ -113,7 +116,9 @@ class MetricsService:
         for index, line in enumerate(lines):
             problem = _line_problem(line, employees, today)
             if problem is not None:
-                problems.append(LineProblem(index, *problem))
+                field_name, reason = problem
+                value = {"employee_no": line.employee_no, "date": line.day}.get(field_name, "")
+                problems.append(LineProblem(index, field_name, reason, value))
         return problems
 
     def record(
@@ -230,11 +235,10 @@ class MetricsService:
 
 def _line_problem(line: MetricsLine, employees: set[str], today: date) -> tuple[str, str] | None:
     if not line.employee_no or line.employee_no not in employees:
-        return "employee_no", f"unknown employee {line.employee_no!r}"
+        return "employee_no", "unknown_employee"
     if not line.source:
-        return "source", "say which system reported the figures"
-    try:
-        parse_day(line.day, today)
-    except ValueError as exc:
-        return "date", str(exc)
+        return "source", "no_source"
+    problem = day_problem(line.day, today)
+    if problem is not None:
+        return "date", problem
     return figures_problem(line.figures)

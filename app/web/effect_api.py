@@ -18,6 +18,7 @@ from app.services.metrics import LineProblem, MetricsLine
 from app.web.auth import Principal, require_principal
 from app.web.common import decode_json, json_response, lang_of, muster_of
 from app.web.effect_views import effect_body
+from app.web.i18n import tf
 from app.web.problems import Problem
 
 MAX_METRICS = 5000
@@ -47,8 +48,11 @@ class MetricsBatch(msgspec.Struct, kw_only=True):
 
 
 class MetricsItemProblem(msgspec.Struct):
+    """Why item `index` (0-based) was not recorded: `code` is stable, `reason` in words."""
+
     index: int
     field: str
+    code: str
     reason: str
     employee_no: str | None = None
     date: str | None = None
@@ -80,7 +84,7 @@ def _parse_items(raw: list[Any]) -> tuple[list[tuple[int, MetricsLine]], list[Li
             parsed = msgspec.convert(item, MetricsItem)
         except msgspec.ValidationError as exc:
             path = str(exc).rpartition("at `$.")[2].rstrip("`") or "item"
-            problems.append(LineProblem(index, path.split("[")[0].split(".")[0], str(exc)))
+            problems.append(LineProblem(index, path.split("[")[0], "invalid", str(exc)))
             continue
         figures = DailyFigures(parsed.output_units, parsed.defects, parsed.hours)
         lines.append(
@@ -110,8 +114,16 @@ async def post_metrics(request: Request[Any, Any, Any]) -> MetricsReply:
     indexed, problems = _parse_items(batch.items)
     lines = [line for _, line in indexed]
     outcome = await asyncio.to_thread(muster.metrics.record, lines, f"user:{principal.login}")
-    problems += [LineProblem(indexed[p.index][0], p.field, p.reason) for p in outcome.problems]
+    problems += [
+        LineProblem(indexed[p.index][0], p.field, p.reason, p.value) for p in outcome.problems
+    ]
     by_index = dict(indexed)
+    lang = lang_of(request)
+
+    def reason(p: LineProblem) -> str:
+        words = tf(f"metrics.problem.{p.reason}", lang, {"value": p.value})
+        return f"{words}: {p.value}" if p.reason == "invalid" else words
+
     return MetricsReply(
         received=len(batch.items),
         recorded=outcome.recorded,
@@ -123,6 +135,7 @@ async def post_metrics(request: Request[Any, Any, Any]) -> MetricsReply:
                 p.index,
                 p.field,
                 p.reason,
+                reason(p),
                 by_index[p.index].employee_no if p.index in by_index else None,
                 by_index[p.index].day if p.index in by_index else None,
             )
