@@ -137,6 +137,11 @@ class Muster:
     imports: Importer
     extras: dict[str, object] = field(default_factory=dict)
 
+    @property
+    def runners(self) -> list[ProjectionRunner]:
+        """Every projection runner: the training log's and the metrics log's."""
+        return [self.runner, self.metrics_runner]
+
     def close(self) -> None:
         self.photos.close()
         self.runner.stop()
@@ -173,7 +178,7 @@ def build(settings: Settings | None = None) -> Muster:
         on_commit=_wake_runners(runner, store),
     )
     policy = window_policy(settings)
-    metrics = MetricsService(metrics_app, store, _wake_runners(metrics_runner, store))
+    metrics = MetricsService(metrics_app, store, metrics_runner)
     files = PhotoFiles(settings.var_dir / "photos")
     faces = FaceService(app, store, templates, _face_engine(settings), files.read)
     checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))

@@ -83,6 +83,7 @@ def apply_metrics(plan: Plan, ctx: Context) -> None:
         plan.lines, ctx.actor, employees=ctx.metrics.known_employees(), progress=advance
     )
     plan.created, plan.updated = outcome.recorded, outcome.corrected
+    ctx.metrics.catch_up()  # the import is done when reports show the figures
 
 
 METRICS = ImportKind(

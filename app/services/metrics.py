@@ -20,6 +20,7 @@ from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import IntegrityError
 
 from app.domain.metrics import DailyFigures, DailyMetrics, figures_problem, metrics_id
+from app.projections.runner import ProjectionRunner
 from app.stores.base import ReadStore
 
 #: aggregates per event-store transaction
@@ -96,10 +97,20 @@ def day_problem(text: str, today: date) -> str | None:
 class MetricsService:
     """Checks and records metric lines for the API and the import."""
 
-    def __init__(self, app: Metrics, store: ReadStore, on_commit: Callable[[], None]) -> None:
+    def __init__(self, app: Metrics, store: ReadStore, runner: ProjectionRunner) -> None:
         self.app = app
         self.store = store
-        self.on_commit = on_commit
+        #: projects the metrics log into the `metrics` table
+        self.runner = runner
+
+    def on_commit(self) -> None:
+        """Wake the projection here, and in other processes through the store."""
+        self.runner.wake()
+        self.store.notify_committed()
+
+    def catch_up(self, timeout: float = 600.0) -> bool:
+        """Wait until the read model shows every recorded line (imports, tests)."""
+        return self.runner.wait_until_caught_up(timeout)
 
     def known_employees(self) -> set[str]:
         """Every employee number in the directory (a few thousand: one query)."""

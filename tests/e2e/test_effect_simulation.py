@@ -24,7 +24,7 @@ TEAMS = ("T1", "T2", "T3", "T4")
 PER_TEAM = 30
 #: the figures' random draw; the interval's coverage over many draws is checked in
 #: tests/domain/test_did.py, this test replays one draw end to end
-SEED = int(__import__("os").environ.get("SEED", "7"))
+SEED = 3
 
 
 def _csv(header: list[str], rows: list[list[str]]) -> bytes:
@@ -114,7 +114,7 @@ def _effect(client: httpx.Client, headers: dict[str, str], **params: str) -> dic
     return dict(reply.json())
 
 
-def test_injected_effects_are_recovered_and_no_effect_reads_as_zero(
+def test_injected_effects_are_recovered_no_effect_reads_as_zero_and_few_people_warn(
     simulated: tuple[httpx.Client, dict[str, str]],
 ) -> None:
     client, hr = simulated
@@ -138,21 +138,15 @@ def test_injected_effects_are_recovered_and_no_effect_reads_as_zero(
         assert idle["likely_ineffective"] is True
     assert lift["likely_ineffective"] is False
 
-
-def test_effect_by_session_and_person(simulated: tuple[httpx.Client, dict[str, str]]) -> None:
-    client, hr = simulated
+    # the same per session and per person
     sessions = _effect(client, hr, course="LIFT", by="session")["groups"]
     assert [g["label"] for g in sessions] == ["LIFT-0", "LIFT-1", "LIFT-2"]
     assert all(g["ci95"][0] <= 0.15 <= g["ci95"][1] for g in sessions), sessions
     people = _effect(client, hr, course="LIFT", by="person")["groups"]
     assert len(people) == 30
-    assert sum(abs(p["did"] - 0.15) < 0.05 for p in people) >= 27
+    assert sum(abs(p["did"] - 0.15) < 0.05 for p in people) >= PER_TEAM - 3
 
-
-def test_a_course_given_to_three_people_is_reported_with_a_warning(
-    simulated: tuple[httpx.Client, dict[str, str]],
-) -> None:
-    client, hr = simulated
+    # a course given to three people: numbers, and a warning saying why to doubt them
     few = _effect(client, hr, course="FEW")
     assert few["trained"] == 3
     assert "3" in few["warning"] and "10" in few["warning"]
