@@ -16,7 +16,11 @@ from urllib.parse import unquote, urlsplit
 
 import structlog
 
+from app.alerts.delivery import AlertDelivery, MailChannel, Publish, WebhookChannel
+from app.alerts.engine import AlertEngine
+from app.alerts.follower import Clock, system_clock
 from app.application import Training
+from app.domain.alerts import Thresholds
 from app.domain.qr import qr_key
 from app.domain.rules import WindowPolicy
 from app.imports.service import Importer
@@ -106,6 +110,11 @@ def live_subject(settings: Settings) -> str:
     return f"muster.{namespace}.live.session"
 
 
+def alert_subject(settings: Settings) -> str:
+    """`muster.<namespace>.live.alert`: alert notices for the hubs (toasts)."""
+    return live_subject(settings).removesuffix(".session") + ".alert"
+
+
 def window_policy(settings: Settings) -> WindowPolicy:
     return WindowPolicy(
         opens_before=timedelta(minutes=settings.checkin_opens_before_minutes),
@@ -135,14 +144,33 @@ class Muster:
     metrics_runner: ProjectionRunner
     faces: FaceService
     imports: Importer
+    alert_engine: AlertEngine
+    alert_delivery: AlertDelivery
+    #: subject prefix of this deployment's alert notices (toasts)
+    alert_subject: str
     extras: dict[str, object] = field(default_factory=dict)
 
+<<<<<<< HEAD
     @property
     def runners(self) -> list[ProjectionRunner]:
         """Every projection runner: the training log's and the metrics log's."""
         return [self.runner, self.metrics_runner]
+=======
+    def start_alerts(self, publish: Publish | None) -> None:
+        """Run the alert engine and delivery (where the projections run); toasts go out
+        through `publish`."""
+        self.alert_delivery.publish = publish
+        self.alert_engine.start()
+        self.alert_delivery.start()
+
+    def stop_alerts(self) -> None:
+        self.alert_engine.stop()
+        self.alert_delivery.stop()
+        self.alert_delivery.publish = None
+>>>>>>> main
 
     def close(self) -> None:
+        self.stop_alerts()
         self.photos.close()
         self.runner.stop()
         self.metrics_runner.stop()
@@ -152,8 +180,9 @@ class Muster:
         self.app.close()
 
 
-def build(settings: Settings | None = None) -> Muster:
-    """Wire the system for `settings` (read from the environment when not given)."""
+def build(settings: Settings | None = None, clock: Clock = system_clock) -> Muster:
+    """Wire the system for `settings` (read from the environment when not given). `clock`
+    is what the alert engine and delivery take the time from (tests pass their own)."""
     settings = settings or Settings()
     secret = secret_key(settings)
     with _schema_lock(settings):  # tables are created on first start, by one process at a time
@@ -171,17 +200,25 @@ def build(settings: Settings | None = None) -> Muster:
             batch_size=2000,
         )
         templates = SqlTemplateStore(template_key(secret), store)
+        policy = window_policy(settings)
+        engine, delivery = _alerts(
+            settings, app, store, policy, _wake_runners(runner, store), clock
+        )
     committer = GroupCommitter(
         app,
         window_s=settings.commit_window_ms / 1000,
         max_batch=settings.commit_max_batch,
         on_commit=_wake_runners(runner, store),
     )
+<<<<<<< HEAD
     policy = window_policy(settings)
     metrics = MetricsService(metrics_app, store, metrics_runner)
+=======
+>>>>>>> main
     files = PhotoFiles(settings.var_dir / "photos")
     faces = FaceService(app, store, templates, _face_engine(settings), files.read)
     checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
+    runner.followers.extend([engine.wake, delivery.wake])
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
         settings=settings,
@@ -196,10 +233,59 @@ def build(settings: Settings | None = None) -> Muster:
         live_subject=live_subject(settings),
         photos=PhotoService(app, checkins, files, settings.vision_processes),
         faces=faces,
+<<<<<<< HEAD
         imports=Importer(app, store, committer, runner, policy, metrics=metrics),
         metrics=metrics,
         metrics_runner=metrics_runner,
+=======
+        imports=Importer(app, store, committer, runner, policy, settings.team_away_share),
+        alert_engine=engine,
+        alert_delivery=delivery,
+        alert_subject=alert_subject(settings),
+>>>>>>> main
     )
+
+
+def _alerts(
+    settings: Settings,
+    app: Training,
+    store: ReadStore,
+    policy: WindowPolicy,
+    wake: Callable[[], None],
+    clock: Clock,
+) -> tuple[AlertEngine, AlertDelivery]:
+    from app.web.alert_text import describe  # the words live with the other words
+
+    thresholds = Thresholds(
+        dept_rate=settings.dept_alert_rate,
+        no_checkins_after=timedelta(minutes=settings.alert_no_checkins_minutes),
+        device_silent_after=timedelta(minutes=settings.alert_device_silent_minutes),
+        anomaly_burst=settings.alert_anomaly_burst,
+    )
+    engine = AlertEngine(
+        app,
+        store,
+        late_after=policy.late_after,
+        thresholds=thresholds,
+        on_commit=wake,
+        clock=clock,
+    )
+    delivery = AlertDelivery(
+        app,
+        store,
+        channels={
+            "webhook": WebhookChannel(clock),
+            "mail": MailChannel(settings.smtp_host, settings.smtp_port, settings.smtp_from),
+        },
+        describe=describe,
+        lang=settings.default_lang,
+        attempts=settings.alert_delivery_attempts,
+        retry_base_s=settings.alert_retry_base_s,
+        on_commit=wake,
+        clock=clock,
+    )
+    delivery.toast_subject = alert_subject(settings)
+    return engine, delivery
 
 
 def _face_engine(settings: Settings) -> Callable[[], SelfieMatcher]:

@@ -159,7 +159,7 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
     """
     import signal
 
-    from app.streams.changes import change_publisher
+    from app.streams.changes import bus_publisher, change_publisher
 
     if not (projections or vision):
         raise click.UsageError("nothing to do: give --vision or keep --projections")
@@ -179,8 +179,13 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
         if projections:
             muster.runner.on_change = change_publisher(muster.bus, loop, muster.live_subject)
             muster.runner.start()
+<<<<<<< HEAD
             muster.metrics_runner.start()
             jobs.append("projections")
+=======
+            muster.start_alerts(bus_publisher(muster.bus, loop))
+            jobs.append("projections and alerts")
+>>>>>>> main
         sweep = None
         if vision:
             sweep = asyncio.create_task(muster.photos.watch_backlog(every_s=1.0))
@@ -194,6 +199,7 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
             with contextlib.suppress(asyncio.CancelledError):
                 await sweep
             await muster.photos.drain()
+        muster.stop_alerts()
         muster.runner.stop()
         muster.metrics_runner.stop()
         await muster.bus.close()
@@ -357,6 +363,11 @@ def projections_rebuild(name: str | None) -> None:
     elapsed = time.monotonic() - started
     console.print(f"applied {count} events in {elapsed:.1f}s ({count / max(elapsed, 1e-9):,.0f}/s)")
 
+
+from app.alerts.cli import alerts, webhooks  # noqa: E402 - they use `_command` above
+
+main.add_command(webhooks)
+main.add_command(alerts)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,11 +10,13 @@ import structlog
 from eventsourcing.persistence import IntegrityError
 
 from app.application import Training
+from app.domain.conflicts import DEFAULT_TEAM_SHARE
 from app.domain.rules import WindowPolicy
 from app.imports import KINDS
 from app.imports.base import Context, Finding, Plan, Progress
 from app.imports.reader import read
 from app.projections.runner import ProjectionRunner
+from app.services.planning import PlanningWindow
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
 
@@ -54,8 +56,12 @@ class Importer:
     committer: GroupCommitter
     runner: ProjectionRunner
     policy: WindowPolicy
+<<<<<<< HEAD
     #: the metrics service, for the `metrics` kind (its own event log)
     metrics: Any = None
+=======
+    team_share: float = DEFAULT_TEAM_SHARE
+>>>>>>> main
 
     def run(
         self,
@@ -82,7 +88,12 @@ class Importer:
             datetime.now(UTC),
             policy=self.policy,
             progress=progress,
+<<<<<<< HEAD
             metrics=self.metrics,
+=======
+            planning=lambda start, end: PlanningWindow.load(self.store, start, end),
+            team_share=self.team_share,
+>>>>>>> main
         )
         plan = spec.plan(sheet.rows, ctx)
         result = _result(kind, len(sheet.rows), plan)

@@ -23,7 +23,8 @@ from litestar.static_files import create_static_files_router
 from app.bootstrap import Muster
 from app.domain.errors import Refusal
 from app.projections import queries
-from app.streams.changes import change_publisher
+from app.streams.changes import bus_publisher, change_publisher
+from app.web.alerts import alert_handlers
 from app.web.api import api_handlers
 from app.web.auth import principal_of
 from app.web.checkins import checkin_handlers
@@ -34,6 +35,7 @@ from app.web.hub import Client, LiveHub
 from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
 from app.web.pages import page_exception_handlers, page_handlers
+from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
 from app.web.room_qr import room_qr_handlers
 
@@ -121,6 +123,19 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.close(code=4401, reason="login required")
         return
     scope = socket.query_params.get("scope", "")
+    if scope == "inbox":  # the caller's own alerts, on every page they have open
+        await socket.accept()
+        inbox = Client(
+            socket=socket,
+            scope=scope,
+            fmt=socket.query_params.get("format", "html"),
+            lang=lang_of(socket),
+            visible=frozenset(),
+            login=principal.login,
+        )
+        with suppress(WebSocketDisconnect):
+            await hub.serve(inbox)
+        return
     kind, _, key = scope.partition(":")
     user_scope = await queries.scope_of(muster.store, principal.scope)
     plant = key if kind == "plant" else None
@@ -142,6 +157,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         fmt=socket.query_params.get("format", "html"),
         lang=lang_of(socket),
         visible=visible,
+        login=principal.login,
     )
     with suppress(WebSocketDisconnect):
         await hub.serve(client)
@@ -162,7 +178,11 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
                 muster.bus, asyncio.get_running_loop(), muster.live_subject
             )
             muster.runner.start()
+<<<<<<< HEAD
             muster.metrics_runner.start()
+=======
+            muster.start_alerts(bus_publisher(muster.bus, asyncio.get_running_loop()))
+>>>>>>> main
         backlog = None
         if muster.settings.vision_processes > 0:
             # analyses a restart interrupted (the upload path starts the rest at once)
@@ -176,6 +196,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
                     await backlog
             muster.runner.on_change = None
             if run_projections:
+                muster.stop_alerts()
                 muster.runner.stop()
                 muster.metrics_runner.stop()
             await hub.stop()
@@ -188,6 +209,8 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *effect_handlers,
             *checkin_handlers,
             *import_handlers,
+            *planning_handlers,
+            *alert_handlers,
             *page_handlers,
             *room_qr_handlers,
             *face_handlers,

@@ -273,6 +273,42 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.looks_front": "看向前方",
         "ui.looks_away": "未看前方",
         "ui.open_evidence": "查看人脸框与照片信息",
+        "alert.rule.dept_rate_low": "部门签到率低",
+        "alert.rule.headcount_shortfall": "照片人数少于签到人数",
+        "alert.rule.anomaly_burst": "异常集中出现",
+        "alert.rule.no_checkins": "开课后无人签到",
+        "alert.rule.device_silent": "签到设备无响应",
+        "alert.rule.training_overdue": "必修培训逾期",
+        "alert.status.open": "待处理",
+        "alert.status.acknowledged": "已确认",
+        "alert.status.resolved": "已解除",
+        "alert.resolved_title": "已解除：{title}",
+        "alert.detail.dept_rate_low": (
+            "{org}在「{session}」的签到率为 {rate}（{checked_in}/{expected}），低于 {threshold}。"
+            "未到：{missing}"
+        ),
+        "alert.detail.no_checkins": "「{session}」（{room}）已开课，应到 {expected} 人，尚无人签到",
+        "alert.detail.device_silent": (
+            "{device}（{room}）在「{session}」期间已 {minutes} 分钟无响应"
+        ),
+        "alert.detail.device_never": "{device}（{room}）在「{session}」开课后一直无响应",
+        "alert.detail.headcount_shortfall": "「{session}」（{room}）现场照片人数明显少于签到人数",
+        "alert.detail.anomaly_burst": "「{session}」（{room}）有 {n} 条待处理异常",
+        "alert.detail.training_overdue": "{employee}（{employee_no}）的必修课程 {course} 已逾期",
+        "alert.more": "等 {n} 人",
+        "ui.alerts": "告警",
+        "ui.alert_inbox": "我的告警",
+        "ui.no_alerts": "暂无告警",
+        "ui.acknowledge": "确认收到",
+        "ui.raised_at": "发出时间",
+        "ui.recipients": "接收人",
+        "ui.rule": "类型",
+        "ui.detail": "内容",
+        "ui.all": "全部",
+        "ui.notify_me": "开启浏览器通知",
+        "ui.new_alert": "新告警",
+        "problem.unknown_alert": "找不到该告警",
+        "problem.alert_not_open": "该告警已被确认或已解除",
         "status.expected": "未到",
         "status.present": "已到",
         "status.late": "迟到",
@@ -310,6 +346,9 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "effect.warning.no_peers": (
             "{count} 名受训员工在同班组同岗位中没有未受训的同事可比，未计入。"
         ),
+        "flag.checkin_outside_window": "签到时间不在签到时段内",
+        "flag.device_room_mismatch": "签到设备不属于本教室",
+        "flag.device_clock_skew": "设备时间与服务器不一致",
         # imports (app/imports): {placeholders} are filled per row
         "import.required": "必填，不能为空",
         "import.missing_column": "缺少必需的列",
@@ -352,6 +391,18 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         ),
         "import.unknown_kind": "未知的导入类型",
         "import.refused": "文件有错误，未保存任何内容",
+        "conflict.person_double_booked": (
+            "{person} 同一时间还在场次 {other_code}（{other_start}，{other_room}）"
+        ),
+        "conflict.trainer_double_booked": (
+            "讲师 {trainer} 同一时间还要讲授场次 {other_code}（{other_start}，{other_room}）"
+        ),
+        "conflict.room_double_booked": (
+            "教室 {other_room} 同一时间已被场次 {other_code} 占用（{other_start}）"
+        ),
+        "conflict.shift_clash": "{person} 此时在 {line} 上班（{shift_start}–{shift_end}）",
+        "conflict.over_capacity": "名单 {rostered} 人，超过容量 {capacity} 人",
+        "conflict.team_share": "班组 {team} 将有 {away}/{size} 人同时离岗培训，超过 {share}%",
     },
     "en": {
         **CHECKIN_TEXT["en"],
@@ -474,6 +525,46 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.looks_front": "at the front",
         "ui.looks_away": "away",
         "ui.open_evidence": "See the face boxes and photo facts",
+        "alert.rule.dept_rate_low": "Department check-in rate low",
+        "alert.rule.headcount_shortfall": "Fewer people in the room than checked in",
+        "alert.rule.anomaly_burst": "Many anomalies in one session",
+        "alert.rule.no_checkins": "No check-ins since the start",
+        "alert.rule.device_silent": "Check-in device silent",
+        "alert.rule.training_overdue": "Mandatory training overdue",
+        "alert.status.open": "Open",
+        "alert.status.acknowledged": "Acknowledged",
+        "alert.status.resolved": "Resolved",
+        "alert.resolved_title": "Resolved: {title}",
+        "alert.detail.dept_rate_low": (
+            "{org} in “{session}”: {rate} checked in ({checked_in}/{expected}), below {threshold}. "
+            "Missing: {missing}"
+        ),
+        "alert.detail.no_checkins": (
+            "“{session}” ({room}) has started; {expected} expected, nobody has checked in"
+        ),
+        "alert.detail.device_silent": (
+            "{device} ({room}) silent for {minutes} min during “{session}”"
+        ),
+        "alert.detail.device_never": "{device} ({room}) silent since “{session}” started",
+        "alert.detail.headcount_shortfall": (
+            "“{session}” ({room}): clearly fewer people in the room photo than checked in"
+        ),
+        "alert.detail.anomaly_burst": "“{session}” ({room}): {n} anomalies to review",
+        "alert.detail.training_overdue": "{employee} ({employee_no}) is overdue for {course}",
+        "alert.more": "and {n} more",
+        "ui.alerts": "Alerts",
+        "ui.alert_inbox": "My alerts",
+        "ui.no_alerts": "No alerts",
+        "ui.acknowledge": "Acknowledge",
+        "ui.raised_at": "Raised",
+        "ui.recipients": "Recipients",
+        "ui.rule": "Kind",
+        "ui.detail": "Detail",
+        "ui.all": "All",
+        "ui.notify_me": "Turn on browser notifications",
+        "ui.new_alert": "New alert",
+        "problem.unknown_alert": "No such alert",
+        "problem.alert_not_open": "This alert was already acknowledged or resolved",
         "status.expected": "Absent",
         "status.present": "Present",
         "status.late": "Late",
@@ -514,6 +605,9 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
             "{count} trained people have no untrained peer in the same team and position "
             "and are left out."
         ),
+        "flag.checkin_outside_window": "outside the check-in time",
+        "flag.device_room_mismatch": "device of another room",
+        "flag.device_clock_skew": "device clock off",
         # imports (app/imports): {placeholders} are filled per row
         "import.required": "is required",
         "import.missing_column": "required column is missing",
@@ -569,6 +663,24 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         ),
         "import.unknown_kind": "unknown import kind",
         "import.refused": "The file has errors; nothing was saved",
+        "conflict.person_double_booked": (
+            "{person} is also on session {other_code} at that time ({other_start}, {other_room})"
+        ),
+        "conflict.trainer_double_booked": (
+            "trainer {trainer} also teaches session {other_code} "
+            "at that time ({other_start}, {other_room})"
+        ),
+        "conflict.room_double_booked": (
+            "room {other_room} is taken by session {other_code} at that time ({other_start})"
+        ),
+        "conflict.shift_clash": "{person} is on shift on {line} then ({shift_start}–{shift_end})",
+        "conflict.over_capacity": (
+            "{rostered} people on the roster, more than the capacity of {capacity}"
+        ),
+        "conflict.team_share": (
+            "{away} of {size} people of team {team} would "
+            "be away in training at once (more than {share}%)"
+        ),
     },
 }
 
