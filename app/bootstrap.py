@@ -150,12 +150,11 @@ class Muster:
     alert_subject: str
     extras: dict[str, object] = field(default_factory=dict)
 
-<<<<<<< HEAD
     @property
     def runners(self) -> list[ProjectionRunner]:
         """Every projection runner: the training log's and the metrics log's."""
         return [self.runner, self.metrics_runner]
-=======
+
     def start_alerts(self, publish: Publish | None) -> None:
         """Run the alert engine and delivery (where the projections run); toasts go out
         through `publish`."""
@@ -167,7 +166,6 @@ class Muster:
         self.alert_engine.stop()
         self.alert_delivery.stop()
         self.alert_delivery.publish = None
->>>>>>> main
 
     def close(self) -> None:
         self.stop_alerts()
@@ -210,11 +208,7 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
         max_batch=settings.commit_max_batch,
         on_commit=_wake_runners(runner, store),
     )
-<<<<<<< HEAD
-    policy = window_policy(settings)
     metrics = MetricsService(metrics_app, store, metrics_runner)
-=======
->>>>>>> main
     files = PhotoFiles(settings.var_dir / "photos")
     faces = FaceService(app, store, templates, _face_engine(settings), files.read)
     checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
@@ -233,16 +227,14 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
         live_subject=live_subject(settings),
         photos=PhotoService(app, checkins, files, settings.vision_processes),
         faces=faces,
-<<<<<<< HEAD
-        imports=Importer(app, store, committer, runner, policy, metrics=metrics),
+        imports=Importer(
+            app, store, committer, runner, policy, settings.team_away_share, metrics=metrics
+        ),
         metrics=metrics,
         metrics_runner=metrics_runner,
-=======
-        imports=Importer(app, store, committer, runner, policy, settings.team_away_share),
         alert_engine=engine,
         alert_delivery=delivery,
         alert_subject=alert_subject(settings),
->>>>>>> main
     )
 
 

@@ -179,13 +179,9 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
         if projections:
             muster.runner.on_change = change_publisher(muster.bus, loop, muster.live_subject)
             muster.runner.start()
-<<<<<<< HEAD
             muster.metrics_runner.start()
-            jobs.append("projections")
-=======
             muster.start_alerts(bus_publisher(muster.bus, loop))
             jobs.append("projections and alerts")
->>>>>>> main
         sweep = None
         if vision:
             sweep = asyncio.create_task(muster.photos.watch_backlog(every_s=1.0))

@@ -104,17 +104,12 @@ class Context:
     now: datetime
     policy: WindowPolicy = field(default_factory=WindowPolicy)
     progress: Progress | None = None
-<<<<<<< HEAD
-    #: conflicts a planned session would cause (remarks on its row; they do not block)
-    check_conflicts: Callable[[Any], Sequence[Finding]] | None = None
-    #: the metrics service (app.services.metrics), for kinds with their own event log
-    metrics: Any = None
-=======
     #: the planning window of a stretch of time, to find the conflicts planned sessions
     #: would cause (remarks on their rows; they do not block the import)
     planning: Callable[[datetime, datetime], PlanningWindow] | None = None
     team_share: float = DEFAULT_TEAM_SHARE
->>>>>>> main
+    #: the metrics service (app.services.metrics), for kinds with their own event log
+    metrics: Any = None
     _cache: dict[UUID, Any] = field(default_factory=dict)
 
     def get(self, kind: str, key: str) -> Any:

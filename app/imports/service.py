@@ -56,12 +56,9 @@ class Importer:
     committer: GroupCommitter
     runner: ProjectionRunner
     policy: WindowPolicy
-<<<<<<< HEAD
+    team_share: float = DEFAULT_TEAM_SHARE
     #: the metrics service, for the `metrics` kind (its own event log)
     metrics: Any = None
-=======
-    team_share: float = DEFAULT_TEAM_SHARE
->>>>>>> main
 
     def run(
         self,
@@ -88,12 +85,9 @@ class Importer:
             datetime.now(UTC),
             policy=self.policy,
             progress=progress,
-<<<<<<< HEAD
-            metrics=self.metrics,
-=======
             planning=lambda start, end: PlanningWindow.load(self.store, start, end),
             team_share=self.team_share,
->>>>>>> main
+            metrics=self.metrics,
         )
         plan = spec.plan(sheet.rows, ctx)
         result = _result(kind, len(sheet.rows), plan)

@@ -178,11 +178,8 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
                 muster.bus, asyncio.get_running_loop(), muster.live_subject
             )
             muster.runner.start()
-<<<<<<< HEAD
             muster.metrics_runner.start()
-=======
             muster.start_alerts(bus_publisher(muster.bus, asyncio.get_running_loop()))
->>>>>>> main
         backlog = None
         if muster.settings.vision_processes > 0:
             # analyses a restart interrupted (the upload path starts the rest at once)
