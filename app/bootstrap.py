@@ -37,7 +37,7 @@ from app.stores.commit import GroupCommitter
 from app.stores.face_templates import SqlTemplateStore, template_key
 from app.stores.metric_events import metrics_store_env
 from app.streams.bus import EventBus
-from vision.face import SelfieMatcher
+from vision.identity.engine import SelfieMatcher
 
 log = structlog.get_logger(__name__)
 
@@ -285,7 +285,7 @@ def _face_engine(settings: Settings) -> Callable[[], SelfieMatcher]:
     selfie arrives)."""
 
     def load() -> SelfieMatcher:
-        from vision.face import DlibFaceEngine, SelfieRules
+        from vision.identity.engine import DlibFaceEngine, SelfieRules
 
         rules = SelfieRules(
             min_sharpness=settings.face_min_sharpness, min_face=settings.face_min_face_px
