@@ -29,8 +29,8 @@ from app.web.api import api_handlers
 from app.web.auth import principal_of
 from app.web.checkins import checkin_handlers
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
-from app.web.effect_api import effect_handlers
 from app.web.compliance_api import compliance_handlers
+from app.web.effect_api import effect_handlers
 from app.web.faces_api import face_handlers
 from app.web.hub import Client, LiveHub
 from app.web.imports_api import import_handlers
