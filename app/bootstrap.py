@@ -32,6 +32,7 @@ from app.services.checkin import CheckInService
 from app.services.faces import FaceService
 from app.services.metrics import Metrics, MetricsService
 from app.services.photos import PhotoFiles, PhotoService
+from app.services.throttle import FailedLogins
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
@@ -151,6 +152,8 @@ class Muster:
     #: subject prefix of this deployment's alert notices (toasts)
     alert_subject: str
     extras: dict[str, object] = field(default_factory=dict)
+    #: failed logins per login and per address (slowed, then refused for a while)
+    failed_logins: FailedLogins = field(default_factory=FailedLogins)
 
     @property
     def runners(self) -> list[ProjectionRunner]:

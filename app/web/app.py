@@ -37,10 +37,12 @@ from app.web.hub import Client, LiveHub
 from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
 from app.web.live_board import live_board_handlers
+from app.web.login import login_handlers
 from app.web.pages import page_exception_handlers, page_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
 from app.web.room_qr import room_qr_handlers
+from app.web.security import csrf_middleware, security_headers
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -226,6 +228,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *alert_handlers,
             *live_board_handlers,
             *page_handlers,
+            *login_handlers,
             *room_qr_handlers,
             *face_handlers,
             *kiosk_handlers,
@@ -233,7 +236,8 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             create_static_files_router(path="/static", directories=[STATIC]),
         ],
         lifespan=[lifespan],
-        middleware=[authentication_middleware],
+        middleware=[csrf_middleware, authentication_middleware],
+        before_send=[security_headers],
         exception_handlers={
             Problem: _problem_handler,
             Refusal: _refusal_handler,
