@@ -43,6 +43,8 @@ from app.streams.bus import EventBus
 from vision.identity.engine import SelfieMatcher
 
 log = structlog.get_logger(__name__)
+#: events record the acting role and device or address (app.audit.context)
+AUDITED_MAPPER = "app.audit.context:AuditedMapper"
 
 
 def event_store_env(settings: Settings) -> dict[str, str]:
@@ -54,6 +56,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(path),
             "SQLITE_LOCK_TIMEOUT": "10",
+            "MAPPER_TOPIC": AUDITED_MAPPER,
         }
     url = urlsplit(settings.store)
     return {
@@ -67,6 +70,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         # appends go through the one group-commit thread; the rest are aggregate reads
         "POSTGRES_POOL_SIZE": "4",
         "POSTGRES_MAX_OVERFLOW": "4",
+        "MAPPER_TOPIC": AUDITED_MAPPER,
     }
 
 

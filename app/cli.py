@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.audit.context import ACTING, Acting
 from app.bootstrap import Muster, build
 from app.domain.access import Role
 from app.logging import configure
@@ -34,6 +36,7 @@ def _command() -> Iterator[Muster]:
     """A wired system for one admin command: refusals become clean CLI errors, and the read
     models are brought up to date before and after, so the command sees and shows its effect."""
     muster = _build()
+    ACTING.set(Acting("operator", f"host:{socket.gethostname()}"))
     try:
         muster.runner.run_once()
         yield muster

@@ -15,6 +15,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from app.audit.context import ACTING, Acting
 from app.bootstrap import Muster
 from app.passwords import hash_password, needs_rehash, verify_password
 from app.services import two_factor
@@ -166,9 +167,21 @@ def authentication_middleware(app: ASGIApp) -> ASGIApp:
                 path = scope.get("path", "")
                 principal = principal if path.startswith(ENROLLING_PATHS) else None
             scope.setdefault("state", {})[_STATE_KEY] = principal  # type: ignore[typeddict-unknown-key]
+            client = scope.get("client")
+            address = f"ip:{client[0]}" if client else "ip:-"
+            role = principal.role if principal else ("device" if token_kind(scope) else "anonymous")
+            ACTING.set(Acting(role, address))
         await app(scope, receive, send)
 
     return middleware
+
+
+def token_kind(scope: Scope) -> bool:
+    """Whether the request brings a device token."""
+    for key, value in scope.get("headers", ()):
+        if key == b"authorization":
+            return b"mdt_" in bytes(value)
+    return False
 
 
 def principal_of(connection: ASGIConnection, secret: bytes | None = None) -> Principal | None:  # type: ignore[type-arg]
