@@ -39,6 +39,7 @@ from app.web.kiosk import kiosk_handlers
 from app.web.live_board import live_board_handlers
 from app.web.login import login_handlers
 from app.web.pages import page_exception_handlers, page_handlers
+from app.web.permissions import permitted
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
 from app.web.room_qr import room_qr_handlers
@@ -237,6 +238,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
         ],
         lifespan=[lifespan],
         middleware=[csrf_middleware, authentication_middleware],
+        guards=[permitted],
         before_send=[security_headers],
         exception_handlers={
             Problem: _problem_handler,
