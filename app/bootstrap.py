@@ -5,27 +5,42 @@ Nothing else reads the environment. Both deployment shapes go through `build`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import structlog
 
 from app.application import Training
+from app.domain.recount import RecountPolicy
 from app.domain.rules import WindowPolicy
 from app.projections import all_projections
 from app.projections.runner import ProjectionRunner
+from app.projections.subscriber import SubscriberRunner
+from app.services.analysis import PhotoAnalysis
 from app.services.checkin import CheckInService
-from app.services.photos import PhotoFiles, PhotoService
+from app.services.photo_files import PhotoFiles
+from app.services.photos import PhotoService
+from app.services.room_memory import RoomMemory
+from app.services.vision_adapters import (
+    PooledFaceEngine,
+    PooledRoomAnalyser,
+    RoomAnalyser,
+    VisionPool,
+)
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
 from app.streams.bus import EventBus
+from app.streams.changes import ViewChanges
+from vision.memory import EARLIER_PHOTOS, STATIC_GAP
+from vision.ports import FaceEngine
 
 log = structlog.get_logger(__name__)
 
@@ -106,6 +121,30 @@ def window_policy(settings: Settings) -> WindowPolicy:
     )
 
 
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """What the app reaches outside itself besides its stores: the vision ports and the
+    clock. Real ones by default (`real_adapters`); tests pass fakes (``vision.fake``)."""
+
+    #: room photos are analysed where this is set (``None``: stored, analysed elsewhere)
+    analyser: RoomAnalyser | None
+    faces: FaceEngine
+    clock: Callable[[], datetime] = utc_now
+
+
+def real_adapters(settings: Settings) -> Adapters:
+    """The dlib/OpenCV models in `settings.vision_processes` processes (started on the
+    first photo); with none, this process analyses no room photo."""
+    pool = VisionPool(max(1, settings.vision_processes))
+    analyser = PooledRoomAnalyser(pool) if settings.vision_processes > 0 else None
+    return Adapters(analyser=analyser, faces=PooledFaceEngine(pool))
+
+
 @dataclass
 class Muster:
     """Everything wired: what the web app, the CLI and the tests use."""
@@ -122,24 +161,71 @@ class Muster:
     #: subject prefix of this deployment's "session view changed" messages
     live_subject: str
     photos: PhotoService
+    adapters: Adapters
+    #: publishes "a session's view changed" from the serving loop (`start`)
+    changes: ViewChanges
+    #: the photo-analysis process manager (``None`` where no analyser is wired)
+    analysis: SubscriberRunner | None
+    #: every subscriber this process may run, analysis included
+    subscribers: list[SubscriberRunner]
     extras: dict[str, object] = field(default_factory=dict)
 
+    def start(self, loop: asyncio.AbstractEventLoop, *, projections: bool) -> None:
+        """Follow the event log from ``loop``'s process: the projections (their view
+        changes published on the bus) and the subscribers, when ``projections``; the
+        photo analysis wherever an analyser is wired."""
+        self.changes.bind(loop)
+        if projections:
+            self.runner.start()
+        for subscriber in self.subscribers:
+            if projections or subscriber is self.analysis:
+                subscriber.start()
+
+    def stop(self) -> None:
+        """Stop following the log (`start`); work in flight resumes from the checkpoints."""
+        for subscriber in self.subscribers:
+            subscriber.stop()
+        self.runner.stop()
+        self.changes.bind(None)
+
     def close(self) -> None:
-        self.photos.close()
+        for subscriber in self.subscribers:
+            subscriber.close()
         self.runner.stop()
         self.committer.close()
         self.store.close()
         self.app.close()
 
 
-def build(settings: Settings | None = None) -> Muster:
-    """Wire the system for `settings` (read from the environment when not given)."""
+def build(settings: Settings | None = None, adapters: Adapters | None = None) -> Muster:
+    """Wire the system for `settings` (read from the environment when not given) with
+    `adapters` (the real ones when not given)."""
     settings = settings or Settings()
+    adapters = adapters or real_adapters(settings)
+    bus = make_bus(settings)
+    subject = live_subject(settings)
+    changes = ViewChanges(bus, subject)
+    files = PhotoFiles(settings.var_dir / "photos")
+    poll_s = settings.projection_poll_ms / 1000
     with _schema_lock(settings):  # tables are created on first start, by one process at a time
         app = Training(env=event_store_env(settings))
         store = make_read_store(settings)
+        subscribers = []
+        analysis = None
+        if adapters.analyser is not None:
+            memory = RoomMemory(store, files, RecountPolicy(STATIC_GAP, EARLIER_PHOTOS))
+            process = PhotoAnalysis(
+                app, adapters.analyser, memory, concurrency=2 * max(1, settings.vision_processes)
+            )
+            analysis = SubscriberRunner(app, store, process, poll_s=poll_s)
+            subscribers.append(analysis)
         runner = ProjectionRunner(
-            app, store, all_projections(), poll_s=settings.projection_poll_ms / 1000
+            app,
+            store,
+            all_projections(),
+            on_change=changes,
+            after_round=_wake_all(subscribers),
+            poll_s=poll_s,
         )
     committer = GroupCommitter(
         app,
@@ -157,14 +243,26 @@ def build(settings: Settings | None = None) -> Muster:
         committer=committer,
         runner=runner,
         checkins=checkins,
-        bus=make_bus(settings),
+        bus=bus,
         secret=secret_key(settings),
         policy=policy,
-        live_subject=live_subject(settings),
-        photos=PhotoService(
-            app, checkins, PhotoFiles(settings.var_dir / "photos"), settings.vision_processes
-        ),
+        live_subject=subject,
+        photos=PhotoService(app, checkins, files),
+        adapters=adapters,
+        changes=changes,
+        analysis=analysis,
+        subscribers=subscribers,
     )
+
+
+def _wake_all(subscribers: list[SubscriberRunner]) -> Callable[[], None]:
+    """After a projection round: the subscribers reading its read models look again."""
+
+    def wake() -> None:
+        for subscriber in subscribers:
+            subscriber.wake()
+
+    return wake
 
 
 def _wake_runners(runner: ProjectionRunner, store: ReadStore) -> Callable[[], None]:

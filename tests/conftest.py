@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import threading
 import time
@@ -18,9 +19,13 @@ import pytest
 import uvicorn
 from psycopg import sql
 
-from app.bootstrap import Muster, build
+from app.bootstrap import Adapters, Muster, build, real_adapters
+from app.services.vision_adapters import InlineRoomAnalyser
 from app.settings import Settings
 from tests.services import PG_DSN, ensure_postgres
+from vision.fake import FakeFaceEngine, FakeRoomAnalyzer, FixtureIndex
+
+VISION_FIXTURES = Path(__file__).parent / "fixtures" / "vision"
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -60,9 +65,34 @@ def settings(backend: str, tmp_path: Path, pg_schema: str) -> Settings:
     return make_settings(backend, tmp_path, pg_schema)
 
 
+@functools.cache
+def fixture_index(directory: Path = VISION_FIXTURES) -> FixtureIndex:
+    return FixtureIndex(directory)
+
+
+def fake_adapters(directory: Path = VISION_FIXTURES, *, analyse: bool = True) -> Adapters:
+    """The fakes of ``vision.fake``: each image's faces come from the JSON beside it
+    (``analyse=False``: photos are stored and not analysed, as on a scale-out web process)."""
+    index = fixture_index(directory)
+    analyser = InlineRoomAnalyser(FakeRoomAnalyzer(index)) if analyse else None
+    return Adapters(analyser=analyser, faces=FakeFaceEngine(index))
+
+
 @pytest.fixture
-def muster(settings: Settings) -> Iterator[Muster]:
-    wired = build(settings)
+def adapters(request: pytest.FixtureRequest, settings: Settings) -> Adapters:
+    """The vision adapters the app is wired with: the fakes unless the test is marked
+    ``@pytest.mark.vision("real")`` (the dlib/OpenCV models in a process) or
+    ``@pytest.mark.vision("none")`` (photos stored, none analysed)."""
+    marker = request.node.get_closest_marker("vision")
+    kind = marker.args[0] if marker else "fake"
+    if kind == "real":
+        return real_adapters(settings)
+    return fake_adapters(analyse=kind == "fake")
+
+
+@pytest.fixture
+def muster(settings: Settings, adapters: Adapters) -> Iterator[Muster]:
+    wired = build(settings, adapters)
     yield wired
     wired.close()
 

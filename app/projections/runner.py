@@ -51,6 +51,7 @@ class ProjectionRunner:
         projections: Sequence[Projection],
         *,
         on_change: OnChange | None = None,
+        after_round: Callable[[], None] | None = None,
         poll_s: float = 0.2,
         batch_size: int = 250,
     ) -> None:
@@ -58,6 +59,9 @@ class ProjectionRunner:
         self.store = store
         self.projections = list(projections)
         self.on_change = on_change
+        #: called after each live round that applied events (subscribers that read these
+        #: read models look again)
+        self.after_round = after_round
         self.poll_s = poll_s
         #: events per projection per live round: small rounds keep each read-store
         #: transaction short, so on SQLite (one writer for events and read models) appends
@@ -184,6 +188,8 @@ class ProjectionRunner:
             if notify and self.on_change is not None:
                 for sessions, position in changes:
                     self.on_change(sessions, position)
+            if notify and applied and self.after_round is not None:
+                self.after_round()
             for seen in [k for k in decoded if k <= slowest]:
                 del decoded[seen]
             if progress is not None:

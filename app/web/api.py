@@ -13,11 +13,13 @@ from litestar.params import FromPath
 
 from app.domain.access import Role
 from app.projections import queries
-from app.services.photos import PhotoUpload
+from app.services.photos import PhotoRefused, PhotoUpload
 from app.web.auth import bearer, check_password, issue_token, require_principal
 from app.web.common import PROBLEM_JSON, decode_json, json_response, lang_of, muster_of
 from app.web.contract import MAX_BATCH, CheckInBatch, TokenReply, TokenRequest
+from app.web.i18n import t
 from app.web.problems import Problem
+from vision.messages import message as vision_message
 
 ONE_MB = 1024 * 1024
 
@@ -82,8 +84,47 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
         client_event_id=str(form.get("client_event_id", "")),
         device_time=device_time,
     )
-    receipt = await muster.photos.upload(bearer(request), photo, lang_of(request))
+    lang = lang_of(request)
+    try:
+        stored = await muster.photos.upload(bearer(request), photo)
+    except PhotoRefused as refused:
+        raise photo_problem(refused, lang) from refused
+    receipt = {
+        "photo_id": stored.photo_id,
+        "exif_time": stored.exif_time,
+        "status": "stored",
+        "message": t("photo.stored", lang),
+    }
     return json_response(receipt, 201)
+
+
+def photo_problem(refused: PhotoRefused, lang: str) -> Problem:
+    """The problem details of a refused upload."""
+    details = refused.details
+    match refused.reason:
+        case "too_large":
+            return Problem(413, "photo-too-large", "problem.photo_too_large", **details)
+        case "image_rejected":
+            reason = details["image_reason"]
+            return Problem(
+                422,
+                "image-rejected",
+                "problem.image_rejected",
+                reason=reason,
+                reason_text=vision_message(reason, lang),
+            )
+        case "key_reused":
+            key = "problem.idempotency_key_reused"
+            return Problem(409, "idempotency-key-reused", key, **details)
+        case "concurrent_uploads":
+            return Problem(409, "conflict", "problem.invalid_body", errors=["concurrent uploads"])
+        case "invalid_kind":
+            allowed = ", ".join(details["allowed"])
+            errors = [f"kind must be one of {allowed}"]
+            return Problem(422, "invalid-body", "problem.invalid_body", errors=errors)
+        case _:
+            errors = [f"client_event_id is required (≤ {details.get('max_length')} characters)"]
+            return Problem(422, "invalid-body", "problem.invalid_body", errors=errors)
 
 
 @get("/photos/{photo_id:str}")

@@ -16,7 +16,6 @@ from litestar.static_files import create_static_files_router
 
 from app.bootstrap import Muster
 from app.projections import queries
-from app.streams.changes import change_publisher
 from app.web.api import api_handlers
 from app.web.auth import principal_of
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
@@ -86,12 +85,14 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     if kind == "session":
         found = await queries.session_plant(muster.store, [key])
         plant = found.get(key)
+    if kind == "photo":
+        plant = await queries.photo_plant(muster.store, key)
     visible = (
         await queries.visible_plants(muster.store, user_scope)
         if user_scope is not None
         else frozenset[str]()
     )
-    if kind not in ("plant", "session") or plant not in visible:
+    if kind not in ("plant", "session", "photo") or plant not in visible:
         await socket.close(code=4403, reason="scope not allowed")
         return
     await socket.accept()
@@ -101,6 +102,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         fmt=socket.query_params.get("format", "html"),
         lang=lang_of(socket),
         visible=visible,
+        session=socket.query_params.get("session"),
     )
     with suppress(WebSocketDisconnect):
         await hub.serve(client)
@@ -116,25 +118,11 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await hub.start()
-        if run_projections:
-            muster.runner.on_change = change_publisher(
-                muster.bus, asyncio.get_running_loop(), muster.live_subject
-            )
-            muster.runner.start()
-        backlog = None
-        if muster.settings.vision_processes > 0:
-            # analyses a restart interrupted (the upload path starts the rest at once)
-            backlog = asyncio.create_task(muster.photos.watch_backlog(every_s=60, older_than_s=120))
+        muster.start(asyncio.get_running_loop(), projections=run_projections)
         try:
             yield
         finally:
-            if backlog is not None:
-                backlog.cancel()
-                with suppress(asyncio.CancelledError):
-                    await backlog
-            muster.runner.on_change = None
-            if run_projections:
-                muster.runner.stop()
+            await asyncio.to_thread(muster.stop)
             await hub.stop()
             await muster.bus.close()
             await muster.store.close_async()

@@ -21,6 +21,7 @@ from litestar import WebSocket
 from app.bootstrap import Muster
 from app.projections import queries
 from app.streams.bus import Subscription
+from app.web.pages import photo_context
 from app.web.render import render
 
 log = structlog.get_logger(__name__)
@@ -37,6 +38,8 @@ class Client:
     fmt: str
     lang: str
     visible: frozenset[str]
+    #: a photo page's session, the one it compares the photo with
+    session: str | None = None
     sent_version: int = -1
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=8))
 
@@ -144,6 +147,9 @@ class LiveHub:
         dirty, self._dirty_sessions = self._dirty_sessions, set()
         plants = await queries.session_plant(self.muster.store, list(dirty))
         scopes = {f"session:{sid}" for sid in dirty} | {f"plant:{p}" for p in plants.values()}
+        if any(scope.startswith("photo:") for scope in self.clients):
+            photos = await queries.photos_of_sessions(self.muster.store, sorted(dirty))
+            scopes |= {f"photo:{photo_id}" for photo_id in photos}
         for scope in scopes & set(self.clients):
             await self._push_scope(scope)
 
@@ -152,6 +158,9 @@ class LiveHub:
         if not targets:
             return
         kind, _, key = scope.partition(":")
+        if kind == "photo":
+            await self._push_photo(key, targets)
+            return
         settings = self.muster.settings
         now = datetime.now(UTC)
         board: dict[str, Any] = {}
@@ -197,3 +206,21 @@ class LiveHub:
             self._offer(client, rendered[key_])
             client.sent_version = version
             self.pushes += 1
+
+    async def _push_photo(self, photo_id: str, targets: list[Client]) -> None:
+        """A photo evidence page: its body again (analysed, counted again, reused …)."""
+        for client in targets:
+            context = await photo_context(self.muster, photo_id, client.visible, client.session)
+            if context is None:
+                continue
+            self.pushes += 1
+            if client.fmt == "json":
+                message = {"type": "photo", "id": photo_id, "version": self.pushes}
+                text = json.dumps(
+                    {**message, "photo": context["photo"], "pending": context["pending"]},
+                    ensure_ascii=False,
+                    default=str,
+                )
+            else:
+                text = render("_photo_body.html", client.lang, oob=True, **context)
+            self._offer(client, text)

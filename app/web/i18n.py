@@ -31,6 +31,7 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "photo.stored": "已存储",
         "problem.photo_too_large": "照片不能超过 15 MB",
         "problem.image_rejected": "无法使用这张照片",
+        "problem.idempotency_key_reused": "该 client_event_id 已用于其他内容，未重复保存",
         "ui.photos": "现场照片",
         "ui.exif_time": "拍摄时间",
         "ui.headcount": "照片人数",
@@ -164,6 +165,9 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "photo.stored": "Stored",
         "problem.photo_too_large": "Photos may be at most 15 MB",
         "problem.image_rejected": "This photo cannot be used",
+        "problem.idempotency_key_reused": (
+            "This client_event_id was already used for other content; nothing new was stored"
+        ),
         "ui.photos": "Site photos",
         "ui.exif_time": "Taken at",
         "ui.headcount": "People in photo",
