@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import structlog
 
 from app.application import Training
+from app.domain.qr import qr_key
 from app.domain.recount import RecountPolicy
 from app.domain.rules import WindowPolicy
 from app.projections import all_projections
@@ -25,22 +26,19 @@ from app.projections.runner import ProjectionRunner
 from app.projections.subscriber import SubscriberRunner
 from app.services.analysis import PhotoAnalysis
 from app.services.checkin import CheckInService
+from app.services.faces import FaceService
 from app.services.photo_files import PhotoFiles
 from app.services.photos import PhotoService
 from app.services.room_memory import RoomMemory
-from app.services.vision_adapters import (
-    PooledFaceEngine,
-    PooledRoomAnalyser,
-    RoomAnalyser,
-    VisionPool,
-)
+from app.services.vision_adapters import PooledRoomAnalyser, RoomAnalyser, VisionPool
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
+from app.stores.face_templates import SqlTemplateStore, template_key
 from app.streams.bus import EventBus
 from app.streams.changes import ViewChanges
+from vision.face import SelfieMatcher
 from vision.memory import EARLIER_PHOTOS, STATIC_GAP
-from vision.ports import FaceEngine
 
 log = structlog.get_logger(__name__)
 
@@ -133,16 +131,19 @@ class Adapters:
 
     #: room photos are analysed where this is set (``None``: stored, analysed elsewhere)
     analyser: RoomAnalyser | None
-    faces: FaceEngine
+    #: the face engine, loaded when the first selfie arrives
+    faces: Callable[[], SelfieMatcher]
     clock: Callable[[], datetime] = utc_now
 
 
 def real_adapters(settings: Settings) -> Adapters:
-    """The dlib/OpenCV models in `settings.vision_processes` processes (started on the
-    first photo); with none, this process analyses no room photo."""
-    pool = VisionPool(max(1, settings.vision_processes))
-    analyser = PooledRoomAnalyser(pool) if settings.vision_processes > 0 else None
-    return Adapters(analyser=analyser, faces=PooledFaceEngine(pool))
+    """The dlib/OpenCV models: room photos in `settings.vision_processes` processes
+    (started on the first photo; with none, this process analyses no room photo), selfies
+    in this process."""
+    analyser = None
+    if settings.vision_processes > 0:
+        analyser = PooledRoomAnalyser(VisionPool(settings.vision_processes))
+    return Adapters(analyser=analyser, faces=_face_engine(settings))
 
 
 @dataclass
@@ -161,6 +162,7 @@ class Muster:
     #: subject prefix of this deployment's "session view changed" messages
     live_subject: str
     photos: PhotoService
+    faces: FaceService
     adapters: Adapters
     #: publishes "a session's view changed" from the serving loop (`start`)
     changes: ViewChanges
@@ -202,6 +204,7 @@ def build(settings: Settings | None = None, adapters: Adapters | None = None) ->
     `adapters` (the real ones when not given)."""
     settings = settings or Settings()
     adapters = adapters or real_adapters(settings)
+    secret = secret_key(settings)
     bus = make_bus(settings)
     subject = live_subject(settings)
     changes = ViewChanges(bus, subject)
@@ -227,6 +230,7 @@ def build(settings: Settings | None = None, adapters: Adapters | None = None) ->
             after_round=_wake_all(subscribers),
             poll_s=poll_s,
         )
+        templates = SqlTemplateStore(template_key(secret), store)
     committer = GroupCommitter(
         app,
         window_s=settings.commit_window_ms / 1000,
@@ -234,7 +238,8 @@ def build(settings: Settings | None = None, adapters: Adapters | None = None) ->
         on_commit=_wake_runners(runner, store),
     )
     policy = window_policy(settings)
-    checkins = CheckInService(app, store, committer, policy)
+    faces = FaceService(app, store, templates, adapters.faces, files.read)
+    checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
         settings=settings,
@@ -244,10 +249,11 @@ def build(settings: Settings | None = None, adapters: Adapters | None = None) ->
         runner=runner,
         checkins=checkins,
         bus=bus,
-        secret=secret_key(settings),
+        secret=secret,
         policy=policy,
         live_subject=subject,
         photos=PhotoService(app, checkins, files),
+        faces=faces,
         adapters=adapters,
         changes=changes,
         analysis=analysis,
@@ -263,6 +269,21 @@ def _wake_all(subscribers: list[SubscriberRunner]) -> Callable[[], None]:
             subscriber.wake()
 
     return wake
+
+
+def _face_engine(settings: Settings) -> Callable[[], SelfieMatcher]:
+    """The dlib face engine with the configured selfie rules (its models load when the first
+    selfie arrives)."""
+
+    def load() -> SelfieMatcher:
+        from vision.face import DlibFaceEngine, SelfieRules
+
+        rules = SelfieRules(
+            min_sharpness=settings.face_min_sharpness, min_face=settings.face_min_face_px
+        )
+        return DlibFaceEngine(rules=rules)
+
+    return load
 
 
 def _wake_runners(runner: ProjectionRunner, store: ReadStore) -> Callable[[], None]:

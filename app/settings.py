@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     projection_poll_ms: int = 200
     #: Run projections inside the web process (embedded). Scale-out runs them in `muster worker`.
     run_projections: bool = True
+    #: Face check-in: a selfie's face must be this sharp (variance of the Laplacian on the
+    #: aligned face) and this wide in pixels; lower them only for poor tablet cameras.
+    face_min_sharpness: float = 40.0
+    face_min_face_px: int = 80
+    #: Kiosks take a room photo at a session's first check-in, then every this many minutes
+    #: or this many check-ins, whichever comes first.
+    kiosk_photo_every_minutes: int = 10
+    kiosk_photo_every_checkins: int = 15
     #: Vision worker processes for room-photo analysis (0: store photos, analyse none).
     vision_processes: int = 1
 

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,16 @@ def fake_adapters(directory: Path = VISION_FIXTURES, *, analyse: bool = True) ->
     (``analyse=False``: photos are stored and not analysed, as on a scale-out web process)."""
     index = fixture_index(directory)
     analyser = InlineRoomAnalyser(FakeRoomAnalyzer(index)) if analyse else None
-    return Adapters(analyser=analyser, faces=FakeFaceEngine(index))
+    return Adapters(analyser=analyser, faces=lambda: FakeFaceEngine(index))
+
+
+def wired_adapters(settings: Settings, kind: str) -> Adapters:
+    """The room analyser ``kind`` asks for (fake, real or none) beside the face engine the
+    face check-in tests were written for (the real one, loaded on the first selfie)."""
+    real = real_adapters(settings)
+    if kind == "real":
+        return real
+    return replace(fake_adapters(analyse=kind == "fake"), faces=real.faces)
 
 
 @pytest.fixture
@@ -84,10 +93,7 @@ def adapters(request: pytest.FixtureRequest, settings: Settings) -> Adapters:
     ``@pytest.mark.vision("real")`` (the dlib/OpenCV models in a process) or
     ``@pytest.mark.vision("none")`` (photos stored, none analysed)."""
     marker = request.node.get_closest_marker("vision")
-    kind = marker.args[0] if marker else "fake"
-    if kind == "real":
-        return real_adapters(settings)
-    return fake_adapters(analyse=kind == "fake")
+    return wired_adapters(settings, marker.args[0] if marker else "fake")
 
 
 @pytest.fixture

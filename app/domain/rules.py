@@ -46,10 +46,16 @@ class Flag(StrEnum):
     MANUAL = "manual"
     OFFLINE_SYNC = "offline_sync"
     DUPLICATE = "duplicate_checkin"
+    #: one phone checked in two people, or a face that is someone other than the badge holder
+    PROXY_SUSPECTED = "proxy_suspected"
+    #: the selfie is clearly not the person the badge or number names
+    FACE_MISMATCH = "face_mismatch"
 
 
 #: Flags that make an accepted check-in worth a human look.
-ANOMALOUS_FLAGS = frozenset({Flag.WALK_IN, Flag.CLOCK_SKEW})
+ANOMALOUS_FLAGS = frozenset(
+    {Flag.WALK_IN, Flag.CLOCK_SKEW, Flag.PROXY_SUSPECTED, Flag.FACE_MISMATCH}
+)
 
 
 class RejectReason(StrEnum):
@@ -59,6 +65,12 @@ class RejectReason(StrEnum):
     UNKNOWN_BADGE = "unknown_badge"
     TOO_EARLY = "too_early"
     SESSION_CLOSED = "session_closed"
+    QR_FORGED = "qr_forged"
+    QR_EXPIRED = "qr_expired"
+    QR_OTHER_SESSION = "qr_other_session"
+    FACE_NOT_RECOGNISED = "face_not_recognised"
+    NO_FACE = "no_face"
+    TWO_FACES = "two_faces"
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,10 @@ class CheckInFacts:
     by_badge: bool = False
     skewed_clock: bool = False
     offline: bool = False
+    #: refused before the rules look: the QR did not admit it, or no face was recognised
+    refusal: RejectReason | None = None
+    #: remarks the identity check made (`proxy_suspected`, `face_mismatch`)
+    identity_flags: tuple[Flag, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,7 +157,10 @@ class Decision:
 
 
 def decide_check_in(facts: CheckInFacts, policy: WindowPolicy) -> Decision:
-    """Apply the check-in rules: window, unknown person, walk-in, late, skew, manual."""
+    """Apply the check-in rules: presence proof, window, unknown person, walk-in, late, skew,
+    manual, and what the identity check remarked."""
+    if facts.refusal is not None:
+        return Decision(Verdict.REJECTED, reason=facts.refusal)
     if not facts.employee_known:
         reason = RejectReason.UNKNOWN_BADGE if facts.by_badge else RejectReason.UNKNOWN_EMPLOYEE
         return Decision(Verdict.REJECTED, reason=reason)
@@ -166,6 +185,7 @@ def decide_check_in(facts: CheckInFacts, policy: WindowPolicy) -> Decision:
         flags.append(Flag.CLOCK_SKEW)
     if facts.offline:
         flags.append(Flag.OFFLINE_SYNC)
+    flags.extend(facts.identity_flags)
     anomalous = any(f in ANOMALOUS_FLAGS for f in flags)
     verdict = Verdict.FLAGGED if anomalous else Verdict.ACCEPTED
     return Decision(verdict, attendance_status=status, flags=tuple(flags))

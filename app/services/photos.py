@@ -13,6 +13,13 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from app.application import Training
+from app.domain.errors import (
+    ConcurrentUploads,
+    ImageUnusable,
+    InvalidPhotoUpload,
+    PhotoKeyReused,
+    PhotoTooLarge,
+)
 from app.domain.evidence import Photo, PhotoKind, PhotoUploadKey
 from app.services.checkin import CheckInService
 from app.services.near_duplicates import NearDuplicates
@@ -22,16 +29,6 @@ from vision.forensics import photo_facts
 
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
 MAX_CLIENT_EVENT_ID = 128
-
-
-class PhotoRefused(Exception):
-    """An upload the photo service will not store; `reason` is a stable code, `details` what
-    the device needs to know (the web layer words it)."""
-
-    def __init__(self, reason: str, **details: Any) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.details = details
 
 
 @dataclass(frozen=True)
@@ -67,13 +64,15 @@ class PhotoService:
 
     async def upload(self, token: str | None, upload: PhotoUpload) -> StoredPhoto:
         """Store one photo for a session; the same bytes again give the same `photo_id`, and
-        the same `client_event_id` with other bytes is refused (`key_reused`)."""
+        the same `client_event_id` with other bytes is refused (`PhotoKeyReused`)."""
         if upload.kind not in PhotoKind.ALL:
-            raise PhotoRefused("invalid_kind", allowed=list(PhotoKind.ALL))
+            raise InvalidPhotoUpload(errors=[f"kind must be one of {', '.join(PhotoKind.ALL)}"])
         if not upload.client_event_id or len(upload.client_event_id) > MAX_CLIENT_EVENT_ID:
-            raise PhotoRefused("invalid_client_event_id", max_length=MAX_CLIENT_EVENT_ID)
+            raise InvalidPhotoUpload(
+                errors=[f"client_event_id is required (≤ {MAX_CLIENT_EVENT_ID} characters)"]
+            )
         if len(upload.data) > MAX_PHOTO_BYTES:
-            raise PhotoRefused("too_large", max_bytes=MAX_PHOTO_BYTES)
+            raise PhotoTooLarge(max_bytes=MAX_PHOTO_BYTES)
         return await asyncio.to_thread(self._store, token, upload)
 
     def _store(self, token: str | None, upload: PhotoUpload) -> StoredPhoto:
@@ -86,7 +85,7 @@ class PhotoService:
         try:
             facts = photo_facts(upload.data)
         except ImageRejected as exc:
-            raise PhotoRefused("image_rejected", image_reason=exc.reason) from exc
+            raise ImageUnusable(reason=exc.reason) from exc
         sha = facts.sha256
         self.files.put(sha, upload.data)  # bytes safe on disk before the event says so
         session_id = UUID(session["id"])
@@ -132,7 +131,7 @@ class PhotoService:
                 continue  # another upload of these bytes or this key raced us: look again
             self.near.add(sha, session_id, facts.hashes)
             return self._stored(photo, recorded=True)
-        raise PhotoRefused("concurrent_uploads")
+        raise ConcurrentUploads()
 
     def _resent(
         self, bound: PhotoUploadKey, upload: PhotoUpload, sha: str | None = None
@@ -142,9 +141,7 @@ class PhotoService:
         if sha is None:
             sha = Photo.sha256_of(upload.data)
         if sha != bound.photo_id:
-            raise PhotoRefused(
-                "key_reused", client_event_id=upload.client_event_id, photo_id=bound.photo_id
-            )
+            raise PhotoKeyReused(client_event_id=upload.client_event_id, photo_id=bound.photo_id)
         photo: Photo = self.app.repository.get(Photo.create_id(sha))
         return self._stored(photo, recorded=False)
 

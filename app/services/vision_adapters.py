@@ -10,11 +10,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from vision.errors import VisionError
-from vision.face import DEFAULT_SELFIE_RULES, Selfie, SelfieMatcher
-from vision.matching import DEFAULT_THRESHOLDS
 from vision.ports import RoomAnalyzer
 from vision.room import RoomAnalysis
-from vision.worker import JobOutcome, RunnerBusy, VisionRunner, check_selfie_job
+from vision.worker import JobOutcome, RunnerBusy, VisionRunner
 
 #: how long a job may wait for a free place in the vision queue before it is given up
 BUSY_WAIT_S = 120.0
@@ -99,19 +97,3 @@ class InlineRoomAnalyser:
 
     def close(self) -> None:
         return None
-
-
-class PooledFaceEngine(SelfieMatcher):
-    """``vision.ports.FaceEngine`` whose selfies are checked and embedded in the vision
-    processes; enrolment and matching of the embeddings run here (they are cheap)."""
-
-    def __init__(self, pool: VisionPool) -> None:
-        self.pool = pool
-        self.rules = DEFAULT_SELFIE_RULES
-        self.thresholds = DEFAULT_THRESHOLDS
-
-    def check_selfie(self, data: bytes) -> Selfie:
-        outcome = self.pool.run(check_selfie_job, data)
-        if outcome.ok and isinstance(outcome.value, Selfie):
-            return outcome.value
-        return Selfie(outcome.reason or "job_failed")

@@ -12,46 +12,17 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 
 from app.domain.access import Role
+from app.domain.errors import ImageUnusable
 from app.projections import queries
-from app.services.photos import PhotoRefused, PhotoUpload
+from app.services.photos import PhotoUpload
 from app.web.auth import bearer, check_password, issue_token, require_principal
-from app.web.common import PROBLEM_JSON, decode_json, json_response, lang_of, muster_of
-from app.web.contract import MAX_BATCH, CheckInBatch, TokenReply, TokenRequest
+from app.web.common import decode_json, json_response, lang_of, muster_of
+from app.web.contract import TokenReply, TokenRequest
 from app.web.i18n import t
-from app.web.problems import Problem
+from app.web.problems import Problem, problem_of
 from vision.messages import message as vision_message
 
 ONE_MB = 1024 * 1024
-
-
-def _outcome_response(status: int, body: dict[str, Any]) -> Response[Any]:
-    return json_response(body, status, PROBLEM_JSON if status >= 400 else "application/json")
-
-
-@post("/api/v1/checkins", status_code=201)
-async def post_checkin(request: Request[Any, Any, Any]) -> Response[Any]:
-    muster = muster_of(request)
-    raw = await decode_json(request, ONE_MB)
-    if not isinstance(raw, dict):
-        raise Problem(422, "invalid-body", "problem.invalid_body", errors=["expected an object"])
-    (outcome,) = await muster.checkins.check_in(bearer(request), [raw], lang=lang_of(request))
-    return _outcome_response(outcome.status_code, outcome.body)
-
-
-@post("/api/v1/checkins/batch", status_code=200)
-async def post_checkin_batch(request: Request[Any, Any, Any]) -> Response[Any]:
-    muster = muster_of(request)
-    raw = await decode_json(request, 8 * ONE_MB)
-    try:
-        batch = msgspec.convert(raw, CheckInBatch, strict=False)
-    except msgspec.ValidationError as exc:
-        raise Problem(422, "invalid-body", "problem.invalid_body", errors=[str(exc)]) from exc
-    if len(batch.items) > MAX_BATCH:
-        raise Problem(413, "batch-too-large", "problem.batch_too_large", max_items=MAX_BATCH)
-    outcomes = await muster.checkins.check_in(
-        bearer(request), batch.items, lang=lang_of(request), offline=True, sent_at=batch.sent_at
-    )
-    return json_response({"results": [o.body for o in outcomes]})
 
 
 @post("/api/v1/photos", status_code=201)
@@ -87,8 +58,11 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
     lang = lang_of(request)
     try:
         stored = await muster.photos.upload(bearer(request), photo)
-    except PhotoRefused as refused:
-        raise photo_problem(refused, lang) from refused
+    except ImageUnusable as unusable:  # the reason in words too: the tablet shows it
+        reason = unusable.facts["reason"]
+        problem = problem_of(unusable)
+        problem.extra["reason_text"] = vision_message(reason, lang)
+        raise problem from unusable
     receipt = {
         "photo_id": stored.photo_id,
         "exif_time": stored.exif_time,
@@ -96,35 +70,6 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
         "message": t("photo.stored", lang),
     }
     return json_response(receipt, 201)
-
-
-def photo_problem(refused: PhotoRefused, lang: str) -> Problem:
-    """The problem details of a refused upload."""
-    details = refused.details
-    match refused.reason:
-        case "too_large":
-            return Problem(413, "photo-too-large", "problem.photo_too_large", **details)
-        case "image_rejected":
-            reason = details["image_reason"]
-            return Problem(
-                422,
-                "image-rejected",
-                "problem.image_rejected",
-                reason=reason,
-                reason_text=vision_message(reason, lang),
-            )
-        case "key_reused":
-            key = "problem.idempotency_key_reused"
-            return Problem(409, "idempotency-key-reused", key, **details)
-        case "concurrent_uploads":
-            return Problem(409, "conflict", "problem.invalid_body", errors=["concurrent uploads"])
-        case "invalid_kind":
-            allowed = ", ".join(details["allowed"])
-            errors = [f"kind must be one of {allowed}"]
-            return Problem(422, "invalid-body", "problem.invalid_body", errors=errors)
-        case _:
-            errors = [f"client_event_id is required (≤ {details.get('max_length')} characters)"]
-            return Problem(422, "invalid-body", "problem.invalid_body", errors=errors)
 
 
 @get("/photos/{photo_id:str}")
@@ -269,8 +214,6 @@ async def get_events(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 api_handlers = [
-    post_checkin,
-    post_checkin_batch,
     post_photo,
     get_photo,
     post_token,

@@ -11,17 +11,28 @@ from urllib.parse import urlsplit
 
 import structlog
 from litestar import Litestar, Request, Response, WebSocket, websocket
-from litestar.exceptions import HTTPException, WebSocketDisconnect
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    ValidationException,
+    WebSocketDisconnect,
+)
+from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from app.bootstrap import Muster
+from app.domain.errors import Refusal
 from app.projections import queries
 from app.web.api import api_handlers
 from app.web.auth import principal_of
+from app.web.checkins import checkin_handlers
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
+from app.web.faces_api import face_handlers
 from app.web.hub import Client, LiveHub
+from app.web.kiosk import kiosk_handlers
 from app.web.pages import page_exception_handlers, page_handlers
-from app.web.problems import Problem
+from app.web.problems import Problem, problem_of
+from app.web.room_qr import room_qr_handlers
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -29,6 +40,34 @@ STATIC = Path(__file__).parent / "static"
 
 def _problem_handler(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
     return problem_response(exc, lang_of(request))
+
+
+def _refusal_handler(request: Request[Any, Any, Any], exc: Refusal) -> Response[Any]:
+    return problem_response(problem_of(exc), lang_of(request))
+
+
+def _validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """A typed body or query that does not fit: 422 with what did not fit."""
+    errors = exc.extra if isinstance(exc.extra, list) else [exc.detail]
+    from_body = any(isinstance(e, dict) and e.get("source") == "body" for e in errors)
+    slug = "invalid-body" if from_body else "invalid-query"
+    problem = Problem(422, slug, "problem.invalid_body", errors=errors)
+    return problem_response(problem, lang_of(request))
+
+
+def _client_exception_handler(
+    request: Request[Any, Any, Any], exc: ClientException
+) -> Response[Any]:
+    if exc.status_code == 400 and str(exc.detail).startswith("JSON is malformed"):
+        problem = Problem(400, "invalid-json", "problem.invalid_body", errors=[exc.detail])
+        return problem_response(problem, lang_of(request))
+    return _http_exception_handler(request, exc)
+
+
+def _too_deep_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    # msgspec gives up on absurdly nested JSON with a RecursionError while decoding a body
+    problem = Problem(400, "invalid-json", "problem.invalid_body", errors=["nested too deeply"])
+    return problem_response(problem, lang_of(request))
 
 
 def _http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -130,19 +169,29 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
     app = Litestar(
         route_handlers=[
             *api_handlers,
+            *checkin_handlers,
             *page_handlers,
+            *room_qr_handlers,
+            *face_handlers,
+            *kiosk_handlers,
             live_socket,
             create_static_files_router(path="/static", directories=[STATIC]),
         ],
         lifespan=[lifespan],
         exception_handlers={
             Problem: _problem_handler,
+            Refusal: _refusal_handler,
+            ValidationException: _validation_handler,
+            ClientException: _client_exception_handler,
+            RecursionError: _too_deep_handler,
             HTTPException: _http_exception_handler,
             Exception: _internal_error_handler,
             **page_exception_handlers,
         },
         request_max_body_size=16 * 1024 * 1024,
-        openapi_config=None,
+        openapi_config=OpenAPIConfig(
+            title="Muster", version="1", path="/schema", render_plugins=[]
+        ),
     )
     app.state.muster = muster
     app.state.hub = hub
