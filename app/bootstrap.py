@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import structlog
 
 from app.application import Training
+from app.domain.evidence_rules import EvidencePolicy
 from app.domain.qr import qr_key
 from app.domain.recount import RecountPolicy
 from app.domain.rules import WindowPolicy
@@ -25,6 +26,7 @@ from app.projections import all_projections
 from app.projections.runner import ProjectionRunner
 from app.projections.subscriber import SubscriberRunner
 from app.services.analysis import PhotoAnalysis
+from app.services.anomaly_rules import AnomalyRules
 from app.services.checkin import CheckInService
 from app.services.faces import FaceService
 from app.services.photo_files import PhotoFiles
@@ -146,6 +148,24 @@ def real_adapters(settings: Settings) -> Adapters:
     return Adapters(analyser=analyser, faces=_face_engine(settings))
 
 
+def evidence_policies(settings: Settings) -> Callable[[str], EvidencePolicy]:
+    """The evidence rules' thresholds for each plant: the settings', or the plant's own."""
+
+    def policy(values: Mapping[str, float | str]) -> EvidencePolicy:
+        return EvidencePolicy(
+            photo_time_tolerance=timedelta(minutes=float(values["photo_time_tolerance_minutes"])),
+            headcount_margin=int(values["headcount_margin"]),
+            headcount_share=float(values["headcount_share"]),
+            timezone=str(values["plant_timezone"]),
+        )
+
+    knobs = ("photo_time_tolerance_minutes", "headcount_margin", "headcount_share")
+    defaults = {k: getattr(settings, k) for k in (*knobs, "plant_timezone")}
+    default = policy(defaults)
+    plants = {p: policy({**defaults, **own}) for p, own in settings.evidence_by_plant.items()}
+    return lambda plant: plants.get(plant, default)
+
+
 @dataclass
 class Muster:
     """Everything wired: what the web app, the CLI and the tests use."""
@@ -222,6 +242,8 @@ def build(settings: Settings | None = None, adapters: Adapters | None = None) ->
             )
             analysis = SubscriberRunner(app, store, process, poll_s=poll_s)
             subscribers.append(analysis)
+        rules = AnomalyRules(app, store, evidence_policies(settings))
+        subscribers.append(SubscriberRunner(app, store, rules, poll_s=poll_s))
         runner = ProjectionRunner(
             app,
             store,

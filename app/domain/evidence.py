@@ -51,6 +51,8 @@ class Photo(Aggregate):
         self.kind = kind
         self.device_id = device_id
         self.client_event_id = client_event_id
+        #: when the device that first uploaded it says it did (``None``: it did not say)
+        self.device_time = device_time
         self.facts = facts
         self.uploads = [(str(device_id), client_event_id)]
         self.analysis: dict[str, Any] | None = None

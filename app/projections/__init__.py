@@ -1,5 +1,6 @@
 """Read models built from the event log."""
 
+from app.projections.anomalies import Anomalies
 from app.projections.base import Projection
 from app.projections.directory import Directory
 from app.projections.evidence import Evidence, PhotoIndex
@@ -9,4 +10,11 @@ from app.projections.phones import PhoneCheckIns
 
 def all_projections() -> list[Projection]:
     """Every projection, in dependency order: the directory first."""
-    return [Directory(), LiveAttendance(), Evidence(), PhotoIndex(), PhoneCheckIns()]
+    return [
+        Directory(),
+        LiveAttendance(),
+        Evidence(),
+        PhotoIndex(),
+        PhoneCheckIns(),
+        Anomalies(),
+    ]

@@ -23,6 +23,7 @@ from litestar.static_files import create_static_files_router
 from app.bootstrap import Muster
 from app.domain.errors import Refusal
 from app.projections import queries
+from app.web.anomalies_api import anomaly_handlers
 from app.web.api import api_handlers
 from app.web.auth import principal_of
 from app.web.checkins import checkin_handlers
@@ -169,6 +170,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
     app = Litestar(
         route_handlers=[
             *api_handlers,
+            *anomaly_handlers,
             *checkin_handlers,
             *page_handlers,
             *room_qr_handlers,

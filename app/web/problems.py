@@ -50,6 +50,11 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
     "image_rejected": (422, "image-rejected", "problem.image_rejected"),
     "photo_key_reused": (409, "idempotency-key-reused", "problem.photo_key_reused"),
     "concurrent_uploads": (409, "conflict", "problem.concurrent_uploads"),
+    "anomaly_already_resolved": (
+        409,
+        "anomaly-already-resolved",
+        "problem.anomaly_already_resolved",
+    ),
 }
 
 
