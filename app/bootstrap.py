@@ -10,25 +10,32 @@ import hashlib
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import structlog
 
+from app.alerts.delivery import AlertDelivery, MailChannel, Publish, WebhookChannel
+from app.alerts.engine import AlertEngine
+from app.alerts.follower import Clock, system_clock
 from app.application import Training
+from app.domain.alerts import Thresholds
 from app.domain.evidence_rules import EvidencePolicy
 from app.domain.qr import qr_key
 from app.domain.recount import RecountPolicy
 from app.domain.rules import WindowPolicy
+from app.imports.service import Importer
 from app.projections import all_projections
+from app.projections.metrics import MetricsTable
 from app.projections.runner import ProjectionRunner
 from app.projections.subscriber import SubscriberRunner
 from app.services.analysis import PhotoAnalysis
 from app.services.anomaly_rules import AnomalyRules
 from app.services.checkin import CheckInService
 from app.services.faces import FaceService
+from app.services.metrics import Metrics, MetricsService
 from app.services.photo_files import PhotoFiles
 from app.services.photos import PhotoService
 from app.services.room_memory import RoomMemory
@@ -37,10 +44,11 @@ from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
 from app.stores.face_templates import SqlTemplateStore, template_key
+from app.stores.metric_events import metrics_store_env
 from app.streams.bus import EventBus
-from app.streams.changes import ViewChanges
-from vision.face import SelfieMatcher
-from vision.memory import EARLIER_PHOTOS, STATIC_GAP
+from app.streams.changes import ViewChanges, bus_publisher
+from vision.headcount import EARLIER_PHOTOS, STATIC_GAP
+from vision.identity.engine import SelfieMatcher
 
 log = structlog.get_logger(__name__)
 
@@ -113,17 +121,17 @@ def live_subject(settings: Settings) -> str:
     return f"muster.{namespace}.live.session"
 
 
+def alert_subject(settings: Settings) -> str:
+    """`muster.<namespace>.live.alert`: alert notices for the hubs (toasts)."""
+    return live_subject(settings).removesuffix(".session") + ".alert"
+
+
 def window_policy(settings: Settings) -> WindowPolicy:
     return WindowPolicy(
         opens_before=timedelta(minutes=settings.checkin_opens_before_minutes),
         late_after=timedelta(minutes=settings.checkin_late_after_minutes),
         clock_skew_tolerance=timedelta(minutes=settings.clock_skew_tolerance_minutes),
     )
-
-
-def utc_now() -> datetime:
-    """The real clock."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -135,7 +143,7 @@ class Adapters:
     analyser: RoomAnalyser | None
     #: the face engine, loaded when the first selfie arrives
     faces: Callable[[], SelfieMatcher]
-    clock: Callable[[], datetime] = utc_now
+    clock: Clock = system_clock
 
 
 def real_adapters(settings: Settings) -> Adapters:
@@ -182,23 +190,50 @@ class Muster:
     #: subject prefix of this deployment's "session view changed" messages
     live_subject: str
     photos: PhotoService
+    #: production metrics: their own event log, read model and projection runner
+    metrics: MetricsService
+    metrics_runner: ProjectionRunner
     faces: FaceService
+    imports: Importer
+    alert_engine: AlertEngine
+    alert_delivery: AlertDelivery
+    #: subject prefix of this deployment's alert notices (toasts)
+    alert_subject: str
     adapters: Adapters
     #: publishes "a session's view changed" from the serving loop (`start`)
     changes: ViewChanges
     #: the photo-analysis process manager (``None`` where no analyser is wired)
     analysis: SubscriberRunner | None
-    #: every subscriber this process may run, analysis included
+    #: the anomaly rules, and the photo analysis where it is wired
     subscribers: list[SubscriberRunner]
     extras: dict[str, object] = field(default_factory=dict)
 
+    @property
+    def runners(self) -> list[ProjectionRunner]:
+        """Every projection runner: the training log's and the metrics log's."""
+        return [self.runner, self.metrics_runner]
+
+    def start_alerts(self, publish: Publish | None) -> None:
+        """Run the alert engine and delivery (where the projections run); toasts go out
+        through `publish`."""
+        self.alert_delivery.publish = publish
+        self.alert_engine.start()
+        self.alert_delivery.start()
+
+    def stop_alerts(self) -> None:
+        self.alert_engine.stop()
+        self.alert_delivery.stop()
+        self.alert_delivery.publish = None
+
     def start(self, loop: asyncio.AbstractEventLoop, *, projections: bool) -> None:
-        """Follow the event log from ``loop``'s process: the projections (their view
-        changes published on the bus) and the subscribers, when ``projections``; the
+        """Follow the event log from ``loop``'s process: with ``projections``, the
+        projections (their view changes published on the bus) and the subscribers; the
         photo analysis wherever an analyser is wired."""
         self.changes.bind(loop)
         if projections:
             self.runner.start()
+            self.metrics_runner.start()
+            self.start_alerts(bus_publisher(self.bus, loop))
         for subscriber in self.subscribers:
             if projections or subscriber is self.analysis:
                 subscriber.start()
@@ -207,23 +242,36 @@ class Muster:
         """Stop following the log (`start`); work in flight resumes from the checkpoints."""
         for subscriber in self.subscribers:
             subscriber.stop()
+        self.stop_alerts()
         self.runner.stop()
+        self.metrics_runner.stop()
         self.changes.bind(None)
 
     def close(self) -> None:
+        self.stop_alerts()
         for subscriber in self.subscribers:
             subscriber.close()
         self.runner.stop()
+        self.metrics_runner.stop()
+        self.metrics.app.close()
         self.committer.close()
         self.store.close()
         self.app.close()
 
 
-def build(settings: Settings | None = None, adapters: Adapters | None = None) -> Muster:
+def build(
+    settings: Settings | None = None,
+    adapters: Adapters | None = None,
+    clock: Clock | None = None,
+) -> Muster:
     """Wire the system for `settings` (read from the environment when not given) with
-    `adapters` (the real ones when not given)."""
+    `adapters` (the real ones when not given); `clock`, when given, replaces theirs (the
+    alert engine and delivery take the time from it)."""
     settings = settings or Settings()
     adapters = adapters or real_adapters(settings)
+    if clock is not None:
+        adapters = replace(adapters, clock=clock)
+    clock = adapters.clock
     secret = secret_key(settings)
     bus = make_bus(settings)
     subject = live_subject(settings)
@@ -233,7 +281,12 @@ def build(settings: Settings | None = None, adapters: Adapters | None = None) ->
     with _schema_lock(settings):  # tables are created on first start, by one process at a time
         app = Training(env=event_store_env(settings))
         store = make_read_store(settings)
-        subscribers = []
+        runner = ProjectionRunner(app, store, all_projections(), on_change=changes, poll_s=poll_s)
+        subscribers = [
+            SubscriberRunner(
+                app, store, AnomalyRules(app, store, evidence_policies(settings)), poll_s=poll_s
+            )
+        ]
         analysis = None
         if adapters.analyser is not None:
             memory = RoomMemory(store, files, RecountPolicy(STATIC_GAP, EARLIER_PHOTOS))
@@ -242,26 +295,29 @@ def build(settings: Settings | None = None, adapters: Adapters | None = None) ->
             )
             analysis = SubscriberRunner(app, store, process, poll_s=poll_s)
             subscribers.append(analysis)
-        rules = AnomalyRules(app, store, evidence_policies(settings))
-        subscribers.append(SubscriberRunner(app, store, rules, poll_s=poll_s))
-        runner = ProjectionRunner(
-            app,
+        metrics_app = Metrics(env=metrics_store_env(event_store_env(settings)))
+        metrics_runner = ProjectionRunner(
+            metrics_app,
             store,
-            all_projections(),
-            on_change=changes,
-            after_round=_wake_all(subscribers),
-            poll_s=poll_s,
+            [MetricsTable()],
+            poll_s=settings.projection_poll_ms / 1000,
+            batch_size=2000,
         )
         templates = SqlTemplateStore(template_key(secret), store)
+        policy = window_policy(settings)
+        engine, delivery = _alerts(
+            settings, app, store, policy, _wake_runners(runner, store), clock
+        )
     committer = GroupCommitter(
         app,
         window_s=settings.commit_window_ms / 1000,
         max_batch=settings.commit_max_batch,
         on_commit=_wake_runners(runner, store),
     )
-    policy = window_policy(settings)
+    metrics = MetricsService(metrics_app, store, metrics_runner)
     faces = FaceService(app, store, templates, adapters.faces, files.read)
     checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
+    runner.followers.extend([engine.wake, delivery.wake, *(s.wake for s in subscribers)])
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
         settings=settings,
@@ -276,6 +332,14 @@ def build(settings: Settings | None = None, adapters: Adapters | None = None) ->
         live_subject=subject,
         photos=PhotoService(app, checkins, files),
         faces=faces,
+        imports=Importer(
+            app, store, committer, runner, policy, settings.team_away_share, metrics=metrics
+        ),
+        metrics=metrics,
+        metrics_runner=metrics_runner,
+        alert_engine=engine,
+        alert_delivery=delivery,
+        alert_subject=alert_subject(settings),
         adapters=adapters,
         changes=changes,
         analysis=analysis,
@@ -283,14 +347,46 @@ def build(settings: Settings | None = None, adapters: Adapters | None = None) ->
     )
 
 
-def _wake_all(subscribers: list[SubscriberRunner]) -> Callable[[], None]:
-    """After a projection round: the subscribers reading its read models look again."""
+def _alerts(
+    settings: Settings,
+    app: Training,
+    store: ReadStore,
+    policy: WindowPolicy,
+    wake: Callable[[], None],
+    clock: Clock,
+) -> tuple[AlertEngine, AlertDelivery]:
+    from app.web.alert_text import describe  # the words live with the other words
 
-    def wake() -> None:
-        for subscriber in subscribers:
-            subscriber.wake()
-
-    return wake
+    thresholds = Thresholds(
+        dept_rate=settings.dept_alert_rate,
+        no_checkins_after=timedelta(minutes=settings.alert_no_checkins_minutes),
+        device_silent_after=timedelta(minutes=settings.alert_device_silent_minutes),
+        anomaly_burst=settings.alert_anomaly_burst,
+    )
+    engine = AlertEngine(
+        app,
+        store,
+        late_after=policy.late_after,
+        thresholds=thresholds,
+        on_commit=wake,
+        clock=clock,
+    )
+    delivery = AlertDelivery(
+        app,
+        store,
+        channels={
+            "webhook": WebhookChannel(clock),
+            "mail": MailChannel(settings.smtp_host, settings.smtp_port, settings.smtp_from),
+        },
+        describe=describe,
+        lang=settings.default_lang,
+        attempts=settings.alert_delivery_attempts,
+        retry_base_s=settings.alert_retry_base_s,
+        on_commit=wake,
+        clock=clock,
+    )
+    delivery.toast_subject = alert_subject(settings)
+    return engine, delivery
 
 
 def _face_engine(settings: Settings) -> Callable[[], SelfieMatcher]:
@@ -298,7 +394,7 @@ def _face_engine(settings: Settings) -> Callable[[], SelfieMatcher]:
     selfie arrives)."""
 
     def load() -> SelfieMatcher:
-        from vision.face import DlibFaceEngine, SelfieRules
+        from vision.identity.engine import DlibFaceEngine, SelfieRules
 
         rules = SelfieRules(
             min_sharpness=settings.face_min_sharpness, min_face=settings.face_min_face_px

@@ -109,6 +109,10 @@ def demo(port: int, host: str, employees: int, db: str) -> None:
             f"  {role:<6} login [bold]{login}[/] / password [bold]{password}[/]  (scope {scope})"
         )
     console.print("  Device API  POST /api/v1/checkins  (tablet tokens are reissued each start)")
+    console.print(
+        "  Imports     muster import KIND FILE — the demo's own files: app/demo/data/ and "
+        f"{muster.settings.var_dir / 'demo-import'}/"
+    )
     console.print("  Ctrl-C stops.")
     try:
         _serve(muster, host, port, background=lambda: simulate(muster, plant))
@@ -169,7 +173,7 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         muster.start(loop, projections=projections)
-        jobs = ["projections"] if projections else []
+        jobs = ["projections, alerts and anomaly rules"] if projections else []
         if vision:
             jobs.append(f"photo analysis ×{processes}")
         console.print(
@@ -231,6 +235,59 @@ def devices_revoke(name: str, reason: str) -> None:
     console.print(f"device [bold]{name}[/] revoked")
 
 
+@main.command("import")
+@click.argument("kind")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="check every row and report, save nothing")
+@click.option("--lang", default=None, help="language of the messages (default: the plant's)")
+def import_file(kind: str, file: Path, dry_run: bool, lang: str | None) -> None:
+    """Import FILE (CSV or XLSX) as KIND: all rows or none; exit 0 only when it applies."""
+    from app.imports.service import UnknownImportKindError
+    from app.web.import_texts import finding_line
+
+    muster = _build()
+    language = lang or muster.settings.default_lang
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(f"{kind} {file.name}", total=None)
+            result = muster.imports.run(
+                kind,
+                file.read_bytes(),
+                filename=file.name,
+                dry_run=dry_run,
+                actor=CLI_ACTOR,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except UnknownImportKindError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        muster.close()
+    for finding in result.errors:
+        click.echo(finding_line(finding, language))
+    for finding in result.warnings:
+        click.echo("! " + finding_line(finding, language))
+    verdict = (
+        "applied"
+        if result.applied
+        else "dry run, nothing saved"
+        if dry_run and not result.errors
+        else f"NOT applied: {len(result.errors)} error(s), nothing saved"
+    )
+    click.echo(
+        f"{kind}: {result.rows} rows, {result.created} created, {result.updated} updated — "
+        f"{verdict}"
+    )
+    if result.errors:
+        sys.exit(1)
+
+
 @main.group()
 def projections() -> None:
     """Read models."""
@@ -242,8 +299,9 @@ def projections_status() -> None:
     muster = _build()
     try:
         table = Table("projection", "position", "head", "lag")
-        for s in muster.runner.status():
-            table.add_row(s.name, str(s.position), str(s.head), str(s.lag))
+        for runner in muster.runners:
+            for s in runner.status():
+                table.add_row(s.name, str(s.position), str(s.head), str(s.lag))
         console.print(table)
     finally:
         muster.close()
@@ -254,7 +312,7 @@ def projections_status() -> None:
 def projections_rebuild(name: str | None) -> None:
     """Rebuild one projection (or all) from the event log."""
     muster = _build()
-    known = [p.name for p in muster.runner.projections]
+    known = [p.name for runner in muster.runners for p in runner.projections]
     if name is not None and name not in known:
         muster.close()
         raise click.ClickException(f"unknown projection {name!r}; known: {', '.join(known)}")
@@ -267,16 +325,28 @@ def projections_rebuild(name: str | None) -> None:
             TimeElapsedColumn(),
             console=console,
         ) as progress:
-            task = progress.add_task(f"rebuilding {name or 'all'}", total=muster.runner.head())
-            count = muster.runner.rebuild(
-                [name] if name else None,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )
+            count = 0
+            for runner in muster.runners:
+                mine = [p.name for p in runner.projections if name in (None, p.name)]
+                if not mine:
+                    continue
+                task = progress.add_task(f"rebuilding {', '.join(mine)}", total=runner.head())
+                count += runner.rebuild(
+                    mine,
+                    progress=lambda done, total, task=task: progress.update(  # type: ignore[misc]
+                        task, completed=done, total=total
+                    ),
+                )
     finally:
         muster.close()
     elapsed = time.monotonic() - started
     console.print(f"applied {count} events in {elapsed:.1f}s ({count / max(elapsed, 1e-9):,.0f}/s)")
 
+
+from app.alerts.cli import alerts, webhooks  # noqa: E402 - they use `_command` above
+
+main.add_command(webhooks)
+main.add_command(alerts)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -41,6 +41,22 @@ class Settings(BaseSettings):
     checkin_late_after_minutes: int = 10
     clock_skew_tolerance_minutes: int = 2
     dept_alert_rate: float = 0.8
+    #: planning: at most this share of one team may be away in training at once
+    team_away_share: float = 0.5
+    #: compliance: a pass running out within this many days is "due soon"
+    compliance_due_soon_days: int = 30
+    #: alerts: minutes after the start without a check-in, minutes a room's tablet may stay
+    #: quiet during a session, open anomalies in one session that make a burst
+    alert_no_checkins_minutes: float = 5
+    alert_device_silent_minutes: float = 5
+    alert_anomaly_burst: int = 5
+    #: alert delivery: attempts per notice and the first retry's delay (doubling after)
+    alert_delivery_attempts: int = 5
+    alert_retry_base_s: float = 2.0
+    #: mail for `mailto:` alert destinations
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "muster@localhost"
     token_ttl_hours: int = 12
 
     #: Group commit: gather appends for up to this many milliseconds into one transaction.

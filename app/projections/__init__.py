@@ -1,11 +1,15 @@
 """Read models built from the event log."""
 
+from app.projections.alerts import Alerts, WatchedFacts
 from app.projections.anomalies import Anomalies
 from app.projections.base import Projection
+from app.projections.commands import DeviceCommands
+from app.projections.compliance import TrainingRecords
 from app.projections.directory import Directory
 from app.projections.evidence import Evidence, PhotoIndex
 from app.projections.live import LiveAttendance
 from app.projections.phones import PhoneCheckIns
+from app.projections.plans import Plans
 
 
 def all_projections() -> list[Projection]:
@@ -16,5 +20,10 @@ def all_projections() -> list[Projection]:
         Evidence(),
         PhotoIndex(),
         PhoneCheckIns(),
+        Plans(),
+        TrainingRecords(),
+        Alerts(),
+        WatchedFacts(),
+        DeviceCommands(),
         Anomalies(),
     ]

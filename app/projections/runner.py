@@ -51,7 +51,6 @@ class ProjectionRunner:
         projections: Sequence[Projection],
         *,
         on_change: OnChange | None = None,
-        after_round: Callable[[], None] | None = None,
         poll_s: float = 0.2,
         batch_size: int = 250,
     ) -> None:
@@ -59,14 +58,13 @@ class ProjectionRunner:
         self.store = store
         self.projections = list(projections)
         self.on_change = on_change
-        #: called after each live round that applied events (subscribers that read these
-        #: read models look again)
-        self.after_round = after_round
         self.poll_s = poll_s
         #: events per projection per live round: small rounds keep each read-store
         #: transaction short, so on SQLite (one writer for events and read models) appends
         #: are not held up behind a long projection commit during a flood
         self.batch_size = batch_size
+        #: woken after each round that applied events: workers that follow the projections
+        self.followers: list[Callable[[], None]] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._caught_up = threading.Condition()
@@ -188,8 +186,9 @@ class ProjectionRunner:
             if notify and self.on_change is not None:
                 for sessions, position in changes:
                     self.on_change(sessions, position)
-            if notify and applied and self.after_round is not None:
-                self.after_round()
+            if notify and applied:
+                for follower in self.followers:
+                    follower()
             for seen in [k for k in decoded if k <= slowest]:
                 del decoded[seen]
             if progress is not None:

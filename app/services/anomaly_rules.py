@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError
 
 from app.application import Training
 from app.domain.anomaly import Anomaly
-from app.domain.attendance import Attendance
+from app.domain.attendance import Attendance, CheckInRejection
 from app.domain.evidence import Photo
 from app.domain.evidence_rules import (
     CHECKIN_KINDS,
@@ -43,9 +43,10 @@ class AnomalyRules(Subscriber):
     """Raises anomalies from check-in flags and from photos' facts, times and counts."""
 
     name = "anomaly_rules"
-    depends_on = ("live_attendance", "evidence")
+    depends_on = ("directory", "live_attendance", "evidence")
     topics = (
         Attendance.EmployeeCheckedIn,
+        CheckInRejection.CheckInRejected,
         Photo.PhotoStored,
         Photo.PhotoReused,
         Photo.PhotoAnalysed,
@@ -63,7 +64,9 @@ class AnomalyRules(Subscriber):
 
     def handle(self, event: Any) -> Sequence[Future[None]]:
         if isinstance(event, Attendance.EmployeeCheckedIn):
-            self._check_in(event)
+            self._check_in(event, event.employee_no, event.checked_in_at)
+        elif isinstance(event, CheckInRejection.CheckInRejected):
+            self._check_in(event, self._employee_of(event.presented), event.rejected_at)
         elif isinstance(event, Photo.PhotoAnalysed):
             self._analysed(event)
         elif isinstance(event, Photo.PhotoStored | Photo.PhotoReused):
@@ -72,22 +75,25 @@ class AnomalyRules(Subscriber):
 
     # -- check-ins -------------------------------------------------------------------------
 
-    def _check_in(self, e: Any) -> None:
+    def _check_in(self, e: Any, employee_no: str | None, at: datetime) -> None:
+        """A check-in (or a refused one) whose flags name anomaly kinds: one each."""
         kinds = {FLAG_KINDS.get(f, f) for f in e.flags} & CHECKIN_KINDS
         for kind in sorted(kinds):
             evidence = {
                 "flags": list(e.flags),
                 "method": e.method,
-                "checked_in_at": iso(e.checked_in_at),
+                "server_time": iso(at),
                 "device_time": e.device_time.isoformat() if e.device_time else None,
-                **dict(e.evidence or {}),
+                **dict(getattr(e, "evidence", None) or {}),
             }
+            if isinstance(e, CheckInRejection.CheckInRejected):
+                evidence["refused"] = e.reason
             self._raise(
                 AnomalyKind(kind),
                 str(e.originator_id),
                 e.session_id,
                 evidence,
-                employee_id=e.employee_no,
+                employee_id=employee_no,
                 checkin_id=e.originator_id,
             )
 
@@ -152,6 +158,14 @@ class AnomalyRules(Subscriber):
         return self.store.fetch_one(
             "SELECT id, plant, starts_at, ends_at FROM sessions WHERE id = :id", {"id": session_id}
         )
+
+    def _employee_of(self, presented: str) -> str | None:
+        """The employee a refused check-in named (a number or a badge), if anyone has it."""
+        row = self.store.fetch_one(
+            "SELECT employee_no FROM employees WHERE employee_no = :p OR badge_uid = :p",
+            {"p": presented},
+        )
+        return str(row["employee_no"]) if row else None
 
     def _checkins(self, session_id: str) -> list[datetime]:
         rows = self.store.fetch(

@@ -10,7 +10,7 @@ from uuid import UUID
 import structlog
 
 from app.stores.base import ReadStore
-from vision.phash import DuplicateIndex, PhotoHashes
+from vision.forensics import DuplicateIndex, PhotoHashes
 
 log = structlog.get_logger(__name__)
 #: near-duplicates kept in a new photo's facts (nearest first)

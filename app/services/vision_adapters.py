@@ -11,8 +11,8 @@ from typing import Protocol
 
 from vision.errors import VisionError
 from vision.ports import RoomAnalyzer
-from vision.room import RoomAnalysis
-from vision.worker import JobOutcome, RunnerBusy, VisionRunner
+from vision.room.analysis import RoomAnalysis
+from vision.runtime import JobOutcome, RunnerBusy, VisionRunner
 
 #: how long a job may wait for a free place in the vision queue before it is given up
 BUSY_WAIT_S = 120.0
@@ -73,7 +73,7 @@ class PooledRoomAnalyser:
         self.pool = pool
 
     def analyse(self, data: bytes, earlier: Sequence[bytes]) -> JobOutcome[RoomAnalysis]:
-        from vision.worker import analyse_room_job
+        from vision.runtime.runner import analyse_room_job
 
         return self.pool.run(analyse_room_job, data, None, tuple(earlier))  # type: ignore[return-value]
 

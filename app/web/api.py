@@ -131,6 +131,8 @@ async def _scope(request: Request[Any, Any, Any]) -> queries.Scope:
 async def get_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
     scope = await _scope(request)
+    if code := request.query_params.get("code"):  # a session by its plant's own code
+        return json_response({"sessions": await queries.session_by_code(muster.store, scope, code)})
     now = datetime.now(UTC)
     start = _parse_time(
         request.query_params.get("from"), now.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -23,15 +23,21 @@ from litestar.static_files import create_static_files_router
 from app.bootstrap import Muster
 from app.domain.errors import Refusal
 from app.projections import queries
+from app.web.alerts import alert_handlers
 from app.web.anomalies_api import anomaly_handlers
 from app.web.api import api_handlers
 from app.web.auth import principal_of
 from app.web.checkins import checkin_handlers
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
+from app.web.compliance_api import compliance_handlers
+from app.web.effect_api import effect_handlers
 from app.web.faces_api import face_handlers
 from app.web.hub import Client, LiveHub
+from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
+from app.web.live_board import live_board_handlers
 from app.web.pages import page_exception_handlers, page_handlers
+from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
 from app.web.room_qr import room_qr_handlers
 
@@ -119,6 +125,19 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.close(code=4401, reason="login required")
         return
     scope = socket.query_params.get("scope", "")
+    if scope == "inbox":  # the caller's own alerts, on every page they have open
+        await socket.accept()
+        inbox = Client(
+            socket=socket,
+            scope=scope,
+            fmt=socket.query_params.get("format", "html"),
+            lang=lang_of(socket),
+            visible=frozenset(),
+            login=principal.login,
+        )
+        with suppress(WebSocketDisconnect):
+            await hub.serve(inbox)
+        return
     kind, _, key = scope.partition(":")
     user_scope = await queries.scope_of(muster.store, principal.scope)
     plant = key if kind == "plant" else None
@@ -142,6 +161,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         fmt=socket.query_params.get("format", "html"),
         lang=lang_of(socket),
         visible=visible,
+        login=principal.login,
         session=socket.query_params.get("session"),
     )
     with suppress(WebSocketDisconnect):
@@ -171,7 +191,13 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
         route_handlers=[
             *api_handlers,
             *anomaly_handlers,
+            *effect_handlers,
             *checkin_handlers,
+            *import_handlers,
+            *planning_handlers,
+            *compliance_handlers,
+            *alert_handlers,
+            *live_board_handlers,
             *page_handlers,
             *room_qr_handlers,
             *face_handlers,

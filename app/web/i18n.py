@@ -277,6 +277,62 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.looks_front": "看向前方",
         "ui.looks_away": "未看前方",
         "ui.open_evidence": "查看人脸框与照片信息",
+        "alert.rule.dept_rate_low": "部门签到率低",
+        "alert.rule.headcount_shortfall": "照片人数少于签到人数",
+        "alert.rule.anomaly_burst": "异常集中出现",
+        "alert.rule.no_checkins": "开课后无人签到",
+        "alert.rule.device_silent": "签到设备无响应",
+        "alert.rule.training_overdue": "必修培训逾期",
+        "alert.status.open": "待处理",
+        "alert.status.acknowledged": "已确认",
+        "alert.status.resolved": "已解除",
+        "alert.resolved_title": "已解除：{title}",
+        "alert.detail.dept_rate_low": (
+            "{org}在「{session}」的签到率为 {rate}（{checked_in}/{expected}），低于 {threshold}。"
+            "未到：{missing}"
+        ),
+        "alert.detail.no_checkins": "「{session}」（{room}）已开课，应到 {expected} 人，尚无人签到",
+        "alert.detail.device_silent": (
+            "{device}（{room}）在「{session}」期间已 {minutes} 分钟无响应"
+        ),
+        "alert.detail.device_never": "{device}（{room}）在「{session}」开课后一直无响应",
+        "alert.detail.headcount_shortfall": "「{session}」（{room}）现场照片人数明显少于签到人数",
+        "alert.detail.anomaly_burst": "「{session}」（{room}）有 {n} 条待处理异常",
+        "alert.detail.training_overdue": "{employee}（{employee_no}）的必修课程 {course} 已逾期",
+        "alert.more": "等 {n} 人",
+        "ui.alerts": "告警",
+        "ui.alert_inbox": "我的告警",
+        "ui.no_alerts": "暂无告警",
+        "ui.acknowledge": "确认收到",
+        "ui.raised_at": "发出时间",
+        "ui.recipients": "接收人",
+        "ui.rule": "类型",
+        "ui.detail": "内容",
+        "ui.all": "全部",
+        "ui.notify_me": "开启浏览器通知",
+        "ui.new_alert": "新告警",
+        "ui.hr_board": "全集团实时看板",
+        "ui.org_level": "范围",
+        "ui.show": "查看",
+        "ui.session": "培训场次",
+        "org.group": "集团",
+        "org.company": "公司",
+        "org.plant": "工厂",
+        "org.workshop": "车间",
+        "org.department": "部门",
+        "org.team": "班组",
+        "live.planned": "未开始",
+        "live.running": "进行中",
+        "live.closed": "已结束",
+        "live.readiness": "教室设备",
+        "live.anomalies": "待处理异常",
+        "live.no_device": "无设备",
+        "live.photo_age": "最近照片 {n} 分钟前",
+        "live.no_photo": "暂无照片",
+        "live.no_sessions_today": "今天没有培训场次",
+        "live.people": "本部门人员",
+        "problem.unknown_alert": "找不到该告警",
+        "problem.alert_not_open": "该告警已被确认或已解除",
         "status.expected": "未到",
         "status.present": "已到",
         "status.late": "迟到",
@@ -294,6 +350,92 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "手工签到",
         "flag.late": "迟到",
         "flag.duplicate_checkin": "重复签到",
+        # effect and reports (app/analysis, app/web/effect_*)
+        "problem.metrics_too_many": "一次最多 5000 条产量记录",
+        "problem.unknown_course": "找不到该课程",
+        "metrics.problem.unknown_employee": "工号“{value}”不存在",
+        "metrics.problem.no_source": "请填写数据来源系统（source）",
+        "metrics.problem.bad_date": "“{value}”不是日期（例如 2026-12-08）",
+        "metrics.problem.future_date": "“{value}”不能上报产量（未来日期或 2000 年以前）",
+        "metrics.problem.no_figures": "产量、不良数、工时至少填写一项",
+        "metrics.problem.negative": "不能为负数",
+        "metrics.problem.over_24_hours": "一天最多 24 小时",
+        "metrics.problem.defects_over_output": "不良数多于产量",
+        "metrics.problem.not_a_number": "“{value}”不是数字",
+        "metrics.problem.invalid": "格式错误",
+        "effect.warning.small_sample": (
+            "样本太少：有数据的受训员工 {trained} 人、对照员工 {control} 人"
+            "（各至少需要 {minimum} 人），结果仅供参考。"
+        ),
+        "effect.warning.no_peers": (
+            "{count} 名受训员工在同班组同岗位中没有未受训的同事可比，未计入。"
+        ),
+        "flag.checkin_outside_window": "签到时间不在签到时段内",
+        "flag.device_room_mismatch": "签到设备不属于本教室",
+        "flag.device_clock_skew": "设备时间与服务器不一致",
+        # imports (app/imports): {placeholders} are filled per row
+        "import.required": "必填，不能为空",
+        "import.missing_column": "缺少必需的列",
+        "import.not_utf8": (
+            "文件不是 UTF-8 编码（可能是 GBK/ANSI）：请在 Excel 中另存为“CSV UTF-8”或直接上传 XLSX"
+        ),
+        "import.too_large": "文件 {size_mb} MB，超过上限 {max_mb} MB：请拆分成几个文件",
+        "import.unreadable_xlsx": "无法读取该 XLSX 文件（文件损坏或不是 Excel 工作簿）",
+        "import.empty": "文件为空：第一行必须是列名",
+        "import.duplicate": "“{value}”重复，第 {first} 行已出现",
+        "import.bad_choice": "“{value}”无效，可选：{choices}",
+        "import.bad_time": "“{value}”不是 ISO 8601 时间（例如 2026-12-08T09:00:00+08:00）",
+        "import.time_without_offset": (
+            "“{value}”缺少时区，请写成 2026-12-08T09:00:00+08:00 这样的格式"
+        ),
+        "import.bad_date": "“{value}”不是日期（例如 2026-12-08）",
+        "import.bad_number": "“{value}”不是有效的正整数",
+        "import.bad_email": "“{value}”不是有效的电子邮箱",
+        "import.unknown_parent": "上级组织“{value}”不存在（文件和系统中都没有）",
+        "import.org_cycle": "组织层级形成循环：{cycle}",
+        "import.kind_under": "“{kind}”不能放在“{parent}”之下",
+        "import.org_moved": "组织“{value}”已存在，上级或类型不同：导入不能移动组织，请联系管理员",
+        "import.unknown_org": "组织“{value}”不存在",
+        "import.not_a_plant": "“{value}”不是工厂",
+        "import.unknown_position": "岗位“{value}”不存在",
+        "import.unknown_employee": "工号“{value}”不存在",
+        "import.unknown_course": "课程“{value}”不存在",
+        "import.unknown_session": "培训场次“{value}”不存在",
+        "import.unknown_roster_entry": (
+            "“{value}”既不是在职员工的工号，也不是组织编码或 position:岗位编码"
+        ),
+        "import.course_not_yet": "课程“{value}”尚未导入（请随后导入课程）",
+        "import.left_before_hired": "离职日期 {value} 早于入职日期",
+        "import.end_before_start": "结束时间必须晚于开始时间",
+        "import.session_other_plant": "该场次已属于工厂“{value}”，不能改到其他工厂：请取消后新建",
+        "import.session_over": "场次“{value}”已结束或已取消，不能再修改",
+        "import.outside_session": "签到时间 {value} 与该场次的时间相差超过 12 小时",
+        "import.changed_meanwhile": (
+            "导入期间有人修改了相同的数据，本次没有保存任何内容：请重新导入"
+        ),
+        "import.unknown_kind": "未知的导入类型",
+        "import.refused": "文件有错误，未保存任何内容",
+        "problem.unknown_org": "找不到该组织",
+        "ui.compliance.employee_no": "工号",
+        "ui.compliance.name": "姓名",
+        "ui.compliance.org": "组织",
+        "ui.compliance.position": "岗位",
+        "ui.compliance.state.done": "已完成",
+        "ui.compliance.state.due_soon": "即将到期",
+        "ui.compliance.state.overdue": "已逾期",
+        "ui.compliance.state.never": "未培训",
+        "conflict.person_double_booked": (
+            "{person} 同一时间还在场次 {other_code}（{other_start}，{other_room}）"
+        ),
+        "conflict.trainer_double_booked": (
+            "讲师 {trainer} 同一时间还要讲授场次 {other_code}（{other_start}，{other_room}）"
+        ),
+        "conflict.room_double_booked": (
+            "教室 {other_room} 同一时间已被场次 {other_code} 占用（{other_start}）"
+        ),
+        "conflict.shift_clash": "{person} 此时在 {line} 上班（{shift_start}–{shift_end}）",
+        "conflict.over_capacity": "名单 {rostered} 人，超过容量 {capacity} 人",
+        "conflict.team_share": "班组 {team} 将有 {away}/{size} 人同时离岗培训，超过 {share}%",
     },
     "en": {
         **CHECKIN_TEXT["en"],
@@ -422,6 +564,66 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.looks_front": "at the front",
         "ui.looks_away": "away",
         "ui.open_evidence": "See the face boxes and photo facts",
+        "alert.rule.dept_rate_low": "Department check-in rate low",
+        "alert.rule.headcount_shortfall": "Fewer people in the room than checked in",
+        "alert.rule.anomaly_burst": "Many anomalies in one session",
+        "alert.rule.no_checkins": "No check-ins since the start",
+        "alert.rule.device_silent": "Check-in device silent",
+        "alert.rule.training_overdue": "Mandatory training overdue",
+        "alert.status.open": "Open",
+        "alert.status.acknowledged": "Acknowledged",
+        "alert.status.resolved": "Resolved",
+        "alert.resolved_title": "Resolved: {title}",
+        "alert.detail.dept_rate_low": (
+            "{org} in “{session}”: {rate} checked in ({checked_in}/{expected}), below {threshold}. "
+            "Missing: {missing}"
+        ),
+        "alert.detail.no_checkins": (
+            "“{session}” ({room}) has started; {expected} expected, nobody has checked in"
+        ),
+        "alert.detail.device_silent": (
+            "{device} ({room}) silent for {minutes} min during “{session}”"
+        ),
+        "alert.detail.device_never": "{device} ({room}) silent since “{session}” started",
+        "alert.detail.headcount_shortfall": (
+            "“{session}” ({room}): clearly fewer people in the room photo than checked in"
+        ),
+        "alert.detail.anomaly_burst": "“{session}” ({room}): {n} anomalies to review",
+        "alert.detail.training_overdue": "{employee} ({employee_no}) is overdue for {course}",
+        "alert.more": "and {n} more",
+        "ui.alerts": "Alerts",
+        "ui.alert_inbox": "My alerts",
+        "ui.no_alerts": "No alerts",
+        "ui.acknowledge": "Acknowledge",
+        "ui.raised_at": "Raised",
+        "ui.recipients": "Recipients",
+        "ui.rule": "Kind",
+        "ui.detail": "Detail",
+        "ui.all": "All",
+        "ui.notify_me": "Turn on browser notifications",
+        "ui.new_alert": "New alert",
+        "ui.hr_board": "Live board",
+        "ui.org_level": "Showing",
+        "ui.show": "Show",
+        "ui.session": "Session",
+        "org.group": "group",
+        "org.company": "company",
+        "org.plant": "plant",
+        "org.workshop": "workshop",
+        "org.department": "department",
+        "org.team": "team",
+        "live.planned": "Planned",
+        "live.running": "Running",
+        "live.closed": "Closed",
+        "live.readiness": "Room devices",
+        "live.anomalies": "Open anomalies",
+        "live.no_device": "no device",
+        "live.photo_age": "last photo {n} min ago",
+        "live.no_photo": "no photo yet",
+        "live.no_sessions_today": "No sessions today",
+        "live.people": "Our people today",
+        "problem.unknown_alert": "No such alert",
+        "problem.alert_not_open": "This alert was already acknowledged or resolved",
         "status.expected": "Absent",
         "status.present": "Present",
         "status.late": "Late",
@@ -439,6 +641,114 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "manual",
         "flag.late": "late",
         "flag.duplicate_checkin": "duplicate",
+        # effect and reports (app/analysis, app/web/effect_*)
+        "problem.metrics_too_many": "At most 5,000 metric lines per request",
+        "problem.unknown_course": "No such course",
+        "metrics.problem.unknown_employee": "no employee number “{value}”",
+        "metrics.problem.no_source": "say which system reported the figures (source)",
+        "metrics.problem.bad_date": "“{value}” is not a date (e.g. 2026-12-08)",
+        "metrics.problem.future_date": (
+            "figures cannot be reported for “{value}” (future or before 2000)"
+        ),
+        "metrics.problem.no_figures": "give at least one of output_units, defects, hours",
+        "metrics.problem.negative": "must not be negative",
+        "metrics.problem.over_24_hours": "a day has at most 24 hours",
+        "metrics.problem.defects_over_output": "more defects than output units",
+        "metrics.problem.not_a_number": "“{value}” is not a number",
+        "metrics.problem.invalid": "malformed",
+        "effect.warning.small_sample": (
+            "Small sample: {trained} trained and {control} untrained peers with figures "
+            "(at least {minimum} of each needed); read the result with care."
+        ),
+        "effect.warning.no_peers": (
+            "{count} trained people have no untrained peer in the same team and position "
+            "and are left out."
+        ),
+        "flag.checkin_outside_window": "outside the check-in time",
+        "flag.device_room_mismatch": "device of another room",
+        "flag.device_clock_skew": "device clock off",
+        # imports (app/imports): {placeholders} are filled per row
+        "import.required": "is required",
+        "import.missing_column": "required column is missing",
+        "import.not_utf8": (
+            "the file is not UTF-8 (GBK/ANSI?): save it as “CSV UTF-8” in Excel, or upload the XLSX"
+        ),
+        "import.too_large": (
+            "the file is {size_mb} MB, more than {max_mb} MB: split it into several files"
+        ),
+        "import.unreadable_xlsx": (
+            "this XLSX file cannot be read (damaged, or not an Excel workbook)"
+        ),
+        "import.empty": "the file is empty: the first line must name the columns",
+        "import.duplicate": "“{value}” appears twice (first on line {first})",
+        "import.bad_choice": "“{value}” is not allowed; choose one of: {choices}",
+        "import.bad_time": "“{value}” is not an ISO 8601 time (e.g. 2026-12-08T09:00:00+08:00)",
+        "import.time_without_offset": (
+            "“{value}” has no UTC offset: write it like 2026-12-08T09:00:00+08:00"
+        ),
+        "import.bad_date": "“{value}” is not a date (e.g. 2026-12-08)",
+        "import.bad_number": "“{value}” is not a positive whole number",
+        "import.bad_email": "“{value}” is not an e-mail address",
+        "import.unknown_parent": (
+            "parent org unit “{value}” exists neither in the file nor in Muster"
+        ),
+        "import.org_cycle": "the org tree would loop: {cycle}",
+        "import.kind_under": "a {kind} cannot sit under a {parent}",
+        "import.org_moved": (
+            "org unit “{value}” exists with another parent or kind: "
+            "imports do not move units, ask an admin"
+        ),
+        "import.unknown_org": "no org unit “{value}”",
+        "import.not_a_plant": "“{value}” is not a plant",
+        "import.unknown_position": "no position “{value}”",
+        "import.unknown_employee": "no employee number “{value}”",
+        "import.unknown_course": "no course “{value}”",
+        "import.unknown_session": "no training session “{value}”",
+        "import.unknown_roster_entry": (
+            "“{value}” is neither a current employee number, nor an org code, nor position:CODE"
+        ),
+        "import.course_not_yet": "course “{value}” is not imported yet (import the courses next)",
+        "import.left_before_hired": "leaving date {value} is before the hiring date",
+        "import.end_before_start": "the end must be after the start",
+        "import.session_other_plant": (
+            "this session belongs to plant “{value}”; cancel it and plan a new one instead"
+        ),
+        "import.session_over": "session “{value}” is over or cancelled and cannot change",
+        "import.outside_session": (
+            "check-in time {value} is more than 12 hours away from the session"
+        ),
+        "import.changed_meanwhile": (
+            "someone changed the same records during the import; nothing was saved: import again"
+        ),
+        "import.unknown_kind": "unknown import kind",
+        "import.refused": "The file has errors; nothing was saved",
+        "problem.unknown_org": "No such org unit",
+        "ui.compliance.employee_no": "Employee no.",
+        "ui.compliance.name": "Name",
+        "ui.compliance.org": "Org unit",
+        "ui.compliance.position": "Position",
+        "ui.compliance.state.done": "done",
+        "ui.compliance.state.due_soon": "due soon",
+        "ui.compliance.state.overdue": "overdue",
+        "ui.compliance.state.never": "never",
+        "conflict.person_double_booked": (
+            "{person} is also on session {other_code} at that time ({other_start}, {other_room})"
+        ),
+        "conflict.trainer_double_booked": (
+            "trainer {trainer} also teaches session {other_code} "
+            "at that time ({other_start}, {other_room})"
+        ),
+        "conflict.room_double_booked": (
+            "room {other_room} is taken by session {other_code} at that time ({other_start})"
+        ),
+        "conflict.shift_clash": "{person} is on shift on {line} then ({shift_start}–{shift_end})",
+        "conflict.over_capacity": (
+            "{rostered} people on the roster, more than the capacity of {capacity}"
+        ),
+        "conflict.team_share": (
+            "{away} of {size} people of team {team} would "
+            "be away in training at once (more than {share}%)"
+        ),
     },
 }
 
@@ -453,6 +763,15 @@ def pick_lang(requested: str | None, default: str = "zh-CN") -> str:
             if tag.startswith("en"):
                 return "en"
     return default
+
+
+def tf(key: str, lang: str, params: Mapping[str, object]) -> str:
+    """Translate `key` and fill its `{placeholders}` (a missing one shows itself)."""
+    text = t(key, lang)
+    try:
+        return text.format_map(dict(params))
+    except (KeyError, IndexError, ValueError):
+        return text
 
 
 def t(key: str, lang: str) -> str:

@@ -16,8 +16,8 @@ from tests.conftest import VISION_FIXTURES, LiveServer, Plant, fake_adapters, fi
 from tests.e2e.test_live import next_json, user_token, ws_url
 from tests.e2e.test_photos import upload
 from vision.fake import FakeRoomAnalyzer
-from vision.room import RoomAnalysis
-from vision.worker import JobOutcome
+from vision.room.analysis import RoomAnalysis
+from vision.runtime import JobOutcome
 
 
 class HeldAnalyser(InlineRoomAnalyser):

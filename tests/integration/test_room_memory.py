@@ -27,8 +27,8 @@ from app.services.vision_adapters import InlineRoomAnalyser
 from app.settings import Settings
 from tests.conftest import Plant, fake_adapters, fixture_index, load_plant
 from vision.fake import FakeRoomAnalyzer
-from vision.room import RoomAnalysis
-from vision.worker import JobOutcome
+from vision.room.analysis import RoomAnalysis
+from vision.runtime import JobOutcome
 
 MONDAY = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)  # 08:30 in the plant
 

@@ -174,11 +174,15 @@
     return { key: `muster-room-photo-${id}`, log: JSON.parse(localStorage.getItem(`muster-room-photo-${id}`) || '{"at":0,"since":0}') };
   }
 
-  function takeRoomPhoto(entry) {
+  // The camera may still be starting: try again a few times before giving up on this one.
+  function takeRoomPhoto(entry, tries) {
     entry.log.at = Date.now();
     entry.log.since = 0;
     localStorage.setItem(entry.key, JSON.stringify(entry.log));
-    photo("room", null).then(() => outbox.flush().catch(() => {}));
+    photo("room", null).then((item) => {
+      if (item) outbox.flush().catch(() => {});
+      else if ((tries || 0) < 5) setTimeout(() => takeRoomPhoto(entry, (tries || 0) + 1), 2000);
+    });
   }
 
   function roomPhotoAfterCheckIn() {
@@ -245,8 +249,9 @@
   $("k-reasons").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-reason]");
     if (!button || !picked) return;
+    const person = picked;
     closePanels();
-    submit({ method: "manual", employee_id: picked.employee_id, reason: button.dataset.reason, name: picked.name });
+    submit({ method: "manual", employee_id: person.employee_id, reason: button.dataset.reason, name: person.name });
   });
 
   $("k-enrol").addEventListener("click", () => {
@@ -259,9 +264,10 @@
   });
 
   $("k-consent").addEventListener("click", async () => {
-    if (!enrolFor) return;
+    const person = enrolFor;
+    if (!person) return;
     const form = new FormData();
-    form.append("employee_id", enrolFor.employee_id);
+    form.append("employee_id", person.employee_id);
     form.append("consent", "true");
     $("k-consent").hidden = true;
     for (let i = 0; i < 3; i += 1) {
@@ -278,11 +284,11 @@
       });
       const body = await response.json();
       closePanels();
-      if (response.ok) show("ok", enrolFor.name, T["face.enrolled"]);
-      else show("refused", enrolFor.name, body.reason_text || body.detail);
+      if (response.ok) show("ok", person.name, T["face.enrolled"]);
+      else show("refused", person.name, body.reason_text || body.detail);
     } catch (error) {
       closePanels();
-      show("refused", enrolFor.name, T["kiosk.enrol_needs_network"]);
+      show("refused", person.name, T["kiosk.enrol_needs_network"]);
     }
   });
 
