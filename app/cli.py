@@ -179,6 +179,7 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
         if projections:
             muster.runner.on_change = change_publisher(muster.bus, loop, muster.live_subject)
             muster.runner.start()
+            muster.metrics_runner.start()
             muster.start_alerts(bus_publisher(muster.bus, loop))
             jobs.append("projections and alerts")
         sweep = None
@@ -196,6 +197,7 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
             await muster.photos.drain()
         muster.stop_alerts()
         muster.runner.stop()
+        muster.metrics_runner.stop()
         await muster.bus.close()
 
     try:
@@ -314,8 +316,9 @@ def projections_status() -> None:
     muster = _build()
     try:
         table = Table("projection", "position", "head", "lag")
-        for s in muster.runner.status():
-            table.add_row(s.name, str(s.position), str(s.head), str(s.lag))
+        for runner in muster.runners:
+            for s in runner.status():
+                table.add_row(s.name, str(s.position), str(s.head), str(s.lag))
         console.print(table)
     finally:
         muster.close()
@@ -326,7 +329,7 @@ def projections_status() -> None:
 def projections_rebuild(name: str | None) -> None:
     """Rebuild one projection (or all) from the event log."""
     muster = _build()
-    known = [p.name for p in muster.runner.projections]
+    known = [p.name for runner in muster.runners for p in runner.projections]
     if name is not None and name not in known:
         muster.close()
         raise click.ClickException(f"unknown projection {name!r}; known: {', '.join(known)}")
@@ -339,11 +342,18 @@ def projections_rebuild(name: str | None) -> None:
             TimeElapsedColumn(),
             console=console,
         ) as progress:
-            task = progress.add_task(f"rebuilding {name or 'all'}", total=muster.runner.head())
-            count = muster.runner.rebuild(
-                [name] if name else None,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )
+            count = 0
+            for runner in muster.runners:
+                mine = [p.name for p in runner.projections if name in (None, p.name)]
+                if not mine:
+                    continue
+                task = progress.add_task(f"rebuilding {', '.join(mine)}", total=runner.head())
+                count += runner.rebuild(
+                    mine,
+                    progress=lambda done, total, task=task: progress.update(  # type: ignore[misc]
+                        task, completed=done, total=total
+                    ),
+                )
     finally:
         muster.close()
     elapsed = time.monotonic() - started

@@ -1,5 +1,5 @@
 """Face templates in their own table of the read-model database, encrypted (AES-256-GCM by
-`vision.templates`, the employee number as associated data). Not a projection: templates are
+`vision.identity`, the employee number as associated data). Not a projection: templates are
 secrets, never events, so nothing can rebuild them — withdrawing consent deletes the row.
 
 Identification reads a whole plant's templates for every face check-in; the decrypted gallery
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.stores.base import ReadStore, iso
-from vision.matching import Embedding
-from vision.templates import TemplateStore
+from vision.identity.matching import Embedding
+from vision.identity.templates import TemplateStore
 
 TABLE_DDL = (
     "CREATE TABLE IF NOT EXISTS face_templates (employee_no TEXT PRIMARY KEY, "

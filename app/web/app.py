@@ -30,10 +30,13 @@ from app.web.api import api_handlers
 from app.web.auth import principal_of
 from app.web.checkins import checkin_handlers
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
+from app.web.compliance_api import compliance_handlers
+from app.web.effect_api import effect_handlers
 from app.web.faces_api import face_handlers
 from app.web.hub import Client, LiveHub
 from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
+from app.web.live_board import live_board_handlers
 from app.web.pages import page_exception_handlers, page_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
@@ -192,6 +195,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
                 muster.bus, asyncio.get_running_loop(), muster.live_subject
             )
             muster.runner.start()
+            muster.metrics_runner.start()
             muster.start_alerts(bus_publisher(muster.bus, asyncio.get_running_loop()))
         backlog = None
         if muster.settings.vision_processes > 0:
@@ -208,6 +212,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             if run_projections:
                 muster.stop_alerts()
                 muster.runner.stop()
+                muster.metrics_runner.stop()
             await hub.stop()
             await muster.bus.close()
             await muster.store.close_async()
@@ -215,10 +220,13 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
     app = Litestar(
         route_handlers=[
             *api_handlers,
+            *effect_handlers,
             *checkin_handlers,
             *import_handlers,
             *planning_handlers,
+            *compliance_handlers,
             *alert_handlers,
+            *live_board_handlers,
             *page_handlers,
             *room_qr_handlers,
             *face_handlers,
