@@ -205,7 +205,7 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
         live_subject=live_subject(settings),
         photos=PhotoService(app, checkins, files, settings.vision_processes),
         faces=faces,
-        imports=Importer(app, store, committer, runner, policy),
+        imports=Importer(app, store, committer, runner, policy, settings.team_away_share),
         alert_engine=engine,
         alert_delivery=delivery,
         alert_subject=alert_subject(settings),

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     checkin_late_after_minutes: int = 10
     clock_skew_tolerance_minutes: int = 2
     dept_alert_rate: float = 0.8
+    #: planning: at most this share of one team may be away in training at once
+    team_away_share: float = 0.5
     #: alerts: minutes after the start without a check-in, minutes a room's tablet may stay
     #: quiet during a session, open anomalies in one session that make a burst
     alert_no_checkins_minutes: float = 5

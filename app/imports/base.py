@@ -11,8 +11,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from app.application import Training
+from app.domain.conflicts import DEFAULT_TEAM_SHARE
 from app.domain.ids import natural_id
 from app.domain.rules import WindowPolicy
+from app.services.planning import PlanningWindow
 from app.stores.base import ReadStore
 
 
@@ -80,10 +82,10 @@ class Plan:
             self.updated += 1
             self.changed.append(aggregate)
 
-    def error(self, line: int, column: str, key: str, **params: Any) -> None:
+    def error(self, line: int, column: str, key: str, /, **params: Any) -> None:
         self.errors.append(Finding(line, column, key, params))
 
-    def warn(self, line: int, column: str, key: str, **params: Any) -> None:
+    def warn(self, line: int, column: str, key: str, /, **params: Any) -> None:
         self.warnings.append(Finding(line, column, key, params))
 
 
@@ -102,8 +104,10 @@ class Context:
     now: datetime
     policy: WindowPolicy = field(default_factory=WindowPolicy)
     progress: Progress | None = None
-    #: conflicts a planned session would cause (remarks on its row; they do not block)
-    check_conflicts: Callable[[Any], Sequence[Finding]] | None = None
+    #: the planning window of a stretch of time, to find the conflicts planned sessions
+    #: would cause (remarks on their rows; they do not block the import)
+    planning: Callable[[datetime, datetime], PlanningWindow] | None = None
+    team_share: float = DEFAULT_TEAM_SHARE
     _cache: dict[UUID, Any] = field(default_factory=dict)
 
     def get(self, kind: str, key: str) -> Any:

@@ -9,11 +9,13 @@ import structlog
 from eventsourcing.persistence import IntegrityError
 
 from app.application import Training
+from app.domain.conflicts import DEFAULT_TEAM_SHARE
 from app.domain.rules import WindowPolicy
 from app.imports import KINDS
 from app.imports.base import Context, Finding, Plan, Progress
 from app.imports.reader import read
 from app.projections.runner import ProjectionRunner
+from app.services.planning import PlanningWindow
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
 
@@ -53,6 +55,7 @@ class Importer:
     committer: GroupCommitter
     runner: ProjectionRunner
     policy: WindowPolicy
+    team_share: float = DEFAULT_TEAM_SHARE
 
     def run(
         self,
@@ -79,6 +82,8 @@ class Importer:
             datetime.now(UTC),
             policy=self.policy,
             progress=progress,
+            planning=lambda start, end: PlanningWindow.load(self.store, start, end),
+            team_share=self.team_share,
         )
         plan = spec.plan(sheet.rows, ctx)
         result = _result(kind, len(sheet.rows), plan)

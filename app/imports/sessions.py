@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.domain.conflicts import Conflict, Sitting
 from app.domain.org import OrgKind
 from app.domain.training import SessionStatus, TrainingSession
 from app.imports.base import (
@@ -23,6 +24,7 @@ from app.imports.base import (
     required,
 )
 from app.imports.rosters import RosterExpander
+from app.services.planning import PlanningWindow
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ def plan_sessions(rows: Sequence[Row], ctx: Context) -> Plan:
     result = Plan()
     by_code = first_lines(rows, "code", result)
     rosters = RosterExpander(ctx)
+    window = _window(rows, ctx)
     for row in ctx.each(list(by_code.values())):
         try:
             wanted = _checked(row, ctx, rosters)
@@ -53,10 +56,44 @@ def plan_sessions(rows: Sequence[Row], ctx: Context) -> Plan:
         except RowError as err:
             result.error(row.line, err.column, err.key, **err.params)
             continue
-        if ctx.check_conflicts is not None:
-            for found in ctx.check_conflicts(wanted):
-                result.warn(row.line, "", found.key, **found.params)
+        if window is not None:
+            sitting = _sitting(wanted)
+            for conflict in window.check(sitting, ctx.team_share):
+                result.warn(row.line, "", f"conflict.{conflict.kind}", **conflict_facts(conflict))
+            window.add(sitting)
     return result
+
+
+def _window(rows: Sequence[Row], ctx: Context) -> PlanningWindow | None:
+    """The planning window spanning the file's sessions (None: conflicts are not checked)."""
+    if ctx.planning is None:
+        return None
+    times = []
+    for row in rows:
+        try:
+            times += [t for t in (instant(row, "starts_at"), instant(row, "ends_at")) if t]
+        except RowError:
+            continue
+    return ctx.planning(min(times), max(times)) if times else None
+
+
+def _sitting(wanted: PlannedSession) -> Sitting:
+    return Sitting(
+        id=str(TrainingSession.create_id(wanted.code)),
+        code=wanted.code,
+        plant=wanted.plant,
+        room=wanted.room,
+        trainer=wanted.trainer,
+        starts_at=wanted.starts_at,
+        ends_at=wanted.ends_at,
+        roster=frozenset(wanted.roster),
+        capacity=wanted.capacity,
+    )
+
+
+def conflict_facts(conflict: Conflict) -> dict[str, object]:
+    """What fills a conflict's words: its facts, and who it is about."""
+    return {**conflict.facts, "person": conflict.employee_no or ""}
 
 
 def _checked(row: Row, ctx: Context, rosters: RosterExpander) -> PlannedSession:

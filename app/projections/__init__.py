@@ -2,6 +2,7 @@
 
 from app.projections.alerts import Alerts, WatchedFacts
 from app.projections.base import Projection
+from app.projections.commands import DeviceCommands
 from app.projections.directory import Directory
 from app.projections.evidence import Evidence, PhotoIndex
 from app.projections.live import LiveAttendance
@@ -20,4 +21,5 @@ def all_projections() -> list[Projection]:
         Plans(),
         Alerts(),
         WatchedFacts(),
+        DeviceCommands(),
     ]

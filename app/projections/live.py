@@ -69,6 +69,7 @@ class LiveAttendance(Projection):
         "version BIGINT NOT NULL DEFAULT 0)",
         "CREATE INDEX IF NOT EXISTS sessions_time ON sessions (plant, starts_at)",
         "CREATE INDEX IF NOT EXISTS sessions_code ON sessions (code)",
+        "CREATE INDEX IF NOT EXISTS sessions_starts ON sessions (starts_at)",
         "CREATE TABLE IF NOT EXISTS attendance (session_id TEXT NOT NULL, "
         "employee_no TEXT NOT NULL, name TEXT NOT NULL, dept TEXT, on_roster INTEGER NOT NULL, "
         "status TEXT NOT NULL, checkin_id TEXT, checked_in_at TEXT, method TEXT, "
@@ -76,6 +77,7 @@ class LiveAttendance(Projection):
         "server_time TEXT, "
         "PRIMARY KEY (session_id, employee_no))",
         "CREATE INDEX IF NOT EXISTS attendance_recent ON attendance (session_id, checked_in_at)",
+        "CREATE INDEX IF NOT EXISTS attendance_person ON attendance (employee_no)",
         "CREATE TABLE IF NOT EXISTS dept_live (session_id TEXT NOT NULL, dept TEXT NOT NULL, "
         "expected INTEGER NOT NULL DEFAULT 0, checked_in INTEGER NOT NULL DEFAULT 0, "
         "PRIMARY KEY (session_id, dept))",

@@ -40,6 +40,7 @@ class Plans(Projection):
         "CREATE TABLE IF NOT EXISTS shifts (id TEXT PRIMARY KEY, employee_no TEXT NOT NULL, "
         "starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, line TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS shifts_person ON shifts (employee_no, starts_at)",
+        "CREATE INDEX IF NOT EXISTS shifts_time ON shifts (starts_at)",
     )
 
     @handles(OrgUnit.OrgUnitHeadAssigned)

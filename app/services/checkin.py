@@ -18,15 +18,17 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from app.application import Training
-from app.domain.attendance import Attendance, CheckInRejection
+from app.domain.attendance import Attendance, CheckInRejection, DeviceCommand
 from app.domain.errors import InvalidCheckIn, QrRequired, ReasonRequired, Refusal, UnknownSession
 from app.domain.rules import (
     CheckInFacts,
+    Decision,
     Flag,
     Verdict,
     WindowPolicy,
     clock_skewed,
     decide_check_in,
+    device_room_mismatch,
     effective_check_in_time,
 )
 from app.services import devices
@@ -34,10 +36,16 @@ from app.services.checkin_results import Accepted, CheckInResult, Refused, Store
 from app.services.commands import CheckInCommand
 from app.services.devices import DeviceIdentity
 from app.services.faces import FaceService
-from app.services.idempotency import Idempotency, attendance_query, repeat_of, stored_from_row
+from app.services.idempotency import (
+    Idempotency,
+    attendance_query,
+    commands_query,
+    repeat_of,
+    stored_from_row,
+)
 from app.services.identity import Identity, IdentityResolver
 from app.services.phones import PhoneIdentity, PhoneLedger, qr_refusal
-from app.stores.base import ReadStore, Row, from_iso, iso
+from app.stores.base import ReadStore, Row, from_iso
 from app.stores.commit import GroupCommitter
 
 
@@ -48,7 +56,8 @@ class _Pending:
 
     command: CheckInCommand
     result: CheckInResult | None = None
-    aggregate: Attendance | CheckInRejection | None = None
+    #: appended together or not at all: the command's receipt, then the record itself
+    aggregates: list[Attendance | CheckInRejection | DeviceCommand] | None = None
     answer: Callable[[], CheckInResult] | None = None
 
 
@@ -59,6 +68,8 @@ class _Batch:
     sessions: dict[str, Row | None]
     identities: list[Identity | Refusal]
     attendance: dict[tuple[str, str], Row]
+    #: this device's earlier commands among the batch's `client_event_id`s
+    commands: dict[str, Row]
 
 
 class CheckInService:
@@ -106,9 +117,9 @@ class CheckInService:
         device, pending = await asyncio.to_thread(
             self._prepare_all, phone or token, commands, received_at, sent_at, offline
         )
-        appending = [p for p in pending if p.aggregate is not None]
+        appending = [p for p in pending if p.aggregates is not None]
         outcomes = await asyncio.wrap_future(
-            self.committer.submit_each([p.aggregate for p in appending])
+            self.committer.submit_each([p.aggregates for p in appending if p.aggregates])
         )
         lost: list[_Pending] = []
         for p, outcome in zip(appending, outcomes, strict=True):
@@ -120,10 +131,9 @@ class CheckInService:
                 assert p.answer is not None
                 p.result = p.answer()
         if lost:
+            settle = self.idempotency.after_conflict
             settled = await asyncio.to_thread(
-                lambda: [
-                    self.idempotency.after_conflict(device, p.command, p.aggregate) for p in lost
-                ]
+                lambda: [settle(device, p.command, p.aggregates) for p in lost]
             )
             for p, result in zip(lost, settled, strict=True):
                 p.result = result
@@ -169,10 +179,13 @@ class CheckInService:
             and identity.employee is not None
             and (sid := canonical[command.session_id]) is not None
         }
-        query = attendance_query(people)
-        rows = self.store.fetch_many([query])[0] if query is not None else []
+        queries = [commands_query(device, commands), attendance_query(people)]
+        found_rows = iter(self.store.fetch_many([q for q in queries if q is not None]))
+        earlier = next(found_rows) if queries[0] is not None else []
+        rows = next(found_rows) if queries[1] is not None else []
         attendance = {(row["session_id"], row["employee_no"]): row for row in rows}
-        return device, _Batch(sessions, identities, attendance)
+        known = {row["client_event_id"]: row for row in earlier}
+        return device, _Batch(sessions, identities, attendance, known)
 
     def _prepare(
         self,
@@ -218,22 +231,33 @@ class CheckInService:
             refusal=qr_refusal(self.qr_key, command, session["id"], at)
             or (identity.unknown if employee is None else None),
             identity_flags=identity.flags,
+            # a phone has no room of its own: the room's QR proves where it was
+            room_mismatch=not isinstance(device, PhoneIdentity)
+            and device_room_mismatch(device.plant, device.room, session["plant"], session["room"]),
         )
         evidence = {**identity.evidence, **self._phone_evidence(command, session, employee)}
         if "proxy_other_employee" in evidence:
             facts = replace(facts, identity_flags=(*facts.identity_flags, Flag.PROXY_SUSPECTED))
+        row = None
         if employee is not None:
             row = batch.attendance.get((session["id"], employee["employee_no"]))
+        name = employee["name"] if employee is not None else ""
+        earlier = self.idempotency.known(
+            command, batch.commands.get(command.client_event_id), row, name
+        )
+        if earlier is not None:
+            pending.result = earlier
+            return
+        if employee is not None:
             if row is not None and row["checkin_id"]:
-                first = stored_from_row(row, employee["name"])
-                pending.result = repeat_of(first, device, command)
+                pending.result = repeat_of(stored_from_row(row, name), device, command)
                 return
             facts = replace(facts, on_roster=bool(row and row["on_roster"]))
         decision = decide_check_in(facts, self.policy)
         session_id = UUID(session["id"])
         if decision.verdict is Verdict.REJECTED:
             assert decision.reason is not None
-            self._refuse(device, pending, session_id, identity.presented, decision.reason.value)
+            self._refuse(device, pending, session_id, identity.presented, decision)
             return
         assert employee is not None and decision.attendance_status is not None
         attendance = Attendance(
@@ -263,10 +287,18 @@ class CheckInService:
             },
             actor=device.actor,
         )
+        receipt = DeviceCommand(
+            device_id=device.id,
+            client_event_id=command.client_event_id,
+            fingerprint=command.fingerprint(),
+            checkin_id=attendance.id,
+            session_id=session_id,
+            employee_no=employee["employee_no"],
+        )
         if command.phone_id:
             self.phones.note(session["id"], command.phone_id, employee["employee_no"])
         first = StoredCheckIn.of(attendance)
-        pending.aggregate = attendance
+        pending.aggregates = [receipt, attendance]
         pending.answer = lambda: Accepted(first)
 
     def _phone_evidence(
@@ -281,31 +313,31 @@ class CheckInService:
             evidence["proxy_other_employee"] = ",".join(others)
         return evidence
 
+    @staticmethod
     def _refuse(
-        self,
         device: DeviceIdentity,
         pending: _Pending,
         session_id: UUID,
         presented: str,
-        reason: str,
+        decision: Decision,
     ) -> None:
         command = pending.command
-        earlier = self.idempotency.earlier_refusal(device, command.client_event_id)
-        if earlier is not None:
-            pending.result = earlier
-            return
+        assert decision.reason is not None
+        flags = [f.value for f in decision.flags]
         rejection = CheckInRejection(
             device_id=device.id,
             client_event_id=command.client_event_id,
             session_id=session_id,
             method=command.method,
             presented=presented,
-            reason=reason,
+            reason=decision.reason.value,
             rejected_at=datetime.now(UTC),
             device_time=command.device_time,
             device_seq=command.device_seq,
             actor=device.actor,
+            flags=flags,
+            fingerprint=command.fingerprint(),
         )
-        refused = Refused(str(rejection.id), reason, iso(rejection.created_on))
-        pending.aggregate = rejection
+        refused = Refused.of(rejection, replayed=False)
+        pending.aggregates = [rejection]
         pending.answer = lambda: refused

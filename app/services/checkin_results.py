@@ -71,11 +71,18 @@ class Refused:
     checkin_id: str
     reason: str
     server_time: str
+    flags: tuple[str, ...] = ()
     replayed: bool = False
 
     @classmethod
     def of(cls, rejection: CheckInRejection, *, replayed: bool) -> Refused:
-        return cls(str(rejection.id), rejection.reason, iso(rejection.created_on), replayed)
+        return cls(
+            str(rejection.id),
+            rejection.reason,
+            iso(rejection.created_on),
+            tuple(getattr(rejection, "flags", ())),
+            replayed,
+        )
 
 
 #: One answer per check-in; a `Refusal` is an item the command could not take at all.

@@ -34,6 +34,7 @@ from app.web.hub import Client, LiveHub
 from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
 from app.web.pages import page_exception_handlers, page_handlers
+from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
 from app.web.room_qr import room_qr_handlers
 
@@ -201,6 +202,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *api_handlers,
             *checkin_handlers,
             *import_handlers,
+            *planning_handlers,
             *alert_handlers,
             *page_handlers,
             *room_qr_handlers,

@@ -77,7 +77,7 @@ def _refusal(refused: Refused, lang: str) -> CheckInRefusal:
         employee=None,
         server_time=refused.server_time,
         message=message,
-        flags=[],
+        flags=list(refused.flags),
         replayed=refused.replayed,
     )
 

@@ -326,6 +326,9 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "手工签到",
         "flag.late": "迟到",
         "flag.duplicate_checkin": "重复签到",
+        "flag.checkin_outside_window": "签到时间不在签到时段内",
+        "flag.device_room_mismatch": "签到设备不属于本教室",
+        "flag.device_clock_skew": "设备时间与服务器不一致",
         # imports (app/imports): {placeholders} are filled per row
         "import.required": "必填，不能为空",
         "import.missing_column": "缺少必需的列",
@@ -368,6 +371,18 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         ),
         "import.unknown_kind": "未知的导入类型",
         "import.refused": "文件有错误，未保存任何内容",
+        "conflict.person_double_booked": (
+            "{person} 同一时间还在场次 {other_code}（{other_start}，{other_room}）"
+        ),
+        "conflict.trainer_double_booked": (
+            "讲师 {trainer} 同一时间还要讲授场次 {other_code}（{other_start}，{other_room}）"
+        ),
+        "conflict.room_double_booked": (
+            "教室 {other_room} 同一时间已被场次 {other_code} 占用（{other_start}）"
+        ),
+        "conflict.shift_clash": "{person} 此时在 {line} 上班（{shift_start}–{shift_end}）",
+        "conflict.over_capacity": "名单 {rostered} 人，超过容量 {capacity} 人",
+        "conflict.team_share": "班组 {team} 将有 {away}/{size} 人同时离岗培训，超过 {share}%",
     },
     "en": {
         **CHECKIN_TEXT["en"],
@@ -547,6 +562,9 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "manual",
         "flag.late": "late",
         "flag.duplicate_checkin": "duplicate",
+        "flag.checkin_outside_window": "outside the check-in time",
+        "flag.device_room_mismatch": "device of another room",
+        "flag.device_clock_skew": "device clock off",
         # imports (app/imports): {placeholders} are filled per row
         "import.required": "is required",
         "import.missing_column": "required column is missing",
@@ -602,6 +620,24 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         ),
         "import.unknown_kind": "unknown import kind",
         "import.refused": "The file has errors; nothing was saved",
+        "conflict.person_double_booked": (
+            "{person} is also on session {other_code} at that time ({other_start}, {other_room})"
+        ),
+        "conflict.trainer_double_booked": (
+            "trainer {trainer} also teaches session {other_code} "
+            "at that time ({other_start}, {other_room})"
+        ),
+        "conflict.room_double_booked": (
+            "room {other_room} is taken by session {other_code} at that time ({other_start})"
+        ),
+        "conflict.shift_clash": "{person} is on shift on {line} then ({shift_start}–{shift_end})",
+        "conflict.over_capacity": (
+            "{rostered} people on the roster, more than the capacity of {capacity}"
+        ),
+        "conflict.team_share": (
+            "{away} of {size} people of team {team} would "
+            "be away in training at once (more than {share}%)"
+        ),
     },
 }
 

@@ -1,16 +1,29 @@
-"""Import findings in the plant's language (texts from the one catalogue, app/web/i18n.py)."""
+"""Import findings and planning conflicts in the plant's language (texts from the one
+catalogue, app/web/i18n.py; times in the plant's clock)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from app.imports.base import Finding
 from app.web.i18n import tf
+from app.web.render import plant_time
+
+
+def words(key: str, lang: str, params: Mapping[str, Any]) -> str:
+    """The text of `key` filled with `params` (instants as the plant's month-day hour:minute)."""
+    shown = {
+        k: plant_time(v).strftime("%m-%d %H:%M") if isinstance(v, datetime) else v
+        for k, v in params.items()
+    }
+    return tf(key, lang, shown)
 
 
 def reason(finding: Finding, lang: str) -> str:
     """The finding's reason, in words."""
-    return tf(finding.key, lang, finding.params)
+    return words(finding.key, lang, finding.params)
 
 
 def finding_line(finding: Finding, lang: str) -> str:

@@ -28,18 +28,25 @@ def hr_client(server: LiveServer) -> httpx.Client:
     return login(server, "boss", "boss-password")
 
 
+def load_over_http(hr: httpx.Client) -> None:
+    """The test plant, under the login's group XC."""
+    for kind, text in PLANT.items():
+        reply = post(hr, kind, ORG_UNDER_XC if kind == "org" else text)
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        assert body["applied"] is True and body["errors"] == []
+        assert {"rows", "created", "updated"} <= body.keys()
+
+
+ORG_UNDER_XC = PLANT["org"].replace(",group,,", ",company,XC,")
+
+
 def test_a_plant_loads_over_http_and_sessions_are_found_by_code(server: LiveServer) -> None:
     with hr_client(server) as hr:
-        org = PLANT["org"].replace(",group,,", ",company,XC,")
-        dry = post(hr, "org", org, dry_run="true")
+        dry = post(hr, "org", ORG_UNDER_XC, dry_run="true")
         assert dry.status_code == 200, dry.text
         assert dry.json()["applied"] is False and dry.json()["created"] == 7
-        for kind, text in PLANT.items():
-            reply = post(hr, kind, org if kind == "org" else text)
-            assert reply.status_code == 200, reply.text
-            body = reply.json()
-            assert body["applied"] is True and body["errors"] == []
-            assert {"rows", "created", "updated"} <= body.keys()
+        load_over_http(hr)
         found = hr.get("/api/v1/sessions", params={"code": "S1"}).json()["sessions"]
         assert [s["code"] for s in found] == ["S1"] and found[0]["expected"] == 3
         assert hr.get("/api/v1/sessions", params={"code": "NONE"}).json() == {"sessions": []}
