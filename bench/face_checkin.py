@@ -31,11 +31,11 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.bootstrap import build  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from app.web.app import create_app  # noqa: E402
-from tests import faces  # noqa: E402
-from vision.decode import encode_jpeg  # noqa: E402
+from app.bootstrap import build
+from app.settings import Settings
+from app.web.app import create_app
+from tests import faces
+from vision.decode import encode_jpeg
 
 
 def _free_port() -> int:
@@ -71,8 +71,15 @@ def main() -> None:
     sessions = [
         str(
             app.schedule_session(
-                f"S{i}", "SAFE", "P1", "培训室A", "讲师", start, start + timedelta(hours=1),
-                people[:40], "bench",
+                f"S{i}",
+                "SAFE",
+                "P1",
+                "培训室A",
+                "讲师",
+                start,
+                start + timedelta(hours=1),
+                people[:40],
+                "bench",
             )
         )
         for i in range(args.checkins)
@@ -110,15 +117,22 @@ def main() -> None:
             photo = client.post(
                 f"{url}/api/v1/photos",
                 headers=auth,
-                data={"session_id": session_id, "kind": "selfie",
-                      "client_event_id": str(uuid.uuid4())},
+                data={
+                    "session_id": session_id,
+                    "kind": "selfie",
+                    "client_event_id": str(uuid.uuid4()),
+                },
                 files={"file": ("selfie.jpg", jpeg, "image/jpeg")},
             )
             reply = client.post(
                 f"{url}/api/v1/checkins",
                 headers=auth,
-                json={"client_event_id": str(uuid.uuid4()), "session_id": session_id,
-                      "method": "face", "face_photo_id": photo.json()["photo_id"]},
+                json={
+                    "client_event_id": str(uuid.uuid4()),
+                    "session_id": session_id,
+                    "method": "face",
+                    "face_photo_id": photo.json()["photo_id"],
+                },
             )
             elapsed = time.perf_counter() - began
             body = reply.json()
@@ -132,7 +146,7 @@ def main() -> None:
     thread.join(timeout=10)
     muster.close()
     timings.sort()
-    p95 = timings[max(0, int(round(0.95 * len(timings))) - 1)]
+    p95 = timings[max(0, round(0.95 * len(timings)) - 1)]
     print(
         f"face check-in, selfie upload → 签到成功, gallery {args.gallery}, "
         f"{len(timings)} check-ins: p50 {statistics.median(timings) * 1000:.0f} ms, "

@@ -18,7 +18,7 @@ import numpy as np
 
 from app.stores.base import ReadStore, iso
 from vision.matching import Embedding
-from vision.templates import TemplateStore, decrypt_templates
+from vision.templates import EMBEDDING_DIM, TemplateStore, decrypt_templates
 
 TABLE_DDL = (
     "CREATE TABLE IF NOT EXISTS face_templates (employee_no TEXT PRIMARY KEY, "
@@ -40,7 +40,7 @@ class PlantGallery:
         self.templates = templates
         self.owners = [no for no, vectors in templates.items() for _ in vectors]
         rows = [v for vectors in templates.values() for v in vectors]
-        self.matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
+        self.matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), EMBEDDING_DIM)
 
     def nearest(
         self,
