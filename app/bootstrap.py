@@ -34,7 +34,7 @@ from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
 from app.stores.face_templates import SqlTemplateStore, template_key
 from app.streams.bus import EventBus
-from vision.face import SelfieMatcher
+from vision.identity.engine import SelfieMatcher
 
 log = structlog.get_logger(__name__)
 
@@ -259,7 +259,7 @@ def _face_engine(settings: Settings) -> Callable[[], SelfieMatcher]:
     selfie arrives)."""
 
     def load() -> SelfieMatcher:
-        from vision.face import DlibFaceEngine, SelfieRules
+        from vision.identity.engine import DlibFaceEngine, SelfieRules
 
         rules = SelfieRules(
             min_sharpness=settings.face_min_sharpness, min_face=settings.face_min_face_px

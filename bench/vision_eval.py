@@ -11,7 +11,7 @@ first's report, lists each room (``seed:index``) that was counted differently.
 
 Every 4 rooms of a seed are one room on 4 days (the same background, other people), and each is
 analysed with that room's other days as the app ends up giving them (room memory,
-``vision.memory``): days 3 and 4 with the days before them; days 1 and 2, which had fewer than
+``vision.headcount``): days 3 and 4 with the days before them; days 1 and 2, which had fewer than
 two, with the two others nearest, because the app analyses a photo again as the room gets more
 (``--recount-until 1``: the first day with day 2 only, as before analyser /12; ``0``: each day
 with the days before it). ``--set room_memory=false`` analyses every photo alone.
@@ -42,8 +42,14 @@ from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 from skimage import data
 
+from app.demo.samples import lfw_faces, room_faces, textures
+from app.demo.synthetic import PlacedFace, SyntheticRoom, make_room, room_background
 from vision.decode import decode_image, encode_jpeg
-from vision.detect import (
+from vision.detectors.models import HAAR_FRONTAL
+from vision.forensics.facts import photo_facts
+from vision.forensics.hashes import DETAIL_THRESHOLD, PHASH_THRESHOLD, DuplicateIndex, hamming
+from vision.geometry import Box
+from vision.headcount.detect import (
     DetectConfig,
     detect_faces,
     haar_detect,
@@ -52,16 +58,10 @@ from vision.detect import (
     run_detectors,
     tiles,
 )
-from vision.face import DlibFaceEngine, SelfieRules
-from vision.forensics import photo_facts
-from vision.geometry import Box
-from vision.matching import DEFAULT_THRESHOLDS
-from vision.memory import EARLIER_PHOTOS, FULL_MEMORY, LineUp, earlier_views, mark_static
-from vision.models import HAAR_FRONTAL
-from vision.phash import DETAIL_THRESHOLD, PHASH_THRESHOLD, DuplicateIndex, hamming
-from vision.room import DlibRoomAnalyzer
-from vision.samples import lfw_faces, room_faces, textures
-from vision.synthetic import PlacedFace, SyntheticRoom, make_room, room_background
+from vision.headcount.memory import EARLIER_PHOTOS, FULL_MEMORY, LineUp, earlier_views, mark_static
+from vision.identity.engine import DlibFaceEngine, SelfieRules
+from vision.identity.matching import DEFAULT_THRESHOLDS
+from vision.room.analysis import DlibRoomAnalyzer
 
 Image = NDArray[np.uint8]
 

@@ -28,13 +28,13 @@ import numpy as np
 
 from vision.decode import decode_image, open_image
 from vision.errors import ImageRejected
-from vision.face import DEFAULT_SELFIE_RULES, Selfie, SelfieMatcher, SelfieRules
-from vision.forensics import facts_of
+from vision.forensics.facts import facts_of
 from vision.geometry import Box
-from vision.matching import DEFAULT_THRESHOLDS, Embedding, Thresholds
-from vision.materials import CourseKit, MarkerSeen, MaterialsSeen
-from vision.pose import HeadPose
-from vision.room import RoomAnalysis, RoomFace
+from vision.identity.engine import DEFAULT_SELFIE_RULES, Selfie, SelfieMatcher, SelfieRules
+from vision.identity.matching import DEFAULT_THRESHOLDS, Embedding, Thresholds
+from vision.room.analysis import RoomAnalysis, RoomFace
+from vision.room.attention import HeadPose
+from vision.room.materials import CourseKit, MarkerSeen, MaterialsSeen
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 

@@ -1,16 +1,16 @@
 """The two ports the app depends on. The dlib + OpenCV adapters are the defaults
-(``vision.face.DlibFaceEngine``, ``vision.room.DlibRoomAnalyzer``); ``vision.fake`` has fakes
-driven by JSON files for fast tests."""
+(``vision.identity.DlibFaceEngine``, ``vision.room.analysis.DlibRoomAnalyzer``);
+``vision.fake`` has fakes driven by JSON files for fast tests."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
-from vision.face import Enrolment, FaceCheck, Selfie
-from vision.matching import Embedding, Gallery
-from vision.materials import CourseKit
-from vision.room import RoomAnalysis
+from vision.identity.engine import Enrolment, FaceCheck, Selfie
+from vision.identity.matching import Embedding, Gallery
+from vision.room.analysis import RoomAnalysis
+from vision.room.materials import CourseKit
 
 
 class FaceEngine(Protocol):
@@ -40,7 +40,7 @@ class RoomAnalyzer(Protocol):
         self, data: bytes, kit: CourseKit | None = None, earlier: Sequence[bytes] = ()
     ) -> RoomAnalysis:
         """Analyse a room photo; ``earlier``: photos of the same room from other sessions, at
-        least ``vision.memory.STATIC_GAP`` before or after it (pictures on its walls are not
+        least ``vision.headcount.STATIC_GAP`` before or after it (pictures on its walls are not
         people; the name is from when only older photos were given).
         Raises ``ImageRejected`` for unsafe bytes."""
         ...

@@ -4,7 +4,7 @@ photo evidence page have something real to show. Two sessions tell the stories H
 three people fewer in the photo than checked in (someone badged in for a friend), and a photo
 taken the day before (an old picture sent again).
 
-The pictures are synthetic rooms (``vision.synthetic``) built from scikit-image's samples,
+The pictures are synthetic rooms (``app.demo.synthetic``) built from scikit-image's samples,
 which is a development dependency: without it the demo runs without photos.
 """
 
@@ -47,7 +47,7 @@ class Photographer:
     @classmethod
     def load(cls) -> Photographer | None:
         try:
-            from vision.samples import room_faces, textures
+            from app.demo.samples import room_faces, textures
         except ImportError:
             log.info("demo room photos off: scikit-image is not installed")
             return None
@@ -56,7 +56,7 @@ class Photographer:
     def shoot(self, people: int, taken: datetime, seed: int) -> RoomShot:
         """A 1920×1080 room with ``people`` seated in rows, EXIF time ``taken`` (plant time,
         with its offset) and the tablet's camera model."""
-        from vision.synthetic import make_room
+        from app.demo.synthetic import make_room
 
         rng = np.random.default_rng(seed)
         room = make_room(rng, self.faces, self.textures, max(people, 1))

@@ -3,6 +3,7 @@
 from app.projections.alerts import Alerts, WatchedFacts
 from app.projections.base import Projection
 from app.projections.commands import DeviceCommands
+from app.projections.compliance import TrainingRecords
 from app.projections.directory import Directory
 from app.projections.evidence import Evidence, PhotoIndex
 from app.projections.live import LiveAttendance
@@ -19,6 +20,7 @@ def all_projections() -> list[Projection]:
         PhotoIndex(),
         PhoneCheckIns(),
         Plans(),
+        TrainingRecords(),
         Alerts(),
         WatchedFacts(),
         DeviceCommands(),

@@ -9,7 +9,7 @@ from app.domain.evidence import Photo
 from app.projections.base import Batch, Projection, handles
 from app.stores.base import iso
 
-#: the fields of `PhotoStored.facts` that `vision.phash.PhotoHashes.from_payload` reads
+#: the fields of `PhotoStored.facts` that `vision.forensics.hashes.PhotoHashes.from_payload` reads
 HASH_FIELDS = ("phash", "detail_hash", "fine_hash", "crop_hashes")
 
 

@@ -283,7 +283,7 @@ async def room_photos_apart(
     """The room photos (ids) that room memory compares ``photo_id`` with: one from each of the
     ``n`` other sessions in the same plant and room as ``session_id`` nearest to it in time
     that started at least ``gap`` before or after it (the last photo stored in each, nearest
-    session first). Never a session of the same people a few minutes before (``vision.memory``).
+    session first). Never a session of the same people a few minutes before (``vision.headcount``).
     Later sessions count too: a room's first photo is analysed again once the room has another
     (``PhotoService``), and a tablet that syncs last week's photos today finds both sides."""
     room = await _room_sides(store, session_id, gap)

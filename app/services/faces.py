@@ -20,8 +20,8 @@ from app.application import Training
 from app.domain.faces import FaceConsent, face_consent_id
 from app.stores.base import ReadStore
 from app.stores.face_templates import SqlTemplateStore
-from vision.face import SelfieMatcher
-from vision.matching import Embedding, identify, verify
+from vision.identity.engine import SelfieMatcher
+from vision.identity.matching import Embedding, identify, verify
 
 log = structlog.get_logger(__name__)
 

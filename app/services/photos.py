@@ -28,11 +28,10 @@ from app.stores.base import ReadStore, iso
 from app.web.i18n import t
 from app.web.problems import Problem
 from vision.errors import ImageRejected
-from vision.forensics import photo_facts
-from vision.memory import EARLIER_PHOTOS, FULL_MEMORY, STATIC_GAP
+from vision.forensics import DuplicateIndex, PhotoHashes, photo_facts
+from vision.headcount import EARLIER_PHOTOS, FULL_MEMORY, STATIC_GAP
 from vision.messages import message as vision_message
-from vision.phash import DuplicateIndex, PhotoHashes
-from vision.worker import RunnerBusy, VisionRunner
+from vision.runtime import RunnerBusy, VisionRunner
 
 log = structlog.get_logger(__name__)
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
@@ -355,7 +354,7 @@ class PhotoService:
         (``room_memory_photos``). A photo analysed with fewer than ``FULL_MEMORY`` (a room's
         first sessions) is analysed ``again`` each time the room gets a photo of another
         session, until it has that many: a sure face is judged a picture only then
-        (``vision.memory``). A revision says what it revises, and a failed revision leaves the
+        (``vision.headcount``). A revision says what it revises, and a failed revision leaves the
         analysis it would have revised."""
         runner = await asyncio.to_thread(self.runner)
         if runner is None:
@@ -428,7 +427,7 @@ class PhotoService:
 
     async def _memory_ids(self, sha256: str, session_id: str | None) -> list[str]:
         """The photos room memory compares this one with: one from each of the nearest other
-        sessions of its room at least ``STATIC_GAP`` before or after its own (``vision.memory``:
+        sessions of its room at least ``STATIC_GAP`` before or after its own (``vision.headcount``:
         a picture on the wall is found in them, a person is not). Not finding them only means
         analysing without memory, never failing."""
         if session_id is None:

@@ -1,5 +1,5 @@
 """Face templates in their own table of the read-model database, encrypted (AES-256-GCM by
-`vision.templates`, the employee number as associated data). Not a projection: templates are
+`vision.identity`, the employee number as associated data). Not a projection: templates are
 secrets, never events, so nothing can rebuild them — withdrawing consent deletes the row.
 
 Identification reads a whole plant's templates for every face check-in; the decrypted gallery
@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 import numpy as np
 
 from app.stores.base import ReadStore, iso
-from vision.matching import Embedding
-from vision.templates import EMBEDDING_DIM, TemplateStore, decrypt_templates
+from vision.identity.matching import Embedding
+from vision.identity.templates import EMBEDDING_DIM, TemplateStore, decrypt_templates
 
 TABLE_DDL = (
     "CREATE TABLE IF NOT EXISTS face_templates (employee_no TEXT PRIMARY KEY, "

@@ -29,10 +29,12 @@ from app.web.api import api_handlers
 from app.web.auth import principal_of
 from app.web.checkins import checkin_handlers
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
+from app.web.compliance_api import compliance_handlers
 from app.web.faces_api import face_handlers
 from app.web.hub import Client, LiveHub
 from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
+from app.web.live_board import live_board_handlers
 from app.web.pages import page_exception_handlers, page_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
@@ -203,7 +205,9 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *checkin_handlers,
             *import_handlers,
             *planning_handlers,
+            *compliance_handlers,
             *alert_handlers,
+            *live_board_handlers,
             *page_handlers,
             *room_qr_handlers,
             *face_handlers,

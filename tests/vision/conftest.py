@@ -13,8 +13,8 @@ from numpy.typing import NDArray
 from skimage import data
 
 from vision.decode import encode_jpeg
-from vision.face import DlibFaceEngine, SelfieRules
-from vision.room import DlibRoomAnalyzer
+from vision.identity.engine import DlibFaceEngine, SelfieRules
+from vision.room.analysis import DlibRoomAnalyzer
 
 from .heads import FIXTURES
 

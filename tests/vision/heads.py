@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from vision.geometry import Box
-from vision.room import RoomAnalysis, RoomFace
+from vision.room.analysis import RoomAnalysis, RoomFace
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "vision"
 

@@ -34,6 +34,6 @@ def fail() -> None:
 
 def model_loads() -> tuple[int, int]:
     """Which process this is and how many times it has loaded the models."""
-    from vision.models import load_models
+    from vision.detectors.models import load_models
 
     return os.getpid(), load_models.cache_info().misses

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from vision.detect import DetectConfig
-from vision.face import DlibFaceEngine
-from vision.models import BLAZEFACE_FULL, blazeface_dir
-from vision.room import DlibRoomAnalyzer
+from vision.detectors.models import BLAZEFACE_FULL, blazeface_dir
+from vision.headcount.detect import DetectConfig
+from vision.identity.engine import DlibFaceEngine
+from vision.room.analysis import DlibRoomAnalyzer
 
 from .heads import counted_everyone, missed_the_turned_head, on_head, room_fixture
 
@@ -24,7 +24,7 @@ from .heads import counted_everyone, missed_the_turned_head, on_head, room_fixtu
 @pytest.fixture(scope="module")
 def turned_room() -> tuple[bytes, list[dict[str, Any]]]:
     """room_turned_heads.jpg: 1920×1080, five people (seed-7 room 15 of bench/vision_eval.py,
-    drawn before the left-turn fix of vision/synthetic.py). One head is turned 49.5° to the
+    drawn before the left-turn fix of app/demo/synthetic.py). One head is turned 49.5° to the
     side, one bowed 31°; the JSON beside it has the truth."""
     return room_fixture("room_turned_heads.jpg")
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.demo.photos import FEWER_IN_PHOTO, Photographer, story
-from vision.room import DlibRoomAnalyzer
+from vision.room.analysis import DlibRoomAnalyzer
 
 
 @pytest.mark.parametrize("checked_in", [12, 24, 36])

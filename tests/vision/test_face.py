@@ -9,8 +9,8 @@ from skimage import data
 
 from tests.vision.conftest import lfw_selfie
 from vision.decode import encode_jpeg
-from vision.face import DlibFaceEngine, SelfieRules
-from vision.matching import Thresholds
+from vision.identity.engine import DlibFaceEngine, SelfieRules
+from vision.identity.matching import Thresholds
 from vision.messages import message
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from vision.errors import ImageRejected
 from vision.fake import FakeFaceEngine, FakeRoomAnalyzer, FixtureIndex
-from vision.materials import CourseKit
+from vision.room.materials import CourseKit
 
 
 @pytest.fixture(scope="module")

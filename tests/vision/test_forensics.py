@@ -16,9 +16,10 @@ from numpy.typing import NDArray
 from PIL import Image
 from skimage import data
 
+from app.demo.synthetic import make_room, room_background
 from vision.decode import decode_image, encode_jpeg, encode_png
 from vision.errors import ImageRejected
-from vision.exif import (
+from vision.forensics.exif import (
     IFD_EXIF,
     IFD_GPS,
     TAG_DATETIME_ORIGINAL,
@@ -29,10 +30,9 @@ from vision.exif import (
     parse_exif_offset,
     read_exif,
 )
-from vision.forensics import photo_facts
-from vision.phash import DuplicateIndex, PhotoHashes, hamming, photo_hashes
-from vision.qr import decode_qr, decode_qr_pixels
-from vision.synthetic import make_room, room_background
+from vision.forensics.facts import photo_facts
+from vision.forensics.hashes import DuplicateIndex, PhotoHashes, hamming, photo_hashes
+from vision.forensics.qr import decode_qr, decode_qr_pixels
 
 
 def test_decodes_a_jpeg_to_rgb(astronaut_jpeg: bytes) -> None:

@@ -21,7 +21,8 @@ import pytest
 from numpy.typing import NDArray
 
 from vision.decode import decode_image, encode_jpeg
-from vision.detect import (
+from vision.geometry import Box
+from vision.headcount.detect import (
     CLOSE_UP,
     MIRROR,
     DetectConfig,
@@ -30,8 +31,7 @@ from vision.detect import (
     FaceCandidate,
     faint_company,
 )
-from vision.geometry import Box
-from vision.memory import (
+from vision.headcount.memory import (
     FULL_MEMORY,
     LineUp,
     MemoryUse,
@@ -39,7 +39,7 @@ from vision.memory import (
     mark_static,
     sameness,
 )
-from vision.room import DlibRoomAnalyzer, RoomAnalysis, RoomFace
+from vision.room.analysis import DlibRoomAnalyzer, RoomAnalysis, RoomFace
 
 from .heads import FIXTURES, on_head, room_fixture
 

@@ -11,8 +11,10 @@ import pytest
 from numpy.typing import NDArray
 from skimage import data
 
+from app.demo.synthetic import PlacedFace, room_background, seat_person
 from vision.decode import encode_jpeg
-from vision.detect import (
+from vision.geometry import Box, iou
+from vision.headcount.detect import (
     DetectConfig,
     Detection,
     Detector,
@@ -20,10 +22,8 @@ from vision.detect import (
     hog_passes,
     second_boxes,
 )
-from vision.geometry import Box, iou
-from vision.materials import CourseKit, find_materials, marker_image
-from vision.room import DlibRoomAnalyzer
-from vision.synthetic import PlacedFace, room_background, seat_person
+from vision.room.analysis import DlibRoomAnalyzer
+from vision.room.materials import CourseKit, find_materials, marker_image
 
 from .heads import FIXTURES, on_head, room_fixture
 

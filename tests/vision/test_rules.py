@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vision.detect import DetectConfig, Detection, cross_check
+from vision.forensics.hashes import hamming
 from vision.geometry import (
     Box,
     group_same_faces,
@@ -16,11 +16,11 @@ from vision.geometry import (
     non_max_suppression,
     same_face,
 )
-from vision.matching import Thresholds, decide, identify, verify
+from vision.headcount.detect import DetectConfig, Detection, cross_check
+from vision.identity.matching import Thresholds, decide, identify, verify
 from vision.messages import LOCALES, MESSAGES, message
-from vision.phash import hamming
-from vision.pose import FrontCue, HeadPose, front_cue, is_attentive
-from vision.room import working_scale
+from vision.room.analysis import working_scale
+from vision.room.attention import FrontCue, HeadPose, front_cue, is_attentive
 
 boxes = st.builds(
     Box,

@@ -9,9 +9,9 @@ import pytest
 from numpy.typing import NDArray
 
 from vision.decode import encode_jpeg
-from vision.face import DlibFaceEngine
-from vision.matching import Embedding
-from vision.templates import (
+from vision.identity.engine import DlibFaceEngine
+from vision.identity.matching import Embedding
+from vision.identity.templates import (
     ConsentMissing,
     DirectoryTemplateStore,
     InMemoryTemplateStore,

@@ -11,8 +11,8 @@ from numpy.typing import NDArray
 
 from tests.vision import jobs
 from vision.decode import encode_jpeg
-from vision.room import RoomAnalysis
-from vision.worker import RunnerBusy, VisionRunner
+from vision.room.analysis import RoomAnalysis
+from vision.runtime.runner import RunnerBusy, VisionRunner
 
 
 @pytest.fixture

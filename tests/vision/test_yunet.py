@@ -1,4 +1,4 @@
-"""YuNet (OpenCV's face detector, model file shipped in vision/data/yunet) with the real model on
+"""YuNet (OpenCV's face detector, model file in vision/detectors/data/yunet) with the real model on
 real images: it loads offline and only as the shipped file, finds a portrait's face with its
 landmarks, and in a bundled synthetic room it counts a person whose head is turned 50° away that
 HOG, Haar and BlazeFace all miss; run on the mirrored photo too, it counts a head turned 48° it
@@ -16,7 +16,10 @@ import pytest
 from numpy.typing import NDArray
 from skimage import data
 
-from vision.detect import (
+from app.demo.synthetic import turn_head
+from vision.detectors.yunet import MODEL, MODEL_SHA256, YuNet, mirrored
+from vision.geometry import Box, iou
+from vision.headcount.detect import (
     CLOSE_UP,
     CloseUp,
     DetectConfig,
@@ -25,11 +28,8 @@ from vision.detect import (
     close_up,
     second_look,
 )
-from vision.face import DlibFaceEngine
-from vision.geometry import Box, iou
-from vision.room import ANALYSER_VERSION, DlibRoomAnalyzer
-from vision.synthetic import turn_head
-from vision.yunet import MODEL, MODEL_SHA256, YuNet, mirrored
+from vision.identity.engine import DlibFaceEngine
+from vision.room.analysis import ANALYSER_VERSION, DlibRoomAnalyzer
 
 from .heads import counted_everyone, missed_the_turned_head, on_head, room_fixture
 

@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vision.errors import VisionError
-from vision.matching import Embedding
+from vision.identity.matching import Embedding
 
 FORMAT_VERSION: Final = b"\x01"
 NONCE_BYTES: Final = 12

@@ -1,6 +1,6 @@
 """YuNet, OpenCV's own face detector (``cv2.FaceDetectorYN``), with its model file in the repo.
 
-``vision/data/yunet/face_detection_yunet_2023mar.onnx`` (232 KB, MIT, Shiqi Yu; the OpenCV Zoo
+``data/yunet/face_detection_yunet_2023mar.onnx`` (232 KB, MIT, Shiqi Yu; the OpenCV Zoo
 file, byte-identical to ``onnx/yunet_s_640_640.onnx`` of libfacedetection.train: sha256
 ``8f2383e4…2552fa4``) was trained on WIDER FACE, whose faces are turned, bowed, small and
 blurred: it sees many heads turned 30–50° that the frontal HOG and Haar detectors and BlazeFace miss
@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from vision.detectors.port import Detection, Picture
 from vision.geometry import Box
 
 MODEL: Final = Path(__file__).parent / "data" / "yunet" / "face_detection_yunet_2023mar.onnx"
@@ -120,3 +121,27 @@ def mirrored(hits: list[YuNetHit], width: int) -> list[YuNetHit]:
             marks = [marks[1], marks[0], marks[2], marks[4], marks[3]]
         out.append(YuNetHit(hit.box.mirrored(width), hit.score, tuple(marks)))
     return out
+
+
+class YuNetDetector:
+    """``FaceDetector`` adapter: YuNet on the whole photo, or (``mirrored``) on the photo
+    flipped left to right and put back. YuNet is not symmetric: some heads turned 40–50° it
+    sees only one way round, so the mirrored run counts as a detector of its own."""
+
+    def __init__(self, model: YuNet, mirrored: bool = False, floor: float = 0.15) -> None:
+        self.model = model
+        self.mirrored = mirrored
+        self.floor = floor
+        self.name = "yunet_mirrored" if mirrored else "yunet"
+
+    def detect(self, picture: Picture) -> list[Detection]:
+        """Faces scoring at least ``floor``, up to a quarter of the shorter side wide."""
+        largest = min(picture.width, picture.height) // 4
+        if self.mirrored:
+            flipped = np.ascontiguousarray(picture.rgb[:, ::-1])
+            hits = mirrored(self.model.detect(flipped, self.floor), picture.width)
+        else:
+            hits = self.model.detect(picture.rgb, self.floor)
+        return [
+            Detection(h.box, h.score, self.name, 0, h.landmarks) for h in hits if h.box.w <= largest
+        ]

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from skimage import data
 
-from vision.synthetic import Image
+from app.demo.synthetic import Image
 
 
 def lfw_faces() -> list[Image]:

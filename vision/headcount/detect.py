@@ -18,10 +18,10 @@ import dlib
 import numpy as np
 from numpy.typing import NDArray
 
+from vision.detectors.models import HAAR_FRONTAL, HAAR_PROFILE, Models, load_cascade
+from vision.detectors.yunet import mirrored
 from vision.geometry import Box, group_same_faces, non_max_suppression
-from vision.models import HAAR_FRONTAL, HAAR_PROFILE, Models, load_cascade
-from vision.pose import front_cue
-from vision.yunet import mirrored
+from vision.room.attention import front_cue
 
 Detector = Literal["hog", "haar_frontal", "haar_profile", "blaze", "yunet"]
 # Detectors whose weak hits alone are not even a "maybe": a face needs their score or company.
@@ -166,7 +166,7 @@ class DetectConfig:
     # on a counted head 0.65–1.09 (with 200:34's two), false faces on nobody 0.98 and up.
     double_detectors: int = 2
     double_apart: float = 1.2
-    # Room memory (``vision.memory``, docs/decisions/0109): given earlier photos of the room
+    # Room memory (``vision.headcount``, docs/decisions/0109): given earlier photos of the room
     # from other sessions, a face whose central ``static_inner`` share of pixels one of them
     # shows within ``static_shift`` of its width (at least ``static_shift_min`` px) of the same
     # place, at a normalised cross-correlation of ``static_min`` or more, is a picture: not
@@ -188,7 +188,7 @@ class DetectConfig:
     static_views: int = 2
     # Once room memory has used an earlier photo (decision 0110), a "maybe" it did not set
     # aside, seen by ``lone_detectors`` detectors or more, with no counted face within
-    # ``lone_apart`` face widths, is counted (``vision.memory.count_lone_maybes``). On seeds
+    # ``lone_apart`` face widths, is counted (``vision.headcount.count_lone_maybes``). On seeds
     # 131–150 (800 rooms), such maybes were 27 uncounted people (1.86–7.7 widths from a
     # counted face) and one false face; second boxes on counted heads were all under 1.35.
     # Only an earlier photo taken from the same place vouches: one the photo lines up with
@@ -218,7 +218,7 @@ class DetectConfig:
     vouch_below: float = 0.7
     # An earlier photo shifted by more than ``realign_over`` pixels (a tablet knocked on its
     # mount, a zoom touched, a camera put back a little askew) is lined up with this one
-    # (``vision.memory.LineUp``, decision 0113): up to ``realign_features`` ORB corners of
+    # (``vision.headcount.LineUp``, decision 0113): up to ``realign_features`` ORB corners of
     # each at full size, matched and fitted with one turn, scale and shift by RANSAC. It is
     # used only if ``realign_inliers`` corners agree to within 3 px and the fit turns by at
     # most ``realign_turn`` degrees and scales by at most ``realign_scale``; otherwise, as
@@ -402,10 +402,10 @@ class FaceCandidate:
     detections: tuple[Detection, ...]
     confirmed: bool
     # Found again, pixel for pixel, in an earlier photo of the room: a picture, not a person
-    # (``vision.memory``). A static face is never confirmed.
+    # (``vision.headcount``). A static face is never confirmed.
     static: bool = False
     # A "maybe" room memory vouched for: not a picture, seen by two looks or more, on no
-    # counted face's head (``vision.memory.count_lone_maybes``). A promoted face is confirmed.
+    # counted face's head (``vision.headcount.count_lone_maybes``). A promoted face is confirmed.
     promoted: bool = False
     # A "maybe"'s faint company: detections of other looks on the same head that were not
     # merged with it (``faint_company``): too faint to be a candidate of their own, or a box

@@ -16,7 +16,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vision.decode import DecodedImage, decode_image, open_image
-from vision.detect import (
+from vision.detectors.models import Models, load_models
+from vision.forensics.facts import PhotoFacts, facts_of
+from vision.geometry import Box
+from vision.headcount.detect import (
     CLOSE_UP,
     HOG_TURNED,
     DetectConfig,
@@ -25,12 +28,8 @@ from vision.detect import (
     detect_faces,
     to_dlib_rect,
 )
-from vision.forensics import PhotoFacts, facts_of
-from vision.geometry import Box
-from vision.materials import CourseKit, MaterialsSeen, find_materials
-from vision.memory import MemoryUse, earlier_views, remember
-from vision.models import Models, load_models
-from vision.pose import (
+from vision.headcount.memory import MemoryUse, earlier_views, remember
+from vision.room.attention import (
     DEFAULT_ATTENTION,
     AttentionRule,
     HeadPose,
@@ -38,6 +37,7 @@ from vision.pose import (
     head_pose,
     is_attentive,
 )
+from vision.room.materials import CourseKit, MaterialsSeen, find_materials
 
 ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/16"
 
@@ -47,9 +47,9 @@ class RoomFace:
     """One face in a room photo, with why it counts and whether it looks at the front.
 
     ``static``: an earlier photo of the room shows the same pixels at the same place (a
-    picture on the wall, ``vision.memory``); such a face is neither counted nor a "maybe".
+    picture on the wall, ``vision.headcount``); such a face is neither counted nor a "maybe".
     ``promoted``: a faint face counted because room memory showed it is not a picture and no
-    counted face is near it (``vision.memory.count_lone_maybes``). ``faintly``: detectors that
+    counted face is near it (``vision.headcount.count_lone_maybes``). ``faintly``: detectors that
     saw the same head too faintly to be merged with this face (``FaceCandidate.company``); for
     a "maybe", room memory counts them as looks (decision 0116)."""
 
@@ -204,7 +204,7 @@ class DlibRoomAnalyzer:
         self, data: bytes, kit: CourseKit | None = None, earlier: Sequence[bytes] = ()
     ) -> RoomAnalysis:
         """Analyse a room photo's bytes. ``earlier``: photos of the same room from other
-        sessions, taken at least ``vision.memory.STATIC_GAP`` before or after (room memory;
+        sessions, taken at least ``vision.headcount.STATIC_GAP`` before or after (room memory;
         bytes that do not decode are skipped). Raises ``ImageRejected`` for unsafe or corrupt
         bytes."""
         started = time.perf_counter()

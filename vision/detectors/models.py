@@ -17,8 +17,8 @@ from typing import Any
 import cv2
 import dlib
 
-from vision.blazeface import BlazeFace
-from vision.yunet import YuNet
+from vision.detectors.blazeface import BlazeFace
+from vision.detectors.yunet import YuNet
 
 SHAPE_PREDICTOR_5 = "shape_predictor_5_face_landmarks.dat"
 FACE_ENCODER = "dlib_face_recognition_resnet_model_v1.dat"

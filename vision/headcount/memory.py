@@ -53,9 +53,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vision.decode import decode_image
-from vision.detect import DetectConfig, FaceCandidate, apart
 from vision.errors import ImageRejected
 from vision.geometry import Box
+from vision.headcount.detect import DetectConfig, FaceCandidate, apart
 
 Gray = NDArray[np.uint8]
 

@@ -9,8 +9,8 @@ from typing import Any
 from PIL import Image
 
 from vision.decode import DecodedImage, decode_image, open_image
-from vision.exif import ExifFacts, exif_facts_of
-from vision.phash import PhotoHashes, photo_hashes
+from vision.forensics.exif import ExifFacts, exif_facts_of
+from vision.forensics.hashes import PhotoHashes, photo_hashes
 
 
 @dataclass(frozen=True)

@@ -60,14 +60,14 @@ def warm_models() -> None:
 
 @functools.cache
 def _room_analyzer() -> Any:
-    from vision.room import DlibRoomAnalyzer
+    from vision.room.analysis import DlibRoomAnalyzer
 
     return DlibRoomAnalyzer()
 
 
 @functools.cache
 def _face_engine() -> Any:
-    from vision.face import DlibFaceEngine
+    from vision.identity.engine import DlibFaceEngine
 
     return DlibFaceEngine()
 
@@ -94,7 +94,7 @@ def identify_job(data: bytes, roster: Any, plant: Any = None) -> Any:
 
 def photo_facts_job(data: bytes) -> Any:
     """Worker job: ``forensics.photo_facts`` (hashes and EXIF)."""
-    from vision.forensics import photo_facts
+    from vision.forensics.facts import photo_facts
 
     return photo_facts(data)
 
@@ -242,7 +242,7 @@ class VisionRunner:
         self, data: bytes, kit: Any = None, earlier: Sequence[bytes] = ()
     ) -> JobOutcome[Any]:
         """Analyse a room photo in a worker (``earlier``: photos of the room for room memory,
-        ``vision.memory``); the value is a ``RoomAnalysis``."""
+        ``vision.headcount.memory``); the value is a ``RoomAnalysis``."""
         return await self.run(analyse_room_job, data, kit, tuple(earlier))
 
     async def check_selfie(self, data: bytes) -> JobOutcome[Any]:

@@ -15,10 +15,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vision.decode import decode_image
-from vision.detect import hog_detect, to_dlib_rect
+from vision.detectors.hog import hog_detect, to_dlib_rect
+from vision.detectors.models import Models, load_models
 from vision.errors import ImageRejected
 from vision.geometry import Box, non_max_suppression
-from vision.matching import (
+from vision.identity.matching import (
     DEFAULT_THRESHOLDS,
     Embedding,
     Gallery,
@@ -30,7 +31,6 @@ from vision.matching import (
     verify,
 )
 from vision.messages import message
-from vision.models import Models, load_models
 
 
 @dataclass(frozen=True)
@@ -177,11 +177,11 @@ class DlibFaceEngine(SelfieMatcher):
             if scale == 1.0
             else cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         )
-        found = hog_detect(self.models, np.ascontiguousarray(small), 0)
+        found = hog_detect(np.ascontiguousarray(small), 0)
         if not found:
             # HOG's window is 80 px: only an upsampled pass sees a face too small to use, and
             # "move closer" helps the user more than "no face".
-            found = hog_detect(self.models, np.ascontiguousarray(small), 1)
+            found = hog_detect(np.ascontiguousarray(small), 1)
         if not found:
             return Selfie("no_face")
         keep = non_max_suppression([d.box for d in found], [d.score for d in found])

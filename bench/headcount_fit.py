@@ -1,0 +1,187 @@
+"""Choose the headcount's ``CountPolicy`` on cached detections, and score policies on them.
+
+    uv run python bench/headcount_fit.py cache --seed 7,8 --rooms 40 --out var/bench/train.pkl
+    uv run python bench/headcount_fit.py score var/bench/train.pkl [--set agreement=3 ...]
+    uv run python bench/headcount_fit.py recall var/bench/train.pkl
+    uv run python bench/headcount_fit.py search var/bench/train.pkl
+
+``cache`` runs every detector (``ALL_DETECTORS``) once on each synthetic room of
+``bench/vision_eval.py`` (a room on 4 days a background) and keeps the hits, the people's head
+boxes, and which hit boxes each of the room's other days shows unchanged. ``score`` counts
+each room with a policy (``count_faces``: pure, so thousands of policies take seconds);
+``recall`` says what each detector adds on turned, bowed and small heads; ``search`` tries a
+grid. Choose on seeds below 100 only; report on seeds no run has seen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import pickle
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from vision_eval import SAME_ROOM, make_rooms_for, other_days_in_room
+
+from vision.decode import decode_image, encode_jpeg
+from vision.detectors import Picture, detect_all
+from vision.detectors.available import ALL_DETECTORS, room_detectors
+from vision.detectors.models import load_models
+from vision.geometry import Box
+from vision.headcount import CountPolicy, count_faces
+from vision.headcount.pictures import LIKENESS, RoomMemory, days_unchanged, earlier_views
+
+
+def cache(seeds: list[int], per_seed: int, out: Path) -> None:
+    """Detect once on every room and keep what ``score`` needs."""
+    models = load_models()
+    detectors = room_detectors(models, ALL_DETECTORS)
+    rooms = make_rooms_for(seeds, per_seed)
+    jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
+    kept = []
+    with ThreadPoolExecutor(2) as pool:
+        for i, room in enumerate(rooms):
+            image = decode_image(jpegs[i])
+            hits = detect_all(detectors, Picture(image.rgb, image.gray), pool)
+            others = other_days_in_room(jpegs, i, per_seed)
+            memory = RoomMemory(image.gray, earlier_views(others, image.gray.shape[:2]))
+            boxes = sorted({h.box for h in hits}, key=lambda b: b.as_list())
+            same = [
+                [b for b in boxes if _likeness(memory, view, b) >= LIKENESS]
+                for view, _ in memory.views
+            ]
+            kept.append(
+                {
+                    "room": f"{seeds[i // per_seed]}:{i % per_seed}",
+                    "hits": hits,
+                    "heads": [(p.box, p.yaw, p.pitch) for p in room.faces],
+                    "same": same,
+                }
+            )
+            print(f"{i + 1}/{len(rooms)}", file=sys.stderr, flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(pickle.dumps(kept))
+
+
+def _likeness(memory: RoomMemory, view: Any, box: Box) -> float:
+    from vision.headcount.pictures import likeness
+
+    return likeness(memory.gray, view, box)
+
+
+def score(rooms: list[dict[str, Any]], policy: CountPolicy) -> dict[str, Any]:
+    """Exact, within one, worst error, how often the range holds the truth, and its width."""
+    errors, held, widths = [], 0, []
+    for room in rooms:
+        same = [set(s) for s in room["same"]]
+
+        def unchanged(boxes: Any, same: list[set[Box]] = same) -> list[int]:
+            return days_unchanged([[b in s for b in boxes] for s in same], len(boxes))
+
+        counted = count_faces(room["hits"], policy, unchanged)
+        truth = len(room["heads"])
+        errors.append(counted.count - truth)
+        held += counted.low <= truth <= counted.high
+        widths.append(counted.high - counted.low)
+    n = len(rooms)
+    return {
+        "rooms": n,
+        "exact": sum(e == 0 for e in errors) / n,
+        "within_1": sum(abs(e) <= 1 for e in errors) / n,
+        "worst": max(abs(e) for e in errors),
+        "mean_error": sum(errors) / n,
+        "range_holds_truth": held / n,
+        "range_width": sum(widths) / n,
+        "errors": errors,
+    }
+
+
+def recall(rooms: list[dict[str, Any]], policy: CountPolicy) -> dict[str, Any]:
+    """Share of heads each detector hits at its floor, by pose and size."""
+    seen: dict[str, dict[str, list[bool]]] = {}
+    for room in rooms:
+        for box, yaw, pitch in room["heads"]:
+            kind = "turned" if abs(yaw) >= 30 else "bowed" if abs(pitch) >= 25 else "front"
+            size = "small" if box.w < 48 else "large"
+            for name in ALL_DETECTORS:
+                hit = any(
+                    h.detector == name
+                    and h.score >= policy.floor[name]
+                    and box.contains(h.box.centre)
+                    for h in room["hits"]
+                )
+                for key in (kind, size, "all"):
+                    seen.setdefault(name, {}).setdefault(key, []).append(hit)
+    return {n: {k: round(sum(v) / len(v), 3) for k, v in d.items()} for n, d in seen.items()}
+
+
+def with_settings(policy: CountPolicy, settings: list[str]) -> CountPolicy:
+    """``knob=value`` overrides; ``floor.yunet=0.3`` sets one detector's entry; ``use=a,b``
+    keeps only those detectors."""
+    for setting in settings:
+        knob, _, text = setting.partition("=")
+        if knob == "use":
+            names = text.split(",")
+            policy = dataclasses.replace(
+                policy,
+                floor=MappingProxyType({k: policy.floor[k] for k in names}),
+                sure=MappingProxyType({k: policy.sure[k] for k in names}),
+            )
+        elif "." in knob:
+            table, _, name = knob.partition(".")
+            values = dict(getattr(policy, table))
+            values[name] = float(text)
+            policy = dataclasses.replace(policy, **{table: MappingProxyType(values)})
+        else:
+            policy = dataclasses.replace(policy, **{knob: type(getattr(policy, knob))(text)})
+    return policy
+
+
+def search(rooms: list[dict[str, Any]], base: CountPolicy, grid: dict[str, list[str]]) -> None:
+    """Every combination of ``grid`` on ``base``, best (exact, then within one) first."""
+    results = []
+    for values in itertools.product(*grid.values()):
+        settings = [f"{k}={v}" for k, v in zip(grid, values, strict=True)]
+        s = score(rooms, with_settings(base, settings))
+        results.append((s["exact"], s["within_1"], settings, s))
+    for exact, within, settings, s in sorted(results, key=lambda r: (-r[0], -r[1]))[:15]:
+        print(
+            f"{exact:.3f} {within:.3f} width {s['range_width']:.2f}"
+            f" holds {s['range_holds_truth']:.2f} {settings}"
+        )
+
+
+def main() -> None:
+    """The command line (module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("what", choices=["cache", "score", "recall", "search"])
+    parser.add_argument("cache_file", type=Path, nargs="?")
+    parser.add_argument("--seed", default="7,8")
+    parser.add_argument("--rooms", type=int, default=40)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--grid", default="{}", help='JSON {"knob": ["v1", "v2"]}')
+    args = parser.parse_args()
+    if args.what == "cache":
+        cache([int(s) for s in args.seed.split(",")], args.rooms, args.out)
+        return
+    rooms = pickle.loads(args.cache_file.read_bytes())
+    policy = with_settings(CountPolicy(), args.set)
+    if args.what == "score":
+        result = score(rooms, policy)
+        result["errors"] = {r["room"]: e for r, e in zip(rooms, result["errors"], strict=True) if e}
+        print(json.dumps(result, indent=2))
+    elif args.what == "recall":
+        print(json.dumps(recall(rooms, policy), indent=2))
+    else:
+        search(rooms, policy, json.loads(args.grid))
+
+
+if __name__ == "__main__":
+    assert SAME_ROOM == 4
+    main()
