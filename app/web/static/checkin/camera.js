@@ -23,7 +23,7 @@ window.MusterCamera = {
   },
 
   // A JPEG of what the camera sees now (null when it shows nothing yet), at most maxWidth
-  // pixels wide: a selfie needs no more than 640 to find and embed a face, and is faster so.
+  // pixels wide: the face engine looks at selfies no larger than 800 px anyway.
   snapshot(video, canvas, quality, maxWidth) {
     if (!video.videoWidth) return Promise.resolve(null);
     const scale = Math.min(1, (maxWidth || video.videoWidth) / video.videoWidth);
