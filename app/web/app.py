@@ -106,6 +106,12 @@ def _origin_allowed(socket: WebSocket[Any, Any, Any], allowed: list[str]) -> boo
     return urlsplit(origin).netloc == host or origin in allowed
 
 
+def _since(socket: WebSocket[Any, Any, Any]) -> int | None:
+    """`?since=<version>`: the last version a reconnecting client saw (anything else: none)."""
+    value = socket.query_params.get("since", "")
+    return int(value) if value.isdigit() else None
+
+
 @websocket("/ws/live")
 async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     muster = muster_of(socket)
@@ -132,6 +138,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
             lang=lang_of(socket),
             visible=frozenset(),
             login=principal.login,
+            since=_since(socket),
         )
         with suppress(WebSocketDisconnect):
             await hub.serve(inbox)
@@ -158,6 +165,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         lang=lang_of(socket),
         visible=visible,
         login=principal.login,
+        since=_since(socket),
     )
     with suppress(WebSocketDisconnect):
         await hub.serve(client)
