@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     dept_alert_rate: float = 0.8
     #: planning: at most this share of one team may be away in training at once
     team_away_share: float = 0.5
+    #: compliance: a pass running out within this many days is "due soon"
+    compliance_due_soon_days: int = 30
     #: alerts: minutes after the start without a check-in, minutes a room's tablet may stay
     #: quiet during a session, open anomalies in one session that make a burst
     alert_no_checkins_minutes: float = 5

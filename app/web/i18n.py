@@ -346,6 +346,26 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "手工签到",
         "flag.late": "迟到",
         "flag.duplicate_checkin": "重复签到",
+        # effect and reports (app/analysis, app/web/effect_*)
+        "problem.metrics_too_many": "一次最多 5000 条产量记录",
+        "problem.unknown_course": "找不到该课程",
+        "metrics.problem.unknown_employee": "工号“{value}”不存在",
+        "metrics.problem.no_source": "请填写数据来源系统（source）",
+        "metrics.problem.bad_date": "“{value}”不是日期（例如 2026-12-08）",
+        "metrics.problem.future_date": "“{value}”不能上报产量（未来日期或 2000 年以前）",
+        "metrics.problem.no_figures": "产量、不良数、工时至少填写一项",
+        "metrics.problem.negative": "不能为负数",
+        "metrics.problem.over_24_hours": "一天最多 24 小时",
+        "metrics.problem.defects_over_output": "不良数多于产量",
+        "metrics.problem.not_a_number": "“{value}”不是数字",
+        "metrics.problem.invalid": "格式错误",
+        "effect.warning.small_sample": (
+            "样本太少：有数据的受训员工 {trained} 人、对照员工 {control} 人"
+            "（各至少需要 {minimum} 人），结果仅供参考。"
+        ),
+        "effect.warning.no_peers": (
+            "{count} 名受训员工在同班组同岗位中没有未受训的同事可比，未计入。"
+        ),
         "flag.checkin_outside_window": "签到时间不在签到时段内",
         "flag.device_room_mismatch": "签到设备不属于本教室",
         "flag.device_clock_skew": "设备时间与服务器不一致",
@@ -391,6 +411,15 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         ),
         "import.unknown_kind": "未知的导入类型",
         "import.refused": "文件有错误，未保存任何内容",
+        "problem.unknown_org": "找不到该组织",
+        "ui.compliance.employee_no": "工号",
+        "ui.compliance.name": "姓名",
+        "ui.compliance.org": "组织",
+        "ui.compliance.position": "岗位",
+        "ui.compliance.state.done": "已完成",
+        "ui.compliance.state.due_soon": "即将到期",
+        "ui.compliance.state.overdue": "已逾期",
+        "ui.compliance.state.never": "未培训",
         "conflict.person_double_booked": (
             "{person} 同一时间还在场次 {other_code}（{other_start}，{other_room}）"
         ),
@@ -602,6 +631,29 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "manual",
         "flag.late": "late",
         "flag.duplicate_checkin": "duplicate",
+        # effect and reports (app/analysis, app/web/effect_*)
+        "problem.metrics_too_many": "At most 5,000 metric lines per request",
+        "problem.unknown_course": "No such course",
+        "metrics.problem.unknown_employee": "no employee number “{value}”",
+        "metrics.problem.no_source": "say which system reported the figures (source)",
+        "metrics.problem.bad_date": "“{value}” is not a date (e.g. 2026-12-08)",
+        "metrics.problem.future_date": (
+            "figures cannot be reported for “{value}” (future or before 2000)"
+        ),
+        "metrics.problem.no_figures": "give at least one of output_units, defects, hours",
+        "metrics.problem.negative": "must not be negative",
+        "metrics.problem.over_24_hours": "a day has at most 24 hours",
+        "metrics.problem.defects_over_output": "more defects than output units",
+        "metrics.problem.not_a_number": "“{value}” is not a number",
+        "metrics.problem.invalid": "malformed",
+        "effect.warning.small_sample": (
+            "Small sample: {trained} trained and {control} untrained peers with figures "
+            "(at least {minimum} of each needed); read the result with care."
+        ),
+        "effect.warning.no_peers": (
+            "{count} trained people have no untrained peer in the same team and position "
+            "and are left out."
+        ),
         "flag.checkin_outside_window": "outside the check-in time",
         "flag.device_room_mismatch": "device of another room",
         "flag.device_clock_skew": "device clock off",
@@ -660,6 +712,15 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         ),
         "import.unknown_kind": "unknown import kind",
         "import.refused": "The file has errors; nothing was saved",
+        "problem.unknown_org": "No such org unit",
+        "ui.compliance.employee_no": "Employee no.",
+        "ui.compliance.name": "Name",
+        "ui.compliance.org": "Org unit",
+        "ui.compliance.position": "Position",
+        "ui.compliance.state.done": "done",
+        "ui.compliance.state.due_soon": "due soon",
+        "ui.compliance.state.overdue": "overdue",
+        "ui.compliance.state.never": "never",
         "conflict.person_double_booked": (
             "{person} is also on session {other_code} at that time ({other_start}, {other_room})"
         ),

@@ -102,7 +102,7 @@ def test_a_client_that_cannot_keep_up_is_dropped_and_the_others_get_everything(
     async def scenario() -> tuple[LiveHub, list[Client]]:
         hub = LiveHub(muster)
         clients = [
-            Client(Screen(stuck=(n == 0)), "plant:P1", "json", "zh-CN", frozenset(), "sz1")  # type: ignore[arg-type]
+            Client(Screen(stuck=(n == 0)), "plant:P1", "json", "zh-CN", frozenset(), login="sz1")  # type: ignore[arg-type]
             for n in range(3)
         ]
         hub.clients["plant:P1"].update(clients)  # as `serve` registers them
