@@ -26,15 +26,20 @@ from app.domain.qr import qr_key
 from app.domain.rules import WindowPolicy
 from app.imports.service import Importer
 from app.projections import all_projections
+from app.projections.access import Access
+from app.projections.metrics import MetricsTable
 from app.projections.runner import ProjectionRunner
 from app.services.checkin import CheckInService
 from app.services.faces import FaceService
+from app.services.metrics import Metrics, MetricsService
 from app.services.photos import PhotoFiles, PhotoService
 from app.services.reminders import ReminderLadder
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
+from app.stores.credentials import Credentials
 from app.stores.face_templates import SqlTemplateStore, template_key
+from app.stores.metric_events import metrics_store_env
 from app.streams.bus import EventBus
 from vision.identity.engine import SelfieMatcher
 
@@ -138,6 +143,9 @@ class Muster:
     #: subject prefix of this deployment's "session view changed" messages
     live_subject: str
     photos: PhotoService
+    #: production metrics: their own event log, read model and projection runner
+    metrics: MetricsService
+    metrics_runner: ProjectionRunner
     faces: FaceService
     imports: Importer
     reminders: ReminderLadder
@@ -146,6 +154,11 @@ class Muster:
     #: subject prefix of this deployment's alert notices (toasts)
     alert_subject: str
     extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def runners(self) -> list[ProjectionRunner]:
+        """Every projection runner: the training log's and the metrics log's."""
+        return [self.runner, self.metrics_runner]
 
     def start_alerts(self, publish: Publish | None) -> None:
         """Run the alert engine and delivery (where the projections run); toasts go out
@@ -165,6 +178,8 @@ class Muster:
         self.stop_alerts()
         self.photos.close()
         self.runner.stop()
+        self.metrics_runner.stop()
+        self.metrics.app.close()
         self.committer.close()
         self.store.close()
         self.app.close()
@@ -176,10 +191,21 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
     settings = settings or Settings()
     secret = secret_key(settings)
     with _schema_lock(settings):  # tables are created on first start, by one process at a time
-        app = Training(env=event_store_env(settings))
         store = make_read_store(settings)
+        credentials = Credentials(store)
+        app = Training(env=event_store_env(settings), credentials=credentials)
+        # stores from before keep working: the hashes old events carried move to credentials
+        credentials.upgrade(app.recorder, Access.owned_tables)
         runner = ProjectionRunner(
             app, store, all_projections(), poll_s=settings.projection_poll_ms / 1000
+        )
+        metrics_app = Metrics(env=metrics_store_env(event_store_env(settings)))
+        metrics_runner = ProjectionRunner(
+            metrics_app,
+            store,
+            [MetricsTable()],
+            poll_s=settings.projection_poll_ms / 1000,
+            batch_size=2000,
         )
         templates = SqlTemplateStore(template_key(secret), store)
         policy = window_policy(settings)
@@ -192,6 +218,7 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
         max_batch=settings.commit_max_batch,
         on_commit=_wake_runners(runner, store),
     )
+    metrics = MetricsService(metrics_app, store, metrics_runner)
     files = PhotoFiles(settings.var_dir / "photos")
     faces = FaceService(app, store, templates, _face_engine(settings), files.read)
     checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
@@ -219,7 +246,11 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
         live_subject=live_subject(settings),
         photos=PhotoService(app, checkins, files, settings.vision_processes),
         faces=faces,
-        imports=Importer(app, store, committer, runner, policy, settings.team_away_share),
+        imports=Importer(
+            app, store, committer, runner, policy, settings.team_away_share, metrics=metrics
+        ),
+        metrics=metrics,
+        metrics_runner=metrics_runner,
         reminders=reminders,
         alert_engine=engine,
         alert_delivery=delivery,

@@ -107,6 +107,8 @@ class Context:
     #: would cause (remarks on their rows; they do not block the import)
     planning: Callable[[datetime, datetime], PlanningWindow] | None = None
     team_share: float = DEFAULT_TEAM_SHARE
+    #: the metrics service (app.services.metrics), for kinds with their own event log
+    metrics: Any = None
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def get(self, kind: str, key: str) -> Any:
@@ -135,6 +137,8 @@ class ImportKind:
     plan: Callable[[Sequence[Row], Context], Plan]
     #: what the template's example line shows
     example: dict[str, str] = field(default_factory=dict)
+    #: for kinds that keep their own event log (metrics): records a checked plan itself
+    apply: Callable[[Plan, Context], None] | None = None
 
     @property
     def required(self) -> tuple[str, ...]:

@@ -346,6 +346,26 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "手工签到",
         "flag.late": "迟到",
         "flag.duplicate_checkin": "重复签到",
+        # effect and reports (app/analysis, app/web/effect_*)
+        "problem.metrics_too_many": "一次最多 5000 条产量记录",
+        "problem.unknown_course": "找不到该课程",
+        "metrics.problem.unknown_employee": "工号“{value}”不存在",
+        "metrics.problem.no_source": "请填写数据来源系统（source）",
+        "metrics.problem.bad_date": "“{value}”不是日期（例如 2026-12-08）",
+        "metrics.problem.future_date": "“{value}”不能上报产量（未来日期或 2000 年以前）",
+        "metrics.problem.no_figures": "产量、不良数、工时至少填写一项",
+        "metrics.problem.negative": "不能为负数",
+        "metrics.problem.over_24_hours": "一天最多 24 小时",
+        "metrics.problem.defects_over_output": "不良数多于产量",
+        "metrics.problem.not_a_number": "“{value}”不是数字",
+        "metrics.problem.invalid": "格式错误",
+        "effect.warning.small_sample": (
+            "样本太少：有数据的受训员工 {trained} 人、对照员工 {control} 人"
+            "（各至少需要 {minimum} 人），结果仅供参考。"
+        ),
+        "effect.warning.no_peers": (
+            "{count} 名受训员工在同班组同岗位中没有未受训的同事可比，未计入。"
+        ),
         "flag.checkin_outside_window": "签到时间不在签到时段内",
         "flag.device_room_mismatch": "签到设备不属于本教室",
         "flag.device_clock_skew": "设备时间与服务器不一致",
@@ -611,6 +631,29 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "manual",
         "flag.late": "late",
         "flag.duplicate_checkin": "duplicate",
+        # effect and reports (app/analysis, app/web/effect_*)
+        "problem.metrics_too_many": "At most 5,000 metric lines per request",
+        "problem.unknown_course": "No such course",
+        "metrics.problem.unknown_employee": "no employee number “{value}”",
+        "metrics.problem.no_source": "say which system reported the figures (source)",
+        "metrics.problem.bad_date": "“{value}” is not a date (e.g. 2026-12-08)",
+        "metrics.problem.future_date": (
+            "figures cannot be reported for “{value}” (future or before 2000)"
+        ),
+        "metrics.problem.no_figures": "give at least one of output_units, defects, hours",
+        "metrics.problem.negative": "must not be negative",
+        "metrics.problem.over_24_hours": "a day has at most 24 hours",
+        "metrics.problem.defects_over_output": "more defects than output units",
+        "metrics.problem.not_a_number": "“{value}” is not a number",
+        "metrics.problem.invalid": "malformed",
+        "effect.warning.small_sample": (
+            "Small sample: {trained} trained and {control} untrained peers with figures "
+            "(at least {minimum} of each needed); read the result with care."
+        ),
+        "effect.warning.no_peers": (
+            "{count} trained people have no untrained peer in the same team and position "
+            "and are left out."
+        ),
         "flag.checkin_outside_window": "outside the check-in time",
         "flag.device_room_mismatch": "device of another room",
         "flag.device_clock_skew": "device clock off",
