@@ -124,6 +124,12 @@ def _origin_allowed(socket: WebSocket[Any, Any, Any], allowed: list[str]) -> boo
     return urlsplit(origin).netloc == host or origin in allowed
 
 
+def _since(socket: WebSocket[Any, Any, Any]) -> int | None:
+    """`?since=<version>`: the last version a reconnecting client saw (anything else: none)."""
+    value = socket.query_params.get("since", "")
+    return int(value) if value.isdigit() else None
+
+
 async def _live_scope(muster: Muster, viewer: Viewer, scope: str) -> tuple[str, Viewer] | None:
     """The plant of a live scope the viewer may follow, and what narrows its pushes; None
     when it lies outside the viewer's rights. `dept:<code>` is any org unit inside the
@@ -168,6 +174,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
             lang=lang_of(socket),
             visible=frozenset(),
             login=principal.login,
+            since=_since(socket),
         )
         with suppress(WebSocketDisconnect):
             await hub.serve(inbox)
@@ -188,6 +195,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         viewer=narrowed,
         plant=plant,
         login=principal.login,
+        since=_since(socket),
     )
     with suppress(WebSocketDisconnect):
         await hub.serve(client)
