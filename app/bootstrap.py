@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -28,6 +29,7 @@ from app.domain.recount import RecountPolicy
 from app.domain.rules import WindowPolicy
 from app.imports.service import Importer
 from app.projections import all_projections
+from app.projections.access import Access
 from app.projections.metrics import MetricsTable
 from app.projections.runner import ProjectionRunner
 from app.projections.subscriber import SubscriberRunner
@@ -38,11 +40,13 @@ from app.services.faces import FaceService
 from app.services.metrics import Metrics, MetricsService
 from app.services.photo_files import PhotoFiles
 from app.services.photos import PhotoService
+from app.services.reminders import ReminderLadder
 from app.services.room_memory import RoomMemory
 from app.services.vision_adapters import PooledRoomAnalyser, RoomAnalyser, VisionPool
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
+from app.stores.credentials import Credentials
 from app.stores.face_templates import SqlTemplateStore, template_key
 from app.stores.metric_events import metrics_store_env
 from app.streams.bus import EventBus
@@ -195,6 +199,7 @@ class Muster:
     metrics_runner: ProjectionRunner
     faces: FaceService
     imports: Importer
+    reminders: ReminderLadder
     alert_engine: AlertEngine
     alert_delivery: AlertDelivery
     #: subject prefix of this deployment's alert notices (toasts)
@@ -219,8 +224,10 @@ class Muster:
         self.alert_delivery.publish = publish
         self.alert_engine.start()
         self.alert_delivery.start()
+        self.reminders.start()
 
     def stop_alerts(self) -> None:
+        self.reminders.stop()
         self.alert_engine.stop()
         self.alert_delivery.stop()
         self.alert_delivery.publish = None
@@ -279,8 +286,11 @@ def build(
     files = PhotoFiles(settings.var_dir / "photos")
     poll_s = settings.projection_poll_ms / 1000
     with _schema_lock(settings):  # tables are created on first start, by one process at a time
-        app = Training(env=event_store_env(settings))
         store = make_read_store(settings)
+        credentials = Credentials(store)
+        app = Training(env=event_store_env(settings), credentials=credentials)
+        # stores from before keep working: the hashes old events carried move to credentials
+        credentials.upgrade(app.recorder, Access.owned_tables)
         runner = ProjectionRunner(app, store, all_projections(), on_change=changes, poll_s=poll_s)
         subscribers = [
             SubscriberRunner(
@@ -317,7 +327,17 @@ def build(
     metrics = MetricsService(metrics_app, store, metrics_runner)
     faces = FaceService(app, store, templates, adapters.faces, files.read)
     checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
-    runner.followers.extend([engine.wake, delivery.wake, *(s.wake for s in subscribers)])
+    with _schema_lock(settings):
+        plant_tz = ZoneInfo(settings.plant_timezone)
+        reminders = ReminderLadder(
+            app,
+            store,
+            committer,
+            clock=clock,
+            today_of=lambda moment: moment.astimezone(plant_tz).date(),
+        )
+    followers = [engine.wake, delivery.wake, reminders.wake, *(s.wake for s in subscribers)]
+    runner.followers.extend(followers)
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
         settings=settings,
@@ -337,6 +357,7 @@ def build(
         ),
         metrics=metrics,
         metrics_runner=metrics_runner,
+        reminders=reminders,
         alert_engine=engine,
         alert_delivery=delivery,
         alert_subject=alert_subject(settings),
