@@ -17,8 +17,9 @@ from app.application import Training
 from app.domain.access import Role
 from app.domain.anomaly import Anomaly, AnomalyAlreadyResolved, Resolution
 from app.domain.evidence_rules import AnomalyKind
-from app.projections import anomaly_queries, queries
+from app.projections import anomaly_queries
 from app.projections.anomaly_queries import MAX_LIMIT, AnomalyFilter
+from app.projections.visibility import Viewer, viewer_of
 from app.stores.base import iso
 from app.web.auth import require_principal
 from app.web.common import json_response, muster_of
@@ -39,7 +40,7 @@ Kind = Literal[
 ]
 assert set(Kind.__args__) == {k.value for k in AnomalyKind}  # type: ignore[attr-defined]
 #: who may confirm or dismiss an anomaly: staff who follow up on training, not auditors
-RESOLVERS = frozenset({Role.ADMIN, Role.HR, Role.DEPT_HEAD, Role.TRAINER, "plant_manager"})
+RESOLVERS = frozenset({Role.ADMIN, Role.HR, Role.DEPT_HEAD, Role.TRAINER, Role.PLANT_MANAGER})
 
 
 class AnomalyResolutionView(msgspec.Struct, kw_only=True):
@@ -103,13 +104,13 @@ def anomaly_view(row: dict[str, Any]) -> AnomalyView:
     )
 
 
-async def _visible(request: Request[Any, Any, Any]) -> tuple[str, frozenset[str]]:
+async def _viewer(request: Request[Any, Any, Any]) -> tuple[str, Viewer]:
     muster = muster_of(request)
-    principal = require_principal(request, muster.secret)
-    scope = await queries.scope_of(muster.store, principal.scope)
-    if scope is None:
+    principal = require_principal(request)
+    viewer = await viewer_of(muster.store, principal.scope, principal.employee_no)
+    if viewer is None or principal.role == Role.EMPLOYEE:
         raise Problem(403, "forbidden", "problem.forbidden")
-    return principal.login, await queries.visible_plants(muster.store, scope)
+    return principal.role, viewer
 
 
 PROBLEMS = {
@@ -130,9 +131,9 @@ async def get_anomalies(
 ) -> Response[AnomalyList]:
     """Anomalies in the caller's plants, every status unless filtered, oldest first."""
     muster = muster_of(request)
-    _, visible = await _visible(request)
+    _, viewer = await _viewer(request)
     wanted = AnomalyFilter(session_id, status, kind, None, after, limit)
-    rows = await anomaly_queries.find_anomalies(muster.store, visible, wanted)
+    rows = await anomaly_queries.find_anomalies(muster.store, viewer, wanted)
     if rows is None:
         raise Problem(
             422, "invalid-query", "problem.invalid_body", errors=[f"after: no anomaly {after}"]
@@ -156,15 +157,14 @@ async def post_resolution(
 ) -> Response[AnomalyView]:
     """Confirm or dismiss an anomaly, with a reason (staff whose scope holds it)."""
     muster = muster_of(request)
-    login, visible = await _visible(request)
-    principal = require_principal(request, muster.secret)
-    if principal.role not in RESOLVERS:
+    role, viewer = await _viewer(request)
+    if role not in RESOLVERS:
         raise Problem(403, "forbidden", "problem.forbidden")
-    row = await anomaly_queries.anomaly(muster.store, anomaly_id)
-    if row is None or row["plant"] not in visible:
+    row = await anomaly_queries.anomaly(muster.store, viewer, anomaly_id)
+    if row is None:
         raise Problem(404, "unknown-anomaly", "problem.unknown_anomaly", anomaly_id=anomaly_id)
     outcome = Resolution.CONFIRMED if data.outcome == "confirmed" else Resolution.DISMISSED
-    actor = f"user:{login}"
+    actor = f"user:{require_principal(request).login}"
     at = await asyncio.to_thread(_resolve, muster.app, UUID(row["id"]), outcome, data.reason, actor)
     # answered from what was just recorded: the read model follows a moment later
     resolved = {
