@@ -39,6 +39,7 @@ from app.web.live_board import live_board_handlers
 from app.web.pages import page_exception_handlers, page_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
+from app.web.reports import report_handlers
 from app.web.room_qr import room_qr_handlers
 
 log = structlog.get_logger(__name__)
@@ -206,6 +207,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
         route_handlers=[
             *api_handlers,
             *effect_handlers,
+            *report_handlers,
             *checkin_handlers,
             *import_handlers,
             *planning_handlers,
