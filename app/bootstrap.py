@@ -25,6 +25,7 @@ from app.domain.qr import qr_key
 from app.domain.rules import WindowPolicy
 from app.imports.service import Importer
 from app.projections import all_projections
+from app.projections.access import Access
 from app.projections.metrics import MetricsTable
 from app.projections.runner import ProjectionRunner
 from app.services.checkin import CheckInService
@@ -34,6 +35,7 @@ from app.services.photos import PhotoFiles, PhotoService
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
+from app.stores.credentials import Credentials
 from app.stores.face_templates import SqlTemplateStore, template_key
 from app.stores.metric_events import metrics_store_env
 from app.streams.bus import EventBus
@@ -184,8 +186,11 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
     settings = settings or Settings()
     secret = secret_key(settings)
     with _schema_lock(settings):  # tables are created on first start, by one process at a time
-        app = Training(env=event_store_env(settings))
         store = make_read_store(settings)
+        credentials = Credentials(store)
+        app = Training(env=event_store_env(settings), credentials=credentials)
+        # stores from before keep working: the hashes old events carried move to credentials
+        credentials.upgrade(app.recorder, Access.owned_tables)
         runner = ProjectionRunner(
             app, store, all_projections(), poll_s=settings.projection_poll_ms / 1000
         )

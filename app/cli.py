@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.bootstrap import Muster, build
+from app.domain.access import Role
 from app.logging import configure
 from app.settings import Settings
 
@@ -213,14 +214,14 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("login")
-@click.option(
-    "--role", required=True, type=click.Choice(["admin", "hr", "auditor", "dept_head", "trainer"])
-)
-@click.option("--scope", required=True, help="org unit code: the user sees this subtree")
-def users_add(login: str, role: str, scope: str) -> None:
-    """Create a user (or reset their password); prints a one-time password."""
+@click.option("--role", required=True, type=click.Choice(Role.ALL))
+@click.option("--scope", required=True, help="org unit code: the login sees this subtree")
+@click.option("--employee", "employee_no", default=None, help="employee number (role employee)")
+def users_add(login: str, role: str, scope: str, employee_no: str | None) -> None:
+    """Create a login, or give it this role and scope and a new password (its open sessions
+    end); prints a one-time password."""
     with _command() as muster:
-        password = muster.app.add_user(login, role, scope, CLI_ACTOR)
+        password = muster.app.add_user(login, role, scope, CLI_ACTOR, employee_no=employee_no)
     # Plain echo, never wrapped: scripts read the password from this line.
     click.echo(f"user {login} ({role}, scope {scope}) — one-time password: {password}")
 

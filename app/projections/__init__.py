@@ -1,6 +1,8 @@
 """Read models built from the event log."""
 
+from app.projections.access import Access
 from app.projections.alerts import Alerts, WatchedFacts
+from app.projections.audit import AuditTrail
 from app.projections.base import Projection
 from app.projections.commands import DeviceCommands
 from app.projections.compliance import TrainingRecords
@@ -15,6 +17,7 @@ def all_projections() -> list[Projection]:
     """Every projection, in dependency order: the directory first."""
     return [
         Directory(),
+        Access(),
         LiveAttendance(),
         Evidence(),
         PhotoIndex(),
@@ -24,4 +27,5 @@ def all_projections() -> list[Projection]:
         Alerts(),
         WatchedFacts(),
         DeviceCommands(),
+        AuditTrail(),
     ]

@@ -6,7 +6,7 @@ The wallboard, the session page, the read API and the websocket hub all call the
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,7 +90,7 @@ async def plant_board(
         placeholders = ", ".join(f":s{i}" for i in range(len(ids)))
         rows = await store.afetch(
             "SELECT d.session_id, d.dept, COALESCE(o.name, d.dept) AS name, d.expected, "
-            f"d.checked_in FROM dept_live d LEFT JOIN org_units o ON o.code = d.dept "
+            f"d.checked_in, o.path FROM dept_live d LEFT JOIN org_units o ON o.code = d.dept "
             f"WHERE d.session_id IN ({placeholders})",
             params,
         )
@@ -101,6 +101,7 @@ async def plant_board(
                 {
                     "dept": r["dept"],
                     "name": r["name"],
+                    "path": r["path"],
                     "expected": 0,
                     "checked_in": 0,
                     "late_mark": False,
@@ -128,7 +129,10 @@ async def plant_board(
                 d["missing"] = [m["name"] for m in missing if m["dept"] == d["dept"]]
         latest = await store.afetch(
             "SELECT a.employee_no, a.name, a.status, a.checked_in_at, a.method, a.flags, "
-            "s.title, s.room FROM attendance a JOIN sessions s ON s.id = a.session_id "
+            "s.title, s.room, eo.path AS org_path FROM attendance a "
+            "JOIN sessions s ON s.id = a.session_id "
+            "LEFT JOIN employees e ON e.employee_no = a.employee_no "
+            "LEFT JOIN org_units eo ON eo.code = e.org_unit "
             f"WHERE a.session_id IN ({placeholders}) AND a.checked_in_at IS NOT NULL "
             "ORDER BY a.checked_in_at DESC LIMIT 12",
             params,
@@ -185,10 +189,17 @@ class SessionDetail:
     def plant(self) -> str:
         return str(self.unredacted["plant"])
 
-    def seen_from(self, visible: Collection[str]) -> dict[str, Any]:
+    def seen_from(
+        self,
+        visible: Collection[str],
+        people: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+    ) -> dict[str, Any]:
         """The session as a caller who may see the plants ``visible`` sees it: look-alikes in
-        other plants say only that they are there (`redact_near`)."""
+        other plants say only that they are there (`redact_near`); the roster keeps the
+        people ``people`` keeps (a department head sees their own people only)."""
         view = dict(self.unredacted)
+        if people is not None:
+            view["roster"] = people(view["roster"])
         view["photos"] = [
             {**p, "near_duplicates": redact_near(p["near_duplicates"], self.near_plants, visible)}
             for p in view["photos"]
@@ -207,7 +218,10 @@ async def session_detail(
     roster = await store.afetch(
         "SELECT a.employee_no, a.name, a.dept, COALESCE(o.name, a.dept) AS dept_name, "
         "a.on_roster, a.status, a.checkin_id, a.checked_in_at, a.method, a.flags, a.reason, "
-        "a.device_id FROM attendance a LEFT JOIN org_units o ON o.code = a.dept "
+        "a.device_id, eo.path AS org_path FROM attendance a "
+        "LEFT JOIN org_units o ON o.code = a.dept "
+        "LEFT JOIN employees e ON e.employee_no = a.employee_no "
+        "LEFT JOIN org_units eo ON eo.code = e.org_unit "
         "WHERE a.session_id = :id ORDER BY a.checked_in_at IS NULL, a.checked_in_at, a.employee_no",
         {"id": session_id},
     )

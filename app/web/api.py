@@ -11,8 +11,10 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 
+from app.audit.log import scoped_events
 from app.domain.access import Role
 from app.projections import queries
+from app.projections.visibility import Viewer, viewer_of
 from app.services.photos import PhotoUpload
 from app.web.auth import bearer, check_password, issue_token, require_principal
 from app.web.common import decode_json, json_response, lang_of, muster_of
@@ -60,7 +62,7 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
 async def get_photo(request: Request[Any, Any, Any], photo_id: FromPath[str]) -> Response[Any]:
     """The original photo, for staff who may see its session."""
     muster = muster_of(request)
-    scope = await _scope(request)
+    viewer = await _viewer(request)
     row = await muster.store.afetch_one(
         "SELECT p.photo_id, s.plant FROM photos p JOIN sessions s ON s.id = p.session_id "
         "WHERE p.photo_id = :id",
@@ -68,7 +70,7 @@ async def get_photo(request: Request[Any, Any, Any], photo_id: FromPath[str]) ->
     )
     if row is None:
         raise Problem(404, "unknown-photo", "problem.unknown_photo", photo_id=photo_id)
-    if not await queries.plant_visible(muster.store, scope, row["plant"]):
+    if row["plant"] not in viewer.plants:
         raise Problem(403, "forbidden", "problem.forbidden")
     data = await asyncio.to_thread(muster.photos.files.read, photo_id)
     media = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
@@ -102,19 +104,19 @@ def _parse_time(value: str | None, default: datetime) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-async def _scope(request: Request[Any, Any, Any]) -> queries.Scope:
+async def _viewer(request: Request[Any, Any, Any]) -> Viewer:
     muster = muster_of(request)
-    principal = require_principal(request, muster.secret)
-    scope = await queries.scope_of(muster.store, principal.scope)
-    if scope is None:
+    principal = require_principal(request)
+    viewer = await viewer_of(muster.store, principal.scope, principal.employee_no)
+    if viewer is None:
         raise Problem(403, "forbidden", "problem.forbidden")
-    return scope
+    return viewer
 
 
 @get("/api/v1/sessions")
 async def get_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
-    scope = await _scope(request)
+    scope = (await _viewer(request)).scope
     if code := request.query_params.get("code"):  # a session by its plant's own code
         return json_response({"sessions": await queries.session_by_code(muster.store, scope, code)})
     now = datetime.now(UTC)
@@ -137,16 +139,15 @@ async def get_attendance(
     request: Request[Any, Any, Any], session_id: FromPath[str]
 ) -> Response[Any]:
     muster = muster_of(request)
-    scope = await _scope(request)
+    viewer = await _viewer(request)
     detail = await queries.session_detail(
         muster.store, session_id, datetime.now(UTC), muster.policy, muster.settings.dept_alert_rate
     )
     if detail is None:
         raise Problem(404, "unknown-session", "problem.unknown_session", session_id=session_id)
-    visible = await queries.visible_plants(muster.store, scope)
-    if detail.plant not in visible:
+    if detail.plant not in viewer.plants:
         raise Problem(403, "forbidden", "problem.forbidden")
-    return json_response(detail.seen_from(visible))
+    return json_response(detail.seen_from(viewer.plants, viewer.people))
 
 
 @get("/api/v1/photos/{photo_id:str}")
@@ -157,8 +158,7 @@ async def get_photo_evidence(
     (inside the caller's scope), and its analysis with every face's box (``null`` until
     analysed)."""
     muster = muster_of(request)
-    scope = await _scope(request)
-    visible = await queries.visible_plants(muster.store, scope)
+    visible = (await _viewer(request)).plants
     photo = await queries.photo_evidence(muster.store, photo_id, visible)
     if photo is None:
         raise Problem(404, "unknown-photo", "problem.unknown_photo", photo_id=photo_id)
@@ -169,33 +169,25 @@ async def get_photo_evidence(
 
 @get("/api/v1/events")
 async def get_events(request: Request[Any, Any, Any]) -> Response[Any]:
-    """The event log in order, for auditors and admins."""
+    """The event log in order, for auditors and admins: only events inside their subtree,
+    and never a secret (password, token or two-factor)."""
     muster = muster_of(request)
-    principal = require_principal(request, muster.secret)
+    principal = require_principal(request)
     if principal.role not in (Role.AUDITOR, Role.ADMIN):
         raise Problem(403, "forbidden", "problem.forbidden")
+    viewer = await _viewer(request)
     try:
         after = int(request.query_params.get("after", "0"))
         limit = min(max(int(request.query_params.get("limit", "100")), 1), 1000)
+        if not 0 <= after < 2**63:
+            raise ValueError(after)
     except ValueError as exc:
         raise Problem(
             422, "invalid-query", "problem.invalid_body", errors=["after/limit must be integers"]
         ) from exc
-
-    def read() -> list[dict[str, Any]]:
-        notifications = muster.app.recorder.select_notifications(start=after + 1, limit=limit)
-        return [
-            {
-                "id": n.id,
-                "originator_id": str(n.originator_id),
-                "originator_version": n.originator_version,
-                "topic": n.topic,
-                "state": msgspec.json.decode(n.state),
-            }
-            for n in notifications
-        ]
-
-    events = await asyncio.to_thread(read)
+    events = await asyncio.to_thread(
+        scoped_events, muster.app, muster.store, viewer.scope.path, after, limit
+    )
     return json_response({"events": events, "next_after": events[-1]["id"] if events else after})
 
 

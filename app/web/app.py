@@ -23,10 +23,11 @@ from litestar.static_files import create_static_files_router
 from app.bootstrap import Muster
 from app.domain.errors import Refusal
 from app.projections import queries
+from app.projections.visibility import Viewer, viewer_of
 from app.streams.changes import bus_publisher, change_publisher
 from app.web.alerts import alert_handlers
 from app.web.api import api_handlers
-from app.web.auth import principal_of
+from app.web.auth import authentication_middleware, principal_of
 from app.web.checkins import checkin_handlers
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
 from app.web.compliance_api import compliance_handlers
@@ -109,6 +110,29 @@ def _origin_allowed(socket: WebSocket[Any, Any, Any], allowed: list[str]) -> boo
     return urlsplit(origin).netloc == host or origin in allowed
 
 
+async def _live_scope(muster: Muster, viewer: Viewer, scope: str) -> tuple[str, Viewer] | None:
+    """The plant of a live scope the viewer may follow, and what narrows its pushes; None
+    when it lies outside the viewer's rights. `dept:<code>` is any org unit inside the
+    viewer's subtree (a department head's own department, or one below a plant manager)."""
+    kind, _, key = scope.partition(":")
+    if kind == "plant" and key in viewer.plants:
+        return key, viewer
+    if kind == "session":
+        plant = (await queries.session_plant(muster.store, [key])).get(key)
+        return (plant, viewer) if plant in viewer.plants else None
+    if kind == "dept":
+        row = await muster.store.afetch_one(
+            "SELECT code, plant FROM org_units WHERE code = :k OR id = :k", {"k": key}
+        )
+        unit = await viewer_of(muster.store, row["code"]) if row else None
+        if unit is None or row is None or row["plant"] not in viewer.plants:
+            return None
+        if not unit.scope.path.startswith(viewer.scope.path):
+            return None
+        return row["plant"], Viewer(unit.scope, unit.kind, unit.plants, viewer.employee_no)
+    return None
+
+
 @websocket("/ws/live")
 async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     muster = muster_of(socket)
@@ -116,12 +140,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     if not _origin_allowed(socket, muster.settings.allowed_origins):
         await socket.close(code=4403, reason="origin not allowed")
         return
-    principal = principal_of(socket, muster.secret)
-    token = socket.query_params.get("token")
-    if principal is None and token:
-        from app.web.auth import read_token
-
-        principal = read_token(muster.secret, token)
+    principal = principal_of(socket)
     if principal is None:
         await socket.close(code=4401, reason="login required")
         return
@@ -139,27 +158,21 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         with suppress(WebSocketDisconnect):
             await hub.serve(inbox)
         return
-    kind, _, key = scope.partition(":")
-    user_scope = await queries.scope_of(muster.store, principal.scope)
-    plant = key if kind == "plant" else None
-    if kind == "session":
-        found = await queries.session_plant(muster.store, [key])
-        plant = found.get(key)
-    visible = (
-        await queries.visible_plants(muster.store, user_scope)
-        if user_scope is not None
-        else frozenset[str]()
-    )
-    if kind not in ("plant", "session") or plant not in visible:
+    viewer = await viewer_of(muster.store, principal.scope, principal.employee_no)
+    allowed = await _live_scope(muster, viewer, scope) if viewer is not None else None
+    if viewer is None or allowed is None:
         await socket.close(code=4403, reason="scope not allowed")
         return
+    plant, narrowed = allowed
     await socket.accept()
     client = Client(
         socket=socket,
         scope=scope,
         fmt=socket.query_params.get("format", "html"),
         lang=lang_of(socket),
-        visible=visible,
+        visible=viewer.plants,
+        viewer=narrowed,
+        plant=plant,
         login=principal.login,
     )
     with suppress(WebSocketDisconnect):
@@ -222,6 +235,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             create_static_files_router(path="/static", directories=[STATIC]),
         ],
         lifespan=[lifespan],
+        middleware=[authentication_middleware],
         exception_handlers={
             Problem: _problem_handler,
             Refusal: _refusal_handler,

@@ -20,6 +20,7 @@ from litestar import WebSocket
 
 from app.bootstrap import Muster
 from app.projections import queries
+from app.projections.visibility import Viewer
 from app.streams.bus import Subscription
 from app.web.alert_text import describe
 from app.web.render import render
@@ -38,6 +39,10 @@ class Client:
     fmt: str
     lang: str
     visible: frozenset[str]
+    #: narrows what it is shown to the people and departments its user (or `dept:`) covers
+    viewer: Viewer | None = None
+    #: the plant of a `dept:` scope
+    plant: str | None = None
     login: str = ""
     sent_version: int = -1
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=8))
@@ -183,6 +188,11 @@ class LiveHub:
         dirty, self._dirty_sessions = self._dirty_sessions, set()
         plants = await queries.session_plant(self.muster.store, list(dirty))
         scopes = {f"session:{sid}" for sid in dirty} | {f"plant:{p}" for p in plants.values()}
+        scopes |= {
+            scope
+            for scope, clients in self.clients.items()
+            if scope.startswith("dept:") and any(c.plant in plants.values() for c in clients)
+        }
         for scope in scopes & set(self.clients):
             await self._push_scope(scope)
 
@@ -195,9 +205,10 @@ class LiveHub:
         now = datetime.now(UTC)
         board: dict[str, Any] = {}
         detail: queries.SessionDetail | None = None
-        if kind == "plant":
+        if kind in ("plant", "dept"):
+            plant = key if kind == "plant" else targets[0].plant
             board = await queries.plant_board(
-                self.muster.store, key, now, self.muster.policy, settings.dept_alert_rate
+                self.muster.store, plant or "", now, self.muster.policy, settings.dept_alert_rate
             )
             version = int(board["version"])
             template, name = "_board.html", "board"
@@ -211,17 +222,21 @@ class LiveHub:
             template, name = "_session_body.html", "session"
         # One render per format and language; a session page also per set of visible plants
         # (a wallboard shows no look-alikes, so all its viewers share one).
-        rendered: dict[tuple[str, str, frozenset[str]], str] = {}
+        rendered: dict[tuple[str, str, frozenset[str], Any], str] = {}
         for client in targets:
             visible = client.visible if detail is not None else frozenset()
-            key_ = (client.fmt, client.lang, visible)
+            seer = client.viewer
+            key_ = (client.fmt, client.lang, visible, seer.key if seer else None)
             if key_ not in rendered:
                 # A wallboard shows no look-alikes; a session page shows them as `visible` may.
-                view = board if detail is None else detail.seen_from(visible)
+                if detail is None:
+                    view = seer.board(board) if seer else board
+                else:
+                    view = detail.seen_from(visible, seer.people if seer else None)
                 if client.fmt == "json":
                     rendered[key_] = json.dumps(
                         {
-                            "type": "plant" if kind == "plant" else "session",
+                            "type": kind,
                             "id": key,
                             "version": version,
                             name: view,

@@ -12,6 +12,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
 from app.projections import queries
+from app.projections.visibility import Viewer, viewer_of
 from app.stores.base import from_iso
 from app.web.auth import COOKIE, Principal, check_password, issue_token, principal_of
 from app.web.common import lang_of, muster_of
@@ -63,7 +64,8 @@ async def login_submit(
         COOKIE,
         token,
         httponly=True,
-        samesite="strict",
+        samesite="lax",
+        secure=request.url.scheme == "https",
         max_age=muster.settings.token_ttl_hours * 3600,
     )
     return response
@@ -71,6 +73,10 @@ async def login_submit(
 
 @post("/logout")
 async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+    """End the login's sessions everywhere (its tokens stop working) and drop the cookie."""
+    principal = principal_of(request)
+    if principal is not None:
+        await asyncio.to_thread(muster_of(request).app.credentials.end_sessions, principal.login)
     response = Redirect("/login")
     response.delete_cookie(COOKIE)
     return response
@@ -86,17 +92,17 @@ class _Refused(Exception):
 
 async def _visible_plants(
     request: Request[Any, Any, Any],
-) -> tuple[Principal, list[dict[str, Any]]] | Redirect:
-    """The logged-in staff member and the plants their scope can see (or a login redirect)."""
+) -> tuple[Principal, Viewer, list[dict[str, Any]]] | Redirect:
+    """The logged-in person, their view, and the plants it reaches (or a login redirect)."""
     muster = muster_of(request)
-    principal = principal_of(request, muster.secret)
+    principal = principal_of(request)
     if principal is None:
         return _login_redirect(request)
-    scope = await queries.scope_of(muster.store, principal.scope)
-    plants = await queries.plants_in_scope(muster.store, scope) if scope else []
-    if not plants:
+    viewer = await viewer_of(muster.store, principal.scope, principal.employee_no)
+    plants = await queries.plants_in_scope(muster.store, viewer.scope) if viewer else []
+    if viewer is None or not plants:
         raise _Refused(403, "problem.forbidden")
-    return principal, plants
+    return principal, viewer, plants
 
 
 def _refused_page(request: Request[Any, Any, Any], exc: _Refused) -> Response[str]:
@@ -109,7 +115,7 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     seen = await _visible_plants(request)
     if isinstance(seen, Redirect):
         return seen
-    return Redirect(f"/plants/{seen[1][0]['code']}/wallboard")
+    return Redirect(f"/plants/{seen[2][0]['code']}/wallboard")
 
 
 @get("/plants/{plant:str}/wallboard")
@@ -117,15 +123,17 @@ async def wallboard(request: Request[Any, Any, Any], plant: FromPath[str]) -> Re
     seen = await _visible_plants(request)
     if isinstance(seen, Redirect):
         return seen
-    principal, plants = seen
+    principal, viewer, plants = seen
     current = next((p for p in plants if p["code"] == plant), None)
     if current is None:
         raise _Refused(403, "problem.forbidden")
     muster = muster_of(request)
     lang = lang_of(request)
     now = datetime.now(UTC)
-    board = await queries.plant_board(
-        muster.store, plant, now, muster.policy, muster.settings.dept_alert_rate
+    board = viewer.board(
+        await queries.plant_board(
+            muster.store, plant, now, muster.policy, muster.settings.dept_alert_rate
+        )
     )
     page = render(
         "wallboard.html",
@@ -145,7 +153,7 @@ async def session_page(request: Request[Any, Any, Any], session_id: FromPath[str
     seen = await _visible_plants(request)
     if isinstance(seen, Redirect):
         return seen
-    principal, plants = seen
+    principal, viewer, plants = seen
     muster = muster_of(request)
     lang = lang_of(request)
     now = datetime.now(UTC)
@@ -155,7 +163,7 @@ async def session_page(request: Request[Any, Any, Any], session_id: FromPath[str
     visible = {p["code"] for p in plants}
     if detail is None or detail.plant not in visible:
         raise _Refused(404, "problem.unknown_session")
-    session = detail.seen_from(visible)
+    session = detail.seen_from(visible, viewer.people)
     page = render("session.html", lang, principal=principal, session=session, now=now, oob=False)
     return _html(page, lang=request.query_params.get("lang") and lang)
 
@@ -225,7 +233,7 @@ async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -
     seen = await _visible_plants(request)
     if isinstance(seen, Redirect):
         return seen
-    principal, plants = seen
+    principal, _, plants = seen
     visible = {p["code"] for p in plants}
     muster = muster_of(request)
     lang = lang_of(request)
