@@ -93,7 +93,7 @@ def simulated(server: LiveServer) -> tuple[httpx.Client, dict[str, str]]:
     muster.app.register_org_unit("G", "集团", "group", None, a)
     muster.runner.wait_until_caught_up(10)
     muster.app.add_user("hr", "hr", "G", a, password="hr-password")
-    muster.app.add_user("erp", "admin", "G", a, password="erp-password")
+    muster.app.add_user("erp", "integration", "G", a, password="erp-password")
     assert muster.runner.wait_until_caught_up(10)
     client = httpx.Client(base_url=server.url, timeout=120)
     hr = _token(client, "hr", "hr-password")
