@@ -17,6 +17,7 @@ from litestar.exceptions import (
     ValidationException,
     WebSocketDisconnect,
 )
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
@@ -75,6 +76,20 @@ def _client_exception_handler(
 def _too_deep_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
     # msgspec gives up on absurdly nested JSON with a RecursionError while decoding a body
     problem = Problem(400, "invalid-json", "problem.invalid_body", errors=["nested too deeply"])
+    return problem_response(problem, lang_of(request))
+
+
+def _not_utf8_handler(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
+    # msgspec raises it for invalid UTF-8 inside a JSON string of a body
+    problem = Problem(400, "invalid-json", "problem.invalid_body", errors=["not UTF-8"])
+    return problem_response(problem, lang_of(request))
+
+
+def _too_large_handler(
+    request: Request[Any, Any, Any], exc: RequestEntityTooLarge
+) -> Response[Any]:
+    limit = request.route_handler.resolve_request_max_body_size()
+    problem = Problem(413, "body-too-large", "problem.body_too_large", max_bytes=limit)
     return problem_response(problem, lang_of(request))
 
 
@@ -248,6 +263,8 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             ValidationException: _validation_handler,
             ClientException: _client_exception_handler,
             RecursionError: _too_deep_handler,
+            UnicodeDecodeError: _not_utf8_handler,
+            RequestEntityTooLarge: _too_large_handler,
             HTTPException: _http_exception_handler,
             Exception: _internal_error_handler,
             **page_exception_handlers,
