@@ -116,22 +116,10 @@ class Recipients:
 
     def __init__(self, store: ReadStore) -> None:
         self.store = store
-        self._columns: dict[tuple[str, str], bool] = {}
-
-    def _has(self, table: str, column: str) -> bool:
-        # A login's employee arrives with the security work; until the column exists,
-        # heads are told through their dept_head logins only.
-        if not self._columns.get((table, column)):
-            try:
-                self.store.fetch(f"SELECT {column} FROM {table} WHERE 1 = 0")
-                self._columns[(table, column)] = True
-            except Exception:
-                return False
-        return True
 
     def _bound_to(self, employee_nos: list[str]) -> list[str]:
         wanted = [n for n in employee_nos if n]
-        if not wanted or not self._has("users", "employee_no"):
+        if not wanted:
             return []
         params = {f"e{i}": n for i, n in enumerate(wanted)}
         rows = self.store.fetch(

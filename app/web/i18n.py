@@ -175,6 +175,8 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "problem.invalid_body": "请求内容格式错误",
         "problem.idempotency_key_reused": "该请求编号已用于另一条不同的签到，未重复记录",
         "problem.overloaded": "服务器繁忙，请稍后重试",
+        "problem.body_too_large": "请求内容过大",
+        "problem.invalid_query": "查询参数无效",
         "problem.store_unavailable": "暂时无法保存，请稍后重试，本次未记录",
         "problem.unknown_photo": "找不到该照片",
         "problem.batch_too_large": "一次同步最多 1000 条",
@@ -476,6 +478,8 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
             "This client_event_id was already used for a different check-in: nothing was stored"
         ),
         "problem.overloaded": "The server is busy: please retry shortly",
+        "problem.body_too_large": "The request body is too large",
+        "problem.invalid_query": "A query parameter is invalid",
         "problem.store_unavailable": "Could not store this now: nothing was recorded, please retry",
         "problem.unknown_photo": "No such photo",
         "problem.batch_too_large": "At most 1,000 check-ins per batch",
