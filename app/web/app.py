@@ -39,6 +39,7 @@ from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
 from app.web.live_board import live_board_handlers
 from app.web.pages import page_exception_handlers, page_handlers
+from app.web.plan_pages import plan_page_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
 from app.web.room_qr import room_qr_handlers
@@ -246,6 +247,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *import_handlers,
             *planning_handlers,
             *compliance_handlers,
+            *plan_page_handlers,
             *alert_handlers,
             *live_board_handlers,
             *page_handlers,
