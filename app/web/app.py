@@ -29,6 +29,7 @@ from app.streams.changes import bus_publisher, change_publisher
 from app.web.alerts import alert_handlers
 from app.web.api import api_handlers
 from app.web.auth import authentication_middleware, principal_of
+from app.web.calendar import calendar_handlers
 from app.web.checkins import checkin_handlers
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
 from app.web.compliance_api import compliance_handlers
@@ -250,6 +251,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *planning_handlers,
             *compliance_handlers,
             *plan_page_handlers,
+            *calendar_handlers,
             *alert_handlers,
             *live_board_handlers,
             *page_handlers,
