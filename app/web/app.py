@@ -28,6 +28,7 @@ from app.projections.visibility import Viewer, viewer_of
 from app.streams.changes import bus_publisher, change_publisher
 from app.web.alerts import alert_handlers
 from app.web.api import api_handlers
+from app.web.archive_api import archive_handlers
 from app.web.auth import authentication_middleware, principal_of
 from app.web.calendar import calendar_handlers
 from app.web.checkins import checkin_handlers
@@ -246,6 +247,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *api_handlers,
             *effect_handlers,
             *report_handlers,
+            *archive_handlers,
             *checkin_handlers,
             *import_handlers,
             *planning_handlers,
