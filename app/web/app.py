@@ -43,6 +43,7 @@ from app.web.pages import page_exception_handlers, page_handlers
 from app.web.plan_pages import plan_page_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
+from app.web.reports import report_handlers
 from app.web.room_qr import room_qr_handlers
 
 log = structlog.get_logger(__name__)
@@ -244,6 +245,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
         route_handlers=[
             *api_handlers,
             *effect_handlers,
+            *report_handlers,
             *checkin_handlers,
             *import_handlers,
             *planning_handlers,
