@@ -28,6 +28,7 @@ from app.projections.visibility import Viewer, viewer_of
 from app.web.alerts import alert_handlers
 from app.web.anomalies_api import anomaly_handlers
 from app.web.api import api_handlers
+from app.web.archive_api import archive_handlers
 from app.web.auth import authentication_middleware, principal_of
 from app.web.calendar import calendar_handlers
 from app.web.checkins import checkin_handlers
@@ -233,6 +234,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *anomaly_handlers,
             *effect_handlers,
             *report_handlers,
+            *archive_handlers,
             *checkin_handlers,
             *import_handlers,
             *planning_handlers,

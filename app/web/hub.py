@@ -146,7 +146,12 @@ class LiveHub:
                     "_alert_toast.html", client.lang, title=title, detail=detail
                 )
             return toasts[client.lang]
-        about = {f"plant:{alert.get('plant')}", f"session:{alert['subject'].get('session_id')}"}
+        subject = alert["subject"]
+        about = {
+            f"plant:{alert.get('plant')}",
+            f"session:{subject.get('session_id')}",
+            f"dept:{subject.get('org_code')}",
+        }
         if client.fmt == "json" and (mine or client.scope in about):
             return json.dumps(note, ensure_ascii=False)
         return None
