@@ -8,16 +8,27 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 
 from app.audit.log import scoped_events
 from app.domain.access import Role
+from app.domain.errors import ImageUnusable
 from app.projections import queries
 from app.projections.visibility import Viewer, viewer_of
 from app.services.photos import PhotoUpload
 from app.web.auth import bearer, require_principal
-from app.web.common import json_response, lang_of, muster_of
-from app.web.problems import Problem
+from app.web.common import (
+    MAX_BIGINT,
+    json_response,
+    lang_of,
+    muster_of,
+    parse_instant,
+    query_int,
+)
+from app.web.i18n import t
+from app.web.problems import Problem, problem_of
+from vision.messages import message as vision_message
 
 ONE_MB = 1024 * 1024
 
@@ -35,6 +46,8 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
         )
     try:
         form = await request.form()
+    except RequestEntityTooLarge:
+        raise
     except Exception as exc:  # a broken multipart body is the client's problem, not a 500
         raise Problem(400, "invalid-body", "problem.invalid_body", errors=[str(exc)[:200]]) from exc
     upload = form.get("file")
@@ -52,7 +65,20 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
         client_event_id=str(form.get("client_event_id", "")),
         device_time=device_time,
     )
-    receipt = await muster.photos.upload(bearer(request), photo, lang_of(request))
+    lang = lang_of(request)
+    try:
+        stored = await muster.photos.upload(bearer(request), photo)
+    except ImageUnusable as unusable:  # the reason in words too: the tablet shows it
+        reason = unusable.facts["reason"]
+        problem = problem_of(unusable)
+        problem.extra["reason_text"] = vision_message(reason, lang)
+        raise problem from unusable
+    receipt = {
+        "photo_id": stored.photo_id,
+        "exif_time": stored.exif_time,
+        "status": "stored",
+        "message": t("photo.stored", lang),
+    }
     return json_response(receipt, 201)
 
 
@@ -75,16 +101,8 @@ async def get_photo(request: Request[Any, Any, Any], photo_id: FromPath[str]) ->
     return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=86400"})
 
 
-def _parse_time(value: str | None, default: datetime) -> datetime:
-    if not value:
-        return default
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise Problem(
-            422, "invalid-query", "problem.invalid_body", errors=[f"not ISO 8601: {value}"]
-        ) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def _parse_time(value: str | None, default: datetime, name: str = "time") -> datetime:
+    return parse_instant(value, default, name)
 
 
 async def _viewer(request: Request[Any, Any, Any]) -> Viewer:
@@ -104,9 +122,11 @@ async def get_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
         return json_response({"sessions": await queries.session_by_code(muster.store, scope, code)})
     now = datetime.now(UTC)
     start = _parse_time(
-        request.query_params.get("from"), now.replace(hour=0, minute=0, second=0, microsecond=0)
+        request.query_params.get("from"),
+        now.replace(hour=0, minute=0, second=0, microsecond=0),
+        "from",
     )
-    end = _parse_time(request.query_params.get("to"), start + timedelta(days=1))
+    end = _parse_time(request.query_params.get("to"), start + timedelta(days=1), "to")
     org = None
     if code := request.query_params.get("org"):
         org = await queries.scope_of(muster.store, code)
@@ -159,15 +179,8 @@ async def get_events(request: Request[Any, Any, Any]) -> Response[Any]:
     if principal.role not in (Role.AUDITOR, Role.ADMIN):
         raise Problem(403, "forbidden", "problem.forbidden")
     viewer = await _viewer(request)
-    try:
-        after = int(request.query_params.get("after", "0"))
-        limit = min(max(int(request.query_params.get("limit", "100")), 1), 1000)
-        if not 0 <= after < 2**63:
-            raise ValueError(after)
-    except ValueError as exc:
-        raise Problem(
-            422, "invalid-query", "problem.invalid_body", errors=["after/limit must be integers"]
-        ) from exc
+    after = query_int(request, "after", 0, high=MAX_BIGINT - 1)  # reads from after + 1
+    limit = min(query_int(request, "limit", 100, low=1), 1000)
     events = await asyncio.to_thread(
         scoped_events, muster.app, muster.store, viewer.scope.path, after, limit
     )

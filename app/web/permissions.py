@@ -14,9 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
+from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.response import Redirect
 
 from app.domain.access import Role
 from app.web.auth import principal_of
@@ -92,6 +95,13 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/effect"): ROLES(STAFF),
     ("GET", "/api/v1/events"): ROLES(AUDITOR, ADMIN),
     ("GET", "/api/v1/alerts"): ROLES(PEOPLE),
+    ("GET", "/api/v1/anomalies"): ROLES(STAFF),
+    ("POST", "/api/v1/anomalies/{anomaly_id:str}/resolution"): ROLES(ACTING_STAFF),
+    ("GET", "/api/v1/calendar"): ROLES(PEOPLE),
+    ("GET", "/api/v1/me/sessions"): ROLES(EMPLOYEE),
+    ("GET", "/api/v1/me/effect"): ROLES(EMPLOYEE),
+    # a calendar feed proves itself with the key in its address
+    ("GET", "/ical/{kind:str}/{name:str}"): OPEN,
     ("POST", "/api/v1/alerts/{alert_id:str}/acknowledge"): ROLES(ACTING_STAFF),
     # pages
     ("GET", "/"): ROLES(PEOPLE),
@@ -101,6 +111,11 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
     ("GET", "/alerts"): ROLES(PEOPLE),
     ("POST", "/alerts/{alert_id:str}/acknowledge"): ROLES(ACTING_STAFF),
     ("GET", "/live"): ROLES(STAFF),
+    ("GET", "/compliance"): ROLES(STAFF),
+    ("GET", "/plans/concurrent"): ROLES(STAFF),
+    ("GET", "/reports"): ROLES(STAFF),
+    ("GET", "/reports/export/{fmt:str}"): ROLES(STAFF),
+    ("GET", "/m/effect"): ROLES(EMPLOYEE),
     ("WS", "/ws/live"): ROLES(PEOPLE),
     # changing the plant's data
     ("POST", "/api/v1/imports/{kind:str}"): ROLES(HR, ADMIN),
@@ -124,6 +139,19 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
         )
     },
 }
+
+
+class LoginFirst(Exception):
+    """A page asked for without a login: the browser is sent to the login form."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def login_first(_: Request[Any, Any, Any], exc: LoginFirst) -> Response[Any]:
+    """The login form, coming back to the page afterwards."""
+    return Redirect(f"/login?next={quote(exc.path)}")
 
 
 def _bare(path: str) -> str:
@@ -151,6 +179,8 @@ def permitted(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandle
     if rule is not None and principal is None and rule.anonymous:
         return
     if principal is None:
+        if key[0] == "GET" and not key[1].startswith(("/api/", "/ws/")):
+            raise LoginFirst(connection.url.path)
         raise Problem(401, "login-required", "problem.login_required", refused_by="permissions")
     if rule is None or principal.role not in rule.roles:
         raise Problem(403, "role-not-permitted", "problem.forbidden", refused_by="permissions")
