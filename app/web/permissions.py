@@ -183,4 +183,4 @@ def permitted(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandle
             raise LoginFirst(connection.url.path)
         raise Problem(401, "login-required", "problem.login_required", refused_by="permissions")
     if rule is None or principal.role not in rule.roles:
-        raise Problem(403, "role-not-permitted", "problem.forbidden", refused_by="permissions")
+        raise Problem(403, "forbidden", "problem.forbidden", refused_by="permissions")
