@@ -24,6 +24,8 @@ from app.domain.evidence import Photo, PhotoKind
 from app.domain.ids import natural_id
 from app.projections.queries import room_photos_apart, room_photos_short_of_memory
 from app.services.checkin import CheckInService
+from app.services.devices import DeviceIdentity
+from app.services.phones import PhoneIdentity, any_session
 from app.stores.base import ReadStore, iso
 from app.web.i18n import t
 from app.web.problems import Problem
@@ -177,8 +179,11 @@ class PhotoService:
                 self._runner.close()
                 self._runner = None
 
-    async def upload(self, token: str | None, upload: PhotoUpload, lang: str) -> dict[str, Any]:
-        """Store one photo for a session; the same bytes again give the same `photo_id`."""
+    async def upload(
+        self, token: str | None, upload: PhotoUpload, lang: str, phone: PhoneIdentity | None = None
+    ) -> dict[str, Any]:
+        """Store one photo for a session; the same bytes again give the same `photo_id`. An
+        employee's `phone` may add a room photo to any session (its login already checked)."""
         if upload.kind not in PhotoKind.ALL:
             raise Problem(
                 422,
@@ -197,7 +202,9 @@ class PhotoService:
             raise Problem(
                 413, "photo-too-large", "problem.photo_too_large", max_bytes=MAX_PHOTO_BYTES
             )
-        photo, created = await asyncio.to_thread(self._store, token, upload, lang)
+        if phone is not None and upload.kind != PhotoKind.ROOM:
+            raise Problem(422, "invalid-body", "problem.invalid_body", errors=["phones: kind=room"])
+        photo, created = await asyncio.to_thread(self._store, phone or token, upload, lang)
         if created and photo.kind == PhotoKind.ROOM and self.vision_processes > 0:
             self._start_analysis(photo.sha256)
         return {
@@ -207,9 +214,15 @@ class PhotoService:
             "message": t("photo.stored", lang),
         }
 
-    def _store(self, token: str | None, upload: PhotoUpload, lang: str) -> tuple[Photo, bool]:
-        device = self.checkins.authenticate_device(token)
-        session = self.checkins.device_session(device, upload.session_id)
+    def _store(
+        self, token: str | PhoneIdentity | None, upload: PhotoUpload, lang: str
+    ) -> tuple[Photo, bool]:
+        if isinstance(token, PhoneIdentity):
+            device: DeviceIdentity = token
+            session = any_session(self.checkins.store, upload.session_id)
+        else:
+            device = self.checkins.authenticate_device(token)
+            session = self.checkins.device_session(device, upload.session_id)
         try:
             facts = photo_facts(upload.data)
         except ImageRejected as exc:

@@ -17,6 +17,7 @@ from app.projections import queries
 from app.projections.visibility import Viewer, viewer_of
 from app.services.photos import PhotoUpload
 from app.web.auth import bearer, check_password, issue_token, require_principal
+from app.web.checkins import phone_caller
 from app.web.common import decode_json, json_response, lang_of, muster_of
 from app.web.contract import TokenReply, TokenRequest
 from app.web.problems import Problem
@@ -54,7 +55,9 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
         client_event_id=str(form.get("client_event_id", "")),
         device_time=device_time,
     )
-    receipt = await muster.photos.upload(bearer(request), photo, lang_of(request))
+    receipt = await muster.photos.upload(
+        bearer(request), photo, lang_of(request), phone=phone_caller(request)
+    )
     return json_response(receipt, 201)
 
 
