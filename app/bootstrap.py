@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -32,6 +33,7 @@ from app.services.checkin import CheckInService
 from app.services.faces import FaceService
 from app.services.metrics import Metrics, MetricsService
 from app.services.photos import PhotoFiles, PhotoService
+from app.services.reminders import ReminderLadder
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
@@ -146,6 +148,7 @@ class Muster:
     metrics_runner: ProjectionRunner
     faces: FaceService
     imports: Importer
+    reminders: ReminderLadder
     alert_engine: AlertEngine
     alert_delivery: AlertDelivery
     #: subject prefix of this deployment's alert notices (toasts)
@@ -163,8 +166,10 @@ class Muster:
         self.alert_delivery.publish = publish
         self.alert_engine.start()
         self.alert_delivery.start()
+        self.reminders.start()
 
     def stop_alerts(self) -> None:
+        self.reminders.stop()
         self.alert_engine.stop()
         self.alert_delivery.stop()
         self.alert_delivery.publish = None
@@ -217,7 +222,16 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
     files = PhotoFiles(settings.var_dir / "photos")
     faces = FaceService(app, store, templates, _face_engine(settings), files.read)
     checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
-    runner.followers.extend([engine.wake, delivery.wake])
+    with _schema_lock(settings):
+        plant_tz = ZoneInfo(settings.plant_timezone)
+        reminders = ReminderLadder(
+            app,
+            store,
+            committer,
+            clock=clock,
+            today_of=lambda moment: moment.astimezone(plant_tz).date(),
+        )
+    runner.followers.extend([engine.wake, delivery.wake, reminders.wake])
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
         settings=settings,
@@ -237,6 +251,7 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
         ),
         metrics=metrics,
         metrics_runner=metrics_runner,
+        reminders=reminders,
         alert_engine=engine,
         alert_delivery=delivery,
         alert_subject=alert_subject(settings),

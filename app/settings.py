@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     team_away_share: float = 0.5
     #: compliance: a pass running out within this many days is "due soon"
     compliance_due_soon_days: int = 30
+    #: the plants' clock: days for due dates and reminders begin at its midnight
+    plant_timezone: str = "Asia/Shanghai"
     #: alerts: minutes after the start without a check-in, minutes a room's tablet may stay
     #: quiet during a session, open anomalies in one session that make a burst
     alert_no_checkins_minutes: float = 5

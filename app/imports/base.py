@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
-from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -110,14 +109,13 @@ class Context:
     team_share: float = DEFAULT_TEAM_SHARE
     #: the metrics service (app.services.metrics), for kinds with their own event log
     metrics: Any = None
-    _cache: dict[UUID, Any] = field(default_factory=dict)
+    _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def get(self, kind: str, key: str) -> Any:
         """The aggregate `kind:key` from the event store, or None (each loaded once)."""
-        aggregate_id = natural_id(kind, key)
-        if aggregate_id not in self._cache:
-            self._cache[aggregate_id] = self.app.get_or_none(aggregate_id)
-        return self._cache[aggregate_id]
+        if (kind, key) not in self._cache:
+            self._cache[kind, key] = self.app.get_or_none(natural_id(kind, key))
+        return self._cache[kind, key]
 
     def each(self, items: Sequence[T]) -> Iterator[T]:
         """The items (rows, codes) one by one, reporting progress every few hundred."""

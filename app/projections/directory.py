@@ -25,6 +25,7 @@ class Directory(Projection):
         "org_unit TEXT NOT NULL, dept TEXT, plant TEXT, position TEXT, shift TEXT, badge_uid TEXT, "
         "hired_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS employees_badge ON employees (badge_uid)",
+        "CREATE INDEX IF NOT EXISTS employees_org ON employees (org_unit)",
         "CREATE TABLE IF NOT EXISTS courses (code TEXT PRIMARY KEY, name TEXT NOT NULL, "
         "kind TEXT NOT NULL, duration_minutes INTEGER NOT NULL, validity_months INTEGER)",
         "CREATE TABLE IF NOT EXISTS positions (code TEXT PRIMARY KEY, name TEXT NOT NULL)",

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 
 from app.audit.log import scoped_events
@@ -18,7 +19,15 @@ from app.projections.visibility import Viewer, viewer_of
 from app.services.photos import PhotoUpload
 from app.web.auth import bearer, check_password, issue_token, require_principal
 from app.web.checkins import phone_caller
-from app.web.common import decode_json, json_response, lang_of, muster_of
+from app.web.common import (
+    MAX_BIGINT,
+    decode_json,
+    json_response,
+    lang_of,
+    muster_of,
+    parse_instant,
+    query_int,
+)
 from app.web.contract import TokenReply, TokenRequest
 from app.web.problems import Problem
 
@@ -38,6 +47,8 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
         )
     try:
         form = await request.form()
+    except RequestEntityTooLarge:
+        raise
     except Exception as exc:  # a broken multipart body is the client's problem, not a 500
         raise Problem(400, "invalid-body", "problem.invalid_body", errors=[str(exc)[:200]]) from exc
     upload = form.get("file")
@@ -95,16 +106,8 @@ async def post_token(request: Request[Any, Any, Any]) -> Response[Any]:
     return json_response(TokenReply(token=token, expires_at=expires.isoformat()))
 
 
-def _parse_time(value: str | None, default: datetime) -> datetime:
-    if not value:
-        return default
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise Problem(
-            422, "invalid-query", "problem.invalid_body", errors=[f"not ISO 8601: {value}"]
-        ) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def _parse_time(value: str | None, default: datetime, name: str = "time") -> datetime:
+    return parse_instant(value, default, name)
 
 
 async def _viewer(request: Request[Any, Any, Any]) -> Viewer:
@@ -124,9 +127,11 @@ async def get_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
         return json_response({"sessions": await queries.session_by_code(muster.store, scope, code)})
     now = datetime.now(UTC)
     start = _parse_time(
-        request.query_params.get("from"), now.replace(hour=0, minute=0, second=0, microsecond=0)
+        request.query_params.get("from"),
+        now.replace(hour=0, minute=0, second=0, microsecond=0),
+        "from",
     )
-    end = _parse_time(request.query_params.get("to"), start + timedelta(days=1))
+    end = _parse_time(request.query_params.get("to"), start + timedelta(days=1), "to")
     org = None
     if code := request.query_params.get("org"):
         org = await queries.scope_of(muster.store, code)
@@ -179,15 +184,8 @@ async def get_events(request: Request[Any, Any, Any]) -> Response[Any]:
     if principal.role not in (Role.AUDITOR, Role.ADMIN):
         raise Problem(403, "forbidden", "problem.forbidden")
     viewer = await _viewer(request)
-    try:
-        after = int(request.query_params.get("after", "0"))
-        limit = min(max(int(request.query_params.get("limit", "100")), 1), 1000)
-        if not 0 <= after < 2**63:
-            raise ValueError(after)
-    except ValueError as exc:
-        raise Problem(
-            422, "invalid-query", "problem.invalid_body", errors=["after/limit must be integers"]
-        ) from exc
+    after = query_int(request, "after", 0, high=MAX_BIGINT - 1)  # reads from after + 1
+    limit = min(query_int(request, "limit", 100, low=1), 1000)
     events = await asyncio.to_thread(
         scoped_events, muster.app, muster.store, viewer.scope.path, after, limit
     )

@@ -17,6 +17,7 @@ from litestar.exceptions import (
     ValidationException,
     WebSocketDisconnect,
 )
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
@@ -38,6 +39,7 @@ from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
 from app.web.live_board import live_board_handlers
 from app.web.pages import page_exception_handlers, page_handlers
+from app.web.plan_pages import plan_page_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
 from app.web.room_qr import room_qr_handlers
@@ -78,6 +80,20 @@ def _too_deep_handler(request: Request[Any, Any, Any], exc: RecursionError) -> R
     return problem_response(problem, lang_of(request))
 
 
+def _not_utf8_handler(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
+    # msgspec raises it for invalid UTF-8 inside a JSON string of a body
+    problem = Problem(400, "invalid-json", "problem.invalid_body", errors=["not UTF-8"])
+    return problem_response(problem, lang_of(request))
+
+
+def _too_large_handler(
+    request: Request[Any, Any, Any], exc: RequestEntityTooLarge
+) -> Response[Any]:
+    limit = request.route_handler.resolve_request_max_body_size()
+    problem = Problem(413, "body-too-large", "problem.body_too_large", max_bytes=limit)
+    return problem_response(problem, lang_of(request))
+
+
 def _http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     body: dict[str, Any] = {
         "type": "about:blank",
@@ -107,6 +123,12 @@ def _origin_allowed(socket: WebSocket[Any, Any, Any], allowed: list[str]) -> boo
         return True
     host = socket.headers.get("host", "")
     return urlsplit(origin).netloc == host or origin in allowed
+
+
+def _since(socket: WebSocket[Any, Any, Any]) -> int | None:
+    """`?since=<version>`: the last version a reconnecting client saw (anything else: none)."""
+    value = socket.query_params.get("since", "")
+    return int(value) if value.isdigit() else None
 
 
 async def _live_scope(muster: Muster, viewer: Viewer, scope: str) -> tuple[str, Viewer] | None:
@@ -153,6 +175,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
             lang=lang_of(socket),
             visible=frozenset(),
             login=principal.login,
+            since=_since(socket),
         )
         with suppress(WebSocketDisconnect):
             await hub.serve(inbox)
@@ -173,6 +196,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         viewer=narrowed,
         plant=plant,
         login=principal.login,
+        since=_since(socket),
     )
     with suppress(WebSocketDisconnect):
         await hub.serve(client)
@@ -223,6 +247,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *import_handlers,
             *planning_handlers,
             *compliance_handlers,
+            *plan_page_handlers,
             *alert_handlers,
             *live_board_handlers,
             *page_handlers,
@@ -240,6 +265,8 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             ValidationException: _validation_handler,
             ClientException: _client_exception_handler,
             RecursionError: _too_deep_handler,
+            UnicodeDecodeError: _not_utf8_handler,
+            RequestEntityTooLarge: _too_large_handler,
             HTTPException: _http_exception_handler,
             Exception: _internal_error_handler,
             **page_exception_handlers,
