@@ -186,6 +186,10 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "photo.stored": "已存储",
         "problem.photo_too_large": "照片不能超过 15 MB",
         "problem.image_rejected": "无法使用这张照片",
+        "problem.photo_key_reused": "该 client_event_id 已用于另一张照片，未重复保存",
+        "problem.concurrent_uploads": "同一照片正在同时上传，请重试",
+        "problem.unknown_anomaly": "找不到该异常",
+        "problem.anomaly_already_resolved": "该异常已被确认或排除",
         "ui.photos": "现场照片",
         "ui.exif_time": "拍摄时间",
         "ui.headcount": "照片人数",
@@ -552,6 +556,12 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "photo.stored": "Stored",
         "problem.photo_too_large": "Photos may be at most 15 MB",
         "problem.image_rejected": "This photo cannot be used",
+        "problem.photo_key_reused": (
+            "This client_event_id was already used for another photo; nothing new was stored"
+        ),
+        "problem.concurrent_uploads": "The same photo is being uploaded at once; try again",
+        "problem.unknown_anomaly": "No such anomaly",
+        "problem.anomaly_already_resolved": "This anomaly was confirmed or dismissed already",
         "ui.photos": "Site photos",
         "ui.exif_time": "Taken at",
         "ui.headcount": "People in photo",
