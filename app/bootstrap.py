@@ -31,6 +31,7 @@ from app.projections.metrics import MetricsTable
 from app.projections.runner import ProjectionRunner
 from app.services.checkin import CheckInService
 from app.services.faces import FaceService
+from app.services.lifecycle import SessionClock
 from app.services.metrics import Metrics, MetricsService
 from app.services.photos import PhotoFiles, PhotoService
 from app.services.reminders import ReminderLadder
@@ -149,6 +150,7 @@ class Muster:
     faces: FaceService
     imports: Importer
     reminders: ReminderLadder
+    session_clock: SessionClock
     alert_engine: AlertEngine
     alert_delivery: AlertDelivery
     #: subject prefix of this deployment's alert notices (toasts)
@@ -167,8 +169,11 @@ class Muster:
         self.alert_engine.start()
         self.alert_delivery.start()
         self.reminders.start()
+        if self.settings.session_clock:
+            self.session_clock.start()
 
     def stop_alerts(self) -> None:
+        self.session_clock.stop()
         self.reminders.stop()
         self.alert_engine.stop()
         self.alert_delivery.stop()
@@ -231,7 +236,8 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
             clock=clock,
             today_of=lambda moment: moment.astimezone(plant_tz).date(),
         )
-    runner.followers.extend([engine.wake, delivery.wake, reminders.wake])
+        session_clock = SessionClock(app, store, committer, clock=clock)
+    runner.followers.extend([engine.wake, delivery.wake, reminders.wake, session_clock.wake])
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
         settings=settings,
@@ -252,6 +258,7 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
         metrics=metrics,
         metrics_runner=metrics_runner,
         reminders=reminders,
+        session_clock=session_clock,
         alert_engine=engine,
         alert_delivery=delivery,
         alert_subject=alert_subject(settings),
