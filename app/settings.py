@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     kiosk_photo_every_checkins: int = 15
     #: Vision worker processes for room-photo analysis (0: store photos, analyse none).
     vision_processes: int = 1
+    #: Evidence rules (anomalies): how far the time a photo was taken may lie from its upload
+    #: and from the session; a count is clearly short when its range is below the check-ins by
+    #: at least `headcount_margin` people and `headcount_share` of them; cameras that record
+    #: no time zone write `plant_timezone`.
+    photo_time_tolerance_minutes: float = 10.0
+    headcount_margin: int = 2
+    headcount_share: float = 0.1
+    plant_timezone: str = "Asia/Shanghai"
+    #: The same four for a plant of its own, e.g. `{"SZ2": {"headcount_margin": 3}}`.
+    evidence_by_plant: dict[str, dict[str, float | str]] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(

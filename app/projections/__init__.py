@@ -2,6 +2,7 @@
 
 from app.projections.access import Access
 from app.projections.alerts import Alerts, WatchedFacts
+from app.projections.anomalies import Anomalies
 from app.projections.audit import AuditTrail
 from app.projections.base import Projection
 from app.projections.commands import DeviceCommands
@@ -28,4 +29,5 @@ def all_projections() -> list[Projection]:
         WatchedFacts(),
         DeviceCommands(),
         AuditTrail(),
+        Anomalies(),
     ]
