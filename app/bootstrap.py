@@ -37,6 +37,7 @@ from app.services.analysis import PhotoAnalysis
 from app.services.anomaly_rules import AnomalyRules
 from app.services.checkin import CheckInService
 from app.services.faces import FaceService
+from app.services.lifecycle import SessionClock
 from app.services.metrics import Metrics, MetricsService
 from app.services.photo_files import PhotoFiles
 from app.services.photos import PhotoService
@@ -200,6 +201,7 @@ class Muster:
     faces: FaceService
     imports: Importer
     reminders: ReminderLadder
+    session_clock: SessionClock
     alert_engine: AlertEngine
     alert_delivery: AlertDelivery
     #: subject prefix of this deployment's alert notices (toasts)
@@ -225,8 +227,11 @@ class Muster:
         self.alert_engine.start()
         self.alert_delivery.start()
         self.reminders.start()
+        if self.settings.session_clock:
+            self.session_clock.start()
 
     def stop_alerts(self) -> None:
+        self.session_clock.stop()
         self.reminders.stop()
         self.alert_engine.stop()
         self.alert_delivery.stop()
@@ -336,7 +341,14 @@ def build(
             clock=clock,
             today_of=lambda moment: moment.astimezone(plant_tz).date(),
         )
-    followers = [engine.wake, delivery.wake, reminders.wake, *(s.wake for s in subscribers)]
+        session_clock = SessionClock(app, store, committer, clock=clock)
+    followers = [
+        engine.wake,
+        delivery.wake,
+        reminders.wake,
+        session_clock.wake,
+        *(s.wake for s in subscribers),
+    ]
     runner.followers.extend(followers)
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
@@ -358,6 +370,7 @@ def build(
         metrics=metrics,
         metrics_runner=metrics_runner,
         reminders=reminders,
+        session_clock=session_clock,
         alert_engine=engine,
         alert_delivery=delivery,
         alert_subject=alert_subject(settings),

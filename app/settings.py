@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     compliance_due_soon_days: int = 30
     #: the plants' clock: days for due dates and reminders begin at its midnight
     plant_timezone: str = "Asia/Shanghai"
+    #: open and close sessions by their schedule (and mark absentees at the close)
+    session_clock: bool = True
     #: alerts: minutes after the start without a check-in, minutes a room's tablet may stay
     #: quiet during a session, open anomalies in one session that make a burst
     alert_no_checkins_minutes: float = 5

@@ -38,6 +38,7 @@ def make_settings(backend: str, tmp_path: Path, schema: str, **overrides: Any) -
         var_dir=tmp_path,
         secret_key="test-secret-key-for-signing-tokens",
         projection_poll_ms=50,
+        session_clock=False,  # tests open and close their sessions themselves
         **overrides,
     )
 
