@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 
 from app.bootstrap import build
-from app.demo.files import POSITIONS, courses_csv, positions_csv, to_csv
+from app.demo.files import POSITIONS, SESSION_COLUMNS, courses_csv, positions_csv, to_csv
 from app.domain.compliance import standing  # noqa: F401 - the rule the matrix runs
 from app.services.compliance import matrix
 from app.services.planning import SLOT_HORIZON, PlanningWindow, sitting_of
@@ -94,17 +94,7 @@ def files(employees: int, sessions: int, seed: int = 5) -> dict[str, str]:
             ["employee_no", "name", "org_code", "position_code", "badge_uid"], people
         ),
         "sessions": to_csv(
-            [
-                "code",
-                "course_code",
-                "plant_code",
-                "room",
-                "starts_at",
-                "ends_at",
-                "trainer",
-                "roster",
-                "capacity",
-            ],
+            SESSION_COLUMNS,
             rows,
         ),
         "attendance": to_csv(

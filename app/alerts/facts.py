@@ -154,6 +154,16 @@ class Recipients:
         nearest = rows[0]["path"] if rows else None
         return [r["login"] for r in rows if r["path"] == nearest]
 
-    def trainer(self, trainer: str) -> list[str]:
-        """The trainer's own logins (trainer is an employee number or an outside name)."""
-        return self._bound_to([trainer])
+    def plant_managers(self, plant: str) -> list[str]:
+        """The plant's managers: `plant_manager` logins whose scope holds the plant."""
+        rows = self.store.fetch(
+            "SELECT u.login FROM users u JOIN org_units s ON s.code = u.scope "
+            "JOIN org_units p ON p.code = :plant WHERE u.role = 'plant_manager' "
+            "AND p.path LIKE s.path || '%' ORDER BY u.login",
+            {"plant": plant},
+        )
+        return [r["login"] for r in rows]
+
+    def of_employee(self, employee_no: str) -> list[str]:
+        """The logins bound to an employee (a trainer may be an outside name: none)."""
+        return self._bound_to([employee_no])

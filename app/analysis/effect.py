@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from app.analysis.did import MIN_SAMPLE, Comparison, Effect, estimate
+from app.analysis.did import GROUP_RESAMPLES, MIN_SAMPLE, Comparison, Effect, estimate
 from app.analysis.windows import Metric, Side, window_sums
 from app.stores.base import ReadStore, from_iso
 
@@ -118,8 +118,11 @@ def first_trainings(store: ReadStore, course: str) -> dict[str, Training]:
     return first
 
 
-def analyse(store: ReadStore, query: EffectQuery) -> EffectReport:
-    """The course's effect in the subtree, with per-session, department and person groups."""
+def analyse(
+    store: ReadStore, query: EffectQuery, groupings: tuple[str, ...] = GROUPINGS
+) -> EffectReport:
+    """The course's effect in the subtree, with its groups (sessions always: they decide
+    whether the course looks ineffective; departments and people when asked)."""
     people = people_in(store, query.org_path)
     trainings = first_trainings(store, query.course)
     trained = {no: t for no, t in trainings.items() if no in people}
@@ -181,18 +184,25 @@ def analyse(store: ReadStore, query: EffectQuery) -> EffectReport:
     threshold = query.conversion_threshold
 
     def effect_of(mask: np.ndarray) -> Effect:  # type: ignore[type-arg]
-        return estimate(comparison.take(mask), higher_is_better=better, threshold=threshold)
+        return estimate(
+            comparison.take(mask),
+            higher_is_better=better,
+            threshold=threshold,
+            resamples=GROUP_RESAMPLES,
+        )
 
     overall = estimate(comparison, higher_is_better=better, threshold=threshold)
     groups = {
         "session": _grouped(
             keys, lambda no: trained[no].session_id, lambda no: trained[no].session_code, effect_of
-        ),
-        "department": _grouped(
-            keys, lambda no: people[no].dept or "-", lambda no: people[no].dept or "-", effect_of
-        ),
-        "person": _people(keys, people, comparison),
+        )
     }
+    if "department" in groupings:
+        groups["department"] = _grouped(
+            keys, lambda no: people[no].dept or "-", lambda no: people[no].dept or "-", effect_of
+        )
+    if "person" in groupings:
+        groups["person"] = _people(keys, people, comparison)
     warnings = []
     if comparison.n < MIN_SAMPLE or len(used_controls) < MIN_SAMPLE:
         warnings.append(

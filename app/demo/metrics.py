@@ -8,9 +8,11 @@ downs the trained see. From the day after their training, trained workers produc
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
@@ -71,3 +73,32 @@ def simulate(
                 "hours": HOURS,
                 "source": source,
             }
+
+
+#: what the demo's courses really do: quality training cuts defects, robot training lifts
+#: output; every other course (safety basics among them) changes neither
+DEMO_EFFECTS = {
+    "QUAL-110": TrueEffect(output_lift=0.04, defect_change=-0.20),
+    "ROBOT-301": TrueEffect(output_lift=0.10, defect_change=-0.05),
+}
+METRICS_COLUMNS = ("employee_no", "date", "output_units", "defects", "hours", "source")
+
+
+def demo_metrics_csv(
+    people: list[dict[str, str]], sessions_csv: str, attendance_csv: str, today: date
+) -> str:
+    """A year of daily figures for the demo plant, as the metrics import file: the trained
+    (from the history files) carry their course's true effect from the day after."""
+    course_of = {r["code"]: r["course_code"] for r in csv.DictReader(io.StringIO(sessions_csv))}
+    trained: dict[str, list[tuple[date, TrueEffect]]] = {}
+    for row in csv.DictReader(io.StringIO(attendance_csv)):
+        effect = DEMO_EFFECTS.get(course_of.get(row["session_code"], ""))
+        if effect is not None:
+            day = datetime.fromisoformat(row["checked_in_at"]).date()
+            trained.setdefault(row["employee_no"], []).append((day, effect))
+    workers = [Worker(p["employee_no"], p["org_code"]) for p in people]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, METRICS_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(simulate(workers, trained, today - timedelta(days=365), 365))
+    return out.getvalue()

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from app.domain.conflicts import (
     DEFAULT_TEAM_SHARE,
@@ -67,19 +68,7 @@ class PlanningWindow:
             rosters[r["session_id"]].add(r["employee_no"])
         window = cls(teams=_teams(store, people))
         for r in rows:
-            window.add(
-                Sitting(
-                    id=r["id"],
-                    code=r["code"],
-                    plant=r["plant"],
-                    room=r["room"],
-                    trainer=r["trainer"],
-                    starts_at=from_iso(r["starts_at"]),
-                    ends_at=from_iso(r["ends_at"]),
-                    roster=frozenset(rosters.get(r["id"], ())),
-                    capacity=r["capacity"],
-                )
-            )
+            window.add(_sitting(r, rosters.get(r["id"], set())))
         for r in store.fetch(
             "SELECT employee_no, starts_at, ends_at, line FROM shifts "
             "WHERE starts_at < :end AND ends_at > :start AND starts_at > :earliest",
@@ -173,6 +162,11 @@ def sitting_of(store: ReadStore, session_id: str) -> Sitting | None:
         "SELECT employee_no FROM attendance WHERE session_id = :id AND on_roster = 1",
         {"id": session_id},
     )
+    return _sitting(row, {r["employee_no"] for r in roster})
+
+
+def _sitting(row: dict[str, Any], roster: set[str]) -> Sitting:
+    """A session row (id, code, plant, room, trainer, times, capacity) and its people."""
     return Sitting(
         id=row["id"],
         code=row["code"],
@@ -181,6 +175,6 @@ def sitting_of(store: ReadStore, session_id: str) -> Sitting | None:
         trainer=row["trainer"],
         starts_at=from_iso(row["starts_at"]),
         ends_at=from_iso(row["ends_at"]),
-        roster=frozenset(r["employee_no"] for r in roster),
+        roster=frozenset(roster),
         capacity=row["capacity"],
     )

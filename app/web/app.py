@@ -30,6 +30,7 @@ from app.streams.changes import bus_publisher, change_publisher
 from app.web.alerts import alert_handlers
 from app.web.api import api_handlers
 from app.web.auth import authentication_middleware, principal_of
+from app.web.calendar import calendar_handlers
 from app.web.checkins import checkin_handlers
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
 from app.web.compliance_api import compliance_handlers
@@ -40,8 +41,10 @@ from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
 from app.web.live_board import live_board_handlers
 from app.web.pages import page_exception_handlers, page_handlers
+from app.web.plan_pages import plan_page_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
+from app.web.reports import report_handlers
 from app.web.room_qr import room_qr_handlers
 
 log = structlog.get_logger(__name__)
@@ -260,10 +263,13 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
         route_handlers=[
             *api_handlers,
             *effect_handlers,
+            *report_handlers,
             *checkin_handlers,
             *import_handlers,
             *planning_handlers,
             *compliance_handlers,
+            *plan_page_handlers,
+            *calendar_handlers,
             *alert_handlers,
             *live_board_handlers,
             *page_handlers,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +17,7 @@ from app.web.common import json_response, lang_of, muster_of
 from app.web.i18n import t
 from app.web.problems import Problem
 from app.web.render import plant_time
+from app.web.spreadsheets import spreadsheet
 
 #: a cell starting with one of these is a formula to a spreadsheet (`=cmd|' /C calc'!A0`)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -92,28 +91,7 @@ async def export_compliance(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The matrix as CSV (UTF-8 with BOM, for Excel) or XLSX (`format=xlsx`)."""
     result = await compliance_of(request)
     lines = table(result, lang_of(request))
-    name = f"compliance-{result['org']}"
-    if request.query_params.get("format") == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        assert sheet is not None
-        for line in lines:
-            sheet.append(line)
-        out = io.BytesIO()
-        book.save(out)
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        body, ext = out.getvalue(), "xlsx"
-    else:
-        text = io.StringIO()
-        csv.writer(text).writerows(lines)
-        body, media, ext = ("\ufeff" + text.getvalue()).encode(), "text/csv; charset=utf-8", "csv"
-    return Response(
-        body,
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{name}.{ext}"'},
-    )
+    return spreadsheet(lines, f"compliance-{result['org']}", request.query_params.get("format"))
 
 
 compliance_handlers = [get_compliance, export_compliance]

@@ -12,6 +12,7 @@ from litestar import Request, Response, get, post
 from app.analysis.effect import GROUPINGS, EffectQuery, EffectReport, analyse
 from app.analysis.windows import Metric
 from app.bootstrap import Muster
+from app.domain.access import Role
 from app.domain.metrics import DailyFigures
 from app.projections import queries
 from app.services.metrics import LineProblem, MetricsLine
@@ -23,9 +24,16 @@ from app.web.problems import Problem
 
 MAX_METRICS = 5000
 #: roles whose jobs may send production figures
-METRICS_WRITERS = ("integration", "admin")
+METRICS_WRITERS = (Role.INTEGRATION, Role.ADMIN)
 #: roles that see effect analyses (an employee sees only their own, under /me)
-EFFECT_READERS = ("admin", "hr", "plant_manager", "dept_head", "auditor", "trainer")
+EFFECT_READERS = (
+    Role.ADMIN,
+    Role.HR,
+    Role.PLANT_MANAGER,
+    Role.DEPT_HEAD,
+    Role.AUDITOR,
+    Role.TRAINER,
+)
 
 Figure = Annotated[float, msgspec.Meta(ge=0)]
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 
 from app.demo.metrics import TrueEffect, Worker, simulate
 from tests.conftest import LiveServer
@@ -44,7 +45,8 @@ def _plant(client: httpx.Client, hr: dict[str, str], start: date) -> dict[str, A
     """Org, people, courses, past sessions and who attended them, imported as a plant would
     bring them over; returns who was trained when, with what true effect."""
     org = [["G", "集团", "group", ""], ["C", "公司", "company", "G"], ["P1", "一厂", "plant", "C"]]
-    org += [["W1", "总装车间", "workshop", "P1"]] + [[t, f"{t}班", "team", "W1"] for t in TEAMS]
+    # a name a spreadsheet would run as a formula: the CSV export must keep it text
+    org += [["W1", "=1+2总装车间", "workshop", "P1"]] + [[t, f"{t}班", "team", "W1"] for t in TEAMS]
     _import(client, hr, "org", _csv(["code", "name", "kind", "parent_code"], org))
     _import(client, hr, "positions", _csv(["code", "name"], [["OP", "操作工"]]))
     courses = [["LIFT", "标准作业与防错"], ["IDLE", "企业文化"], ["FEW", "新设备试讲"]]
@@ -91,7 +93,7 @@ def simulated(server: LiveServer) -> tuple[httpx.Client, dict[str, str]]:
     muster.app.register_org_unit("G", "集团", "group", None, a)
     muster.runner.wait_until_caught_up(10)
     muster.app.add_user("hr", "hr", "G", a, password="hr-password")
-    muster.app.add_user("erp", "admin", "G", a, password="erp-password")
+    muster.app.add_user("erp", "integration", "G", a, password="erp-password")
     assert muster.runner.wait_until_caught_up(10)
     client = httpx.Client(base_url=server.url, timeout=120)
     hr = _token(client, "hr", "hr-password")
@@ -151,3 +153,28 @@ def test_injected_effects_are_recovered_no_effect_reads_as_zero_and_few_people_w
     assert few["trained"] == 3
     assert "3" in few["warning"] and "10" in few["warning"]
     assert few["warnings"][0]["code"] == "small_sample"
+
+
+def test_reports_rank_the_working_course_first_and_export_what_they_show(
+    simulated: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    client, hr = simulated
+    page = client.get("/reports", params={"org": "P1", "lang": "en"}, headers=hr)
+    assert page.status_code == 200
+    assert page.text.index("LIFT 标准作业与防错") < page.text.index("IDLE 企业文化")
+    assert "likely ineffective" in page.text and "<svg" in page.text
+
+    params = {"org": "P1", "course": "LIFT", "metric": "defect_rate", "lang": "en"}
+    xlsx = client.get("/reports/export/xlsx", params=params, headers=hr)
+    book = load_workbook(io.BytesIO(xlsx.content))
+    ranking = list(book.worksheets[0].iter_rows(min_row=3, values_only=True))
+    assert ranking[0][0] == "LIFT 标准作业与防错" and ranking[0][3] < -0.1
+    assert book.worksheets[0]._charts  # the chart travels with the numbers
+
+    text = client.get("/reports/export/csv", params=params, headers=hr).content.decode("utf-8-sig")
+    first_cells = [r[0] for r in csv.reader(io.StringIO(text)) if r]
+    assert "'=1+2总装车间" in first_cells and "=1+2总装车间" not in first_cells
+    assert first_cells[2].startswith("LIFT")
+
+    pdf = client.get("/reports/export/pdf", params=params, headers=hr)
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
