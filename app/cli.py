@@ -160,45 +160,28 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
     """
     import signal
 
-    from app.streams.changes import bus_publisher, change_publisher
-
     if not (projections or vision):
         raise click.UsageError("nothing to do: give --vision or keep --projections")
     configure("INFO")
-    muster = build()
+    processes = 0
     if vision:
-        muster.photos.vision_processes = vision_processes or max(
-            1, muster.settings.vision_processes
-        )
+        processes = vision_processes or max(1, Settings().vision_processes)
+    muster = build(Settings(vision_processes=processes))
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        jobs = []
-        if projections:
-            muster.runner.on_change = change_publisher(muster.bus, loop, muster.live_subject)
-            muster.runner.start()
-            muster.metrics_runner.start()
-            muster.start_alerts(bus_publisher(muster.bus, loop))
-            jobs.append("projections and alerts")
-        sweep = None
+        muster.start(loop, projections=projections)
+        jobs = ["projections, alerts and anomaly rules"] if projections else []
         if vision:
-            sweep = asyncio.create_task(muster.photos.watch_backlog(every_s=1.0))
-            jobs.append(f"vision ×{muster.photos.vision_processes}")
+            jobs.append(f"photo analysis ×{processes}")
         console.print(
             f"worker: {', '.join(jobs)} on {muster.settings.store_kind}, bus {muster.settings.bus}"
         )
         await stop.wait()
-        if sweep is not None:
-            sweep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweep
-            await muster.photos.drain()
-        muster.stop_alerts()
-        muster.runner.stop()
-        muster.metrics_runner.stop()
+        await asyncio.to_thread(muster.stop)
         await muster.bus.close()
 
     try:

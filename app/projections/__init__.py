@@ -2,6 +2,7 @@
 
 from app.projections.access import Access
 from app.projections.alerts import Alerts, WatchedFacts
+from app.projections.anomalies import Anomalies
 from app.projections.audit import AuditTrail
 from app.projections.base import Projection
 from app.projections.commands import DeviceCommands
@@ -11,6 +12,7 @@ from app.projections.evidence import Evidence, PhotoIndex
 from app.projections.live import LiveAttendance
 from app.projections.phones import PhoneCheckIns
 from app.projections.plans import Plans
+from app.projections.reports import SavedReports
 
 
 def all_projections() -> list[Projection]:
@@ -28,4 +30,6 @@ def all_projections() -> list[Projection]:
         WatchedFacts(),
         DeviceCommands(),
         AuditTrail(),
+        Anomalies(),
+        SavedReports(),
     ]

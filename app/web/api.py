@@ -14,6 +14,7 @@ from litestar.params import FromPath
 
 from app.audit.log import scoped_events
 from app.domain.access import Role
+from app.domain.errors import ImageUnusable
 from app.projections import queries
 from app.projections.visibility import Viewer, viewer_of
 from app.services.photos import PhotoUpload
@@ -28,7 +29,9 @@ from app.web.common import (
     query_int,
 )
 from app.web.contract import TokenReply, TokenRequest
-from app.web.problems import Problem
+from app.web.i18n import t
+from app.web.problems import Problem, problem_of
+from vision.messages import message as vision_message
 
 ONE_MB = 1024 * 1024
 
@@ -65,7 +68,20 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
         client_event_id=str(form.get("client_event_id", "")),
         device_time=device_time,
     )
-    receipt = await muster.photos.upload(bearer(request), photo, lang_of(request))
+    lang = lang_of(request)
+    try:
+        stored = await muster.photos.upload(bearer(request), photo)
+    except ImageUnusable as unusable:  # the reason in words too: the tablet shows it
+        reason = unusable.facts["reason"]
+        problem = problem_of(unusable)
+        problem.extra["reason_text"] = vision_message(reason, lang)
+        raise problem from unusable
+    receipt = {
+        "photo_id": stored.photo_id,
+        "exif_time": stored.exif_time,
+        "status": "stored",
+        "message": t("photo.stored", lang),
+    }
     return json_response(receipt, 201)
 
 

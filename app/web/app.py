@@ -26,9 +26,10 @@ from app.domain.errors import Refusal
 from app.projections import queries
 from app.projections.visibility import Viewer, viewer_of
 from app.stores.commit import Overloaded, WriteUnavailable
-from app.streams.changes import bus_publisher, change_publisher
 from app.web.alerts import alert_handlers
+from app.web.anomalies_api import anomaly_handlers
 from app.web.api import api_handlers
+from app.web.archive_api import archive_handlers
 from app.web.auth import authentication_middleware, principal_of
 from app.web.calendar import calendar_handlers
 from app.web.checkins import checkin_handlers
@@ -44,6 +45,7 @@ from app.web.pages import page_exception_handlers, page_handlers
 from app.web.plan_pages import plan_page_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
+from app.web.report_builder import builder_handlers
 from app.web.reports import report_handlers
 from app.web.room_qr import room_qr_handlers
 
@@ -161,6 +163,9 @@ async def _live_scope(muster: Muster, viewer: Viewer, scope: str) -> tuple[str, 
     if kind == "session":
         plant = (await queries.session_plant(muster.store, [key])).get(key)
         return (plant, viewer) if plant in viewer.plants else None
+    if kind == "photo":
+        plant = await queries.photo_plant(muster.store, key)
+        return (plant, viewer) if plant in viewer.plants else None
     if kind == "dept":
         row = await muster.store.afetch_one(
             "SELECT code, plant FROM org_units WHERE code = :k OR id = :k", {"k": key}
@@ -217,6 +222,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         plant=plant,
         login=principal.login,
         since=_since(socket),
+        session=socket.query_params.get("session"),
     )
     with suppress(WebSocketDisconnect):
         await hub.serve(client)
@@ -232,29 +238,11 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await hub.start()
-        if run_projections:
-            muster.runner.on_change = change_publisher(
-                muster.bus, asyncio.get_running_loop(), muster.live_subject
-            )
-            muster.runner.start()
-            muster.metrics_runner.start()
-            muster.start_alerts(bus_publisher(muster.bus, asyncio.get_running_loop()))
-        backlog = None
-        if muster.settings.vision_processes > 0:
-            # analyses a restart interrupted (the upload path starts the rest at once)
-            backlog = asyncio.create_task(muster.photos.watch_backlog(every_s=60, older_than_s=120))
+        muster.start(asyncio.get_running_loop(), projections=run_projections)
         try:
             yield
         finally:
-            if backlog is not None:
-                backlog.cancel()
-                with suppress(asyncio.CancelledError):
-                    await backlog
-            muster.runner.on_change = None
-            if run_projections:
-                muster.stop_alerts()
-                muster.runner.stop()
-                muster.metrics_runner.stop()
+            await asyncio.to_thread(muster.stop)
             await hub.stop()
             await muster.bus.close()
             await muster.store.close_async()
@@ -262,8 +250,11 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
     app = Litestar(
         route_handlers=[
             *api_handlers,
+            *anomaly_handlers,
             *effect_handlers,
             *report_handlers,
+            *builder_handlers,
+            *archive_handlers,
             *checkin_handlers,
             *import_handlers,
             *planning_handlers,

@@ -147,3 +147,29 @@ def before_after(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def daily_curve(values: list[float | None], marker: int, label: str, width: int = 360) -> str:
+    """A person's daily figures as a line, with the training day (`marker`) drawn across."""
+    height, pad = 140, 16
+    seen = [v for v in values if v is not None]
+    if not seen:
+        return ""
+    low, high = min(seen), max(seen)
+    margin = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
+    low, high = low - margin, high + margin
+    step = (width - 2 * pad) / max(len(values) - 1, 1)
+    points = " ".join(
+        f"{pad + i * step:.1f},{pad + (high - v) / (high - low) * (height - 2 * pad):.1f}"
+        for i, v in enumerate(values)
+        if v is not None
+    )
+    x = pad + marker * step
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" role="img" class="chart">'
+        f'<line x1="{x:.1f}" y1="4" x2="{x:.1f}" y2="{height - 4}" stroke="{GRID}" '
+        f'stroke-dasharray="4 3"/><text x="{x + 4:.1f}" y="14" fill="{PEERS}" '
+        f'font-size="11">{escape(label)}</text>'
+        f'<polyline points="{points}" fill="none" stroke="{GOOD}" stroke-width="2"/></svg>'
+    )

@@ -23,6 +23,7 @@ from app.projections import queries
 from app.projections.visibility import Viewer
 from app.streams.bus import Subscription
 from app.web.alert_text import describe
+from app.web.pages import photo_context
 from app.web.render import render
 
 log = structlog.get_logger(__name__)
@@ -56,6 +57,8 @@ class Client:
     #: the last version the client saw before it reconnected (`?since=`): alerts after it
     #: are sent again
     since: int | None = None
+    #: a photo page's session, the one it compares the photo with
+    session: str | None = None
     sent_version: int = -1
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=QUEUE))
     dropped: bool = False
@@ -143,7 +146,12 @@ class LiveHub:
                     "_alert_toast.html", client.lang, title=title, detail=detail
                 )
             return toasts[client.lang]
-        about = {f"plant:{alert.get('plant')}", f"session:{alert['subject'].get('session_id')}"}
+        subject = alert["subject"]
+        about = {
+            f"plant:{alert.get('plant')}",
+            f"session:{subject.get('session_id')}",
+            f"dept:{subject.get('org_code')}",
+        }
         if client.fmt == "json" and (mine or client.scope in about):
             return json.dumps(note, ensure_ascii=False)
         return None
@@ -240,6 +248,9 @@ class LiveHub:
             for scope, clients in self.clients.items()
             if scope.startswith("dept:") and any(c.plant in plants.values() for c in clients)
         }
+        if any(scope.startswith("photo:") for scope in self.clients):
+            photos = await queries.photos_of_sessions(self.muster.store, sorted(dirty))
+            scopes |= {f"photo:{photo_id}" for photo_id in photos}
         for scope in scopes & set(self.clients):
             await self._push_scope(scope)
 
@@ -248,6 +259,9 @@ class LiveHub:
         if not targets or scope == "inbox":
             return
         kind, _, key = scope.partition(":")
+        if kind == "photo":
+            await self._push_photo(key, targets)
+            return
         settings = self.muster.settings
         now = datetime.now(UTC)
         board: dict[str, Any] = {}
@@ -298,3 +312,21 @@ class LiveHub:
             self._offer(client, rendered[key_])
             client.sent_version = version
             self.pushes += 1
+
+    async def _push_photo(self, photo_id: str, targets: list[Client]) -> None:
+        """A photo evidence page: its body again (analysed, counted again, reused …)."""
+        for client in targets:
+            context = await photo_context(self.muster, photo_id, client.visible, client.session)
+            if context is None:
+                continue
+            self.pushes += 1
+            if client.fmt == "json":
+                message = {"type": "photo", "id": photo_id, "version": self.pushes}
+                text = json.dumps(
+                    {**message, "photo": context["photo"], "pending": context["pending"]},
+                    ensure_ascii=False,
+                    default=str,
+                )
+            else:
+                text = render("_photo_body.html", client.lang, oob=True, **context)
+            self._offer(client, text)

@@ -12,6 +12,7 @@ from litestar.response import Redirect
 
 from app.projections import queries
 from app.projections.hr_board import board_units, hr_board
+from app.stores.base import iso
 from app.web.auth import principal_of
 from app.web.common import lang_of, muster_of
 from app.web.i18n import t
@@ -47,6 +48,7 @@ async def live_board(request: Request[Any, Any, Any]) -> Response[Any]:
         "org_name": next((u["name"] for u in units if u["code"] == org.code), org.code),
         "refresh_s": REFRESH_S,
         "now": now,
+        "now_iso": iso(now),
     }
     template = "_live_body.html" if request.headers.get("hx-request") else "live.html"
     response: Response[str] = Response(render(template, lang, **context), media_type="text/html")

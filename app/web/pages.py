@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -11,6 +12,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
+from app.bootstrap import Muster
 from app.projections import queries
 from app.projections.visibility import Viewer, viewer_of
 from app.stores.base import from_iso
@@ -211,25 +213,54 @@ def _faces_view(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 # How long after it was stored a room photo may still be analysed by a `muster worker --vision`
-# the web process cannot see: analyses take seconds, and a worker sweeps its backlog every minute.
+# the web process cannot see: analyses take seconds; a worker that was down catches up from its
+# checkpoint when it starts again.
 ANALYSIS_EXPECTED_S = 600
 
 
-def _awaits_analysis(photo: dict[str, Any], vision_here: bool) -> bool:
-    """Whether a photo's evidence page should poll for its analysis: a room photo not yet
-    analysed, while this process's vision workers will take it, or, in scale-out (the web
-    process analyses nothing), while a worker may still take it."""
+def _awaits_analysis(photo: dict[str, Any], vision_here: bool, now: datetime) -> bool:
+    """Whether a photo's evidence page should say it is being analysed: a room photo not yet
+    analysed, while this process's analysis will take it, or, in scale-out (the web process
+    analyses nothing), while a worker may still take it."""
     if photo["kind"] != "room" or photo["status"] != "stored":
         return False
-    age = (datetime.now(UTC) - from_iso(photo["stored_at"])).total_seconds()
+    age = (now - from_iso(photo["stored_at"])).total_seconds()
     return vision_here or age < ANALYSIS_EXPECTED_S
+
+
+async def photo_context(
+    muster: Muster, photo_id: str, visible: Collection[str], wanted_session: str | None
+) -> dict[str, Any] | None:
+    """What the photo evidence page shows (the page and its live pushes), compared with the
+    session it was opened from (``wanted_session``, else its last upload); ``None`` when the
+    photo is unknown or outside ``visible``."""
+    photo = await queries.photo_evidence(muster.store, photo_id, visible)
+    uploads = photo["uploads_seen"] if photo is not None else []
+    if photo is None or photo["plant"] not in visible or not uploads:
+        return None
+    session = next((u for u in uploads if u["session_id"] == wanted_session), uploads[-1])
+    exif = photo["exif_time"]
+    gap = None
+    if exif:
+        gap = round((from_iso(session["uploaded_at"]) - plant_time(exif)).total_seconds() / 60)
+    now = muster.adapters.clock()
+    return {
+        "exif_gap_min": gap,
+        "exif_has_offset": exif is not None and from_iso(exif).tzinfo is not None,
+        "photo": photo,
+        "uploads": uploads,
+        "session": session,
+        "faces": _faces_view(photo["analysis"]),
+        "pending": _awaits_analysis(photo, muster.analysis is not None, now),
+        "url": f"/photos/{photo_id}/evidence?session={quote(session['session_id'])}",
+    }
 
 
 @get("/photos/{photo_id:str}/evidence")
 async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -> Response[Any]:
-    """A photo as evidence: the picture with every face's box (counted or "maybe", looking at
-    the front or not) and the materials found, beside its EXIF time, camera, uploads, what it
-    looks like and the check-ins of the session it is for. Polls itself while it is analysed."""
+    """A photo as evidence: the picture with every face's box (counted or uncertain, looking
+    at the front or not) and the materials found, beside its EXIF time, camera, uploads, what
+    it looks like and the check-ins of the session it is for. Its analysis is pushed live."""
     seen = await _visible_plants(request)
     if isinstance(seen, Redirect):
         return seen
@@ -237,30 +268,10 @@ async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -
     visible = {p["code"] for p in plants}
     muster = muster_of(request)
     lang = lang_of(request)
-    photo = await queries.photo_evidence(muster.store, photo_id, visible)
-    uploads = photo["uploads_seen"] if photo is not None else []
-    if photo is None or photo["plant"] not in visible or not uploads:
+    context = await photo_context(muster, photo_id, visible, request.query_params.get("session"))
+    if context is None:
         raise _Refused(404, "problem.unknown_photo")
-    wanted = request.query_params.get("session")
-    session = next((u for u in uploads if u["session_id"] == wanted), uploads[-1])
-    exif = photo["exif_time"]
-    gap = None
-    if exif:
-        gap = round((from_iso(session["uploaded_at"]) - plant_time(exif)).total_seconds() / 60)
-    context = {
-        "exif_gap_min": gap,
-        "exif_has_offset": exif is not None and from_iso(exif).tzinfo is not None,
-        "principal": principal,
-        "photo": photo,
-        "uploads": uploads,
-        "session": session,
-        "faces": _faces_view(photo["analysis"]),
-        "pending": _awaits_analysis(photo, muster.photos.vision_processes > 0),
-        "url": f"/photos/{photo_id}/evidence?session={quote(session['session_id'])}",
-    }
-    if request.headers.get("hx-request"):
-        return _html(render("_photo_body.html", lang, **context))
-    page = render("photo.html", lang, **context)
+    page = render("photo.html", lang, principal=principal, oob=False, **context)
     return _html(page, lang=request.query_params.get("lang") and lang)
 
 

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from app.web.compliance_api import neutralised
 from app.web.i18n import t
 
 if TYPE_CHECKING:
     from app.web.reports import ReportView
 
 Cell = str | float | int | None
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _pct(value: float | None) -> Cell:
@@ -117,12 +117,11 @@ class ReportData:
 
 
 def safe_cell(value: Cell) -> str:
-    """A CSV cell a spreadsheet shows as text: `=SUM(…)`, `+…`, `@…` get a leading quote."""
-    if value is None:
-        return ""
+    """A CSV cell a spreadsheet shows as text (`=SUM(…)` gets a leading quote); numbers stay
+    numbers (a negative effect is not a formula)."""
     if isinstance(value, int | float):
         return str(value)
-    return "'" + value if value.startswith(FORMULA_START) else value
+    return neutralised(value)
 
 
 def to_csv(data: ReportData) -> bytes:

@@ -178,3 +178,21 @@ def test_reports_rank_the_working_course_first_and_export_what_they_show(
 
     pdf = client.get("/reports/export/pdf", params=params, headers=hr)
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
+def test_a_trained_worker_sees_their_sessions_and_own_before_and_after(
+    server: LiveServer, simulated: tuple[httpx.Client, dict[str, str]]
+) -> None:
+    client, hr = simulated
+    server.muster.app.add_user("t1-00", "employee", "T1", "test", "worker-pw", "T1-00")
+    server.muster.runner.wait_until_caught_up(10)
+    me = _token(client, "t1-00", "worker-pw")
+    archive = client.get("/api/v1/me/effect", headers=me).json()
+    assert [s["code"] for s in archive["sessions"]] == ["LIFT-0"]
+    (course,) = archive["courses"]
+    assert course["course"] == "LIFT" and len(course["days"]) > 40
+    assert 1.10 < course["output_after"] / course["output_before"] < 1.22
+    fragment = client.get("/m/effect", headers=me)
+    assert fragment.status_code == 200 and "<svg" in fragment.text and "LIFT" not in fragment.text
+    assert "标准作业与防错" in fragment.text
+    assert client.get("/api/v1/me/effect", headers=hr).status_code == 403
