@@ -115,6 +115,8 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
     ("GET", "/plans/concurrent"): ROLES(STAFF),
     ("GET", "/reports"): ROLES(STAFF),
     ("GET", "/reports/export/{fmt:str}"): ROLES(STAFF),
+    ("GET", "/reports/custom"): ROLES(STAFF),
+    ("POST", "/reports/custom"): ROLES(STAFF),
     ("GET", "/m/effect"): ROLES(EMPLOYEE),
     ("WS", "/ws/live"): ROLES(PEOPLE),
     # changing the plant's data
