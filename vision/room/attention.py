@@ -103,7 +103,6 @@ def is_attentive(
     turned: bool,
     rule: AttentionRule = DEFAULT_ATTENTION,
     cue: FrontCue | None = None,
-    close_up: bool = False,
 ) -> bool:
     """Whether a face looks at the front of the room.
 
@@ -112,7 +111,10 @@ def is_attentive(
     only BlazeFace saw), landmarks, and a pose inside ``rule``; when YuNet saw the face, its
     ``cue`` must be inside ``rule`` too. A profile-only face is never attentive.
     """
-    frontal_seen = "haar_frontal" in detectors or ("hog" in detectors and not turned) or close_up
+    hog = "hog" in detectors
+    frontal_seen = (
+        "haar_frontal" in detectors or (hog and not turned) or (cue is not None and not hog)
+    )
     if pose is None or not frontal_seen:
         return False
     if cue is not None and not (
