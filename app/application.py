@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 
+from app.alerts.commands import AlertCommands
 from app.domain.access import Device, DeviceKind, Role, User
 from app.domain.ids import natural_id
 from app.domain.org import Course, Employee, OrgKind, OrgUnit, Position, child_kind_allowed
@@ -41,7 +42,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class Training(Application):
+class Training(Application, AlertCommands):
     """Muster's event store and its commands."""
 
     name = "Training"

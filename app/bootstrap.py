@@ -16,16 +16,25 @@ from urllib.parse import unquote, urlsplit
 
 import structlog
 
+from app.alerts.delivery import AlertDelivery, MailChannel, Publish, WebhookChannel
+from app.alerts.engine import AlertEngine
+from app.alerts.follower import Clock, system_clock
 from app.application import Training
+from app.domain.alerts import Thresholds
+from app.domain.qr import qr_key
 from app.domain.rules import WindowPolicy
+from app.imports.service import Importer
 from app.projections import all_projections
 from app.projections.runner import ProjectionRunner
 from app.services.checkin import CheckInService
+from app.services.faces import FaceService
 from app.services.photos import PhotoFiles, PhotoService
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
+from app.stores.face_templates import SqlTemplateStore, template_key
 from app.streams.bus import EventBus
+from vision.identity.engine import SelfieMatcher
 
 log = structlog.get_logger(__name__)
 
@@ -98,6 +107,11 @@ def live_subject(settings: Settings) -> str:
     return f"muster.{namespace}.live.session"
 
 
+def alert_subject(settings: Settings) -> str:
+    """`muster.<namespace>.live.alert`: alert notices for the hubs (toasts)."""
+    return live_subject(settings).removesuffix(".session") + ".alert"
+
+
 def window_policy(settings: Settings) -> WindowPolicy:
     return WindowPolicy(
         opens_before=timedelta(minutes=settings.checkin_opens_before_minutes),
@@ -122,9 +136,28 @@ class Muster:
     #: subject prefix of this deployment's "session view changed" messages
     live_subject: str
     photos: PhotoService
+    faces: FaceService
+    imports: Importer
+    alert_engine: AlertEngine
+    alert_delivery: AlertDelivery
+    #: subject prefix of this deployment's alert notices (toasts)
+    alert_subject: str
     extras: dict[str, object] = field(default_factory=dict)
 
+    def start_alerts(self, publish: Publish | None) -> None:
+        """Run the alert engine and delivery (where the projections run); toasts go out
+        through `publish`."""
+        self.alert_delivery.publish = publish
+        self.alert_engine.start()
+        self.alert_delivery.start()
+
+    def stop_alerts(self) -> None:
+        self.alert_engine.stop()
+        self.alert_delivery.stop()
+        self.alert_delivery.publish = None
+
     def close(self) -> None:
+        self.stop_alerts()
         self.photos.close()
         self.runner.stop()
         self.committer.close()
@@ -132,14 +165,21 @@ class Muster:
         self.app.close()
 
 
-def build(settings: Settings | None = None) -> Muster:
-    """Wire the system for `settings` (read from the environment when not given)."""
+def build(settings: Settings | None = None, clock: Clock = system_clock) -> Muster:
+    """Wire the system for `settings` (read from the environment when not given). `clock`
+    is what the alert engine and delivery take the time from (tests pass their own)."""
     settings = settings or Settings()
+    secret = secret_key(settings)
     with _schema_lock(settings):  # tables are created on first start, by one process at a time
         app = Training(env=event_store_env(settings))
         store = make_read_store(settings)
         runner = ProjectionRunner(
             app, store, all_projections(), poll_s=settings.projection_poll_ms / 1000
+        )
+        templates = SqlTemplateStore(template_key(secret), store)
+        policy = window_policy(settings)
+        engine, delivery = _alerts(
+            settings, app, store, policy, _wake_runners(runner, store), clock
         )
     committer = GroupCommitter(
         app,
@@ -147,8 +187,10 @@ def build(settings: Settings | None = None) -> Muster:
         max_batch=settings.commit_max_batch,
         on_commit=_wake_runners(runner, store),
     )
-    policy = window_policy(settings)
-    checkins = CheckInService(app, store, committer, policy)
+    files = PhotoFiles(settings.var_dir / "photos")
+    faces = FaceService(app, store, templates, _face_engine(settings), files.read)
+    checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
+    runner.followers.extend([engine.wake, delivery.wake])
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
         settings=settings,
@@ -158,13 +200,73 @@ def build(settings: Settings | None = None) -> Muster:
         runner=runner,
         checkins=checkins,
         bus=make_bus(settings),
-        secret=secret_key(settings),
+        secret=secret,
         policy=policy,
         live_subject=live_subject(settings),
-        photos=PhotoService(
-            app, checkins, PhotoFiles(settings.var_dir / "photos"), settings.vision_processes
-        ),
+        photos=PhotoService(app, checkins, files, settings.vision_processes),
+        faces=faces,
+        imports=Importer(app, store, committer, runner, policy, settings.team_away_share),
+        alert_engine=engine,
+        alert_delivery=delivery,
+        alert_subject=alert_subject(settings),
     )
+
+
+def _alerts(
+    settings: Settings,
+    app: Training,
+    store: ReadStore,
+    policy: WindowPolicy,
+    wake: Callable[[], None],
+    clock: Clock,
+) -> tuple[AlertEngine, AlertDelivery]:
+    from app.web.alert_text import describe  # the words live with the other words
+
+    thresholds = Thresholds(
+        dept_rate=settings.dept_alert_rate,
+        no_checkins_after=timedelta(minutes=settings.alert_no_checkins_minutes),
+        device_silent_after=timedelta(minutes=settings.alert_device_silent_minutes),
+        anomaly_burst=settings.alert_anomaly_burst,
+    )
+    engine = AlertEngine(
+        app,
+        store,
+        late_after=policy.late_after,
+        thresholds=thresholds,
+        on_commit=wake,
+        clock=clock,
+    )
+    delivery = AlertDelivery(
+        app,
+        store,
+        channels={
+            "webhook": WebhookChannel(clock),
+            "mail": MailChannel(settings.smtp_host, settings.smtp_port, settings.smtp_from),
+        },
+        describe=describe,
+        lang=settings.default_lang,
+        attempts=settings.alert_delivery_attempts,
+        retry_base_s=settings.alert_retry_base_s,
+        on_commit=wake,
+        clock=clock,
+    )
+    delivery.toast_subject = alert_subject(settings)
+    return engine, delivery
+
+
+def _face_engine(settings: Settings) -> Callable[[], SelfieMatcher]:
+    """The dlib face engine with the configured selfie rules (its models load when the first
+    selfie arrives)."""
+
+    def load() -> SelfieMatcher:
+        from vision.identity.engine import DlibFaceEngine, SelfieRules
+
+        rules = SelfieRules(
+            min_sharpness=settings.face_min_sharpness, min_face=settings.face_min_face_px
+        )
+        return DlibFaceEngine(rules=rules)
+
+    return load
 
 
 def _wake_runners(runner: ProjectionRunner, store: ReadStore) -> Callable[[], None]:

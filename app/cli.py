@@ -109,6 +109,10 @@ def demo(port: int, host: str, employees: int, db: str) -> None:
             f"  {role:<6} login [bold]{login}[/] / password [bold]{password}[/]  (scope {scope})"
         )
     console.print("  Device API  POST /api/v1/checkins  (tablet tokens are reissued each start)")
+    console.print(
+        "  Imports     muster import KIND FILE — the demo's own files: app/demo/data/ and "
+        f"{muster.settings.var_dir / 'demo-import'}/"
+    )
     console.print("  Ctrl-C stops.")
     try:
         _serve(muster, host, port, background=lambda: simulate(muster, plant))
@@ -155,7 +159,7 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
     """
     import signal
 
-    from app.streams.changes import change_publisher
+    from app.streams.changes import bus_publisher, change_publisher
 
     if not (projections or vision):
         raise click.UsageError("nothing to do: give --vision or keep --projections")
@@ -175,7 +179,8 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
         if projections:
             muster.runner.on_change = change_publisher(muster.bus, loop, muster.live_subject)
             muster.runner.start()
-            jobs.append("projections")
+            muster.start_alerts(bus_publisher(muster.bus, loop))
+            jobs.append("projections and alerts")
         sweep = None
         if vision:
             sweep = asyncio.create_task(muster.photos.watch_backlog(every_s=1.0))
@@ -189,6 +194,7 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
             with contextlib.suppress(asyncio.CancelledError):
                 await sweep
             await muster.photos.drain()
+        muster.stop_alerts()
         muster.runner.stop()
         await muster.bus.close()
 
@@ -244,6 +250,59 @@ def devices_revoke(name: str, reason: str) -> None:
     console.print(f"device [bold]{name}[/] revoked")
 
 
+@main.command("import")
+@click.argument("kind")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="check every row and report, save nothing")
+@click.option("--lang", default=None, help="language of the messages (default: the plant's)")
+def import_file(kind: str, file: Path, dry_run: bool, lang: str | None) -> None:
+    """Import FILE (CSV or XLSX) as KIND: all rows or none; exit 0 only when it applies."""
+    from app.imports.service import UnknownImportKindError
+    from app.web.import_texts import finding_line
+
+    muster = _build()
+    language = lang or muster.settings.default_lang
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(f"{kind} {file.name}", total=None)
+            result = muster.imports.run(
+                kind,
+                file.read_bytes(),
+                filename=file.name,
+                dry_run=dry_run,
+                actor=CLI_ACTOR,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except UnknownImportKindError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        muster.close()
+    for finding in result.errors:
+        click.echo(finding_line(finding, language))
+    for finding in result.warnings:
+        click.echo("! " + finding_line(finding, language))
+    verdict = (
+        "applied"
+        if result.applied
+        else "dry run, nothing saved"
+        if dry_run and not result.errors
+        else f"NOT applied: {len(result.errors)} error(s), nothing saved"
+    )
+    click.echo(
+        f"{kind}: {result.rows} rows, {result.created} created, {result.updated} updated — "
+        f"{verdict}"
+    )
+    if result.errors:
+        sys.exit(1)
+
+
 @main.group()
 def projections() -> None:
     """Read models."""
@@ -290,6 +349,11 @@ def projections_rebuild(name: str | None) -> None:
     elapsed = time.monotonic() - started
     console.print(f"applied {count} events in {elapsed:.1f}s ({count / max(elapsed, 1e-9):,.0f}/s)")
 
+
+from app.alerts.cli import alerts, webhooks  # noqa: E402 - they use `_command` above
+
+main.add_command(webhooks)
+main.add_command(alerts)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -41,6 +41,20 @@ class Settings(BaseSettings):
     checkin_late_after_minutes: int = 10
     clock_skew_tolerance_minutes: int = 2
     dept_alert_rate: float = 0.8
+    #: planning: at most this share of one team may be away in training at once
+    team_away_share: float = 0.5
+    #: alerts: minutes after the start without a check-in, minutes a room's tablet may stay
+    #: quiet during a session, open anomalies in one session that make a burst
+    alert_no_checkins_minutes: float = 5
+    alert_device_silent_minutes: float = 5
+    alert_anomaly_burst: int = 5
+    #: alert delivery: attempts per notice and the first retry's delay (doubling after)
+    alert_delivery_attempts: int = 5
+    alert_retry_base_s: float = 2.0
+    #: mail for `mailto:` alert destinations
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "muster@localhost"
     token_ttl_hours: int = 12
 
     #: Group commit: gather appends for up to this many milliseconds into one transaction.
@@ -50,6 +64,14 @@ class Settings(BaseSettings):
     projection_poll_ms: int = 200
     #: Run projections inside the web process (embedded). Scale-out runs them in `muster worker`.
     run_projections: bool = True
+    #: Face check-in: a selfie's face must be this sharp (variance of the Laplacian on the
+    #: aligned face) and this wide in pixels; lower them only for poor tablet cameras.
+    face_min_sharpness: float = 40.0
+    face_min_face_px: int = 80
+    #: Kiosks take a room photo at a session's first check-in, then every this many minutes
+    #: or this many check-ins, whichever comes first.
+    kiosk_photo_every_minutes: int = 10
+    kiosk_photo_every_checkins: int = 15
     #: Vision worker processes for room-photo analysis (0: store photos, analyse none).
     vision_processes: int = 1
 

@@ -69,9 +69,9 @@ def test_devices_add_prints_a_token_once_and_revoke_stops_it(env: dict[str, str]
     run("devices", "revoke", "tablet-9", "--reason", "丢失")
     muster = build(Settings())
     try:
-        from app.web.problems import Problem
+        from app.domain.errors import DeviceNotRecognised
 
-        with pytest.raises(Problem):
+        with pytest.raises(DeviceNotRecognised):
             muster.checkins.authenticate_device(token.group(1))
     finally:
         muster.close()

@@ -19,6 +19,8 @@ import structlog
 from app.bootstrap import Muster
 from app.demo.photos import Photographer, story
 from app.demo.plant import DemoPlant
+from app.services.checkin_results import Accepted, Refused
+from app.services.commands import CheckInCommand
 from app.services.photos import PhotoUpload
 
 log = structlog.get_logger(__name__)
@@ -113,7 +115,7 @@ async def simulate(muster: Muster, demo: DemoPlant, seed: int = 11, speed: float
                 "session_id": sid,
                 "method": "badge",
                 "badge_uid": demo.badges[employee_no],
-                "device_time": datetime.now(UTC).isoformat(),
+                "device_time": datetime.now(UTC),
                 "device_seq": rng.randint(1, 10_000),
             }
             if session["room"] == offline_room and rng.random() < 0.5:
@@ -121,12 +123,15 @@ async def simulate(muster: Muster, demo: DemoPlant, seed: int = 11, speed: float
                 offline_queue.append(item)
                 if len(offline_queue) >= 8:
                     results = await muster.checkins.check_in(
-                        token, offline_queue, lang="zh-CN", offline=True, sent_at=datetime.now(UTC)
+                        token,
+                        [CheckInCommand(**queued) for queued in offline_queue],
+                        offline=True,
+                        sent_at=datetime.now(UTC),
                     )
                     log.info(
                         "offline tablet synced",
                         items=len(offline_queue),
-                        accepted=sum(1 for r in results if r.status_code < 300),
+                        accepted=sum(1 for r in results if isinstance(r, Accepted)),
                     )
                     offline_queue = []
                 continue
@@ -142,13 +147,12 @@ async def simulate(muster: Muster, demo: DemoPlant, seed: int = 11, speed: float
                 }
                 item.pop("badge_uid")
             try:
-                (outcome,) = await muster.checkins.check_in(token, [item], lang="zh-CN")
+                (outcome,) = await muster.checkins.check_in(token, [CheckInCommand(**item)])
             except Exception:
                 log.exception("simulated check-in failed")
                 continue
-            if outcome.status_code >= 400:
-                reason = outcome.body.get("reason")
-                log.info("check-in refused", reason=reason, session=session["room"])
+            if isinstance(outcome, Refused):
+                log.info("check-in refused", reason=outcome.reason, session=session["room"])
         log.info("simulation finished: everyone who was coming has arrived", strangers=strangers)
         await photos
     finally:

@@ -37,6 +37,7 @@ class Attendance(Aggregate):
         reason: str | None,
         evidence: dict[str, str],
         actor: str,
+        imported: bool = False,
     ):
         self.session_id = session_id
         self.employee_no = employee_no
@@ -48,6 +49,8 @@ class Attendance(Aggregate):
         self.checked_in_at = checked_in_at
         self.device_id = device_id
         self.client_event_id = client_event_id
+        #: brought over from paper or an old system, not checked in live
+        self.imported = imported
 
 
 class CheckInRejection(Aggregate):
@@ -71,6 +74,8 @@ class CheckInRejection(Aggregate):
         device_time: datetime | None,
         device_seq: int | None,
         actor: str,
+        flags: list[str] | None = None,
+        fingerprint: str | None = None,
     ):
         self.device_id = device_id
         self.client_event_id = client_event_id
@@ -79,3 +84,34 @@ class CheckInRejection(Aggregate):
         self.presented = presented
         self.reason = reason
         self.rejected_at = rejected_at
+        self.flags = list(flags or [])
+        #: digest of the command's content (None on refusals stored before it was kept)
+        self.fingerprint = fingerprint
+
+
+class DeviceCommand(Aggregate):
+    """A device's `client_event_id`, bound to the check-in it recorded and the content it
+    first came with. Shares its id with `CheckInRejection`, so one device command is one
+    record: the same id again with other content is refused, never stored a second time."""
+
+    @staticmethod
+    def create_id(device_id: UUID, client_event_id: str, **_: Any) -> UUID:
+        """The uuid5 of the natural key: the same entity always gets the same id."""
+        return device_command_id(device_id, client_event_id)
+
+    @event("CheckInRecorded")
+    def __init__(
+        self,
+        device_id: UUID,
+        client_event_id: str,
+        fingerprint: str,
+        checkin_id: UUID,
+        session_id: UUID,
+        employee_no: str,
+    ):
+        self.device_id = device_id
+        self.client_event_id = client_event_id
+        self.fingerprint = fingerprint
+        self.checkin_id = checkin_id
+        self.session_id = session_id
+        self.employee_no = employee_no

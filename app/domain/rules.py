@@ -46,10 +46,34 @@ class Flag(StrEnum):
     MANUAL = "manual"
     OFFLINE_SYNC = "offline_sync"
     DUPLICATE = "duplicate_checkin"
+    # The anomaly kinds of the contract that a check-in itself shows (CONTRACT.md);
+    # `clock_skew` above stays for the replies and pages that already use it.
+    CHECKIN_OUTSIDE_WINDOW = "checkin_outside_window"
+    DEVICE_ROOM_MISMATCH = "device_room_mismatch"
+    DEVICE_CLOCK_SKEW = "device_clock_skew"
+    #: one phone checked in two people, or a face that is someone other than the badge holder
+    PROXY_SUSPECTED = "proxy_suspected"
+    #: the selfie is clearly not the person the badge or number names
+    FACE_MISMATCH = "face_mismatch"
 
 
 #: Flags that make an accepted check-in worth a human look.
-ANOMALOUS_FLAGS = frozenset({Flag.WALK_IN, Flag.CLOCK_SKEW})
+ANOMALOUS_FLAGS = frozenset(
+    {
+        Flag.WALK_IN,
+        Flag.CLOCK_SKEW,
+        Flag.PROXY_SUSPECTED,
+        Flag.FACE_MISMATCH,
+        Flag.CHECKIN_OUTSIDE_WINDOW,
+        Flag.DEVICE_ROOM_MISMATCH,
+        Flag.DEVICE_CLOCK_SKEW,
+    }
+)
+
+#: Flags that are anomaly kinds a check-in itself shows: each one is evidence for HR.
+ANOMALY_FLAGS = frozenset(
+    {Flag.CHECKIN_OUTSIDE_WINDOW, Flag.DEVICE_ROOM_MISMATCH, Flag.DEVICE_CLOCK_SKEW}
+)
 
 
 class RejectReason(StrEnum):
@@ -59,6 +83,12 @@ class RejectReason(StrEnum):
     UNKNOWN_BADGE = "unknown_badge"
     TOO_EARLY = "too_early"
     SESSION_CLOSED = "session_closed"
+    QR_FORGED = "qr_forged"
+    QR_EXPIRED = "qr_expired"
+    QR_OTHER_SESSION = "qr_other_session"
+    FACE_NOT_RECOGNISED = "face_not_recognised"
+    NO_FACE = "no_face"
+    TWO_FACES = "two_faces"
 
 
 @dataclass(frozen=True)
@@ -91,6 +121,25 @@ def clock_skewed(server_time: datetime, device_time: datetime | None, tolerance:
     if device_time is None:
         return False
     return abs(server_time - device_time) > tolerance
+
+
+def outside_window(window: Window, session_closed: bool) -> bool:
+    """True when a check-in falls outside the session's check-in window: before it opens,
+    after the end, or after the trainer closed the session."""
+    return session_closed or window in (Window.TOO_EARLY, Window.CLOSED)
+
+
+def _room_key(room: str) -> str:
+    return " ".join(room.split()).casefold()
+
+
+def device_room_mismatch(
+    device_plant: str, device_room: str, session_plant: str, session_room: str
+) -> bool:
+    """True when the device is registered for another room or plant than the session's.
+
+    Room names are compared as people type them: case and runs of spaces do not count."""
+    return device_plant != session_plant or _room_key(device_room) != _room_key(session_room)
 
 
 def effective_check_in_time(
@@ -128,6 +177,11 @@ class CheckInFacts:
     by_badge: bool = False
     skewed_clock: bool = False
     offline: bool = False
+    room_mismatch: bool = False
+    #: refused before the rules look: the QR did not admit it, or no face was recognised
+    refusal: RejectReason | None = None
+    #: remarks the identity check made (`proxy_suspected`, `face_mismatch`)
+    identity_flags: tuple[Flag, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,16 +194,36 @@ class Decision:
     reason: RejectReason | None = None
 
 
+def device_flags(facts: CheckInFacts) -> tuple[Flag, ...]:
+    """The anomaly flags the device itself shows: the wrong room, a skewed clock."""
+    flags: list[Flag] = []
+    if facts.room_mismatch:
+        flags.append(Flag.DEVICE_ROOM_MISMATCH)
+    if facts.skewed_clock:
+        flags.append(Flag.DEVICE_CLOCK_SKEW)
+    return tuple(flags)
+
+
 def decide_check_in(facts: CheckInFacts, policy: WindowPolicy) -> Decision:
-    """Apply the check-in rules: window, unknown person, walk-in, late, skew, manual."""
+    """Apply the check-in rules: presence proof, window, unknown person, walk-in, late, skew,
+    manual, and what the identity check remarked.
+
+    A check-in outside the window is refused and kept as evidence, flagged
+    `checkin_outside_window`; the device's own anomalies are flagged on every outcome."""
+    if facts.refusal is not None:
+        return Decision(Verdict.REJECTED, reason=facts.refusal, flags=device_flags(facts))
     if not facts.employee_known:
         reason = RejectReason.UNKNOWN_BADGE if facts.by_badge else RejectReason.UNKNOWN_EMPLOYEE
-        return Decision(Verdict.REJECTED, reason=reason)
+        return Decision(Verdict.REJECTED, reason=reason, flags=device_flags(facts))
     window = check_in_window(facts.at, facts.starts_at, facts.ends_at, policy)
-    if facts.session_closed or window is Window.CLOSED:
-        return Decision(Verdict.REJECTED, reason=RejectReason.SESSION_CLOSED)
-    if window is Window.TOO_EARLY:
-        return Decision(Verdict.REJECTED, reason=RejectReason.TOO_EARLY)
+    if outside_window(window, facts.session_closed):
+        reason = (
+            RejectReason.TOO_EARLY
+            if window is Window.TOO_EARLY and not facts.session_closed
+            else RejectReason.SESSION_CLOSED
+        )
+        outside = (Flag.CHECKIN_OUTSIDE_WINDOW, *device_flags(facts))
+        return Decision(Verdict.REJECTED, reason=reason, flags=outside)
     flags: list[Flag] = []
     if not facts.on_roster:
         status = AttendanceStatus.WALK_IN
@@ -166,6 +240,8 @@ def decide_check_in(facts: CheckInFacts, policy: WindowPolicy) -> Decision:
         flags.append(Flag.CLOCK_SKEW)
     if facts.offline:
         flags.append(Flag.OFFLINE_SYNC)
+    flags.extend(device_flags(facts))
+    flags.extend(facts.identity_flags)
     anomalous = any(f in ANOMALOUS_FLAGS for f in flags)
     verdict = Verdict.FLAGGED if anomalous else Verdict.ACCEPTED
     return Decision(verdict, attendance_status=status, flags=tuple(flags))

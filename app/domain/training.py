@@ -18,6 +18,7 @@ class SessionStatus(StrEnum):
     SCHEDULED = "scheduled"
     OPEN = "open"
     CLOSED = "closed"
+    CANCELLED = "cancelled"
 
 
 class SessionAlreadyClosedError(Exception):
@@ -45,6 +46,8 @@ class TrainingSession(Aggregate):
         ends_at: datetime,
         roster: list[str],
         actor: str,
+        capacity: int | None = None,
+        roster_spec: list[str] | None = None,
     ):
         if ends_at <= starts_at:
             raise ValueError("a session must end after it starts")
@@ -58,6 +61,46 @@ class TrainingSession(Aggregate):
         self.ends_at = ends_at
         self.roster = list(dict.fromkeys(roster))
         self.status = SessionStatus.SCHEDULED
+        self.capacity = capacity
+        #: what the planner asked for (employee numbers, org codes, `position:CODE`);
+        #: `roster` is it expanded to people
+        self.roster_spec = list(roster_spec) if roster_spec is not None else list(self.roster)
+
+    @event("SessionRescheduled")
+    def reschedule(self, starts_at: datetime, ends_at: datetime, room: str, actor: str) -> None:
+        """Move the session to another time or room."""
+        if ends_at <= starts_at:
+            raise ValueError("a session must end after it starts")
+        self.starts_at = starts_at
+        self.ends_at = ends_at
+        self.room = room
+
+    @event("SessionRosterChanged")
+    def change_roster(self, roster: list[str], roster_spec: list[str], actor: str) -> None:
+        """A new roster (people expanded from `roster_spec`)."""
+        self.roster = list(dict.fromkeys(roster))
+        self.roster_spec = list(roster_spec)
+
+    @event("SessionDetailsChanged")
+    def change_details(
+        self, course: str, title: str, trainer: str, capacity: int | None, actor: str
+    ) -> None:
+        """Another course, trainer or capacity for the same sitting."""
+        self.course = course
+        self.title = title
+        self.trainer = trainer
+        self.capacity = capacity
+
+    def cancel(self, reason: str, actor: str) -> None:
+        """Call the session off (a closed session stays as it was)."""
+        if self.status is SessionStatus.CLOSED:
+            raise SessionAlreadyClosedError(self.code)
+        if self.status is not SessionStatus.CANCELLED:
+            self._cancel(reason=reason, actor=actor)
+
+    @event("SessionCancelled")
+    def _cancel(self, reason: str, actor: str) -> None:
+        self.status = SessionStatus.CANCELLED
 
     def start(self, actor: str) -> None:
         """The trainer opens the session (idempotent while open)."""

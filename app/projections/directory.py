@@ -48,7 +48,8 @@ class Directory(Projection):
             "COALESCE((SELECT path FROM org_units WHERE code = :parent), '/') || :code || '/', "
             "CASE WHEN :kind = 'plant' THEN :code "
             "ELSE (SELECT plant FROM org_units WHERE code = :parent) END, "
-            "CASE WHEN :kind = 'workshop' THEN :code "
+            # a department counts as the department level like a workshop does
+            "CASE WHEN :kind IN ('workshop', 'department') THEN :code "
             "ELSE (SELECT workshop FROM org_units WHERE code = :parent) END) "
             "ON CONFLICT (code) DO NOTHING",
             code=e.code,
@@ -81,7 +82,7 @@ class Directory(Projection):
             at=iso(e.timestamp),
         )
 
-    @handles(Employee.EmployeeTransferred)
+    @handles(Employee.EmployeeTransferred, Employee.EmployeeMoved)
     def employee_transferred(self, e: Any, b: Batch) -> None:
         b.sql(
             "UPDATE employees SET org_unit = :unit, position = :position, "
@@ -91,6 +92,12 @@ class Directory(Projection):
             unit=e.org_unit,
             position=e.position,
             id=str(e.originator_id),
+        )
+
+    @handles(Employee.EmployeeDetailsChanged)
+    def employee_details(self, e: Any, b: Batch) -> None:
+        b.sql(
+            "UPDATE employees SET name = :name WHERE id = :id", name=e.name, id=str(e.originator_id)
         )
 
     @handles(Employee.BadgeIssued)
@@ -113,6 +120,15 @@ class Directory(Projection):
             validity=e.validity_months,
         )
 
+    @handles(Course.CourseDefined)
+    def course_defined(self, e: Any, b: Batch) -> None:
+        b.sql(
+            "UPDATE courses SET name = :name, duration_minutes = :duration WHERE code = :code",
+            name=e.title,
+            duration=e.duration_minutes,
+            code=e.code,
+        )
+
     @handles(Position.PositionRegistered)
     def position(self, e: Any, b: Batch) -> None:
         b.sql(
@@ -121,6 +137,10 @@ class Directory(Projection):
             code=e.code,
             name=e.name,
         )
+
+    @handles(Position.PositionDefined)
+    def position_defined(self, e: Any, b: Batch) -> None:
+        b.sql("UPDATE positions SET name = :name WHERE code = :code", name=e.name, code=e.code)
 
     @handles(Device.DeviceRegistered)
     def device(self, e: Any, b: Batch) -> None:

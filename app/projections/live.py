@@ -19,6 +19,41 @@ from app.stores.base import iso
 ROSTER_CHUNK = 500
 
 
+def _roster_lines(b: Batch, sid: str, roster: list[str], on_conflict: str) -> None:
+    """One expected attendance line per person on the roster (one statement per chunk)."""
+    people = list(dict.fromkeys(roster))
+    for start in range(0, len(people), ROSTER_CHUNK):
+        chunk = {f"n{i}": no for i, no in enumerate(people[start : start + ROSTER_CHUNK])}
+        b.sql(
+            "INSERT INTO attendance (session_id, employee_no, name, dept, on_roster, status) "
+            "SELECT :sid, employee_no, name, dept, 1, :status FROM employees "
+            f"WHERE employee_no IN ({', '.join(':' + k for k in chunk)}) "
+            f"ON CONFLICT (session_id, employee_no) {on_conflict}",
+            sid=sid,
+            status=AttendanceStatus.EXPECTED.value,
+            **chunk,
+        )
+
+
+def _count_expected(b: Batch, sid: str) -> None:
+    """The session's and each department's expected (and checked-in) counts, from its lines."""
+    b.sql(
+        "UPDATE sessions SET expected = (SELECT COUNT(*) FROM attendance "
+        "WHERE session_id = :sid AND on_roster = 1) WHERE id = :sid",
+        sid=sid,
+    )
+    b.sql(
+        "INSERT INTO dept_live (session_id, dept, expected, checked_in) "
+        "SELECT session_id, COALESCE(dept, '-'), COUNT(*), "
+        "SUM(CASE WHEN status IN (:present, :late) THEN 1 ELSE 0 END) FROM attendance "
+        "WHERE session_id = :sid AND on_roster = 1 GROUP BY session_id, COALESCE(dept, '-') "
+        "ON CONFLICT (session_id, dept) DO NOTHING",
+        sid=sid,
+        present=AttendanceStatus.PRESENT.value,
+        late=AttendanceStatus.LATE.value,
+    )
+
+
 class LiveAttendance(Projection):
     name = "live_attendance"
     owned_tables = ("sessions", "attendance", "dept_live", "rejections")
@@ -33,6 +68,8 @@ class LiveAttendance(Projection):
         "walk_ins INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0, "
         "version BIGINT NOT NULL DEFAULT 0)",
         "CREATE INDEX IF NOT EXISTS sessions_time ON sessions (plant, starts_at)",
+        "CREATE INDEX IF NOT EXISTS sessions_code ON sessions (code)",
+        "CREATE INDEX IF NOT EXISTS sessions_starts ON sessions (starts_at)",
         "CREATE TABLE IF NOT EXISTS attendance (session_id TEXT NOT NULL, "
         "employee_no TEXT NOT NULL, name TEXT NOT NULL, dept TEXT, on_roster INTEGER NOT NULL, "
         "status TEXT NOT NULL, checkin_id TEXT, checked_in_at TEXT, method TEXT, "
@@ -40,6 +77,7 @@ class LiveAttendance(Projection):
         "server_time TEXT, "
         "PRIMARY KEY (session_id, employee_no))",
         "CREATE INDEX IF NOT EXISTS attendance_recent ON attendance (session_id, checked_in_at)",
+        "CREATE INDEX IF NOT EXISTS attendance_person ON attendance (employee_no)",
         "CREATE TABLE IF NOT EXISTS dept_live (session_id TEXT NOT NULL, dept TEXT NOT NULL, "
         "expected INTEGER NOT NULL DEFAULT 0, checked_in INTEGER NOT NULL DEFAULT 0, "
         "PRIMARY KEY (session_id, dept))",
@@ -65,31 +103,57 @@ class LiveAttendance(Projection):
             starts=iso(e.starts_at),
             ends=iso(e.ends_at),
         )
-        roster = list(dict.fromkeys(e.roster))
-        for start in range(0, len(roster), ROSTER_CHUNK):  # one statement per chunk, not per person
-            chunk = {f"n{i}": no for i, no in enumerate(roster[start : start + ROSTER_CHUNK])}
-            b.sql(
-                "INSERT INTO attendance (session_id, employee_no, name, dept, on_roster, status) "
-                "SELECT :sid, employee_no, name, dept, 1, :status FROM employees "
-                f"WHERE employee_no IN ({', '.join(':' + k for k in chunk)}) "
-                "ON CONFLICT (session_id, employee_no) DO NOTHING",
-                sid=sid,
-                status=AttendanceStatus.EXPECTED.value,
-                **chunk,
-            )
-        b.sql(
-            "UPDATE sessions SET expected = (SELECT COUNT(*) FROM attendance "
-            "WHERE session_id = :sid AND on_roster = 1) WHERE id = :sid",
-            sid=sid,
-        )
-        b.sql(
-            "INSERT INTO dept_live (session_id, dept, expected, checked_in) "
-            "SELECT session_id, COALESCE(dept, '-'), COUNT(*), 0 FROM attendance "
-            "WHERE session_id = :sid AND on_roster = 1 GROUP BY session_id, COALESCE(dept, '-') "
-            "ON CONFLICT (session_id, dept) DO NOTHING",
-            sid=sid,
-        )
+        _roster_lines(b, sid, e.roster, "DO NOTHING")
+        _count_expected(b, sid)
         b.changes.add(sid)
+
+    @handles(TrainingSession.SessionRosterChanged)
+    def roster_changed(self, e: Any, b: Batch) -> None:
+        # Who is no longer on the roster and has not come drops out; who came stays.
+        sid = str(e.originator_id)
+        b.sql("UPDATE attendance SET on_roster = 0 WHERE session_id = :sid", sid=sid)
+        _roster_lines(b, sid, e.roster, "DO UPDATE SET on_roster = 1")
+        b.sql(
+            "DELETE FROM attendance WHERE session_id = :sid AND on_roster = 0 "
+            "AND status = :expected",
+            sid=sid,
+            expected=AttendanceStatus.EXPECTED.value,
+        )
+        b.sql("DELETE FROM dept_live WHERE session_id = :sid", sid=sid)
+        _count_expected(b, sid)
+        b.add("sessions", "id", sid, version=1)
+        b.changes.add(sid)
+
+    @handles(TrainingSession.SessionRescheduled)
+    def rescheduled(self, e: Any, b: Batch) -> None:
+        sid = str(e.originator_id)
+        b.sql(
+            "UPDATE sessions SET starts_at = :starts, ends_at = :ends, room = :room WHERE id = :id",
+            starts=iso(e.starts_at),
+            ends=iso(e.ends_at),
+            room=e.room,
+            id=sid,
+        )
+        b.add("sessions", "id", sid, version=1)
+        b.changes.add(sid)
+
+    @handles(TrainingSession.SessionDetailsChanged)
+    def details_changed(self, e: Any, b: Batch) -> None:
+        sid = str(e.originator_id)
+        b.sql(
+            "UPDATE sessions SET course = :course, title = :title, trainer = :trainer "
+            "WHERE id = :id",
+            course=e.course,
+            title=e.title,
+            trainer=e.trainer,
+            id=sid,
+        )
+        b.add("sessions", "id", sid, version=1)
+        b.changes.add(sid)
+
+    @handles(TrainingSession.SessionCancelled)
+    def cancelled(self, e: Any, b: Batch) -> None:
+        self._status(e, b, "cancelled")
 
     def _status(self, e: Any, b: Batch, status: str) -> None:
         sid = str(e.originator_id)

@@ -363,6 +363,30 @@ async def sessions_between(
     return rows
 
 
+async def session_by_code(store: ReadStore, scope: Scope, code: str) -> list[dict[str, Any]]:
+    """The session with this code (a list of one, or empty), if its plant is in the scope."""
+    rows = await store.afetch("SELECT * FROM sessions WHERE code = :code", {"code": code})
+    visible = await visible_plants(store, scope)
+    found = [r for r in rows if r["plant"] in visible]
+    for r in found:
+        r["rate"] = _rate(r["checked_in"], r["expected"])
+    return found
+
+
+async def employee_names(store: ReadStore, employee_nos: list[str]) -> dict[str, str]:
+    """The name of each of these employees (unknown numbers are left out)."""
+    if not employee_nos:
+        return {}
+    params = {f"e{i}": no for i, no in enumerate(employee_nos)}
+    rows = await store.afetch(
+        "SELECT employee_no, name FROM employees WHERE employee_no IN ("
+        + ", ".join(f":{k}" for k in params)
+        + ")",
+        params,
+    )
+    return {r["employee_no"]: r["name"] for r in rows}
+
+
 async def session_plant(store: ReadStore, session_ids: list[str]) -> dict[str, str]:
     """The plant of each session id (the hub routes session changes to plant wallboards)."""
     if not session_ids:

@@ -63,6 +63,8 @@ class ProjectionRunner:
         #: transaction short, so on SQLite (one writer for events and read models) appends
         #: are not held up behind a long projection commit during a flood
         self.batch_size = batch_size
+        #: woken after each round that applied events: workers that follow the projections
+        self.followers: list[Callable[[], None]] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._caught_up = threading.Condition()
@@ -184,6 +186,9 @@ class ProjectionRunner:
             if notify and self.on_change is not None:
                 for sessions, position in changes:
                     self.on_change(sessions, position)
+            if notify and applied:
+                for follower in self.followers:
+                    follower()
             for seen in [k for k in decoded if k <= slowest]:
                 del decoded[seen]
             if progress is not None:

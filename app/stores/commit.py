@@ -72,10 +72,20 @@ class GroupCommitter:
         return done
 
     def submit_each(self, aggregates: Sequence[Any]) -> Future[list[BaseException | None]]:
-        """Queue independent aggregates; resolves after commit with one outcome each (None:
-        committed; an exception: not), so one duplicate fails only its own. A batch of
-        check-ins waits on one future, not on hundreds."""
-        return self._enqueue([agg.collect_events() for agg in aggregates])
+        """Queue independent aggregates (or lists of aggregates saved all or nothing);
+        resolves after commit with one outcome each (None: committed; an exception: not),
+        so one duplicate fails only its own. A batch of check-ins waits on one future, not
+        on hundreds."""
+        return self._enqueue(
+            [
+                [
+                    e
+                    for agg in (item if isinstance(item, list) else [item])
+                    for e in agg.collect_events()
+                ]
+                for item in aggregates
+            ]
+        )
 
     def _enqueue(self, parts: list[list[Any]]) -> Future[list[BaseException | None]]:
         item = _Item(parts)

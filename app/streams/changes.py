@@ -39,3 +39,18 @@ def change_publisher(
 def _log_failure(future: Future[None]) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.warning("could not publish a view change", error=str(future.exception()))
+
+
+def bus_publisher(
+    bus: EventBus, loop: asyncio.AbstractEventLoop
+) -> Callable[[str, bytes, str], None]:
+    """A callback for worker threads: publish (subject, data, message id) on `bus` through
+    `loop`, without waiting; a failure is logged (live pages catch up on their next push)."""
+
+    def publish(subject: str, data: bytes, msg_id: str) -> None:
+        if loop.is_closed():
+            return
+        future = asyncio.run_coroutine_threadsafe(bus.publish(subject, data, msg_id=msg_id), loop)
+        future.add_done_callback(_log_failure)
+
+    return publish

@@ -15,41 +15,11 @@ from app.domain.access import Role
 from app.projections import queries
 from app.services.photos import PhotoUpload
 from app.web.auth import bearer, check_password, issue_token, require_principal
-from app.web.common import PROBLEM_JSON, decode_json, json_response, lang_of, muster_of
-from app.web.contract import MAX_BATCH, CheckInBatch, TokenReply, TokenRequest
+from app.web.common import decode_json, json_response, lang_of, muster_of
+from app.web.contract import TokenReply, TokenRequest
 from app.web.problems import Problem
 
 ONE_MB = 1024 * 1024
-
-
-def _outcome_response(status: int, body: dict[str, Any]) -> Response[Any]:
-    return json_response(body, status, PROBLEM_JSON if status >= 400 else "application/json")
-
-
-@post("/api/v1/checkins", status_code=201)
-async def post_checkin(request: Request[Any, Any, Any]) -> Response[Any]:
-    muster = muster_of(request)
-    raw = await decode_json(request, ONE_MB)
-    if not isinstance(raw, dict):
-        raise Problem(422, "invalid-body", "problem.invalid_body", errors=["expected an object"])
-    (outcome,) = await muster.checkins.check_in(bearer(request), [raw], lang=lang_of(request))
-    return _outcome_response(outcome.status_code, outcome.body)
-
-
-@post("/api/v1/checkins/batch", status_code=200)
-async def post_checkin_batch(request: Request[Any, Any, Any]) -> Response[Any]:
-    muster = muster_of(request)
-    raw = await decode_json(request, 8 * ONE_MB)
-    try:
-        batch = msgspec.convert(raw, CheckInBatch, strict=False)
-    except msgspec.ValidationError as exc:
-        raise Problem(422, "invalid-body", "problem.invalid_body", errors=[str(exc)]) from exc
-    if len(batch.items) > MAX_BATCH:
-        raise Problem(413, "batch-too-large", "problem.batch_too_large", max_items=MAX_BATCH)
-    outcomes = await muster.checkins.check_in(
-        bearer(request), batch.items, lang=lang_of(request), offline=True, sent_at=batch.sent_at
-    )
-    return json_response({"results": [o.body for o in outcomes]})
 
 
 @post("/api/v1/photos", status_code=201)
@@ -145,6 +115,8 @@ async def _scope(request: Request[Any, Any, Any]) -> queries.Scope:
 async def get_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
     scope = await _scope(request)
+    if code := request.query_params.get("code"):  # a session by its plant's own code
+        return json_response({"sessions": await queries.session_by_code(muster.store, scope, code)})
     now = datetime.now(UTC)
     start = _parse_time(
         request.query_params.get("from"), now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -228,8 +200,6 @@ async def get_events(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 api_handlers = [
-    post_checkin,
-    post_checkin_batch,
     post_photo,
     get_photo,
     post_token,

@@ -9,9 +9,8 @@ from litestar import Request, Response
 from litestar.connection import ASGIConnection
 
 from app.bootstrap import Muster
-from app.services.checkin import problem_body
 from app.web.i18n import pick_lang
-from app.web.problems import Problem
+from app.web.problems import Problem, problem_body
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -25,9 +25,11 @@ class CheckInRequest(msgspec.Struct, kw_only=True):
     qr_token: Annotated[str, msgspec.Meta(max_length=512)] | None = None
     face_photo_id: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")] | None = None
     device_time: datetime | None = None
-    device_seq: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    device_seq: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
     #: required for `manual`: why the trainer entered it by hand (extension)
     reason: Reason | None = None
+    #: phones: the random id the phone page made once and keeps
+    phone_id: ShortText | None = None
 
 
 class CheckInBatch(msgspec.Struct, kw_only=True):
@@ -64,3 +66,36 @@ class TokenRequest(msgspec.Struct, kw_only=True):
 class TokenReply(msgspec.Struct):
     token: str
     expires_at: str
+
+
+class ProblemDetails(msgspec.Struct, kw_only=True):
+    """An RFC 9457 problem: a stable `type`, a localised `detail`, and facts of its kind."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+class CheckInRefusal(msgspec.Struct, kw_only=True):
+    """`422 checkin-rejected`: the rules refused the check-in; kept as evidence under
+    `checkin_id`, and answered the same way again (`replayed`)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    reason: str
+    checkin_id: str
+    verdict: Literal["rejected"]
+    employee: None
+    server_time: str
+    message: str
+    flags: list[str]
+    replayed: bool
+
+
+class CheckInBatchReply(msgspec.Struct):
+    """One result per item, in order: a reply, a refusal, or a problem of that item alone."""
+
+    results: list[dict[str, Any]]

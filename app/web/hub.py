@@ -21,6 +21,7 @@ from litestar import WebSocket
 from app.bootstrap import Muster
 from app.projections import queries
 from app.streams.bus import Subscription
+from app.web.alert_text import describe
 from app.web.render import render
 
 log = structlog.get_logger(__name__)
@@ -37,6 +38,7 @@ class Client:
     fmt: str
     lang: str
     visible: frozenset[str]
+    login: str = ""
     sent_version: int = -1
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=8))
 
@@ -54,6 +56,7 @@ class LiveHub:
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscription: Subscription | None = None
+        self._alerts: Subscription | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.pushes = 0
 
@@ -62,14 +65,17 @@ class LiveHub:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._subscription = await self.muster.bus.subscribe(self.muster.live_subject + ".*")
+        self._alerts = await self.muster.bus.subscribe(self.muster.alert_subject + ".*")
         self._tasks = [
             asyncio.create_task(self._consume(self._subscription)),
+            asyncio.create_task(self._consume_alerts(self._alerts)),
             asyncio.create_task(self._flush_forever()),
         ]
 
     async def stop(self) -> None:
-        if self._subscription is not None:
-            await self._subscription.close()
+        for subscription in (self._subscription, self._alerts):
+            if subscription is not None:
+                await subscription.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -83,6 +89,39 @@ class LiveHub:
                 self._changed.set()
             except (ValueError, KeyError):
                 log.warning("ignored malformed live message", subject=message.subject)
+
+    async def _consume_alerts(self, subscription: Subscription) -> None:
+        async for message in subscription:
+            try:
+                self.push_alert(json.loads(message.data))
+            except (ValueError, KeyError, TypeError):
+                log.warning("ignored malformed alert message", subject=message.subject)
+
+    def push_alert(self, note: dict[str, Any]) -> None:
+        """An alert notice: a toast on every inbox socket of its recipients; the JSON message
+        to JSON clients it is addressed to or whose plant or session it is about."""
+        alert = note["alert"]
+        recipients = set(alert["recipients"])
+        about = {f"plant:{alert.get('plant')}", f"session:{alert['subject'].get('session_id')}"}
+        toasts: dict[str, str] = {}
+        text = json.dumps(note, ensure_ascii=False)
+        for scope, clients in list(self.clients.items()):
+            for client in list(clients):
+                mine = client.login in recipients
+                if scope == "inbox" and mine and client.fmt != "json":
+                    if note["notice"] != "raised":
+                        continue
+                    if client.lang not in toasts:
+                        title, detail = describe(alert, client.lang)
+                        toasts[client.lang] = render(
+                            "_alert_toast.html", client.lang, title=title, detail=detail
+                        )
+                    self._offer(client, toasts[client.lang])
+                elif client.fmt == "json" and (mine or scope in about):
+                    self._offer(client, text)
+                else:
+                    continue
+                self.pushes += 1
 
     # -- clients -----------------------------------------------------------------------------
 
@@ -149,7 +188,7 @@ class LiveHub:
 
     async def _push_scope(self, scope: str, only: Client | None = None) -> None:
         targets = [only] if only is not None else list(self.clients.get(scope, ()))
-        if not targets:
+        if not targets or scope == "inbox":
             return
         kind, _, key = scope.partition(":")
         settings = self.muster.settings

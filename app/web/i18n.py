@@ -6,8 +6,158 @@ from collections.abc import Mapping
 
 LANGS = ("zh-CN", "en")
 
+#: The check-in places: kiosk, phone page, room QR, face enrolment.
+CHECKIN_TEXT: Mapping[str, Mapping[str, str]] = {
+    "zh-CN": {
+        "kiosk.title": "签到终端",
+        "kiosk.no_session": "本教室当前没有培训",
+        "kiosk.online": "在线",
+        "kiosk.offline": "离线",
+        "kiosk.queued": "待同步",
+        "kiosk.idle": "请看摄像头，或刷工牌",
+        "kiosk.face": "刷脸签到",
+        "kiosk.badge_hint": "刷工牌即可签到",
+        "kiosk.manual": "讲师手工签到",
+        "kiosk.enrol": "录入人脸",
+        "kiosk.cancel": "取消",
+        "kiosk.checking": "正在签到…",
+        "kiosk.saved_offline": "已保存，待同步",
+        "kiosk.failed": "签到失败，请刷工牌或找讲师",
+        "kiosk.no_camera": "摄像头不可用，请刷工牌",
+        "kiosk.room_photo": "现场照片",
+        "kiosk.pick_person": "选择学员",
+        "kiosk.pick_reason": "选择原因",
+        "kiosk.reason_badge": "忘带工牌",
+        "kiosk.reason_face": "人脸无法识别",
+        "kiosk.reason_late": "迟到补签",
+        "kiosk.reason_other": "其他原因",
+        "kiosk.enrol_pick": "请选择要录入人脸的员工",
+        "kiosk.enrol_badge": "请选择要录入人脸的员工",
+        "kiosk.enrol_consent": "请阅读并同意",
+        "kiosk.enrol_look": "请看摄像头",
+        "kiosk.enrol_needs_network": "录入人脸需要网络，请稍后再试",
+        "kiosk.setup": "设置签到终端",
+        "kiosk.setup_hint": "请输入设备令牌（muster devices add 打印的令牌，只需输入一次）",
+        "kiosk.save": "保存",
+        "phone.title": "扫码签到",
+        "phone.scan": "扫描二维码",
+        "phone.type_code": "或输入屏幕上的 6 位数字",
+        "phone.check_in": "签到",
+        "phone.room_photo": "附现场照片（可选）",
+        "phone.my_sessions": "我的培训",
+        "phone.no_sessions": "暂无培训安排",
+        "phone.enrol_send": "上传自拍，录入人脸",
+        "phone.withdraw": "撤回同意并删除人脸",
+        "phone.code_format": "请输入 6 位数字",
+        "phone.needs_network": "需要网络连接，请稍后再试",
+        "phone.no_scanner": "此手机浏览器不能扫码，请输入屏幕上的 6 位数字",
+        "face.consent_text": (
+            "我同意用我的人脸照片生成加密的人脸模板，仅用于培训签到。"
+            "模板不会写入日志；我可以随时撤回同意，撤回后模板立即删除，仍可刷工牌或扫码签到。"
+        ),
+        "face.consent_yes": "我同意",
+        "face.enrolled": "人脸已录入",
+        "face.withdrawn": "已撤回同意，人脸模板已删除",
+        "qr.title": "签到二维码",
+        "qr.scan": "扫码签到",
+        "qr.hint": "用手机打开签到页扫描二维码；二维码每 15 秒更换一次",
+        "qr.type_code": "无法扫码时输入",
+        "reject.qr_forged": "二维码无效，请扫描教室屏幕上的二维码",
+        "reject.qr_expired": "二维码已过期或数字有误，请重新扫描教室屏幕",
+        "reject.qr_other_session": "这是另一场培训的二维码",
+        "reject.face_not_recognised": "未能识别您的人脸，请刷工牌",
+        "reject.no_face": "未检测到清晰的人脸，请正对摄像头再试",
+        "reject.two_faces": "画面中有多张人脸，请一人签到",
+        "problem.consent_required": "录入人脸必须先同意（consent=true）",
+        "problem.device_other_room": "该设备不属于本场培训的教室",
+        "problem.face_refused": "这张自拍无法使用",
+        "problem.not_enrolled": "此人未录入人脸",
+        "problem.not_yourself": "只能为本人操作",
+        "problem.not_an_employee": "手机签到需要员工本人登录",
+        "problem.qr_code_unknown": "数字不对或已过期，请看教室屏幕重新输入",
+        "problem.selfie_count": "请上传 1 到 5 张自拍",
+        "problem.qr_required": "手机签到需要扫描教室屏幕上的二维码",
+        "flag.proxy_suspected": "疑似代签",
+        "flag.face_mismatch": "人脸与工牌不符",
+    },
+    "en": {
+        "kiosk.title": "Check-in kiosk",
+        "kiosk.no_session": "No training in this room now",
+        "kiosk.online": "Online",
+        "kiosk.offline": "Offline",
+        "kiosk.queued": "To sync",
+        "kiosk.idle": "Look at the camera, or tap your badge",
+        "kiosk.face": "Check in by face",
+        "kiosk.badge_hint": "Tap your badge to check in",
+        "kiosk.manual": "Trainer: check in by hand",
+        "kiosk.enrol": "Enrol face",
+        "kiosk.cancel": "Cancel",
+        "kiosk.checking": "Checking in…",
+        "kiosk.saved_offline": "Saved, will sync",
+        "kiosk.failed": "Check-in failed: use your badge or see the trainer",
+        "kiosk.no_camera": "Camera not available: use your badge",
+        "kiosk.room_photo": "Room photo",
+        "kiosk.pick_person": "Choose the person",
+        "kiosk.pick_reason": "Choose the reason",
+        "kiosk.reason_badge": "Forgot badge",
+        "kiosk.reason_face": "Face not recognised",
+        "kiosk.reason_late": "Arrived late",
+        "kiosk.reason_other": "Other reason",
+        "kiosk.enrol_pick": "Choose whose face to enrol",
+        "kiosk.enrol_badge": "Choose whose face to enrol",
+        "kiosk.enrol_consent": "please read and agree",
+        "kiosk.enrol_look": "Look at the camera",
+        "kiosk.enrol_needs_network": "Enrolling a face needs the network: try again later",
+        "kiosk.setup": "Set up this kiosk",
+        "kiosk.setup_hint": "Enter the device token (printed once by muster devices add)",
+        "kiosk.save": "Save",
+        "phone.title": "QR check-in",
+        "phone.scan": "Scan the QR code",
+        "phone.type_code": "Or type the 6 digits on the screen",
+        "phone.check_in": "Check in",
+        "phone.room_photo": "Add a room photo (optional)",
+        "phone.my_sessions": "My training",
+        "phone.no_sessions": "No training planned",
+        "phone.enrol_send": "Send selfies to enrol my face",
+        "phone.withdraw": "Withdraw consent and delete my face",
+        "phone.code_format": "Please type 6 digits",
+        "phone.needs_network": "This needs the network: try again shortly",
+        "phone.no_scanner": "This browser cannot scan: type the 6 digits on the screen",
+        "face.consent_text": (
+            "I agree that my selfies are turned into an encrypted face template, used only to "
+            "check me in to training. The template never enters the log; I can withdraw at any "
+            "time, which deletes it at once, and still check in by badge or QR."
+        ),
+        "face.consent_yes": "I agree",
+        "face.enrolled": "Face enrolled",
+        "face.withdrawn": "Consent withdrawn, face template deleted",
+        "qr.title": "Check-in QR",
+        "qr.scan": "Scan to check in",
+        "qr.hint": "Open the check-in page on your phone and scan; the code changes every 15 s",
+        "qr.type_code": "Cannot scan? Type",
+        "reject.qr_forged": "Not a valid QR code: scan the one on the room screen",
+        "reject.qr_expired": "The QR code expired or the digits are wrong: scan the screen again",
+        "reject.qr_other_session": "This QR code belongs to another session",
+        "reject.face_not_recognised": "Face not recognised: please use your badge",
+        "reject.no_face": "No clear face found: look straight at the camera",
+        "reject.two_faces": "More than one face: one person at a time",
+        "problem.consent_required": "Enrolling a face needs consent (consent=true)",
+        "problem.device_other_room": "This device is not in the session's room",
+        "problem.face_refused": "This selfie cannot be used",
+        "problem.not_enrolled": "No face is enrolled for this person",
+        "problem.not_yourself": "You may only do this for yourself",
+        "problem.not_an_employee": "Phone check-in needs the employee's own login",
+        "problem.qr_code_unknown": "Wrong or expired digits: read the room screen again",
+        "problem.selfie_count": "Send 1 to 5 selfies",
+        "problem.qr_required": "A phone check-in needs the QR code on the room screen",
+        "flag.proxy_suspected": "possible proxy",
+        "flag.face_mismatch": "face does not match badge",
+    },
+}
+
 CATALOG: Mapping[str, Mapping[str, str]] = {
     "zh-CN": {
+        **CHECKIN_TEXT["zh-CN"],
         "checkin.ok": "签到成功",
         "checkin.late": "签到成功（迟到）",
         "checkin.walk_in": "签到成功（不在培训名单中，已标记）",
@@ -23,6 +173,9 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "problem.identity_required": "请提供工号、工牌或人脸照片",
         "problem.unsupported_identity": "此服务器尚不能识别二维码或人脸照片，请提供工号或工牌",
         "problem.invalid_body": "请求内容格式错误",
+        "problem.idempotency_key_reused": "该请求编号已用于另一条不同的签到，未重复记录",
+        "problem.overloaded": "服务器繁忙，请稍后重试",
+        "problem.store_unavailable": "暂时无法保存，请稍后重试，本次未记录",
         "problem.unknown_photo": "找不到该照片",
         "problem.batch_too_large": "一次同步最多 1000 条",
         "problem.login_failed": "用户名、密码或验证码错误",
@@ -126,6 +279,42 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.looks_front": "看向前方",
         "ui.looks_away": "未看前方",
         "ui.open_evidence": "查看人脸框与照片信息",
+        "alert.rule.dept_rate_low": "部门签到率低",
+        "alert.rule.headcount_shortfall": "照片人数少于签到人数",
+        "alert.rule.anomaly_burst": "异常集中出现",
+        "alert.rule.no_checkins": "开课后无人签到",
+        "alert.rule.device_silent": "签到设备无响应",
+        "alert.rule.training_overdue": "必修培训逾期",
+        "alert.status.open": "待处理",
+        "alert.status.acknowledged": "已确认",
+        "alert.status.resolved": "已解除",
+        "alert.resolved_title": "已解除：{title}",
+        "alert.detail.dept_rate_low": (
+            "{org}在「{session}」的签到率为 {rate}（{checked_in}/{expected}），低于 {threshold}。"
+            "未到：{missing}"
+        ),
+        "alert.detail.no_checkins": "「{session}」（{room}）已开课，应到 {expected} 人，尚无人签到",
+        "alert.detail.device_silent": (
+            "{device}（{room}）在「{session}」期间已 {minutes} 分钟无响应"
+        ),
+        "alert.detail.device_never": "{device}（{room}）在「{session}」开课后一直无响应",
+        "alert.detail.headcount_shortfall": "「{session}」（{room}）现场照片人数明显少于签到人数",
+        "alert.detail.anomaly_burst": "「{session}」（{room}）有 {n} 条待处理异常",
+        "alert.detail.training_overdue": "{employee}（{employee_no}）的必修课程 {course} 已逾期",
+        "alert.more": "等 {n} 人",
+        "ui.alerts": "告警",
+        "ui.alert_inbox": "我的告警",
+        "ui.no_alerts": "暂无告警",
+        "ui.acknowledge": "确认收到",
+        "ui.raised_at": "发出时间",
+        "ui.recipients": "接收人",
+        "ui.rule": "类型",
+        "ui.detail": "内容",
+        "ui.all": "全部",
+        "ui.notify_me": "开启浏览器通知",
+        "ui.new_alert": "新告警",
+        "problem.unknown_alert": "找不到该告警",
+        "problem.alert_not_open": "该告警已被确认或已解除",
         "status.expected": "未到",
         "status.present": "已到",
         "status.late": "迟到",
@@ -143,8 +332,66 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "手工签到",
         "flag.late": "迟到",
         "flag.duplicate_checkin": "重复签到",
+        "flag.checkin_outside_window": "签到时间不在签到时段内",
+        "flag.device_room_mismatch": "签到设备不属于本教室",
+        "flag.device_clock_skew": "设备时间与服务器不一致",
+        # imports (app/imports): {placeholders} are filled per row
+        "import.required": "必填，不能为空",
+        "import.missing_column": "缺少必需的列",
+        "import.not_utf8": (
+            "文件不是 UTF-8 编码（可能是 GBK/ANSI）：请在 Excel 中另存为“CSV UTF-8”或直接上传 XLSX"
+        ),
+        "import.too_large": "文件 {size_mb} MB，超过上限 {max_mb} MB：请拆分成几个文件",
+        "import.unreadable_xlsx": "无法读取该 XLSX 文件（文件损坏或不是 Excel 工作簿）",
+        "import.empty": "文件为空：第一行必须是列名",
+        "import.duplicate": "“{value}”重复，第 {first} 行已出现",
+        "import.bad_choice": "“{value}”无效，可选：{choices}",
+        "import.bad_time": "“{value}”不是 ISO 8601 时间（例如 2026-12-08T09:00:00+08:00）",
+        "import.time_without_offset": (
+            "“{value}”缺少时区，请写成 2026-12-08T09:00:00+08:00 这样的格式"
+        ),
+        "import.bad_date": "“{value}”不是日期（例如 2026-12-08）",
+        "import.bad_number": "“{value}”不是有效的正整数",
+        "import.bad_email": "“{value}”不是有效的电子邮箱",
+        "import.unknown_parent": "上级组织“{value}”不存在（文件和系统中都没有）",
+        "import.org_cycle": "组织层级形成循环：{cycle}",
+        "import.kind_under": "“{kind}”不能放在“{parent}”之下",
+        "import.org_moved": "组织“{value}”已存在，上级或类型不同：导入不能移动组织，请联系管理员",
+        "import.unknown_org": "组织“{value}”不存在",
+        "import.not_a_plant": "“{value}”不是工厂",
+        "import.unknown_position": "岗位“{value}”不存在",
+        "import.unknown_employee": "工号“{value}”不存在",
+        "import.unknown_course": "课程“{value}”不存在",
+        "import.unknown_session": "培训场次“{value}”不存在",
+        "import.unknown_roster_entry": (
+            "“{value}”既不是在职员工的工号，也不是组织编码或 position:岗位编码"
+        ),
+        "import.course_not_yet": "课程“{value}”尚未导入（请随后导入课程）",
+        "import.left_before_hired": "离职日期 {value} 早于入职日期",
+        "import.end_before_start": "结束时间必须晚于开始时间",
+        "import.session_other_plant": "该场次已属于工厂“{value}”，不能改到其他工厂：请取消后新建",
+        "import.session_over": "场次“{value}”已结束或已取消，不能再修改",
+        "import.outside_session": "签到时间 {value} 与该场次的时间相差超过 12 小时",
+        "import.changed_meanwhile": (
+            "导入期间有人修改了相同的数据，本次没有保存任何内容：请重新导入"
+        ),
+        "import.unknown_kind": "未知的导入类型",
+        "import.refused": "文件有错误，未保存任何内容",
+        "conflict.person_double_booked": (
+            "{person} 同一时间还在场次 {other_code}（{other_start}，{other_room}）"
+        ),
+        "conflict.trainer_double_booked": (
+            "讲师 {trainer} 同一时间还要讲授场次 {other_code}（{other_start}，{other_room}）"
+        ),
+        "conflict.room_double_booked": (
+            "教室 {other_room} 同一时间已被场次 {other_code} 占用（{other_start}）"
+        ),
+        "conflict.shift_clash": "{person} 此时在 {line} 上班（{shift_start}–{shift_end}）",
+        "conflict.over_capacity": "名单 {rostered} 人，超过容量 {capacity} 人",
+        "conflict.team_share": "班组 {team} 将有 {away}/{size} 人同时离岗培训，超过 {share}%",
     },
     "en": {
+        **CHECKIN_TEXT["en"],
         "checkin.ok": "Checked in",
         "checkin.late": "Checked in (late)",
         "checkin.walk_in": "Checked in (not on the roster, flagged)",
@@ -162,6 +409,11 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
             "This server cannot resolve QR tokens or face photos yet: send employee_id or badge_uid"
         ),
         "problem.invalid_body": "The request body is malformed",
+        "problem.idempotency_key_reused": (
+            "This client_event_id was already used for a different check-in: nothing was stored"
+        ),
+        "problem.overloaded": "The server is busy: please retry shortly",
+        "problem.store_unavailable": "Could not store this now: nothing was recorded, please retry",
         "problem.unknown_photo": "No such photo",
         "problem.batch_too_large": "At most 1,000 check-ins per batch",
         "problem.login_failed": "Wrong login, password or code",
@@ -265,6 +517,46 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.looks_front": "at the front",
         "ui.looks_away": "away",
         "ui.open_evidence": "See the face boxes and photo facts",
+        "alert.rule.dept_rate_low": "Department check-in rate low",
+        "alert.rule.headcount_shortfall": "Fewer people in the room than checked in",
+        "alert.rule.anomaly_burst": "Many anomalies in one session",
+        "alert.rule.no_checkins": "No check-ins since the start",
+        "alert.rule.device_silent": "Check-in device silent",
+        "alert.rule.training_overdue": "Mandatory training overdue",
+        "alert.status.open": "Open",
+        "alert.status.acknowledged": "Acknowledged",
+        "alert.status.resolved": "Resolved",
+        "alert.resolved_title": "Resolved: {title}",
+        "alert.detail.dept_rate_low": (
+            "{org} in “{session}”: {rate} checked in ({checked_in}/{expected}), below {threshold}. "
+            "Missing: {missing}"
+        ),
+        "alert.detail.no_checkins": (
+            "“{session}” ({room}) has started; {expected} expected, nobody has checked in"
+        ),
+        "alert.detail.device_silent": (
+            "{device} ({room}) silent for {minutes} min during “{session}”"
+        ),
+        "alert.detail.device_never": "{device} ({room}) silent since “{session}” started",
+        "alert.detail.headcount_shortfall": (
+            "“{session}” ({room}): clearly fewer people in the room photo than checked in"
+        ),
+        "alert.detail.anomaly_burst": "“{session}” ({room}): {n} anomalies to review",
+        "alert.detail.training_overdue": "{employee} ({employee_no}) is overdue for {course}",
+        "alert.more": "and {n} more",
+        "ui.alerts": "Alerts",
+        "ui.alert_inbox": "My alerts",
+        "ui.no_alerts": "No alerts",
+        "ui.acknowledge": "Acknowledge",
+        "ui.raised_at": "Raised",
+        "ui.recipients": "Recipients",
+        "ui.rule": "Kind",
+        "ui.detail": "Detail",
+        "ui.all": "All",
+        "ui.notify_me": "Turn on browser notifications",
+        "ui.new_alert": "New alert",
+        "problem.unknown_alert": "No such alert",
+        "problem.alert_not_open": "This alert was already acknowledged or resolved",
         "status.expected": "Absent",
         "status.present": "Present",
         "status.late": "Late",
@@ -282,6 +574,82 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "flag.manual": "manual",
         "flag.late": "late",
         "flag.duplicate_checkin": "duplicate",
+        "flag.checkin_outside_window": "outside the check-in time",
+        "flag.device_room_mismatch": "device of another room",
+        "flag.device_clock_skew": "device clock off",
+        # imports (app/imports): {placeholders} are filled per row
+        "import.required": "is required",
+        "import.missing_column": "required column is missing",
+        "import.not_utf8": (
+            "the file is not UTF-8 (GBK/ANSI?): save it as “CSV UTF-8” in Excel, or upload the XLSX"
+        ),
+        "import.too_large": (
+            "the file is {size_mb} MB, more than {max_mb} MB: split it into several files"
+        ),
+        "import.unreadable_xlsx": (
+            "this XLSX file cannot be read (damaged, or not an Excel workbook)"
+        ),
+        "import.empty": "the file is empty: the first line must name the columns",
+        "import.duplicate": "“{value}” appears twice (first on line {first})",
+        "import.bad_choice": "“{value}” is not allowed; choose one of: {choices}",
+        "import.bad_time": "“{value}” is not an ISO 8601 time (e.g. 2026-12-08T09:00:00+08:00)",
+        "import.time_without_offset": (
+            "“{value}” has no UTC offset: write it like 2026-12-08T09:00:00+08:00"
+        ),
+        "import.bad_date": "“{value}” is not a date (e.g. 2026-12-08)",
+        "import.bad_number": "“{value}” is not a positive whole number",
+        "import.bad_email": "“{value}” is not an e-mail address",
+        "import.unknown_parent": (
+            "parent org unit “{value}” exists neither in the file nor in Muster"
+        ),
+        "import.org_cycle": "the org tree would loop: {cycle}",
+        "import.kind_under": "a {kind} cannot sit under a {parent}",
+        "import.org_moved": (
+            "org unit “{value}” exists with another parent or kind: "
+            "imports do not move units, ask an admin"
+        ),
+        "import.unknown_org": "no org unit “{value}”",
+        "import.not_a_plant": "“{value}” is not a plant",
+        "import.unknown_position": "no position “{value}”",
+        "import.unknown_employee": "no employee number “{value}”",
+        "import.unknown_course": "no course “{value}”",
+        "import.unknown_session": "no training session “{value}”",
+        "import.unknown_roster_entry": (
+            "“{value}” is neither a current employee number, nor an org code, nor position:CODE"
+        ),
+        "import.course_not_yet": "course “{value}” is not imported yet (import the courses next)",
+        "import.left_before_hired": "leaving date {value} is before the hiring date",
+        "import.end_before_start": "the end must be after the start",
+        "import.session_other_plant": (
+            "this session belongs to plant “{value}”; cancel it and plan a new one instead"
+        ),
+        "import.session_over": "session “{value}” is over or cancelled and cannot change",
+        "import.outside_session": (
+            "check-in time {value} is more than 12 hours away from the session"
+        ),
+        "import.changed_meanwhile": (
+            "someone changed the same records during the import; nothing was saved: import again"
+        ),
+        "import.unknown_kind": "unknown import kind",
+        "import.refused": "The file has errors; nothing was saved",
+        "conflict.person_double_booked": (
+            "{person} is also on session {other_code} at that time ({other_start}, {other_room})"
+        ),
+        "conflict.trainer_double_booked": (
+            "trainer {trainer} also teaches session {other_code} "
+            "at that time ({other_start}, {other_room})"
+        ),
+        "conflict.room_double_booked": (
+            "room {other_room} is taken by session {other_code} at that time ({other_start})"
+        ),
+        "conflict.shift_clash": "{person} is on shift on {line} then ({shift_start}–{shift_end})",
+        "conflict.over_capacity": (
+            "{rostered} people on the roster, more than the capacity of {capacity}"
+        ),
+        "conflict.team_share": (
+            "{away} of {size} people of team {team} would "
+            "be away in training at once (more than {share}%)"
+        ),
     },
 }
 
@@ -296,6 +664,15 @@ def pick_lang(requested: str | None, default: str = "zh-CN") -> str:
             if tag.startswith("en"):
                 return "en"
     return default
+
+
+def tf(key: str, lang: str, params: Mapping[str, object]) -> str:
+    """Translate `key` and fill its `{placeholders}` (a missing one shows itself)."""
+    text = t(key, lang)
+    try:
+        return text.format_map(dict(params))
+    except (KeyError, IndexError, ValueError):
+        return text
 
 
 def t(key: str, lang: str) -> str:

@@ -83,12 +83,15 @@ def test_session_lifecycle_scheduled_open_closed() -> None:
     ("parent", "child", "ok"),
     [
         (None, OrgKind.GROUP, True),
-        (None, OrgKind.PLANT, False),
+        (None, OrgKind.PLANT, True),
         (OrgKind.GROUP, OrgKind.COMPANY, True),
         (OrgKind.COMPANY, OrgKind.PLANT, True),
         (OrgKind.PLANT, OrgKind.WORKSHOP, True),
         (OrgKind.WORKSHOP, OrgKind.TEAM, True),
-        (OrgKind.GROUP, OrgKind.PLANT, False),
+        (OrgKind.GROUP, OrgKind.PLANT, True),
+        (OrgKind.WORKSHOP, OrgKind.DEPARTMENT, True),
+        (OrgKind.PLANT, OrgKind.DEPARTMENT, True),
+        (OrgKind.TEAM, OrgKind.DEPARTMENT, False),
         (OrgKind.TEAM, OrgKind.TEAM, False),
     ],
 )

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain.rules import (
+    ANOMALY_FLAGS,
     AttendanceStatus,
     CheckInFacts,
     Flag,
@@ -21,7 +22,9 @@ from app.domain.rules import (
     classify_repeat,
     clock_skewed,
     decide_check_in,
+    device_room_mismatch,
     effective_check_in_time,
+    outside_window,
 )
 
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
@@ -63,6 +66,9 @@ def test_window_never_goes_backwards_in_time(a: int, step: int) -> None:
     assert ORDER.index(later) >= ORDER.index(first)
 
 
+OUTSIDE = (Flag.CHECKIN_OUTSIDE_WINDOW,)
+
+
 def facts(**overrides: object) -> CheckInFacts:
     base: dict[str, object] = dict(
         at=START + M,
@@ -92,16 +98,37 @@ def facts(**overrides: object) -> CheckInFacts:
             (),
             RejectReason.UNKNOWN_EMPLOYEE,
         ),
-        ({"at": END}, Verdict.REJECTED, None, (), RejectReason.SESSION_CLOSED),
-        ({"session_closed": True}, Verdict.REJECTED, None, (), RejectReason.SESSION_CLOSED),
-        ({"at": START - 30 * M}, Verdict.REJECTED, None, (), RejectReason.TOO_EARLY),
+        ({"at": END}, Verdict.REJECTED, None, OUTSIDE, RejectReason.SESSION_CLOSED),
+        ({"session_closed": True}, Verdict.REJECTED, None, OUTSIDE, RejectReason.SESSION_CLOSED),
+        ({"at": START - 30 * M}, Verdict.REJECTED, None, OUTSIDE, RejectReason.TOO_EARLY),
         ({"method": "manual"}, Verdict.ACCEPTED, AttendanceStatus.PRESENT, (Flag.MANUAL,), None),
         (
             {"skewed_clock": True},
             Verdict.FLAGGED,
             AttendanceStatus.PRESENT,
-            (Flag.CLOCK_SKEW,),
+            (Flag.CLOCK_SKEW, Flag.DEVICE_CLOCK_SKEW),
             None,
+        ),
+        (
+            {"room_mismatch": True},
+            Verdict.FLAGGED,
+            AttendanceStatus.PRESENT,
+            (Flag.DEVICE_ROOM_MISMATCH,),
+            None,
+        ),
+        (
+            {"at": END + M, "room_mismatch": True, "skewed_clock": True},
+            Verdict.REJECTED,
+            None,
+            (Flag.CHECKIN_OUTSIDE_WINDOW, Flag.DEVICE_ROOM_MISMATCH, Flag.DEVICE_CLOCK_SKEW),
+            RejectReason.SESSION_CLOSED,
+        ),
+        (
+            {"employee_known": False, "room_mismatch": True},
+            Verdict.REJECTED,
+            None,
+            (Flag.DEVICE_ROOM_MISMATCH,),
+            RejectReason.UNKNOWN_BADGE,
         ),
         ({"offline": True}, Verdict.ACCEPTED, AttendanceStatus.PRESENT, (Flag.OFFLINE_SYNC,), None),
     ],
@@ -194,3 +221,81 @@ def test_repeat_classification(
     first: tuple[str, str], again: tuple[str, str], expected: Repeat
 ) -> None:
     assert classify_repeat(first[0], first[1], again[0], again[1]) is expected
+
+
+@pytest.mark.parametrize(
+    ("device", "session", "mismatch"),
+    [
+        (("P1", "培训室A"), ("P1", "培训室A"), False),
+        (("P1", "Room  a "), ("P1", "room a"), False),
+        (("P1", "培训室A"), ("P1", "培训室B"), True),
+        (("P2", "培训室A"), ("P1", "培训室A"), True),
+    ],
+)
+def test_device_room_mismatch(
+    device: tuple[str, str], session: tuple[str, str], mismatch: bool
+) -> None:
+    assert device_room_mismatch(*device, *session) is mismatch
+
+
+@pytest.mark.parametrize(
+    ("offset", "closed", "outside"),
+    [
+        (-16 * M, False, True),
+        (-15 * M, False, False),
+        (30 * M, False, False),
+        (60 * M, False, True),
+        (5 * M, True, True),
+    ],
+)
+def test_outside_window(offset: timedelta, closed: bool, outside: bool) -> None:
+    window = check_in_window(START + offset, START, END, POLICY)
+    assert outside_window(window, closed) is outside
+
+
+@given(
+    minute=st.integers(-15, 59),
+    clock_offset_s=st.integers(-120, 120),
+    roster=st.booleans(),
+    method=st.sampled_from(["badge", "manual", "qr", "face"]),
+)
+def test_an_honest_check_in_carries_no_anomaly(
+    minute: int, clock_offset_s: int, roster: bool, method: str
+) -> None:
+    """On time, in the right room, with a synced clock: none of the anomaly kinds."""
+    at = START + minute * M
+    skewed = clock_skewed(at, at + timedelta(seconds=clock_offset_s), POLICY.clock_skew_tolerance)
+    decision = decide_check_in(
+        facts(
+            at=at,
+            on_roster=roster,
+            method=method,
+            skewed_clock=skewed,
+            room_mismatch=device_room_mismatch("P1", "培训室A", "P1", "培训室A"),
+        ),
+        POLICY,
+    )
+    assert decision.verdict is not Verdict.REJECTED
+    assert not set(decision.flags) & ANOMALY_FLAGS
+
+
+@given(
+    minute=st.integers(-600, 600),
+    skewed=st.booleans(),
+    mismatch=st.booleans(),
+    known=st.booleans(),
+)
+def test_every_anomaly_shown_is_flagged_whatever_the_verdict(
+    minute: int, skewed: bool, mismatch: bool, known: bool
+) -> None:
+    at = START + minute * M
+    decision = decide_check_in(
+        facts(at=at, skewed_clock=skewed, room_mismatch=mismatch, employee_known=known), POLICY
+    )
+    assert (Flag.DEVICE_CLOCK_SKEW in decision.flags) is skewed
+    assert (Flag.DEVICE_ROOM_MISMATCH in decision.flags) is mismatch
+    window = check_in_window(at, START, END, POLICY)
+    if known:
+        assert (Flag.CHECKIN_OUTSIDE_WINDOW in decision.flags) is outside_window(window, False)
+    if decision.verdict is not Verdict.REJECTED and (skewed or mismatch):
+        assert decision.verdict is Verdict.FLAGGED

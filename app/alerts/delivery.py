@@ -1,0 +1,312 @@
+"""Alert delivery: follows the log for raised, acknowledged and resolved alerts and tells
+people, through one port (`Channel`) with an adapter per kind of destination.
+
+- Every page a recipient has open gets a toast at once: a message on the event bus
+  (`…live.alert.<id>`) that each web process's hub pushes to that login's websockets.
+- Webhooks (JSON, DingTalk, Feishu, WeCom) and mail (`mailto:`) registered for a scope that
+  holds the alert get a job, stored with the checkpoint; jobs run on a small thread pool so a
+  slow receiver holds up nobody else. A failed attempt is retried with exponential backoff;
+  after the last one the notice is dead (the dead-letter list). Every attempt's outcome is an
+  event on the alert (`AlertDelivered`, `AlertDeliveryFailed`).
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from uuid import UUID
+
+import httpx
+import structlog
+
+from app.alerts.follower import Follower
+from app.alerts.formats import refusal, webhook_request
+from app.alerts.queries import alert_row, alert_view, webhooks_for
+from app.stores.base import ReadStore, Row, iso
+
+log = structlog.get_logger(__name__)
+
+#: (alert view, language) → (title, text): the words come from the web layer's catalogue
+Describe = Callable[[dict[str, Any], str], tuple[str, str]]
+#: (subject, data, message id) → None: publish on the event bus from any thread
+Publish = Callable[[str, bytes, str], None]
+
+NOTICES = {
+    "AlertRaised": "raised",
+    "AlertAcknowledged": "acknowledged",
+    "AlertResolved": "resolved",
+}
+
+
+class DeliveryError(Exception):
+    """The destination did not take the notice."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One alert notice for one destination, worded in the plant's language."""
+
+    alert: dict[str, Any]
+    notice: str
+    title: str
+    text: str
+
+
+class Channel(ABC):
+    """The notification port: one adapter per kind of destination."""
+
+    @abstractmethod
+    def send(self, destination: Row, notice: Notice) -> None:
+        """Deliver or raise `DeliveryError`."""
+
+
+class WebhookChannel(Channel):
+    """HTTP POST in the destination's format (`app.alerts.formats`)."""
+
+    def __init__(self, clock: Callable[[], datetime], timeout_s: float = 5.0) -> None:
+        self.clock = clock
+        self.client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+
+    def send(self, destination: Row, notice: Notice) -> None:
+        request = webhook_request(
+            destination["fmt"],
+            destination["url"],
+            destination.get("secret"),
+            notice.alert,
+            notice.notice,
+            notice.title,
+            notice.text,
+            self.clock().timestamp(),
+        )
+        try:
+            reply = self.client.post(request.url, content=request.body, headers=request.headers)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        problem = refusal(destination["fmt"], reply.status_code, reply.content)
+        if problem:
+            raise DeliveryError(problem)
+
+
+class MailChannel(Channel):
+    """Plain SMTP to the address of a `mailto:` destination."""
+
+    def __init__(self, host: str, port: int, sender: str, timeout_s: float = 10.0) -> None:
+        self.host = host
+        self.port = port
+        self.sender = sender
+        self.timeout_s = timeout_s
+
+    def send(self, destination: Row, notice: Notice) -> None:
+        address = unquote(urlsplit(destination["url"]).path)
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = address
+        message["Subject"] = notice.title
+        message.set_content(f"{notice.text}\n\n{json.dumps(notice.alert, ensure_ascii=False)}")
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
+                smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+
+class AlertDelivery(Follower):
+    name = "alert_delivery"
+    depends_on = ("alerts",)
+    tables = (
+        "CREATE TABLE IF NOT EXISTS delivery_jobs (alert_id TEXT NOT NULL, "
+        "destination TEXT NOT NULL, notice TEXT NOT NULL, attempt INTEGER NOT NULL, "
+        "due_at TEXT NOT NULL, PRIMARY KEY (alert_id, destination, notice))",
+        "CREATE INDEX IF NOT EXISTS delivery_jobs_due ON delivery_jobs (due_at)",
+        # signing secrets of DingTalk and Feishu robots: never in an event
+        "CREATE TABLE IF NOT EXISTS webhook_secrets (webhook_id TEXT PRIMARY KEY, "
+        "secret TEXT NOT NULL)",
+    )
+
+    def __init__(
+        self,
+        app: Any,
+        store: ReadStore,
+        *,
+        channels: dict[str, Channel],
+        describe: Describe,
+        lang: str,
+        attempts: int = 5,
+        retry_base_s: float = 2.0,
+        on_commit: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(app, store, **kwargs)
+        self.channels = channels
+        self.describe = describe
+        self.lang = lang
+        self.attempts = attempts
+        self.retry_base_s = retry_base_s
+        self.on_commit = on_commit
+        #: set when a web process's event loop is running: toasts go out through it
+        self.publish: Publish | None = None
+        self.toast_subject = "muster.live.alert"
+        #: attempts run here while the thread runs; `run_once` alone (tests) runs them inline
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: set[tuple[str, str, str]] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alert-delivery")
+        super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    # -- following the log -----------------------------------------------------------------
+
+    def run_once(self) -> datetime | None:
+        now = self.clock()
+        start, end, events = self.read()
+        jobs: list[tuple[str, str, str]] = []
+        toasts: list[tuple[int, str, str]] = []
+        for position, e in events:
+            notice = NOTICES.get(type(e).__name__)
+            if notice is None:
+                continue
+            alert_id = str(e.originator_id)
+            toasts.append((position, alert_id, notice))
+            if notice == "acknowledged":
+                continue
+            row = alert_row(self.store, alert_id)
+            if row is not None:
+                jobs.extend((alert_id, w["id"], notice) for w in webhooks_for(self.store, row))
+        with self.store.transaction() as tx:
+            if not self.move(tx, start, end):
+                return None
+            for alert_id, destination, notice in jobs:
+                tx.execute(
+                    "INSERT INTO delivery_jobs (alert_id, destination, notice, attempt, due_at) "
+                    "VALUES (:a, :d, :n, 1, :at) ON CONFLICT (alert_id, destination, notice) "
+                    "DO NOTHING",
+                    {"a": alert_id, "d": destination, "n": notice, "at": iso(now)},
+                )
+        for position, alert_id, notice in toasts:
+            self._toast(position, alert_id, notice)
+        return self._start_due(now)
+
+    def _toast(self, position: int, alert_id: str, notice: str) -> None:
+        row = alert_row(self.store, alert_id)
+        if self.publish is None or row is None:
+            return
+        view = alert_view(row)
+        _title, view["detail"] = self.describe(view, self.lang)
+        data = json.dumps(
+            {"type": "alert", "id": alert_id, "version": position, "notice": notice, "alert": view},
+            ensure_ascii=False,
+        ).encode()
+        self.publish(f"{self.toast_subject}.{alert_id}", data, f"alert:{position}")
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def _start_due(self, now: datetime) -> datetime | None:
+        rows = self.store.fetch(
+            "SELECT alert_id, destination, notice, attempt, due_at FROM delivery_jobs "
+            "ORDER BY due_at"
+        )
+        next_due: datetime | None = None
+        for job in rows:
+            key = (job["alert_id"], job["destination"], job["notice"])
+            due = datetime.fromisoformat(job["due_at"])
+            with self._lock:
+                if key in self._running:
+                    continue
+                if due > now:
+                    next_due = due if next_due is None else min(next_due, due)
+                    continue
+                self._running.add(key)
+            if self._pool is None:
+                self._attempt(job)
+            else:
+                self._pool.submit(self._attempt, job)
+        return next_due
+
+    def _attempt(self, job: Row) -> None:
+        key = (job["alert_id"], job["destination"], job["notice"])
+        try:
+            self._deliver(job)
+        except Exception:
+            log.exception("delivery attempt could not be recorded", job=key)
+        finally:
+            with self._lock:
+                self._running.discard(key)
+            self.wake()
+
+    def _deliver(self, job: Row) -> None:
+        destination = self.store.fetch_one(
+            "SELECT w.id, w.url, w.fmt, w.active, k.secret FROM webhooks w "
+            "LEFT JOIN webhook_secrets k ON k.webhook_id = w.id WHERE w.id = :id",
+            {"id": job["destination"]},
+        )
+        row = alert_row(self.store, job["alert_id"])
+        attempt = int(job["attempt"])
+        if destination is None or row is None or not destination["active"]:
+            self._finish(job, None)
+            return
+        view = alert_view(row)
+        title, view["detail"] = self.describe(view, self.lang)
+        channel = self.channels["mail" if destination["fmt"] == "mail" else "webhook"]
+        outcome: dict[str, Any] = {
+            "destination": destination["url"],
+            "channel": destination["fmt"],
+            "notice": job["notice"],
+            "attempt": attempt,
+        }
+        try:
+            channel.send(destination, Notice(view, job["notice"], title, view["detail"]))
+        except DeliveryError as exc:
+            final = attempt >= self.attempts
+            retry_at = None if final else self.clock() + self._backoff(attempt)
+            self.app.record_delivery(
+                UUID(job["alert_id"]),
+                **outcome,
+                error=str(exc)[:500],
+                final=final,
+                retry_at=retry_at,
+                at=self.clock(),
+            )
+            log.warning("alert delivery failed", destination=destination["url"], error=str(exc))
+            self._finish(job, retry_at)
+        else:
+            self.app.record_delivery(UUID(job["alert_id"]), **outcome, at=self.clock())
+            self._finish(job, None)
+        if self.on_commit is not None:
+            self.on_commit()
+
+    def _backoff(self, attempt: int) -> timedelta:
+        return timedelta(seconds=self.retry_base_s * 2 ** (attempt - 1))
+
+    def _finish(self, job: Row, retry_at: datetime | None) -> None:
+        """Delete the job, or move it to its next attempt."""
+        params = {"a": job["alert_id"], "d": job["destination"], "n": job["notice"]}
+        with self.store.transaction() as tx:
+            if retry_at is None:
+                tx.execute(
+                    "DELETE FROM delivery_jobs WHERE alert_id = :a AND destination = :d "
+                    "AND notice = :n",
+                    params,
+                )
+            else:
+                tx.execute(
+                    "UPDATE delivery_jobs SET attempt = attempt + 1, due_at = :at "
+                    "WHERE alert_id = :a AND destination = :d AND notice = :n",
+                    {**params, "at": iso(retry_at)},
+                )

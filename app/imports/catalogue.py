@@ -1,0 +1,115 @@
+"""`positions` and `courses`: what each position must learn, and the courses themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.domain.org import Course, Position
+from app.imports.base import (
+    Column,
+    Context,
+    ImportKind,
+    Plan,
+    Row,
+    RowError,
+    codes,
+    count,
+    first_lines,
+    required,
+)
+
+#: a course without a duration in the file lasts this long
+DEFAULT_MINUTES = 60
+
+
+def plan_positions(rows: Sequence[Row], ctx: Context) -> Plan:
+    result = Plan()
+    by_code = first_lines(rows, "code", result)
+    for row in ctx.each(list(by_code.values())):
+        try:
+            name = required(row, "name")
+        except RowError as err:
+            result.error(row.line, err.column, err.key)
+            continue
+        courses = codes(row, "mandatory_courses")
+        for course in courses:  # positions come before courses when loading from scratch
+            if ctx.get("course", course) is None:
+                result.warn(row.line, "mandatory_courses", "import.course_not_yet", value=course)
+        position: Position | None = ctx.get("position", row["code"])
+        new = position is None
+        if position is None:
+            position = Position(code=row["code"], name=name, actor=ctx.actor)
+        if (position.name, position.mandatory_courses) != (name, courses):
+            position.define(
+                code=position.code, name=name, mandatory_courses=courses, actor=ctx.actor
+            )
+        result.keep(position, new=new)
+    return result
+
+
+def plan_courses(rows: Sequence[Row], ctx: Context) -> Plan:
+    result = Plan()
+    by_code = first_lines(rows, "code", result)
+    for row in ctx.each(list(by_code.values())):
+        try:
+            title = required(row, "title")
+            minutes = count(row, "duration_minutes", minimum=1)
+            validity = count(row, "validity_days", minimum=1)
+        except RowError as err:
+            result.error(row.line, err.column, err.key, **err.params)
+            continue
+        materials = codes(row, "materials")
+        course: Course | None = ctx.get("course", row["code"])
+        new = course is None
+        if course is None:
+            course = Course(
+                code=row["code"],
+                name=title,
+                kind="",
+                duration_minutes=minutes or DEFAULT_MINUTES,
+                validity_months=None,
+                actor=ctx.actor,
+            )
+        minutes = minutes or course.duration_minutes
+        wanted = (title, minutes, validity, materials)
+        if (course.name, course.duration_minutes, course.validity_days, course.materials) != wanted:
+            course.define(
+                code=course.code,
+                title=title,
+                duration_minutes=minutes,
+                validity_days=validity,
+                materials=materials,
+                actor=ctx.actor,
+            )
+        result.keep(course, new=new)
+    return result
+
+
+POSITIONS = ImportKind(
+    "positions",
+    (
+        Column("code", required=True),
+        Column("name", required=True),
+        Column("mandatory_courses"),
+    ),
+    plan_positions,
+    example={"code": "WELDER", "name": "焊工", "mandatory_courses": "SAFE-101;FIRE-102"},
+)
+COURSES = ImportKind(
+    "courses",
+    (
+        Column("code", required=True),
+        Column("title", required=True),
+        Column("duration_minutes"),
+        Column("validity_days"),
+        Column("materials"),
+    ),
+    plan_courses,
+    example={
+        "code": "SAFE-101",
+        "title": "安全生产基础",
+        "duration_minutes": "60",
+        "validity_days": "365",
+        "materials": "M-SAFE-1;M-SAFE-2",
+    },
+)

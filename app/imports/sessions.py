@@ -1,0 +1,205 @@
+"""`sessions`: the training plan. Rosters name people, org units or `position:CODE` and are
+expanded to people when the row is applied."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.domain.conflicts import Conflict, Sitting
+from app.domain.org import OrgKind
+from app.domain.training import SessionStatus, TrainingSession
+from app.imports.base import (
+    Column,
+    Context,
+    ImportKind,
+    Plan,
+    Row,
+    RowError,
+    codes,
+    count,
+    first_lines,
+    instant,
+    required,
+)
+from app.imports.rosters import RosterExpander
+from app.services.planning import PlanningWindow
+
+
+@dataclass(frozen=True)
+class PlannedSession:
+    """One row, checked: what the session should be."""
+
+    code: str
+    course: str
+    title: str
+    plant: str
+    room: str
+    trainer: str
+    starts_at: datetime
+    ends_at: datetime
+    roster: list[str]
+    roster_spec: list[str]
+    capacity: int | None
+
+
+def plan_sessions(rows: Sequence[Row], ctx: Context) -> Plan:
+    result = Plan()
+    by_code = first_lines(rows, "code", result)
+    rosters = RosterExpander(ctx)
+    window = _window(rows, ctx)
+    for row in ctx.each(list(by_code.values())):
+        try:
+            wanted = _checked(row, ctx, rosters)
+            _plan_session(wanted, ctx, result)
+        except RowError as err:
+            result.error(row.line, err.column, err.key, **err.params)
+            continue
+        if window is not None:
+            sitting = _sitting(wanted)
+            for conflict in window.check(sitting, ctx.team_share):
+                result.warn(row.line, "", f"conflict.{conflict.kind}", **conflict_facts(conflict))
+            window.add(sitting)
+    return result
+
+
+def _window(rows: Sequence[Row], ctx: Context) -> PlanningWindow | None:
+    """The planning window spanning the file's sessions (None: conflicts are not checked)."""
+    if ctx.planning is None:
+        return None
+    times = []
+    for row in rows:
+        try:
+            times += [t for t in (instant(row, "starts_at"), instant(row, "ends_at")) if t]
+        except RowError:
+            continue
+    return ctx.planning(min(times), max(times)) if times else None
+
+
+def _sitting(wanted: PlannedSession) -> Sitting:
+    return Sitting(
+        id=str(TrainingSession.create_id(wanted.code)),
+        code=wanted.code,
+        plant=wanted.plant,
+        room=wanted.room,
+        trainer=wanted.trainer,
+        starts_at=wanted.starts_at,
+        ends_at=wanted.ends_at,
+        roster=frozenset(wanted.roster),
+        capacity=wanted.capacity,
+    )
+
+
+def conflict_facts(conflict: Conflict) -> dict[str, object]:
+    """What fills a conflict's words: its facts, and who it is about."""
+    return {**conflict.facts, "person": conflict.employee_no or ""}
+
+
+def _checked(row: Row, ctx: Context, rosters: RosterExpander) -> PlannedSession:
+    course_code = required(row, "course_code")
+    course = ctx.get("course", course_code)
+    if course is None:
+        raise RowError("course_code", "import.unknown_course", value=course_code)
+    plant_code = required(row, "plant_code")
+    plant = ctx.get("org", plant_code)
+    if plant is None:
+        raise RowError("plant_code", "import.unknown_org", value=plant_code)
+    if plant.kind != OrgKind.PLANT:
+        raise RowError("plant_code", "import.not_a_plant", value=plant_code)
+    room = required(row, "room")
+    starts, ends = instant(row, "starts_at"), instant(row, "ends_at")
+    if starts is None or ends is None:
+        raise RowError("starts_at" if starts is None else "ends_at", "import.required")
+    if ends <= starts:
+        raise RowError("ends_at", "import.end_before_start")
+    spec = codes(row, "roster")
+    return PlannedSession(
+        code=row["code"],
+        course=course_code,
+        title=course.name,
+        plant=plant_code,
+        room=room,
+        trainer=row["trainer"],
+        starts_at=starts,
+        ends_at=ends,
+        roster=rosters.expand(spec, "roster"),
+        roster_spec=spec,
+        capacity=count(row, "capacity", minimum=1),
+    )
+
+
+def _plan_session(wanted: PlannedSession, ctx: Context, result: Plan) -> None:
+    session: TrainingSession | None = ctx.get("session", wanted.code)
+    if session is None:
+        session = TrainingSession(
+            code=wanted.code,
+            course=wanted.course,
+            title=wanted.title,
+            plant=wanted.plant,
+            room=wanted.room,
+            trainer=wanted.trainer,
+            starts_at=wanted.starts_at,
+            ends_at=wanted.ends_at,
+            roster=wanted.roster,
+            actor=ctx.actor,
+            capacity=wanted.capacity,
+            roster_spec=wanted.roster_spec,
+        )
+        result.keep(session, new=True)
+        return
+    if session.plant != wanted.plant:
+        raise RowError("plant_code", "import.session_other_plant", value=session.plant)
+    when = (wanted.starts_at, wanted.ends_at, wanted.room)
+    details = (wanted.course, wanted.title, wanted.trainer, wanted.capacity)
+    roster = (wanted.roster, wanted.roster_spec)
+    changes = (
+        (session.starts_at, session.ends_at, session.room) != when,
+        (session.course, session.title, session.trainer, session.capacity) != details,
+        (session.roster, session.roster_spec) != roster,
+    )
+    if any(changes) and session.status in (SessionStatus.CLOSED, SessionStatus.CANCELLED):
+        raise RowError("code", "import.session_over", value=wanted.code)
+    if changes[0]:
+        session.reschedule(
+            starts_at=wanted.starts_at, ends_at=wanted.ends_at, room=wanted.room, actor=ctx.actor
+        )
+    if changes[1]:
+        session.change_details(
+            course=wanted.course,
+            title=wanted.title,
+            trainer=wanted.trainer,
+            capacity=wanted.capacity,
+            actor=ctx.actor,
+        )
+    if changes[2]:
+        session.change_roster(roster=wanted.roster, roster_spec=wanted.roster_spec, actor=ctx.actor)
+    result.keep(session, new=False)
+
+
+SESSIONS = ImportKind(
+    "sessions",
+    (
+        Column("code", required=True),
+        Column("course_code", required=True),
+        Column("plant_code", required=True),
+        Column("room", required=True),
+        Column("starts_at", required=True),
+        Column("ends_at", required=True),
+        Column("trainer"),
+        Column("roster"),
+        Column("capacity"),
+    ),
+    plan_sessions,
+    example={
+        "code": "SZ1-2026-12-08-SAFE",
+        "course_code": "SAFE-101",
+        "plant_code": "SZ1",
+        "room": "一厂培训室A",
+        "starts_at": "2026-12-08T09:00:00+08:00",
+        "ends_at": "2026-12-08T10:00:00+08:00",
+        "trainer": "E10002",
+        "roster": "E10001;SZ1-WELD-T1;position:FORK",
+        "capacity": "40",
+    },
+)

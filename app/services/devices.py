@@ -1,0 +1,86 @@
+"""Device authentication: which registered device holds a bearer token, and which
+sessions it may act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from app.application import hash_token
+from app.domain.errors import DeviceNotRecognised, SessionOfOtherPlant, UnknownSession
+from app.stores.base import ReadStore, Row, Statement
+
+DEVICE_SELECT = "SELECT id, name, room, plant, kind, revoked FROM devices WHERE token_hash = :h"
+SESSION_COLUMNS = "id, plant, room, starts_at, ends_at, status"
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    """The authenticated device making a request."""
+
+    id: UUID
+    name: str
+    room: str
+    plant: str
+    kind: str
+
+    @property
+    def actor(self) -> str:
+        """How events name this device as their actor."""
+        return f"device:{self.name}"
+
+
+def device_query(token: str | None) -> Statement:
+    """The statement that finds the device holding `token`; no token is refused at once."""
+    if not token:
+        raise DeviceNotRecognised()
+    return Statement(DEVICE_SELECT, {"h": hash_token(token)})
+
+
+def device_of(rows: list[Row]) -> DeviceIdentity:
+    """The device the token query found; unknown or revoked tokens are refused."""
+    if not rows or rows[0]["revoked"]:
+        raise DeviceNotRecognised()
+    row = rows[0]
+    return DeviceIdentity(UUID(row["id"]), row["name"], row["room"], row["plant"], row["kind"])
+
+
+def authenticate_device(store: ReadStore, token: str | None) -> DeviceIdentity:
+    """The device holding `token`; a missing, unknown or revoked token is refused."""
+    (rows,) = store.fetch_many([device_query(token)])
+    return device_of(rows)
+
+
+def canonical_uuid(value: str) -> str | None:
+    """`value` as a canonical UUID string, or None when it is not one."""
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return None
+
+
+def sessions_query(session_ids: set[str]) -> Statement:
+    """The sessions with these (canonical) ids."""
+    params = {f"s{i}": v for i, v in enumerate(sorted(session_ids))}
+    marks = ", ".join(f":{k}" for k in params)
+    return Statement(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id IN ({marks})", params)
+
+
+def session_for_device(device: DeviceIdentity, session_id: str, session: Row | None) -> Row:
+    """The session a device names: it must exist and belong to the device's plant."""
+    if session is None:
+        raise UnknownSession(session_id=session_id)
+    if session["plant"] != device.plant:
+        raise SessionOfOtherPlant(session_id=session_id)
+    return session
+
+
+def device_session(store: ReadStore, device: DeviceIdentity, session_id: str) -> dict[str, Any]:
+    """Look up the session a device names (see `session_for_device`)."""
+    canonical = canonical_uuid(session_id)
+    found = None
+    if canonical is not None:
+        (rows,) = store.fetch_many([sessions_query({canonical})])
+        found = rows[0] if rows else None
+    return session_for_device(device, session_id, found)

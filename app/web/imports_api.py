@@ -1,0 +1,143 @@
+"""`POST /api/v1/imports/{kind}` and the downloadable templates of each kind."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Body, FromPath
+
+from app.domain.access import Role
+from app.imports import KINDS
+from app.imports.reader import MAX_BYTES
+from app.web.auth import require_principal
+from app.web.common import lang_of, muster_of
+from app.web.import_texts import finding_json
+from app.web.problems import Problem
+
+#: who may load files into Muster
+IMPORTERS = (Role.HR, Role.ADMIN)
+
+
+class ImportForm(msgspec.Struct):
+    """The multipart form: the file and, optionally, `dry_run`."""
+
+    file: UploadFile
+    dry_run: str = "false"
+
+
+class ImportFinding(msgspec.Struct):
+    line: int
+    column: str
+    reason: str
+
+
+class ImportReply(msgspec.Struct):
+    """What an import did; `warnings` (conflicts and the like) do not stop it (extension)."""
+
+    applied: bool
+    rows: int
+    created: int
+    updated: int
+    errors: list[ImportFinding]
+    warnings: list[ImportFinding]
+    dry_run: bool
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise Problem(404, "unknown-import-kind", "import.unknown_kind", kinds=list(KINDS))
+
+
+@post(
+    "/api/v1/imports/{kind:str}",
+    status_code=200,
+    request_max_body_size=MAX_BYTES + 2**20,
+    responses={
+        422: ResponseSpec(ImportReply, description="rows in error: nothing was saved"),
+        404: ResponseSpec(None, description="unknown import kind"),
+    },
+)
+async def post_import(
+    request: Request[Any, Any, Any],
+    kind: FromPath[str],
+    data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> ImportReply:
+    """Import a CSV or XLSX file of `kind`: every row or none."""
+    muster = muster_of(request)
+    principal = require_principal(request, muster.secret)
+    if principal.role not in IMPORTERS:
+        raise Problem(403, "forbidden", "problem.forbidden")
+    _kind(kind)
+    dry_run = _truthy(data.dry_run or request.query_params.get("dry_run", ""))
+    content = await data.file.read()
+    result = await asyncio.to_thread(
+        muster.imports.run,
+        kind,
+        content,
+        filename=data.file.filename or "",
+        dry_run=dry_run,
+        actor=principal.login,
+    )
+    lang = lang_of(request)
+    reply = {
+        "applied": result.applied,
+        "rows": result.rows,
+        "created": result.created,
+        "updated": result.updated,
+        "errors": [finding_json(f, lang) for f in result.errors],
+        "warnings": [finding_json(f, lang) for f in result.warnings],
+        "dry_run": dry_run,
+    }
+    if result.errors:
+        raise Problem(422, "import-refused", "import.refused", **reply)
+    return msgspec.convert(reply, ImportReply)
+
+
+@get("/api/v1/imports/{kind:str}/template")
+async def get_template(request: Request[Any, Any, Any], kind: FromPath[str]) -> Response[bytes]:
+    """An empty file of `kind` to fill in: the header and one example line (CSV or XLSX)."""
+    _kind(kind)
+    spec = KINDS[kind]
+    header = [c.name for c in spec.columns]
+    example = [spec.example.get(name, "") for name in header]
+    if request.query_params.get("format", "csv") == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = kind
+        sheet.append(header)
+        sheet.append(example)
+        out = io.BytesIO()
+        book.save(out)
+        body, media, ext = (
+            out.getvalue(),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        )
+    else:
+        text = io.StringIO()
+        csv.writer(text).writerows([header, example])
+        # with a BOM, Excel opens the UTF-8 file with the Chinese intact
+        body, media, ext = ("\ufeff" + text.getvalue()).encode(), "text/csv; charset=utf-8", "csv"
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="muster-{kind}.{ext}"'},
+    )
+
+
+import_handlers = [post_import, get_template]

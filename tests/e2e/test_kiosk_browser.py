@@ -1,0 +1,207 @@
+"""The kiosk and the room screen in a real browser (Debian chromium via Playwright), with a fake
+camera that shows the astronaut: face, badge and manual check-in, room photos, and an offline
+queue of 50 check-ins that each arrive exactly once when the network returns."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from app.settings import Settings
+from tests import faces
+from tests.conftest import LiveServer, Plant, make_settings
+from tests.e2e.test_browser import CHROMIUM_ARGS
+
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def write_y4m(path: Path, rgb: np.ndarray, frames: int = 5) -> None:
+    """A still picture as a Y4M video, the format chromium's fake camera reads."""
+    h, w = rgb.shape[:2]
+    i420 = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
+    with path.open("wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F5:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            f.write(b"FRAME\n" + i420.tobytes())
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    camera = tmp_path_factory.mktemp("camera") / "astronaut.y4m"
+    portrait = faces.astronaut()
+    canvas = np.full((720, 960, 3), 90, np.uint8)  # the person in front of a grey wall
+    canvas[104:616, 224:736] = portrait
+    write_y4m(camera, canvas)
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+    ]
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=executable, args=args)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path, pg_schema: str) -> Settings:
+    return make_settings(backend, tmp_path, pg_schema, vision_processes=0)
+
+
+@pytest.fixture
+def kiosk(browser: Browser, server: LiveServer, plant: Plant) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    context.grant_permissions(["camera"], origin=server.url)
+    page = context.new_page()
+    page.goto(f"{server.url}/kiosk#token={plant.p1_token}")
+    expect(page.locator("#k-session")).to_have_text("安全生产基础")
+    yield page
+    context.close()
+
+
+def test_kiosk_checks_in_by_badge_face_and_by_hand(
+    kiosk: Page, server: LiveServer, plant: Plant
+) -> None:
+    page = kiosk
+    page.keyboard.type("BADGE01")
+    page.keyboard.press("Enter")
+    expect(page.locator("#k-name")).to_have_text("员工E01")
+    expect(page.locator("#k-message")).to_have_text("签到成功")
+    # the session's first check-in here: a room photo is taken and stored
+    expect(page.locator("#k-photo")).to_contain_text("已存储", timeout=10_000)
+
+    page.click("#k-manual")
+    page.click('#k-people button[data-employee="E02"]')
+    page.click("#k-reasons button >> nth=0")
+    expect(page.locator("#k-name")).to_have_text("员工E02")
+    expect(page.locator("#k-message")).to_have_text("签到成功")
+
+    enrolled = httpx.post(
+        f"{server.url}/api/v1/face-enrolments",
+        headers={"Authorization": f"Bearer {plant.p1_token}"},
+        data={"employee_id": "E03", "consent": "true"},
+        files=[("file", ("a.jpg", s, "image/jpeg")) for s in faces.astronaut_selfies()],
+        timeout=60,
+    )
+    assert enrolled.status_code == 201
+    page.click("#k-face")
+    expect(page.locator("#k-name")).to_have_text("员工E03", timeout=20_000)
+    expect(page.locator("#k-message")).to_have_text("签到成功")
+    expect(page.locator("#k-count")).to_have_text("3/13", timeout=10_000)
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS_SHOTS / "kiosk.png"))
+    methods = server.muster.store.fetch(
+        "SELECT employee_no, method FROM attendance WHERE checkin_id IS NOT NULL "
+        "ORDER BY employee_no"
+    )
+    assert [(r["employee_no"], r["method"]) for r in methods] == [
+        ("E01", "badge"),
+        ("E02", "manual"),
+        ("E03", "face"),
+    ]
+
+
+def test_kiosk_enrols_a_face_after_consent(kiosk: Page, server: LiveServer) -> None:
+    page = kiosk
+    page.click("#k-enrol")
+    page.click('#k-people button[data-employee="E05"]')
+    expect(page.locator("#k-consent-text")).to_be_visible()
+    page.screenshot(path=str(DOCS_SHOTS / "kiosk-consent.png"))
+    page.click("#k-consent")
+    expect(page.locator("#k-message")).to_have_text("人脸已录入", timeout=30_000)
+    assert server.muster.faces.templates.consent_ref("E05") is not None
+
+
+def test_fifty_check_ins_made_offline_each_arrive_exactly_once(
+    kiosk: Page, server: LiveServer, plant: Plant
+) -> None:
+    muster = server.muster
+    muster.app.hire_employees(
+        [
+            {
+                "employee_no": f"X{n:02d}",
+                "name": f"临时{n:02d}",
+                "org_unit": "W1",
+                "badge_uid": f"XB{n:02d}",
+            }
+            for n in range(1, 51)
+        ],
+        "test",
+    )
+    assert muster.runner.wait_until_caught_up(30)
+    page = kiosk
+    page.wait_for_function("document.getElementById('k-video').videoWidth > 0")
+    page.context.set_offline(True)
+    expect(page.locator("#k-net")).to_have_text("离线")
+    for n in range(1, 51):
+        page.keyboard.type(f"XB{n:02d}")
+        page.keyboard.press("Enter")
+        expect(page.locator("#k-message")).to_have_text("已保存，待同步")
+    # 50 check-ins and 4 room photos: the first check-in's, then one every 15 check-ins
+    expect(page.locator("#k-queue")).to_have_text("待同步 54")
+    queued = page.evaluate(
+        "new Promise(r => { const o = indexedDB.open('muster-outbox-kiosk'); o.onsuccess = () => "
+        "o.result.transaction('items').objectStore('items').getAll().onsuccess = e => "
+        "r(e.target.result.map(i => i.kind)); })"
+    )
+    assert queued.count("checkin") == 50
+    photos = queued.count("photo")
+    assert photos == 4
+    page.screenshot(path=str(DOCS_SHOTS / "kiosk-offline.png"))
+    page.context.set_offline(False)
+    expect(page.locator("#k-queue")).to_be_hidden(timeout=30_000)
+    assert muster.runner.wait_until_caught_up(30)
+    rows = muster.store.fetch(
+        "SELECT employee_no, device_id FROM attendance "
+        "WHERE session_id = :sid AND checkin_id IS NOT NULL",
+        {"sid": plant.session_id},
+    )
+    assert sorted(r["employee_no"] for r in rows) == [f"X{n:02d}" for n in range(1, 51)]
+    events = [
+        n.topic.rsplit(".", 1)[1]
+        for n in muster.app.recorder.select_notifications(start=1, limit=100_000)
+    ]
+    assert events.count("EmployeeCheckedIn") == 50
+    assert events.count("PhotoStored") + events.count("PhotoReused") == photos
+    checked_in = [
+        json.loads(n.state)
+        for n in muster.app.recorder.select_notifications(start=1, limit=100_000)
+        if n.topic.endswith(".EmployeeCheckedIn")
+    ]
+    sequence = [e["device_seq"] for e in checked_in]
+    assert sequence == sorted(sequence) and len(set(sequence)) == 50  # synced in device order
+    assert all("offline_sync" not in e["flags"] or e["device_time"] for e in checked_in)
+
+
+def test_the_room_screen_shows_a_qr_that_changes(
+    browser: Browser, server: LiveServer, plant: Plant
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{server.url}/login?next=/sessions/{plant.session_id}/qr")
+    page.fill("input[name=login]", "hr")
+    page.fill("input[name=password]", "hr-password")
+    page.click("button[type=submit]")
+    expect(page.locator(".qr-image svg")).to_be_visible()
+    code = page.locator("#qr-code").inner_text().replace(" ", "")
+    assert len(code) == 6 and code.isdigit()
+    page.screenshot(path=str(DOCS_SHOTS / "room-qr.png"))
+    expect(page.locator("#qr-code")).not_to_have_text(
+        page.locator("#qr-code").inner_text(), timeout=25_000
+    )
+    context.close()

@@ -1,0 +1,98 @@
+"""`POST /api/v1/imports/{kind}`, the templates and `GET /api/v1/sessions?code=` over HTTP."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+from openpyxl import load_workbook
+
+from tests.conftest import LiveServer
+from tests.e2e.test_api import assert_problem, login
+from tests.imports.files import PLANT
+
+
+def post(client: httpx.Client, kind: str, text: str, **form: str) -> httpx.Response:
+    return client.post(
+        f"/api/v1/imports/{kind}",
+        files={"file": (f"{kind}.csv", text.encode(), "text/csv")},
+        data=form,
+    )
+
+
+def hr_client(server: LiveServer) -> httpx.Client:
+    server.muster.app.register_org_unit("XC", "集团", "group", None, "test")
+    server.muster.app.add_user("boss", "hr", "XC", "test", password="boss-password")
+    server.muster.runner.wait_until_caught_up(30)
+    return login(server, "boss", "boss-password")
+
+
+def load_over_http(hr: httpx.Client) -> None:
+    """The test plant, under the login's group XC."""
+    for kind, text in PLANT.items():
+        reply = post(hr, kind, ORG_UNDER_XC if kind == "org" else text)
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        assert body["applied"] is True and body["errors"] == []
+        assert {"rows", "created", "updated"} <= body.keys()
+
+
+ORG_UNDER_XC = PLANT["org"].replace(",group,,", ",company,XC,")
+
+
+def test_a_plant_loads_over_http_and_sessions_are_found_by_code(server: LiveServer) -> None:
+    with hr_client(server) as hr:
+        dry = post(hr, "org", ORG_UNDER_XC, dry_run="true")
+        assert dry.status_code == 200, dry.text
+        assert dry.json()["applied"] is False and dry.json()["created"] == 7
+        load_over_http(hr)
+        found = hr.get("/api/v1/sessions", params={"code": "S1"}).json()["sessions"]
+        assert [s["code"] for s in found] == ["S1"] and found[0]["expected"] == 3
+        assert hr.get("/api/v1/sessions", params={"code": "NONE"}).json() == {"sessions": []}
+
+
+def test_a_bad_file_over_http_lists_each_row_in_the_callers_language(server: LiveServer) -> None:
+    with hr_client(server) as hr:
+        bad = "code,name,kind,parent_code\nA,甲,plant,\nA,乙,plant,\nB,丙,team,NOWHERE\n"
+        reply = post(hr, "org", bad)
+        body = assert_problem(reply, 422, "import-refused")
+        assert body["applied"] is False
+        assert body["errors"] == [
+            {"line": 3, "column": "code", "reason": "“A”重复，第 2 行已出现"},
+            {
+                "line": 4,
+                "column": "parent_code",
+                "reason": "上级组织“NOWHERE”不存在（文件和系统中都没有）",
+            },
+        ]
+        english = hr.post(
+            "/api/v1/imports/org",
+            files={"file": ("org.csv", b"code,name\n", "text/csv")},
+            headers={"Accept-Language": "en"},
+        )
+        assert english.json()["errors"][0]["reason"] == "required column is missing"
+        assert_problem(post(hr, "nonsense", "a\n"), 404, "unknown-import-kind")
+
+
+def test_only_hr_and_admins_import(server: LiveServer) -> None:
+    server.muster.app.register_org_unit("XC", "集团", "group", None, "test")
+    server.muster.app.add_user("aud", "auditor", "XC", "test", password="aud-password")
+    server.muster.runner.wait_until_caught_up(30)
+    with login(server, "aud", "aud-password") as auditor:
+        assert_problem(post(auditor, "org", PLANT["org"]), 403, "forbidden")
+    anonymous = httpx.post(
+        f"{server.url}/api/v1/imports/org", files={"file": ("org.csv", b"x", "text/csv")}
+    )
+    assert anonymous.status_code == 401
+
+
+def test_templates_have_every_column_and_load_back(server: LiveServer) -> None:
+    for kind in PLANT:
+        csv_reply = httpx.get(f"{server.url}/api/v1/imports/{kind}/template")
+        assert csv_reply.status_code == 200
+        header = next(csv.reader(io.StringIO(csv_reply.content.decode("utf-8-sig"))))
+        xlsx = httpx.get(f"{server.url}/api/v1/imports/{kind}/template?format=xlsx")
+        sheet = load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
+        assert [c.value for c in next(sheet.iter_rows())] == header
+    assert header == ["session_code", "employee_no", "checked_in_at", "method", "note"]
