@@ -268,6 +268,41 @@ def eval_cost(
     return {name: statistics.median(values) for name, values in spent.items()}
 
 
+def eval_one_core(rooms: list[SyntheticRoom], per_seed: int) -> dict[str, Any]:
+    """CPU time of one 1080p room analysis (with its room's other days) and of one selfie
+    verify, on one core: OpenCV and the detectors on one thread, so the CPU time is what the
+    wall time would be on an idle core. A shared machine's wall clock says little; this does."""
+    cv2.setNumThreads(1)
+    analyzer = DlibRoomAnalyzer(threads=1)
+    jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
+    analyzer.analyse(jpegs[0])  # warm-up
+    rooms_ms = []
+    for i, jpeg in enumerate(jpegs):
+        earlier = other_days_in_room(jpegs, i, per_seed)
+        start = time.process_time()
+        analyzer.analyse(jpeg, None, earlier)
+        rooms_ms.append((time.process_time() - start) * 1000)
+    analyzer.close()
+    engine = DlibFaceEngine(analyzer.models)
+    canvas = np.full((480, 640, 3), 200, np.uint8)
+    canvas[:, 64:576] = cv2.resize(data.astronaut(), (512, 480))
+    selfie = encode_jpeg(canvas)
+    enrolled = engine.enrol([selfie])
+    verify_ms = []
+    for _ in range(30):
+        start = time.process_time()
+        engine.verify(selfie, enrolled.embeddings)
+        verify_ms.append((time.process_time() - start) * 1000)
+    return {
+        "rooms": len(rooms_ms),
+        "room_cpu_ms_p50": percentile(rooms_ms, 50),
+        "room_cpu_ms_p95": percentile(rooms_ms, 95),
+        "room_cpu_ms_max": max(rooms_ms),
+        "verify_cpu_ms_p50": percentile(verify_ms, 50),
+        "verify_cpu_ms_p95": percentile(verify_ms, 95),
+    }
+
+
 def selfie_variants(face: Image, rng: np.random.Generator) -> list[Image]:
     """The same person photographed again: light, tilt, scale, noise, mirror."""
     h, w = face.shape[:2]
@@ -685,7 +720,8 @@ def main() -> None:
     parser.add_argument(
         "--parts",
         default="rooms,banners,reuse,selfie,verification",
-        help="comma-separated subset of rooms, banners, reuse, selfie, verification, cost",
+        help="comma-separated subset of rooms, banners, reuse, selfie, verification, cost, "
+        "one_core",
     )
     args = parser.parse_args()
     policy = count_policy(args.set)
@@ -728,6 +764,9 @@ def main() -> None:
             analyzer.close()
         else:
             jpegs = [encode_jpeg(room.rgb, 90) for room in rooms]
+    if "one_core" in parts:
+        report["one_core"] = eval_one_core(make_rooms(args.rooms, seeds[0]), args.rooms)
+        print(json.dumps({"one_core": report["one_core"]}, indent=2), flush=True)
     if "cost" in parts:
         analyzer = DlibRoomAnalyzer(policy=policy)
         cost_rooms = make_rooms(2 * SAME_ROOM, seeds[0])

@@ -478,7 +478,7 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.face_reason.clear_face": "Counted: one detector clearly sees a face",
         "ui.face_reason.detectors_agree": "Counted: several detectors see it",
         "ui.face_reason.counted": "Counted",
-        "ui.face_reason.possible_face": "Possible face: faint, not counted (in the top of the range)",
+        "ui.face_reason.possible_face": "Possible face: faint, not counted (top of the range)",
         "ui.face_reason.too_faint": "Too faint to count",
         "ui.face_reason.too_small": "Too small to count",
         "ui.face_reason.picture": "Picture on the wall: in photos of other sessions too",

@@ -3,7 +3,7 @@
 The 5 points are the outer and inner corners of both eyes and the base of the nose. In the frame
 aligned with the eye line, the nose base sits centred below the eyes on a frontal face; turning
 the head moves it sideways (yaw), bowing it changes its drop below the eyes (pitch). This avoids
-the 68-point model, whose training data forbids commercial use (docs/decisions/0101).
+the 68-point model, whose training data forbids commercial use (docs/vision-history.md).
 """
 
 from __future__ import annotations
