@@ -6,7 +6,6 @@ never on the event loop.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -22,6 +21,7 @@ from app.domain.ids import natural_id
 from app.domain.org import Course, Employee, OrgKind, OrgUnit, Position, child_kind_allowed
 from app.domain.training import TrainingSession
 from app.passwords import hash_password
+from app.stores.credentials import Credentials, hash_token
 
 
 class UnknownEntityError(LookupError):
@@ -37,15 +37,15 @@ class InvalidCommandError(ValueError):
     """A command that the domain refuses (wrong tree level, bad role …)."""
 
 
-def hash_token(token: str) -> str:
-    """Device tokens are stored as SHA-256: a leaked database does not leak tokens."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class Training(Application, AlertCommands):
     """Muster's event store and its commands."""
 
     name = "Training"
+
+    def __init__(self, env: dict[str, str], credentials: Credentials) -> None:
+        super().__init__(env=env)
+        #: secrets (password and token hashes) are written here, never into events
+        self.credentials = credentials
 
     def get_or_none(self, aggregate_id: UUID) -> Any:
         try:
@@ -167,25 +167,19 @@ class Training(Application, AlertCommands):
     # -- devices and users -------------------------------------------------------------------
 
     def register_device(self, name: str, room: str, plant: str, kind: str, actor: str) -> str:
-        """Register a device and return its bearer token (shown once, stored hashed)."""
+        """Register a device, or issue a new token to a registered one (the old one stops);
+        returns the bearer token (shown once, stored hashed)."""
         if kind not in DeviceKind.ALL:
             raise InvalidCommandError(f"device kind must be one of {', '.join(DeviceKind.ALL)}")
         self._require("org", plant)
         token = "mdt_" + secrets.token_urlsafe(32)
-        existing: Device | None = self.get_or_none(natural_id("device", name))
-        if existing is not None:
-            existing.rotate_token(token_hash=hash_token(token), actor=actor)
-            self.save(existing)
+        device: Device | None = self.get_or_none(natural_id("device", name))
+        if device is None:
+            device = Device(name=name, room=room, plant=plant, kind=kind, actor=actor)
         else:
-            device = Device(
-                name=name,
-                room=room,
-                plant=plant,
-                kind=kind,
-                token_hash=hash_token(token),
-                actor=actor,
-            )
-            self.save(device)
+            device.issue_token(actor=actor)
+        self.credentials.set_device_token(str(device.id), hash_token(token))
+        self.save(device)
         return token
 
     def revoke_device(self, name: str, reason: str, actor: str) -> None:
@@ -194,25 +188,32 @@ class Training(Application, AlertCommands):
         self.save(device)
 
     def add_user(
-        self, login: str, role: str, scope: str, actor: str, password: str | None = None
+        self,
+        login: str,
+        role: str,
+        scope: str,
+        actor: str,
+        password: str | None = None,
+        employee_no: str | None = None,
     ) -> str:
-        """Create a staff login; returns its password (a one-time one unless given)."""
+        """Create a login, or give an existing one this role, scope and a new password (its
+        open sessions end); returns the password (a one-time one unless given). An `employee`
+        login is bound to one employee and acts as that person only."""
         if role not in Role.ALL:
             raise InvalidCommandError(f"role must be one of {', '.join(Role.ALL)}")
+        if (role == Role.EMPLOYEE) != (employee_no is not None):
+            raise InvalidCommandError("an employee login needs --employee, and only it")
         self._require("org", scope)
+        if employee_no is not None:
+            self._require("employee", employee_no)
         password = password or secrets.token_urlsafe(12)
-        existing: User | None = self.get_or_none(natural_id("user", login))
-        if existing is not None:
-            existing.change_password(password_hash=hash_password(password), actor=actor)
-            self.save(existing)
+        user: User | None = self.get_or_none(natural_id("user", login))
+        if user is None:
+            user = User(login=login, role=role, scope=scope, employee_no=employee_no, actor=actor)
         else:
-            self.save(
-                User(
-                    login=login,
-                    role=role,
-                    scope=scope,
-                    password_hash=hash_password(password),
-                    actor=actor,
-                )
-            )
+            if (user.role, user.scope, user.employee_no) != (role, scope, employee_no):
+                user.reassign(role=role, scope=scope, employee_no=employee_no, actor=actor)
+            user.set_password(actor=actor)
+        self.credentials.set_password(login, hash_password(password))
+        self.save(user)
         return password

@@ -5,14 +5,16 @@ Nothing else reads the environment. Both deployment shapes go through `build`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -21,19 +23,36 @@ from app.alerts.engine import AlertEngine
 from app.alerts.follower import Clock, system_clock
 from app.application import Training
 from app.domain.alerts import Thresholds
+from app.domain.evidence_rules import EvidencePolicy
 from app.domain.qr import qr_key
+from app.domain.recount import RecountPolicy
 from app.domain.rules import WindowPolicy
 from app.imports.service import Importer
 from app.projections import all_projections
+from app.projections.access import Access
+from app.projections.metrics import MetricsTable
 from app.projections.runner import ProjectionRunner
+from app.projections.subscriber import SubscriberRunner
+from app.services.analysis import PhotoAnalysis
+from app.services.anomaly_rules import AnomalyRules
 from app.services.checkin import CheckInService
 from app.services.faces import FaceService
-from app.services.photos import PhotoFiles, PhotoService
+from app.services.lifecycle import SessionClock
+from app.services.metrics import Metrics, MetricsService
+from app.services.photo_files import PhotoFiles
+from app.services.photos import PhotoService
+from app.services.reminders import ReminderLadder
+from app.services.room_memory import RoomMemory
+from app.services.vision_adapters import PooledRoomAnalyser, RoomAnalyser, VisionPool
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
+from app.stores.credentials import Credentials
 from app.stores.face_templates import SqlTemplateStore, template_key
+from app.stores.metric_events import metrics_store_env
 from app.streams.bus import EventBus
+from app.streams.changes import ViewChanges, bus_publisher
+from vision.headcount import EARLIER_PHOTOS, STATIC_GAP
 from vision.identity.engine import SelfieMatcher
 
 log = structlog.get_logger(__name__)
@@ -120,6 +139,46 @@ def window_policy(settings: Settings) -> WindowPolicy:
     )
 
 
+@dataclass(frozen=True)
+class Adapters:
+    """What the app reaches outside itself besides its stores: the vision ports and the
+    clock. Real ones by default (`real_adapters`); tests pass fakes (``vision.fake``)."""
+
+    #: room photos are analysed where this is set (``None``: stored, analysed elsewhere)
+    analyser: RoomAnalyser | None
+    #: the face engine, loaded when the first selfie arrives
+    faces: Callable[[], SelfieMatcher]
+    clock: Clock = system_clock
+
+
+def real_adapters(settings: Settings) -> Adapters:
+    """The dlib/OpenCV models: room photos in `settings.vision_processes` processes
+    (started on the first photo; with none, this process analyses no room photo), selfies
+    in this process."""
+    analyser = None
+    if settings.vision_processes > 0:
+        analyser = PooledRoomAnalyser(VisionPool(settings.vision_processes))
+    return Adapters(analyser=analyser, faces=_face_engine(settings))
+
+
+def evidence_policies(settings: Settings) -> Callable[[str], EvidencePolicy]:
+    """The evidence rules' thresholds for each plant: the settings', or the plant's own."""
+
+    def policy(values: Mapping[str, float | str]) -> EvidencePolicy:
+        return EvidencePolicy(
+            photo_time_tolerance=timedelta(minutes=float(values["photo_time_tolerance_minutes"])),
+            headcount_margin=int(values["headcount_margin"]),
+            headcount_share=float(values["headcount_share"]),
+            timezone=str(values["plant_timezone"]),
+        )
+
+    knobs = ("photo_time_tolerance_minutes", "headcount_margin", "headcount_share")
+    defaults = {k: getattr(settings, k) for k in (*knobs, "plant_timezone")}
+    default = policy(defaults)
+    plants = {p: policy({**defaults, **own}) for p, own in settings.evidence_by_plant.items()}
+    return lambda plant: plants.get(plant, default)
+
+
 @dataclass
 class Muster:
     """Everything wired: what the web app, the CLI and the tests use."""
@@ -136,13 +195,30 @@ class Muster:
     #: subject prefix of this deployment's "session view changed" messages
     live_subject: str
     photos: PhotoService
+    #: production metrics: their own event log, read model and projection runner
+    metrics: MetricsService
+    metrics_runner: ProjectionRunner
     faces: FaceService
     imports: Importer
+    reminders: ReminderLadder
+    session_clock: SessionClock
     alert_engine: AlertEngine
     alert_delivery: AlertDelivery
     #: subject prefix of this deployment's alert notices (toasts)
     alert_subject: str
+    adapters: Adapters
+    #: publishes "a session's view changed" from the serving loop (`start`)
+    changes: ViewChanges
+    #: the photo-analysis process manager (``None`` where no analyser is wired)
+    analysis: SubscriberRunner | None
+    #: the anomaly rules, and the photo analysis where it is wired
+    subscribers: list[SubscriberRunner]
     extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def runners(self) -> list[ProjectionRunner]:
+        """Every projection runner: the training log's and the metrics log's."""
+        return [self.runner, self.metrics_runner]
 
     def start_alerts(self, publish: Publish | None) -> None:
         """Run the alert engine and delivery (where the projections run); toasts go out
@@ -150,31 +226,97 @@ class Muster:
         self.alert_delivery.publish = publish
         self.alert_engine.start()
         self.alert_delivery.start()
+        self.reminders.start()
+        if self.settings.session_clock:
+            self.session_clock.start()
 
     def stop_alerts(self) -> None:
+        self.session_clock.stop()
+        self.reminders.stop()
         self.alert_engine.stop()
         self.alert_delivery.stop()
         self.alert_delivery.publish = None
 
+    def start(self, loop: asyncio.AbstractEventLoop, *, projections: bool) -> None:
+        """Follow the event log from ``loop``'s process: with ``projections``, the
+        projections (their view changes published on the bus) and the subscribers; the
+        photo analysis wherever an analyser is wired."""
+        self.changes.bind(loop)
+        if projections:
+            self.runner.start()
+            self.metrics_runner.start()
+            self.start_alerts(bus_publisher(self.bus, loop))
+        for subscriber in self.subscribers:
+            if projections or subscriber is self.analysis:
+                subscriber.start()
+
+    def stop(self) -> None:
+        """Stop following the log (`start`); work in flight resumes from the checkpoints."""
+        for subscriber in self.subscribers:
+            subscriber.stop()
+        self.stop_alerts()
+        self.runner.stop()
+        self.metrics_runner.stop()
+        self.changes.bind(None)
+
     def close(self) -> None:
         self.stop_alerts()
-        self.photos.close()
+        for subscriber in self.subscribers:
+            subscriber.close()
         self.runner.stop()
+        self.metrics_runner.stop()
+        self.metrics.app.close()
         self.committer.close()
         self.store.close()
         self.app.close()
 
 
-def build(settings: Settings | None = None, clock: Clock = system_clock) -> Muster:
-    """Wire the system for `settings` (read from the environment when not given). `clock`
-    is what the alert engine and delivery take the time from (tests pass their own)."""
+def build(
+    settings: Settings | None = None,
+    adapters: Adapters | None = None,
+    clock: Clock | None = None,
+) -> Muster:
+    """Wire the system for `settings` (read from the environment when not given) with
+    `adapters` (the real ones when not given); `clock`, when given, replaces theirs (the
+    alert engine and delivery take the time from it)."""
     settings = settings or Settings()
+    adapters = adapters or real_adapters(settings)
+    if clock is not None:
+        adapters = replace(adapters, clock=clock)
+    clock = adapters.clock
     secret = secret_key(settings)
+    bus = make_bus(settings)
+    subject = live_subject(settings)
+    changes = ViewChanges(bus, subject)
+    files = PhotoFiles(settings.var_dir / "photos")
+    poll_s = settings.projection_poll_ms / 1000
     with _schema_lock(settings):  # tables are created on first start, by one process at a time
-        app = Training(env=event_store_env(settings))
         store = make_read_store(settings)
-        runner = ProjectionRunner(
-            app, store, all_projections(), poll_s=settings.projection_poll_ms / 1000
+        credentials = Credentials(store)
+        app = Training(env=event_store_env(settings), credentials=credentials)
+        # stores from before keep working: the hashes old events carried move to credentials
+        credentials.upgrade(app.recorder, Access.owned_tables)
+        runner = ProjectionRunner(app, store, all_projections(), on_change=changes, poll_s=poll_s)
+        subscribers = [
+            SubscriberRunner(
+                app, store, AnomalyRules(app, store, evidence_policies(settings)), poll_s=poll_s
+            )
+        ]
+        analysis = None
+        if adapters.analyser is not None:
+            memory = RoomMemory(store, files, RecountPolicy(STATIC_GAP, EARLIER_PHOTOS))
+            process = PhotoAnalysis(
+                app, adapters.analyser, memory, concurrency=2 * max(1, settings.vision_processes)
+            )
+            analysis = SubscriberRunner(app, store, process, poll_s=poll_s)
+            subscribers.append(analysis)
+        metrics_app = Metrics(env=metrics_store_env(event_store_env(settings)))
+        metrics_runner = ProjectionRunner(
+            metrics_app,
+            store,
+            [MetricsTable()],
+            poll_s=settings.projection_poll_ms / 1000,
+            batch_size=2000,
         )
         templates = SqlTemplateStore(template_key(secret), store)
         policy = window_policy(settings)
@@ -187,10 +329,27 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
         max_batch=settings.commit_max_batch,
         on_commit=_wake_runners(runner, store),
     )
-    files = PhotoFiles(settings.var_dir / "photos")
-    faces = FaceService(app, store, templates, _face_engine(settings), files.read)
+    metrics = MetricsService(metrics_app, store, metrics_runner)
+    faces = FaceService(app, store, templates, adapters.faces, files.read)
     checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
-    runner.followers.extend([engine.wake, delivery.wake])
+    with _schema_lock(settings):
+        plant_tz = ZoneInfo(settings.plant_timezone)
+        reminders = ReminderLadder(
+            app,
+            store,
+            committer,
+            clock=clock,
+            today_of=lambda moment: moment.astimezone(plant_tz).date(),
+        )
+        session_clock = SessionClock(app, store, committer, clock=clock)
+    followers = [
+        engine.wake,
+        delivery.wake,
+        reminders.wake,
+        session_clock.wake,
+        *(s.wake for s in subscribers),
+    ]
+    runner.followers.extend(followers)
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
         settings=settings,
@@ -199,16 +358,26 @@ def build(settings: Settings | None = None, clock: Clock = system_clock) -> Must
         committer=committer,
         runner=runner,
         checkins=checkins,
-        bus=make_bus(settings),
+        bus=bus,
         secret=secret,
         policy=policy,
-        live_subject=live_subject(settings),
-        photos=PhotoService(app, checkins, files, settings.vision_processes),
+        live_subject=subject,
+        photos=PhotoService(app, checkins, files),
         faces=faces,
-        imports=Importer(app, store, committer, runner, policy, settings.team_away_share),
+        imports=Importer(
+            app, store, committer, runner, policy, settings.team_away_share, metrics=metrics
+        ),
+        metrics=metrics,
+        metrics_runner=metrics_runner,
+        reminders=reminders,
+        session_clock=session_clock,
         alert_engine=engine,
         alert_delivery=delivery,
         alert_subject=alert_subject(settings),
+        adapters=adapters,
+        changes=changes,
+        analysis=analysis,
+        subscribers=subscribers,
     )
 
 

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.bootstrap import Muster, build
+from app.domain.access import Role
 from app.logging import configure
 from app.settings import Settings
 
@@ -159,43 +160,28 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
     """
     import signal
 
-    from app.streams.changes import bus_publisher, change_publisher
-
     if not (projections or vision):
         raise click.UsageError("nothing to do: give --vision or keep --projections")
     configure("INFO")
-    muster = build()
+    processes = 0
     if vision:
-        muster.photos.vision_processes = vision_processes or max(
-            1, muster.settings.vision_processes
-        )
+        processes = vision_processes or max(1, Settings().vision_processes)
+    muster = build(Settings(vision_processes=processes))
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        jobs = []
-        if projections:
-            muster.runner.on_change = change_publisher(muster.bus, loop, muster.live_subject)
-            muster.runner.start()
-            muster.start_alerts(bus_publisher(muster.bus, loop))
-            jobs.append("projections and alerts")
-        sweep = None
+        muster.start(loop, projections=projections)
+        jobs = ["projections, alerts and anomaly rules"] if projections else []
         if vision:
-            sweep = asyncio.create_task(muster.photos.watch_backlog(every_s=1.0))
-            jobs.append(f"vision ×{muster.photos.vision_processes}")
+            jobs.append(f"photo analysis ×{processes}")
         console.print(
             f"worker: {', '.join(jobs)} on {muster.settings.store_kind}, bus {muster.settings.bus}"
         )
         await stop.wait()
-        if sweep is not None:
-            sweep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweep
-            await muster.photos.drain()
-        muster.stop_alerts()
-        muster.runner.stop()
+        await asyncio.to_thread(muster.stop)
         await muster.bus.close()
 
     try:
@@ -211,14 +197,14 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("login")
-@click.option(
-    "--role", required=True, type=click.Choice(["admin", "hr", "auditor", "dept_head", "trainer"])
-)
-@click.option("--scope", required=True, help="org unit code: the user sees this subtree")
-def users_add(login: str, role: str, scope: str) -> None:
-    """Create a user (or reset their password); prints a one-time password."""
+@click.option("--role", required=True, type=click.Choice(Role.ALL))
+@click.option("--scope", required=True, help="org unit code: the login sees this subtree")
+@click.option("--employee", "employee_no", default=None, help="employee number (role employee)")
+def users_add(login: str, role: str, scope: str, employee_no: str | None) -> None:
+    """Create a login, or give it this role and scope and a new password (its open sessions
+    end); prints a one-time password."""
     with _command() as muster:
-        password = muster.app.add_user(login, role, scope, CLI_ACTOR)
+        password = muster.app.add_user(login, role, scope, CLI_ACTOR, employee_no=employee_no)
     # Plain echo, never wrapped: scripts read the password from this line.
     click.echo(f"user {login} ({role}, scope {scope}) — one-time password: {password}")
 
@@ -314,8 +300,9 @@ def projections_status() -> None:
     muster = _build()
     try:
         table = Table("projection", "position", "head", "lag")
-        for s in muster.runner.status():
-            table.add_row(s.name, str(s.position), str(s.head), str(s.lag))
+        for runner in muster.runners:
+            for s in runner.status():
+                table.add_row(s.name, str(s.position), str(s.head), str(s.lag))
         console.print(table)
     finally:
         muster.close()
@@ -326,7 +313,7 @@ def projections_status() -> None:
 def projections_rebuild(name: str | None) -> None:
     """Rebuild one projection (or all) from the event log."""
     muster = _build()
-    known = [p.name for p in muster.runner.projections]
+    known = [p.name for runner in muster.runners for p in runner.projections]
     if name is not None and name not in known:
         muster.close()
         raise click.ClickException(f"unknown projection {name!r}; known: {', '.join(known)}")
@@ -339,11 +326,18 @@ def projections_rebuild(name: str | None) -> None:
             TimeElapsedColumn(),
             console=console,
         ) as progress:
-            task = progress.add_task(f"rebuilding {name or 'all'}", total=muster.runner.head())
-            count = muster.runner.rebuild(
-                [name] if name else None,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )
+            count = 0
+            for runner in muster.runners:
+                mine = [p.name for p in runner.projections if name in (None, p.name)]
+                if not mine:
+                    continue
+                task = progress.add_task(f"rebuilding {', '.join(mine)}", total=runner.head())
+                count += runner.rebuild(
+                    mine,
+                    progress=lambda done, total, task=task: progress.update(  # type: ignore[misc]
+                        task, completed=done, total=total
+                    ),
+                )
     finally:
         muster.close()
     elapsed = time.monotonic() - started

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     dept_alert_rate: float = 0.8
     #: planning: at most this share of one team may be away in training at once
     team_away_share: float = 0.5
+    #: compliance: a pass running out within this many days is "due soon"
+    compliance_due_soon_days: int = 30
+    #: the plants' clock: days for due dates and reminders begin at its midnight
+    plant_timezone: str = "Asia/Shanghai"
+    #: open and close sessions by their schedule (and mark absentees at the close)
+    session_clock: bool = True
     #: alerts: minutes after the start without a check-in, minutes a room's tablet may stay
     #: quiet during a session, open anomalies in one session that make a burst
     alert_no_checkins_minutes: float = 5
@@ -74,6 +80,16 @@ class Settings(BaseSettings):
     kiosk_photo_every_checkins: int = 15
     #: Vision worker processes for room-photo analysis (0: store photos, analyse none).
     vision_processes: int = 1
+    #: Evidence rules (anomalies): how far the time a photo was taken may lie from its upload
+    #: and from the session; a count is clearly short when its range is below the check-ins by
+    #: at least `headcount_margin` people and `headcount_share` of them; cameras that record
+    #: no time zone write `plant_timezone`.
+    photo_time_tolerance_minutes: float = 10.0
+    headcount_margin: int = 2
+    headcount_share: float = 0.1
+    plant_timezone: str = "Asia/Shanghai"
+    #: The same four for a plant of its own, e.g. `{"SZ2": {"headcount_margin": 3}}`.
+    evidence_by_plant: dict[str, dict[str, float | str]] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(

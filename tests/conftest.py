@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,13 @@ import pytest
 import uvicorn
 from psycopg import sql
 
-from app.bootstrap import Muster, build
+from app.bootstrap import Adapters, Muster, build, real_adapters
+from app.services.vision_adapters import InlineRoomAnalyser
 from app.settings import Settings
 from tests.services import PG_DSN, ensure_postgres
+from vision.fake import FakeFaceEngine, FakeRoomAnalyzer, FixtureIndex
+
+VISION_FIXTURES = Path(__file__).parent / "fixtures" / "vision"
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -33,6 +38,7 @@ def make_settings(backend: str, tmp_path: Path, schema: str, **overrides: Any) -
         var_dir=tmp_path,
         secret_key="test-secret-key-for-signing-tokens",
         projection_poll_ms=50,
+        session_clock=False,  # tests open and close their sessions themselves
         **overrides,
     )
 
@@ -60,9 +66,40 @@ def settings(backend: str, tmp_path: Path, pg_schema: str) -> Settings:
     return make_settings(backend, tmp_path, pg_schema)
 
 
+@functools.cache
+def fixture_index(directory: Path = VISION_FIXTURES) -> FixtureIndex:
+    return FixtureIndex(directory)
+
+
+def fake_adapters(directory: Path = VISION_FIXTURES, *, analyse: bool = True) -> Adapters:
+    """The fakes of ``vision.fake``: each image's faces come from the JSON beside it
+    (``analyse=False``: photos are stored and not analysed, as on a scale-out web process)."""
+    index = fixture_index(directory)
+    analyser = InlineRoomAnalyser(FakeRoomAnalyzer(index)) if analyse else None
+    return Adapters(analyser=analyser, faces=lambda: FakeFaceEngine(index))
+
+
+def wired_adapters(settings: Settings, kind: str) -> Adapters:
+    """The room analyser ``kind`` asks for (fake, real or none) beside the face engine the
+    face check-in tests were written for (the real one, loaded on the first selfie)."""
+    real = real_adapters(settings)
+    if kind == "real":
+        return real
+    return replace(fake_adapters(analyse=kind == "fake"), faces=real.faces)
+
+
 @pytest.fixture
-def muster(settings: Settings) -> Iterator[Muster]:
-    wired = build(settings)
+def adapters(request: pytest.FixtureRequest, settings: Settings) -> Adapters:
+    """The vision adapters the app is wired with: the fakes unless the test is marked
+    ``@pytest.mark.vision("real")`` (the dlib/OpenCV models in a process) or
+    ``@pytest.mark.vision("none")`` (photos stored, none analysed)."""
+    marker = request.node.get_closest_marker("vision")
+    return wired_adapters(settings, marker.args[0] if marker else "fake")
+
+
+@pytest.fixture
+def muster(settings: Settings, adapters: Adapters) -> Iterator[Muster]:
+    wired = build(settings, adapters)
     yield wired
     wired.close()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.bootstrap import Muster
 from app.demo import plant as demo
 from app.demo.simulator import simulate
@@ -52,6 +54,7 @@ def test_simulator_checks_people_in(muster: Muster) -> None:
     assert rejected is not None and rejected["n"] >= 1  # strangers' badges were refused
 
 
+@pytest.mark.vision("none")  # storage and EXIF here; the analyser is tested apart
 def test_each_running_session_gets_a_room_photo_and_two_tell_a_story(muster: Muster) -> None:
     """The tablets photograph their rooms ten minutes in: one photo per running session, with
     as many people in it as had checked in, stored with the tablet's camera and EXIF time;
@@ -60,7 +63,6 @@ def test_each_running_session_gets_a_room_photo_and_two_tell_a_story(muster: Mus
     from app.demo.photos import TAKEN_YESTERDAY
 
     plant = demo.load(muster, employees=120)
-    muster.photos.vision_processes = 0  # storage and EXIF here; the analyser is tested apart
     muster.runner.start()
     assert muster.runner.wait_until_caught_up(30)  # the tablets' tokens are known
     soon = datetime.now(UTC) + timedelta(seconds=1)

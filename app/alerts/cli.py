@@ -77,18 +77,13 @@ def webhooks_list() -> None:
             "k.secret IS NOT NULL AS signed FROM webhooks w LEFT JOIN webhook_secrets k "
             "ON k.webhook_id = w.id ORDER BY w.scope, w.url"
         )
-    table = Table("id", "format", "scope", "rules", "signed", "url")
+    # one plain line each: the id is what `muster webhooks remove` takes
     for r in rows:
         if r["active"]:
-            table.add_row(
-                r["id"],
-                r["fmt"],
-                r["scope"],
-                ",".join(json.loads(r["rules"])) or "all",
-                "yes" if r["signed"] else "",
-                r["url"],
-            )
-    console.print(table)
+            rules = ",".join(json.loads(r["rules"])) or "all"
+            signed = "signed" if r["signed"] else "-"
+            line = f"{r['id']}  {r['fmt']:<8} {r['scope']:<10} {rules:<24} {signed:<6}"
+            click.echo(f"{line} {r['url']}")
 
 
 @webhooks.command("remove")

@@ -189,8 +189,8 @@ class AlertEngine(Follower):
         def told(condition: Condition) -> list[str]:
             if condition.rule is AlertRule.DEPT_RATE_LOW:
                 return self.recipients.of_unit(condition.subject["org_code"])
-            people = [*self.recipients.plant_hr(plant), *self.recipients.trainer(row["trainer"])]
-            return list(dict.fromkeys(people))
+            hr = self.recipients.plant_hr(plant)
+            return list(dict.fromkeys([*hr, *self.recipients.of_employee(row["trainer"])]))
 
         reason = "condition_cleared" if session_running(facts, now) else "session_over"
         self._reconcile(f"session:{sid}", conditions, plant, told, reason, now, work)
@@ -211,42 +211,50 @@ class AlertEngine(Follower):
     # -- overdue training (the planning work's escalations) ---------------------------------
 
     def _escalated(self, e: Any, now: datetime, work: _Round) -> None:
-        employee_no = str(getattr(e, "employee_no", "") or "")
-        course = str(getattr(e, "course", None) or getattr(e, "course_code", "") or "")
-        if not employee_no:
-            return
+        """An overdue pass reported up (`ReminderEscalated`): an alert to the department head
+        (level `dept_head`) or the plant's managers (`plant_manager`), and to the logins of
+        the person it was escalated to; resolved when the person attends the course."""
+        employee_no, course, level = str(e.employee_no), str(e.course), str(e.level)
         person = self.store.fetch_one(
             "SELECT e.name, e.org_unit, e.plant, c.name AS course_name FROM employees e "
             "LEFT JOIN courses c ON c.code = :course WHERE e.employee_no = :no",
             {"no": employee_no, "course": course},
         )
-        org = person["org_unit"] if person else None
-        subject = {"employee_no": employee_no, "course": course}
-        if org:
-            subject["org_code"] = org
-        facts = {
-            k: str(v)
-            for k in ("due_on", "level", "to", "days_overdue")
-            if (v := getattr(e, k, None)) is not None
+        if person is None:
+            return
+        subject = {
+            "employee_no": employee_no,
+            "course": course,
+            "org_code": person["org_unit"],
+            "level": level,
         }
-        if person:
-            facts.update(employee=person["name"], course_name=person["course_name"] or course)
+        facts = {
+            "due_on": str(e.due_on),
+            "days_overdue": int(e.days_overdue),
+            "employee": person["name"],
+            "course_name": person["course_name"] or course,
+        }
         condition = Condition(AlertRule.TRAINING_OVERDUE, subject, facts)
 
         def told(_: Condition) -> list[str]:
-            return self.recipients.of_unit(org) if org else []
+            above = (
+                self.recipients.plant_managers(person["plant"])
+                if level == "plant_manager"
+                else self.recipients.of_unit(person["org_unit"])
+            )
+            return list(dict.fromkeys([*self.recipients.of_employee(str(e.to)), *above]))
 
-        plant = person["plant"] if person else None
-        group = f"training:{employee_no}:{course}"
-        self._reconcile(group, [condition], plant, told, "trained", now, work)
+        group = f"training:{employee_no}:{course}:{level}"
+        self._reconcile(group, [condition], person["plant"], told, "trained", now, work)
 
     def _trained(self, employee_no: str, sid: str, now: datetime, work: _Round) -> None:
         row = self.store.fetch_one("SELECT course FROM sessions WHERE id = :id", {"id": sid})
         if row is None:
             return
-        group = f"training:{employee_no}:{row['course']}"
-        if self._open_marks(group):
-            self._reconcile(group, [], None, lambda _: [], "trained", now, work)
+        for level in ("dept_head", "plant_manager"):
+            group = f"training:{employee_no}:{row['course']}:{level}"
+            if self._open_marks(group):
+                self._reconcile(group, [], None, lambda _: [], "trained", now, work)
 
     # -- raising and resolving -------------------------------------------------------------
 

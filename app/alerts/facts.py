@@ -116,22 +116,10 @@ class Recipients:
 
     def __init__(self, store: ReadStore) -> None:
         self.store = store
-        self._columns: dict[tuple[str, str], bool] = {}
-
-    def _has(self, table: str, column: str) -> bool:
-        # A login's employee arrives with the security work; until the column exists,
-        # heads are told through their dept_head logins only.
-        if not self._columns.get((table, column)):
-            try:
-                self.store.fetch(f"SELECT {column} FROM {table} WHERE 1 = 0")
-                self._columns[(table, column)] = True
-            except Exception:
-                return False
-        return True
 
     def _bound_to(self, employee_nos: list[str]) -> list[str]:
         wanted = [n for n in employee_nos if n]
-        if not wanted or not self._has("users", "employee_no"):
+        if not wanted:
             return []
         params = {f"e{i}": n for i, n in enumerate(wanted)}
         rows = self.store.fetch(
@@ -166,6 +154,16 @@ class Recipients:
         nearest = rows[0]["path"] if rows else None
         return [r["login"] for r in rows if r["path"] == nearest]
 
-    def trainer(self, trainer: str) -> list[str]:
-        """The trainer's own logins (trainer is an employee number or an outside name)."""
-        return self._bound_to([trainer])
+    def plant_managers(self, plant: str) -> list[str]:
+        """The plant's managers: `plant_manager` logins whose scope holds the plant."""
+        rows = self.store.fetch(
+            "SELECT u.login FROM users u JOIN org_units s ON s.code = u.scope "
+            "JOIN org_units p ON p.code = :plant WHERE u.role = 'plant_manager' "
+            "AND p.path LIKE s.path || '%' ORDER BY u.login",
+            {"plant": plant},
+        )
+        return [r["login"] for r in rows]
+
+    def of_employee(self, employee_no: str) -> list[str]:
+        """The logins bound to an employee (a trainer may be an outside name: none)."""
+        return self._bound_to([employee_no])

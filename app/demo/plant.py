@@ -12,6 +12,7 @@ from typing import Any
 from app.bootstrap import Muster
 from app.demo import files
 from app.demo.files import DATA, ROOMS, SESSION_COLUMNS, TRAINERS, plant_of, to_csv
+from app.demo.metrics import demo_metrics_csv
 from app.domain.ids import natural_id
 from app.domain.training import SessionStatus
 
@@ -77,8 +78,22 @@ def _load_history(muster: Muster, people: list[dict[str, str]], out: Path) -> No
     (out / "history-attendance.csv").write_text(attendance, encoding="utf-8")
     _import(muster, "sessions", out / "history-sessions.csv")
     _import(muster, "attendance", out / "history-attendance.csv")
+    _load_metrics(muster, people, sessions, attendance, out)
     for line in sessions.splitlines()[1:]:
         _close(muster, natural_id("session", line.split(",", 1)[0]))
+
+
+def _load_metrics(
+    muster: Muster, people: list[dict[str, str]], sessions: str, attendance: str, out: Path
+) -> None:
+    """A year of production figures in which quality training really cuts defects and the
+    other courses change nothing (imported once: a restart keeps the figures it has)."""
+    if muster.store.fetch_one("SELECT id FROM metrics LIMIT 1") is not None:
+        return
+    today = datetime.now(UTC).astimezone(files.PLANT_TZ).date()
+    path = out / "metrics.csv"
+    path.write_text(demo_metrics_csv(people, sessions, attendance, today), encoding="utf-8")
+    _import(muster, "metrics", path)
 
 
 def _close(muster: Muster, session_id: Any) -> None:

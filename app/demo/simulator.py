@@ -72,13 +72,13 @@ async def _photograph(
         shot = await asyncio.to_thread(camera.shoot, people, taken, index)
         upload = PhotoUpload(shot.jpeg, session["id"], "room", str(uuid.uuid4()), datetime.now(UTC))
         try:
-            receipt = await muster.photos.upload(
-                demo.device_tokens[session["room"]], upload, "zh-CN"
-            )
+            stored = await muster.photos.upload(demo.device_tokens[session["room"]], upload)
         except Exception:
             log.exception("simulated room photo failed")
             continue
-        log.info("room photo taken", session=session["room"], people=shot.people, **receipt)
+        log.info(
+            "room photo taken", session=session["room"], people=shot.people, photo=stored.photo_id
+        )
 
 
 async def simulate(muster: Muster, demo: DemoPlant, seed: int = 11, speed: float = 1.0) -> None:

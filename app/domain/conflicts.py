@@ -9,6 +9,7 @@ of the people, the trainer or the room is busy.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -159,10 +160,10 @@ def team_share(
     away: set[str] = set(sitting.roster)
     for other in _others(sitting, others):
         away |= other.roster
+    gone_from = Counter(teams.team_of.get(no) for no in away)
     found = []
     for team in sorted({teams.team_of[no] for no in sitting.roster if no in teams.team_of}):
-        size = teams.size.get(team, 0)
-        gone = sum(1 for no in away if teams.team_of.get(no) == team)
+        size, gone = teams.size.get(team, 0), gone_from[team]
         if size and gone / size > share:
             found.append(
                 Conflict(

@@ -89,3 +89,34 @@ class UnknownPhoto(Refusal):
     """A face check-in names a selfie that was never uploaded (facts: `photo_id`)."""
 
     code = "unknown_photo"
+
+
+class InvalidPhotoUpload(Refusal):
+    """A photo upload's fields are malformed (facts: `errors`, plain sentences)."""
+
+    code = "invalid_photo"
+
+
+class PhotoTooLarge(Refusal):
+    """A photo over the size limit (facts: `max_bytes`)."""
+
+    code = "photo_too_large"
+
+
+class ImageUnusable(Refusal):
+    """The bytes are not an image that can be used (facts: `reason`, a vision code)."""
+
+    code = "image_rejected"
+
+
+class PhotoKeyReused(Refusal):
+    """A photo's `client_event_id` already used for other bytes (facts: `photo_id`, the
+    photo the key belongs to, and `client_event_id`)."""
+
+    code = "photo_key_reused"
+
+
+class ConcurrentUploads(Refusal):
+    """The same photo kept being uploaded concurrently: try again."""
+
+    code = "concurrent_uploads"

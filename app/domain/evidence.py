@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -28,6 +29,11 @@ class Photo(Aggregate):
         """The uuid5 of the content hash: the same bytes always name the same photo."""
         return natural_id("photo", sha256)
 
+    @staticmethod
+    def sha256_of(data: bytes) -> str:
+        """The content hash that names a photo."""
+        return hashlib.sha256(data).hexdigest()
+
     @event("PhotoStored")
     def __init__(
         self,
@@ -45,6 +51,8 @@ class Photo(Aggregate):
         self.kind = kind
         self.device_id = device_id
         self.client_event_id = client_event_id
+        #: when the device that first uploaded it says it did (``None``: it did not say)
+        self.device_time = device_time
         self.facts = facts
         self.uploads = [(str(device_id), client_event_id)]
         self.analysis: dict[str, Any] | None = None
@@ -83,3 +91,20 @@ class Photo(Aggregate):
     def _analysis_failed(self, session_id: UUID, reason: str, detail: str, actor: str) -> None:
         """The analysis could not run on this photo (corrupt, timeout, worker crash)."""
         self.analysis = {"failed": reason}
+
+
+class PhotoUploadKey(Aggregate):
+    """One per device command that uploaded a photo (uuid5 of device + `client_event_id`):
+    binds the key to the bytes it first came with, so a resend is recognised and the same key
+    with other bytes is refused instead of becoming a second record."""
+
+    @staticmethod
+    def create_id(device_id: UUID, client_event_id: str, **_: Any) -> UUID:
+        """The uuid5 of the device command."""
+        return natural_id("photo-upload", f"{device_id}/{client_event_id}")
+
+    @event("PhotoUploadKeyBound")
+    def __init__(self, device_id: UUID, client_event_id: str, photo_id: str, actor: str):
+        self.device_id = device_id
+        self.client_event_id = client_event_id
+        self.photo_id = photo_id

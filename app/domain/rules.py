@@ -142,6 +142,26 @@ def device_room_mismatch(
     return device_plant != session_plant or _room_key(device_room) != _room_key(session_room)
 
 
+#: how far a device's clock may be from the server's before its stamps are not believed at all
+DEVICE_TIME_RANGE = timedelta(days=365)
+
+
+def implausible_device_time(
+    stamp: datetime, server_time: datetime, allowed: timedelta = DEVICE_TIME_RANGE
+) -> str | None:
+    """Why a device's time stamp cannot be used (no UTC offset, or further than `allowed`
+    from the server's time), or None when it can. Never raises, whatever the year."""
+    if stamp.tzinfo is None or stamp.utcoffset() is None:
+        return "needs a UTC offset, e.g. 2026-12-07T09:00:00+08:00"
+    try:
+        gap = abs(stamp - server_time)
+    except OverflowError:
+        gap = timedelta.max
+    if gap > allowed:
+        return f"is more than {allowed.days} days from the server's time"
+    return None
+
+
 def effective_check_in_time(
     received_at: datetime,
     device_time: datetime | None,

@@ -122,3 +122,8 @@ class TrainingSession(Aggregate):
     @event("SessionEnded")
     def _end(self, actor: str) -> None:
         self.status = SessionStatus.CLOSED
+
+    @event("AbsenteesMarked")
+    def mark_absent(self, employee_nos: list[str], actor: str) -> None:
+        """Record who on the roster never checked in, when the session closed."""
+        self.absentees = list(employee_nos)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from app.imports.attendance import ATTENDANCE
 from app.imports.base import ImportKind
 from app.imports.catalogue import COURSES, POSITIONS
+from app.imports.metrics import METRICS
 from app.imports.org import ORG
 from app.imports.people import EMPLOYEES, SHIFTS
 from app.imports.sessions import SESSIONS
@@ -39,5 +40,6 @@ KINDS: dict[str, ImportKind] = {
         SHIFTS,
         SESSIONS,
         ATTENDANCE,
+        METRICS,
     )
 }

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from app.domain.attendance import Attendance
-from app.domain.ids import attendance_id
 from app.domain.rules import AttendanceStatus, Flag, Window, check_in_window
 from app.domain.training import TrainingSession
 from app.imports.base import Column, Context, ImportKind, Plan, Row, RowError, instant, required
@@ -24,9 +23,16 @@ def plan_attendance(rows: Sequence[Row], ctx: Context) -> Plan:
         r["employee_no"]: (r["name"], r["dept"])
         for r in ctx.store.fetch("SELECT employee_no, name, dept FROM employees")
     }
+    # who is already recorded (read models are caught up before planning; the save checks)
+    recorded = {
+        (r["session_id"], r["employee_no"])
+        for r in ctx.store.fetch(
+            "SELECT session_id, employee_no FROM attendance WHERE checked_in_at IS NOT NULL"
+        )
+    }
     for row in ctx.each(rows):
         try:
-            attendance = _checked(row, ctx, depts, seen)
+            attendance = _checked(row, ctx, depts, seen, recorded)
         except RowError as err:
             result.error(row.line, err.column, err.key, **err.params)
             continue
@@ -40,6 +46,7 @@ def _checked(
     ctx: Context,
     people: dict[str, tuple[str, str | None]],
     seen: dict[tuple[str, str], int],
+    recorded: set[tuple[str, str]],
 ) -> Attendance | None:
     code, no = required(row, "session_code"), required(row, "employee_no")
     at = instant(row, "checked_in_at")
@@ -56,7 +63,7 @@ def _checked(
     first = seen.setdefault((code, no), row.line)
     if first != row.line:
         raise RowError("employee_no", "import.duplicate", value=f"{code}/{no}", first=first)
-    if ctx.app.get_or_none(attendance_id(session.id, no)) is not None:
+    if (str(session.id), no) in recorded:
         return None  # already recorded (live or by an earlier import): unchanged
     if not session.starts_at - SLACK <= at <= session.ends_at + SLACK:
         raise RowError("checked_in_at", "import.outside_session", value=row["checked_in_at"])

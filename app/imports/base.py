@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
-from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -108,14 +107,15 @@ class Context:
     #: would cause (remarks on their rows; they do not block the import)
     planning: Callable[[datetime, datetime], PlanningWindow] | None = None
     team_share: float = DEFAULT_TEAM_SHARE
-    _cache: dict[UUID, Any] = field(default_factory=dict)
+    #: the metrics service (app.services.metrics), for kinds with their own event log
+    metrics: Any = None
+    _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def get(self, kind: str, key: str) -> Any:
         """The aggregate `kind:key` from the event store, or None (each loaded once)."""
-        aggregate_id = natural_id(kind, key)
-        if aggregate_id not in self._cache:
-            self._cache[aggregate_id] = self.app.get_or_none(aggregate_id)
-        return self._cache[aggregate_id]
+        if (kind, key) not in self._cache:
+            self._cache[kind, key] = self.app.get_or_none(natural_id(kind, key))
+        return self._cache[kind, key]
 
     def each(self, items: Sequence[T]) -> Iterator[T]:
         """The items (rows, codes) one by one, reporting progress every few hundred."""
@@ -137,6 +137,8 @@ class ImportKind:
     plan: Callable[[Sequence[Row], Context], Plan]
     #: what the template's example line shows
     example: dict[str, str] = field(default_factory=dict)
+    #: for kinds that keep their own event log (metrics): records a checked plan itself
+    apply: Callable[[Plan, Context], None] | None = None
 
     @property
     def required(self) -> tuple[str, ...]:

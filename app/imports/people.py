@@ -20,10 +20,20 @@ from app.imports.base import (
     required,
 )
 
+#: an employee as the directory shows them, in the order of `_wanted`
+STORED = (
+    "SELECT e.employee_no, e.name, e.org_unit, e.position, e.badge_uid, d.phone, d.email, "
+    "d.hired_on, d.left_on FROM employees e "
+    "LEFT JOIN employee_details d ON d.employee_no = e.employee_no"
+)
+
 
 def plan_employees(rows: Sequence[Row], ctx: Context) -> Plan:
     result = Plan()
     by_no = first_lines(rows, "employee_no", result)
+    # The directory (caught up before planning) tells who exists and who is unchanged, so
+    # only new and changed people touch the event store; the save still checks it.
+    stored = {r["employee_no"]: tuple(r.values())[1:] for r in ctx.store.fetch(STORED)}
     badges: dict[str, int] = {}
     for row in ctx.each(list(by_no.values())):
         badge = row.optional("badge_uid")
@@ -33,13 +43,30 @@ def plan_employees(rows: Sequence[Row], ctx: Context) -> Plan:
             )
             continue
         try:
-            _plan_employee(row, ctx, result)
+            _plan_employee(row, ctx, result, stored.get(row["employee_no"]))
         except RowError as err:
             result.error(row.line, err.column, err.key, **err.params)
     return result
 
 
-def _plan_employee(row: Row, ctx: Context, result: Plan) -> None:
+def _wanted(row: Row, stored: tuple[object, ...] | None) -> tuple[object, ...]:
+    """The row in the directory's terms (a blank badge keeps the stored one)."""
+    badge = row.optional("badge_uid") or (stored[3] if stored else None)
+    return (
+        row["name"],
+        row["org_code"],
+        row.optional("position_code"),
+        badge,
+        row.optional("phone"),
+        row.optional("email"),
+        day(row, "hired_on"),
+        day(row, "left_on"),
+    )
+
+
+def _plan_employee(row: Row, ctx: Context, result: Plan, stored: tuple[object, ...] | None) -> None:
+    if stored is not None and _wanted(row, stored) == stored:
+        return  # unchanged
     name, org = required(row, "name"), required(row, "org_code")
     if ctx.get("org", org) is None:
         raise RowError("org_code", "import.unknown_org", value=org)
@@ -53,7 +80,9 @@ def _plan_employee(row: Row, ctx: Context, result: Plan) -> None:
     if hired_on and left_on and left_on < hired_on:
         raise RowError("left_on", "import.left_before_hired", value=left_on)
     phone, badge = row.optional("phone"), row.optional("badge_uid")
-    employee: Employee | None = ctx.get("employee", row["employee_no"])
+    employee: Employee | None = (
+        ctx.get("employee", row["employee_no"]) if stored is not None else None
+    )
     new = employee is None
     if employee is None:
         employee = Employee(

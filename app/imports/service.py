@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from eventsourcing.persistence import IntegrityError
@@ -56,6 +57,8 @@ class Importer:
     runner: ProjectionRunner
     policy: WindowPolicy
     team_share: float = DEFAULT_TEAM_SHARE
+    #: the metrics service, for the `metrics` kind (its own event log)
+    metrics: Any = None
 
     def run(
         self,
@@ -84,11 +87,18 @@ class Importer:
             progress=progress,
             planning=lambda start, end: PlanningWindow.load(self.store, start, end),
             team_share=self.team_share,
+            metrics=self.metrics,
         )
         plan = spec.plan(sheet.rows, ctx)
         result = _result(kind, len(sheet.rows), plan)
-        if plan.errors or dry_run or not plan.changed:
+        if plan.errors or dry_run or not (plan.changed or spec.apply):
             result.applied = not plan.errors and not dry_run
+            return result
+        if spec.apply is not None:  # a kind with its own event log records itself
+            spec.apply(plan, ctx)
+            result = _result(kind, len(sheet.rows), plan)
+            result.applied = True
+            log.info("imported", kind=kind, rows=result.rows, created=plan.created)
             return result
         try:
             self.committer.submit(*plan.changed).result()

@@ -49,10 +49,12 @@ def plan_sessions(rows: Sequence[Row], ctx: Context) -> Plan:
     by_code = first_lines(rows, "code", result)
     rosters = RosterExpander(ctx)
     window = _window(rows, ctx)
+    # new codes need no event-store read (the read models are caught up before planning)
+    stored = {r["code"] for r in ctx.store.fetch("SELECT code FROM sessions")}
     for row in ctx.each(list(by_code.values())):
         try:
             wanted = _checked(row, ctx, rosters)
-            _plan_session(wanted, ctx, result)
+            _plan_session(wanted, ctx, result, wanted.code in stored)
         except RowError as err:
             result.error(row.line, err.column, err.key, **err.params)
             continue
@@ -129,8 +131,8 @@ def _checked(row: Row, ctx: Context, rosters: RosterExpander) -> PlannedSession:
     )
 
 
-def _plan_session(wanted: PlannedSession, ctx: Context, result: Plan) -> None:
-    session: TrainingSession | None = ctx.get("session", wanted.code)
+def _plan_session(wanted: PlannedSession, ctx: Context, result: Plan, stored: bool) -> None:
+    session: TrainingSession | None = ctx.get("session", wanted.code) if stored else None
     if session is None:
         session = TrainingSession(
             code=wanted.code,

@@ -1,8 +1,12 @@
 """Read models built from the event log."""
 
+from app.projections.access import Access
 from app.projections.alerts import Alerts, WatchedFacts
+from app.projections.anomalies import Anomalies
+from app.projections.audit import AuditTrail
 from app.projections.base import Projection
 from app.projections.commands import DeviceCommands
+from app.projections.compliance import TrainingRecords
 from app.projections.directory import Directory
 from app.projections.evidence import Evidence, PhotoIndex
 from app.projections.live import LiveAttendance
@@ -14,12 +18,16 @@ def all_projections() -> list[Projection]:
     """Every projection, in dependency order: the directory first."""
     return [
         Directory(),
+        Access(),
         LiveAttendance(),
         Evidence(),
         PhotoIndex(),
         PhoneCheckIns(),
         Plans(),
+        TrainingRecords(),
         Alerts(),
         WatchedFacts(),
         DeviceCommands(),
+        AuditTrail(),
+        Anomalies(),
     ]

@@ -24,6 +24,8 @@ class Batch:
 
     statements: list[Statement] = field(default_factory=list)
     changes: set[str] = field(default_factory=set)
+    #: the notification id of the event being applied (set by the runner)
+    position: int = 0
     _counters: dict[tuple[str, str, str], dict[str, int]] = field(default_factory=dict)
 
     def sql(self, sql: str, **params: Any) -> None:

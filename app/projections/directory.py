@@ -1,13 +1,12 @@
-"""The directory: org tree, employees, courses, positions, devices and users.
+"""The directory: org tree, employees, courses and positions.
 
-Check-in lookups (badge → employee, token → device) and login read these tables.
+Check-in lookups (badge → employee) read these tables; devices and logins are in `access`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.domain.access import Device, User
 from app.domain.org import Course, Employee, OrgUnit, Position
 from app.projections.base import Batch, Projection, handles
 from app.stores.base import iso
@@ -15,7 +14,7 @@ from app.stores.base import iso
 
 class Directory(Projection):
     name = "directory"
-    owned_tables = ("org_units", "employees", "courses", "positions", "devices", "users")
+    owned_tables = ("org_units", "employees", "courses", "positions")
     tables = (
         "CREATE TABLE IF NOT EXISTS org_units (code TEXT PRIMARY KEY, id TEXT NOT NULL, "
         "name TEXT NOT NULL, "
@@ -26,16 +25,10 @@ class Directory(Projection):
         "org_unit TEXT NOT NULL, dept TEXT, plant TEXT, position TEXT, shift TEXT, badge_uid TEXT, "
         "hired_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS employees_badge ON employees (badge_uid)",
+        "CREATE INDEX IF NOT EXISTS employees_org ON employees (org_unit)",
         "CREATE TABLE IF NOT EXISTS courses (code TEXT PRIMARY KEY, name TEXT NOT NULL, "
         "kind TEXT NOT NULL, duration_minutes INTEGER NOT NULL, validity_months INTEGER)",
         "CREATE TABLE IF NOT EXISTS positions (code TEXT PRIMARY KEY, name TEXT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, name TEXT NOT NULL, "
-        "room TEXT NOT NULL, plant TEXT NOT NULL, kind TEXT NOT NULL, token_hash TEXT NOT NULL, "
-        "revoked INTEGER NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS devices_token ON devices (token_hash)",
-        "CREATE TABLE IF NOT EXISTS users (login TEXT PRIMARY KEY, id TEXT NOT NULL, "
-        "role TEXT NOT NULL, "
-        "scope TEXT NOT NULL, password_hash TEXT NOT NULL)",
     )
 
     @handles(OrgUnit.OrgUnitRegistered)
@@ -141,48 +134,3 @@ class Directory(Projection):
     @handles(Position.PositionDefined)
     def position_defined(self, e: Any, b: Batch) -> None:
         b.sql("UPDATE positions SET name = :name WHERE code = :code", name=e.name, code=e.code)
-
-    @handles(Device.DeviceRegistered)
-    def device(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "INSERT INTO devices (id, name, room, plant, kind, token_hash, revoked) "
-            "VALUES (:id, :name, :room, :plant, :kind, :hash, 0) ON CONFLICT (id) DO NOTHING",
-            id=str(e.originator_id),
-            name=e.name,
-            room=e.room,
-            plant=e.plant,
-            kind=e.kind,
-            hash=e.token_hash,
-        )
-
-    @handles(Device.DeviceTokenRotated)
-    def device_rotated(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE devices SET token_hash = :hash, revoked = 0 WHERE id = :id",
-            hash=e.token_hash,
-            id=str(e.originator_id),
-        )
-
-    @handles(Device.DeviceRevoked)
-    def device_revoked(self, e: Any, b: Batch) -> None:
-        b.sql("UPDATE devices SET revoked = 1 WHERE id = :id", id=str(e.originator_id))
-
-    @handles(User.UserAdded)
-    def user(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "INSERT INTO users (login, id, role, scope, password_hash) "
-            "VALUES (:login, :id, :role, :scope, :hash) ON CONFLICT (login) DO NOTHING",
-            login=e.login,
-            id=str(e.originator_id),
-            role=e.role,
-            scope=e.scope,
-            hash=e.password_hash,
-        )
-
-    @handles(User.PasswordChanged)
-    def password_changed(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE users SET password_hash = :hash WHERE id = :id",
-            hash=e.password_hash,
-            id=str(e.originator_id),
-        )

@@ -151,6 +151,18 @@ class LiveAttendance(Projection):
         b.add("sessions", "id", sid, version=1)
         b.changes.add(sid)
 
+    @handles(TrainingSession.AbsenteesMarked)
+    def absentees(self, e: Any, b: Batch) -> None:
+        sid = str(e.originator_id)
+        b.sql(
+            "UPDATE attendance SET status = 'absent' WHERE session_id = :sid AND on_roster = 1 "
+            "AND status = :expected",
+            sid=sid,
+            expected=AttendanceStatus.EXPECTED.value,
+        )
+        b.add("sessions", "id", sid, version=1)
+        b.changes.add(sid)
+
     @handles(TrainingSession.SessionCancelled)
     def cancelled(self, e: Any, b: Batch) -> None:
         self._status(e, b, "cancelled")

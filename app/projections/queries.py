@@ -6,9 +6,9 @@ The wallboard, the session page, the read API and the websocket hub all call the
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from app.domain.rules import WindowPolicy
@@ -90,7 +90,7 @@ async def plant_board(
         placeholders = ", ".join(f":s{i}" for i in range(len(ids)))
         rows = await store.afetch(
             "SELECT d.session_id, d.dept, COALESCE(o.name, d.dept) AS name, d.expected, "
-            f"d.checked_in FROM dept_live d LEFT JOIN org_units o ON o.code = d.dept "
+            f"d.checked_in, o.path FROM dept_live d LEFT JOIN org_units o ON o.code = d.dept "
             f"WHERE d.session_id IN ({placeholders})",
             params,
         )
@@ -101,6 +101,7 @@ async def plant_board(
                 {
                     "dept": r["dept"],
                     "name": r["name"],
+                    "path": r["path"],
                     "expected": 0,
                     "checked_in": 0,
                     "late_mark": False,
@@ -128,7 +129,10 @@ async def plant_board(
                 d["missing"] = [m["name"] for m in missing if m["dept"] == d["dept"]]
         latest = await store.afetch(
             "SELECT a.employee_no, a.name, a.status, a.checked_in_at, a.method, a.flags, "
-            "s.title, s.room FROM attendance a JOIN sessions s ON s.id = a.session_id "
+            "s.title, s.room, eo.path AS org_path FROM attendance a "
+            "JOIN sessions s ON s.id = a.session_id "
+            "LEFT JOIN employees e ON e.employee_no = a.employee_no "
+            "LEFT JOIN org_units eo ON eo.code = e.org_unit "
             f"WHERE a.session_id IN ({placeholders}) AND a.checked_in_at IS NOT NULL "
             "ORDER BY a.checked_in_at DESC LIMIT 12",
             params,
@@ -185,10 +189,17 @@ class SessionDetail:
     def plant(self) -> str:
         return str(self.unredacted["plant"])
 
-    def seen_from(self, visible: Collection[str]) -> dict[str, Any]:
+    def seen_from(
+        self,
+        visible: Collection[str],
+        people: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+    ) -> dict[str, Any]:
         """The session as a caller who may see the plants ``visible`` sees it: look-alikes in
-        other plants say only that they are there (`redact_near`)."""
+        other plants say only that they are there (`redact_near`); the roster keeps the
+        people ``people`` keeps (a department head sees their own people only)."""
         view = dict(self.unredacted)
+        if people is not None:
+            view["roster"] = people(view["roster"])
         view["photos"] = [
             {**p, "near_duplicates": redact_near(p["near_duplicates"], self.near_plants, visible)}
             for p in view["photos"]
@@ -207,7 +218,10 @@ async def session_detail(
     roster = await store.afetch(
         "SELECT a.employee_no, a.name, a.dept, COALESCE(o.name, a.dept) AS dept_name, "
         "a.on_roster, a.status, a.checkin_id, a.checked_in_at, a.method, a.flags, a.reason, "
-        "a.device_id FROM attendance a LEFT JOIN org_units o ON o.code = a.dept "
+        "a.device_id, eo.path AS org_path FROM attendance a "
+        "LEFT JOIN org_units o ON o.code = a.dept "
+        "LEFT JOIN employees e ON e.employee_no = a.employee_no "
+        "LEFT JOIN org_units eo ON eo.code = e.org_unit "
         "WHERE a.session_id = :id ORDER BY a.checked_in_at IS NULL, a.checked_in_at, a.employee_no",
         {"id": session_id},
     )
@@ -257,87 +271,6 @@ async def photo_evidence(
     )
     view["uploads_seen"] = [u for u in uploads if u["plant"] in visible]
     return view
-
-
-async def _room_sides(
-    store: ReadStore, session_id: str, gap: timedelta
-) -> tuple[datetime, dict[str, Any], list[tuple[str, str, str]]] | None:
-    """What the room-memory queries share: when ``session_id`` starts, the parameters that
-    pick other sessions of its plant and room, and for each side (before, after) the
-    comparison, the order (nearest first) and the bound at least ``gap`` away. ``None`` for
-    an unknown session."""
-    here = await store.afetch_one(
-        "SELECT plant, room, starts_at FROM sessions WHERE id = :id", {"id": session_id}
-    )
-    if here is None:
-        return None
-    starts = from_iso(here["starts_at"])
-    params = {"sid": session_id, "plant": here["plant"], "room": here["room"]}
-    bounds = [("<=", "DESC", iso(starts - gap)), (">=", "ASC", iso(starts + gap))]
-    return starts, params, bounds
-
-
-async def room_photos_apart(
-    store: ReadStore, session_id: str, photo_id: str, gap: timedelta, n: int
-) -> list[str]:
-    """The room photos (ids) that room memory compares ``photo_id`` with: one from each of the
-    ``n`` other sessions in the same plant and room as ``session_id`` nearest to it in time
-    that started at least ``gap`` before or after it (the last photo stored in each, nearest
-    session first). Never a session of the same people a few minutes before (``vision.headcount``).
-    Later sessions count too: a room's first photo is analysed again once the room has another
-    (``PhotoService``), and a tablet that syncs last week's photos today finds both sides."""
-    room = await _room_sides(store, session_id, gap)
-    if room is None:
-        return []
-    starts, params, bounds = room
-    sides = []
-    for when, order, bound in bounds:
-        rows = await store.afetch(
-            "SELECT photo_id, starts_at FROM (SELECT p.photo_id, s.starts_at, s.id AS session_id, "
-            "ROW_NUMBER() OVER (PARTITION BY p.session_id ORDER BY p.stored_at DESC, p.photo_id) "
-            "AS nth FROM photos p JOIN sessions s ON s.id = p.session_id "
-            "WHERE p.kind = 'room' AND p.photo_id <> :photo AND s.id <> :sid "
-            f"AND s.plant = :plant AND s.room = :room AND s.starts_at {when} :bound) latest "
-            f"WHERE nth = 1 ORDER BY starts_at {order}, session_id LIMIT :n",
-            {**params, "photo": photo_id, "bound": bound, "n": n},
-        )
-        sides.extend(rows)
-    nearest = sorted(sides, key=lambda r: abs(from_iso(r["starts_at"]) - starts))
-    return [r["photo_id"] for r in nearest[:n]]
-
-
-async def room_photos_short_of_memory(
-    store: ReadStore, session_id: str, gap: timedelta, n: int, fewer_than: int
-) -> list[str]:
-    """Room photos of the ``n`` sessions each side nearest to ``session_id`` (same plant and
-    room, at least ``gap`` apart) last analysed with fewer than ``fewer_than`` other photos of
-    the room to compare with (``room_memory_photos`` in their analysis): the photos a new
-    photo of this room gives more memory. Analyses from before room memory say nothing and
-    are left."""
-    room = await _room_sides(store, session_id, gap)
-    if room is None:
-        return []
-    _, params, bounds = room
-    found = []
-    for when, order, bound in bounds:
-        rows = await store.afetch(
-            "SELECT p.photo_id, p.analysis FROM photos p JOIN (SELECT s.id FROM sessions s "
-            "WHERE s.id <> :sid AND s.plant = :plant AND s.room = :room "
-            f"AND s.starts_at {when} :bound AND EXISTS (SELECT 1 FROM photos q "
-            "WHERE q.session_id = s.id AND q.kind = 'room') "
-            f"ORDER BY s.starts_at {order}, s.id LIMIT :n) near ON near.id = p.session_id "
-            "WHERE p.kind = 'room' AND p.status = 'analysed' ORDER BY p.stored_at, p.photo_id",
-            {**params, "bound": bound, "n": n},
-        )
-        found.extend(r["photo_id"] for r in rows if _memory_of(r["analysis"]) < fewer_than)
-    return found
-
-
-def _memory_of(analysis: str | None) -> float:
-    """How many other photos of the room an analysis (JSON) compared with; infinite for one
-    from before room memory, which is never analysed again for it."""
-    memory = json.loads(analysis or "{}").get("room_memory_photos")
-    return memory if isinstance(memory, int) else float("inf")
 
 
 async def sessions_between(
@@ -399,3 +332,27 @@ async def session_plant(store: ReadStore, session_ids: list[str]) -> dict[str, s
         params,
     )
     return {r["id"]: r["plant"] for r in rows}
+
+
+async def photos_of_sessions(store: ReadStore, session_ids: list[str]) -> list[str]:
+    """The photos uploaded to any of these sessions."""
+    if not session_ids:
+        return []
+    params = {f"s{i}": s for i, s in enumerate(session_ids)}
+    rows = await store.afetch(
+        "SELECT DISTINCT photo_id FROM photo_uploads WHERE session_id IN ("
+        + ", ".join(f":s{i}" for i in range(len(session_ids)))
+        + ")",
+        params,
+    )
+    return [r["photo_id"] for r in rows]
+
+
+async def photo_plant(store: ReadStore, photo_id: str) -> str | None:
+    """The plant of the session a photo was first stored for."""
+    row = await store.afetch_one(
+        "SELECT s.plant FROM photos p JOIN sessions s ON s.id = p.session_id "
+        "WHERE p.photo_id = :id",
+        {"id": photo_id},
+    )
+    return str(row["plant"]) if row else None

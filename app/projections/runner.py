@@ -139,6 +139,7 @@ class ProjectionRunner:
                 event = decoded.get(notification.id)
                 if event is None:
                     event = decoded[notification.id] = mapper.to_domain_event(notification)
+                batch.position = notification.id
                 projection.apply(event, batch)
                 end = notification.id
                 applied += 1

@@ -30,6 +30,7 @@ from app.domain.rules import (
     decide_check_in,
     device_room_mismatch,
     effective_check_in_time,
+    implausible_device_time,
 )
 from app.services import devices
 from app.services.checkin_results import Accepted, CheckInResult, Refused, StoredCheckIn
@@ -114,6 +115,8 @@ class CheckInService:
         others. Raises `DeviceNotRecognised` for a missing, unknown or revoked token. From an
         employee's `phone` (their login already checked) no device token is looked at."""
         received_at = datetime.now(UTC)
+        if sent_at is not None and (why := implausible_device_time(sent_at, received_at)):
+            raise InvalidCheckIn(errors=[f"sent_at {why}"])
         device, pending = await asyncio.to_thread(
             self._prepare_all, phone or token, commands, received_at, sent_at, offline
         )
@@ -210,8 +213,8 @@ class CheckInService:
         if isinstance(identity, Refusal):
             raise identity
         device_time = command.device_time
-        if device_time is not None and device_time.tzinfo is None:
-            raise InvalidCheckIn(errors=["device_time needs a UTC offset"])
+        if device_time is not None and (why := implausible_device_time(device_time, received_at)):
+            raise InvalidCheckIn(errors=[f"device_time {why}"])
         employee = identity.employee
         at = effective_check_in_time(received_at, device_time, sent_at, offline=offline)
         skew_reference = sent_at if offline else device_time

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from app.application import hash_token
 from app.domain.errors import DeviceNotRecognised, SessionOfOtherPlant, UnknownSession
 from app.stores.base import ReadStore, Row, Statement
+from app.stores.credentials import hash_token
 
-DEVICE_SELECT = "SELECT id, name, room, plant, kind, revoked FROM devices WHERE token_hash = :h"
+DEVICE_SELECT = (
+    "SELECT d.id, d.name, d.room, d.plant, d.kind, d.revoked FROM device_credentials c "
+    "JOIN devices d ON d.id = c.device_id WHERE c.token_hash = :h"
+)
 SESSION_COLUMNS = "id, plant, room, starts_at, ends_at, status"
 
 

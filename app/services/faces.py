@@ -215,8 +215,11 @@ class FaceService:
         two enrolled people look too alike to tell: the badge decides then)."""
         probe = self._embedding(photo_id)
         gallery = self.templates.plant_gallery(plant)
-        roster = {no: gallery[no] for no in self._roster(session_id) if no in gallery}
-        found = identify(probe, roster, gallery, self.engine().thresholds)
+        on_roster = set(self._roster(session_id))
+        # identify() decides on the best and runner-up of each scope: give it only those
+        roster = gallery.nearest(probe, among=on_roster)
+        others = gallery.nearest(probe, exclude=on_roster)
+        found = identify(probe, roster, {**roster, **others}, self.engine().thresholds)
         if found.decision != "match" or found.employee_id is None:
             raise FaceRefused("face_not_recognised", found.decision)
         return Recognised(found.employee_id, found.distance, found.scope)
@@ -236,9 +239,7 @@ class FaceService:
         check = verify(probe, enrolled.embeddings, thresholds)
         if check.decision != "no_match":
             return FaceComparison(employee_no, check.decision, check.distance)
-        others = {
-            no: t for no, t in self.templates.plant_gallery(plant).items() if no != employee_no
-        }
+        others = self.templates.plant_gallery(plant).nearest(probe, exclude={employee_no})
         found = identify(probe, {}, others, thresholds)
         other = found.employee_id if found.decision == "match" else None
         return FaceComparison(employee_no, "no_match", check.distance, other)

@@ -5,9 +5,10 @@ sessions go through the same window."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from app.domain.conflicts import (
     DEFAULT_TEAM_SHARE,
@@ -38,8 +39,15 @@ class PlanningWindow:
     _by_day: dict[date, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     @classmethod
-    def load(cls, store: ReadStore, start: datetime, end: datetime) -> PlanningWindow:
-        """Read the window from the read models (a handful of queries, whatever its size)."""
+    def load(
+        cls,
+        store: ReadStore,
+        start: datetime,
+        end: datetime,
+        people: Collection[str] | None = None,
+    ) -> PlanningWindow:
+        """Read the window from the read models (a handful of queries, whatever its size);
+        with `people`, only their teams are read (enough to check one session of theirs)."""
         bounds = {"start": iso(start), "end": iso(end), "earliest": iso(start - LONGEST)}
         overlapping = (
             "s.starts_at < :end AND s.ends_at > :start AND s.starts_at > :earliest "
@@ -52,27 +60,15 @@ class PlanningWindow:
             bounds,
         )
         rosters: dict[str, set[str]] = defaultdict(set)
-        for r in store.fetch(
-            "SELECT a.session_id, a.employee_no FROM attendance a "
-            f"JOIN sessions s ON s.id = a.session_id WHERE a.on_roster = 1 AND {overlapping}",
+        for r in store.fetch(  # sessions first, then each one's lines by the primary key
+            "SELECT a.session_id, a.employee_no FROM attendance a WHERE a.on_roster = 1 "
+            f"AND a.session_id IN (SELECT s.id FROM sessions s WHERE {overlapping})",
             bounds,
         ):
             rosters[r["session_id"]].add(r["employee_no"])
-        window = cls(teams=_teams(store))
+        window = cls(teams=_teams(store, people))
         for r in rows:
-            window.add(
-                Sitting(
-                    id=r["id"],
-                    code=r["code"],
-                    plant=r["plant"],
-                    room=r["room"],
-                    trainer=r["trainer"],
-                    starts_at=from_iso(r["starts_at"]),
-                    ends_at=from_iso(r["ends_at"]),
-                    roster=frozenset(rosters.get(r["id"], ())),
-                    capacity=r["capacity"],
-                )
-            )
+            window.add(_sitting(r, rosters.get(r["id"], set())))
         for r in store.fetch(
             "SELECT employee_no, starts_at, ends_at, line FROM shifts "
             "WHERE starts_at < :end AND ends_at > :start AND starts_at > :earliest",
@@ -124,14 +120,26 @@ def _days(start: datetime, end: datetime) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def _teams(store: ReadStore) -> Teams:
+def _teams(store: ReadStore, people: Collection[str] | None) -> Teams:
+    """Who is in which team (everyone, or the teams of `people`), leavers left out."""
+    params = {f"p{i}": no for i, no in enumerate(sorted(people or ()))}
+    narrowed = (
+        " AND e.org_unit IN (SELECT org_unit FROM employees WHERE employee_no IN ("
+        + ", ".join(f":{k}" for k in params)
+        + "))"
+        if people is not None
+        else ""
+    )
+    if people is not None and not params:
+        return Teams({}, {})
     team_of = {
         r["employee_no"]: r["org_unit"]
         for r in store.fetch(
             "SELECT e.employee_no, e.org_unit FROM employees e "
             "JOIN org_units o ON o.code = e.org_unit "
             "LEFT JOIN employee_details d ON d.employee_no = e.employee_no "
-            "WHERE o.kind = 'team' AND d.left_on IS NULL"
+            "WHERE o.kind = 'team' AND d.left_on IS NULL" + narrowed,
+            params,
         )
     }
     size: dict[str, int] = defaultdict(int)
@@ -154,6 +162,11 @@ def sitting_of(store: ReadStore, session_id: str) -> Sitting | None:
         "SELECT employee_no FROM attendance WHERE session_id = :id AND on_roster = 1",
         {"id": session_id},
     )
+    return _sitting(row, {r["employee_no"] for r in roster})
+
+
+def _sitting(row: dict[str, Any], roster: set[str]) -> Sitting:
+    """A session row (id, code, plant, room, trainer, times, capacity) and its people."""
     return Sitting(
         id=row["id"],
         code=row["code"],
@@ -162,6 +175,6 @@ def sitting_of(store: ReadStore, session_id: str) -> Sitting | None:
         trainer=row["trainer"],
         starts_at=from_iso(row["starts_at"]),
         ends_at=from_iso(row["ends_at"]),
-        roster=frozenset(r["employee_no"] for r in roster),
+        roster=frozenset(roster),
         capacity=row["capacity"],
     )

@@ -61,6 +61,12 @@ class ReadStore(ABC):
     def transaction(self) -> AbstractContextManager[Tx]:
         """A write transaction: everything inside commits together or not at all."""
 
+    def change_schema(self, statements: Sequence[str]) -> None:
+        """Run schema changes (DROP, ALTER) in one transaction of their own."""
+        with self.transaction() as tx:
+            for statement in statements:
+                tx.execute(statement)
+
     @abstractmethod
     def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         """Run a query from a worker thread."""

@@ -14,9 +14,11 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
+
 from app.stores.base import ReadStore, iso
 from vision.identity.matching import Embedding
-from vision.identity.templates import TemplateStore
+from vision.identity.templates import EMBEDDING_DIM, TemplateStore, decrypt_templates
 
 TABLE_DDL = (
     "CREATE TABLE IF NOT EXISTS face_templates (employee_no TEXT PRIMARY KEY, "
@@ -30,10 +32,43 @@ def template_key(secret: bytes) -> bytes:
     return hmac.new(secret, b"muster-face-templates-v1", hashlib.sha256).digest()
 
 
+class PlantGallery:
+    """A plant's decrypted templates, stacked into one matrix so a probe's distance to all of
+    them is one numpy operation."""
+
+    def __init__(self, templates: dict[str, list[Embedding]]) -> None:
+        self.templates = templates
+        self.owners = [no for no, vectors in templates.items() for _ in vectors]
+        rows = [v for vectors in templates.values() for v in vectors]
+        self.matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), EMBEDDING_DIM)
+
+    def nearest(
+        self,
+        probe: Embedding,
+        among: set[str] | None = None,
+        exclude: set[str] = frozenset(),
+        k: int = 2,
+    ) -> dict[str, list[Embedding]]:
+        """The templates of the `k` people nearest to `probe` (within `among`, if given, and
+        not in `exclude`): all that a 1:N decision looks at is the best and the runner-up."""
+        if not self.owners:
+            return {}
+        distances = np.linalg.norm(self.matrix - probe, axis=1)
+        picked: dict[str, list[Embedding]] = {}
+        for index in np.argsort(distances):
+            owner = self.owners[int(index)]
+            if owner in picked or owner in exclude or (among is not None and owner not in among):
+                continue
+            picked[owner] = self.templates[owner]
+            if len(picked) == k:
+                break
+        return picked
+
+
 @dataclass
 class _Cached:
     version: tuple[int, str]
-    gallery: dict[str, list[Embedding]]
+    gallery: PlantGallery
 
 
 class SqlTemplateStore(TemplateStore):
@@ -92,7 +127,7 @@ class SqlTemplateStore(TemplateStore):
             r["employee_no"] for r in self.store.fetch("SELECT employee_no FROM face_templates")
         ]
 
-    def plant_gallery(self, plant: str | None) -> dict[str, list[Embedding]]:
+    def plant_gallery(self, plant: str | None) -> PlantGallery:
         """Everyone enrolled in `plant` (everyone when `None`), decrypted; cached until the
         table changes."""
         where, params = ("WHERE plant = :plant", {"plant": plant}) if plant else ("", {})
@@ -104,8 +139,17 @@ class SqlTemplateStore(TemplateStore):
             cached = self._cache.get(plant)
             if cached is not None and cached.version == version:
                 return cached.gallery
-        rows = self.store.fetch(f"SELECT employee_no FROM face_templates {where}", params)
-        gallery = self.gallery(r["employee_no"] for r in rows)
+        rows = self.store.fetch(f"SELECT employee_no, blob FROM face_templates {where}", params)
+        gallery = PlantGallery(
+            {
+                r["employee_no"]: list(
+                    decrypt_templates(
+                        self._key, r["employee_no"], base64.b64decode(r["blob"])
+                    ).embeddings
+                )
+                for r in rows
+            }
+        )
         with self._lock:
             self._cache[plant] = _Cached(version, gallery)
         return gallery

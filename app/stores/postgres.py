@@ -101,6 +101,13 @@ class PostgresReadStore(ReadStore):
         with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
             yield _PostgresTx(conn)
 
+    def change_schema(self, statements: Sequence[str]) -> None:
+        """On a connection of its own, outside any pipeline: psycopg forgets its prepared
+        statements after a DROP or ALTER, which a pipelined pool connection does not survive."""
+        with psycopg.connect(self.dsn, options=f"-c search_path={self.schema}") as conn:
+            for statement in statements:
+                conn.execute(statement.encode())
+
     def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         with self._read_pool.connection() as conn:
             return _PostgresTx(conn).fetch(sql, params)

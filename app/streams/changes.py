@@ -14,26 +14,35 @@ from app.streams.bus import EventBus
 log = structlog.get_logger(__name__)
 
 
-def change_publisher(
-    bus: EventBus, loop: asyncio.AbstractEventLoop, subject: str
-) -> Callable[[set[str], int], None]:
-    """A runner callback (called on the projection thread) publishing one message per session.
+class ViewChanges:
+    """The projection runner's callback (called on the projection thread): one bus message
+    per changed session, published from the event loop the process serves on (`bind`).
 
     Subjects are `<subject>.<session id>`. The message id is subject + log position, so a
     batch projected twice (a retried transaction, a second runner) is delivered once.
+    Until bound to a loop (admin commands, tests without a server) nothing is published.
     """
 
-    def publish(session_ids: set[str], position: int) -> None:
-        if loop.is_closed():
+    def __init__(self, bus: EventBus, subject: str) -> None:
+        self.bus = bus
+        self.subject = subject
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Publish from ``loop`` from now on (``None``: stop publishing)."""
+        self._loop = loop
+
+    def __call__(self, session_ids: set[str], position: int) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
             return
         for sid in session_ids:
             data = json.dumps({"session_id": sid, "position": position}).encode()
+            subject = f"{self.subject}.{sid}"
             future = asyncio.run_coroutine_threadsafe(
-                bus.publish(f"{subject}.{sid}", data, msg_id=f"{subject}.{sid}:{position}"), loop
+                self.bus.publish(subject, data, msg_id=f"{subject}:{position}"), loop
             )
             future.add_done_callback(_log_failure)
-
-    return publish
 
 
 def _log_failure(future: Future[None]) -> None:

@@ -9,15 +9,29 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 
+from app.audit.log import scoped_events
 from app.domain.access import Role
+from app.domain.errors import ImageUnusable
 from app.projections import queries
+from app.projections.visibility import Viewer, viewer_of
 from app.services.photos import PhotoUpload
 from app.web.auth import bearer, check_password, issue_token, require_principal
-from app.web.common import decode_json, json_response, lang_of, muster_of
+from app.web.common import (
+    MAX_BIGINT,
+    decode_json,
+    json_response,
+    lang_of,
+    muster_of,
+    parse_instant,
+    query_int,
+)
 from app.web.contract import TokenReply, TokenRequest
-from app.web.problems import Problem
+from app.web.i18n import t
+from app.web.problems import Problem, problem_of
+from vision.messages import message as vision_message
 
 ONE_MB = 1024 * 1024
 
@@ -35,6 +49,8 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
         )
     try:
         form = await request.form()
+    except RequestEntityTooLarge:
+        raise
     except Exception as exc:  # a broken multipart body is the client's problem, not a 500
         raise Problem(400, "invalid-body", "problem.invalid_body", errors=[str(exc)[:200]]) from exc
     upload = form.get("file")
@@ -52,7 +68,20 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
         client_event_id=str(form.get("client_event_id", "")),
         device_time=device_time,
     )
-    receipt = await muster.photos.upload(bearer(request), photo, lang_of(request))
+    lang = lang_of(request)
+    try:
+        stored = await muster.photos.upload(bearer(request), photo)
+    except ImageUnusable as unusable:  # the reason in words too: the tablet shows it
+        reason = unusable.facts["reason"]
+        problem = problem_of(unusable)
+        problem.extra["reason_text"] = vision_message(reason, lang)
+        raise problem from unusable
+    receipt = {
+        "photo_id": stored.photo_id,
+        "exif_time": stored.exif_time,
+        "status": "stored",
+        "message": t("photo.stored", lang),
+    }
     return json_response(receipt, 201)
 
 
@@ -60,7 +89,7 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
 async def get_photo(request: Request[Any, Any, Any], photo_id: FromPath[str]) -> Response[Any]:
     """The original photo, for staff who may see its session."""
     muster = muster_of(request)
-    scope = await _scope(request)
+    viewer = await _viewer(request)
     row = await muster.store.afetch_one(
         "SELECT p.photo_id, s.plant FROM photos p JOIN sessions s ON s.id = p.session_id "
         "WHERE p.photo_id = :id",
@@ -68,7 +97,7 @@ async def get_photo(request: Request[Any, Any, Any], photo_id: FromPath[str]) ->
     )
     if row is None:
         raise Problem(404, "unknown-photo", "problem.unknown_photo", photo_id=photo_id)
-    if not await queries.plant_visible(muster.store, scope, row["plant"]):
+    if row["plant"] not in viewer.plants:
         raise Problem(403, "forbidden", "problem.forbidden")
     data = await asyncio.to_thread(muster.photos.files.read, photo_id)
     media = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
@@ -90,38 +119,32 @@ async def post_token(request: Request[Any, Any, Any]) -> Response[Any]:
     return json_response(TokenReply(token=token, expires_at=expires.isoformat()))
 
 
-def _parse_time(value: str | None, default: datetime) -> datetime:
-    if not value:
-        return default
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise Problem(
-            422, "invalid-query", "problem.invalid_body", errors=[f"not ISO 8601: {value}"]
-        ) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def _parse_time(value: str | None, default: datetime, name: str = "time") -> datetime:
+    return parse_instant(value, default, name)
 
 
-async def _scope(request: Request[Any, Any, Any]) -> queries.Scope:
+async def _viewer(request: Request[Any, Any, Any]) -> Viewer:
     muster = muster_of(request)
-    principal = require_principal(request, muster.secret)
-    scope = await queries.scope_of(muster.store, principal.scope)
-    if scope is None:
+    principal = require_principal(request)
+    viewer = await viewer_of(muster.store, principal.scope, principal.employee_no)
+    if viewer is None:
         raise Problem(403, "forbidden", "problem.forbidden")
-    return scope
+    return viewer
 
 
 @get("/api/v1/sessions")
 async def get_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
-    scope = await _scope(request)
+    scope = (await _viewer(request)).scope
     if code := request.query_params.get("code"):  # a session by its plant's own code
         return json_response({"sessions": await queries.session_by_code(muster.store, scope, code)})
     now = datetime.now(UTC)
     start = _parse_time(
-        request.query_params.get("from"), now.replace(hour=0, minute=0, second=0, microsecond=0)
+        request.query_params.get("from"),
+        now.replace(hour=0, minute=0, second=0, microsecond=0),
+        "from",
     )
-    end = _parse_time(request.query_params.get("to"), start + timedelta(days=1))
+    end = _parse_time(request.query_params.get("to"), start + timedelta(days=1), "to")
     org = None
     if code := request.query_params.get("org"):
         org = await queries.scope_of(muster.store, code)
@@ -137,16 +160,15 @@ async def get_attendance(
     request: Request[Any, Any, Any], session_id: FromPath[str]
 ) -> Response[Any]:
     muster = muster_of(request)
-    scope = await _scope(request)
+    viewer = await _viewer(request)
     detail = await queries.session_detail(
         muster.store, session_id, datetime.now(UTC), muster.policy, muster.settings.dept_alert_rate
     )
     if detail is None:
         raise Problem(404, "unknown-session", "problem.unknown_session", session_id=session_id)
-    visible = await queries.visible_plants(muster.store, scope)
-    if detail.plant not in visible:
+    if detail.plant not in viewer.plants:
         raise Problem(403, "forbidden", "problem.forbidden")
-    return json_response(detail.seen_from(visible))
+    return json_response(detail.seen_from(viewer.plants, viewer.people))
 
 
 @get("/api/v1/photos/{photo_id:str}")
@@ -157,8 +179,7 @@ async def get_photo_evidence(
     (inside the caller's scope), and its analysis with every face's box (``null`` until
     analysed)."""
     muster = muster_of(request)
-    scope = await _scope(request)
-    visible = await queries.visible_plants(muster.store, scope)
+    visible = (await _viewer(request)).plants
     photo = await queries.photo_evidence(muster.store, photo_id, visible)
     if photo is None:
         raise Problem(404, "unknown-photo", "problem.unknown_photo", photo_id=photo_id)
@@ -169,33 +190,18 @@ async def get_photo_evidence(
 
 @get("/api/v1/events")
 async def get_events(request: Request[Any, Any, Any]) -> Response[Any]:
-    """The event log in order, for auditors and admins."""
+    """The event log in order, for auditors and admins: only events inside their subtree,
+    and never a secret (password, token or two-factor)."""
     muster = muster_of(request)
-    principal = require_principal(request, muster.secret)
+    principal = require_principal(request)
     if principal.role not in (Role.AUDITOR, Role.ADMIN):
         raise Problem(403, "forbidden", "problem.forbidden")
-    try:
-        after = int(request.query_params.get("after", "0"))
-        limit = min(max(int(request.query_params.get("limit", "100")), 1), 1000)
-    except ValueError as exc:
-        raise Problem(
-            422, "invalid-query", "problem.invalid_body", errors=["after/limit must be integers"]
-        ) from exc
-
-    def read() -> list[dict[str, Any]]:
-        notifications = muster.app.recorder.select_notifications(start=after + 1, limit=limit)
-        return [
-            {
-                "id": n.id,
-                "originator_id": str(n.originator_id),
-                "originator_version": n.originator_version,
-                "topic": n.topic,
-                "state": msgspec.json.decode(n.state),
-            }
-            for n in notifications
-        ]
-
-    events = await asyncio.to_thread(read)
+    viewer = await _viewer(request)
+    after = query_int(request, "after", 0, high=MAX_BIGINT - 1)  # reads from after + 1
+    limit = min(query_int(request, "limit", 100, low=1), 1000)
+    events = await asyncio.to_thread(
+        scoped_events, muster.app, muster.store, viewer.scope.path, after, limit
+    )
     return json_response({"events": events, "next_after": events[-1]["id"] if events else after})
 
 

@@ -17,25 +17,34 @@ from litestar.exceptions import (
     ValidationException,
     WebSocketDisconnect,
 )
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from app.bootstrap import Muster
 from app.domain.errors import Refusal
 from app.projections import queries
-from app.streams.changes import bus_publisher, change_publisher
+from app.projections.visibility import Viewer, viewer_of
 from app.web.alerts import alert_handlers
+from app.web.anomalies_api import anomaly_handlers
 from app.web.api import api_handlers
-from app.web.auth import principal_of
+from app.web.archive_api import archive_handlers
+from app.web.auth import authentication_middleware, principal_of
+from app.web.calendar import calendar_handlers
 from app.web.checkins import checkin_handlers
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
+from app.web.compliance_api import compliance_handlers
+from app.web.effect_api import effect_handlers
 from app.web.faces_api import face_handlers
 from app.web.hub import Client, LiveHub
 from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
+from app.web.live_board import live_board_handlers
 from app.web.pages import page_exception_handlers, page_handlers
+from app.web.plan_pages import plan_page_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
+from app.web.reports import report_handlers
 from app.web.room_qr import room_qr_handlers
 
 log = structlog.get_logger(__name__)
@@ -74,6 +83,20 @@ def _too_deep_handler(request: Request[Any, Any, Any], exc: RecursionError) -> R
     return problem_response(problem, lang_of(request))
 
 
+def _not_utf8_handler(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
+    # msgspec raises it for invalid UTF-8 inside a JSON string of a body
+    problem = Problem(400, "invalid-json", "problem.invalid_body", errors=["not UTF-8"])
+    return problem_response(problem, lang_of(request))
+
+
+def _too_large_handler(
+    request: Request[Any, Any, Any], exc: RequestEntityTooLarge
+) -> Response[Any]:
+    limit = request.route_handler.resolve_request_max_body_size()
+    problem = Problem(413, "body-too-large", "problem.body_too_large", max_bytes=limit)
+    return problem_response(problem, lang_of(request))
+
+
 def _http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     body: dict[str, Any] = {
         "type": "about:blank",
@@ -105,6 +128,38 @@ def _origin_allowed(socket: WebSocket[Any, Any, Any], allowed: list[str]) -> boo
     return urlsplit(origin).netloc == host or origin in allowed
 
 
+def _since(socket: WebSocket[Any, Any, Any]) -> int | None:
+    """`?since=<version>`: the last version a reconnecting client saw (anything else: none)."""
+    value = socket.query_params.get("since", "")
+    return int(value) if value.isdigit() else None
+
+
+async def _live_scope(muster: Muster, viewer: Viewer, scope: str) -> tuple[str, Viewer] | None:
+    """The plant of a live scope the viewer may follow, and what narrows its pushes; None
+    when it lies outside the viewer's rights. `dept:<code>` is any org unit inside the
+    viewer's subtree (a department head's own department, or one below a plant manager)."""
+    kind, _, key = scope.partition(":")
+    if kind == "plant" and key in viewer.plants:
+        return key, viewer
+    if kind == "session":
+        plant = (await queries.session_plant(muster.store, [key])).get(key)
+        return (plant, viewer) if plant in viewer.plants else None
+    if kind == "photo":
+        plant = await queries.photo_plant(muster.store, key)
+        return (plant, viewer) if plant in viewer.plants else None
+    if kind == "dept":
+        row = await muster.store.afetch_one(
+            "SELECT code, plant FROM org_units WHERE code = :k OR id = :k", {"k": key}
+        )
+        unit = await viewer_of(muster.store, row["code"]) if row else None
+        if unit is None or row is None or row["plant"] not in viewer.plants:
+            return None
+        if not unit.scope.path.startswith(viewer.scope.path):
+            return None
+        return row["plant"], Viewer(unit.scope, unit.kind, unit.plants, viewer.employee_no)
+    return None
+
+
 @websocket("/ws/live")
 async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     muster = muster_of(socket)
@@ -112,12 +167,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     if not _origin_allowed(socket, muster.settings.allowed_origins):
         await socket.close(code=4403, reason="origin not allowed")
         return
-    principal = principal_of(socket, muster.secret)
-    token = socket.query_params.get("token")
-    if principal is None and token:
-        from app.web.auth import read_token
-
-        principal = read_token(muster.secret, token)
+    principal = principal_of(socket)
     if principal is None:
         await socket.close(code=4401, reason="login required")
         return
@@ -131,32 +181,29 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
             lang=lang_of(socket),
             visible=frozenset(),
             login=principal.login,
+            since=_since(socket),
         )
         with suppress(WebSocketDisconnect):
             await hub.serve(inbox)
         return
-    kind, _, key = scope.partition(":")
-    user_scope = await queries.scope_of(muster.store, principal.scope)
-    plant = key if kind == "plant" else None
-    if kind == "session":
-        found = await queries.session_plant(muster.store, [key])
-        plant = found.get(key)
-    visible = (
-        await queries.visible_plants(muster.store, user_scope)
-        if user_scope is not None
-        else frozenset[str]()
-    )
-    if kind not in ("plant", "session") or plant not in visible:
+    viewer = await viewer_of(muster.store, principal.scope, principal.employee_no)
+    allowed = await _live_scope(muster, viewer, scope) if viewer is not None else None
+    if viewer is None or allowed is None:
         await socket.close(code=4403, reason="scope not allowed")
         return
+    plant, narrowed = allowed
     await socket.accept()
     client = Client(
         socket=socket,
         scope=scope,
         fmt=socket.query_params.get("format", "html"),
         lang=lang_of(socket),
-        visible=visible,
+        visible=viewer.plants,
+        viewer=narrowed,
+        plant=plant,
         login=principal.login,
+        since=_since(socket),
+        session=socket.query_params.get("session"),
     )
     with suppress(WebSocketDisconnect):
         await hub.serve(client)
@@ -172,27 +219,11 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await hub.start()
-        if run_projections:
-            muster.runner.on_change = change_publisher(
-                muster.bus, asyncio.get_running_loop(), muster.live_subject
-            )
-            muster.runner.start()
-            muster.start_alerts(bus_publisher(muster.bus, asyncio.get_running_loop()))
-        backlog = None
-        if muster.settings.vision_processes > 0:
-            # analyses a restart interrupted (the upload path starts the rest at once)
-            backlog = asyncio.create_task(muster.photos.watch_backlog(every_s=60, older_than_s=120))
+        muster.start(asyncio.get_running_loop(), projections=run_projections)
         try:
             yield
         finally:
-            if backlog is not None:
-                backlog.cancel()
-                with suppress(asyncio.CancelledError):
-                    await backlog
-            muster.runner.on_change = None
-            if run_projections:
-                muster.stop_alerts()
-                muster.runner.stop()
+            await asyncio.to_thread(muster.stop)
             await hub.stop()
             await muster.bus.close()
             await muster.store.close_async()
@@ -200,10 +231,18 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
     app = Litestar(
         route_handlers=[
             *api_handlers,
+            *anomaly_handlers,
+            *effect_handlers,
+            *report_handlers,
+            *archive_handlers,
             *checkin_handlers,
             *import_handlers,
             *planning_handlers,
+            *compliance_handlers,
+            *plan_page_handlers,
+            *calendar_handlers,
             *alert_handlers,
+            *live_board_handlers,
             *page_handlers,
             *room_qr_handlers,
             *face_handlers,
@@ -212,12 +251,15 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             create_static_files_router(path="/static", directories=[STATIC]),
         ],
         lifespan=[lifespan],
+        middleware=[authentication_middleware],
         exception_handlers={
             Problem: _problem_handler,
             Refusal: _refusal_handler,
             ValidationException: _validation_handler,
             ClientException: _client_exception_handler,
             RecursionError: _too_deep_handler,
+            UnicodeDecodeError: _not_utf8_handler,
+            RequestEntityTooLarge: _too_large_handler,
             HTTPException: _http_exception_handler,
             Exception: _internal_error_handler,
             **page_exception_handlers,

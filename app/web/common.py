@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -56,3 +57,48 @@ async def decode_json(request: Request[Any, Any, Any], max_bytes: int) -> Any:
         return msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise Problem(400, "invalid-json", "problem.invalid_body", errors=[str(exc)]) from exc
+
+
+#: instants a query may name: wide enough for any plan, far from datetime's overflow
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+MAX_BIGINT = 2**63 - 1
+
+
+def _invalid_query(reason: str) -> Problem:
+    return Problem(422, "invalid-query", "problem.invalid_query", errors=[reason])
+
+
+def query_int(
+    request: Request[Any, Any, Any], name: str, default: int, low: int = 0, high: int = MAX_BIGINT
+) -> int:
+    """An integer query parameter within [low, high]; anything else is a 422 problem."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw) if len(raw) <= 20 else high + 1
+    except ValueError:
+        raise _invalid_query(f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise _invalid_query(f"{name} must be between {low} and {high}")
+    return value
+
+
+def parse_instant(value: str | None, default: datetime, name: str = "time") -> datetime:
+    """An ISO 8601 instant (UTC when it has no offset) between 1900 and 3000; anything else
+    is a 422 problem, never an overflow further on."""
+    if not value:
+        return default
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _invalid_query(f"{name} is not ISO 8601: {value[:64]}") from None
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        inside = EARLIEST <= parsed <= LATEST
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise _invalid_query(f"{name} must lie between 1900 and 3000")
+    return parsed

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,11 +20,22 @@ from litestar import WebSocket
 
 from app.bootstrap import Muster
 from app.projections import queries
+from app.projections.visibility import Viewer
 from app.streams.bus import Subscription
 from app.web.alert_text import describe
+from app.web.pages import photo_context
 from app.web.render import render
 
 log = structlog.get_logger(__name__)
+
+
+#: messages waiting per connection: a client this far behind is dropped (it reconnects with
+#: `?since=` and gets a fresh snapshot and the alerts it missed)
+QUEUE = 16
+#: a send that takes longer than this drops the client
+SEND_TIMEOUT_S = 5.0
+#: alert notices kept for clients that reconnect with `?since=`
+RECENT_ALERTS = 1000
 
 
 @dataclass(eq=False)
@@ -38,9 +49,19 @@ class Client:
     fmt: str
     lang: str
     visible: frozenset[str]
+    #: narrows what it is shown to the people and departments its user (or `dept:`) covers
+    viewer: Viewer | None = None
+    #: the plant of a `dept:` scope
+    plant: str | None = None
     login: str = ""
+    #: the last version the client saw before it reconnected (`?since=`): alerts after it
+    #: are sent again
+    since: int | None = None
+    #: a photo page's session, the one it compares the photo with
+    session: str | None = None
     sent_version: int = -1
-    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=8))
+    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=QUEUE))
+    dropped: bool = False
 
 
 class LiveHub:
@@ -57,6 +78,8 @@ class LiveHub:
         self._tasks: list[asyncio.Task[None]] = []
         self._subscription: Subscription | None = None
         self._alerts: Subscription | None = None
+        self.recent_alerts: deque[dict[str, Any]] = deque(maxlen=RECENT_ALERTS)
+        self.dropped = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self.pushes = 0
 
@@ -100,28 +123,49 @@ class LiveHub:
     def push_alert(self, note: dict[str, Any]) -> None:
         """An alert notice: a toast on every inbox socket of its recipients; the JSON message
         to JSON clients it is addressed to or whose plant or session it is about."""
-        alert = note["alert"]
-        recipients = set(alert["recipients"])
-        about = {f"plant:{alert.get('plant')}", f"session:{alert['subject'].get('session_id')}"}
+        self.recent_alerts.append(note)
         toasts: dict[str, str] = {}
-        text = json.dumps(note, ensure_ascii=False)
-        for scope, clients in list(self.clients.items()):
+        for clients in list(self.clients.values()):
             for client in list(clients):
-                mine = client.login in recipients
-                if scope == "inbox" and mine and client.fmt != "json":
-                    if note["notice"] != "raised":
-                        continue
-                    if client.lang not in toasts:
-                        title, detail = describe(alert, client.lang)
-                        toasts[client.lang] = render(
-                            "_alert_toast.html", client.lang, title=title, detail=detail
-                        )
-                    self._offer(client, toasts[client.lang])
-                elif client.fmt == "json" and (mine or scope in about):
+                text = self._alert_text(client, note, toasts)
+                if text is not None:
                     self._offer(client, text)
-                else:
-                    continue
-                self.pushes += 1
+                    self.pushes += 1
+
+    @staticmethod
+    def _alert_text(client: Client, note: dict[str, Any], toasts: dict[str, str]) -> str | None:
+        """What `client` is sent of an alert notice, if anything (`toasts`: rendered ones)."""
+        alert = note["alert"]
+        mine = client.login in alert["recipients"]
+        if client.scope == "inbox" and mine and client.fmt != "json":
+            if note["notice"] != "raised":
+                return None
+            if client.lang not in toasts:
+                title, detail = describe(alert, client.lang)
+                toasts[client.lang] = render(
+                    "_alert_toast.html", client.lang, title=title, detail=detail
+                )
+            return toasts[client.lang]
+        subject = alert["subject"]
+        about = {
+            f"plant:{alert.get('plant')}",
+            f"session:{subject.get('session_id')}",
+            f"dept:{subject.get('org_code')}",
+        }
+        if client.fmt == "json" and (mine or client.scope in about):
+            return json.dumps(note, ensure_ascii=False)
+        return None
+
+    def _replay(self, client: Client) -> None:
+        """The alert notices after `client.since` (a reconnecting client's last version)."""
+        if client.since is None:
+            return
+        toasts: dict[str, str] = {}
+        for note in list(self.recent_alerts):
+            if int(note.get("version", 0)) > client.since:
+                text = self._alert_text(client, note, toasts)
+                if text is not None:
+                    self._offer(client, text)
 
     # -- clients -----------------------------------------------------------------------------
 
@@ -131,6 +175,7 @@ class LiveHub:
         writer = asyncio.create_task(self._write(client))
         try:
             await self._push_scope(client.scope, only=client)
+            self._replay(client)
             while True:
                 await client.socket.receive_data(mode="text")  # pings and closes
         except Exception:  # disconnects surface as various exceptions: all end this client
@@ -142,17 +187,32 @@ class LiveHub:
             writer.cancel()
 
     async def _write(self, client: Client) -> None:
-        while True:
+        while not client.dropped:
             text = await client.queue.get()
-            await client.socket.send_text(text)
+            try:
+                await asyncio.wait_for(client.socket.send_text(text), SEND_TIMEOUT_S)
+            except TimeoutError:
+                self._drop(client)
 
-    @staticmethod
-    def _offer(client: Client, text: str) -> None:
-        # A slow screen gets the newest state, not a backlog: drop the oldest queued push.
-        if client.queue.full():
-            with contextlib.suppress(asyncio.QueueEmpty):
-                client.queue.get_nowait()
-        client.queue.put_nowait(text)
+    def _offer(self, client: Client, text: str) -> None:
+        """Queue a message; a client whose queue is full is dropped, so one slow screen never
+        holds up the others or grows the server's memory."""
+        if client.dropped:
+            return
+        try:
+            client.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self._drop(client)
+
+    def _drop(self, client: Client) -> None:
+        if client.dropped:
+            return
+        client.dropped = True
+        self.dropped += 1
+        log.info("dropped a slow live client", scope=client.scope)
+        close = client.socket.close(code=1013, reason="too slow: reconnect with ?since=")
+        task = asyncio.ensure_future(close)
+        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -183,6 +243,14 @@ class LiveHub:
         dirty, self._dirty_sessions = self._dirty_sessions, set()
         plants = await queries.session_plant(self.muster.store, list(dirty))
         scopes = {f"session:{sid}" for sid in dirty} | {f"plant:{p}" for p in plants.values()}
+        scopes |= {
+            scope
+            for scope, clients in self.clients.items()
+            if scope.startswith("dept:") and any(c.plant in plants.values() for c in clients)
+        }
+        if any(scope.startswith("photo:") for scope in self.clients):
+            photos = await queries.photos_of_sessions(self.muster.store, sorted(dirty))
+            scopes |= {f"photo:{photo_id}" for photo_id in photos}
         for scope in scopes & set(self.clients):
             await self._push_scope(scope)
 
@@ -191,13 +259,17 @@ class LiveHub:
         if not targets or scope == "inbox":
             return
         kind, _, key = scope.partition(":")
+        if kind == "photo":
+            await self._push_photo(key, targets)
+            return
         settings = self.muster.settings
         now = datetime.now(UTC)
         board: dict[str, Any] = {}
         detail: queries.SessionDetail | None = None
-        if kind == "plant":
+        if kind in ("plant", "dept"):
+            plant = key if kind == "plant" else targets[0].plant
             board = await queries.plant_board(
-                self.muster.store, key, now, self.muster.policy, settings.dept_alert_rate
+                self.muster.store, plant or "", now, self.muster.policy, settings.dept_alert_rate
             )
             version = int(board["version"])
             template, name = "_board.html", "board"
@@ -211,17 +283,21 @@ class LiveHub:
             template, name = "_session_body.html", "session"
         # One render per format and language; a session page also per set of visible plants
         # (a wallboard shows no look-alikes, so all its viewers share one).
-        rendered: dict[tuple[str, str, frozenset[str]], str] = {}
+        rendered: dict[tuple[str, str, frozenset[str], Any], str] = {}
         for client in targets:
             visible = client.visible if detail is not None else frozenset()
-            key_ = (client.fmt, client.lang, visible)
+            seer = client.viewer
+            key_ = (client.fmt, client.lang, visible, seer.key if seer else None)
             if key_ not in rendered:
                 # A wallboard shows no look-alikes; a session page shows them as `visible` may.
-                view = board if detail is None else detail.seen_from(visible)
+                if detail is None:
+                    view = seer.board(board) if seer else board
+                else:
+                    view = detail.seen_from(visible, seer.people if seer else None)
                 if client.fmt == "json":
                     rendered[key_] = json.dumps(
                         {
-                            "type": "plant" if kind == "plant" else "session",
+                            "type": kind,
                             "id": key,
                             "version": version,
                             name: view,
@@ -236,3 +312,21 @@ class LiveHub:
             self._offer(client, rendered[key_])
             client.sent_version = version
             self.pushes += 1
+
+    async def _push_photo(self, photo_id: str, targets: list[Client]) -> None:
+        """A photo evidence page: its body again (analysed, counted again, reused …)."""
+        for client in targets:
+            context = await photo_context(self.muster, photo_id, client.visible, client.session)
+            if context is None:
+                continue
+            self.pushes += 1
+            if client.fmt == "json":
+                message = {"type": "photo", "id": photo_id, "version": self.pushes}
+                text = json.dumps(
+                    {**message, "photo": context["photo"], "pending": context["pending"]},
+                    ensure_ascii=False,
+                    default=str,
+                )
+            else:
+                text = render("_photo_body.html", client.lang, oob=True, **context)
+            self._offer(client, text)

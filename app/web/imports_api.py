@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from typing import Annotated, Any
 
 import msgspec
@@ -21,6 +19,7 @@ from app.web.auth import require_principal
 from app.web.common import lang_of, muster_of
 from app.web.import_texts import finding_json
 from app.web.problems import Problem
+from app.web.spreadsheets import spreadsheet
 
 #: who may load files into Muster
 IMPORTERS = (Role.HR, Role.ADMIN)
@@ -112,32 +111,7 @@ async def get_template(request: Request[Any, Any, Any], kind: FromPath[str]) -> 
     spec = KINDS[kind]
     header = [c.name for c in spec.columns]
     example = [spec.example.get(name, "") for name in header]
-    if request.query_params.get("format", "csv") == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        assert sheet is not None
-        sheet.title = kind
-        sheet.append(header)
-        sheet.append(example)
-        out = io.BytesIO()
-        book.save(out)
-        body, media, ext = (
-            out.getvalue(),
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "xlsx",
-        )
-    else:
-        text = io.StringIO()
-        csv.writer(text).writerows([header, example])
-        # with a BOM, Excel opens the UTF-8 file with the Chinese intact
-        body, media, ext = ("\ufeff" + text.getvalue()).encode(), "text/csv; charset=utf-8", "csv"
-    return Response(
-        body,
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="muster-{kind}.{ext}"'},
-    )
+    return spreadsheet([header, example], f"muster-{kind}", request.query_params.get("format"))
 
 
 import_handlers = [post_import, get_template]

@@ -76,11 +76,22 @@ class CodeSession(msgspec.Struct):
     room: str
 
 
+def _warm_face_engine(request: Request[Any, Any, Any]) -> None:
+    """Load the face models in the background once a kiosk is up, so its first face
+    check-in does not wait for them."""
+    state = request.app.state
+    if not getattr(state, "face_engine_warming", False):
+        state.face_engine_warming = True
+        task = asyncio.get_running_loop().run_in_executor(None, muster_of(request).faces.engine)
+        state.face_engine_task = task
+
+
 @get("/api/v1/kiosk")
 async def get_kiosk_state(request: Request[Any, Any, Any]) -> Response[Any]:
     """The device's room: its current session with the live count and the roster."""
     muster = muster_of(request)
     device = await asyncio.to_thread(muster.checkins.authenticate_device, bearer(request))
+    _warm_face_engine(request)
     now = datetime.now(UTC)
     row = await checkin_points.room_session(
         muster.store, device.plant, device.room, now, muster.policy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -11,7 +12,9 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
+from app.bootstrap import Muster
 from app.projections import queries
+from app.projections.visibility import Viewer, viewer_of
 from app.stores.base import from_iso
 from app.web.auth import COOKIE, Principal, check_password, issue_token, principal_of
 from app.web.common import lang_of, muster_of
@@ -63,7 +66,8 @@ async def login_submit(
         COOKIE,
         token,
         httponly=True,
-        samesite="strict",
+        samesite="lax",
+        secure=request.url.scheme == "https",
         max_age=muster.settings.token_ttl_hours * 3600,
     )
     return response
@@ -71,6 +75,10 @@ async def login_submit(
 
 @post("/logout")
 async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+    """End the login's sessions everywhere (its tokens stop working) and drop the cookie."""
+    principal = principal_of(request)
+    if principal is not None:
+        await asyncio.to_thread(muster_of(request).app.credentials.end_sessions, principal.login)
     response = Redirect("/login")
     response.delete_cookie(COOKIE)
     return response
@@ -86,17 +94,17 @@ class _Refused(Exception):
 
 async def _visible_plants(
     request: Request[Any, Any, Any],
-) -> tuple[Principal, list[dict[str, Any]]] | Redirect:
-    """The logged-in staff member and the plants their scope can see (or a login redirect)."""
+) -> tuple[Principal, Viewer, list[dict[str, Any]]] | Redirect:
+    """The logged-in person, their view, and the plants it reaches (or a login redirect)."""
     muster = muster_of(request)
-    principal = principal_of(request, muster.secret)
+    principal = principal_of(request)
     if principal is None:
         return _login_redirect(request)
-    scope = await queries.scope_of(muster.store, principal.scope)
-    plants = await queries.plants_in_scope(muster.store, scope) if scope else []
-    if not plants:
+    viewer = await viewer_of(muster.store, principal.scope, principal.employee_no)
+    plants = await queries.plants_in_scope(muster.store, viewer.scope) if viewer else []
+    if viewer is None or not plants:
         raise _Refused(403, "problem.forbidden")
-    return principal, plants
+    return principal, viewer, plants
 
 
 def _refused_page(request: Request[Any, Any, Any], exc: _Refused) -> Response[str]:
@@ -109,7 +117,7 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     seen = await _visible_plants(request)
     if isinstance(seen, Redirect):
         return seen
-    return Redirect(f"/plants/{seen[1][0]['code']}/wallboard")
+    return Redirect(f"/plants/{seen[2][0]['code']}/wallboard")
 
 
 @get("/plants/{plant:str}/wallboard")
@@ -117,15 +125,17 @@ async def wallboard(request: Request[Any, Any, Any], plant: FromPath[str]) -> Re
     seen = await _visible_plants(request)
     if isinstance(seen, Redirect):
         return seen
-    principal, plants = seen
+    principal, viewer, plants = seen
     current = next((p for p in plants if p["code"] == plant), None)
     if current is None:
         raise _Refused(403, "problem.forbidden")
     muster = muster_of(request)
     lang = lang_of(request)
     now = datetime.now(UTC)
-    board = await queries.plant_board(
-        muster.store, plant, now, muster.policy, muster.settings.dept_alert_rate
+    board = viewer.board(
+        await queries.plant_board(
+            muster.store, plant, now, muster.policy, muster.settings.dept_alert_rate
+        )
     )
     page = render(
         "wallboard.html",
@@ -145,7 +155,7 @@ async def session_page(request: Request[Any, Any, Any], session_id: FromPath[str
     seen = await _visible_plants(request)
     if isinstance(seen, Redirect):
         return seen
-    principal, plants = seen
+    principal, viewer, plants = seen
     muster = muster_of(request)
     lang = lang_of(request)
     now = datetime.now(UTC)
@@ -155,7 +165,7 @@ async def session_page(request: Request[Any, Any, Any], session_id: FromPath[str
     visible = {p["code"] for p in plants}
     if detail is None or detail.plant not in visible:
         raise _Refused(404, "problem.unknown_session")
-    session = detail.seen_from(visible)
+    session = detail.seen_from(visible, viewer.people)
     page = render("session.html", lang, principal=principal, session=session, now=now, oob=False)
     return _html(page, lang=request.query_params.get("lang") and lang)
 
@@ -209,56 +219,65 @@ def _faces_view(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 # How long after it was stored a room photo may still be analysed by a `muster worker --vision`
-# the web process cannot see: analyses take seconds, and a worker sweeps its backlog every minute.
+# the web process cannot see: analyses take seconds; a worker that was down catches up from its
+# checkpoint when it starts again.
 ANALYSIS_EXPECTED_S = 600
 
 
-def _awaits_analysis(photo: dict[str, Any], vision_here: bool) -> bool:
-    """Whether a photo's evidence page should poll for its analysis: a room photo not yet
-    analysed, while this process's vision workers will take it, or, in scale-out (the web
-    process analyses nothing), while a worker may still take it."""
+def _awaits_analysis(photo: dict[str, Any], vision_here: bool, now: datetime) -> bool:
+    """Whether a photo's evidence page should say it is being analysed: a room photo not yet
+    analysed, while this process's analysis will take it, or, in scale-out (the web process
+    analyses nothing), while a worker may still take it."""
     if photo["kind"] != "room" or photo["status"] != "stored":
         return False
-    age = (datetime.now(UTC) - from_iso(photo["stored_at"])).total_seconds()
+    age = (now - from_iso(photo["stored_at"])).total_seconds()
     return vision_here or age < ANALYSIS_EXPECTED_S
 
 
-@get("/photos/{photo_id:str}/evidence")
-async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -> Response[Any]:
-    """A photo as evidence: the picture with every face's box (counted or "maybe", looking at
-    the front or not) and the materials found, beside its EXIF time, camera, uploads, what it
-    looks like and the check-ins of the session it is for. Polls itself while it is analysed."""
-    seen = await _visible_plants(request)
-    if isinstance(seen, Redirect):
-        return seen
-    principal, plants = seen
-    visible = {p["code"] for p in plants}
-    muster = muster_of(request)
-    lang = lang_of(request)
+async def photo_context(
+    muster: Muster, photo_id: str, visible: Collection[str], wanted_session: str | None
+) -> dict[str, Any] | None:
+    """What the photo evidence page shows (the page and its live pushes), compared with the
+    session it was opened from (``wanted_session``, else its last upload); ``None`` when the
+    photo is unknown or outside ``visible``."""
     photo = await queries.photo_evidence(muster.store, photo_id, visible)
     uploads = photo["uploads_seen"] if photo is not None else []
     if photo is None or photo["plant"] not in visible or not uploads:
-        raise _Refused(404, "problem.unknown_photo")
-    wanted = request.query_params.get("session")
-    session = next((u for u in uploads if u["session_id"] == wanted), uploads[-1])
+        return None
+    session = next((u for u in uploads if u["session_id"] == wanted_session), uploads[-1])
     exif = photo["exif_time"]
     gap = None
     if exif:
         gap = round((from_iso(session["uploaded_at"]) - plant_time(exif)).total_seconds() / 60)
-    context = {
+    now = muster.adapters.clock()
+    return {
         "exif_gap_min": gap,
         "exif_has_offset": exif is not None and from_iso(exif).tzinfo is not None,
-        "principal": principal,
         "photo": photo,
         "uploads": uploads,
         "session": session,
         "faces": _faces_view(photo["analysis"]),
-        "pending": _awaits_analysis(photo, muster.photos.vision_processes > 0),
+        "pending": _awaits_analysis(photo, muster.analysis is not None, now),
         "url": f"/photos/{photo_id}/evidence?session={quote(session['session_id'])}",
     }
-    if request.headers.get("hx-request"):
-        return _html(render("_photo_body.html", lang, **context))
-    page = render("photo.html", lang, **context)
+
+
+@get("/photos/{photo_id:str}/evidence")
+async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -> Response[Any]:
+    """A photo as evidence: the picture with every face's box (counted or uncertain, looking
+    at the front or not) and the materials found, beside its EXIF time, camera, uploads, what
+    it looks like and the check-ins of the session it is for. Its analysis is pushed live."""
+    seen = await _visible_plants(request)
+    if isinstance(seen, Redirect):
+        return seen
+    principal, _, plants = seen
+    visible = {p["code"] for p in plants}
+    muster = muster_of(request)
+    lang = lang_of(request)
+    context = await photo_context(muster, photo_id, visible, request.query_params.get("session"))
+    if context is None:
+        raise _Refused(404, "problem.unknown_photo")
+    page = render("photo.html", lang, principal=principal, oob=False, **context)
     return _html(page, lang=request.query_params.get("lang") and lang)
 
 

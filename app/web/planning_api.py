@@ -49,7 +49,10 @@ def conflict_words(conflict: Conflict, lang: str, names: dict[str, str]) -> str:
 
 def _report(muster: Muster, sitting: Sitting) -> tuple[list[Conflict], list[FreeSlot]]:
     window = PlanningWindow.load(
-        muster.store, sitting.starts_at - SLOT_HORIZON, sitting.ends_at + SLOT_HORIZON
+        muster.store,
+        sitting.starts_at - SLOT_HORIZON,
+        sitting.ends_at + SLOT_HORIZON,
+        sitting.roster,
     )
     found = window.check(sitting, muster.settings.team_away_share)
     slots = [

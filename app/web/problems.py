@@ -45,6 +45,16 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
     "not_an_employee": (403, "not-an-employee", "problem.not_an_employee"),
     "qr_required": (422, "qr-required", "problem.qr_required"),
     "unknown_photo": (422, "unknown-photo", "problem.unknown_photo"),
+    "invalid_photo": (422, "invalid-body", "problem.invalid_body"),
+    "photo_too_large": (413, "photo-too-large", "problem.photo_too_large"),
+    "image_rejected": (422, "image-rejected", "problem.image_rejected"),
+    "photo_key_reused": (409, "idempotency-key-reused", "problem.photo_key_reused"),
+    "concurrent_uploads": (409, "conflict", "problem.concurrent_uploads"),
+    "anomaly_already_resolved": (
+        409,
+        "anomaly-already-resolved",
+        "problem.anomaly_already_resolved",
+    ),
 }
 
 

@@ -131,12 +131,12 @@ def test_session_page_shows_each_persons_status_live(
     page.screenshot(path=str(SHOTS / "session.png"), full_page=True)
 
 
+@pytest.mark.vision("none")  # storage and forensics; analysis is tested apart
 def test_session_page_shows_photos_and_which_earlier_photo_one_looks_like(
     page: Page, server: LiveServer, plant: Plant
 ) -> None:
     from tests.e2e.test_photos import jpeg_of, jpeg_with_exif, upload
 
-    server.muster.photos.vision_processes = 0  # storage and forensics; analysis is tested apart
     original = jpeg_with_exif("2026:11:20 09:00:00")
     first = upload(server, plant.p1_token, original, plant.later_session_id, "b-1").json()
     assert server.muster.runner.wait_until_caught_up(10)

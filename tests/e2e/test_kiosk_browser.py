@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from app.domain.qr import qr_key, room_qr
 from app.settings import Settings
 from tests import faces
 from tests.conftest import LiveServer, Plant, make_settings
@@ -204,4 +206,33 @@ def test_the_room_screen_shows_a_qr_that_changes(
     expect(page.locator("#qr-code")).not_to_have_text(
         page.locator("#qr-code").inner_text(), timeout=25_000
     )
+    context.close()
+
+
+def test_phone_checks_in_with_the_typed_room_code(
+    browser: Browser, server: LiveServer, plant: Plant
+) -> None:
+    server.muster.app.add_user(
+        "e04", "employee", "W1-T1", "test", password="e04-password", employee_no="E04"
+    )
+    assert server.muster.runner.wait_until_caught_up(30)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{server.url}/m")
+    page.fill("#p-login-form input[name=login]", "e04")
+    page.fill("#p-login-form input[name=password]", "e04-password")
+    page.click("#p-login-form button[type=submit]")
+    expect(page.locator("#p-who")).to_have_text("员工E04 · E04")
+    code = room_qr(qr_key(server.muster.secret), plant.session_id, datetime.now(UTC)).code
+    page.fill("#p-code", code)
+    page.click("#p-code-form button[type=submit]")
+    expect(page.locator("#p-name")).to_have_text("员工E04")
+    expect(page.locator("#p-message")).to_have_text("签到成功")
+    page.screenshot(path=str(DOCS_SHOTS / "phone.png"), full_page=True)
+    phone_id = page.evaluate("localStorage.getItem('muster-phone-id')")
+    assert server.muster.runner.wait_until_caught_up(10)
+    row = server.muster.store.fetch_one(
+        "SELECT phone_id FROM phone_checkins WHERE employee_no = 'E04'"
+    )
+    assert row is not None and row["phone_id"] == phone_id
     context.close()

@@ -22,6 +22,8 @@ from tests.e2e.test_live import badge_check_in, user_token, ws_url
 from tests.e2e.test_photo_page import staff
 from tests.e2e.test_photos import jpeg_of, jpeg_with_exif, upload
 
+pytestmark = pytest.mark.vision("none")  # about look-alikes, not analysis
+
 
 @pytest.fixture
 def backend() -> str:
@@ -35,7 +37,6 @@ class Reuse:
 
 
 def reuse_across_plants(server: LiveServer, plant: Plant) -> Reuse:
-    server.muster.photos.vision_processes = 0  # about look-alikes, not analysis
     original = upload(
         server, plant.p2_token, jpeg_with_exif(), plant.other_plant_session_id, "x-1"
     ).json()["photo_id"]

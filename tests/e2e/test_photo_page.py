@@ -35,13 +35,13 @@ def text_of(html: str, element_id: str) -> str:
     return re.sub(r"<[^>]+>|\s+", " ", found.group(1)).strip()
 
 
+@pytest.mark.vision("none")
 def test_exif_time_without_a_zone_is_plant_time_and_the_gap_to_upload_shows(
     server: LiveServer, plant: Plant
 ) -> None:
     """A camera that records no time zone writes the plant's wall clock: 08:05 stays 08:05 on
     the page (not 16:05, as UTC read into Shanghai would give), and the minutes between taking
     and uploading are worked out from it."""
-    server.muster.photos.vision_processes = 0
     photo = upload(
         server,
         plant.p1_token,
@@ -59,13 +59,13 @@ def test_exif_time_without_a_zone_is_plant_time_and_the_gap_to_upload_shows(
     assert 'class="flag" id="photo-gap"' in html
 
 
+@pytest.mark.vision("none")
 def test_in_scale_out_the_page_waits_for_a_worker_only_as_long_as_one_could_come(
     server: LiveServer, plant: Plant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The web process analyses nothing; a `muster worker --vision` it cannot see does. A room
-    photo just stored reads "Analysing…" and the page polls for the result; one no worker has
-    taken ten minutes on reads "—" and the page stops asking."""
-    server.muster.photos.vision_processes = 0
+    photo just stored reads "Analysing…" and the page listens for the result; one no worker
+    has taken ten minutes on reads "—"."""
     photo = upload(server, plant.p1_token, jpeg_with_exif(), plant.session_id, "w-1").json()
     assert server.muster.runner.wait_until_caught_up(10)
     url = f"/photos/{photo['photo_id']}/evidence?lang=en"
@@ -73,16 +73,17 @@ def test_in_scale_out_the_page_waits_for_a_worker_only_as_long_as_one_could_come
         waiting = client.get(url).text
         monkeypatch.setattr(pages, "ANALYSIS_EXPECTED_S", 0)  # ten minutes on, still no worker
         given_up = client.get(url).text
-    assert 'hx-trigger="every 2s"' in waiting
+    live = f'ws-connect="/ws/live?scope=photo:{photo["photo_id"]}&session={plant.session_id}'
+    assert live in waiting
     assert "Analysing…" in waiting
-    assert "hx-trigger" not in given_up
+    assert "hx-trigger" not in waiting  # pushed, never polled
     assert "Analysing…" not in given_up
 
 
+@pytest.mark.vision("none")
 def test_a_photo_used_for_two_sessions_lists_both_and_links_back(
     server: LiveServer, plant: Plant
 ) -> None:
-    server.muster.photos.vision_processes = 0
     photo = jpeg_with_exif("2026:11:24 08:05:00")
     first = upload(server, plant.p1_token, photo, plant.session_id, "r-1").json()
     upload(server, plant.p1_token, photo, plant.later_session_id, "r-2")
@@ -99,10 +100,10 @@ def test_a_photo_used_for_two_sessions_lists_both_and_links_back(
     assert "TabletCam 3" in html
 
 
+@pytest.mark.vision("none")
 def test_a_photo_is_only_shown_to_staff_who_may_see_its_plant(
     server: LiveServer, plant: Plant
 ) -> None:
-    server.muster.photos.vision_processes = 0
     photo = upload(
         server, plant.p2_token, jpeg_with_exif(), plant.other_plant_session_id, "s-1"
     ).json()

@@ -63,6 +63,7 @@ def attendance(server: LiveServer, session_id: str) -> dict[str, object]:
     return reply.json()  # type: ignore[no-any-return]
 
 
+@pytest.mark.vision("real")
 def test_room_photo_is_stored_once_and_analysed(server: LiveServer, plant: Plant) -> None:
     photo = jpeg_with_exif()
     first = upload(server, plant.p1_token, photo, plant.session_id, "p-1")
@@ -110,10 +111,10 @@ def token(server: LiveServer, login: str, password: str) -> str:
     return reply.json()["token"]  # type: ignore[no-any-return]
 
 
+@pytest.mark.vision("none")
 def test_photo_evidence_api_is_scoped_and_plain_about_unknown_ids(
     server: LiveServer, plant: Plant
 ) -> None:
-    server.muster.photos.vision_processes = 0
     photo = upload(server, plant.p2_token, jpeg_with_exif(), plant.other_plant_session_id, "q-1")
     photo_id = photo.json()["photo_id"]
     assert server.muster.runner.wait_until_caught_up(10)
@@ -141,10 +142,10 @@ def test_photo_evidence_api_is_scoped_and_plain_about_unknown_ids(
     assert [n["photo_id"] for n in near] == [photo_id]
 
 
+@pytest.mark.vision("none")  # this test is about storage, not analysis
 def test_the_same_picture_for_another_session_is_recorded_as_reuse(
     server: LiveServer, plant: Plant
 ) -> None:
-    server.muster.photos.vision_processes = 0  # this test is about storage, not analysis
     photo = jpeg_with_exif("2026:11:20 09:00:00")
     first = upload(server, plant.p1_token, photo, plant.session_id, "a-1").json()
     second = upload(server, plant.p1_token, photo, plant.later_session_id, "b-1").json()
@@ -166,12 +167,12 @@ def jpeg_of(rgb: object, quality: int = 90) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.vision("none")
 def test_a_resized_recompressed_copy_is_found_as_looking_like_the_earlier_photo(
     server: LiveServer, plant: Plant
 ) -> None:
     """Borrowed photos are rarely byte-identical: a resized, recompressed copy uploaded for
     another session carries which stored photo it looks like; an unrelated photo carries none."""
-    server.muster.photos.vision_processes = 0
     original = jpeg_with_exif("2026:11:20 09:00:00")
     small = Image.open(io.BytesIO(original)).resize((384, 384))
     copy = jpeg_of(np.asarray(small), quality=60)
@@ -192,8 +193,8 @@ def test_a_resized_recompressed_copy_is_found_as_looking_like_the_earlier_photo(
     assert [p["near_duplicates"] for p in earlier] == [[]]  # type: ignore[index]
 
 
+@pytest.mark.vision("none")
 def test_bad_photos_get_problems_and_store_nothing(server: LiveServer, plant: Plant) -> None:
-    server.muster.photos.vision_processes = 0
     corrupt = upload(
         server, plant.p1_token, b"\xff\xd8\xff\xe0 not really a jpeg", plant.session_id, "c-1"
     )
@@ -222,3 +223,38 @@ def test_bad_photos_get_problems_and_store_nothing(server: LiveServer, plant: Pl
     assert anonymous.status_code == 401
     assert server.muster.runner.wait_until_caught_up(10)
     assert server.muster.store.fetch("SELECT photo_id FROM photos") == []
+
+
+def photo_topics(server: LiveServer) -> list[str]:
+    notifications = server.muster.app.recorder.select_notifications(start=1, limit=10_000)
+    return [n.topic.rsplit(".", 1)[-1] for n in notifications if ".Photo" in n.topic]
+
+
+@pytest.mark.vision("none")  # storage only: no analysis events arrive meanwhile
+def test_the_same_client_event_id_with_other_bytes_is_refused_and_nothing_is_stored(
+    server: LiveServer, plant: Plant
+) -> None:
+    """A tablet bug (or a forged resend) reuses a photo's `client_event_id` for another
+    picture: 409 `idempotency-key-reused` naming the photo the key belongs to, and no event,
+    no file; the honest resend of the first picture still answers as before."""
+    first = upload(server, plant.p1_token, jpeg_with_exif(), plant.session_id, "k-1")
+    assert first.status_code == 201, first.text
+    before = photo_topics(server)
+    files = sorted(p.name for p in (server.muster.settings.var_dir / "photos").rglob("*"))
+    other = jpeg_of(skimage_data.coffee())
+    reused = upload(server, plant.p1_token, other, plant.session_id, "k-1")
+    assert reused.status_code == 409, reused.text
+    problem = reused.json()
+    assert problem["type"].endswith("/idempotency-key-reused")
+    assert problem["photo_id"] == first.json()["photo_id"]
+    assert problem["client_event_id"] == "k-1"
+    also_elsewhere = upload(server, plant.p1_token, other, plant.later_session_id, "k-1")
+    assert also_elsewhere.status_code == 409
+    assert photo_topics(server) == before
+    assert sorted(p.name for p in (server.muster.settings.var_dir / "photos").rglob("*")) == files
+    again = upload(server, plant.p1_token, jpeg_with_exif(), plant.session_id, "k-1")
+    assert (again.status_code, again.json()["photo_id"]) == (201, first.json()["photo_id"])
+    assert photo_topics(server) == before
+    # Another tablet may use the same id for its own photo: keys are per device.
+    own = upload(server, plant.p2_token, other, plant.other_plant_session_id, "k-1")
+    assert own.status_code == 201, own.text

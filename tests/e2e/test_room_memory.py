@@ -28,6 +28,9 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "vision"
 CUP = json.loads((FIXTURES / "room_memory_after.json").read_text())["cup"]
 
 
+pytestmark = pytest.mark.vision("real")  # the real analyser in its vision process
+
+
 @pytest.fixture
 def backend() -> str:
     return "sqlite"  # the query runs on both stores in tests/integration/test_room_memory.py
@@ -367,10 +370,8 @@ def test_without_an_earlier_photo_of_the_room_the_cup_is_still_counted(
         html = client.get(f"/photos/{after['photo_id']}/evidence?lang=en").text
     assert "Picture on the wall" not in html and "Set aside as pictures" not in html
     assert '<dd id="photo-memory"><span class="muted">none yet</span></dd>' in html
-    deadline = time.monotonic() + 30  # no analysis left in flight, none started
-    while server.muster.photos._in_flight and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not server.muster.photos._in_flight
+    assert server.muster.analysis is not None
+    assert server.muster.analysis.wait_until_idle(60)  # no analysis left in flight
     assert server.muster.runner.wait_until_caught_up(10)
     first = analysed(server, first_id)["analysis"]
     assert first["room_memory_photos"] == 0 and "revises" not in first

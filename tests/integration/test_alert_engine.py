@@ -210,3 +210,32 @@ def test_a_plant_threshold_overrides_the_default_and_a_department_overrides_its_
     settle(muster)
     low = {r["org_code"] for r in alerts(muster, rule="dept_rate_low")}
     assert low == {"W2", "W3"}
+
+
+def test_an_escalated_overdue_training_alerts_the_department_until_the_person_attends(
+    muster: Muster, quiet_plant: Plant, clock: Clock
+) -> None:
+    from app.domain.reminders import Escalation
+
+    muster.app.add_user("w1head", "dept_head", "W1", "test", password="head-password")
+    muster.app.save(
+        Escalation(
+            employee_no="E03",
+            course="SAFE",
+            due_on="2026-11-30",
+            level="dept_head",
+            to="E01",
+            days_overdue=7,
+            actor="reminders",
+        )
+    )
+    settle(muster)
+    rows = muster.store.fetch("SELECT * FROM alerts WHERE rule = 'training_overdue'")
+    assert [(r["employee_no"], r["status"], r["org_code"]) for r in rows] == [
+        ("E03", "open", "W1-T1")
+    ]
+    assert "w1head" in rows[0]["recipients"]
+    badge_in(muster, quiet_plant, "E03")  # attends a session of the course
+    settle(muster)
+    rows = muster.store.fetch("SELECT * FROM alerts WHERE rule = 'training_overdue'")
+    assert [(r["status"], r["resolved_reason"]) for r in rows] == [("resolved", "trained")]

@@ -6,11 +6,11 @@ how the photo service reads them (the analysis itself: tests/e2e/test_room_memor
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import io
-import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,17 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from app.bootstrap import Muster
+from app.bootstrap import Adapters, Muster, build
 from app.domain.evidence import Photo, PhotoKind
-from app.projections.queries import room_photos_apart, room_photos_short_of_memory
-from app.services import photos
+from app.domain.recount import RecountPolicy
 from app.services.photos import PhotoUpload
-from tests.conftest import Plant
+from app.services.room_memory import RoomMemory
+from app.services.vision_adapters import InlineRoomAnalyser
+from app.settings import Settings
+from tests.conftest import Plant, fake_adapters, fixture_index, load_plant
+from vision.fake import FakeRoomAnalyzer
+from vision.room.analysis import RoomAnalysis
+from vision.runtime import JobOutcome
 
 MONDAY = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)  # 08:30 in the plant
 
@@ -84,8 +89,7 @@ def test_one_photo_from_each_session_of_the_room_nearest_first_before_or_after(
     assert muster.runner.wait_until_caught_up(30)
 
     def apart(session_id: str, photo_id: str, n: int = 3) -> list[str]:
-        query = room_photos_apart(muster.store, session_id, photo_id, timedelta(hours=12), n)
-        return asyncio.run(query)
+        return memory(muster, photos=n).photos_apart(session_id, photo_id)
 
     # Not this session's other photo, nor this morning's or this evening's, room B's, plant
     # 2's or a selfie; a session exactly 12 hours before counts; Wednesday's is its last
@@ -97,6 +101,10 @@ def test_one_photo_from_each_session_of_the_room_nearest_first_before_or_after(
     assert apart(mon, mon_photo) == [tue_photo, wed_last, at_12h]
     assert apart(friday, fri_photo, n=2) == [thu_evening, thu_last]
     assert apart(str(uuid.uuid4()), new) == []
+
+
+def memory(muster: Muster, photos: int = 3) -> RoomMemory:
+    return RoomMemory(muster.store, muster.photos.files, RecountPolicy(timedelta(hours=12), photos))
 
 
 def analyse(muster: Muster, photo_id: str, result: dict[str, object] | None) -> None:
@@ -140,19 +148,16 @@ def test_the_photos_a_new_photo_of_the_room_gives_more_memory(muster: Muster, pl
     del waiting
     assert muster.runner.wait_until_caught_up(30)
 
-    def without(session_id: str, n: int = 3, fewer_than: int = 1) -> list[str]:
-        gap = timedelta(hours=12)
-        query = room_photos_short_of_memory(muster.store, session_id, gap, n, fewer_than)
-        return sorted(asyncio.run(query))
+    def without(session_id: str, photos: int = 3) -> list[str]:
+        return sorted(memory(muster, photos=photos).short_of_memory(session_id))
 
-    assert without(thu) == sorted([*alone, later])
-    assert without(thu, fewer_than=2) == sorted([*alone, had_one, later])
-    assert without(thu, fewer_than=3) == sorted([*alone, had_memory, had_one, later])
-    # Only the n nearest sessions with room photos each side: Tuesday is nearer than Monday.
-    assert without(thu, n=1) == [later]
-    assert without(this_morning) == sorted([*alone, later])
+    assert without(thu) == sorted([*alone, had_memory, had_one, later])
+    assert without(thu, photos=2) == sorted([*alone, had_one, later])
+    # Only the nearest session with room photos each side: Tuesday is nearer than Monday.
+    assert without(thu, photos=1) == [later]
+    assert without(this_morning) == sorted([*alone, had_memory, had_one, later])
     # Next week's three nearest sessions before it are Thursday's two and Tuesday.
-    assert without(next_week) == sorted([new, too_close])
+    assert without(next_week) == sorted([new, too_close, had_memory, had_one])
     assert without(room_b) == []
     assert without(str(uuid.uuid4())) == []
 
@@ -163,155 +168,164 @@ def room_jpeg(shade: int) -> bytes:
     return out.getvalue()
 
 
-def room_memory(muster: Muster, photo_id: str, session_id: str) -> list[bytes]:
-    """The bytes the photo service hands the analyser as room memory for ``photo_id``."""
+class RecordingAnalyser(InlineRoomAnalyser):
+    """The fake room analyser, noting what room memory each analysis was given."""
 
-    async def read() -> list[bytes]:
-        ids = await muster.photos._memory_ids(photo_id, session_id)
-        return await muster.photos._read_memory(photo_id, ids)
+    def __init__(self) -> None:
+        super().__init__(FakeRoomAnalyzer(fixture_index()))
+        self.given: dict[str, list[bytes]] = {}
 
-    return asyncio.run(read())
+    def analyse(self, data: bytes, earlier: Sequence[bytes]) -> JobOutcome[RoomAnalysis]:
+        self.given[hashlib.sha256(data).hexdigest()] = list(earlier)
+        return super().analyse(data, earlier)
+
+
+@pytest.fixture
+def recording() -> RecordingAnalyser:
+    return RecordingAnalyser()
+
+
+@pytest.fixture
+def adapters(recording: RecordingAnalyser) -> Adapters:
+    return replace(fake_adapters(), analyser=recording)
+
+
+def store(muster: Muster, plant: Plant, session_id: str, data: bytes, name: str) -> str:
+    sent = PhotoUpload(data, session_id, PhotoKind.ROOM, name, None)
+    return asyncio.run(muster.photos.upload(plant.p1_token, sent)).photo_id
+
+
+def follow(muster: Muster) -> None:
+    """Project, then let the photo analysis handle what it may see, until both are idle."""
+    assert muster.analysis is not None
+    for _ in range(5):
+        assert muster.runner.wait_until_caught_up(30)
+        assert muster.analysis.wait_until_idle(30)
+    assert muster.runner.wait_until_caught_up(30)
+
+
+def analysis_of(muster: Muster, photo_id: str) -> dict[str, Any]:
+    photo: Photo = muster.app.repository.get(Photo.create_id(photo_id))
+    assert photo.analysis is not None
+    return photo.analysis
 
 
 def test_room_memory_leaves_out_what_it_cannot_read_and_never_stops_the_analysis(
-    muster: Muster, plant: Plant, monkeypatch: pytest.MonkeyPatch
+    muster: Muster, plant: Plant, recording: RecordingAnalyser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An earlier photo whose file is gone is left out (the others are still used); a store
     that cannot answer means an analysis without memory, not a failed one."""
-    muster.photos.vision_processes = 0  # what is handed to the analyser, not the analysis
     now = session_in(muster, "S-THU", "培训室A", MONDAY + timedelta(days=3))
     days = [session_in(muster, f"S-{d}", "培训室A", MONDAY + timedelta(days=d)) for d in (1, 2)]
     assert muster.runner.wait_until_caught_up(30)
-    stored = {}
-    for n, session_id in enumerate([*days, now]):
-        data = room_jpeg(40 * (n + 1))
-        sent = PhotoUpload(data, session_id, PhotoKind.ROOM, f"up-{n}", None)
-        reply = asyncio.run(muster.photos.upload(plant.p1_token, sent, "en"))
-        stored[reply["photo_id"]] = data
-    first, second, new = stored
-    assert muster.runner.wait_until_caught_up(30)
+    first, second = (
+        store(muster, plant, s, room_jpeg(40 * (n + 1)), f"up-{n}") for n, s in enumerate(days)
+    )
+    follow(muster)
     muster.photos.files.path(second).unlink()
-    assert asyncio.run(muster.photos._session_and_memory(new)) == (now, 0)
-    assert room_memory(muster, new, now) == [stored[first]]
+    new = store(muster, plant, now, room_jpeg(120), "up-2")
+    follow(muster)
+    assert recording.given[new] == [room_jpeg(40)]
+    assert analysis_of(muster, new)["room_memory_photos"] == 1
 
-    async def no_store(*_: object) -> list[str]:
+    def no_store(*_: object) -> list[str]:
         raise OSError("database is locked")
 
-    monkeypatch.setattr(photos, "room_photos_apart", no_store)
-    assert room_memory(muster, new, now) == []
+    monkeypatch.setattr(RoomMemory, "photos_apart", no_store)
+    later = session_in(muster, "S-FRI", "培训室A", MONDAY + timedelta(days=4))
+    assert muster.runner.wait_until_caught_up(30)
+    fri = store(muster, plant, later, room_jpeg(160), "up-3")
+    follow(muster)
+    assert recording.given[fri] == []
+    assert analysis_of(muster, fri)["room_memory_photos"] == 0
+    del first
 
 
 def test_a_photo_whose_file_is_gone_fails_with_a_reason_and_a_recount_keeps_the_count(
     muster: Muster, plant: Plant
 ) -> None:
     """The stored file of a room photo is missing when its analysis runs: the photo fails
-    with "photo_unreadable" (the page shows why) instead of a task dying unseen; a recount
+    with "photo_unreadable" (the page shows why) instead of a job dying unseen; a recount
     of a photo whose file is gone leaves its first analysis as it was."""
-    muster.photos.vision_processes = 0  # store only: the analyses run below, one at a time
     monday = session_in(muster, "S-MON", "培训室A", MONDAY)
     tuesday = session_in(muster, "S-TUE", "培训室A", MONDAY + timedelta(days=1))
     assert muster.runner.wait_until_caught_up(30)
-    ids = []
-    for n, session_id in enumerate((monday, tuesday)):
-        sent = PhotoUpload(room_jpeg(60 + 60 * n), session_id, PhotoKind.ROOM, f"up-{n}", None)
-        ids.append(asyncio.run(muster.photos.upload(plant.p1_token, sent, "en"))["photo_id"])
-    first, gone = ids
-    analyse(muster, first, {"room_memory_photos": 0})
-    assert muster.runner.wait_until_caught_up(30)
-    muster.photos.vision_processes = 1
-    try:
-        # Tuesday's photo is there to compare with, Monday's own file is not.
-        assert room_memory(muster, first, monday) == [room_jpeg(120)]
-        muster.photos.files.path(first).unlink()
-        asyncio.run(muster.photos._analyse(first, again=True))
-        muster.photos.files.path(gone).unlink()
-        asyncio.run(muster.photos._analyse(gone))
-    finally:
-        muster.photos.close()
-    assert muster.runner.wait_until_caught_up(30)
+    first = store(muster, plant, monday, room_jpeg(60), "up-0")
+    follow(muster)
+    counted = analysis_of(muster, first)
+    muster.photos.files.path(first).unlink()  # Monday's own file is gone before its recount
+    gone = store(muster, plant, tuesday, room_jpeg(120), "up-1")
+    muster.photos.files.path(gone).unlink()  # and Tuesday's before its first analysis
+    follow(muster)
     rows = {
         r["photo_id"]: r
         for r in muster.store.fetch("SELECT photo_id, status, failure, headcount FROM photos")
     }
     assert (rows[gone]["status"], rows[gone]["failure"]) == ("failed", "photo_unreadable")
-    assert (rows[first]["status"], rows[first]["headcount"]) == ("analysed", 3)
-    photo: Photo = muster.app.repository.get(Photo.create_id(first))
-    assert photo.analysis is not None and "revises" not in photo.analysis
+    assert rows[first]["status"] == "analysed"
+    assert analysis_of(muster, first) == counted and "revises" not in counted
 
 
-def test_a_recount_lost_when_the_worker_stopped_is_started_by_the_sweep(
-    muster: Muster, plant: Plant
+def photo_events(muster: Muster) -> list[tuple[str, str]]:
+    """(event name, photo aggregate id) of every photo analysis recorded, in order."""
+    notifications = muster.app.recorder.select_notifications(start=1, limit=100_000)
+    return [
+        (n.topic.rsplit(".", 1)[-1], str(n.originator_id))
+        for n in notifications
+        if n.topic.endswith(("PhotoAnalysed", "PhotoAnalysisFailed"))
+    ]
+
+
+def test_a_restart_resumes_from_the_checkpoint_and_analyses_nothing_twice(
+    settings: Settings, adapters: Adapters
 ) -> None:
-    """Monday's photo of 培训室A was analysed alone; Tuesday's was analysed with it, and the
-    worker stopped before analysing Monday's again (``asyncio.run`` ends, cancelling the
-    recount it had just started). The backlog sweep finds it: Monday's photo is counted again
-    with Tuesday's, once. Room B's two photos, each already compared with the other, and
-    Tuesday's, compared with all its room has, are left as they are."""
+    """Monday's photo of 培训室A was analysed alone; Tuesday's was stored while the photo
+    analysis was not running. When it runs again (a new process on the same store), it
+    resumes from its checkpoint: Tuesday's photo is analysed with Monday's, and Monday's is
+    counted again with Tuesday's, once. Started again from the very first event, it finds
+    everything done and records nothing."""
     fixtures = Path(__file__).parents[1] / "fixtures" / "vision"
-    monday = session_in(muster, "S-MON", "培训室A", MONDAY)
-    tuesday = session_in(muster, "S-TUE", "培训室A", MONDAY + timedelta(days=1))
-    room_b = [session_in(muster, f"S-B{d}", "培训室B", MONDAY + timedelta(days=d)) for d in (0, 1)]
-    assert muster.runner.wait_until_caught_up(30)
-
-    def store(session_id: str, data: bytes, name: str) -> str:
-        muster.photos.vision_processes = 0  # stored only: each analysis is run below
-        sent = PhotoUpload(data, session_id, PhotoKind.ROOM, name, None)
-        photo_id: str = asyncio.run(muster.photos.upload(plant.p1_token, sent, "en"))["photo_id"]
-        muster.photos.vision_processes = 1
-        return photo_id
-
-    def memory_of(photo_id: str) -> dict[str, Any]:
-        photo: Photo = muster.app.repository.get(Photo.create_id(photo_id))
-        assert photo.analysis is not None
-        return photo.analysis
-
-    async def sweep_until_counted_again(photo_id: str) -> None:
-        """``watch_backlog`` as `muster worker --vision` runs it, until ``photo_id`` has been
-        analysed again (a minute at most)."""
-        watch = asyncio.create_task(muster.photos.watch_backlog(every_s=0.05))
-        deadline = time.monotonic() + 60
-        try:
-            while time.monotonic() < deadline:
-                if "revises" in await asyncio.to_thread(memory_of, photo_id):
-                    break
-                await asyncio.sleep(0.1)
-        finally:
-            watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watch
-            await muster.photos.drain()
-
+    first_run = build(settings, adapters)
     try:
-        first = store(monday, (fixtures / "room_memory_before.jpg").read_bytes(), "mon")
-        asyncio.run(muster.photos._analyse(first))
-        assert muster.runner.wait_until_caught_up(30)
-        alone = memory_of(first)
+        plant = load_plant(first_run)
+        monday = session_in(first_run, "S-MON", "培训室A", MONDAY)
+        tuesday = session_in(first_run, "S-TUE", "培训室A", MONDAY + timedelta(days=1))
+        assert first_run.runner.wait_until_caught_up(30)
+        before = (fixtures / "room_memory_before.jpg").read_bytes()
+        first = store(first_run, plant, monday, before, "mon")
+        follow(first_run)
+        alone = analysis_of(first_run, first)
         assert alone["room_memory_photos"] == 0
-        second = store(tuesday, (fixtures / "room_memory_after.jpg").read_bytes(), "tue")
-        room_b_photos = [
-            store(sid, room_jpeg(60 + 60 * n), f"b-{n}") for n, sid in enumerate(room_b)
-        ]
-        for photo_id in room_b_photos:
-            analyse(muster, photo_id, {"room_memory_photos": 1})
-        asyncio.run(muster.photos._analyse(second))
-        assert muster.runner.wait_until_caught_up(30)
-        assert memory_of(second)["room_memory_photos"] == 1
-        assert memory_of(first) == alone  # the recount was lost with the worker
-
-        asyncio.run(sweep_until_counted_again(first))
-        assert muster.runner.wait_until_caught_up(30)
-        # Nothing more to compare with anywhere now: the next sweep starts none.
-        assert asyncio.run(muster.photos.recount_backlog()) == 0
+        after = (fixtures / "room_memory_after.jpg").read_bytes()
+        second = store(first_run, plant, tuesday, after, "tue")
+        assert first_run.runner.wait_until_caught_up(30)  # stored; the analysis stopped here
     finally:
-        muster.photos.close()
-    again = memory_of(first)
-    assert again["room_memory_photos"] == 1
-    assert again["revises"] == {
-        "headcount": alone["headcount"],
-        "headcount_max": alone["headcount_max"],
-        "analyser": alone["analyser"],
-        "room_memory_photos": 0,
-    }
-    row = muster.store.fetch_one("SELECT headcount FROM photos WHERE photo_id = :p", {"p": first})
-    assert row is not None and row["headcount"] == again["headcount"]
-    assert not any("revises" in memory_of(p) for p in (second, *room_b_photos))
+        first_run.close()
+    restarted = build(settings, adapters)
+    try:
+        assert restarted.analysis is not None
+        resumed_from = restarted.analysis.position()
+        assert resumed_from > 0
+        follow(restarted)
+        assert analysis_of(restarted, second)["room_memory_photos"] == 1
+        again = analysis_of(restarted, first)
+        assert again["room_memory_photos"] == 1
+        assert again["revises"] == {
+            "headcount": alone["headcount"],
+            "headcount_max": alone["headcount_max"],
+            "analyser": alone["analyser"],
+            "room_memory_photos": 0,
+        }
+        recorded = photo_events(restarted)
+        assert len(recorded) == 3  # Monday alone, Tuesday, Monday again
+        with restarted.store.transaction() as tx:
+            tx.execute("UPDATE projection_tracking SET position = 0 WHERE name = 'photo_analysis'")
+    finally:
+        restarted.close()
+    from_scratch = build(settings, adapters)
+    try:
+        assert from_scratch.analysis is not None and from_scratch.analysis.position() == 0
+        follow(from_scratch)
+        assert photo_events(from_scratch) == recorded
+    finally:
+        from_scratch.close()

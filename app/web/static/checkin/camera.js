@@ -22,12 +22,14 @@ window.MusterCamera = {
     video.srcObject = null;
   },
 
-  // A JPEG of what the camera sees now (null when it shows nothing yet).
-  snapshot(video, canvas, quality) {
+  // A JPEG of what the camera sees now (null when it shows nothing yet), at most maxWidth
+  // pixels wide: the face engine looks at selfies no larger than 800 px anyway.
+  snapshot(video, canvas, quality, maxWidth) {
     if (!video.videoWidth) return Promise.resolve(null);
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    canvas.getContext("2d").drawImage(video, 0, 0);
+    const scale = Math.min(1, (maxWidth || video.videoWidth) / video.videoWidth);
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
     return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", quality || 0.9));
   },
 };

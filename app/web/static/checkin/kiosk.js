@@ -142,7 +142,7 @@
   window.MusterCamera.start(video, "user");
 
   async function photo(kind, ref) {
-    const blob = await window.MusterCamera.snapshot(video, canvas, 0.9);
+    const blob = await window.MusterCamera.snapshot(video, canvas, 0.9, kind === "selfie" ? 800 : 0);
     if (!blob || !state || !state.session) return null;
     const item = await outbox.add({
       kind: "photo",
@@ -273,7 +273,7 @@
     for (let i = 0; i < 3; i += 1) {
       $("k-enrol-step").textContent = `${T["kiosk.enrol_look"]} ${i + 1}/3`;
       await new Promise((resolve) => setTimeout(resolve, 700));
-      const blob = await window.MusterCamera.snapshot(video, canvas, 0.92);
+      const blob = await window.MusterCamera.snapshot(video, canvas, 0.92, 800);
       if (blob) form.append("file", blob, `selfie-${i}.jpg`);
     }
     try {

@@ -1,0 +1,1 @@
+"""Analyses over the read models: training effect on production metrics."""

@@ -1,0 +1,207 @@
+"""Work that follows events (photo analysis, anomaly rules): a subscriber reads the event
+log in order from its own checkpoint, kept in the projections' tracking table, and its
+results are new events.
+
+A subscriber's work may finish later than its event is read (an analysis takes seconds in
+a vision process): `handle` returns the futures of the work it started, and the checkpoint
+only moves past an event once all work started for it and for every event before it is
+done. A restart resumes from there, so work in flight when a process stopped is started
+again; subscribers make that harmless by looking at the aggregate before acting (a photo
+already analysed is not analysed again, an anomaly already flagged is not flagged twice).
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from eventsourcing.application import Application
+
+from app.projections.base import TRACKING_DDL
+from app.stores.base import ReadStore, iso
+
+log = structlog.get_logger(__name__)
+
+
+class Subscriber(ABC):
+    """Reacts to events. Subclasses set `name` (its checkpoint) and `depends_on` (the
+    projections whose rows it reads: it never handles an event before they have applied it)."""
+
+    name: str = ""
+    depends_on: tuple[str, ...] = ()
+    #: event classes it handles (others are skipped without decoding work)
+    topics: tuple[type, ...] = ()
+
+    @abstractmethod
+    def handle(self, event: Any) -> Sequence[Future[Any]]:
+        """React to one event; the futures of work that finishes later (none if done)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the subscriber holds (process pools)."""
+
+
+class SubscriberRunner:
+    """Feeds one subscriber the log from its checkpoint, live (a thread woken after each
+    projection round and each commit) or step by step (`run_once`, tests and CLI)."""
+
+    def __init__(
+        self,
+        app: Application,
+        store: ReadStore,
+        subscriber: Subscriber,
+        *,
+        poll_s: float = 0.2,
+        batch_size: int = 200,
+        max_pending: int = 64,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.subscriber = subscriber
+        self.name = subscriber.name
+        self.poll_s = poll_s
+        self.batch_size = batch_size
+        self.max_pending = max_pending
+        self._lock = threading.Lock()
+        self._pending: dict[int, list[Future[Any]]] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        with store.transaction() as tx:
+            tx.execute(TRACKING_DDL)
+            tx.execute(
+                "INSERT INTO projection_tracking (name, position, updated_at) "
+                "VALUES (:name, 0, :at) ON CONFLICT (name) DO NOTHING",
+                {"name": self.name, "at": iso(datetime.now(UTC))},
+            )
+        self._saved = self.position()
+        self._cursor = self._saved
+
+    def position(self) -> int:
+        """The checkpoint: every event up to here has been handled and its work is done."""
+        row = self.store.fetch_one(
+            "SELECT position FROM projection_tracking WHERE name = :name", {"name": self.name}
+        )
+        return int(row["position"]) if row else 0
+
+    def _reachable(self) -> int:
+        """How far the log may be read: the head, or where the slowest dependency is."""
+        head = int(self.app.recorder.max_notification_id() or 0)
+        deps = self.subscriber.depends_on
+        if not deps:
+            return head
+        rows = self.store.fetch("SELECT name, position FROM projection_tracking")
+        positions = {r["name"]: int(r["position"]) for r in rows}
+        return min([head, *(positions.get(d, 0) for d in deps)])
+
+    def _undone(self) -> int:
+        with self._lock:
+            for position in [p for p, fs in self._pending.items() if all(f.done() for f in fs)]:
+                del self._pending[position]
+            return sum(len(fs) for fs in self._pending.values())
+
+    def run_once(self) -> int:
+        """Hand the subscriber the events it may see now (up to `batch_size` per read) and
+        move the checkpoint as far as finished work allows. Returns events handled."""
+        handled = 0
+        mapper: Any = self.app.mapper
+        topics = self.subscriber.topics
+        while self._undone() < self.max_pending:
+            stop = self._reachable()
+            if stop <= self._cursor:
+                break
+            notifications = self.app.recorder.select_notifications(
+                start=self._cursor + 1, limit=self.batch_size, stop=stop
+            )
+            if not notifications:
+                break
+            for notification in notifications:
+                if not topics or any(notification.topic.endswith(t.__qualname__) for t in topics):
+                    event = mapper.to_domain_event(notification)
+                    futures = list(self.subscriber.handle(event))
+                    if futures:
+                        with self._lock:
+                            self._pending[notification.id] = futures
+                        for future in futures:
+                            future.add_done_callback(lambda _: self._wake.set())
+                self._cursor = notification.id
+                handled += 1
+                if self._undone() >= self.max_pending:
+                    break
+        self._save()
+        return handled
+
+    def _save(self) -> None:
+        """Move the checkpoint to just before the first event whose work is not done."""
+        self._undone()
+        with self._lock:
+            first_open = min(self._pending, default=None)
+        reached = self._cursor if first_open is None else first_open - 1
+        if reached <= self._saved:
+            return
+        with self.store.transaction() as tx:
+            tx.execute(
+                "UPDATE projection_tracking SET position = :p, updated_at = :at "
+                "WHERE name = :name AND position < :p",
+                {"p": reached, "at": iso(datetime.now(UTC)), "name": self.name},
+            )
+        self._saved = reached
+
+    def idle(self) -> bool:
+        """Nothing in flight and the checkpoint at the head of what it may read."""
+        return self._undone() == 0 and self.position() >= self._reachable()
+
+    def wait_until_idle(self, timeout: float = 30.0) -> bool:
+        """Block until every event it may read is handled and its work done (tests, CLI)."""
+        deadline = threading.Event()
+        timer = threading.Timer(timeout, deadline.set)
+        timer.start()
+        try:
+            while not deadline.is_set():
+                if self._thread is None:
+                    self.run_once()
+                else:
+                    self.wake()
+                if self.idle():
+                    return True
+                deadline.wait(0.02)
+            return False
+        finally:
+            timer.cancel()
+
+    # -- live thread -----------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New events or finished work: look again without waiting for the poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        self.subscriber.close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+            try:
+                self.run_once()
+            except Exception:  # a store hiccup: the log says why, the next round retries
+                log.exception("subscriber round failed", subscriber=self.name)
+                self._stop.wait(self.poll_s)

@@ -1,0 +1,60 @@
+"""`/live`: HR's board of every session today across the plants in their scope; narrowed to
+a workshop or department (a department head's own view), it counts that unit's people."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response, get
+from litestar.response import Redirect
+
+from app.projections import queries
+from app.projections.hr_board import board_units, hr_board
+from app.stores.base import iso
+from app.web.auth import principal_of
+from app.web.common import lang_of, muster_of
+from app.web.i18n import t
+from app.web.render import PLANT_TZ, render
+
+#: the board refreshes itself this often (seconds)
+REFRESH_S = 5
+
+
+@get("/live")
+async def live_board(request: Request[Any, Any, Any]) -> Response[Any]:
+    muster = muster_of(request)
+    principal = principal_of(request, muster.secret)
+    if principal is None:
+        return Redirect(f"/login?next={quote('/live')}")
+    lang = lang_of(request)
+    scope = await queries.scope_of(muster.store, principal.scope)
+    wanted = request.query_params.get("org") or principal.scope
+    org = await queries.scope_of(muster.store, wanted)
+    if scope is None or org is None or not org.path.startswith(scope.path):
+        page = render("refused.html", lang, message=t("problem.forbidden", lang))
+        return Response(page, status_code=403, media_type="text/html")
+    units = await board_units(muster.store, scope)
+    kind = next((u["kind"] for u in units if u["code"] == org.code), "group")
+    now = datetime.now(UTC)
+    day = now.astimezone(PLANT_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    board = await hr_board(muster.store, scope, org, kind, day, now)
+    context = {
+        "principal": principal,
+        "board": board,
+        "units": units,
+        "org": org.code,
+        "org_name": next((u["name"] for u in units if u["code"] == org.code), org.code),
+        "refresh_s": REFRESH_S,
+        "now": now,
+        "now_iso": iso(now),
+    }
+    template = "_live_body.html" if request.headers.get("hx-request") else "live.html"
+    response: Response[str] = Response(render(template, lang, **context), media_type="text/html")
+    if request.query_params.get("lang"):
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+live_board_handlers = [live_board]

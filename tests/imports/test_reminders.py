@@ -1,0 +1,104 @@
+"""The reminder ladder with a controlled clock: the person 14 and 3 days before, the
+department head once overdue, the plant manager 7 days later — each rung once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from app.bootstrap import Muster, build
+from app.settings import Settings
+from tests.imports.files import PLANT
+from tests.imports.test_importer import run
+
+CST = timezone(timedelta(hours=8))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, 12, 0, tzinfo=CST)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def day(self, text: str) -> None:
+        self.now = datetime.fromisoformat(f"{text}T08:00:00+08:00")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def muster(settings: Settings, clock: Clock) -> Iterator[Muster]:
+    wired = build(settings, clock=clock)
+    yield wired
+    wired.close()
+
+
+def ladder_events(muster: Muster) -> list[tuple[str, str, str, str]]:
+    found = []
+    for n in muster.app.recorder.select_notifications(start=1, limit=100_000):
+        if n.topic.endswith(("ReminderSent", "ReminderEscalated")):
+            e = muster.app.mapper.to_domain_event(n)
+            found.append(
+                (type(e).__name__, e.employee_no, getattr(e, "rung", None) or e.level, e.to)
+            )
+    return found
+
+
+def climb(muster: Muster, clock: Clock, day: str) -> list[tuple[str, str, str, str]]:
+    before = len(ladder_events(muster))
+    clock.day(day)
+    assert muster.runner.wait_until_caught_up(30)
+    muster.reminders.run_until_idle()
+    return ladder_events(muster)[before:]
+
+
+def test_the_ladder_climbs_each_rung_once_on_its_day(muster: Muster, clock: Clock) -> None:
+    files = dict(PLANT)
+    files["courses"] = PLANT["courses"].replace("FIRE,消防安全,45,730,", "FIRE,消防安全,45,30,")
+    files["org"] = (
+        PLANT["org"]
+        .replace("P1,一厂,plant,G,", "P1,一厂,plant,G,E3")
+        .replace("W1,冲压车间,workshop,P1,", "W1,冲压车间,workshop,P1,E2")
+    )
+    for kind in ("org", "positions", "courses", "employees", "sessions", "attendance"):
+        text = files[kind]
+        if kind == "org":  # heads once the people exist
+            text = PLANT["org"]
+        assert run(muster, kind, text).applied, kind
+    assert run(muster, "org", files["org"]).applied
+    # E1 (team T1 under workshop W1, plant P1) and E4 (W3, plant P2) sat FIRE on 12-01:
+    # valid 30 days, due 12-31
+    assert climb(muster, clock, "2026-12-16") == []
+    assert sorted(climb(muster, clock, "2026-12-17")) == [
+        ("ReminderSent", "E1", "14_days_before", "E1"),
+        ("ReminderSent", "E4", "14_days_before", "E4"),
+    ]
+    assert climb(muster, clock, "2026-12-17") == []  # the same day again: nothing twice
+    assert sorted(climb(muster, clock, "2026-12-28")) == [
+        ("ReminderSent", "E1", "3_days_before", "E1"),
+        ("ReminderSent", "E4", "3_days_before", "E4"),
+    ]
+    assert sorted(climb(muster, clock, "2026-12-31")) == [
+        ("ReminderEscalated", "E1", "dept_head", "E2"),  # W1's head
+        ("ReminderEscalated", "E4", "dept_head", ""),  # W3 has no head yet
+    ]
+    assert climb(muster, clock, "2027-01-06") == []
+    assert sorted(climb(muster, clock, "2027-01-07")) == [
+        ("ReminderEscalated", "E1", "plant_manager", "E3"),  # P1's head
+        ("ReminderEscalated", "E4", "plant_manager", ""),
+    ]
+    # E1 takes the course again: nothing more for E1; E4 stays escalated, once
+    again = (
+        "code,course_code,plant_code,room,starts_at,ends_at,roster\n"
+        "S9,FIRE,P1,A,2027-01-08T09:00:00+08:00,2027-01-08T10:00:00+08:00,E1\n"
+    )
+    assert run(muster, "sessions", again).applied
+    paper = "session_code,employee_no,checked_in_at\nS9,E1,2027-01-08T09:00:00+08:00\n"
+    assert run(muster, "attendance", paper).applied
+    assert climb(muster, clock, "2027-01-20") == []
