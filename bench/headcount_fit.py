@@ -95,6 +95,8 @@ def score(rooms: list[dict[str, Any]], policy: CountPolicy) -> dict[str, Any]:
         "mean_error": sum(errors) / n,
         "range_holds_truth": held / n,
         "range_width": sum(widths) / n,
+        "ranged": sum(w > 0 for w in widths) / n,
+        "people": sum(len(room["heads"]) for room in rooms),
         "errors": errors,
     }
 
@@ -150,6 +152,7 @@ def main() -> None:
     policy = count_policy(args.set)
     if args.what == "score":
         result = score(rooms, policy)
+        result["errors_list"] = result["errors"]
         result["errors"] = {r["room"]: e for r, e in zip(rooms, result["errors"], strict=True) if e}
         print(json.dumps(result, indent=2))
     elif args.what == "recall":
