@@ -19,6 +19,7 @@ from app.alerts.commands import AlertCommands
 from app.domain.access import Device, DeviceKind, Role, User
 from app.domain.ids import natural_id
 from app.domain.org import Course, Employee, OrgKind, OrgUnit, Position, child_kind_allowed
+from app.domain.reports import SavedReport, report_problem
 from app.domain.training import TrainingSession
 from app.passwords import hash_password
 from app.stores.credentials import Credentials, hash_token
@@ -217,3 +218,29 @@ class Training(Application, AlertCommands):
         self.credentials.set_password(login, hash_password(password))
         self.save(user)
         return password
+
+    # -- saved reports ---------------------------------------------------------------------
+
+    def save_report(
+        self,
+        owner: str,
+        name: str,
+        org: str,
+        dimensions: list[str],
+        measures: list[str],
+        schedule: str,
+        recipients: list[str],
+    ) -> UUID:
+        """Save (or replace) a custom report and when it is to be sent to whom."""
+        problem = report_problem(dimensions, measures, schedule)
+        if problem is not None:
+            raise InvalidCommandError(f"report {problem} not allowed")
+        report: SavedReport | None = self.get_or_none(natural_id("report", f"{owner}/{name}"))
+        if report is None:
+            report = SavedReport(owner, name, org, dimensions, measures, actor=owner)
+        elif (report.org, report.dimensions, report.measures) != (org, dimensions, measures):
+            report.change(org, dimensions, measures, actor=owner)
+        if (report.schedule, report.recipients) != (schedule, recipients):
+            report.plan_delivery(schedule, recipients, actor=owner)
+        self.save(report)
+        return report.id

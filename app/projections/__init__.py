@@ -12,6 +12,7 @@ from app.projections.evidence import Evidence, PhotoIndex
 from app.projections.live import LiveAttendance
 from app.projections.phones import PhoneCheckIns
 from app.projections.plans import Plans
+from app.projections.reports import SavedReports
 
 
 def all_projections() -> list[Projection]:
@@ -30,4 +31,5 @@ def all_projections() -> list[Projection]:
         DeviceCommands(),
         AuditTrail(),
         Anomalies(),
+        SavedReports(),
     ]

@@ -44,6 +44,7 @@ from app.web.pages import page_exception_handlers, page_handlers
 from app.web.plan_pages import plan_page_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
+from app.web.report_builder import builder_handlers
 from app.web.reports import report_handlers
 from app.web.room_qr import room_qr_handlers
 
@@ -234,6 +235,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *anomaly_handlers,
             *effect_handlers,
             *report_handlers,
+            *builder_handlers,
             *archive_handlers,
             *checkin_handlers,
             *import_handlers,

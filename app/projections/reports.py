@@ -1,0 +1,54 @@
+"""Saved custom reports and their delivery schedule, per owner."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.domain.reports import SavedReport
+from app.projections.base import Batch, Projection, handles
+
+
+class SavedReports(Projection):
+    name = "saved_reports"
+    owned_tables = ("saved_reports",)
+    tables = (
+        "CREATE TABLE IF NOT EXISTS saved_reports (id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+        "name TEXT NOT NULL, org TEXT NOT NULL, dimensions TEXT NOT NULL, "
+        "measures TEXT NOT NULL, schedule TEXT NOT NULL, recipients TEXT NOT NULL)",
+    )
+
+    @handles(SavedReport.ReportSaved)
+    def saved(self, e: Any, b: Batch) -> None:
+        b.sql(
+            "INSERT INTO saved_reports (id, owner, name, org, dimensions, measures, schedule, "
+            "recipients) VALUES (:id, :owner, :name, :org, :dims, :measures, 'none', '[]') "
+            "ON CONFLICT (id) DO NOTHING",
+            id=str(e.originator_id),
+            owner=e.owner,
+            name=e.name,
+            org=e.org,
+            dims=json.dumps(e.dimensions),
+            measures=json.dumps(e.measures),
+        )
+
+    @handles(SavedReport.ReportChanged)
+    def changed(self, e: Any, b: Batch) -> None:
+        b.sql(
+            "UPDATE saved_reports SET org = :org, dimensions = :dims, measures = :measures "
+            "WHERE id = :id",
+            id=str(e.originator_id),
+            org=e.org,
+            dims=json.dumps(e.dimensions),
+            measures=json.dumps(e.measures),
+        )
+
+    @handles(SavedReport.ReportScheduled)
+    def scheduled(self, e: Any, b: Batch) -> None:
+        b.sql(
+            "UPDATE saved_reports SET schedule = :schedule, recipients = :recipients "
+            "WHERE id = :id",
+            id=str(e.originator_id),
+            schedule=e.schedule,
+            recipients=json.dumps(e.recipients),
+        )
