@@ -115,14 +115,16 @@ class FakeRoomAnalyzer:
     ) -> RoomAnalysis:
         """The room as its JSON describes it (a face with ``"static": true`` is a picture the
         room's photos from other days show, when there are any; ``"confirmed": false`` a
-        possible face); raises ``ImageRejected`` like the real analyser."""
+        possible face, and with ``"promoted": true`` one counted when other days are given);
+        raises ``ImageRejected`` like the real analyser."""
         image = decode_image(data)
         answer = self.fixtures.answer(data)
         faces = []
         for f in answer.get("faces", []):
             pose = HeadPose(float(f.get("yaw", 0.0)), float(f.get("pitch", 0.7)), 0.0, 0.0)
             picture = bool(f.get("static", False)) and bool(earlier)
-            counted = (bool(f.get("confirmed", True)) or bool(f.get("promoted"))) and not picture
+            later = bool(f.get("promoted", False)) and bool(earlier)  # counted once compared
+            counted = (bool(f.get("confirmed", True)) or later) and not picture
             reason = "picture" if picture else "detectors_agree" if counted else "possible_face"
             faces.append(
                 RoomFace(
