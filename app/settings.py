@@ -91,7 +91,6 @@ class Settings(BaseSettings):
     photo_time_tolerance_minutes: float = 10.0
     headcount_margin: int = 2
     headcount_share: float = 0.1
-    plant_timezone: str = "Asia/Shanghai"
     #: The same four for a plant of its own, e.g. `{"SZ2": {"headcount_margin": 3}}`.
     evidence_by_plant: dict[str, dict[str, float | str]] = Field(default_factory=dict)
 
