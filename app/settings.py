@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     #: longest a write transaction may take (PostgreSQL statement timeout, group watchdog)
     write_timeout_s: float = 5.0
     #: check-ins waiting to be stored before new ones are turned away with 429 + Retry-After
-    commit_max_queued: int = 20_000
+    commit_max_queued: int = 4_000
     #: Projections poll the store this often when nothing in-process woke them.
     projection_poll_ms: int = 200
     #: Run projections inside the web process (embedded). Scale-out runs them in `muster worker`.

@@ -9,7 +9,8 @@ For each store, against one `muster serve` process on loopback (projections insi
    mix (2xx / 429 / 503 / 5xx / client timeout at 30 s) and the slowest answer;
 2. recovery: from the moment the storm stops sending, a single check-in every 100 ms until
    one is answered 2xx — the time that took;
-3. 500 tablets sending one check-in each at the same moment: answer mix, p50 and p99.
+3. before the storm, on the quiet system: 500 tablets sending one check-in each at the same
+   moment: answer mix, p50 and p99.
 
 Nothing here asserts: it measures and prints. Figures go to docs/benchmarks.md.
 """
@@ -149,14 +150,6 @@ async def drive(processes: Processes, plant: Any, args: argparse.Namespace) -> d
         await processes.wait(session)
         pairs = Pairs(plant, set())
         sid = next(iter(plant.pairs))
-        answers, took, recovery = await storm(session, base, plant.device_tokens, sid, args)
-        mix = ", ".join(f"{k} {v}" for k, v in sorted(answers.items()))
-        print(
-            f"  storm: {args.tablets} tablets x {args.batch}-item batches for {args.seconds}s: "
-            f"{mix}; slowest answer {max(took):.1f}s; recovered in {recovery:.2f}s",
-            flush=True,
-        )
-        await asyncio.sleep(2)
         single_mix, latencies = await singles(
             session, base, plant.device_tokens, pairs, args.singles
         )
@@ -164,6 +157,14 @@ async def drive(processes: Processes, plant: Any, args: argparse.Namespace) -> d
             f"  {args.singles} simultaneous check-ins: "
             + ", ".join(f"{k} {v}" for k, v in sorted(single_mix.items()))
             + f"; p50 {pct(latencies, 50) * 1000:.0f} ms, p99 {pct(latencies, 99) * 1000:.0f} ms",
+            flush=True,
+        )
+        await asyncio.sleep(2)
+        answers, took, recovery = await storm(session, base, plant.device_tokens, sid, args)
+        mix = ", ".join(f"{k} {v}" for k, v in sorted(answers.items()))
+        print(
+            f"  storm: {args.tablets} tablets x {args.batch}-item batches for {args.seconds}s: "
+            f"{mix}; slowest answer {max(took):.1f}s; recovered in {recovery:.2f}s",
             flush=True,
         )
     return {

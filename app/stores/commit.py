@@ -80,7 +80,7 @@ class GroupCommitter:
         window_s: float = 0.002,
         max_batch: int = 500,
         max_parts: int = 2000,
-        max_queued: int = 20_000,
+        max_queued: int = 4_000,
         timeout_s: float = 5.0,
         on_commit: Callable[[], None] | None = None,
         on_stall: Callable[[], None] | None = None,

@@ -134,29 +134,35 @@ def _reading_order(faces: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [face for row in rows for face in sorted(row, key=lambda f: f["x"])]
 
 
+def _face_reason(face: dict[str, Any]) -> str:
+    """Why a face was counted or not (``vision.headcount.Reason``). Analyses from before the
+    reason was stored say only whether a face was counted and whether it was a picture."""
+    if face.get("reason"):
+        return str(face["reason"])
+    if face.get("static"):
+        return "picture"
+    return "counted" if face["confirmed"] else "possible_face"
+
+
 def _faces_view(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The analysis' faces in reading order, numbered as drawn, each with how it counts
-    (``front``: counted and looking at the front; ``away``: counted, not looking; ``maybe``: in
-    the range only; ``static``: a picture on the wall an earlier photo of the room shows too,
-    in neither), and ``promoted`` when it is counted because room memory vouched for a faint
-    face; ``faintly``: the detectors that saw its head only faintly (decision 0116). Analyses
-    from before room memory have none of these fields: no face is either, nor seen faintly."""
+    """The analysis' faces in reading order, numbered as drawn, each with how it is drawn
+    (``front``: counted and looking at the front; ``away``: counted, not looking; ``maybe``: a
+    possible face, in the range only; ``static``: a picture on the wall, in neither) and why
+    (``reason``, worded by the catalogue's ``ui.face_reason.*``)."""
     if analysis is None:
         return []
     faces = []
     for face in analysis.get("faces") or []:
         x, y, w, h = face["box"]
-        static = bool(face.get("static", False))
-        if static:
+        reason = _face_reason(face)
+        if reason == "picture":
             how = "static"
         elif not face["confirmed"]:
             how = "maybe"
         else:
             how = "front" if face["attentive"] else "away"
-        promoted = bool(face.get("promoted", False))
-        faintly = list(face.get("faintly") or [])
-        view = {"x": x, "y": y, "w": w, "h": h, "how": how}
-        faces.append({**face, "static": static, "promoted": promoted, "faintly": faintly, **view})
+        view = {"x": x, "y": y, "w": w, "h": h, "how": how, "reason": reason}
+        faces.append({**face, "in_doubt": bool(face.get("in_doubt")), **view})
     return [{**f, "n": n} for n, f in enumerate(_reading_order(faces), start=1)]
 
 
