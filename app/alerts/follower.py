@@ -10,7 +10,6 @@ or until it is woken after a commit.
 
 from __future__ import annotations
 
-import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any
 import structlog
 
 from app.projections.base import ddl
+from app.projections.loop import LoopThread
 from app.stores.base import ReadStore, Tx, iso
 
 log = structlog.get_logger(__name__)
@@ -31,7 +31,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Follower(ABC):
+class Follower(LoopThread, ABC):
     """Subclasses set `name`, `depends_on`, `tables` and implement `run_once`."""
 
     name: str = ""
@@ -52,9 +52,7 @@ class Follower(ABC):
         self.clock = clock
         self.poll_s = poll_s
         self.batch_size = batch_size
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._setup_loop(self.name)
         with store.transaction() as tx:
             for statement in ddl(self.tables):
                 tx.execute(statement)
@@ -122,22 +120,6 @@ class Follower(ABC):
                 return
 
     # -- the thread ------------------------------------------------------------------------
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
 
     def _loop(self) -> None:
         while not self._stop.is_set():

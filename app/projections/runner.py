@@ -20,6 +20,7 @@ import structlog
 from eventsourcing.application import Application
 
 from app.projections.base import Batch, Projection, ddl
+from app.projections.loop import LoopThread
 from app.stores.base import ReadStore, iso
 
 #: the name a `CREATE TABLE/INDEX IF NOT EXISTS` statement creates
@@ -45,7 +46,7 @@ class ProjectionStatus:
         return max(self.head - self.position, 0)
 
 
-class ProjectionRunner:
+class ProjectionRunner(LoopThread):
     """Keeps read models up to date, live (a thread woken on commit) or from zero (rebuild)."""
 
     def __init__(
@@ -69,10 +70,8 @@ class ProjectionRunner:
         self.batch_size = batch_size
         #: woken after each round that applied events: workers that follow the projections
         self.followers: list[Callable[[], None]] = []
-        self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._setup_loop("projections")
         self._caught_up = threading.Condition()
-        self._thread: threading.Thread | None = None
         self._listener: threading.Thread | None = None
         self.create_tables()
 
@@ -229,30 +228,17 @@ class ProjectionRunner:
 
     # -- live thread -----------------------------------------------------------------------
 
-    def wake(self) -> None:
-        """Called after each commit in this process: project without waiting for the poll."""
-        self._wake.set()
+    def _started(self) -> None:
+        # commits in other processes (scale-out web processes) wake this runner too
+        self._listener = threading.Thread(
+            target=self.store.listen_committed,
+            args=(self.wake, self._stop),
+            name="projections-listen",
+            daemon=True,
+        )
+        self._listener.start()
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="projections", daemon=True)
-            self._thread.start()
-            # commits in other processes (scale-out web processes) wake this runner too
-            self._listener = threading.Thread(
-                target=self.store.listen_committed,
-                args=(self.wake, self._stop),
-                name="projections-listen",
-                daemon=True,
-            )
-            self._listener.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+    def _stopped(self) -> None:
         if self._listener is not None:
             self._listener.join(timeout=10)
             self._listener = None

@@ -23,6 +23,7 @@ import structlog
 from eventsourcing.application import Application
 
 from app.projections.base import TRACKING_DDL
+from app.projections.loop import LoopThread
 from app.stores.base import ReadStore, iso
 
 log = structlog.get_logger(__name__)
@@ -45,7 +46,7 @@ class Subscriber(ABC):
         """Release what the subscriber holds (process pools)."""
 
 
-class SubscriberRunner:
+class SubscriberRunner(LoopThread):
     """Feeds one subscriber the log from its checkpoint, live (a thread woken after each
     projection round and each commit) or step by step (`run_once`, tests and CLI)."""
 
@@ -68,9 +69,7 @@ class SubscriberRunner:
         self.max_pending = max_pending
         self._lock = threading.Lock()
         self._pending: dict[int, list[Future[Any]]] = {}
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._setup_loop(self.name)
         with store.transaction() as tx:
             tx.execute(TRACKING_DDL)
             tx.execute(
@@ -174,23 +173,6 @@ class SubscriberRunner:
             timer.cancel()
 
     # -- live thread -----------------------------------------------------------------------
-
-    def wake(self) -> None:
-        """New events or finished work: look again without waiting for the poll."""
-        self._wake.set()
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
 
     def close(self) -> None:
         self.stop()

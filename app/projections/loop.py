@@ -1,0 +1,50 @@
+"""One daemon thread that follows the event log: started, woken early and stopped the same
+way for the projection runner, the subscribers and the alert followers."""
+
+from __future__ import annotations
+
+import threading
+
+
+class LoopThread:
+    """Runs `self._loop()` on a daemon thread named `thread_name` until `stop()`.
+
+    `_loop` waits on `self._wake` between rounds and returns once `self._stop` is set.
+    Subclasses call `_setup_loop` in their `__init__`; `_started`/`_stopped` add threads
+    of their own (the runner's NOTIFY listener)."""
+
+    def _setup_loop(self, thread_name: str) -> None:
+        self.thread_name = thread_name
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """New events or finished work: look again without waiting for the poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start following (again after `stop`); a second call while running does nothing."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
+            self._thread.start()
+            self._started()
+
+    def stop(self) -> None:
+        """Stop after the current round; waits up to 10 s for the thread."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._stopped()
+
+    def _started(self) -> None:
+        """Hook: the thread has just started."""
+
+    def _stopped(self) -> None:
+        """Hook: the thread has just stopped."""
+
+    def _loop(self) -> None:
+        raise NotImplementedError
