@@ -46,6 +46,7 @@ from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
 from app.web.report_builder import builder_handlers
 from app.web.reports import report_handlers
+from app.web.review_queue import review_handlers
 from app.web.room_qr import room_qr_handlers
 
 log = structlog.get_logger(__name__)
@@ -245,6 +246,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *calendar_handlers,
             *alert_handlers,
             *live_board_handlers,
+            *review_handlers,
             *page_handlers,
             *room_qr_handlers,
             *face_handlers,
