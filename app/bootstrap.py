@@ -70,7 +70,11 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         }
     url = urlsplit(settings.store)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        # bounded writes: statement, lock and idle-in-transaction timeouts (FINDINGS.md)
+        "PERSISTENCE_MODULE": "app.stores.pg_events:Factory",
+        "MUSTER_STATEMENT_TIMEOUT": str(settings.write_timeout_s),
+        "POSTGRES_LOCK_TIMEOUT": str(max(1, int(settings.write_timeout_s / 2))),
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(int(settings.write_timeout_s * 2)),
         "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
         "POSTGRES_HOST": url.hostname or "127.0.0.1",
         "POSTGRES_PORT": str(url.port or 5432),
@@ -293,7 +297,9 @@ def build(
     with _schema_lock(settings):  # tables are created on first start, by one process at a time
         store = make_read_store(settings)
         credentials = Credentials(store)
-        app = Training(env=event_store_env(settings), credentials=credentials)
+        present = store.existing(["training_events", "metrics_events"])
+        training_env = {**event_store_env(settings), **_create_table(present, "training_events")}
+        app = Training(env=training_env, credentials=credentials)
         # stores from before keep working: the hashes old events carried move to credentials
         credentials.upgrade(app.recorder, Access.owned_tables)
         runner = ProjectionRunner(app, store, all_projections(), on_change=changes, poll_s=poll_s)
@@ -310,7 +316,12 @@ def build(
             )
             analysis = SubscriberRunner(app, store, process, poll_s=poll_s)
             subscribers.append(analysis)
-        metrics_app = Metrics(env=metrics_store_env(event_store_env(settings)))
+        metrics_app = Metrics(
+            env={
+                **metrics_store_env(event_store_env(settings)),
+                **_create_table(present, "metrics_events"),
+            }
+        )
         metrics_runner = ProjectionRunner(
             metrics_app,
             store,
@@ -327,7 +338,10 @@ def build(
         app,
         window_s=settings.commit_window_ms / 1000,
         max_batch=settings.commit_max_batch,
+        max_queued=settings.commit_max_queued,
+        timeout_s=settings.write_timeout_s,
         on_commit=_wake_runners(runner, store),
+        on_stall=store.cancel_stuck_write,
     )
     metrics = MetricsService(metrics_app, store, metrics_runner)
     faces = FaceService(app, store, templates, adapters.faces, files.read)
@@ -447,6 +461,13 @@ def _wake_runners(runner: ProjectionRunner, store: ReadStore) -> Callable[[], No
         store.notify_committed()
 
     return wake
+
+
+def _create_table(present: set[str], events_table: str) -> dict[str, str]:
+    """Tell eventsourcing not to run its DDL when its table exists: `CREATE UNIQUE INDEX IF
+    NOT EXISTS` on the events table waits behind any write holding the table's lock, and a
+    starting process must not queue behind live traffic."""
+    return {"CREATE_TABLE": "n"} if events_table in present else {}
 
 
 @contextmanager

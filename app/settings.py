@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     #: Group commit: gather appends for up to this many milliseconds into one transaction.
     commit_window_ms: float = 2.0
     commit_max_batch: int = 500
+    #: longest a write transaction may take (PostgreSQL statement timeout, group watchdog)
+    write_timeout_s: float = 5.0
+    #: check-ins waiting to be stored before new ones are turned away with 429 + Retry-After
+    commit_max_queued: int = 4_000
     #: Projections poll the store this often when nothing in-process woke them.
     projection_poll_ms: int = 200
     #: Run projections inside the web process (embedded). Scale-out runs them in `muster worker`.
@@ -87,7 +91,6 @@ class Settings(BaseSettings):
     photo_time_tolerance_minutes: float = 10.0
     headcount_margin: int = 2
     headcount_share: float = 0.1
-    plant_timezone: str = "Asia/Shanghai"
     #: The same four for a plant of its own, e.g. `{"SZ2": {"headcount_margin": 3}}`.
     evidence_by_plant: dict[str, dict[str, float | str]] = Field(default_factory=dict)
 

@@ -39,16 +39,3 @@ async def roster(store: ReadStore, session_id: str) -> list[dict[str, Any]]:
         "WHERE session_id = :sid ORDER BY checked_in_at IS NOT NULL, name",
         {"sid": session_id},
     )
-
-
-async def sessions_of_employee(
-    store: ReadStore, employee_no: str, now: datetime, policy: WindowPolicy
-) -> list[Row]:
-    """The person's sessions open for check-in now (on the roster, or already checked in)."""
-    return await store.afetch(
-        f"SELECT {', '.join('s.' + f.strip() for f in SESSION_FIELDS.split(','))}, "
-        "a.status AS my_status FROM sessions s JOIN attendance a ON a.session_id = s.id "
-        "WHERE a.employee_no = :no AND s.status <> 'closed' AND s.starts_at <= :opens_by "
-        "AND s.ends_at > :now ORDER BY s.starts_at",
-        {"no": employee_no, "opens_by": iso(now + policy.opens_before), "now": iso(now)},
-    )

@@ -8,6 +8,7 @@ batching many events per transaction is what makes rebuilds fast (docs/decisions
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +21,9 @@ from eventsourcing.application import Application
 
 from app.projections.base import Batch, Projection, ddl
 from app.stores.base import ReadStore, iso
+
+#: the name a `CREATE TABLE/INDEX IF NOT EXISTS` statement creates
+CREATED = re.compile(r"CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.I)
 
 log = structlog.get_logger(__name__)
 
@@ -75,10 +79,21 @@ class ProjectionRunner:
     # -- schema and checkpoints ------------------------------------------------------------
 
     def create_tables(self) -> None:
+        """Create what is missing. Existence is read from the catalogue first: `CREATE …
+        IF NOT EXISTS` of an existing table or index still waits for locks live traffic
+        holds, and a starting process must never queue behind a busy store."""
+        statements = [(p, st) for p in self.projections for st in ddl(p.tables)]
+        names = {st: m.group(1) for _, st in statements if (m := CREATED.search(st))}
+        present = self.store.existing(list(names.values()))
+        missing = [(p, st) for p, st in statements if names.get(st) not in present]
+        if "projection_tracking" in present:
+            tracked = {r["name"] for r in self.store.fetch("SELECT name FROM projection_tracking")}
+            if not missing and tracked >= {p.name for p in self.projections}:
+                return
         with self.store.transaction() as tx:
+            for _, statement in missing:
+                tx.execute(statement)
             for projection in self.projections:
-                for statement in ddl(projection.tables):
-                    tx.execute(statement)
                 tx.execute(
                     "INSERT INTO projection_tracking (name, position, updated_at) "
                     "VALUES (:name, 0, :at) ON CONFLICT (name) DO NOTHING",

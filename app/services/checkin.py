@@ -112,8 +112,21 @@ class CheckInService:
         phone: PhoneIdentity | None = None,
     ) -> list[CheckInResult]:
         """Check in every command, one result each, in order; one bad item never fails the
-        others. Raises `DeviceNotRecognised` for a missing, unknown or revoked token. From an
+        others. Raises `DeviceNotRecognised` for a missing, unknown or revoked token, and
+        `Overloaded` / `WriteFailed` when the store cannot take them now. From an
         employee's `phone` (their login already checked) no device token is looked at."""
+        # turned away before any work when too much is already in hand
+        with self.committer.admitted(len(commands)):
+            return await self._check_in(token, commands, offline, sent_at, phone)
+
+    async def _check_in(
+        self,
+        token: str | None,
+        commands: Sequence[CheckInCommand],
+        offline: bool,
+        sent_at: datetime | None,
+        phone: PhoneIdentity | None,
+    ) -> list[CheckInResult]:
         received_at = datetime.now(UTC)
         if sent_at is not None and (why := implausible_device_time(sent_at, received_at)):
             raise InvalidCheckIn(errors=[f"sent_at {why}"])

@@ -7,12 +7,13 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.domain.errors import UnknownSession
 from app.domain.ids import natural_id
 from app.domain.qr import check_qr
 from app.domain.rules import RejectReason
 from app.services.commands import CheckInCommand
-from app.services.devices import DeviceIdentity
-from app.stores.base import ReadStore
+from app.services.devices import DeviceIdentity, canonical_uuid, sessions_query
+from app.stores.base import ReadStore, Row
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,15 @@ def phone_of(login: str, employee_no: str) -> PhoneIdentity:
         login=login,
         employee_no=employee_no,
     )
+
+
+def any_session(store: ReadStore, session_id: str) -> Row:
+    """The session a phone names: any plant's (the QR, not the device, proves the room)."""
+    canonical = canonical_uuid(session_id)
+    rows = store.fetch_many([sessions_query({canonical})])[0] if canonical else []
+    if not rows:
+        raise UnknownSession(session_id=session_id)
+    return rows[0]
 
 
 def qr_refusal(

@@ -22,7 +22,9 @@ from app.domain.errors import (
 )
 from app.domain.evidence import Photo, PhotoKind, PhotoUploadKey
 from app.services.checkin import CheckInService
+from app.services.devices import DeviceIdentity
 from app.services.near_duplicates import NearDuplicates
+from app.services.phones import PhoneIdentity, any_session
 from app.services.photo_files import PhotoFiles
 from vision.errors import ImageRejected
 from vision.forensics import photo_facts
@@ -62,9 +64,12 @@ class PhotoService:
         self.files = files
         self.near = NearDuplicates(checkins.store)
 
-    async def upload(self, token: str | None, upload: PhotoUpload) -> StoredPhoto:
+    async def upload(
+        self, token: str | None, upload: PhotoUpload, phone: PhoneIdentity | None = None
+    ) -> StoredPhoto:
         """Store one photo for a session; the same bytes again give the same `photo_id`, and
-        the same `client_event_id` with other bytes is refused (`PhotoKeyReused`)."""
+        the same `client_event_id` with other bytes is refused (`PhotoKeyReused`). An
+        employee's `phone` may add a room photo to any session (its login already checked)."""
         if upload.kind not in PhotoKind.ALL:
             raise InvalidPhotoUpload(errors=[f"kind must be one of {', '.join(PhotoKind.ALL)}"])
         if not upload.client_event_id or len(upload.client_event_id) > MAX_CLIENT_EVENT_ID:
@@ -73,11 +78,17 @@ class PhotoService:
             )
         if len(upload.data) > MAX_PHOTO_BYTES:
             raise PhotoTooLarge(max_bytes=MAX_PHOTO_BYTES)
-        return await asyncio.to_thread(self._store, token, upload)
+        if phone is not None and upload.kind != PhotoKind.ROOM:
+            raise InvalidPhotoUpload(errors=["a phone adds room photos only (kind=room)"])
+        return await asyncio.to_thread(self._store, phone or token, upload)
 
-    def _store(self, token: str | None, upload: PhotoUpload) -> StoredPhoto:
-        device = self.checkins.authenticate_device(token)
-        session = self.checkins.device_session(device, upload.session_id)
+    def _store(self, token: str | PhoneIdentity | None, upload: PhotoUpload) -> StoredPhoto:
+        if isinstance(token, PhoneIdentity):
+            device: DeviceIdentity = token
+            session = any_session(self.checkins.store, upload.session_id)
+        else:
+            device = self.checkins.authenticate_device(token)
+            session = self.checkins.device_session(device, upload.session_id)
         key_id = PhotoUploadKey.create_id(device.id, upload.client_event_id)
         bound: PhotoUploadKey | None = self.app.get_or_none(key_id)
         if bound is not None:  # cheap answer to a resend, before any image work

@@ -91,6 +91,16 @@ class ReadStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def existing(self, names: Sequence[str]) -> set[str]:
+        """Which of these tables and indexes exist, read from the catalogue without taking a
+        lock, so a starting process never queues behind live traffic for DDL it does not
+        need."""
+        return set()
+
+    def cancel_stuck_write(self) -> None:  # noqa: B027 - optional hook
+        """Cancel this deployment's event-store write that outlived its time (the group
+        committer's watchdog calls it). Embedded stores have nothing to cancel."""
+
     def notify_committed(self) -> None:  # noqa: B027 - optional hook
         """Tell projection runners in other processes that new events were committed.
         Embedded stores have one process and nothing to tell."""

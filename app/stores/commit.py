@@ -5,6 +5,14 @@ a hundred per transaction reach 13,000–19,000/s. A single writer thread gather
 arrives within a few milliseconds, saves it in one call, and answers each caller only
 after the commit. A duplicate id fails the whole transaction, so that group is retried
 item by item and only the duplicate's caller sees the error.
+
+Everything is bounded, so a storm is answered instead of queued until it times out:
+the queue holds at most `max_queued` parts (more is `Overloaded`, 429), a transaction at
+most `max_parts`, and a watchdog answers a group that is not committed within
+`timeout_s` with `WriteFailed` (503) instead of letting its callers wait, asks the store
+to cancel the stuck write (`on_stall`), and turns new writes away until it returns.
+Both carry `retry_after_s`; a resent check-in is idempotent, so a 503 whose group did
+commit in the end is answered `replayed` the second time.
 """
 
 from __future__ import annotations
@@ -12,8 +20,9 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, InvalidStateError
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +31,23 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
 log = structlog.get_logger(__name__)
+
+
+class WriteUnavailable(Exception):
+    """The store cannot take this write now; resending after `retry_after_s` is safe."""
+
+    def __init__(self, reason: str, retry_after_s: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+class Overloaded(WriteUnavailable):
+    """More is waiting to be stored than the store can take soon: nothing was queued."""
+
+
+class WriteFailed(WriteUnavailable):
+    """The write failed or did not finish in time: not acknowledged."""
 
 
 @dataclass
@@ -33,6 +59,17 @@ class _Item:
     future: Future[list[BaseException | None]] = field(default_factory=Future)
 
 
+def _settle(future: Future[Any], *, result: Any = None, error: BaseException | None = None) -> None:
+    """Answer a caller unless the watchdog already did."""
+    try:
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+    except InvalidStateError:
+        pass
+
+
 class GroupCommitter:
     """Serialises appends through one thread, batching them into shared transactions."""
 
@@ -42,17 +79,55 @@ class GroupCommitter:
         *,
         window_s: float = 0.002,
         max_batch: int = 500,
+        max_parts: int = 2000,
+        max_queued: int = 4_000,
+        timeout_s: float = 5.0,
         on_commit: Callable[[], None] | None = None,
+        on_stall: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
         self.window_s = window_s
         self.max_batch = max_batch
+        self.max_parts = max_parts
+        self.max_queued = max_queued
+        self.timeout_s = timeout_s
         self.on_commit = on_commit
+        self.on_stall = on_stall
         self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._queued = 0  # parts waiting, not yet taken by the writer
+        self._admitted = 0  # parts of callers admitted and not yet answered
+        self._current: tuple[float, list[_Item]] | None = None  # the group being written
+        self._stalled = False
+        self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
+        self._watchdog = threading.Thread(target=self._watch, name="commit-watchdog", daemon=True)
+        self._watchdog.start()
         self.transactions = 0
         self.appended = 0
+        self.turned_away = 0
+        self.timed_out = 0
+
+    # -- callers ---------------------------------------------------------------------------
+
+    @contextmanager
+    def admitted(self, parts: int) -> Iterator[None]:
+        """Hold room for `parts` from before the caller's lookups until it is answered:
+        raise `Overloaded` (or `WriteFailed` while the store is stuck) at once when more
+        than `max_queued` would be in hand, so a storm is turned away before any work."""
+        with self._lock:
+            if self._stalled:
+                raise WriteFailed("the store is not answering", self._retry_after())
+            if self._admitted and self._admitted + parts > self.max_queued:
+                self.turned_away += parts
+                raise Overloaded("too much is waiting to be stored", self._retry_after())
+            self._admitted += parts
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._admitted -= parts
 
     def submit(self, *aggregates: Any) -> Future[None]:
         """Queue the pending events of `aggregates` (all or nothing); resolves after commit."""
@@ -80,34 +155,57 @@ class GroupCommitter:
             [
                 [
                     e
-                    for agg in (item if isinstance(item, list) else [item])
+                    for agg in (one if isinstance(one, list) else [one])
                     for e in agg.collect_events()
                 ]
-                for item in aggregates
+                for one in aggregates
             ]
         )
-
-    def _enqueue(self, parts: list[list[Any]]) -> Future[list[BaseException | None]]:
-        item = _Item(parts)
-        if not parts:
-            item.future.set_result([])
-        else:
-            self._queue.put(item)
-        return item.future
 
     def save(self, *aggregates: Any) -> None:
         """Submit and wait (for callers already on a worker thread)."""
         self.submit(*aggregates).result()
 
     def close(self) -> None:
+        self._closed.set()
         self._queue.put(None)
         self._thread.join(timeout=10)
 
+    def _refuse_if_full(self, parts: int) -> None:
+        if self._stalled:
+            raise WriteFailed("the store is not answering", self._retry_after())
+        if self._queued and self._queued + parts > self.max_queued:
+            self.turned_away += parts
+            raise Overloaded("too much is waiting to be stored", self._retry_after())
+
+    def _retry_after(self) -> int:
+        # about how long the queue takes to drain at a few thousand parts a second
+        waiting = max(self._queued, self._admitted) // 5000
+        return int(min(30, 1 + waiting + (2 * self.timeout_s if self._stalled else 0)))
+
+    def _enqueue(self, parts: list[list[Any]]) -> Future[list[BaseException | None]]:
+        item = _Item(parts)
+        if not parts:
+            item.future.set_result([])
+            return item.future
+        with self._lock:
+            try:
+                self._refuse_if_full(len(parts))
+            except WriteUnavailable as refused:
+                item.future.set_exception(refused)
+                return item.future
+            self._queued += len(parts)
+        self._queue.put(item)
+        return item.future
+
+    # -- the writer ------------------------------------------------------------------------
+
     def _gather(self, first: _Item) -> tuple[list[_Item], bool]:
         batch = [first]
+        parts = len(first.parts)
         deadline = time.monotonic() + self.window_s
         stop = False
-        while len(batch) < self.max_batch:
+        while len(batch) < self.max_batch and parts < self.max_parts:
             remaining = deadline - time.monotonic()
             try:
                 item = (
@@ -121,6 +219,9 @@ class GroupCommitter:
                 stop = True
                 break
             batch.append(item)
+            parts += len(item.parts)
+        with self._lock:
+            self._queued -= parts
         return batch, stop
 
     def _run(self) -> None:
@@ -129,7 +230,14 @@ class GroupCommitter:
             if first is None:
                 return
             batch, stop = self._gather(first)
-            self._commit(batch)
+            with self._lock:
+                self._current = (time.monotonic(), batch)
+            try:
+                self._commit(batch)
+            finally:
+                with self._lock:
+                    self._current = None
+                    self._stalled = False
             if stop:
                 return
 
@@ -140,19 +248,41 @@ class GroupCommitter:
             # Someone in the group was a duplicate: commit each part alone, so only its
             # caller hears about it.
             for item in batch:
-                item.future.set_result([self._commit_part(part) for part in item.parts])
+                _settle(item.future, result=[self._commit_part(part) for part in item.parts])
             self._committed()
             return
-        except Exception as exc:  # the store is down: every caller gets the error, thread lives
-            log.error("group commit failed", error=str(exc), items=len(batch))
-            for item in batch:
-                item.future.set_exception(exc)
+        except Exception as exc:
+            self._failed(batch, exc)
             return
         self.transactions += 1
         self.appended += sum(len(item.parts) for item in batch)
         for item in batch:
-            item.future.set_result([None] * len(item.parts))
+            _settle(item.future, result=[None] * len(item.parts))
         self._committed()
+
+    def _failed(self, batch: Sequence[_Item], exc: Exception) -> None:
+        """Nothing of the group was stored. One caller's write can fail a shared
+        transaction, so when others shared it and the store still answers quickly, each
+        caller is tried once on its own; otherwise every caller hears 503."""
+        log.error("group commit failed", error=str(exc), items=len(batch))
+        pending = [item for item in batch if not item.future.done()]
+        if len(pending) > 1 and not self._stalled and not self._closed.is_set():
+            for item in pending:
+                try:
+                    self.app.save(*[e for part in item.parts for e in part])
+                except IntegrityError:
+                    _settle(item.future, result=[self._commit_part(p) for p in item.parts])
+                except Exception as alone:
+                    _settle(item.future, error=WriteFailed(str(alone)[:200], self._retry_after()))
+                else:
+                    self.transactions += 1
+                    self.appended += len(item.parts)
+                    _settle(item.future, result=[None] * len(item.parts))
+            self._committed()
+            return
+        failure = WriteFailed(str(exc)[:200], self._retry_after())
+        for item in pending:
+            _settle(item.future, error=failure)
 
     def _commit_part(self, part: list[Any]) -> BaseException | None:
         try:
@@ -161,7 +291,7 @@ class GroupCommitter:
             return IntegrityError("duplicate aggregate")
         except Exception as exc:
             log.error("commit failed", error=str(exc))
-            return exc
+            return WriteFailed(str(exc)[:200], self._retry_after())
         self.transactions += 1
         self.appended += 1
         return None
@@ -169,3 +299,28 @@ class GroupCommitter:
     def _committed(self) -> None:
         if self.on_commit is not None:
             self.on_commit()
+
+    # -- the watchdog ----------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        """Answer a group that takes too long with 503 rather than let its callers wait,
+        and ask the store to cancel the stuck write."""
+        while not self._closed.wait(min(0.25, self.timeout_s / 4)):
+            with self._lock:
+                current = self._current
+                if current is None or self._stalled:
+                    continue
+                started, batch = current
+                if time.monotonic() - started < self.timeout_s:
+                    continue
+                self._stalled = True
+            self.timed_out += sum(len(item.parts) for item in batch)
+            log.error("group commit stalled", items=len(batch), after_s=self.timeout_s)
+            failure = WriteFailed("the store did not answer in time", self._retry_after())
+            for item in batch:
+                _settle(item.future, error=failure)
+            if self.on_stall is not None:
+                try:
+                    self.on_stall()
+                except Exception as exc:
+                    log.warning("could not cancel the stuck write", error=str(exc))

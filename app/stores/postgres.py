@@ -154,6 +154,34 @@ class PostgresReadStore(ReadStore):
         """The LISTEN/NOTIFY channel of this schema's event log."""
         return f"muster_committed_{self.schema}"[:63]
 
+    def existing(self, names: Sequence[str]) -> set[str]:
+        rows = self.fetch(
+            "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = :schema",
+            {"schema": self.schema},
+        )
+        return {row["name"] for row in rows} & set(names)
+
+    def cancel_stuck_write(self) -> None:
+        """Cancel the write transaction of this schema's group committer (found by the name
+        it sets, app/stores/pg_events.py); end its session when it was already cancelled."""
+        from app.stores.pg_events import writer_name
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid, pg_cancel_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s AND state <> 'idle'",
+                [writer_name(self.schema)],
+            ).fetchall()
+            if rows:
+                time.sleep(1.0)
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = %s AND state <> 'idle' AND pid = ANY(%s)",
+                    [writer_name(self.schema), [r[0] for r in rows]],
+                )
+        log.warning("cancelled a stuck event-store write", sessions=len(rows))
+
     def notify_committed(self) -> None:
         """Wake other processes' projection runners; bursts of commits collapse into one
         NOTIFY in flight, sent from a small thread so the committer never waits for it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,10 @@ class SQLiteReadStore(ReadStore):
 
     async def afetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         return await asyncio.to_thread(self.fetch, sql, params)
+
+    def existing(self, names: Sequence[str]) -> set[str]:
+        rows = self.fetch("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
+        return {row["name"] for row in rows} & set(names)
 
     def close(self) -> None:
         with self._lock:

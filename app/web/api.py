@@ -19,6 +19,7 @@ from app.projections import queries
 from app.projections.visibility import Viewer, viewer_of
 from app.services.photos import PhotoUpload
 from app.web.auth import bearer, check_password, issue_token, require_principal
+from app.web.checkins import phone_caller
 from app.web.common import (
     MAX_BIGINT,
     decode_json,
@@ -70,7 +71,7 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
     )
     lang = lang_of(request)
     try:
-        stored = await muster.photos.upload(bearer(request), photo)
+        stored = await muster.photos.upload(bearer(request), photo, phone_caller(request))
     except ImageUnusable as unusable:  # the reason in words too: the tablet shows it
         reason = unusable.facts["reason"]
         problem = problem_of(unusable)

@@ -25,6 +25,7 @@ from app.bootstrap import Muster
 from app.domain.errors import Refusal
 from app.projections import queries
 from app.projections.visibility import Viewer, viewer_of
+from app.stores.commit import Overloaded, WriteUnavailable
 from app.web.alerts import alert_handlers
 from app.web.anomalies_api import anomaly_handlers
 from app.web.api import api_handlers
@@ -77,6 +78,23 @@ def _client_exception_handler(
         problem = Problem(400, "invalid-json", "problem.invalid_body", errors=[exc.detail])
         return problem_response(problem, lang_of(request))
     return _http_exception_handler(request, exc)
+
+
+def _write_unavailable_handler(
+    request: Request[Any, Any, Any], exc: WriteUnavailable
+) -> Response[Any]:
+    """Too busy (429) or the store did not answer (503): nothing acknowledged, resend
+    after `Retry-After` (check-ins are idempotent)."""
+    busy = isinstance(exc, Overloaded)
+    problem = Problem(
+        429 if busy else 503,
+        "overloaded" if busy else "store-unavailable",
+        "problem.overloaded" if busy else "problem.store_unavailable",
+        retry_after=exc.retry_after_s,
+    )
+    response = problem_response(problem, lang_of(request))
+    response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
 
 
 def _too_deep_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
@@ -261,6 +279,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             Refusal: _refusal_handler,
             ValidationException: _validation_handler,
             ClientException: _client_exception_handler,
+            WriteUnavailable: _write_unavailable_handler,
             RecursionError: _too_deep_handler,
             UnicodeDecodeError: _not_utf8_handler,
             RequestEntityTooLarge: _too_large_handler,

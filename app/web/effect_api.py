@@ -152,6 +152,15 @@ async def post_metrics(request: Request[Any, Any, Any]) -> MetricsReply:
     )
 
 
+async def org_in_scope(muster: Muster, principal: Principal, code: str | None) -> queries.Scope:
+    """The org unit `code` (the caller's own by default) if it lies in the caller's subtree."""
+    scope = await queries.scope_of(muster.store, principal.scope)
+    org = await queries.scope_of(muster.store, code or principal.scope)
+    if scope is None or org is None or not org.path.startswith(scope.path):
+        raise Problem(403, "forbidden", "problem.forbidden")
+    return org
+
+
 async def effect_query(muster: Muster, principal: Principal, params: dict[str, str]) -> EffectQuery:
     """An effect query from request parameters, inside the caller's org subtree."""
     course = params.get("course", "").strip()
@@ -160,10 +169,7 @@ async def effect_query(muster: Muster, principal: Principal, params: dict[str, s
     found = await muster.store.afetch_one("SELECT code FROM courses WHERE code = :c", {"c": course})
     if found is None:
         raise Problem(404, "unknown-course", "problem.unknown_course", course=course)
-    scope = await queries.scope_of(muster.store, principal.scope)
-    org = await queries.scope_of(muster.store, params.get("org") or principal.scope)
-    if scope is None or org is None or not org.path.startswith(scope.path):
-        raise Problem(403, "forbidden", "problem.forbidden")
+    org = await org_in_scope(muster, principal, params.get("org"))
     try:
         metric = Metric(params.get("metric", "output"))
         window = int(params.get("window_days", "30"))

@@ -175,7 +175,7 @@ def _script_text(lang: str) -> dict[str, str]:
 def _page(template: str, request: Request[Any, Any, Any]) -> Response[Any]:
     lang = lang_of(request)
     text = msgspec.json.encode(_script_text(lang)).decode()
-    page = render(template, lang, script_text=text)
+    page = render(f"{template}.html", lang, script_text=text, page=template)
     response: Response[Any] = Response(page, media_type="text/html")
     if request.query_params.get("lang"):
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
@@ -185,13 +185,13 @@ def _page(template: str, request: Request[Any, Any, Any]) -> Response[Any]:
 @get("/kiosk")
 async def kiosk_page(request: Request[Any, Any, Any]) -> Response[Any]:
     """The room tablet: face, badge and manual check-in, room photos, offline queue."""
-    return _page("kiosk.html", request)
+    return _page("kiosk", request)
 
 
 @get("/m")
 async def phone_page(request: Request[Any, Any, Any]) -> Response[Any]:
     """The employee's phone: log in, scan the room QR (or type its code), check in."""
-    return _page("phone.html", request)
+    return _page("phone", request)
 
 
 @get("/sw.js")

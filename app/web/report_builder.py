@@ -12,11 +12,10 @@ from litestar.response import Redirect
 
 from app.analysis.builder import custom_report
 from app.domain.reports import DIMENSIONS, MEASURES, SCHEDULES
-from app.projections import queries
 from app.web import charts
 from app.web.auth import principal_of
 from app.web.common import lang_of, muster_of
-from app.web.effect_api import EFFECT_READERS
+from app.web.effect_api import EFFECT_READERS, org_in_scope
 from app.web.problems import Problem
 from app.web.render import render
 
@@ -38,10 +37,7 @@ async def builder_page(request: Request[Any, Any, Any]) -> Response[Any]:
     params = request.query_params
     dimensions = _choice(params.getall("dim", []), DIMENSIONS, ["workshop"])[:2]
     measures = _choice(params.getall("measure", []), MEASURES, ["participation", "attention"])
-    scope = await queries.scope_of(muster.store, principal.scope)
-    org = await queries.scope_of(muster.store, params.get("org") or principal.scope)
-    if scope is None or org is None or not org.path.startswith(scope.path):
-        raise Problem(403, "forbidden", "problem.forbidden")
+    org = await org_in_scope(muster, principal, params.get("org"))
     rows = await asyncio.to_thread(custom_report, muster.store, org.path, dimensions)
     saved = await muster.store.afetch(
         "SELECT name, org, dimensions, measures, schedule, recipients FROM saved_reports "
@@ -91,7 +87,7 @@ async def save_report(request: Request[Any, Any, Any]) -> Response[Any]:
     dims = [str(d) for d in form.getall("dim")]
     measures = [str(m) for m in form.getall("measure")]
     recipients = [r.strip() for r in str(form.get("recipients", "")).split(",") if r.strip()]
-    org = str(form.get("org") or principal.scope)
+    org = (await org_in_scope(muster, principal, str(form.get("org") or ""))).code
     try:
         await asyncio.to_thread(
             muster.app.save_report,

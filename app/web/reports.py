@@ -20,11 +20,10 @@ from app.analysis.reports import (
 )
 from app.analysis.windows import Metric
 from app.bootstrap import Muster
-from app.projections import queries
 from app.web import charts
 from app.web.auth import Principal, principal_of
 from app.web.common import lang_of, muster_of
-from app.web.effect_api import EFFECT_READERS
+from app.web.effect_api import EFFECT_READERS, org_in_scope
 from app.web.i18n import t
 from app.web.problems import Problem
 from app.web.render import render
@@ -53,11 +52,7 @@ async def _principal(request: Request[Any, Any, Any]) -> Principal | None:
 
 async def report_view(muster: Muster, principal: Principal, params: dict[str, str]) -> ReportView:
     """The ranking, the chosen course's effect and the departments, inside the caller's scope."""
-    scope = await queries.scope_of(muster.store, principal.scope)
-    org_code = params.get("org") or principal.scope
-    org = await queries.scope_of(muster.store, org_code)
-    if scope is None or org is None or not org.path.startswith(scope.path):
-        raise Problem(403, "forbidden", "problem.forbidden")
+    org = await org_in_scope(muster, principal, params.get("org"))
     try:
         metric = Metric(params.get("metric", "output"))
         window = min(max(int(params.get("window_days", "30")), 7), 365)

@@ -214,3 +214,22 @@ def test_an_employee_may_not_fetch_the_room_qr(
         headers={"Authorization": f"Bearer {people['E01']}"},
     )
     assert reply.status_code == 403
+
+
+def test_a_phone_adds_a_room_photo(
+    server: LiveServer, plant: Plant, people: dict[str, str]
+) -> None:
+    from tests.e2e.test_photos import jpeg_with_exif
+
+    def upload(token: str, kind: str) -> httpx.Response:
+        return httpx.post(
+            f"{server.url}/api/v1/photos",
+            headers={"Authorization": f"Bearer {token}"},
+            data={"session_id": plant.session_id, "kind": kind, "client_event_id": kind},
+            files={"file": ("room.jpg", jpeg_with_exif("2026:12:07 09:00:00"), "image/jpeg")},
+        )
+
+    reply = upload(people["E15"], "room")
+    assert reply.status_code == 201 and reply.json()["message"] == "已存储"
+    assert upload(people["E15"], "selfie").status_code == 422
+    assert upload(login(server, "hr", "hr-password"), "room").status_code == 403

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageOps
 
-from vision.decode import DecodedImage, decode_image, open_image
+from vision.decode import DecodedImage, open_image
+from vision.errors import ImageRejected
 from vision.forensics.exif import ExifFacts, exif_facts_of
-from vision.forensics.hashes import PhotoHashes, photo_hashes
+from vision.forensics.hashes import HASH_SIDE, PhotoHashes, photo_hashes
 
 
 @dataclass(frozen=True)
@@ -58,5 +61,34 @@ def facts_of(data: bytes, image: DecodedImage, opened: Image.Image | None = None
 
 
 def photo_facts(data: bytes) -> PhotoFacts:
-    """Decode ``data`` safely and compute its ``PhotoFacts``; raises ``ImageRejected``."""
-    return facts_of(data, decode_image(data))
+    """Decode ``data`` safely and compute its ``PhotoFacts``; raises ``ImageRejected``.
+
+    The hashes need a grey copy at most ``HASH_SIDE`` wide, so a JPEG is decoded in grey at
+    the smallest DCT scale that still covers it (a quarter of each side for a 12-megapixel
+    photo): several times less work than decoding every pixel in colour, which is what an
+    upload waits for. Every byte of the file is still read, so a truncated file is refused."""
+    opened = open_image(data)
+    fmt = str(opened.format)
+    exif = exif_facts_of(opened)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            full = opened.size
+            if fmt == "JPEG":
+                opened.draft("L", (HASH_SIDE, HASH_SIDE))
+            opened.load()
+            turned = ImageOps.exif_transpose(opened) or opened
+            gray = np.ascontiguousarray(np.asarray(turned.convert("L"), dtype=np.uint8))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise ImageRejected("image_corrupt", str(e)) from e
+    quarter_turn = (turned.size[0] > turned.size[1]) != (opened.size[0] > opened.size[1])
+    width, height = (full[1], full[0]) if quarter_turn else full
+    return PhotoFacts(
+        sha256=hashlib.sha256(data).hexdigest(),
+        byte_size=len(data),
+        format=fmt,
+        width=width,
+        height=height,
+        exif=exif,
+        hashes=photo_hashes(gray),
+    )

@@ -91,8 +91,11 @@
 
   function showSessions() {
     const known = JSON.parse(localStorage.getItem(SESSIONS) || "null");
-    const list = (known && (known.sessions || known)) || [];
-    if (!Array.isArray(list) || !list.length) return;
+    const all = (known && (known.sessions || known)) || [];
+    const now = Date.now();
+    // upcoming and running ones only, the next first
+    const list = Array.isArray(all) ? all.filter((s) => !s.ends_at || Date.parse(s.ends_at) > now).slice(0, 8) : [];
+    if (!list.length) return;
     const ul = $("p-sessions");
     ul.replaceChildren();
     list.forEach((s) => {

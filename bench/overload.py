@@ -1,0 +1,212 @@
+"""Overload benchmark: does the system answer a storm in time, and how fast does it recover?
+
+    uv run python bench/overload.py                    # SQLite and PostgreSQL
+    uv run python bench/overload.py --stores postgres --seconds 15
+
+For each store, against one `muster serve` process on loopback (projections inside):
+1. storm: `--tablets` tablets each sending `--batch`-item offline batches back to back for
+   `--seconds` (every item a new record: a stranger's badge, refused and kept); the answer
+   mix (2xx / 429 / 503 / 5xx / client timeout at 30 s) and the slowest answer;
+2. recovery: from the moment the storm stops sending, a single check-in every 100 ms until
+   one is answered 2xx — the time that took;
+3. before the storm, on the quiet system: 500 tablets sending one check-in each at the same
+   moment: answer mix, p50 and p99.
+
+Nothing here asserts: it measures and prints. Figures go to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.bootstrap import build  # noqa: E402
+from bench.checkin import (  # noqa: E402
+    Pairs,
+    Processes,
+    fresh_store,
+    load_bench_plant,
+    machine,
+    pct,
+)
+
+TIMEOUT_S = 30
+
+
+def kind_of(status: int | str) -> str:
+    if isinstance(status, str):
+        return status
+    if status >= 500 and status != 503:
+        return "5xx"
+    return str(status) if status in (429, 503) else f"{status // 100}xx"
+
+
+async def post(
+    session: aiohttp.ClientSession, url: str, token: str, body: dict[str, Any]
+) -> tuple[int | str, float]:
+    started = time.perf_counter()
+    try:
+        async with session.post(
+            url,
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
+        ) as reply:
+            await reply.read()
+            return reply.status, time.perf_counter() - started
+    except TimeoutError:
+        return "timeout", time.perf_counter() - started
+    except aiohttp.ClientError as exc:
+        return type(exc).__name__, time.perf_counter() - started
+
+
+async def storm(
+    session: aiohttp.ClientSession, base: str, tokens: list[str], sid: str, args: argparse.Namespace
+) -> tuple[Counter[str], list[float], float]:
+    answers: Counter[str] = Counter()
+    took: list[float] = []
+    stop_at = time.monotonic() + args.seconds
+
+    async def tablet(n: int) -> None:
+        sent = 0
+        while time.monotonic() < stop_at:
+            items = [
+                {
+                    "client_event_id": f"storm-{n}-{sent}-{i}",
+                    "session_id": sid,
+                    "method": "badge",
+                    "badge_uid": f"STRANGER-{n}-{sent}-{i}",
+                }
+                for i in range(args.batch)
+            ]
+            sent += 1
+            status, seconds = await post(
+                session, f"{base}/api/v1/checkins/batch", tokens[n % len(tokens)], {"items": items}
+            )
+            answers[kind_of(status)] += 1
+            took.append(seconds)
+            if status in (429, 503):
+                await asyncio.sleep(0.5)  # a tablet honours Retry-After loosely
+
+    tasks = [asyncio.create_task(tablet(n)) for n in range(args.tablets)]
+    await asyncio.sleep(args.seconds)
+    recovery = await recover(session, base, tokens[0], sid)
+    await asyncio.gather(*tasks)
+    return answers, took, recovery
+
+
+async def recover(session: aiohttp.ClientSession, base: str, token: str, sid: str) -> float:
+    """Seconds from the storm's end until a single check-in is answered 2xx."""
+    ended = time.monotonic()
+    while True:
+        body = {
+            "client_event_id": str(uuid.uuid4()),
+            "session_id": sid,
+            "method": "badge",
+            "badge_uid": f"PROBE-{uuid.uuid4().hex[:8]}",
+        }
+        status, _ = await post(session, f"{base}/api/v1/checkins", token, body)
+        if isinstance(status, int) and status < 500 and status not in (429,):
+            return time.monotonic() - ended
+        await asyncio.sleep(0.1)
+
+
+async def singles(
+    session: aiohttp.ClientSession, base: str, tokens: list[str], pairs: Pairs, count: int
+) -> tuple[Counter[str], list[float]]:
+    bodies = [
+        {
+            "client_event_id": str(uuid.uuid4()),
+            "session_id": sid,
+            "method": "badge",
+            "badge_uid": badge,
+        }
+        for sid, badge in pairs.take(count)
+    ]
+    shots = await asyncio.gather(
+        *(
+            post(session, f"{base}/api/v1/checkins", tokens[i % len(tokens)], body)
+            for i, body in enumerate(bodies)
+        )
+    )
+    return Counter(kind_of(s) for s, _ in shots), [t for _, t in shots]
+
+
+async def drive(processes: Processes, plant: Any, args: argparse.Namespace) -> dict[str, Any]:
+    base = processes.urls[0]
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await processes.wait(session)
+        pairs = Pairs(plant, set())
+        sid = next(iter(plant.pairs))
+        single_mix, latencies = await singles(
+            session, base, plant.device_tokens, pairs, args.singles
+        )
+        print(
+            f"  {args.singles} simultaneous check-ins: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(single_mix.items()))
+            + f"; p50 {pct(latencies, 50) * 1000:.0f} ms, p99 {pct(latencies, 99) * 1000:.0f} ms",
+            flush=True,
+        )
+        await asyncio.sleep(2)
+        answers, took, recovery = await storm(session, base, plant.device_tokens, sid, args)
+        mix = ", ".join(f"{k} {v}" for k, v in sorted(answers.items()))
+        print(
+            f"  storm: {args.tablets} tablets x {args.batch}-item batches for {args.seconds}s: "
+            f"{mix}; slowest answer {max(took):.1f}s; recovered in {recovery:.2f}s",
+            flush=True,
+        )
+    return {
+        "storm": dict(answers),
+        "storm_slowest_s": round(max(took), 2),
+        "recovery_s": round(recovery, 2),
+        "singles": dict(single_mix),
+        "singles_p50_ms": round(pct(latencies, 50) * 1000),
+        "singles_p99_ms": round(pct(latencies, 99) * 1000),
+    }
+
+
+def bench_store(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    print(f"\n== {kind}", flush=True)
+    store = fresh_store(kind, "overload")
+    muster = build(store.settings)
+    try:
+        plant = load_bench_plant(muster, args.employees, args.sessions, seed=7)
+    finally:
+        muster.close()
+    processes = Processes(store, "embedded", 1)
+    try:
+        return asyncio.run(drive(processes, plant, args))
+    finally:
+        processes.stop()
+        store.drop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stores", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument("--tablets", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--singles", type=int, default=500)
+    parser.add_argument("--employees", type=int, default=2000)
+    parser.add_argument("--sessions", type=int, default=20)
+    args = parser.parse_args()
+    print(machine())
+    for kind in args.stores:
+        bench_store(kind, args)
+
+
+if __name__ == "__main__":
+    main()
