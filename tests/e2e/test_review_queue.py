@@ -137,4 +137,4 @@ def test_hr_clears_a_hundred_anomalies_with_keys_and_bulk_actions(
     assert sum(a["status"] == "confirmed" for a in found) == 11
     reasons = [a["resolution"]["reason"] for a in found]
     assert all(reasons)
-    assert sum(r == "Device fault or wrong clock — tablet camera set wrong" for r in reasons) == 88
+    assert sum(r == "Device fault or wrong clock — tablet camera set wrong" for r in reasons) == 98
