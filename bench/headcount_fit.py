@@ -16,17 +16,15 @@ grid. Choose on seeds below 100 only; report on seeds no run has seen.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import json
 import pickle
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
-from vision_eval import SAME_ROOM, make_rooms_for, other_days_in_room
+from vision_eval import SAME_ROOM, count_policy, make_rooms_for, other_days_in_room
 
 from vision.decode import decode_image, encode_jpeg
 from vision.detectors import Picture, detect_all
@@ -97,6 +95,8 @@ def score(rooms: list[dict[str, Any]], policy: CountPolicy) -> dict[str, Any]:
         "mean_error": sum(errors) / n,
         "range_holds_truth": held / n,
         "range_width": sum(widths) / n,
+        "ranged": sum(w > 0 for w in widths) / n,
+        "people": sum(len(room["heads"]) for room in rooms),
         "errors": errors,
     }
 
@@ -120,34 +120,12 @@ def recall(rooms: list[dict[str, Any]], policy: CountPolicy) -> dict[str, Any]:
     return {n: {k: round(sum(v) / len(v), 3) for k, v in d.items()} for n, d in seen.items()}
 
 
-def with_settings(policy: CountPolicy, settings: list[str]) -> CountPolicy:
-    """``knob=value`` overrides; ``floor.yunet=0.3`` sets one detector's entry; ``use=a,b``
-    keeps only those detectors."""
-    for setting in settings:
-        knob, _, text = setting.partition("=")
-        if knob == "use":
-            names = text.split(",")
-            policy = dataclasses.replace(
-                policy,
-                floor=MappingProxyType({k: policy.floor[k] for k in names}),
-                sure=MappingProxyType({k: policy.sure[k] for k in names}),
-            )
-        elif "." in knob:
-            table, _, name = knob.partition(".")
-            values = dict(getattr(policy, table))
-            values[name] = float(text)
-            policy = dataclasses.replace(policy, **{table: MappingProxyType(values)})
-        else:
-            policy = dataclasses.replace(policy, **{knob: type(getattr(policy, knob))(text)})
-    return policy
-
-
 def search(rooms: list[dict[str, Any]], base: CountPolicy, grid: dict[str, list[str]]) -> None:
     """Every combination of ``grid`` on ``base``, best (exact, then within one) first."""
     results = []
     for values in itertools.product(*grid.values()):
         settings = [f"{k}={v}" for k, v in zip(grid, values, strict=True)]
-        s = score(rooms, with_settings(base, settings))
+        s = score(rooms, count_policy(settings, base))
         results.append((s["exact"], s["within_1"], settings, s))
     for exact, within, settings, s in sorted(results, key=lambda r: (-r[0], -r[1]))[:15]:
         print(
@@ -171,9 +149,10 @@ def main() -> None:
         cache([int(s) for s in args.seed.split(",")], args.rooms, args.out)
         return
     rooms = pickle.loads(args.cache_file.read_bytes())
-    policy = with_settings(CountPolicy(), args.set)
+    policy = count_policy(args.set)
     if args.what == "score":
         result = score(rooms, policy)
+        result["errors_list"] = result["errors"]
         result["errors"] = {r["room"]: e for r, e in zip(rooms, result["errors"], strict=True) if e}
         print(json.dumps(result, indent=2))
     elif args.what == "recall":

@@ -114,25 +114,26 @@ class FakeRoomAnalyzer:
         self, data: bytes, kit: CourseKit | None = None, earlier: Sequence[bytes] = ()
     ) -> RoomAnalysis:
         """The room as its JSON describes it (a face with ``"static": true`` is a picture the
-        room's earlier photos show, and one with ``"promoted": true`` a "maybe" they vouch
-        for, when there are any); raises ``ImageRejected`` like the real analyser."""
+        room's photos from other days show, when there are any; ``"confirmed": false`` a
+        possible face, and with ``"promoted": true`` one counted when other days are given);
+        raises ``ImageRejected`` like the real analyser."""
         image = decode_image(data)
         answer = self.fixtures.answer(data)
         faces = []
         for f in answer.get("faces", []):
             pose = HeadPose(float(f.get("yaw", 0.0)), float(f.get("pitch", 0.7)), 0.0, 0.0)
-            static = bool(f.get("static", False)) and bool(earlier)
-            promoted = bool(f.get("promoted", False)) and bool(earlier)
-            confirmed = (bool(f.get("confirmed", True)) or promoted) and not static
+            picture = bool(f.get("static", False)) and bool(earlier)
+            later = bool(f.get("promoted", False)) and bool(earlier)  # counted once compared
+            counted = (bool(f.get("confirmed", True)) or later) and not picture
+            reason = "picture" if picture else "detectors_agree" if counted else "possible_face"
             faces.append(
                 RoomFace(
                     Box(*f["box"]),
                     tuple(f.get("detectors", ["haar_frontal", "hog"])),
-                    confirmed,
-                    confirmed and bool(f.get("attentive", True)),
-                    pose if confirmed else None,
-                    static,
-                    promoted,
+                    counted,
+                    counted and bool(f.get("attentive", True)),
+                    pose if counted else None,
+                    reason,
                 )
             )
         materials = None
@@ -147,7 +148,8 @@ class FakeRoomAnalyzer:
         return RoomAnalysis(
             facts=facts_of(data, image),
             headcount=len(confirmed_faces),
-            headcount_max=sum(1 for f in faces if not f.static),
+            headcount_min=len(confirmed_faces),
+            headcount_max=sum(1 for f in faces if f.reason != "picture"),
             attentive=attentive,
             attention_share=attentive / len(confirmed_faces) if confirmed_faces else None,
             faces=tuple(faces),

@@ -41,6 +41,6 @@ class RoomAnalyzer(Protocol):
     ) -> RoomAnalysis:
         """Analyse a room photo; ``earlier``: photos of the same room from other sessions, at
         least ``vision.headcount.STATIC_GAP`` before or after it (pictures on its walls are not
-        people; the name is from when only older photos were given).
+        people).
         Raises ``ImageRejected`` for unsafe bytes."""
         ...

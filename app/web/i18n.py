@@ -267,10 +267,51 @@ REVIEW_TEXT: Mapping[str, Mapping[str, str]] = {
     },
 }
 
+#: Logging in, two-factor enrolment and the audit trail.
+SECURITY_TEXT: Mapping[str, Mapping[str, str]] = {
+    "zh-CN": {
+        "problem.too_many_logins": "登录失败次数过多，请稍后再试",
+        "problem.two_factor_enrol": "此账号须先启用两步验证：请在网页登录后按提示绑定",
+        "ui.two_factor": "两步验证",
+        "ui.two_factor_on": "两步验证已启用。",
+        "ui.two_factor_scan": "用身份验证器应用（如 Google Authenticator、微软验证器）扫描二维码：",
+        "ui.two_factor_qr": "两步验证二维码",
+        "ui.two_factor_code": "应用显示的 6 位验证码",
+        "ui.two_factor_confirm": "启用",
+        "ui.recovery_codes": "恢复码",
+        "ui.recovery_codes_note": (
+            "请抄下并妥善保管：手机丢失时每个恢复码可代替验证码使用一次。此页离开后不再显示。"
+        ),
+        "problem.csrf": "请求来自其他网站，已拒绝",
+    },
+    "en": {
+        "problem.too_many_logins": "Too many failed logins: please try again later",
+        "problem.two_factor_enrol": (
+            "This login must enrol in two-factor first: log in on the web page and follow the steps"
+        ),
+        "ui.two_factor": "Two-factor login",
+        "ui.two_factor_on": "Two-factor login is on.",
+        "ui.two_factor_scan": (
+            "Scan the QR code with an authenticator app (Google Authenticator, Microsoft "
+            "Authenticator …):"
+        ),
+        "ui.two_factor_qr": "Two-factor QR code",
+        "ui.two_factor_code": "The 6-digit code the app shows",
+        "ui.two_factor_confirm": "Turn on",
+        "ui.recovery_codes": "Recovery codes",
+        "ui.recovery_codes_note": (
+            "Write them down and keep them safe: each replaces a code once if the phone is "
+            "lost. They are not shown again."
+        ),
+        "problem.csrf": "The request came from another site and was refused",
+    },
+}
+
 CATALOG: Mapping[str, Mapping[str, str]] = {
     "zh-CN": {
         **REVIEW_TEXT["zh-CN"],
         **CHECKIN_TEXT["zh-CN"],
+        **SECURITY_TEXT["zh-CN"],
         "checkin.ok": "签到成功",
         "checkin.late": "签到成功（迟到）",
         "checkin.walk_in": "签到成功（不在培训名单中，已标记）",
@@ -356,8 +397,15 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.face_maybe": "待定（未计入）",
         "ui.face_static": "墙上的图片（未计入）",
         "ui.face_static_why": "墙上的图片：本教室其他场次的照片同一位置也有",
+        "ui.face_reason.clear_face": "计入：一个检测器清楚地看到这张脸",
+        "ui.face_reason.detectors_agree": "计入：几个检测器都看到了",
+        "ui.face_reason.counted": "计入",
+        "ui.face_reason.possible_face": "可能是人脸：较模糊，未计入（算在人数范围上限内）",
+        "ui.face_reason.too_faint": "太模糊，未计入",
+        "ui.face_reason.too_small": "太小，未计入",
+        "ui.face_reason.picture": "墙上的图片：本教室其他场次的照片同一位置也有",
+        "ui.face_not_sure": "（不确定，不计入人数范围下限）",
         "ui.set_aside_as_pictures": "判为图片",
-        "ui.face_promoted_why": "计入：较弱，但非墙上图片（其他场次照片此处不同）",
         "ui.room_memory": "对比其他场次",
         "ui.room_memory_none": "暂无",
         "ui.memory_lined_up": "{n} 张已对齐（相机移动过）",
@@ -387,7 +435,6 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.face_counts": "计数",
         "ui.face_looks": "朝向",
         "ui.face_seen_by": "检测器",
-        "ui.face_faintly": "弱检出：",
         "ui.face_box": "位置（像素）",
         "ui.looks_front": "看向前方",
         "ui.looks_away": "未看前方",
@@ -640,6 +687,7 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
     "en": {
         **CHECKIN_TEXT["en"],
         **REVIEW_TEXT["en"],
+        **SECURITY_TEXT["en"],
         "checkin.ok": "Checked in",
         "checkin.late": "Checked in (late)",
         "checkin.walk_in": "Checked in (not on the roster, flagged)",
@@ -731,8 +779,15 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.face_maybe": "Maybe (not counted)",
         "ui.face_static": "Picture on the wall (not counted)",
         "ui.face_static_why": "Picture on the wall: in a photo of another session too",
+        "ui.face_reason.clear_face": "Counted: one detector clearly sees a face",
+        "ui.face_reason.detectors_agree": "Counted: several detectors see it",
+        "ui.face_reason.counted": "Counted",
+        "ui.face_reason.possible_face": "Possible face: faint, not counted (top of the range)",
+        "ui.face_reason.too_faint": "Too faint to count",
+        "ui.face_reason.too_small": "Too small to count",
+        "ui.face_reason.picture": "Picture on the wall: in photos of other sessions too",
+        "ui.face_not_sure": "(not sure: left out of the bottom of the range)",
         "ui.set_aside_as_pictures": "Set aside as pictures",
-        "ui.face_promoted_why": "Counted: faint, but no picture (other sessions differ here)",
         "ui.room_memory": "Other sessions compared",
         "ui.room_memory_none": "none yet",
         "ui.memory_lined_up": "{n} lined up: camera moved",
@@ -762,7 +817,6 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
         "ui.face_counts": "Counts",
         "ui.face_looks": "Looking",
         "ui.face_seen_by": "Seen by",
-        "ui.face_faintly": "faintly:",
         "ui.face_box": "Box (px)",
         "ui.looks_front": "at the front",
         "ui.looks_away": "away",

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Request, Response, get, post
-from litestar.params import FromPath, URLEncodedBody
+from litestar import Request, Response, get
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from app.bootstrap import Muster
 from app.projections import queries
 from app.projections.visibility import Viewer, viewer_of
 from app.stores.base import from_iso
-from app.web.auth import COOKIE, Principal, check_password, issue_token, principal_of
+from app.web.auth import Principal, principal_of
 from app.web.common import lang_of, muster_of
 from app.web.i18n import t
 from app.web.render import plant_time, render
@@ -31,57 +30,6 @@ def _html(text: str, status: int = 200, lang: str | None = None) -> Response[str
 
 def _login_redirect(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect(f"/login?next={quote(request.url.path)}")
-
-
-@get("/login")
-async def login_page(request: Request[Any, Any, Any]) -> Response[str]:
-    lang = lang_of(request)
-    return _html(render("login.html", lang, next=request.query_params.get("next", "/")), lang=lang)
-
-
-@post("/login")
-async def login_submit(
-    request: Request[Any, Any, Any],
-    data: URLEncodedBody[dict[str, str]],
-) -> Response[Any]:
-    muster = muster_of(request)
-    lang = lang_of(request)
-    login, password = data.get("login", "")[:128], data.get("password", "")[:256]
-    principal = await asyncio.to_thread(check_password, muster, login, password)
-    if principal is None:
-        page = render(
-            "login.html",
-            lang,
-            error=t("problem.login_failed", lang),
-            login=login,
-            next=data.get("next", "/"),
-        )
-        return _html(page, status=401)
-    token, _ = issue_token(muster.secret, principal, muster.settings.token_ttl_hours * 3600)
-    target = data.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    response = Redirect(target)
-    response.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        max_age=muster.settings.token_ttl_hours * 3600,
-    )
-    return response
-
-
-@post("/logout")
-async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
-    """End the login's sessions everywhere (its tokens stop working) and drop the cookie."""
-    principal = principal_of(request)
-    if principal is not None:
-        await asyncio.to_thread(muster_of(request).app.credentials.end_sessions, principal.login)
-    response = Redirect("/login")
-    response.delete_cookie(COOKIE)
-    return response
 
 
 class _Refused(Exception):
@@ -186,29 +134,35 @@ def _reading_order(faces: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [face for row in rows for face in sorted(row, key=lambda f: f["x"])]
 
 
+def _face_reason(face: dict[str, Any]) -> str:
+    """Why a face was counted or not (``vision.headcount.Reason``). Analyses from before the
+    reason was stored say only whether a face was counted and whether it was a picture."""
+    if face.get("reason"):
+        return str(face["reason"])
+    if face.get("static"):
+        return "picture"
+    return "counted" if face["confirmed"] else "possible_face"
+
+
 def _faces_view(analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The analysis' faces in reading order, numbered as drawn, each with how it counts
-    (``front``: counted and looking at the front; ``away``: counted, not looking; ``maybe``: in
-    the range only; ``static``: a picture on the wall an earlier photo of the room shows too,
-    in neither), and ``promoted`` when it is counted because room memory vouched for a faint
-    face; ``faintly``: the detectors that saw its head only faintly (decision 0116). Analyses
-    from before room memory have none of these fields: no face is either, nor seen faintly."""
+    """The analysis' faces in reading order, numbered as drawn, each with how it is drawn
+    (``front``: counted and looking at the front; ``away``: counted, not looking; ``maybe``: a
+    possible face, in the range only; ``static``: a picture on the wall, in neither) and why
+    (``reason``, worded by the catalogue's ``ui.face_reason.*``)."""
     if analysis is None:
         return []
     faces = []
     for face in analysis.get("faces") or []:
         x, y, w, h = face["box"]
-        static = bool(face.get("static", False))
-        if static:
+        reason = _face_reason(face)
+        if reason == "picture":
             how = "static"
         elif not face["confirmed"]:
             how = "maybe"
         else:
             how = "front" if face["attentive"] else "away"
-        promoted = bool(face.get("promoted", False))
-        faintly = list(face.get("faintly") or [])
-        view = {"x": x, "y": y, "w": w, "h": h, "how": how}
-        faces.append({**face, "static": static, "promoted": promoted, "faintly": faintly, **view})
+        view = {"x": x, "y": y, "w": w, "h": h, "how": how, "reason": reason}
+        faces.append({**face, "in_doubt": bool(face.get("in_doubt")), **view})
     return [{**f, "n": n} for n, f in enumerate(_reading_order(faces), start=1)]
 
 
@@ -275,5 +229,5 @@ async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -
     return _html(page, lang=request.query_params.get("lang") and lang)
 
 
-page_handlers = [login_page, login_submit, logout, home, wallboard, session_page, photo_page]
+page_handlers = [home, wallboard, session_page, photo_page]
 page_exception_handlers = {_Refused: _refused_page}

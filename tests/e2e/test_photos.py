@@ -15,6 +15,7 @@ from PIL import Image
 from skimage import data as skimage_data
 
 from tests.conftest import LiveServer, Plant
+from vision.room.analysis import ANALYSER_VERSION
 
 
 @pytest.fixture
@@ -97,7 +98,7 @@ def test_room_photo_is_stored_once_and_analysed(server: LiveServer, plant: Plant
     # The evidence behind the count: one face box, on the astronaut's face (x 180–270 in 512).
     evidence = httpx.get(f"{server.url}/api/v1/photos/{body['photo_id']}", headers=hr).json()
     analysis = evidence["analysis"]
-    assert analysis["headcount"] == 1 and analysis["analyser"].startswith("dlib-hog")
+    assert analysis["headcount"] == 1 and analysis["analyser"] == ANALYSER_VERSION
     ((x, y, w, h),) = [f["box"] for f in analysis["faces"] if f["confirmed"]]
     assert 170 <= x + w / 2 <= 280 and 60 <= y + h / 2 <= 180
     assert [u["session_id"] for u in evidence["uploads_seen"]] == [plant.session_id]

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import settings
 from numpy.typing import NDArray
 from skimage import data
 
@@ -17,6 +18,10 @@ from vision.identity.engine import DlibFaceEngine, SelfieRules
 from vision.room.analysis import DlibRoomAnalyzer
 
 from .heads import FIXTURES
+
+# Eight engineers' test runs share two cores: a property's timing says nothing here.
+settings.register_profile("shared_machine", deadline=None)
+settings.load_profile("shared_machine")
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from vision.geometry import Box
+from vision.headcount import CountPolicy
 from vision.room.analysis import RoomAnalysis, RoomFace
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "vision"
@@ -47,3 +49,12 @@ def missed_the_turned_head(result: RoomAnalysis, truth: list[dict[str, Any]]) ->
     assert result.headcount == len(truth) - 1
     turned = turned_head(truth)
     assert not any(on_head(f.box, turned["box"]) for f in result.faces if f.confirmed)
+
+
+def policy_without(*names: str) -> CountPolicy:
+    """The default counting policy without the detectors ``names``."""
+    policy = CountPolicy()
+    return CountPolicy(
+        floor=MappingProxyType({k: v for k, v in policy.floor.items() if k not in names}),
+        sure=MappingProxyType({k: v for k, v in policy.sure.items() if k not in names}),
+    )

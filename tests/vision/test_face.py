@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 from numpy.typing import NDArray
 from skimage import data
 
@@ -12,6 +13,8 @@ from vision.decode import encode_jpeg
 from vision.identity.engine import DlibFaceEngine, SelfieRules
 from vision.identity.matching import Thresholds
 from vision.messages import message
+
+pytestmark = pytest.mark.slow
 
 
 def _darker(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:

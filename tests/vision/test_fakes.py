@@ -85,23 +85,23 @@ def test_fake_room_counts_confirmed_faces_attention_and_materials(
 def test_fake_room_sets_a_picture_aside_only_given_earlier_photos_of_the_room(
     fixtures: FixtureIndex, fixtures_dir: Path
 ) -> None:
-    """The JSON's fourth face (``"static": true``) is a picture on the wall: a "maybe" when
-    the photo is analysed alone, set aside when earlier photos of the room are given. The
-    fifth (``"promoted": true``) is a faint face those photos vouch for: then counted."""
+    """The JSON's fourth face (``"static": true``) is a picture on the wall: a possible face
+    when the photo is analysed alone, set aside when photos of the room from other days are
+    given. The fifth (``"promoted": true``) is a possible face, counted once they are."""
     photo = _photo(fixtures_dir, "room_three_people")
     analyzer = FakeRoomAnalyzer(fixtures)
     alone = analyzer.analyse(photo)
     assert (alone.headcount, alone.headcount_max) == (3, 5)
-    assert not any(f.static or f.promoted for f in alone.faces)
+    assert [f.reason for f in alone.faces][3:] == ["possible_face", "possible_face"]
     remembered = analyzer.analyse(photo, None, [b"an earlier photo of the room"])
     assert (remembered.headcount, remembered.headcount_max) == (4, 4)
     payload = [f.to_payload() for f in remembered.faces]
-    assert [(f["static"], f["promoted"], f["confirmed"]) for f in payload] == [
-        (False, False, True),
-        (False, False, True),
-        (False, False, True),
-        (True, False, False),
-        (False, True, True),
+    assert [(f["reason"], f["confirmed"]) for f in payload] == [
+        ("detectors_agree", True),
+        ("detectors_agree", True),
+        ("detectors_agree", True),
+        ("picture", False),
+        ("detectors_agree", True),
     ]
 
 

@@ -1,5 +1,5 @@
 """Pure pieces: geometry and NMS, Hamming distance, matching thresholds, messages, the attention
-rule and its YuNet cue, the detector evidence rule."""
+rule and its YuNet cue, the working scale, and merging detections into faces."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vision.detectors import Detection
 from vision.forensics.hashes import hamming
 from vision.geometry import (
     Box,
@@ -16,7 +17,7 @@ from vision.geometry import (
     non_max_suppression,
     same_face,
 )
-from vision.headcount.detect import DetectConfig, Detection, cross_check
+from vision.headcount import CountPolicy, count_faces
 from vision.identity.matching import Thresholds, decide, identify, verify
 from vision.messages import LOCALES, MESSAGES, message
 from vision.room.analysis import working_scale
@@ -184,21 +185,20 @@ def test_the_yunet_cue_can_veto_attention(
 
 
 @pytest.mark.parametrize(
-    ("points", "close_up", "attentive"),
+    ("points", "detectors", "attentive"),
     [
-        (FRONTAL, True, True),  # counted on YuNet's close-up, looking at the front
-        (TURNED, True, False),  # ... looking aside
-        (FRONTAL, False, False),  # BlazeFace and YuNet only, in the whole photo: a turned head
+        (FRONTAL, ("blaze", "yunet"), True),  # only the neural detectors saw it: YuNet's cue
+        (TURNED, ("blaze", "yunet"), False),  # ... looking aside
+        (FRONTAL, ("blaze", "hog", "yunet"), False),  # HOG's turned-head filters saw it
     ],
 )
-def test_a_small_face_counted_on_a_close_up_can_be_attentive(
-    points: list[tuple[float, float]], close_up: bool, attentive: bool
+def test_a_face_the_frontal_detectors_missed_is_attentive_by_yunets_landmarks(
+    points: list[tuple[float, float]], detectors: tuple[str, ...], attentive: bool
 ) -> None:
-    """Small faces in a crowd that only BlazeFace saw, counted because YuNet's close-up saw
-    them clearly, used to be 'not looking at the front' for want of a frontal detector."""
+    """Small faces in a crowd that only BlazeFace and YuNet saw used to be 'not looking at the
+    front' for want of a frontal detector; YuNet's landmarks say where they look."""
     cue = front_cue(points, 0.93)
-    found = is_attentive(LOOKS_FRONT, ("blaze", "yunet"), True, cue=cue, close_up=close_up)
-    assert found is attentive
+    assert is_attentive(LOOKS_FRONT, detectors, True, cue=cue) is attentive
 
 
 def test_front_cue_measures_in_eye_distances_whatever_the_face_size() -> None:
@@ -207,51 +207,6 @@ def test_front_cue_measures_in_eye_distances_whatever_the_face_size() -> None:
     assert small == pytest.approx(big)
     assert small.yaw == pytest.approx(0.45)
     assert front_cue([(5.0, 5.0)] * 5, 0.9) == FrontCue(0.0, 0.0, 0.9)  # degenerate: no crash
-
-
-def _yunet(box: Box, score: float) -> Detection:
-    return Detection(box, score, "yunet", landmarks=tuple(FRONTAL))
-
-
-@pytest.mark.parametrize(
-    ("detections", "confirmed"),
-    [
-        ([_yunet(Box(100, 100, 60, 60), 0.55)], [True]),  # sure enough alone
-        ([_yunet(Box(100, 100, 60, 60), 0.45)], [False]),  # weak and alone: a "maybe"
-        ([_yunet(Box(100, 100, 60, 60), 0.25)], []),  # faint and alone: not even a maybe
-        (  # weak, but HOG saw the same head: counts
-            [_yunet(Box(100, 100, 60, 60), 0.45), Detection(Box(104, 104, 54, 54), -0.5, "hog")],
-            [True],
-        ),
-        (  # weak YuNet and weak BlazeFace on one head: neither is sure, nor is the pair
-            [
-                _yunet(Box(100, 100, 60, 60), 0.2),
-                Detection(Box(102, 98, 62, 62), 0.25, "blaze"),
-            ],
-            [],
-        ),
-    ],
-)
-def test_yunet_evidence(detections: list[Detection], confirmed: list[bool]) -> None:
-    faces = cross_check(detections, DetectConfig())
-    assert [f.confirmed for f in faces] == confirmed
-
-
-@pytest.mark.parametrize(
-    ("hog", "haar", "confirmed"),
-    [
-        (-0.5, 2.0, True),  # HOG and Haar agree on a head
-        (-0.9, 2.0, False),  # the faint HOG hit and stray Haar windows that posters give
-        (-0.9, 6.0, True),  # ... unless Haar alone is sure
-        (0.3, 0.0, True),  # a clear HOG margin alone
-    ],
-)
-def test_hog_and_haar_evidence(hog: float, haar: float, confirmed: bool) -> None:
-    found = [Detection(Box(100, 100, 60, 60), hog, "hog")]
-    if haar:
-        found.append(Detection(Box(98, 102, 64, 64), haar, "haar_frontal"))
-    faces = cross_check(found, DetectConfig())
-    assert [f.confirmed for f in faces] == [confirmed]  # unconfirmed: still a "maybe"
 
 
 @pytest.mark.parametrize(
@@ -283,7 +238,7 @@ def test_box_contains_points_on_its_edge_but_not_beyond(
 def test_small_photos_are_enlarged_and_huge_ones_shrunk_before_detection(
     height: int, width: int, factor: float
 ) -> None:
-    assert working_scale(height, width, DetectConfig()) == pytest.approx(factor)
+    assert working_scale(height, width) == pytest.approx(factor)
 
 
 def test_a_big_faint_window_over_two_faces_does_not_make_them_one_person() -> None:
@@ -301,9 +256,9 @@ def test_a_big_faint_window_over_two_faces_does_not_make_them_one_person() -> No
         Detection(Box(564, 305, 43, 54), 0.94, "yunet"),
     ]
     window = Detection(Box(538, 238, 104, 105), -0.82, "hog")
-    faces = cross_check([*upper, window, *lower], DetectConfig())
-    assert [f.confirmed for f in faces] == [True, True]
-    assert faces[1].detectors == ("blaze", "haar_frontal", "hog", "yunet")
+    faces = count_faces([*upper, window, *lower], CountPolicy()).faces
+    assert [f.counted for f in faces] == [True, True]
+    assert faces[1].detectors == ("blaze", "yunet")  # the room policy does not use HOG or Haar
     groups = group_same_faces([d.box for d in [*upper, window, *lower]])
     assert sorted(len(g) for g in groups) == [3, 4]  # the window joins one of them, not both
 

@@ -1,25 +1,22 @@
-"""The detectors a room photo can be searched with, by name."""
+"""The detectors a room photo is searched with, by name."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from vision.detectors.blazeface import BlazeFaceDetector
-from vision.detectors.haar import HaarDetector
-from vision.detectors.hog import HogDetector
 from vision.detectors.models import Models
 from vision.detectors.port import FaceDetector
 from vision.detectors.yunet import YuNetDetector
 
-#: every adapter, slowest first (they run side by side: the slow ones should start first)
-ALL_DETECTORS = ("hog", "haar_frontal", "blaze", "yunet", "yunet_mirrored")
+#: every room detector. dlib's HOG and OpenCV's Haar cascade were measured too: on top of these
+#: they found no head the policy counts (docs/vision-history.md), and cost ~1 s of CPU a photo.
+ALL_DETECTORS = ("blaze", "yunet", "yunet_mirrored")
 
 
 def room_detectors(models: Models, names: Sequence[str] = ALL_DETECTORS) -> list[FaceDetector]:
     """The adapters for ``names`` (``ALL_DETECTORS``), in that order, on loaded ``models``."""
     made: dict[str, FaceDetector] = {
-        "hog": HogDetector(),
-        "haar_frontal": HaarDetector(),
         "blaze": BlazeFaceDetector(models.blazeface),
         "yunet": YuNetDetector(models.yunet),
         "yunet_mirrored": YuNetDetector(models.yunet, mirrored=True),

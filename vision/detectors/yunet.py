@@ -4,7 +4,7 @@
 file, byte-identical to ``onnx/yunet_s_640_640.onnx`` of libfacedetection.train: sha256
 ``8f2383e4…2552fa4``) was trained on WIDER FACE, whose faces are turned, bowed, small and
 blurred: it sees many heads turned 30–50° that the frontal HOG and Haar detectors and BlazeFace miss
-(docs/decisions/0102). It runs on the whole image at its own size (faces of about 10–300 px)
+(docs/vision-history.md). It runs on the whole image at its own size (faces of about 10–300 px)
 and gives a score (0–1) and five landmarks per face: eyes, nose tip, mouth corners.
 """
 

@@ -10,7 +10,7 @@ found in ``CountPolicy.picture_days`` of them.
 
 Two guards keep people counted. The app passes only photos of *other* sessions, at least
 ``STATIC_GAP`` apart, never the same people a minute earlier. And a photo from another day in
-which half or more of this photo's counted faces are unchanged is this photo uploaded again
+which two thirds or more of this photo's faces are unchanged is this photo uploaded again
 (reuse, which the forensics report): it is not used.
 
 A photo of another size or aspect is not used; one taken by a tablet knocked or put back a
@@ -145,9 +145,9 @@ def line_up(gray: Gray, other: Gray) -> Gray | None:
 
 
 def days_used(same: Sequence[Sequence[bool]]) -> list[bool]:
-    """Which other photos are used, given which boxes each shows unchanged: one showing half
-    or more of them (two at least) is this photo uploaded again, and is not."""
-    return [not (sum(row) >= 2 and 2 * sum(row) >= len(row)) for row in same]
+    """Which other photos are used, given which boxes each shows unchanged: one showing two
+    thirds or more of them (two at least) is this photo uploaded again, and is not."""
+    return [not (sum(row) >= 2 and 3 * sum(row) >= 2 * len(row)) for row in same]
 
 
 def days_unchanged(same: Sequence[Sequence[bool]], boxes: int) -> list[int]:

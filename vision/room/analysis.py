@@ -1,7 +1,6 @@
-"""Room photo analysis: headcount (two detectors cross-checked), attention share, materials,
-per-face boxes, and the photo's forensic facts, in one result that serialises to a
-``PhotoAnalysed`` event payload.
-"""
+"""Room photo analysis: the headcount (``vision.headcount``), who looks at the front, the course
+materials in sight and the photo's forensic facts, in one result that serialises to a
+``PhotoAnalysed`` event payload."""
 
 from __future__ import annotations
 
@@ -9,26 +8,20 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from vision.decode import DecodedImage, decode_image, open_image
+from vision.detectors import Detection, Picture, detect_all
+from vision.detectors.available import ALL_DETECTORS, room_detectors
+from vision.detectors.hog import to_dlib_rect
 from vision.detectors.models import Models, load_models
 from vision.forensics.facts import PhotoFacts, facts_of
 from vision.geometry import Box
-from vision.headcount.detect import (
-    CLOSE_UP,
-    HOG_TURNED,
-    DetectConfig,
-    FaceCandidate,
-    best_yunet,
-    detect_faces,
-    to_dlib_rect,
-)
-from vision.headcount.memory import MemoryUse, earlier_views, remember
+from vision.headcount import CountPolicy, Face, MemoryUse, RoomMemory, count_faces, earlier_views
 from vision.room.attention import (
     DEFAULT_ATTENTION,
     AttentionRule,
@@ -39,28 +32,32 @@ from vision.room.attention import (
 )
 from vision.room.materials import CourseKit, MaterialsSeen, find_materials
 
-ANALYSER_VERSION = "dlib-hog+haar+blazeface+yunet/16"
+ANALYSER_VERSION: Final = "blazeface+yunet+mirrored/count-policy-1"
+#: dlib's HOG filters 1 and 2 are its turned-head ones
+HOG_TURNED: Final = frozenset({1, 2})
+# A photo whose shorter side is under ENLARGE_BELOW px (a thumbnail, a photo forwarded through a
+# chat app) is enlarged until it is ENLARGE_TO, at most ENLARGE_MAX×, so its faces reach the
+# detectors' smallest size; one whose longer side is over SHRINK_ABOVE (a 12–48 MP phone photo)
+# is shrunk to it, its shorter side kept at least ENLARGE_TO.
+ENLARGE_BELOW: Final = 600
+ENLARGE_TO: Final = 1080
+ENLARGE_MAX: Final = 4.0
+SHRINK_ABOVE: Final = 3000
 
 
 @dataclass(frozen=True)
 class RoomFace:
-    """One face in a room photo, with why it counts and whether it looks at the front.
-
-    ``static``: an earlier photo of the room shows the same pixels at the same place (a
-    picture on the wall, ``vision.headcount``); such a face is neither counted nor a "maybe".
-    ``promoted``: a faint face counted because room memory showed it is not a picture and no
-    counted face is near it (``vision.headcount.count_lone_maybes``). ``faintly``: detectors that
-    saw the same head too faintly to be merged with this face (``FaceCandidate.company``); for
-    a "maybe", room memory counts them as looks (decision 0116)."""
+    """One face in a room photo: where, which detectors saw it, whether it is counted and why
+    (``vision.headcount.Reason``), whether the count's range is in doubt about it, and whether
+    it looks at the front."""
 
     box: Box
     detectors: tuple[str, ...]
     confirmed: bool
     attentive: bool
     pose: HeadPose | None
-    static: bool = False
-    promoted: bool = False
-    faintly: tuple[str, ...] = ()
+    reason: str = "clear_face"
+    in_doubt: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         """Plain dict for the event payload."""
@@ -69,10 +66,9 @@ class RoomFace:
             "box": self.box.as_list(),
             "detectors": list(self.detectors),
             "confirmed": self.confirmed,
+            "reason": self.reason,
+            "in_doubt": self.in_doubt,
             "attentive": self.attentive,
-            "static": self.static,
-            "promoted": self.promoted,
-            "faintly": list(self.faintly),
             "pose": None
             if pose is None
             else {
@@ -87,10 +83,9 @@ class RoomFace:
 class RoomAnalysis:
     """Everything one room photo shows.
 
-    ``headcount`` counts confirmed faces; ``headcount_max`` adds the weak, single-detector ones, so
-    a rule can tell "certainly short" from "maybe short"; static faces (pictures) are in
-    neither. ``attention_share`` is attentive faces / headcount (``None`` with nobody in the
-    photo).
+    ``headcount`` counts the counted faces; ``headcount_min``–``headcount_max`` is the range
+    the count is sure of (equal when sure), so a rule can tell "certainly short" from "maybe
+    short". ``attention_share`` is attentive faces / headcount (``None`` with nobody counted).
     """
 
     facts: PhotoFacts
@@ -101,17 +96,20 @@ class RoomAnalysis:
     faces: tuple[RoomFace, ...]
     materials: MaterialsSeen | None
     analyser: str = ANALYSER_VERSION
-    # what room memory made of the other photos of the room (None: none were given)
+    headcount_min: int | None = None
+    # what became of the room's photos from other days (None: none were given)
     memory: MemoryUse | None = None
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_payload(self) -> dict[str, Any]:
         """Plain, JSON-ready dict for a ``PhotoAnalysed`` event."""
         materials = self.materials
+        low = self.headcount if self.headcount_min is None else self.headcount_min
         return {
             "photo": self.facts.to_payload(),
             "analyser": self.analyser,
             "headcount": self.headcount,
+            "headcount_min": low,
             "headcount_max": self.headcount_max,
             "attentive": self.attentive,
             "attention_share": None
@@ -137,98 +135,86 @@ class RoomAnalysis:
         }
 
 
-def working_scale(height: int, width: int, config: DetectConfig) -> float:
-    """The scale a photo is analysed at (boxes are reported in its own pixels).
-
-    A photo whose shorter side is under ``config.enlarge_below`` (a thumbnail, a photo forwarded
-    through a chat app) is enlarged until that side is ``enlarge_to``, at most ``enlarge_max``
-    times, so faces reach the detectors' smallest size (24 px). A photo whose longer side is over
-    ``shrink_above`` (a phone's 12–48 MP) is shrunk to it, but never below ``enlarge_to`` on its
-    shorter side (a panorama keeps its height): its faces stay far above 24 px and the analysis
-    takes half the time. 1.0 for everything else.
-    """
+def working_scale(height: int, width: int) -> float:
+    """The scale a photo is analysed at (boxes are reported in its own pixels): see
+    ``ENLARGE_BELOW`` and ``SHRINK_ABOVE``; 1.0 for everything else."""
     short, long = min(height, width), max(height, width)
     if short <= 0:
         return 1.0
-    if long > config.shrink_above:
-        return min(1.0, max(config.shrink_above / long, config.enlarge_to / short))
-    if short < config.enlarge_below:
-        return min(config.enlarge_to / short, config.enlarge_max)
+    if long > SHRINK_ABOVE:
+        return min(1.0, max(SHRINK_ABOVE / long, ENLARGE_TO / short))
+    if short < ENLARGE_BELOW:
+        return min(ENLARGE_TO / short, ENLARGE_MAX)
     return 1.0
 
 
+def _best_landmarks(face: Face) -> Detection | None:
+    """The face's best-scoring hit with landmarks (YuNet, on the photo or mirrored)."""
+    marked = [d for d in face.detections if d.landmarks]
+    return max(marked, key=lambda d: d.score, default=None)
+
+
 class DlibRoomAnalyzer:
-    """The default ``RoomAnalyzer``: dlib HOG + Haar cascades + BlazeFace + YuNet + 5-point pose
-    + ArUco."""
+    """The default ``RoomAnalyzer``: the policy's detectors, ``count_faces``, dlib's 5-point
+    landmarks for where each counted face looks, ArUco markers for materials."""
 
     def __init__(
         self,
         models: Models | None = None,
-        config: DetectConfig | None = None,
+        policy: CountPolicy | None = None,
         attention: AttentionRule = DEFAULT_ATTENTION,
+        threads: int = 2,
     ) -> None:
         self.models = models or load_models()
-        self.config = config or DetectConfig()
+        self.policy = policy or CountPolicy()
         self.attention = attention
-        self._pool = ThreadPoolExecutor(self.config.threads, thread_name_prefix="vision-detect")
+        names = [n for n in ALL_DETECTORS if n in self.policy.floor]
+        self.detectors = room_detectors(self.models, names)
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="vision-detect")
 
     def close(self) -> None:
         """Stop the detector threads."""
         self._pool.shutdown(wait=False)
 
-    def _face(self, rgb: NDArray[np.uint8], candidate: FaceCandidate) -> RoomFace:
+    def _face(self, rgb: NDArray[np.uint8], face: Face) -> RoomFace:
         pose = None
-        if candidate.confirmed:
-            shape = self.models.shape5(rgb, to_dlib_rect(candidate.box))
+        if face.counted:
+            shape = self.models.shape5(rgb, to_dlib_rect(face.box))
             pose = head_pose([(p.x, p.y) for p in shape.parts()])
-        turned = all(d.variant in HOG_TURNED for d in candidate.detections if d.detector == "hog")
-        detectors = candidate.detectors
-        yunet = best_yunet(candidate)
-        cue = None if yunet is None else front_cue(yunet.landmarks, yunet.score)
-        close_up = yunet is not None and yunet.variant == CLOSE_UP
-        attentive = candidate.confirmed and is_attentive(
-            pose, detectors, turned, self.attention, cue, close_up
-        )
+        turned = all(d.variant in HOG_TURNED for d in face.detections if d.detector == "hog")
+        marked = _best_landmarks(face)
+        cue = None if marked is None else front_cue(marked.landmarks, marked.score)
+        attentive = face.counted and is_attentive(pose, face.detectors, turned, self.attention, cue)
         return RoomFace(
-            candidate.box,
-            detectors,
-            candidate.confirmed,
-            attentive,
-            pose,
-            candidate.static,
-            candidate.promoted,
-            tuple(sorted({d.detector for d in candidate.company} - set(detectors))),
+            face.box, face.detectors, face.counted, attentive, pose, face.reason, face.in_doubt
         )
 
     def analyse(
         self, data: bytes, kit: CourseKit | None = None, earlier: Sequence[bytes] = ()
     ) -> RoomAnalysis:
         """Analyse a room photo's bytes. ``earlier``: photos of the same room from other
-        sessions, taken at least ``vision.headcount.STATIC_GAP`` before or after (room memory;
-        bytes that do not decode are skipped). Raises ``ImageRejected`` for unsafe or corrupt
-        bytes."""
+        sessions, at least ``vision.headcount.STATIC_GAP`` apart (pictures on the wall are
+        found unchanged in them; bytes that do not decode are left out). Raises
+        ``ImageRejected`` for unsafe or corrupt bytes."""
         started = time.perf_counter()
         opened = open_image(data)
         image = decode_image(data)
-        decoded = time.perf_counter()
-        return self.analyse_decoded(
-            data, image, kit, facts_of(data, image, opened), started, decoded, earlier
-        )
+        facts = facts_of(data, image, opened)
+        return self.analyse_decoded(image, kit, facts, started, earlier)
 
     def analyse_decoded(
         self,
-        data: bytes,
         image: DecodedImage,
         kit: CourseKit | None,
         facts: PhotoFacts,
         started: float,
-        decoded: float,
         earlier: Sequence[bytes] = (),
     ) -> RoomAnalysis:
         """The analysis proper, on an already decoded image."""
+        decoded = time.perf_counter()
         gray = image.gray
         materials_job = self._pool.submit(find_materials, gray, kit) if kit is not None else None
-        factor = working_scale(gray.shape[0], gray.shape[1], self.config)
+        factor = working_scale(gray.shape[0], gray.shape[1])
         rgb = image.rgb
         if factor != 1.0:
             how = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
@@ -237,29 +223,29 @@ class DlibRoomAnalyzer:
                 dtype=np.uint8,
             )
             gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
-        candidates = detect_faces(self.models, rgb, gray, self.config, self._pool)
+        hits = detect_all(self.detectors, Picture(rgb, gray), self._pool)
         memory = None
-        if earlier and self.config.room_memory:
+        if earlier:
             views = earlier_views(earlier, (gray.shape[0], gray.shape[1]))
-            candidates, memory = remember(candidates, gray, views, self.config)
-            memory = replace(memory, left_out=len(earlier) - len(views))
+            memory = RoomMemory(gray, views, left_out=len(earlier) - len(views))
+        counted = count_faces(hits, self.policy, None if memory is None else memory.unchanged)
         detected = time.perf_counter()
-        faces = tuple(self._face(rgb, c) for c in candidates)
+        faces = tuple(self._face(rgb, f) for f in counted.faces)
         if factor != 1.0:  # report boxes in the photo's own pixels
             faces = tuple(replace(f, box=f.box.scaled(1 / factor)) for f in faces)
         materials = materials_job.result() if materials_job is not None else None
         done = time.perf_counter()
-        confirmed = [f for f in faces if f.confirmed]
-        attentive = sum(1 for f in confirmed if f.attentive)
+        attentive = sum(1 for f in faces if f.attentive)
         return RoomAnalysis(
             facts=facts,
-            headcount=len(confirmed),
-            headcount_max=sum(1 for f in faces if not f.static),
+            headcount=counted.count,
+            headcount_min=counted.low,
+            headcount_max=counted.high,
             attentive=attentive,
-            attention_share=attentive / len(confirmed) if confirmed else None,
+            attention_share=attentive / counted.count if counted.count else None,
             faces=faces,
             materials=materials,
-            memory=memory,
+            memory=None if memory is None else memory.report,
             timings_ms={
                 "decode": (decoded - started) * 1000,
                 "detect": (detected - decoded) * 1000,

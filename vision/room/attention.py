@@ -3,7 +3,7 @@
 The 5 points are the outer and inner corners of both eyes and the base of the nose. In the frame
 aligned with the eye line, the nose base sits centred below the eyes on a frontal face; turning
 the head moves it sideways (yaw), bowing it changes its drop below the eyes (pitch). This avoids
-the 68-point model, whose training data forbids commercial use (docs/decisions/0101).
+the 68-point model, whose training data forbids commercial use (docs/vision-history.md).
 """
 
 from __future__ import annotations
@@ -103,7 +103,6 @@ def is_attentive(
     turned: bool,
     rule: AttentionRule = DEFAULT_ATTENTION,
     cue: FrontCue | None = None,
-    close_up: bool = False,
 ) -> bool:
     """Whether a face looks at the front of the room.
 
@@ -112,7 +111,10 @@ def is_attentive(
     only BlazeFace saw), landmarks, and a pose inside ``rule``; when YuNet saw the face, its
     ``cue`` must be inside ``rule`` too. A profile-only face is never attentive.
     """
-    frontal_seen = "haar_frontal" in detectors or ("hog" in detectors and not turned) or close_up
+    hog = "hog" in detectors
+    frontal_seen = (
+        "haar_frontal" in detectors or (hog and not turned) or (cue is not None and not hog)
+    )
     if pose is None or not frontal_seen:
         return False
     if cue is not None and not (

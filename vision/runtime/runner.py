@@ -242,7 +242,7 @@ class VisionRunner:
         self, data: bytes, kit: Any = None, earlier: Sequence[bytes] = ()
     ) -> JobOutcome[Any]:
         """Analyse a room photo in a worker (``earlier``: photos of the room for room memory,
-        ``vision.headcount.memory``); the value is a ``RoomAnalysis``."""
+        ``vision.headcount.pictures``); the value is a ``RoomAnalysis``."""
         return await self.run(analyse_room_job, data, kit, tuple(earlier))
 
     async def check_selfie(self, data: bytes) -> JobOutcome[Any]:
