@@ -43,6 +43,7 @@ from app.services.photo_files import PhotoFiles
 from app.services.photos import PhotoService
 from app.services.reminders import ReminderLadder
 from app.services.room_memory import RoomMemory
+from app.services.throttle import FailedLogins
 from app.services.vision_adapters import PooledRoomAnalyser, RoomAnalyser, VisionPool
 from app.settings import Settings
 from app.stores.base import ReadStore
@@ -56,6 +57,8 @@ from vision.headcount import EARLIER_PHOTOS, STATIC_GAP
 from vision.identity.engine import SelfieMatcher
 
 log = structlog.get_logger(__name__)
+#: events record the acting role and device or address (app.audit.context)
+AUDITED_MAPPER = "app.audit.context:AuditedMapper"
 
 
 def event_store_env(settings: Settings) -> dict[str, str]:
@@ -67,6 +70,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(path),
             "SQLITE_LOCK_TIMEOUT": "10",
+            "MAPPER_TOPIC": AUDITED_MAPPER,
         }
     url = urlsplit(settings.store)
     return {
@@ -84,6 +88,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         # appends go through the one group-commit thread; the rest are aggregate reads
         "POSTGRES_POOL_SIZE": "4",
         "POSTGRES_MAX_OVERFLOW": "4",
+        "MAPPER_TOPIC": AUDITED_MAPPER,
     }
 
 
@@ -218,6 +223,8 @@ class Muster:
     #: the anomaly rules, and the photo analysis where it is wired
     subscribers: list[SubscriberRunner]
     extras: dict[str, object] = field(default_factory=dict)
+    #: failed logins per login and per address (slowed, then refused for a while)
+    failed_logins: FailedLogins = field(default_factory=FailedLogins)
 
     @property
     def runners(self) -> list[ProjectionRunner]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.audit.context import ACTING, Acting
 from app.bootstrap import Muster, build
 from app.domain.access import Role
 from app.logging import configure
@@ -34,6 +36,7 @@ def _command() -> Iterator[Muster]:
     """A wired system for one admin command: refusals become clean CLI errors, and the read
     models are brought up to date before and after, so the command sees and shows its effect."""
     muster = _build()
+    ACTING.set(Acting("operator", f"host:{socket.gethostname()}"))
     try:
         muster.runner.run_once()
         yield muster
@@ -61,6 +64,9 @@ def _serve(muster: Muster, host: str, port: int, background: Any = None) -> None
         lifespan="on",
         # tablets keep their connection between check-ins (uvicorn's default drops it at 5 s)
         timeout_keep_alive=30,
+        # with a certificate and key: HTTPS only (the app then sends HSTS)
+        ssl_certfile=str(muster.settings.tls_cert) if muster.settings.tls_cert else None,
+        ssl_keyfile=str(muster.settings.tls_key) if muster.settings.tls_key else None,
     )
     server = uvicorn.Server(config)
 
@@ -89,7 +95,8 @@ def main() -> None:
 @click.option(
     "--db", default="var/demo.db", show_default=True, help="SQLite file (created or reused)"
 )
-def demo(port: int, host: str, employees: int, db: str) -> None:
+@click.option("--tls", is_flag=True, help="serve HTTPS with a self-signed certificate")
+def demo(port: int, host: str, employees: int, db: str, tls: bool) -> None:
     """Embedded demo: SQLite + in-process bus, demo plant, live simulated check-ins."""
     from app.demo import plant as demo_data
     from app.demo.simulator import simulate
@@ -97,11 +104,27 @@ def demo(port: int, host: str, employees: int, db: str) -> None:
     started = time.monotonic()
     configure("INFO")
     Path(db).parent.mkdir(parents=True, exist_ok=True)
-    muster = build(Settings(store=f"sqlite:///{db}", bus="memory://", host=host, port=port))
+    certificate: dict[str, Any] = {}
+    if tls:
+        from app.tls import self_signed
+
+        cert, key = self_signed(Path(db).parent / "tls", host)
+        certificate = {"tls_cert": cert, "tls_key": key}
+    # demo logins log in by password; `muster users totp LOGIN` turns two-factor on for one
+    muster = build(
+        Settings(
+            store=f"sqlite:///{db}",
+            bus="memory://",
+            host=host,
+            port=port,
+            two_factor_roles=[],
+            **certificate,
+        )
+    )
     with console.status("Loading the demo plant…"):
         plant = demo_data.load(muster, employees=employees)
         muster.runner.run_once()
-    url = f"http://{host}:{port}"
+    url = f"{'https' if tls else 'http'}://{host}:{port}"
     console.print(f"[bold green]Muster demo[/] ready in {time.monotonic() - started:.1f}s — {db}")
     console.print(f"  Wallboard   {url}/plants/SZ1/wallboard   (and {url}/plants/SZ2/wallboard)")
     console.print(f"  Login       {url}/login")
@@ -348,6 +371,10 @@ from app.alerts.cli import alerts, webhooks  # noqa: E402 - they use `_command` 
 
 main.add_command(webhooks)
 main.add_command(alerts)
+
+from app.audit.cli import add_audit_commands  # noqa: E402 - they use `_command` above
+
+add_audit_commands(main, users)
 
 if __name__ == "__main__":
     sys.exit(main())

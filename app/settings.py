@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     smtp_from: str = "muster@localhost"
     token_ttl_hours: int = 12
+    #: roles that must enrol in two-factor login before they can use the app
+    two_factor_roles: list[str] = Field(
+        default_factory=lambda: ["hr", "plant_manager", "auditor", "admin"]
+    )
+    #: HTTPS: PEM certificate and key; with both set, `muster serve` serves HTTPS only
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: how long the audit trail keeps what it needs to replay any instant (at least 90 days)
+    audit_retention_days: int = Field(default=365, ge=90)
 
     #: Group commit: gather appends for up to this many milliseconds into one transaction.
     commit_window_ms: float = 2.0

@@ -38,8 +38,9 @@ def make_settings(backend: str, tmp_path: Path, schema: str, **overrides: Any) -
         var_dir=tmp_path,
         secret_key="test-secret-key-for-signing-tokens",
         projection_poll_ms=50,
-        session_clock=False,  # tests open and close their sessions themselves
-        **overrides,
+        # tests open and close their sessions themselves; most log staff in by password
+        # (tests/security enrol them in two-factor)
+        **{"two_factor_roles": [], "session_clock": False, **overrides},
     )
 
 

@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
@@ -18,18 +17,16 @@ from app.domain.errors import ImageUnusable
 from app.projections import queries
 from app.projections.visibility import Viewer, viewer_of
 from app.services.photos import PhotoUpload
-from app.web.auth import bearer, check_password, issue_token, require_principal
+from app.web.auth import bearer, require_principal
 from app.web.checkins import phone_caller
 from app.web.common import (
     MAX_BIGINT,
-    decode_json,
     json_response,
     lang_of,
     muster_of,
     parse_instant,
     query_int,
 )
-from app.web.contract import TokenReply, TokenRequest
 from app.web.i18n import t
 from app.web.problems import Problem, problem_of
 from vision.messages import message as vision_message
@@ -103,21 +100,6 @@ async def get_photo(request: Request[Any, Any, Any], photo_id: FromPath[str]) ->
     data = await asyncio.to_thread(muster.photos.files.read, photo_id)
     media = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
     return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=86400"})
-
-
-@post("/api/v1/auth/token", status_code=200)
-async def post_token(request: Request[Any, Any, Any]) -> Response[Any]:
-    muster = muster_of(request)
-    raw = await decode_json(request, 64 * 1024)
-    try:
-        body = msgspec.convert(raw, TokenRequest)
-    except msgspec.ValidationError as exc:
-        raise Problem(422, "invalid-body", "problem.invalid_body", errors=[str(exc)]) from exc
-    principal = await asyncio.to_thread(check_password, muster, body.login, body.password)
-    if principal is None:
-        raise Problem(401, "login-failed", "problem.login_failed")
-    token, expires = issue_token(muster.secret, principal, muster.settings.token_ttl_hours * 3600)
-    return json_response(TokenReply(token=token, expires_at=expires.isoformat()))
 
 
 def _parse_time(value: str | None, default: datetime, name: str = "time") -> datetime:
@@ -209,7 +191,6 @@ async def get_events(request: Request[Any, Any, Any]) -> Response[Any]:
 api_handlers = [
     post_photo,
     get_photo,
-    post_token,
     get_sessions,
     get_attendance,
     get_photo_evidence,

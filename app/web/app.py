@@ -41,13 +41,16 @@ from app.web.hub import Client, LiveHub
 from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
 from app.web.live_board import live_board_handlers
+from app.web.login import login_handlers
 from app.web.pages import page_exception_handlers, page_handlers
+from app.web.permissions import LoginFirst, login_first, permitted
 from app.web.plan_pages import plan_page_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
 from app.web.report_builder import builder_handlers
 from app.web.reports import report_handlers
 from app.web.room_qr import room_qr_handlers
+from app.web.security import csrf_middleware, security_headers
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -264,6 +267,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *alert_handlers,
             *live_board_handlers,
             *page_handlers,
+            *login_handlers,
             *room_qr_handlers,
             *face_handlers,
             *kiosk_handlers,
@@ -271,7 +275,9 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             create_static_files_router(path="/static", directories=[STATIC]),
         ],
         lifespan=[lifespan],
-        middleware=[authentication_middleware],
+        middleware=[csrf_middleware, authentication_middleware],
+        guards=[permitted],
+        before_send=[security_headers],
         exception_handlers={
             Problem: _problem_handler,
             Refusal: _refusal_handler,
@@ -284,6 +290,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             HTTPException: _http_exception_handler,
             Exception: _internal_error_handler,
             **page_exception_handlers,
+            LoginFirst: login_first,
         },
         request_max_body_size=16 * 1024 * 1024,
         openapi_config=OpenAPIConfig(

@@ -8,19 +8,23 @@ import hashlib
 import hmac
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from app.audit.context import ACTING, Acting
 from app.bootstrap import Muster
 from app.passwords import hash_password, needs_rehash, verify_password
+from app.services import two_factor
 from app.web.problems import Problem
 
 COOKIE = "muster_session"
 _STATE_KEY = "muster_principal"
+#: all a login that must still enrol in two-factor may reach
+ENROLLING_PATHS = ("/account/two-factor", "/logout")
 # Verifying against a dummy hash when the login is unknown keeps both failures equally slow.
 _DUMMY_HASH = hash_password("no such login")
 
@@ -35,6 +39,8 @@ class Principal:
     scope: str
     employee_no: str | None = None
     version: int = 0
+    #: logged in by password only, to enrol in two-factor: nothing else is open to it
+    enrolling: bool = False
 
 
 def _b64(data: bytes) -> str:
@@ -57,6 +63,8 @@ def issue_token(secret: bytes, principal: Principal, ttl_s: int) -> tuple[str, d
     }
     if principal.employee_no is not None:
         claims["emp"] = principal.employee_no
+    if principal.enrolling:
+        claims["enr"] = 1
     payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
     signature = _b64(hmac.new(secret, payload.encode(), hashlib.sha256).digest())
     return f"mut_{payload}.{signature}", datetime.fromtimestamp(expires, UTC)
@@ -82,6 +90,7 @@ def read_token(secret: bytes, token: str) -> Principal | None:
             str(claims["scope"]),
             None if employee is None else str(employee),
             int(claims.get("ver", 0)),
+            bool(claims.get("enr", 0)),
         )
     except (ValueError, KeyError, TypeError):
         return None
@@ -103,6 +112,20 @@ def check_password(muster: Muster, login: str, password: str) -> Principal | Non
     return Principal(
         row["login"], row["role"], row["scope"], row["employee_no"], secret.token_version
     )
+
+
+def check_login(muster: Muster, login: str, password: str, code: str) -> Principal | None:
+    """Password, then the two-factor code once the login enrolled (a code is used up). A
+    login whose role must enrol and has not gets an `enrolling` principal. Worker thread."""
+    principal = check_password(muster, login, password)
+    if principal is None:
+        return None
+    secret = muster.app.credentials.login_secret(login)
+    if secret is not None and secret.totp_enrolled:
+        return principal if two_factor.accept(muster.app.credentials, secret, code) else None
+    if principal.role in muster.settings.two_factor_roles:
+        return replace(principal, enrolling=True)
+    return principal
 
 
 def bearer(connection: ASGIConnection) -> str | None:  # type: ignore[type-arg]
@@ -140,10 +163,25 @@ def authentication_middleware(app: ASGIApp) -> ASGIApp:
             if token is None and scope["type"] == "websocket":
                 token = connection.query_params.get("token")
             principal = await authenticate(connection, token) if token else None
+            if principal is not None and principal.enrolling:
+                path = scope.get("path", "")
+                principal = principal if path.startswith(ENROLLING_PATHS) else None
             scope.setdefault("state", {})[_STATE_KEY] = principal  # type: ignore[typeddict-unknown-key]
+            client = scope.get("client")
+            address = f"ip:{client[0]}" if client else "ip:-"
+            role = principal.role if principal else ("device" if token_kind(scope) else "anonymous")
+            ACTING.set(Acting(role, address))
         await app(scope, receive, send)
 
     return middleware
+
+
+def token_kind(scope: Scope) -> bool:
+    """Whether the request brings a device token."""
+    for key, value in scope.get("headers", ()):
+        if key == b"authorization":
+            return b"mdt_" in bytes(value)
+    return False
 
 
 def principal_of(connection: ASGIConnection, secret: bytes | None = None) -> Principal | None:  # type: ignore[type-arg]

@@ -37,8 +37,12 @@ def lang_of(connection: ASGIConnection) -> str:  # type: ignore[type-arg]
 
 
 def problem_response(problem: Problem, lang: str) -> Response[Any]:
+    retry = problem.extra.get("retry_after")
     return Response(
-        problem_body(problem, lang), status_code=problem.status, media_type=PROBLEM_JSON
+        problem_body(problem, lang),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers={"Retry-After": str(retry)} if retry is not None else None,
     )
 
 

@@ -60,7 +60,8 @@ class CheckInReply(msgspec.Struct, omit_defaults=True):
 class TokenRequest(msgspec.Struct, kw_only=True):
     login: ShortText
     password: Annotated[str, msgspec.Meta(max_length=256)]
-    totp: Annotated[str, msgspec.Meta(max_length=12)] | None = None
+    #: a 6-digit code, or one of the recovery codes
+    totp: Annotated[str, msgspec.Meta(max_length=32)] | None = None
 
 
 class TokenReply(msgspec.Struct):

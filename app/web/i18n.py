@@ -155,9 +155,50 @@ CHECKIN_TEXT: Mapping[str, Mapping[str, str]] = {
     },
 }
 
+#: Logging in, two-factor enrolment and the audit trail.
+SECURITY_TEXT: Mapping[str, Mapping[str, str]] = {
+    "zh-CN": {
+        "problem.too_many_logins": "登录失败次数过多，请稍后再试",
+        "problem.two_factor_enrol": "此账号须先启用两步验证：请在网页登录后按提示绑定",
+        "ui.two_factor": "两步验证",
+        "ui.two_factor_on": "两步验证已启用。",
+        "ui.two_factor_scan": "用身份验证器应用（如 Google Authenticator、微软验证器）扫描二维码：",
+        "ui.two_factor_qr": "两步验证二维码",
+        "ui.two_factor_code": "应用显示的 6 位验证码",
+        "ui.two_factor_confirm": "启用",
+        "ui.recovery_codes": "恢复码",
+        "ui.recovery_codes_note": (
+            "请抄下并妥善保管：手机丢失时每个恢复码可代替验证码使用一次。此页离开后不再显示。"
+        ),
+        "problem.csrf": "请求来自其他网站，已拒绝",
+    },
+    "en": {
+        "problem.too_many_logins": "Too many failed logins: please try again later",
+        "problem.two_factor_enrol": (
+            "This login must enrol in two-factor first: log in on the web page and follow the steps"
+        ),
+        "ui.two_factor": "Two-factor login",
+        "ui.two_factor_on": "Two-factor login is on.",
+        "ui.two_factor_scan": (
+            "Scan the QR code with an authenticator app (Google Authenticator, Microsoft "
+            "Authenticator …):"
+        ),
+        "ui.two_factor_qr": "Two-factor QR code",
+        "ui.two_factor_code": "The 6-digit code the app shows",
+        "ui.two_factor_confirm": "Turn on",
+        "ui.recovery_codes": "Recovery codes",
+        "ui.recovery_codes_note": (
+            "Write them down and keep them safe: each replaces a code once if the phone is "
+            "lost. They are not shown again."
+        ),
+        "problem.csrf": "The request came from another site and was refused",
+    },
+}
+
 CATALOG: Mapping[str, Mapping[str, str]] = {
     "zh-CN": {
         **CHECKIN_TEXT["zh-CN"],
+        **SECURITY_TEXT["zh-CN"],
         "checkin.ok": "签到成功",
         "checkin.late": "签到成功（迟到）",
         "checkin.walk_in": "签到成功（不在培训名单中，已标记）",
@@ -532,6 +573,7 @@ CATALOG: Mapping[str, Mapping[str, str]] = {
     },
     "en": {
         **CHECKIN_TEXT["en"],
+        **SECURITY_TEXT["en"],
         "checkin.ok": "Checked in",
         "checkin.late": "Checked in (late)",
         "checkin.walk_in": "Checked in (not on the roster, flagged)",

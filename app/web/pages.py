@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Request, Response, get, post
-from litestar.params import FromPath, URLEncodedBody
+from litestar import Request, Response, get
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from app.bootstrap import Muster
 from app.projections import queries
 from app.projections.visibility import Viewer, viewer_of
 from app.stores.base import from_iso
-from app.web.auth import COOKIE, Principal, check_password, issue_token, principal_of
+from app.web.auth import Principal, principal_of
 from app.web.common import lang_of, muster_of
 from app.web.i18n import t
 from app.web.render import plant_time, render
@@ -31,57 +30,6 @@ def _html(text: str, status: int = 200, lang: str | None = None) -> Response[str
 
 def _login_redirect(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect(f"/login?next={quote(request.url.path)}")
-
-
-@get("/login")
-async def login_page(request: Request[Any, Any, Any]) -> Response[str]:
-    lang = lang_of(request)
-    return _html(render("login.html", lang, next=request.query_params.get("next", "/")), lang=lang)
-
-
-@post("/login")
-async def login_submit(
-    request: Request[Any, Any, Any],
-    data: URLEncodedBody[dict[str, str]],
-) -> Response[Any]:
-    muster = muster_of(request)
-    lang = lang_of(request)
-    login, password = data.get("login", "")[:128], data.get("password", "")[:256]
-    principal = await asyncio.to_thread(check_password, muster, login, password)
-    if principal is None:
-        page = render(
-            "login.html",
-            lang,
-            error=t("problem.login_failed", lang),
-            login=login,
-            next=data.get("next", "/"),
-        )
-        return _html(page, status=401)
-    token, _ = issue_token(muster.secret, principal, muster.settings.token_ttl_hours * 3600)
-    target = data.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    response = Redirect(target)
-    response.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        max_age=muster.settings.token_ttl_hours * 3600,
-    )
-    return response
-
-
-@post("/logout")
-async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
-    """End the login's sessions everywhere (its tokens stop working) and drop the cookie."""
-    principal = principal_of(request)
-    if principal is not None:
-        await asyncio.to_thread(muster_of(request).app.credentials.end_sessions, principal.login)
-    response = Redirect("/login")
-    response.delete_cookie(COOKIE)
-    return response
 
 
 class _Refused(Exception):
@@ -281,5 +229,5 @@ async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -
     return _html(page, lang=request.query_params.get("lang") and lang)
 
 
-page_handlers = [login_page, login_submit, logout, home, wallboard, session_page, photo_page]
+page_handlers = [home, wallboard, session_page, photo_page]
 page_exception_handlers = {_Refused: _refused_page}
