@@ -165,7 +165,9 @@ async def post_resolution(
         raise Problem(404, "unknown-anomaly", "problem.unknown_anomaly", anomaly_id=anomaly_id)
     outcome = Resolution.CONFIRMED if data.outcome == "confirmed" else Resolution.DISMISSED
     actor = f"user:{require_principal(request).login}"
-    at = await asyncio.to_thread(_resolve, muster.app, UUID(row["id"]), outcome, data.reason, actor)
+    at = await asyncio.to_thread(
+        resolve_anomaly, muster.app, UUID(row["id"]), outcome, data.reason, actor
+    )
     # answered from what was just recorded: the read model follows a moment later
     resolved = {
         **row,
@@ -177,8 +179,11 @@ async def post_resolution(
     return json_response(anomaly_view(resolved))
 
 
-def _resolve(app: Training, anomaly_id: UUID, outcome: str, reason: str, actor: str) -> datetime:
-    """Record the verdict; a concurrent one means looking again (and being refused)."""
+def resolve_anomaly(
+    app: Training, anomaly_id: UUID, outcome: str, reason: str, actor: str
+) -> datetime:
+    """Record the verdict (the API's and the review queue's); a concurrent one means
+    looking again (and being refused)."""
     for _attempt in range(3):
         anomaly: Anomaly = app.repository.get(anomaly_id)
         anomaly.resolve(outcome, reason, actor=actor)

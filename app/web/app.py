@@ -49,6 +49,7 @@ from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
 from app.web.report_builder import builder_handlers
 from app.web.reports import report_handlers
+from app.web.review_queue import review_handlers
 from app.web.room_qr import room_qr_handlers
 from app.web.security import csrf_middleware, security_headers
 
@@ -266,6 +267,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *calendar_handlers,
             *alert_handlers,
             *live_board_handlers,
+            *review_handlers,
             *page_handlers,
             *login_handlers,
             *room_qr_handlers,

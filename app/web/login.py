@@ -152,7 +152,12 @@ async def revoke_token(request: Request[Any, Any, Any]) -> None:
 
 def _enrol_page(request: Request[Any, Any, Any], uri: str | None, **context: Any) -> Response[str]:
     lang = lang_of(request)
-    qr = segno.make(uri, error="m").svg_data_uri(scale=5) if uri else None
+    # dark on white with its quiet zone: a scanner needs the contrast whatever the page theme
+    qr = (
+        segno.make(uri, error="m").svg_data_uri(scale=4, dark="black", light="white")
+        if uri
+        else None
+    )
     status = context.pop("status", 200)
     return _html(render("two_factor.html", lang, uri=uri, qr=qr, **context), status)
 

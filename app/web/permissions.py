@@ -111,6 +111,8 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
     ("GET", "/alerts"): ROLES(PEOPLE),
     ("POST", "/alerts/{alert_id:str}/acknowledge"): ROLES(ACTING_STAFF),
     ("GET", "/live"): ROLES(STAFF),
+    ("GET", "/review"): ROLES(STAFF),
+    ("POST", "/review/resolve"): ROLES(ACTING_STAFF),
     ("GET", "/compliance"): ROLES(STAFF),
     ("GET", "/plans/concurrent"): ROLES(STAFF),
     ("GET", "/reports"): ROLES(STAFF),
