@@ -72,7 +72,7 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
     ("POST", "/account/two-factor"): ROLES(EVERY_LOGIN),
     # devices, kiosks and phones
     ("POST", "/api/v1/checkins"): DEVICE(EMPLOYEE),
-    ("POST", "/api/v1/checkins/batch"): DEVICE(),
+    ("POST", "/api/v1/checkins/batch"): DEVICE(EMPLOYEE),
     ("POST", "/api/v1/photos"): DEVICE(EMPLOYEE),
     ("POST", "/api/v1/face-enrolments"): DEVICE(EMPLOYEE),
     ("DELETE", "/api/v1/face-enrolments/{employee_id:str}"): DEVICE(EMPLOYEE, HR, ADMIN),
