@@ -5,20 +5,16 @@ the public API then shows every one of them resolved, by the reviewer, with a re
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.bootstrap import Adapters
-from app.services.vision_adapters import InlineRoomAnalyser
-from tests.conftest import LiveServer, Plant, fake_adapters
+from tests.conftest import LiveServer, Plant
 from tests.e2e.anomaly_support import anomalies, badge_in, room_photo, staff_token, upload_photo
-from tests.e2e.test_anomalies import GrowingFixtures
+from tests.e2e.test_anomalies import adapters, rooms  # noqa: F401  (fixtures: photos analysed inline)
 from tests.e2e.test_browser import SHOTS, browser, page  # noqa: F401  (fixtures)
-from vision.fake import FakeRoomAnalyzer
 
 DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "review-queue.png"
 PHOTOS = 95
@@ -30,26 +26,12 @@ def backend() -> str:
     return "sqlite"  # the page reads the same query on both stores (test_anomalies)
 
 
-@pytest.fixture
-def rooms(tmp_path: Path) -> Path:
-    folder = tmp_path / "rooms"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def adapters(rooms: Path) -> Adapters:
-    return replace(
-        fake_adapters(), analyser=InlineRoomAnalyser(FakeRoomAnalyzer(GrowingFixtures(rooms)))
-    )
-
-
-def make_hundred_anomalies(server: LiveServer, plant: Plant, rooms: Path) -> None:
+def make_hundred_anomalies(server: LiveServer, plant: Plant, folder: Path) -> None:
     """95 room photos without a camera time, then 5 check-ins from a device whose clock is
     half an hour behind (after the photos, so no photo is short of people)."""
     now = datetime.now(UTC)
     for n in range(PHOTOS):
-        bare = room_photo(rooms, f"bare-{n}", taken=None, people=0, seed=n)
+        bare = room_photo(folder, f"bare-{n}", taken=None, people=0, seed=n)
         upload_photo(server, plant.p1_token, bare, plant.session_id, now)
     for k in range(1, SKEWED + 1):
         badge_in(
@@ -78,7 +60,7 @@ def test_hr_clears_a_hundred_anomalies_with_keys_and_bulk_actions(
     page: Page,  # noqa: F811
     server: LiveServer,
     plant: Plant,
-    rooms: Path,
+    rooms: Path,  # noqa: F811
 ) -> None:
     make_hundred_anomalies(server, plant, rooms)
     token = staff_token(server)
