@@ -36,7 +36,7 @@ Unchanged = Callable[[Sequence[Box]], Sequence[int]]
 class Reason(StrEnum):
     """Why a face was counted or not. The web layer puts these in words."""
 
-    CLEAR = "clear_face"  # counted: one detector is sure it is a face
+    CLEAR = "clear_face"  # counted: at least one detector is sure it is a face
     AGREED = "detectors_agree"  # counted: enough detectors saw it
     POSSIBLE = "possible_face"  # not counted: seen faintly; the upper end of the range
     FAINT = "too_faint"  # not counted: too faint to be a face
