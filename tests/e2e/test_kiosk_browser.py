@@ -147,7 +147,13 @@ def test_fifty_check_ins_made_offline_each_arrive_exactly_once(
     )
     assert muster.runner.wait_until_caught_up(30)
     page = kiosk
-    page.wait_for_function("document.getElementById('k-video').videoWidth > 0")
+    # polled from the test, not wait_for_function: the page's CSP forbids the eval it uses
+    for _ in range(300):
+        if page.evaluate("document.getElementById('k-video').videoWidth") > 0:
+            break
+        page.wait_for_timeout(100)
+    else:
+        pytest.fail("the kiosk camera never started")
     page.context.set_offline(True)
     expect(page.locator("#k-net")).to_have_text("离线")
     for n in range(1, 51):
