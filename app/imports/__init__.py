@@ -13,7 +13,7 @@ To add a kind (say `metrics`):
    `RowError` from the cell parsers in `app.imports.base`) and keeps aggregates with
    `Plan.keep(aggregate, new=...)`;
 2. add it to `KINDS` below (one line);
-3. add the texts of its `import.*` keys to app/web/i18n.py (zh-CN and en).
+3. add the texts of its `import.*` keys to app/web/messages.toml (zh-CN and en).
 
 The CLI (`muster import KIND FILE`), the API (`POST /api/v1/imports/{kind}`) and the
 downloadable templates pick the kind up from `KINDS`.

@@ -43,7 +43,7 @@ class Row:
 class Finding:
     """A refusal (error) or a remark (warning, e.g. a conflict) about one cell or line.
 
-    `key` names the text in the catalogue (app/web/i18n.py, `import.*`), `params` fill it."""
+    `key` names the text in the catalogue (app/web/messages.toml, `import.*`), `params` fill it."""
 
     line: int
     column: str

@@ -1,5 +1,5 @@
 """Import findings and planning conflicts in the plant's language (texts from the one
-catalogue, app/web/i18n.py; times in the plant's clock)."""
+catalogue, app/web/messages.toml; times in the plant's clock)."""
 
 from __future__ import annotations
 

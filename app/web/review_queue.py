@@ -24,7 +24,7 @@ from app.web.common import lang_of, muster_of
 from app.web.i18n import t
 from app.web.render import render
 
-#: the reasons a reviewer picks from (worded in app/web/i18n.py as `review.reason.<key>`)
+#: the reasons a reviewer picks from (worded in app/web/messages.toml as `review.reason.<key>`)
 REASONS = ("verified", "device_fault", "photo_retaken", "known_exception", "duplicate", "other")
 #: evidence shown first, in this order, when the anomaly holds it
 EVIDENCE_ORDER = (
