@@ -1,33 +1,42 @@
 """The composition root: settings → stores → bus → applications → services.
 
-Nothing else reads the environment. Both deployment shapes go through `build`.
+Nothing else reads the environment. Both deployment shapes go through `build`; what the
+settings say about stores, bus and keys is in `app.deployment`, the wired system (`Muster`)
+in `app.muster`, the vision ports (`Adapters`) in `app.adapters`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import secrets
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 import structlog
 
-from app.alerts.delivery import AlertDelivery, MailChannel, Publish, WebhookChannel
+from app.adapters import Adapters, real_adapters
+from app.alerts.delivery import AlertDelivery, MailChannel, WebhookChannel
 from app.alerts.engine import AlertEngine
-from app.alerts.follower import Clock, system_clock
+from app.alerts.follower import Clock
 from app.application import Training
+from app.deployment import (
+    AUDITED_MAPPER,
+    alert_subject,
+    create_table,
+    event_store_env,
+    live_subject,
+    make_bus,
+    make_read_store,
+    schema_lock,
+    secret_key,
+)
 from app.domain.alerts import Thresholds
 from app.domain.evidence_rules import EvidencePolicy
 from app.domain.qr import qr_key
 from app.domain.recount import RecountPolicy
 from app.domain.rules import WindowPolicy
 from app.imports.service import Importer
+from app.muster import Muster
 from app.projections import all_projections
 from app.projections.access import Access
 from app.projections.metrics import MetricsTable
@@ -43,101 +52,32 @@ from app.services.photo_files import PhotoFiles
 from app.services.photos import PhotoService
 from app.services.reminders import ReminderLadder
 from app.services.room_memory import RoomMemory
-from app.services.throttle import FailedLogins
-from app.services.vision_adapters import PooledRoomAnalyser, RoomAnalyser, VisionPool
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
 from app.stores.credentials import Credentials
 from app.stores.face_templates import SqlTemplateStore, template_key
 from app.stores.metric_events import metrics_store_env
-from app.streams.bus import EventBus
-from app.streams.changes import ViewChanges, bus_publisher
+from app.streams.changes import ViewChanges
 from vision.headcount import EARLIER_PHOTOS, STATIC_GAP
-from vision.identity.engine import SelfieMatcher
+
+__all__ = [
+    "AUDITED_MAPPER",
+    "Adapters",
+    "Muster",
+    "alert_subject",
+    "build",
+    "event_store_env",
+    "evidence_policies",
+    "live_subject",
+    "make_bus",
+    "make_read_store",
+    "real_adapters",
+    "secret_key",
+    "window_policy",
+]
 
 log = structlog.get_logger(__name__)
-#: events record the acting role and device or address (app.audit.context)
-AUDITED_MAPPER = "app.audit.context:AuditedMapper"
-
-
-def event_store_env(settings: Settings) -> dict[str, str]:
-    """The eventsourcing environment mapping, built in this one place."""
-    if settings.store_kind == "sqlite":
-        path = settings.sqlite_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(path),
-            "SQLITE_LOCK_TIMEOUT": "10",
-            "MAPPER_TOPIC": AUDITED_MAPPER,
-        }
-    url = urlsplit(settings.store)
-    return {
-        # bounded writes: statement, lock and idle-in-transaction timeouts (FINDINGS.md)
-        "PERSISTENCE_MODULE": "app.stores.pg_events:Factory",
-        "MUSTER_STATEMENT_TIMEOUT": str(settings.write_timeout_s),
-        "POSTGRES_LOCK_TIMEOUT": str(max(1, int(settings.write_timeout_s / 2))),
-        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(int(settings.write_timeout_s * 2)),
-        "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
-        "POSTGRES_HOST": url.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(url.port or 5432),
-        "POSTGRES_USER": unquote(url.username or "postgres"),
-        "POSTGRES_PASSWORD": unquote(url.password or ""),
-        "POSTGRES_SCHEMA": settings.store_schema,
-        # appends go through the one group-commit thread; the rest are aggregate reads
-        "POSTGRES_POOL_SIZE": "4",
-        "POSTGRES_MAX_OVERFLOW": "4",
-        "MAPPER_TOPIC": AUDITED_MAPPER,
-    }
-
-
-def make_read_store(settings: Settings) -> ReadStore:
-    if settings.store_kind == "sqlite":
-        from app.stores.sqlite import SQLiteReadStore
-
-        return SQLiteReadStore(settings.sqlite_path)
-    from app.stores.postgres import PostgresReadStore
-
-    return PostgresReadStore(settings.store, settings.store_schema)
-
-
-def make_bus(settings: Settings) -> EventBus:
-    if settings.bus.startswith("memory://"):
-        from app.streams.memory import MemoryBus
-
-        return MemoryBus()
-    if settings.bus.startswith(("nats://", "tls://")):
-        from app.streams.nats import NatsBus
-
-        return NatsBus(settings.bus)
-    raise ValueError(f"MUSTER_BUS must be memory:// or nats://host:port, not {settings.bus!r}")
-
-
-def secret_key(settings: Settings) -> bytes:
-    """The signing key: configured, or generated once and kept under `var/`."""
-    if settings.secret_key:
-        return settings.secret_key.encode()
-    path: Path = settings.var_dir / "secret.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip().encode()
-
-
-def live_subject(settings: Settings) -> str:
-    """`muster.<namespace>.live.session`: the namespace keeps deployments apart on one NATS."""
-    namespace = (
-        settings.bus_namespace
-        or hashlib.sha256(f"{settings.store}|{settings.store_schema}".encode()).hexdigest()[:12]
-    )
-    return f"muster.{namespace}.live.session"
-
-
-def alert_subject(settings: Settings) -> str:
-    """`muster.<namespace>.live.alert`: alert notices for the hubs (toasts)."""
-    return live_subject(settings).removesuffix(".session") + ".alert"
 
 
 def window_policy(settings: Settings) -> WindowPolicy:
@@ -146,28 +86,6 @@ def window_policy(settings: Settings) -> WindowPolicy:
         late_after=timedelta(minutes=settings.checkin_late_after_minutes),
         clock_skew_tolerance=timedelta(minutes=settings.clock_skew_tolerance_minutes),
     )
-
-
-@dataclass(frozen=True)
-class Adapters:
-    """What the app reaches outside itself besides its stores: the vision ports and the
-    clock. Real ones by default (`real_adapters`); tests pass fakes (``vision.fake``)."""
-
-    #: room photos are analysed where this is set (``None``: stored, analysed elsewhere)
-    analyser: RoomAnalyser | None
-    #: the face engine, loaded when the first selfie arrives
-    faces: Callable[[], SelfieMatcher]
-    clock: Clock = system_clock
-
-
-def real_adapters(settings: Settings) -> Adapters:
-    """The dlib/OpenCV models: room photos in `settings.vision_processes` processes
-    (started on the first photo; with none, this process analyses no room photo), selfies
-    in this process."""
-    analyser = None
-    if settings.vision_processes > 0:
-        analyser = PooledRoomAnalyser(VisionPool(settings.vision_processes))
-    return Adapters(analyser=analyser, faces=_face_engine(settings))
 
 
 def evidence_policies(settings: Settings) -> Callable[[str], EvidencePolicy]:
@@ -186,100 +104,6 @@ def evidence_policies(settings: Settings) -> Callable[[str], EvidencePolicy]:
     default = policy(defaults)
     plants = {p: policy({**defaults, **own}) for p, own in settings.evidence_by_plant.items()}
     return lambda plant: plants.get(plant, default)
-
-
-@dataclass
-class Muster:
-    """Everything wired: what the web app, the CLI and the tests use."""
-
-    settings: Settings
-    app: Training
-    store: ReadStore
-    committer: GroupCommitter
-    runner: ProjectionRunner
-    checkins: CheckInService
-    bus: EventBus
-    secret: bytes
-    policy: WindowPolicy
-    #: subject prefix of this deployment's "session view changed" messages
-    live_subject: str
-    photos: PhotoService
-    #: production metrics: their own event log, read model and projection runner
-    metrics: MetricsService
-    metrics_runner: ProjectionRunner
-    faces: FaceService
-    imports: Importer
-    reminders: ReminderLadder
-    session_clock: SessionClock
-    alert_engine: AlertEngine
-    alert_delivery: AlertDelivery
-    #: subject prefix of this deployment's alert notices (toasts)
-    alert_subject: str
-    adapters: Adapters
-    #: publishes "a session's view changed" from the serving loop (`start`)
-    changes: ViewChanges
-    #: the photo-analysis process manager (``None`` where no analyser is wired)
-    analysis: SubscriberRunner | None
-    #: the anomaly rules, and the photo analysis where it is wired
-    subscribers: list[SubscriberRunner]
-    extras: dict[str, object] = field(default_factory=dict)
-    #: failed logins per login and per address (slowed, then refused for a while)
-    failed_logins: FailedLogins = field(default_factory=FailedLogins)
-
-    @property
-    def runners(self) -> list[ProjectionRunner]:
-        """Every projection runner: the training log's and the metrics log's."""
-        return [self.runner, self.metrics_runner]
-
-    def start_alerts(self, publish: Publish | None) -> None:
-        """Run the alert engine and delivery (where the projections run); toasts go out
-        through `publish`."""
-        self.alert_delivery.publish = publish
-        self.alert_engine.start()
-        self.alert_delivery.start()
-        self.reminders.start()
-        if self.settings.session_clock:
-            self.session_clock.start()
-
-    def stop_alerts(self) -> None:
-        self.session_clock.stop()
-        self.reminders.stop()
-        self.alert_engine.stop()
-        self.alert_delivery.stop()
-        self.alert_delivery.publish = None
-
-    def start(self, loop: asyncio.AbstractEventLoop, *, projections: bool) -> None:
-        """Follow the event log from ``loop``'s process: with ``projections``, the
-        projections (their view changes published on the bus) and the subscribers; the
-        photo analysis wherever an analyser is wired."""
-        self.changes.bind(loop)
-        if projections:
-            self.runner.start()
-            self.metrics_runner.start()
-            self.start_alerts(bus_publisher(self.bus, loop))
-        for subscriber in self.subscribers:
-            if projections or subscriber is self.analysis:
-                subscriber.start()
-
-    def stop(self) -> None:
-        """Stop following the log (`start`); work in flight resumes from the checkpoints."""
-        for subscriber in self.subscribers:
-            subscriber.stop()
-        self.stop_alerts()
-        self.runner.stop()
-        self.metrics_runner.stop()
-        self.changes.bind(None)
-
-    def close(self) -> None:
-        self.stop_alerts()
-        for subscriber in self.subscribers:
-            subscriber.close()
-        self.runner.stop()
-        self.metrics_runner.stop()
-        self.metrics.app.close()
-        self.committer.close()
-        self.store.close()
-        self.app.close()
 
 
 def build(
@@ -301,11 +125,11 @@ def build(
     changes = ViewChanges(bus, subject)
     files = PhotoFiles(settings.var_dir / "photos")
     poll_s = settings.projection_poll_ms / 1000
-    with _schema_lock(settings):  # tables are created on first start, by one process at a time
+    with schema_lock(settings):  # tables are created on first start, by one process at a time
         store = make_read_store(settings)
         credentials = Credentials(store)
         present = store.existing(["training_events", "metrics_events"])
-        training_env = {**event_store_env(settings), **_create_table(present, "training_events")}
+        training_env = {**event_store_env(settings), **create_table(present, "training_events")}
         app = Training(env=training_env, credentials=credentials)
         # stores from before keep working: the hashes old events carried move to credentials
         credentials.upgrade(app.recorder, Access.owned_tables)
@@ -326,7 +150,7 @@ def build(
         metrics_app = Metrics(
             env={
                 **metrics_store_env(event_store_env(settings)),
-                **_create_table(present, "metrics_events"),
+                **create_table(present, "metrics_events"),
             }
         )
         metrics_runner = ProjectionRunner(
@@ -353,7 +177,7 @@ def build(
     metrics = MetricsService(metrics_app, store, metrics_runner)
     faces = FaceService(app, store, templates, adapters.faces, files.read)
     checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
-    with _schema_lock(settings):
+    with schema_lock(settings):
         plant_tz = ZoneInfo(settings.plant_timezone)
         reminders = ReminderLadder(
             app,
@@ -444,21 +268,6 @@ def _alerts(
     return engine, delivery
 
 
-def _face_engine(settings: Settings) -> Callable[[], SelfieMatcher]:
-    """The dlib face engine with the configured selfie rules (its models load when the first
-    selfie arrives)."""
-
-    def load() -> SelfieMatcher:
-        from vision.identity.engine import DlibFaceEngine, SelfieRules
-
-        rules = SelfieRules(
-            min_sharpness=settings.face_min_sharpness, min_face=settings.face_min_face_px
-        )
-        return DlibFaceEngine(rules=rules)
-
-    return load
-
-
 def _wake_runners(runner: ProjectionRunner, store: ReadStore) -> Callable[[], None]:
     """After each commit: wake this process's runner now, and other processes' runners
     through the store (PostgreSQL NOTIFY); they would otherwise find it on their next poll."""
@@ -468,35 +277,3 @@ def _wake_runners(runner: ProjectionRunner, store: ReadStore) -> Callable[[], No
         store.notify_committed()
 
     return wake
-
-
-def _create_table(present: set[str], events_table: str) -> dict[str, str]:
-    """Tell eventsourcing not to run its DDL when its table exists: `CREATE UNIQUE INDEX IF
-    NOT EXISTS` on the events table waits behind any write holding the table's lock, and a
-    starting process must not queue behind live traffic."""
-    return {"CREATE_TABLE": "n"} if events_table in present else {}
-
-
-@contextmanager
-def _schema_lock(settings: Settings) -> Iterator[None]:
-    """On PostgreSQL: make sure the schema exists and hold an advisory lock while the caller
-    creates tables. Web processes and the worker start together; concurrent `CREATE TABLE IF
-    NOT EXISTS` of the same table fails in PostgreSQL ("duplicate key … pg_type")."""
-    if settings.store_kind != "postgres":
-        yield
-        return
-    import psycopg
-    from psycopg import sql
-
-    key = f"muster-schema:{settings.store_schema}"
-    with psycopg.connect(settings.store, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
-        try:
-            conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                    sql.Identifier(settings.store_schema)
-                )
-            )
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])

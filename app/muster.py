@@ -1,0 +1,122 @@
+"""The wired system (`Muster`): what the web app, the CLI and the tests use, and how it
+starts and stops following the event log. `app.bootstrap.build` makes it."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from app.adapters import Adapters
+from app.alerts.delivery import AlertDelivery, Publish
+from app.alerts.engine import AlertEngine
+from app.application import Training
+from app.domain.rules import WindowPolicy
+from app.imports.service import Importer
+from app.projections.runner import ProjectionRunner
+from app.projections.subscriber import SubscriberRunner
+from app.services.checkin import CheckInService
+from app.services.faces import FaceService
+from app.services.lifecycle import SessionClock
+from app.services.metrics import MetricsService
+from app.services.photos import PhotoService
+from app.services.reminders import ReminderLadder
+from app.services.throttle import FailedLogins
+from app.settings import Settings
+from app.stores.base import ReadStore
+from app.stores.commit import GroupCommitter
+from app.streams.bus import EventBus
+from app.streams.changes import ViewChanges, bus_publisher
+
+
+@dataclass
+class Muster:
+    """Everything wired: what the web app, the CLI and the tests use."""
+
+    settings: Settings
+    app: Training
+    store: ReadStore
+    committer: GroupCommitter
+    runner: ProjectionRunner
+    checkins: CheckInService
+    bus: EventBus
+    secret: bytes
+    policy: WindowPolicy
+    #: subject prefix of this deployment's "session view changed" messages
+    live_subject: str
+    photos: PhotoService
+    #: production metrics: their own event log, read model and projection runner
+    metrics: MetricsService
+    metrics_runner: ProjectionRunner
+    faces: FaceService
+    imports: Importer
+    reminders: ReminderLadder
+    session_clock: SessionClock
+    alert_engine: AlertEngine
+    alert_delivery: AlertDelivery
+    #: subject prefix of this deployment's alert notices (toasts)
+    alert_subject: str
+    adapters: Adapters
+    #: publishes "a session's view changed" from the serving loop (`start`)
+    changes: ViewChanges
+    #: the photo-analysis process manager (``None`` where no analyser is wired)
+    analysis: SubscriberRunner | None
+    #: the anomaly rules, and the photo analysis where it is wired
+    subscribers: list[SubscriberRunner]
+    extras: dict[str, object] = field(default_factory=dict)
+    #: failed logins per login and per address (slowed, then refused for a while)
+    failed_logins: FailedLogins = field(default_factory=FailedLogins)
+
+    @property
+    def runners(self) -> list[ProjectionRunner]:
+        """Every projection runner: the training log's and the metrics log's."""
+        return [self.runner, self.metrics_runner]
+
+    def start_alerts(self, publish: Publish | None) -> None:
+        """Run the alert engine and delivery (where the projections run); toasts go out
+        through `publish`."""
+        self.alert_delivery.publish = publish
+        self.alert_engine.start()
+        self.alert_delivery.start()
+        self.reminders.start()
+        if self.settings.session_clock:
+            self.session_clock.start()
+
+    def stop_alerts(self) -> None:
+        self.session_clock.stop()
+        self.reminders.stop()
+        self.alert_engine.stop()
+        self.alert_delivery.stop()
+        self.alert_delivery.publish = None
+
+    def start(self, loop: asyncio.AbstractEventLoop, *, projections: bool) -> None:
+        """Follow the event log from ``loop``'s process: with ``projections``, the
+        projections (their view changes published on the bus) and the subscribers; the
+        photo analysis wherever an analyser is wired."""
+        self.changes.bind(loop)
+        if projections:
+            self.runner.start()
+            self.metrics_runner.start()
+            self.start_alerts(bus_publisher(self.bus, loop))
+        for subscriber in self.subscribers:
+            if projections or subscriber is self.analysis:
+                subscriber.start()
+
+    def stop(self) -> None:
+        """Stop following the log (`start`); work in flight resumes from the checkpoints."""
+        for subscriber in self.subscribers:
+            subscriber.stop()
+        self.stop_alerts()
+        self.runner.stop()
+        self.metrics_runner.stop()
+        self.changes.bind(None)
+
+    def close(self) -> None:
+        self.stop_alerts()
+        for subscriber in self.subscribers:
+            subscriber.close()
+        self.runner.stop()
+        self.metrics_runner.stop()
+        self.metrics.app.close()
+        self.committer.close()
+        self.store.close()
+        self.app.close()
