@@ -18,9 +18,8 @@ from typing import Any
 
 import structlog
 
-from app.projections.base import ddl
-from app.projections.loop import LoopThread
-from app.stores.base import ReadStore, Tx, iso
+from app.projections.tracking import CheckpointedLoop, move_checkpoint
+from app.stores.base import ReadStore, Tx
 
 log = structlog.get_logger(__name__)
 
@@ -31,11 +30,9 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Follower(LoopThread, ABC):
+class Follower(CheckpointedLoop, ABC):
     """Subclasses set `name`, `depends_on`, `tables` and implement `run_once`."""
 
-    name: str = ""
-    depends_on: tuple[str, ...] = ()
     tables: tuple[str, ...] = ()
 
     def __init__(
@@ -47,51 +44,18 @@ class Follower(LoopThread, ABC):
         poll_s: float = 1.0,
         batch_size: int = 500,
     ) -> None:
-        self.app = app
-        self.store = store
         self.clock = clock
-        self.poll_s = poll_s
-        self.batch_size = batch_size
-        self._setup_loop(self.name)
-        with store.transaction() as tx:
-            for statement in ddl(self.tables):
-                tx.execute(statement)
-            tx.execute(
-                "INSERT INTO projection_tracking (name, position, updated_at) "
-                "VALUES (:name, 0, :at) ON CONFLICT (name) DO NOTHING",
-                {"name": self.name, "at": iso(datetime.now(UTC))},
-            )
+        self._follow(app, store, poll_s=poll_s, batch_size=batch_size, tables=self.tables)
 
     # -- the log -------------------------------------------------------------------------
-
-    def position(self) -> int:
-        row = self.store.fetch_one(
-            "SELECT position FROM projection_tracking WHERE name = :n", {"n": self.name}
-        )
-        return int(row["position"]) if row else 0
-
-    def _limit(self) -> int:
-        """How far it may read: as far as the slowest projection it depends on."""
-        if not self.depends_on:
-            return int(self.app.recorder.max_notification_id() or 0)
-        params = {f"d{i}": d for i, d in enumerate(self.depends_on)}
-        rows = self.store.fetch(
-            "SELECT name, position FROM projection_tracking WHERE name IN "
-            f"({', '.join(':' + k for k in params)})",
-            params,
-        )
-        found = {r["name"]: int(r["position"]) for r in rows}
-        return min(found.get(d, 0) for d in self.depends_on)
 
     def read(self) -> tuple[int, int, list[tuple[int, Any]]]:
         """(checkpoint, new end, the decoded events between them with their positions)."""
         start = self.position()
-        limit = self._limit()
+        limit = self._reachable()
         if limit <= start:
             return start, start, []
-        notifications = self.app.recorder.select_notifications(
-            start=start + 1, limit=self.batch_size, stop=limit
-        )
+        notifications = self._notifications(start, limit)
         mapper: Any = self.app.mapper
         events = [(n.id, mapper.to_domain_event(n)) for n in notifications]
         end = notifications[-1].id if notifications else start
@@ -101,12 +65,7 @@ class Follower(LoopThread, ABC):
         """Move the checkpoint from `start` to `end` in `tx`; False if another process did."""
         if end <= start:
             return True
-        moved = tx.fetch(
-            "UPDATE projection_tracking SET position = :end, updated_at = :at "
-            "WHERE name = :name AND position = :start RETURNING position",
-            {"end": end, "at": iso(datetime.now(UTC)), "name": self.name, "start": start},
-        )
-        return bool(moved)
+        return move_checkpoint(tx, self.name, start, end)
 
     @abstractmethod
     def run_once(self) -> datetime | None:
@@ -116,7 +75,7 @@ class Follower(LoopThread, ABC):
         """Run until the log is read to the end of what it may read (tests, CLI)."""
         for _ in range(rounds):
             self.run_once()
-            if self.position() >= self._limit():
+            if self.position() >= self._reachable():
                 return
 
     # -- the thread ------------------------------------------------------------------------
@@ -126,7 +85,7 @@ class Follower(LoopThread, ABC):
             due: datetime | None = None
             try:
                 due = self.run_once()
-                if self.position() < self._limit():
+                if self.position() < self._reachable():
                     continue  # more to read
             except Exception:  # keep following after a store hiccup; the log says why
                 log.exception("follower round failed", follower=self.name)

@@ -4,6 +4,11 @@ way for the projection runner, the subscribers and the alert followers."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+
+import structlog
+
+log = structlog.get_logger(__name__)
 
 
 class LoopThread:
@@ -12,6 +17,9 @@ class LoopThread:
     `_loop` waits on `self._wake` between rounds and returns once `self._stop` is set.
     Subclasses call `_setup_loop` in their `__init__`; `_started`/`_stopped` add threads
     of their own (the runner's NOTIFY listener)."""
+
+    #: seconds between rounds when nothing wakes the thread
+    poll_s: float
 
     def _setup_loop(self, thread_name: str) -> None:
         self.thread_name = thread_name
@@ -48,3 +56,15 @@ class LoopThread:
 
     def _loop(self) -> None:
         raise NotImplementedError
+
+    def _poll(self, run_once: Callable[[], object], failed: str, **context: str) -> None:
+        """A `_loop`: wait for a wake-up or `poll_s`, run a round. A failed round (a store
+        hiccup) is logged as `failed` with `context` and retried after `poll_s`."""
+        while not self._stop.is_set():
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+            try:
+                run_once()
+            except Exception:  # keep following; the log says why
+                log.exception(failed, **context)
+                self._stop.wait(self.poll_s)

@@ -16,17 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
 from eventsourcing.application import Application
 
 from app.projections.base import Batch, Projection, ddl
 from app.projections.loop import LoopThread
+from app.projections.tracking import checkpoint, checkpoints, log_head, move_checkpoint, track
 from app.stores.base import ReadStore, iso
 
 #: the name a `CREATE TABLE/INDEX IF NOT EXISTS` statement creates
 CREATED = re.compile(r"CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.I)
 
-log = structlog.get_logger(__name__)
 
 OnChange = Callable[[set[str], int], None]
 
@@ -93,20 +92,13 @@ class ProjectionRunner(LoopThread):
             for _, statement in missing:
                 tx.execute(statement)
             for projection in self.projections:
-                tx.execute(
-                    "INSERT INTO projection_tracking (name, position, updated_at) "
-                    "VALUES (:name, 0, :at) ON CONFLICT (name) DO NOTHING",
-                    {"name": projection.name, "at": iso(datetime.now(UTC))},
-                )
+                track(tx, projection.name)
 
     def position(self, name: str) -> int:
-        row = self.store.fetch_one(
-            "SELECT position FROM projection_tracking WHERE name = :name", {"name": name}
-        )
-        return int(row["position"]) if row else 0
+        return checkpoint(self.store, name)
 
     def head(self) -> int:
-        return int(self.app.recorder.max_notification_id() or 0)
+        return log_head(self.app)
 
     def status(self) -> list[ProjectionStatus]:
         head, positions = self.head(), self.positions()
@@ -116,8 +108,7 @@ class ProjectionRunner(LoopThread):
 
     def positions(self) -> dict[str, int]:
         """Every projection's checkpoint, in one query."""
-        rows = self.store.fetch("SELECT name, position FROM projection_tracking")
-        return {row["name"]: int(row["position"]) for row in rows}
+        return checkpoints(self.store)
 
     def _round(
         self, projections: Sequence[Projection], limit: int, decoded: dict[int, Any]
@@ -164,12 +155,7 @@ class ProjectionRunner(LoopThread):
             at = iso(datetime.now(UTC))
             with self.store.transaction() as tx:
                 for projection, start, end, batch in work:
-                    moved = tx.fetch(
-                        "UPDATE projection_tracking SET position = :end, updated_at = :at "
-                        "WHERE name = :name AND position = :start RETURNING position",
-                        {"end": end, "at": at, "name": projection.name, "start": start},
-                    )
-                    if not moved:
+                    if not move_checkpoint(tx, projection.name, start, end, at):
                         raise CheckpointMovedError(projection.name)
                     tx.run(batch.finish())
         changes = [(batch.changes, end) for _, _, end, batch in work if batch.changes]
@@ -244,14 +230,7 @@ class ProjectionRunner(LoopThread):
             self._listener = None
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.poll_s)
-            self._wake.clear()
-            try:
-                self.run_once()
-            except Exception:  # keep projecting after a store hiccup; the log says why
-                log.exception("projection run failed")
-                time.sleep(self.poll_s)
+        self._poll(self.run_once, "projection run failed")
 
     # -- rebuild ---------------------------------------------------------------------------
 

@@ -19,14 +19,10 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
 from eventsourcing.application import Application
 
-from app.projections.base import TRACKING_DDL
-from app.projections.loop import LoopThread
+from app.projections.tracking import CheckpointedLoop
 from app.stores.base import ReadStore, iso
-
-log = structlog.get_logger(__name__)
 
 
 class Subscriber(ABC):
@@ -46,7 +42,7 @@ class Subscriber(ABC):
         """Release what the subscriber holds (process pools)."""
 
 
-class SubscriberRunner(LoopThread):
+class SubscriberRunner(CheckpointedLoop):
     """Feeds one subscriber the log from its checkpoint, live (a thread woken after each
     projection round and each commit) or step by step (`run_once`, tests and CLI)."""
 
@@ -60,42 +56,15 @@ class SubscriberRunner(LoopThread):
         batch_size: int = 200,
         max_pending: int = 64,
     ) -> None:
-        self.app = app
-        self.store = store
         self.subscriber = subscriber
         self.name = subscriber.name
-        self.poll_s = poll_s
-        self.batch_size = batch_size
+        self.depends_on = subscriber.depends_on
         self.max_pending = max_pending
         self._lock = threading.Lock()
         self._pending: dict[int, list[Future[Any]]] = {}
-        self._setup_loop(self.name)
-        with store.transaction() as tx:
-            tx.execute(TRACKING_DDL)
-            tx.execute(
-                "INSERT INTO projection_tracking (name, position, updated_at) "
-                "VALUES (:name, 0, :at) ON CONFLICT (name) DO NOTHING",
-                {"name": self.name, "at": iso(datetime.now(UTC))},
-            )
+        self._follow(app, store, poll_s=poll_s, batch_size=batch_size)
         self._saved = self.position()
         self._cursor = self._saved
-
-    def position(self) -> int:
-        """The checkpoint: every event up to here has been handled and its work is done."""
-        row = self.store.fetch_one(
-            "SELECT position FROM projection_tracking WHERE name = :name", {"name": self.name}
-        )
-        return int(row["position"]) if row else 0
-
-    def _reachable(self) -> int:
-        """How far the log may be read: the head, or where the slowest dependency is."""
-        head = int(self.app.recorder.max_notification_id() or 0)
-        deps = self.subscriber.depends_on
-        if not deps:
-            return head
-        rows = self.store.fetch("SELECT name, position FROM projection_tracking")
-        positions = {r["name"]: int(r["position"]) for r in rows}
-        return min([head, *(positions.get(d, 0) for d in deps)])
 
     def _undone(self) -> int:
         with self._lock:
@@ -113,9 +82,7 @@ class SubscriberRunner(LoopThread):
             stop = self._reachable()
             if stop <= self._cursor:
                 break
-            notifications = self.app.recorder.select_notifications(
-                start=self._cursor + 1, limit=self.batch_size, stop=stop
-            )
+            notifications = self._notifications(self._cursor, stop)
             if not notifications:
                 break
             for notification in notifications:
@@ -179,11 +146,4 @@ class SubscriberRunner(LoopThread):
         self.subscriber.close()
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.poll_s)
-            self._wake.clear()
-            try:
-                self.run_once()
-            except Exception:  # a store hiccup: the log says why, the next round retries
-                log.exception("subscriber round failed", subscriber=self.name)
-                self._stop.wait(self.poll_s)
+        self._poll(self.run_once, "subscriber round failed", subscriber=self.name)
