@@ -8,9 +8,10 @@ event.
 
 To add a kind (say `metrics`):
 
-1. write `app/imports/metrics.py` with `METRICS = ImportKind("metrics", COLUMNS, plan)`,
-   where `plan` reports bad cells with `Plan.error(line, column, key, **params)` (or raises
-   `RowError` from the cell parsers in `app.imports.base`) and keeps aggregates with
+1. write `app/imports/metrics.py` with
+   `METRICS = ImportKind("metrics", columns(required, optional), plan)`, where `plan` reports
+   bad cells with `Plan.error(line, column, key, **params)` (or `Plan.refuse(line, err)` for
+   a `RowError` from the cell parsers in `app.imports.base`) and keeps aggregates with
    `Plan.keep(aggregate, new=...)`;
 2. add it to `KINDS` below (one line);
 3. add the texts of its `import.*` keys to app/web/messages.toml (zh-CN and en).

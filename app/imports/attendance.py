@@ -9,7 +9,7 @@ from datetime import timedelta
 from app.domain.attendance import Attendance
 from app.domain.rules import AttendanceStatus, Flag, Window, check_in_window
 from app.domain.training import TrainingSession
-from app.imports.base import Column, Context, ImportKind, Plan, Row, RowError, instant, required
+from app.imports.base import Context, ImportKind, Plan, Row, RowError, columns, instant, required
 
 METHODS = ("paper", "manual", "badge", "qr", "face")
 #: a paper sheet signed this long before or after the session still belongs to it
@@ -34,7 +34,7 @@ def plan_attendance(rows: Sequence[Row], ctx: Context) -> Plan:
         try:
             attendance = _checked(row, ctx, depts, seen, recorded)
         except RowError as err:
-            result.error(row.line, err.column, err.key, **err.params)
+            result.refuse(row.line, err)
             continue
         if attendance is not None:
             result.keep(attendance, new=True)
@@ -101,13 +101,7 @@ def _checked(
 
 ATTENDANCE = ImportKind(
     "attendance",
-    (
-        Column("session_code", required=True),
-        Column("employee_no", required=True),
-        Column("checked_in_at", required=True),
-        Column("method"),
-        Column("note"),
-    ),
+    columns(("session_code", "employee_no", "checked_in_at"), ("method", "note")),
     plan_attendance,
     example={
         "session_code": "SZ1-2026-12-08-SAFE",

@@ -87,6 +87,10 @@ class Plan:
     def warn(self, line: int, column: str, key: str, /, **params: Any) -> None:
         self.warnings.append(Finding(line, column, key, params))
 
+    def refuse(self, line: int, err: RowError) -> None:
+        """Record what a cell parser refused as an error on `line`."""
+        self.error(line, err.column, err.key, **err.params)
+
 
 Progress = Callable[[int, int], None]
 T = TypeVar("T")
@@ -127,6 +131,11 @@ class Context:
         if self.progress is not None:
             self.progress(total, total)
 
+    def each_first(self, rows: Sequence[Row], key: str, plan: Plan) -> Iterator[Row]:
+        """The first row of each value in column `key`, one by one; a blank or repeated
+        value is an error of `plan` (`first_lines`)."""
+        return self.each(list(first_lines(rows, key, plan).values()))
+
 
 @dataclass(frozen=True)
 class ImportKind:
@@ -143,6 +152,11 @@ class ImportKind:
     @property
     def required(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
+
+
+def columns(required: Sequence[str], optional: Sequence[str] = ()) -> tuple[Column, ...]:
+    """A kind's columns in the file's order: the `required` ones, then the `optional` ones."""
+    return (*(Column(n, required=True) for n in required), *(Column(n) for n in optional))
 
 
 # -- cell parsers: raise RowError naming the column -------------------------------------------

@@ -6,15 +6,14 @@ from collections.abc import Sequence
 
 from app.domain.org import Course, Position
 from app.imports.base import (
-    Column,
     Context,
     ImportKind,
     Plan,
     Row,
     RowError,
     codes,
+    columns,
     count,
-    first_lines,
     required,
 )
 
@@ -24,12 +23,11 @@ DEFAULT_MINUTES = 60
 
 def plan_positions(rows: Sequence[Row], ctx: Context) -> Plan:
     result = Plan()
-    by_code = first_lines(rows, "code", result)
-    for row in ctx.each(list(by_code.values())):
+    for row in ctx.each_first(rows, "code", result):
         try:
             name = required(row, "name")
         except RowError as err:
-            result.error(row.line, err.column, err.key)
+            result.refuse(row.line, err)
             continue
         courses = codes(row, "mandatory_courses")
         for course in courses:  # positions come before courses when loading from scratch
@@ -49,14 +47,13 @@ def plan_positions(rows: Sequence[Row], ctx: Context) -> Plan:
 
 def plan_courses(rows: Sequence[Row], ctx: Context) -> Plan:
     result = Plan()
-    by_code = first_lines(rows, "code", result)
-    for row in ctx.each(list(by_code.values())):
+    for row in ctx.each_first(rows, "code", result):
         try:
             title = required(row, "title")
             minutes = count(row, "duration_minutes", minimum=1)
             validity = count(row, "validity_days", minimum=1)
         except RowError as err:
-            result.error(row.line, err.column, err.key, **err.params)
+            result.refuse(row.line, err)
             continue
         materials = codes(row, "materials")
         course: Course | None = ctx.get("course", row["code"])
@@ -87,23 +84,13 @@ def plan_courses(rows: Sequence[Row], ctx: Context) -> Plan:
 
 POSITIONS = ImportKind(
     "positions",
-    (
-        Column("code", required=True),
-        Column("name", required=True),
-        Column("mandatory_courses"),
-    ),
+    columns(("code", "name"), ("mandatory_courses",)),
     plan_positions,
     example={"code": "WELDER", "name": "焊工", "mandatory_courses": "SAFE-101;FIRE-102"},
 )
 COURSES = ImportKind(
     "courses",
-    (
-        Column("code", required=True),
-        Column("title", required=True),
-        Column("duration_minutes"),
-        Column("validity_days"),
-        Column("materials"),
-    ),
+    columns(("code", "title"), ("duration_minutes", "validity_days", "materials")),
     plan_courses,
     example={
         "code": "SAFE-101",

@@ -5,15 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.domain.org import OrgKind, OrgUnit, child_kind_allowed
-from app.imports.base import Column, Context, ImportKind, Plan, Row, first_lines
+from app.imports.base import Context, ImportKind, Plan, Row, columns, first_lines
 
-COLUMNS = (
-    Column("code", required=True),
-    Column("name", required=True),
-    Column("kind", required=True),
-    Column("parent_code"),
-    Column("head_employee_no"),
-)
+COLUMNS = columns(("code", "name", "kind"), ("parent_code", "head_employee_no"))
 
 
 def plan(rows: Sequence[Row], ctx: Context) -> Plan:

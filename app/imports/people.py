@@ -8,14 +8,13 @@ from datetime import datetime
 from app.domain.org import Employee
 from app.domain.shifts import Shift
 from app.imports.base import (
-    Column,
     Context,
     ImportKind,
     Plan,
     Row,
     RowError,
+    columns,
     day,
-    first_lines,
     instant,
     required,
 )
@@ -30,12 +29,11 @@ STORED = (
 
 def plan_employees(rows: Sequence[Row], ctx: Context) -> Plan:
     result = Plan()
-    by_no = first_lines(rows, "employee_no", result)
     # The directory (caught up before planning) tells who exists and who is unchanged, so
     # only new and changed people touch the event store; the save still checks it.
     stored = {r["employee_no"]: tuple(r.values())[1:] for r in ctx.store.fetch(STORED)}
     badges: dict[str, int] = {}
-    for row in ctx.each(list(by_no.values())):
+    for row in ctx.each_first(rows, "employee_no", result):
         badge = row.optional("badge_uid")
         if badge and badges.setdefault(badge, row.line) != row.line:
             result.error(
@@ -45,7 +43,7 @@ def plan_employees(rows: Sequence[Row], ctx: Context) -> Plan:
         try:
             _plan_employee(row, ctx, result, stored.get(row["employee_no"]))
         except RowError as err:
-            result.error(row.line, err.column, err.key, **err.params)
+            result.refuse(row.line, err)
     return result
 
 
@@ -128,7 +126,7 @@ def plan_shifts(rows: Sequence[Row], ctx: Context) -> Plan:
             if ctx.get("employee", no) is None:
                 raise RowError("employee_no", "import.unknown_employee", value=no)
         except RowError as err:
-            result.error(row.line, err.column, err.key, **err.params)
+            result.refuse(row.line, err)
             continue
         first = seen.setdefault((no, starts), row.line)
         if first != row.line:
@@ -151,16 +149,9 @@ def plan_shifts(rows: Sequence[Row], ctx: Context) -> Plan:
 
 EMPLOYEES = ImportKind(
     "employees",
-    (
-        Column("employee_no", required=True),
-        Column("name", required=True),
-        Column("org_code", required=True),
-        Column("position_code"),
-        Column("badge_uid"),
-        Column("phone"),
-        Column("email"),
-        Column("hired_on"),
-        Column("left_on"),
+    columns(
+        ("employee_no", "name", "org_code"),
+        ("position_code", "badge_uid", "phone", "email", "hired_on", "left_on"),
     ),
     plan_employees,
     example={
@@ -174,12 +165,7 @@ EMPLOYEES = ImportKind(
 )
 SHIFTS = ImportKind(
     "shifts",
-    (
-        Column("employee_no", required=True),
-        Column("starts_at", required=True),
-        Column("ends_at", required=True),
-        Column("line"),
-    ),
+    columns(("employee_no", "starts_at", "ends_at"), ("line",)),
     plan_shifts,
     example={
         "employee_no": "E10001",
