@@ -9,8 +9,10 @@ item by item and only the duplicate's caller sees the error.
 Everything is bounded, so a storm is answered instead of queued until it times out:
 the queue holds at most `max_queued` parts (more is `Overloaded`, 429), a transaction at
 most `max_parts`, and a watchdog answers a group that is not committed within
-`timeout_s` with `WriteFailed` (503) instead of letting its callers wait, asks the store
-to cancel the stuck write (`on_stall`), and turns new writes away until it returns.
+`timeout_s` (plus the time its size needs at `min_events_per_s`: an import of a whole
+plant is one large transaction, not a stuck one) with `WriteFailed` (503) instead of
+letting its callers wait, asks the store to cancel the stuck write (`on_stall`), and
+turns new writes away until it returns.
 Both carry `retry_after_s`; a resent check-in is idempotent, so a 503 whose group did
 commit in the end is answered `replayed` the second time.
 """
@@ -82,6 +84,7 @@ class GroupCommitter:
         max_parts: int = 2000,
         max_queued: int = 4_000,
         timeout_s: float = 5.0,
+        min_events_per_s: float = 2_000.0,
         on_commit: Callable[[], None] | None = None,
         on_stall: Callable[[], None] | None = None,
     ) -> None:
@@ -91,13 +94,15 @@ class GroupCommitter:
         self.max_parts = max_parts
         self.max_queued = max_queued
         self.timeout_s = timeout_s
+        self.min_events_per_s = min_events_per_s
         self.on_commit = on_commit
         self.on_stall = on_stall
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._lock = threading.Lock()
         self._queued = 0  # parts waiting, not yet taken by the writer
         self._admitted = 0  # parts of callers admitted and not yet answered
-        self._current: tuple[float, list[_Item]] | None = None  # the group being written
+        # the group being written, with the moment it is overdue
+        self._current: tuple[float, list[_Item]] | None = None
         self._stalled = False
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
@@ -230,8 +235,10 @@ class GroupCommitter:
             if first is None:
                 return
             batch, stop = self._gather(first)
+            events = sum(len(part) for item in batch for part in item.parts)
+            allowed = self.timeout_s + events / self.min_events_per_s
             with self._lock:
-                self._current = (time.monotonic(), batch)
+                self._current = (time.monotonic() + allowed, batch)
             try:
                 self._commit(batch)
             finally:
@@ -310,8 +317,8 @@ class GroupCommitter:
                 current = self._current
                 if current is None or self._stalled:
                     continue
-                started, batch = current
-                if time.monotonic() - started < self.timeout_s:
+                overdue_at, batch = current
+                if time.monotonic() < overdue_at:
                     continue
                 self._stalled = True
             self.timed_out += sum(len(item.parts) for item in batch)
