@@ -23,42 +23,44 @@ class Access(Projection):
 
     @handles(Device.DeviceRegistered)
     def device(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "INSERT INTO devices (id, name, room, plant, kind, revoked) "
-            "VALUES (:id, :name, :room, :plant, :kind, 0) ON CONFLICT (id) DO NOTHING",
+        b.insert(
+            "devices",
+            "id",
             id=str(e.originator_id),
             name=e.name,
             room=e.room,
             plant=e.plant,
             kind=e.kind,
+            revoked=0,
         )
 
     @handles(Device.DeviceTokenRotated, Device.DeviceTokenIssued)
     def device_token(self, e: Any, b: Batch) -> None:
-        b.sql("UPDATE devices SET revoked = 0 WHERE id = :id", id=str(e.originator_id))
+        b.update("devices", "id", str(e.originator_id), revoked=0)
 
     @handles(Device.DeviceRevoked)
     def device_revoked(self, e: Any, b: Batch) -> None:
-        b.sql("UPDATE devices SET revoked = 1 WHERE id = :id", id=str(e.originator_id))
+        b.update("devices", "id", str(e.originator_id), revoked=1)
 
     @handles(User.UserAdded)
     def user(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "INSERT INTO users (login, id, role, scope, employee_no) "
-            "VALUES (:login, :id, :role, :scope, :employee) ON CONFLICT (login) DO NOTHING",
+        b.insert(
+            "users",
+            "login",
             login=e.login,
             id=str(e.originator_id),
             role=e.role,
             scope=e.scope,
-            employee=e.employee_no,
+            employee_no=e.employee_no,
         )
 
     @handles(User.UserReassigned)
     def user_reassigned(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE users SET role = :role, scope = :scope, employee_no = :employee WHERE id = :id",
+        b.update(
+            "users",
+            "id",
+            str(e.originator_id),
             role=e.role,
             scope=e.scope,
-            employee=e.employee_no,
-            id=str(e.originator_id),
+            employee_no=e.employee_no,
         )

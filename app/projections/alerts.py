@@ -44,32 +44,26 @@ class Alerts(Projection):
     @handles(Alert.AlertRaised)
     def raised(self, e: Any, b: Batch) -> None:
         aid = str(e.originator_id)
-        b.sql(
-            "INSERT INTO alerts (id, key, occurrence, rule, status, subject, plant, org_code, "
-            "session_id, device, employee_no, recipients, facts, raised_at) VALUES (:id, :key, "
-            ":occurrence, :rule, 'open', :subject, :plant, :org, :sid, :device, :no, :recipients, "
-            ":facts, :at) ON CONFLICT (id) DO NOTHING",
+        b.insert(
+            "alerts",
+            "id",
             id=aid,
             key=e.key,
             occurrence=e.occurrence,
             rule=e.rule,
+            status="open",
             subject=json.dumps(e.subject, ensure_ascii=False),
             plant=e.plant,
-            org=e.subject.get("org_code"),
-            sid=e.subject.get("session_id"),
+            org_code=e.subject.get("org_code"),
+            session_id=e.subject.get("session_id"),
             device=e.subject.get("device"),
-            no=e.subject.get("employee_no"),
+            employee_no=e.subject.get("employee_no"),
             recipients=json.dumps(e.recipients, ensure_ascii=False),
             facts=json.dumps(e.facts, ensure_ascii=False, default=str),
-            at=iso(e.raised_at),
+            raised_at=iso(e.raised_at),
         )
         for login in dict.fromkeys(e.recipients):
-            b.sql(
-                "INSERT INTO alert_recipients (alert_id, login) VALUES (:id, :login) "
-                "ON CONFLICT (login, alert_id) DO NOTHING",
-                id=aid,
-                login=login,
-            )
+            b.insert("alert_recipients", "login, alert_id", alert_id=aid, login=login)
 
     @handles(Alert.AlertAcknowledged)
     def acknowledged(self, e: Any, b: Batch) -> None:
@@ -83,21 +77,20 @@ class Alerts(Projection):
 
     @handles(Alert.AlertResolved)
     def resolved(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE alerts SET status = 'resolved', resolved_at = :at, resolved_reason = :reason "
-            "WHERE id = :id",
-            at=iso(e.at),
-            reason=e.reason,
-            id=str(e.originator_id),
+        b.update(
+            "alerts",
+            "id",
+            str(e.originator_id),
+            status="resolved",
+            resolved_at=iso(e.at),
+            resolved_reason=e.reason,
         )
 
     def _delivery(self, e: Any, b: Batch, outcome: str, error: str | None) -> None:
-        b.sql(
-            "INSERT INTO alert_deliveries (alert_id, destination, channel, notice, attempt, "
-            "outcome, error, at) VALUES (:id, :destination, :channel, :notice, :attempt, "
-            ":outcome, :error, :at) ON CONFLICT (alert_id, destination, notice, attempt) "
-            "DO NOTHING",
-            id=str(e.originator_id),
+        b.insert(
+            "alert_deliveries",
+            "alert_id, destination, notice, attempt",
+            alert_id=str(e.originator_id),
             destination=e.destination,
             channel=e.channel,
             notice=e.notice,
@@ -117,28 +110,26 @@ class Alerts(Projection):
 
     @handles(Webhook.WebhookAdded)
     def webhook_added(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "INSERT INTO webhooks (id, url, fmt, scope, rules, active) VALUES (:id, :url, :fmt, "
-            ":scope, :rules, 1) ON CONFLICT (id) DO NOTHING",
+        b.insert(
+            "webhooks",
+            "id",
             id=str(e.originator_id),
             url=e.url,
             fmt=e.fmt,
             scope=e.scope,
             rules=json.dumps(e.rules),
+            active=1,
         )
 
     @handles(Webhook.WebhookChanged)
     def webhook_changed(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE webhooks SET fmt = :fmt, rules = :rules, active = 1 WHERE id = :id",
-            fmt=e.fmt,
-            rules=json.dumps(e.rules),
-            id=str(e.originator_id),
+        b.update(
+            "webhooks", "id", str(e.originator_id), fmt=e.fmt, rules=json.dumps(e.rules), active=1
         )
 
     @handles(Webhook.WebhookRemoved)
     def webhook_removed(self, e: Any, b: Batch) -> None:
-        b.sql("UPDATE webhooks SET active = 0 WHERE id = :id", id=str(e.originator_id))
+        b.update("webhooks", "id", str(e.originator_id), active=0)
 
     @handles(AlertPolicy.AlertThresholdSet)
     def threshold_set(self, e: Any, b: Batch) -> None:
@@ -173,20 +164,18 @@ class WatchedFacts(Projection):
         if device is not None:
             self._seen(event, batch, str(device), name in self.PHOTO_EVENTS)
         if name == "AnomalyFlagged" and getattr(event, "session_id", None) is not None:
-            batch.sql(
-                "INSERT INTO watched_anomalies (anomaly_id, session_id, kind, raised_at, open) "
-                "VALUES (:id, :sid, :kind, :at, 1) ON CONFLICT (anomaly_id) DO NOTHING",
-                id=str(event.originator_id),
-                sid=str(event.session_id),
+            batch.insert(
+                "watched_anomalies",
+                "anomaly_id",
+                anomaly_id=str(event.originator_id),
+                session_id=str(event.session_id),
                 kind=str(getattr(event, "kind", "")),
-                at=iso(event.timestamp),
+                raised_at=iso(event.timestamp),
+                open=1,
             )
             batch.changes.add(str(event.session_id))
         elif name == "AnomalyResolved":
-            batch.sql(
-                "UPDATE watched_anomalies SET open = 0 WHERE anomaly_id = :id",
-                id=str(event.originator_id),
-            )
+            batch.update("watched_anomalies", "anomaly_id", str(event.originator_id), open=0)
 
     @staticmethod
     def _seen(event: Any, batch: Batch, device: str, photo: bool) -> None:

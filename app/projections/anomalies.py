@@ -46,13 +46,13 @@ class Anomalies(Projection):
 
     @handles(Anomaly.AnomalyResolved)
     def resolved(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE anomalies SET status = :status, resolved_at = :at, resolved_by = :by, "
-            "resolution_reason = :reason WHERE id = :id",
+        b.update(
+            "anomalies",
+            "id",
+            str(e.originator_id),
             status=e.outcome,
-            at=iso(e.timestamp),
-            by=e.actor,
-            reason=e.reason,
-            id=str(e.originator_id),
+            resolved_at=iso(e.timestamp),
+            resolved_by=e.actor,
+            resolution_reason=e.reason,
         )
         b.changes.add(str(e.session_id))

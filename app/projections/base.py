@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from app.stores.base import Statement
@@ -31,6 +32,16 @@ class Batch:
     def sql(self, sql: str, **params: Any) -> None:
         self.statements.append(Statement(sql, params))
 
+    def insert(self, table: str, key: str, /, **row: Any) -> None:
+        """`INSERT INTO table (columns) VALUES (row) ON CONFLICT (key) DO NOTHING`: the row
+        is written once however often its event is applied."""
+        self.statements.append(Statement(_insert_sql(table, key, tuple(row)), row))
+
+    def update(self, table: str, key: str, value: Any, /, **columns: Any) -> None:
+        """`UPDATE table SET column = …, … WHERE key = value`."""
+        sql = _update_sql(table, key, tuple(columns))
+        self.statements.append(Statement(sql, {**columns, "_key": value}))
+
     def add(self, table: str, key: str, value: str, **deltas: int) -> None:
         """`UPDATE table SET c = c + delta … WHERE key = value`, summed over the batch."""
         counters = self._counters.setdefault((table, key, value), {})
@@ -45,6 +56,21 @@ class Batch:
             self.sql(f"UPDATE {table} SET {sets} WHERE {key} = :key", key=value, **params)
         self._counters.clear()
         return self.statements
+
+
+@cache
+def _insert_sql(table: str, key: str, columns: tuple[str, ...]) -> str:
+    values = ", ".join(f":{c}" for c in columns)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values}) "
+        f"ON CONFLICT ({key}) DO NOTHING"
+    )
+
+
+@cache
+def _update_sql(table: str, key: str, columns: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{c} = :{c}" for c in columns)
+    return f"UPDATE {table} SET {sets} WHERE {key} = :_key"
 
 
 Handler = Callable[[Any, Batch], None]

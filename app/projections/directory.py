@@ -54,9 +54,7 @@ class Directory(Projection):
 
     @handles(OrgUnit.OrgUnitRenamed)
     def org_unit_renamed(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE org_units SET name = :name WHERE id = :id", name=e.name, id=str(e.originator_id)
-        )
+        b.update("org_units", "id", str(e.originator_id), name=e.name)
 
     @handles(Employee.EmployeeHired)
     def employee(self, e: Any, b: Batch) -> None:
@@ -89,48 +87,32 @@ class Directory(Projection):
 
     @handles(Employee.EmployeeDetailsChanged)
     def employee_details(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE employees SET name = :name WHERE id = :id", name=e.name, id=str(e.originator_id)
-        )
+        b.update("employees", "id", str(e.originator_id), name=e.name)
 
     @handles(Employee.BadgeIssued)
     def badge_issued(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE employees SET badge_uid = :badge WHERE id = :id",
-            badge=e.badge_uid,
-            id=str(e.originator_id),
-        )
+        b.update("employees", "id", str(e.originator_id), badge_uid=e.badge_uid)
 
     @handles(Course.CourseRegistered)
     def course(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "INSERT INTO courses (code, name, kind, duration_minutes, validity_months) "
-            "VALUES (:code, :name, :kind, :duration, :validity) ON CONFLICT (code) DO NOTHING",
+        b.insert(
+            "courses",
+            "code",
             code=e.code,
             name=e.name,
             kind=e.kind,
-            duration=e.duration_minutes,
-            validity=e.validity_months,
+            duration_minutes=e.duration_minutes,
+            validity_months=e.validity_months,
         )
 
     @handles(Course.CourseDefined)
     def course_defined(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE courses SET name = :name, duration_minutes = :duration WHERE code = :code",
-            name=e.title,
-            duration=e.duration_minutes,
-            code=e.code,
-        )
+        b.update("courses", "code", e.code, name=e.title, duration_minutes=e.duration_minutes)
 
     @handles(Position.PositionRegistered)
     def position(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "INSERT INTO positions (code, name) VALUES (:code, :name) "
-            "ON CONFLICT (code) DO NOTHING",
-            code=e.code,
-            name=e.name,
-        )
+        b.insert("positions", "code", code=e.code, name=e.name)
 
     @handles(Position.PositionDefined)
     def position_defined(self, e: Any, b: Batch) -> None:
-        b.sql("UPDATE positions SET name = :name WHERE code = :code", name=e.name, code=e.code)
+        b.update("positions", "code", e.code, name=e.name)

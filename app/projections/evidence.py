@@ -34,23 +34,22 @@ class Evidence(Projection):
     def stored(self, e: Any, b: Batch) -> None:
         facts = e.facts
         camera = " ".join(x for x in (facts.get("camera_make"), facts.get("camera_model")) if x)
-        b.sql(
-            "INSERT INTO photos (photo_id, id, session_id, kind, device_id, stored_at, exif_time, "
-            "camera, width, height, phash, detail_hash, status) VALUES (:photo, :id, :sid, :kind, "
-            ":device, :at, :exif, :camera, :w, :h, :phash, :detail, 'stored') "
-            "ON CONFLICT (photo_id) DO NOTHING",
-            photo=e.sha256,
+        b.insert(
+            "photos",
+            "photo_id",
+            photo_id=e.sha256,
             id=str(e.originator_id),
-            sid=str(e.session_id),
+            session_id=str(e.session_id),
             kind=e.kind,
-            device=str(e.device_id),
-            at=iso(e.timestamp),
-            exif=facts.get("exif_time"),
+            device_id=str(e.device_id),
+            stored_at=iso(e.timestamp),
+            exif_time=facts.get("exif_time"),
             camera=camera or None,
-            w=facts.get("width"),
-            h=facts.get("height"),
+            width=facts.get("width"),
+            height=facts.get("height"),
             phash=facts.get("phash"),
-            detail=facts.get("detail_hash"),
+            detail_hash=facts.get("detail_hash"),
+            status="stored",
         )
         self._upload(e, b)
 
@@ -76,24 +75,21 @@ class Evidence(Projection):
     @handles(Photo.PhotoAnalysed)
     def analysed(self, e: Any, b: Batch) -> None:
         result = e.result
-        b.sql(
-            "UPDATE photos SET status = 'analysed', headcount = :n, headcount_max = :n_max, "
-            "attention_share = :attention, analysis = :analysis WHERE id = :id",
-            n=result.get("headcount"),
-            n_max=result.get("headcount_max"),
-            attention=result.get("attention_share"),
+        b.update(
+            "photos",
+            "id",
+            str(e.originator_id),
+            status="analysed",
+            headcount=result.get("headcount"),
+            headcount_max=result.get("headcount_max"),
+            attention_share=result.get("attention_share"),
             analysis=json.dumps(result, ensure_ascii=False),
-            id=str(e.originator_id),
         )
         self._changed_session(e, b)
 
     @handles(Photo.PhotoAnalysisFailed)
     def analysis_failed(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE photos SET status = 'failed', failure = :reason WHERE id = :id",
-            reason=e.reason,
-            id=str(e.originator_id),
-        )
+        b.update("photos", "id", str(e.originator_id), status="failed", failure=e.reason)
         self._changed_session(e, b)
 
     @staticmethod
@@ -117,12 +113,12 @@ class PhotoIndex(Projection):
     @handles(Photo.PhotoStored)
     def stored(self, e: Any, b: Batch) -> None:
         facts = e.facts
-        b.sql(
-            "INSERT INTO photo_hashes (photo_id, session_id, stored_at, hashes, near) "
-            "VALUES (:photo, :sid, :at, :hashes, :near) ON CONFLICT (photo_id) DO NOTHING",
-            photo=e.sha256,
-            sid=str(e.session_id),
-            at=iso(e.timestamp),
+        b.insert(
+            "photo_hashes",
+            "photo_id",
+            session_id=str(e.session_id),
+            stored_at=iso(e.timestamp),
+            photo_id=e.sha256,
             hashes=json.dumps({k: facts.get(k) for k in HASH_FIELDS}),
             near=json.dumps(facts.get("near_duplicates") or []),
         )

@@ -54,6 +54,13 @@ def _count_expected(b: Batch, sid: str) -> None:
     )
 
 
+def _session_changed(b: Batch, sid: str, **counters: int) -> None:
+    """The session's view changed: its version moves on (with `counters`) and the boards
+    showing it hear of it."""
+    b.add("sessions", "id", sid, version=1, **counters)
+    b.changes.add(sid)
+
+
 class LiveAttendance(Projection):
     name = "live_attendance"
     owned_tables = ("sessions", "attendance", "dept_live", "rejections")
@@ -89,10 +96,9 @@ class LiveAttendance(Projection):
     @handles(TrainingSession.SessionScheduled)
     def scheduled(self, e: Any, b: Batch) -> None:
         sid = str(e.originator_id)
-        b.sql(
-            "INSERT INTO sessions (id, code, course, title, plant, room, trainer, starts_at, "
-            "ends_at, status) VALUES (:id, :code, :course, :title, :plant, :room, :trainer, "
-            ":starts, :ends, 'scheduled') ON CONFLICT (id) DO NOTHING",
+        b.insert(
+            "sessions",
+            "id",
             id=sid,
             code=e.code,
             course=e.course,
@@ -100,8 +106,9 @@ class LiveAttendance(Projection):
             plant=e.plant,
             room=e.room,
             trainer=e.trainer,
-            starts=iso(e.starts_at),
-            ends=iso(e.ends_at),
+            starts_at=iso(e.starts_at),
+            ends_at=iso(e.ends_at),
+            status="scheduled",
         )
         _roster_lines(b, sid, e.roster, "DO NOTHING")
         _count_expected(b, sid)
@@ -121,35 +128,26 @@ class LiveAttendance(Projection):
         )
         b.sql("DELETE FROM dept_live WHERE session_id = :sid", sid=sid)
         _count_expected(b, sid)
-        b.add("sessions", "id", sid, version=1)
-        b.changes.add(sid)
+        _session_changed(b, sid)
 
     @handles(TrainingSession.SessionRescheduled)
     def rescheduled(self, e: Any, b: Batch) -> None:
         sid = str(e.originator_id)
-        b.sql(
-            "UPDATE sessions SET starts_at = :starts, ends_at = :ends, room = :room WHERE id = :id",
-            starts=iso(e.starts_at),
-            ends=iso(e.ends_at),
+        b.update(
+            "sessions",
+            "id",
+            sid,
+            starts_at=iso(e.starts_at),
+            ends_at=iso(e.ends_at),
             room=e.room,
-            id=sid,
         )
-        b.add("sessions", "id", sid, version=1)
-        b.changes.add(sid)
+        _session_changed(b, sid)
 
     @handles(TrainingSession.SessionDetailsChanged)
     def details_changed(self, e: Any, b: Batch) -> None:
         sid = str(e.originator_id)
-        b.sql(
-            "UPDATE sessions SET course = :course, title = :title, trainer = :trainer "
-            "WHERE id = :id",
-            course=e.course,
-            title=e.title,
-            trainer=e.trainer,
-            id=sid,
-        )
-        b.add("sessions", "id", sid, version=1)
-        b.changes.add(sid)
+        b.update("sessions", "id", sid, course=e.course, title=e.title, trainer=e.trainer)
+        _session_changed(b, sid)
 
     @handles(TrainingSession.AbsenteesMarked)
     def absentees(self, e: Any, b: Batch) -> None:
@@ -160,8 +158,7 @@ class LiveAttendance(Projection):
             sid=sid,
             expected=AttendanceStatus.EXPECTED.value,
         )
-        b.add("sessions", "id", sid, version=1)
-        b.changes.add(sid)
+        _session_changed(b, sid)
 
     @handles(TrainingSession.SessionCancelled)
     def cancelled(self, e: Any, b: Batch) -> None:
@@ -169,9 +166,8 @@ class LiveAttendance(Projection):
 
     def _status(self, e: Any, b: Batch, status: str) -> None:
         sid = str(e.originator_id)
-        b.sql("UPDATE sessions SET status = :status WHERE id = :id", status=status, id=sid)
-        b.add("sessions", "id", sid, version=1)
-        b.changes.add(sid)
+        b.update("sessions", "id", sid, status=status)
+        _session_changed(b, sid)
 
     @handles(TrainingSession.SessionStarted)
     def started(self, e: Any, b: Batch) -> None:
@@ -225,17 +221,15 @@ class LiveAttendance(Projection):
     @handles(CheckInRejection.CheckInRejected)
     def rejected(self, e: Any, b: Batch) -> None:
         sid = str(e.session_id)
-        b.sql(
-            "INSERT INTO rejections (id, session_id, device_id, method, presented, reason, "
-            "rejected_at) VALUES (:id, :sid, :device, :method, :presented, :reason, :at) "
-            "ON CONFLICT (id) DO NOTHING",
+        b.insert(
+            "rejections",
+            "id",
             id=str(e.originator_id),
-            sid=sid,
-            device=str(e.device_id),
+            session_id=sid,
+            device_id=str(e.device_id),
             method=e.method,
             presented=e.presented,
             reason=e.reason,
-            at=iso(e.rejected_at),
+            rejected_at=iso(e.rejected_at),
         )
-        b.add("sessions", "id", sid, rejected=1, version=1)
-        b.changes.add(sid)
+        _session_changed(b, sid, rejected=1)

@@ -61,109 +61,90 @@ class Plans(Projection):
 
     @handles(Employee.EmployeeHired)
     def hired(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "INSERT INTO employee_details (employee_no, id, phone, email, hired_on) "
-            "VALUES (:no, :id, :phone, :email, :hired) ON CONFLICT (employee_no) DO NOTHING",
-            no=e.employee_no,
+        b.insert(
+            "employee_details",
+            "employee_no",
+            employee_no=e.employee_no,
             id=str(e.originator_id),
             phone=getattr(e, "phone", None),
             email=getattr(e, "email", None),
-            hired=getattr(e, "hired_on", None),
+            hired_on=getattr(e, "hired_on", None),
         )
 
     @handles(Employee.EmployeeDetailsChanged)
     def details(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE employee_details SET phone = :phone, email = :email, hired_on = :hired "
-            "WHERE id = :id",
+        b.update(
+            "employee_details",
+            "id",
+            str(e.originator_id),
             phone=e.phone,
             email=e.email,
-            hired=e.hired_on,
-            id=str(e.originator_id),
+            hired_on=e.hired_on,
         )
 
     @handles(Employee.EmployeeLeft, Employee.EmployeeRejoined)
     def left(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE employee_details SET left_on = :left WHERE id = :id",
-            left=getattr(e, "left_on", None),
-            id=str(e.originator_id),
+        b.update(
+            "employee_details", "id", str(e.originator_id), left_on=getattr(e, "left_on", None)
         )
 
     @handles(Position.PositionDefined)
     def position(self, e: Any, b: Batch) -> None:
         b.sql("DELETE FROM position_courses WHERE position = :code", code=e.code)
         for course in e.mandatory_courses:
-            b.sql(
-                "INSERT INTO position_courses (position, course) VALUES (:code, :course) "
-                "ON CONFLICT (position, course) DO NOTHING",
-                code=e.code,
-                course=course,
-            )
+            b.insert("position_courses", "position, course", position=e.code, course=course)
 
     @handles(Course.CourseRegistered)
     def course(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "INSERT INTO course_rules (code, validity_days, materials) VALUES (:code, :days, '[]') "
-            "ON CONFLICT (code) DO NOTHING",
+        b.insert(
+            "course_rules",
+            "code",
             code=e.code,
-            days=months_to_days(e.validity_months),
+            validity_days=months_to_days(e.validity_months),
+            materials="[]",
         )
 
     @handles(Course.CourseDefined)
     def course_defined(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE course_rules SET validity_days = :days, materials = :materials "
-            "WHERE code = :code",
-            code=e.code,
-            days=e.validity_days,
+        b.update(
+            "course_rules",
+            "code",
+            e.code,
+            validity_days=e.validity_days,
             materials=json.dumps(e.materials),
         )
 
     @handles(TrainingSession.SessionScheduled)
     def session(self, e: Any, b: Batch) -> None:
         spec = getattr(e, "roster_spec", None)
-        b.sql(
-            "INSERT INTO session_plans (id, capacity, roster_spec) VALUES (:id, :capacity, :spec) "
-            "ON CONFLICT (id) DO NOTHING",
+        b.insert(
+            "session_plans",
+            "id",
             id=str(e.originator_id),
             capacity=getattr(e, "capacity", None),
-            spec=json.dumps(spec if spec is not None else list(e.roster)),
+            roster_spec=json.dumps(spec if spec is not None else list(e.roster)),
         )
 
     @handles(TrainingSession.SessionDetailsChanged)
     def session_details(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE session_plans SET capacity = :capacity WHERE id = :id",
-            capacity=e.capacity,
-            id=str(e.originator_id),
-        )
+        b.update("session_plans", "id", str(e.originator_id), capacity=e.capacity)
 
     @handles(TrainingSession.SessionRosterChanged)
     def session_roster(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE session_plans SET roster_spec = :spec WHERE id = :id",
-            spec=json.dumps(e.roster_spec),
-            id=str(e.originator_id),
-        )
+        b.update("session_plans", "id", str(e.originator_id), roster_spec=json.dumps(e.roster_spec))
 
     @handles(Shift.ShiftPlanned)
     def shift(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "INSERT INTO shifts (id, employee_no, starts_at, ends_at, line) "
-            "VALUES (:id, :no, :starts, :ends, :line) ON CONFLICT (id) DO NOTHING",
+        b.insert(
+            "shifts",
+            "id",
             id=str(e.originator_id),
-            no=e.employee_no,
-            starts=iso(e.starts_at),
-            ends=iso(e.ends_at),
+            employee_no=e.employee_no,
+            starts_at=iso(e.starts_at),
+            ends_at=iso(e.ends_at),
             line=e.line,
         )
 
     @handles(Shift.ShiftChanged)
     def shift_changed(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE shifts SET ends_at = :ends, line = :line WHERE id = :id",
-            ends=iso(e.ends_at),
-            line=e.line,
-            id=str(e.originator_id),
-        )
+        b.update("shifts", "id", str(e.originator_id), ends_at=iso(e.ends_at), line=e.line)

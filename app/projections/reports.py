@@ -20,35 +20,36 @@ class SavedReports(Projection):
 
     @handles(SavedReport.ReportSaved)
     def saved(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "INSERT INTO saved_reports (id, owner, name, org, dimensions, measures, schedule, "
-            "recipients) VALUES (:id, :owner, :name, :org, :dims, :measures, 'none', '[]') "
-            "ON CONFLICT (id) DO NOTHING",
+        b.insert(
+            "saved_reports",
+            "id",
             id=str(e.originator_id),
             owner=e.owner,
             name=e.name,
             org=e.org,
-            dims=json.dumps(e.dimensions),
+            dimensions=json.dumps(e.dimensions),
             measures=json.dumps(e.measures),
+            schedule="none",
+            recipients="[]",
         )
 
     @handles(SavedReport.ReportChanged)
     def changed(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE saved_reports SET org = :org, dimensions = :dims, measures = :measures "
-            "WHERE id = :id",
-            id=str(e.originator_id),
+        b.update(
+            "saved_reports",
+            "id",
+            str(e.originator_id),
             org=e.org,
-            dims=json.dumps(e.dimensions),
+            dimensions=json.dumps(e.dimensions),
             measures=json.dumps(e.measures),
         )
 
     @handles(SavedReport.ReportScheduled)
     def scheduled(self, e: Any, b: Batch) -> None:
-        b.sql(
-            "UPDATE saved_reports SET schedule = :schedule, recipients = :recipients "
-            "WHERE id = :id",
-            id=str(e.originator_id),
+        b.update(
+            "saved_reports",
+            "id",
+            str(e.originator_id),
             schedule=e.schedule,
             recipients=json.dumps(e.recipients),
         )
