@@ -47,6 +47,18 @@ def _command() -> Iterator[Muster]:
         muster.close()
 
 
+def _progress_bar(*, transient: bool = False) -> Progress:
+    """A progress bar for a long command: what it does, how far, how long so far."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=transient,
+    )
+
+
 def _serve(muster: Muster, host: str, port: int, background: Any = None) -> None:
     import uvicorn
 
@@ -272,14 +284,7 @@ def import_file(kind: str, file: Path, dry_run: bool, lang: str | None) -> None:
     muster = _build()
     language = lang or muster.settings.default_lang
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
+        with _progress_bar(transient=True) as progress:
             task = progress.add_task(f"{kind} {file.name}", total=None)
             result = muster.imports.run(
                 kind,
@@ -342,13 +347,7 @@ def projections_rebuild(name: str | None) -> None:
         raise click.ClickException(f"unknown projection {name!r}; known: {', '.join(known)}")
     started = time.monotonic()
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
+        with _progress_bar() as progress:
             count = 0
             for runner in muster.runners:
                 mine = [p.name for p in runner.projections if name in (None, p.name)]
