@@ -18,7 +18,14 @@ from app.domain.alerts import AlertRule
 from app.projections import queries
 from app.web.alert_text import describe
 from app.web.auth import Principal, principal_of, require_principal
-from app.web.common import decode_json, json_response, lang_of, muster_of
+from app.web.common import (
+    decode_json,
+    html_page,
+    json_response,
+    lang_of,
+    login_redirect,
+    muster_of,
+)
 from app.web.problems import Problem
 from app.web.render import render
 
@@ -157,7 +164,7 @@ async def inbox_page(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
     principal = principal_of(request, muster.secret)
     if principal is None:
-        return Redirect("/login?next=/alerts")
+        return login_redirect("/alerts")
     lang = lang_of(request)
     status = request.query_params.get("status") or None
     if status not in (None, *alert_queries.STATUSES):
@@ -165,17 +172,14 @@ async def inbox_page(request: Request[Any, Any, Any]) -> Response[Any]:
     alerts = await visible_alerts(request, principal, lang, status=status)
     alerts.sort(key=lambda a: (a.status != "open", a.status != "acknowledged"))
     page = render("alerts.html", lang, principal=principal, alerts=alerts, status=status)
-    response: Response[str] = Response(page, media_type="text/html")
-    if request.query_params.get("lang"):
-        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
-    return response
+    return html_page(request, page, lang)
 
 
 @post("/alerts/{alert_id:str}/acknowledge")
 async def acknowledge_form(request: Request[Any, Any, Any], alert_id: FromPath[str]) -> Redirect:
     principal = principal_of(request, muster_of(request).secret)
     if principal is None:
-        return Redirect("/login?next=/alerts")
+        return login_redirect("/alerts")
     await _acknowledge(request, principal, alert_id, "")
     return Redirect("/alerts")
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
+from litestar.response import Redirect
 
 from app.bootstrap import Muster
 from app.web.i18n import pick_lang
 from app.web.problems import Problem, problem_body
 
 PROBLEM_JSON = "application/problem+json"
+#: how long a language picked on a page (`?lang=`) is remembered
+LANG_COOKIE_S = 365 * 86400
 
 
 def muster_of(connection: ASGIConnection) -> Muster:  # type: ignore[type-arg]
@@ -34,6 +38,19 @@ def lang_of(connection: ASGIConnection) -> str:  # type: ignore[type-arg]
     ):
         explicit = connection.headers.get("accept-language")
     return pick_lang(explicit, default)
+
+
+def html_page(request: Request[Any, Any, Any], text: str, lang: str) -> Response[str]:
+    """An HTML page; a language picked with `?lang=` sticks (a cookie, `LANG_COOKIE_S`)."""
+    response: Response[str] = Response(text, media_type="text/html")
+    if request.query_params.get("lang"):
+        response.set_cookie("lang", lang, max_age=LANG_COOKIE_S, samesite="lax")
+    return response
+
+
+def login_redirect(path: str) -> Redirect:
+    """The login form, coming back to `path` afterwards."""
+    return Redirect(f"/login?next={quote(path)}")
 
 
 def problem_response(problem: Problem, lang: str) -> Response[Any]:

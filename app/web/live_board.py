@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from litestar import Request, Response, get
-from litestar.response import Redirect
 
 from app.projections import queries
 from app.projections.hr_board import board_units, hr_board
 from app.stores.base import iso
 from app.web.auth import principal_of
-from app.web.common import lang_of, muster_of
+from app.web.common import html_page, lang_of, login_redirect, muster_of
 from app.web.i18n import t
 from app.web.render import PLANT_TZ, render
 
@@ -27,7 +25,7 @@ async def live_board(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
     principal = principal_of(request, muster.secret)
     if principal is None:
-        return Redirect(f"/login?next={quote('/live')}")
+        return login_redirect("/live")
     lang = lang_of(request)
     scope = await queries.scope_of(muster.store, principal.scope)
     wanted = request.query_params.get("org") or principal.scope
@@ -51,10 +49,7 @@ async def live_board(request: Request[Any, Any, Any]) -> Response[Any]:
         "now_iso": iso(now),
     }
     template = "_live_body.html" if request.headers.get("hx-request") else "live.html"
-    response: Response[str] = Response(render(template, lang, **context), media_type="text/html")
-    if request.query_params.get("lang"):
-        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
-    return response
+    return html_page(request, render(template, lang, **context), lang)
 
 
 live_board_handlers = [live_board]

@@ -16,7 +16,7 @@ from app.projections import queries
 from app.projections.visibility import Viewer, viewer_of
 from app.stores.base import from_iso
 from app.web.auth import Principal, principal_of
-from app.web.common import lang_of, muster_of
+from app.web.common import lang_of, login_redirect, muster_of
 from app.web.i18n import t
 from app.web.render import plant_time, render
 
@@ -26,10 +26,6 @@ def _html(text: str, status: int = 200, lang: str | None = None) -> Response[str
     if lang:
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
     return response
-
-
-def _login_redirect(request: Request[Any, Any, Any]) -> Redirect:
-    return Redirect(f"/login?next={quote(request.url.path)}")
 
 
 class _Refused(Exception):
@@ -47,7 +43,7 @@ async def _visible_plants(
     muster = muster_of(request)
     principal = principal_of(request)
     if principal is None:
-        return _login_redirect(request)
+        return login_redirect(request.url.path)
     viewer = await viewer_of(muster.store, principal.scope, principal.employee_no)
     plants = await queries.plants_in_scope(muster.store, viewer.scope) if viewer else []
     if viewer is None or not plants:

@@ -14,7 +14,7 @@ from app.analysis.builder import custom_report
 from app.domain.reports import DIMENSIONS, MEASURES, SCHEDULES
 from app.web import charts
 from app.web.auth import principal_of
-from app.web.common import lang_of, muster_of
+from app.web.common import lang_of, login_redirect, muster_of
 from app.web.effect_api import EFFECT_READERS, org_in_scope
 from app.web.problems import Problem
 from app.web.render import render
@@ -31,7 +31,7 @@ async def builder_page(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
     principal = principal_of(request, muster.secret)
     if principal is None:
-        return Redirect(f"/login?next={request.url.path}")
+        return login_redirect(request.url.path)
     if principal.role not in EFFECT_READERS:
         raise Problem(403, "forbidden", "problem.forbidden")
     params = request.query_params

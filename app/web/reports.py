@@ -8,7 +8,6 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.params import FromPath
-from litestar.response import Redirect
 
 from app.analysis.effect import EffectQuery, EffectReport
 from app.analysis.reports import (
@@ -22,7 +21,7 @@ from app.analysis.windows import Metric
 from app.bootstrap import Muster
 from app.web import charts
 from app.web.auth import Principal, principal_of
-from app.web.common import lang_of, muster_of
+from app.web.common import lang_of, login_redirect, muster_of
 from app.web.effect_api import EFFECT_READERS, org_in_scope
 from app.web.i18n import t
 from app.web.problems import Problem
@@ -120,7 +119,7 @@ async def reports_page(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
     principal = await _principal(request)
     if principal is None:
-        return Redirect(f"/login?next={request.url.path}")
+        return login_redirect(request.url.path)
     lang = lang_of(request)
     params = dict(request.query_params)
     view = await report_view(muster, principal, params)

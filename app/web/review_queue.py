@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 from litestar import Request, Response, get, post
@@ -20,7 +19,7 @@ from app.projections.anomaly_queries import AnomalyFilter
 from app.projections.visibility import viewer_of
 from app.web.anomalies_api import RESOLVERS, resolve_anomaly
 from app.web.auth import Principal, principal_of
-from app.web.common import lang_of, muster_of
+from app.web.common import html_page, lang_of, login_redirect, muster_of
 from app.web.i18n import t
 from app.web.render import render
 
@@ -80,19 +79,14 @@ async def review_page(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
     principal = principal_of(request, muster.secret)
     if principal is None:
-        return Redirect(f"/login?next={quote('/review')}")
+        return login_redirect("/review")
     lang = lang_of(request)
     rows = await _open_anomalies(request, principal)
     if rows is None:
         return _refused(lang)
     template = "_review_list.html" if request.headers.get("hx-request") else "review.html"
-    response: Response[str] = Response(
-        _page(template, lang, principal, rows, can_resolve=principal.role in RESOLVERS),
-        media_type="text/html",
-    )
-    if request.query_params.get("lang"):
-        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
-    return response
+    page = _page(template, lang, principal, rows, can_resolve=principal.role in RESOLVERS)
+    return html_page(request, page, lang)
 
 
 def reason_text(pick: str, note: str, lang: str) -> str:
@@ -108,7 +102,7 @@ async def resolve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
     principal = principal_of(request, muster.secret)
     if principal is None:
-        return Redirect(f"/login?next={quote('/review')}")
+        return login_redirect("/review")
     lang = lang_of(request)
     if principal.role not in RESOLVERS:
         return _refused(lang)

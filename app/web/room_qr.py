@@ -11,13 +11,12 @@ import msgspec
 import segno
 from litestar import Request, Response, get
 from litestar.params import FromPath
-from litestar.response import Redirect
 
 from app.domain.qr import RoomQr, qr_key, room_qr
 from app.projections import queries
 from app.services.devices import DeviceIdentity
 from app.web.auth import bearer, principal_of
-from app.web.common import lang_of, muster_of
+from app.web.common import lang_of, login_redirect, muster_of
 from app.web.problems import Problem
 from app.web.render import render
 
@@ -106,7 +105,7 @@ async def session_qr_page(
     lang = lang_of(request)
     session = await _session(request, session_id)
     if principal_of(request, muster_of(request).secret) is None:
-        return Redirect(f"/login?next=/sessions/{session_id}/qr")
+        return login_redirect(f"/sessions/{session_id}/qr")
     await may_show_qr(request, session)
     shown = current_qr(request, session["id"])
     counts = await muster_of(request).store.afetch_one(
