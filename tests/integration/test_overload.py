@@ -148,3 +148,31 @@ def test_a_storm_of_batches_is_answered_in_time_and_nothing_acknowledged_is_lost
     started = time.monotonic()
     (after,) = check_in(bounded, stocked.p1_token, [item(stocked, "E20", cei=str(uuid.uuid4()))])
     assert after.status_code in (200, 201) and time.monotonic() - started < 5
+
+
+@postgres_only
+def test_an_import_of_thirty_thousand_people_is_one_transaction_that_completes(
+    bounded: Muster,
+) -> None:
+    """One large write (several MB of events) used to hang for ever in psycopg's pipeline
+    mode with the events table locked; it is a plain transaction now and completes."""
+    from tests.imports.files import ORG
+
+    assert bounded.imports.run("org", ORG.encode(), actor="test").applied
+    rows = ["employee_no,name,org_code,badge_uid"] + [
+        f"N{n:05d},新员工{n:05d},T1,NB{n:05d}" for n in range(30_000)
+    ]
+    outcome: list[object] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(
+            bounded.imports.run("employees", "\n".join(rows).encode(), actor="test")
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(90)
+    assert outcome, "the import never finished"
+    assert outcome[0].applied  # type: ignore[attr-defined]
+    assert bounded.runner.wait_until_caught_up(60)
+    counted = bounded.store.fetch_one("SELECT count(*) AS n FROM employees")
+    assert counted is not None and counted["n"] == 30_000
