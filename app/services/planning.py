@@ -122,16 +122,25 @@ def _days(start: datetime, end: datetime) -> list[date]:
 
 def _teams(store: ReadStore, people: Collection[str] | None) -> Teams:
     """Who is in which team (everyone, or the teams of `people`), leavers left out."""
-    params = {f"p{i}": no for i, no in enumerate(sorted(people or ()))}
-    narrowed = (
-        " AND e.org_unit IN (SELECT org_unit FROM employees WHERE employee_no IN ("
-        + ", ".join(f":{k}" for k in params)
-        + "))"
-        if people is not None
-        else ""
-    )
-    if people is not None and not params:
-        return Teams({}, {})
+    narrowed = ""
+    params: dict[str, str] = {}
+    if people is not None:
+        # The people's teams first, then their members: two index lookups whatever the
+        # planner's statistics say (one joined query took 150 ms on PostgreSQL right after
+        # a bulk import, before ANALYZE).
+        asked = {f"p{i}": no for i, no in enumerate(sorted(people))}
+        if not asked:
+            return Teams({}, {})
+        teams = store.fetch(
+            "SELECT DISTINCT org_unit FROM employees WHERE employee_no IN ("
+            + ", ".join(f":{k}" for k in asked)
+            + ")",
+            asked,
+        )
+        params = {f"t{i}": r["org_unit"] for i, r in enumerate(teams) if r["org_unit"]}
+        if not params:
+            return Teams({}, {})
+        narrowed = " AND e.org_unit IN (" + ", ".join(f":{k}" for k in params) + ")"
     team_of = {
         r["employee_no"]: r["org_unit"]
         for r in store.fetch(
