@@ -85,6 +85,7 @@ def test_the_heads_inbox_and_the_webhook_get_a_dept_alert_within_seconds_of_the_
     url, posts = hook
     muster.app.add_user("w1head", "dept_head", "W1", "t", password="head-password")
     muster.app.add_webhook(url, "json", "P1", ["dept_rate_low"], "t")
+    assert muster.runner.wait_until_caught_up(10)  # logins are read from the users view
     head = token(server.url, "w1head", "head-password")
     sid, late_mark = schedule_late_soon(muster)
 
