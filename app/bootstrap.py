@@ -97,9 +97,18 @@ def evidence_policies(settings: Settings) -> Callable[[str], EvidencePolicy]:
             headcount_margin=int(values["headcount_margin"]),
             headcount_share=float(values["headcount_share"]),
             timezone=str(values["plant_timezone"]),
+            checkin_opens_before=timedelta(minutes=settings.checkin_opens_before_minutes),
+            photo_every_minutes=int(values["kiosk_photo_every_minutes"]),
+            photo_every_checkins=int(values["kiosk_photo_every_checkins"]),
         )
 
-    knobs = ("photo_time_tolerance_minutes", "headcount_margin", "headcount_share")
+    knobs = (
+        "photo_time_tolerance_minutes",
+        "headcount_margin",
+        "headcount_share",
+        "kiosk_photo_every_minutes",
+        "kiosk_photo_every_checkins",
+    )
     defaults = {k: getattr(settings, k) for k in (*knobs, "plant_timezone")}
     default = policy(defaults)
     plants = {p: policy({**defaults, **own}) for p, own in settings.evidence_by_plant.items()}
@@ -134,10 +143,9 @@ def build(
         # stores from before keep working: the hashes old events carried move to credentials
         credentials.upgrade(app.recorder, Access.owned_tables)
         runner = ProjectionRunner(app, store, all_projections(), on_change=changes, poll_s=poll_s)
+        evidence = evidence_policies(settings)
         subscribers = [
-            SubscriberRunner(
-                app, store, AnomalyRules(app, store, evidence_policies(settings)), poll_s=poll_s
-            )
+            SubscriberRunner(app, store, AnomalyRules(app, store, evidence), poll_s=poll_s)
         ]
         analysis = None
         if adapters.analyser is not None:
@@ -222,6 +230,7 @@ def build(
         adapters=adapters,
         changes=changes,
         analysis=analysis,
+        evidence=evidence,
         subscribers=subscribers,
     )
 

@@ -4,12 +4,14 @@ starts and stops following the event log. `app.bootstrap.build` makes it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.adapters import Adapters
 from app.alerts.delivery import AlertDelivery, Publish
 from app.alerts.engine import AlertEngine
 from app.application import Training
+from app.domain.evidence_rules import EvidencePolicy
 from app.domain.rules import WindowPolicy
 from app.imports.service import Importer
 from app.projections.runner import ProjectionRunner
@@ -62,6 +64,8 @@ class Muster:
     analysis: SubscriberRunner | None
     #: the anomaly rules, and the photo analysis where it is wired
     subscribers: list[SubscriberRunner]
+    #: each plant's evidence policy: anomaly thresholds and the kiosk's photo schedule
+    evidence: Callable[[str], EvidencePolicy]
     extras: dict[str, object] = field(default_factory=dict)
     #: failed logins per login and per address (slowed, then refused for a while)
     failed_logins: FailedLogins = field(default_factory=FailedLogins)

@@ -100,7 +100,9 @@ class Settings(BaseSettings):
     photo_time_tolerance_minutes: float = 10.0
     headcount_margin: int = 2
     headcount_share: float = 0.1
-    #: The same four for a plant of its own, e.g. `{"SZ2": {"headcount_margin": 3}}`.
+    #: These and the kiosk's photo schedule (`kiosk_photo_every_minutes`,
+    #: `kiosk_photo_every_checkins`) for a plant of its own, e.g.
+    #: `{"SZ2": {"headcount_margin": 3, "kiosk_photo_every_minutes": 5}}`.
     evidence_by_plant: dict[str, dict[str, float | str]] = Field(default_factory=dict)
 
     @classmethod

@@ -76,6 +76,7 @@ class CheckInRejection(Aggregate):
         actor: str,
         flags: list[str] | None = None,
         fingerprint: str | None = None,
+        employee_no: str | None = None,
     ):
         self.device_id = device_id
         self.client_event_id = client_event_id
@@ -87,6 +88,8 @@ class CheckInRejection(Aggregate):
         self.flags = list(flags or [])
         #: digest of the command's content (None on refusals stored before it was kept)
         self.fingerprint = fingerprint
+        #: whom it named, when anyone has what was presented (None on older refusals)
+        self.employee_no = employee_no
 
 
 class DeviceCommand(Aggregate):

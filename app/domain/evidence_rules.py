@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,8 +81,15 @@ class EvidencePolicy:
     #: … and by at least this share of the check-ins (people hidden behind others in a
     #: large room are not missing)
     headcount_share: float = 0.1
+    #: check-in opens this long before a session starts: a photo of the room may be taken
+    #: from then on
+    checkin_opens_before: timedelta = timedelta(minutes=15)
     #: the plant's wall clock, for cameras that record the time without a zone
     timezone: str = "Asia/Shanghai"
+    #: the kiosk photographs the room at a session's first check-in, then every this many
+    #: minutes or this many check-ins, whichever comes first
+    photo_every_minutes: int = 10
+    photo_every_checkins: int = 15
 
     def taken_at(self, exif_time: str) -> datetime:
         """An EXIF time as an instant: one without an offset is the plant's wall clock."""
@@ -91,17 +98,36 @@ class EvidencePolicy:
             return moment.replace(tzinfo=ZoneInfo(self.timezone))
         return moment
 
+    def readings(self, exif_time: str, device_time: datetime | None) -> list[datetime]:
+        """The instants an EXIF time may mean. With an offset, just that one. Without, the
+        camera's wall clock is either the plant's or the uploading device's own zone (the
+        offset of its ``device_time``, e.g. a tablet set to UTC): both are read."""
+        moment = datetime.fromisoformat(exif_time)
+        if moment.tzinfo is not None:
+            return [moment]
+        found = [self.taken_at(exif_time)]
+        offset = device_time.utcoffset() if device_time is not None else None
+        if offset is not None:
+            own = moment.replace(tzinfo=timezone(offset))
+            if own != found[0]:
+                found.append(own)
+        return found
+
 
 def _minutes(delta: timedelta) -> int:
     return round(delta.total_seconds() / 60)
 
 
 def session_span(
-    starts_at: datetime, ends_at: datetime, checkins: Sequence[datetime]
+    starts_at: datetime,
+    ends_at: datetime,
+    checkins: Sequence[datetime],
+    opens_before: timedelta = timedelta(0),
 ) -> tuple[datetime, datetime]:
-    """When the session happened: from its start or first check-in (whichever is earlier) to
-    its end or last check-in (whichever is later)."""
-    return min([starts_at, *checkins]), max([ends_at, *checkins])
+    """When the session happened: from when its check-in opened (``opens_before`` its start)
+    or its first check-in, whichever is earlier, to its end or last check-in, whichever is
+    later."""
+    return min([starts_at - opens_before, *checkins]), max([ends_at, *checkins])
 
 
 def photo_time_mismatch(
@@ -131,6 +157,29 @@ def photo_time_mismatch(
         "minutes_outside_session": _minutes(outside),
         "tolerance_minutes": _minutes(tolerance),
     }
+
+
+def photo_time_mismatch_read(
+    readings: Sequence[datetime],
+    uploaded_at: datetime | None,
+    span: tuple[datetime, datetime],
+    policy: EvidencePolicy,
+) -> dict[str, Any] | None:
+    """`photo_time_mismatch` for an EXIF time that may be read several ways
+    (`EvidencePolicy.readings`): flagged only when no reading fits; the evidence is the
+    reading nearest to fitting."""
+    found = []
+    for taken_at in readings:
+        mismatch = photo_time_mismatch(taken_at, uploaded_at, span, policy)
+        if mismatch is None:
+            return None
+        found.append(mismatch)
+    if not found:
+        return None
+    return min(
+        found,
+        key=lambda m: max(abs(m["minutes_before_upload"] or 0), abs(m["minutes_outside_session"])),
+    )
 
 
 def photo_reused(

@@ -83,6 +83,8 @@ class RejectReason(StrEnum):
     UNKNOWN_BADGE = "unknown_badge"
     TOO_EARLY = "too_early"
     SESSION_CLOSED = "session_closed"
+    #: a device registered in another plant: refused, and kept as `device_room_mismatch`
+    SESSION_OTHER_PLANT = "session_other_plant"
     QR_FORGED = "qr_forged"
     QR_EXPIRED = "qr_expired"
     QR_OTHER_SESSION = "qr_other_session"
@@ -121,6 +123,27 @@ def clock_skewed(server_time: datetime, device_time: datetime | None, tolerance:
     if device_time is None:
         return False
     return abs(server_time - device_time) > tolerance
+
+
+def device_clock_skewed(
+    received_at: datetime,
+    device_time: datetime | None,
+    sent_at: datetime | None,
+    *,
+    offline: bool,
+    tolerance: timedelta,
+) -> bool:
+    """Whether a check-in's device clock is off by more than `tolerance`.
+
+    A live check-in's `device_time` is now by the device's clock. A queued one (`offline`)
+    was stamped earlier: its batch's `sent_at` is the device's now; a batch without it
+    still shows a skewed clock when an item is stamped later than it arrived (nothing is
+    queued in the future)."""
+    if not offline:
+        return clock_skewed(received_at, device_time, tolerance)
+    if sent_at is not None:
+        return clock_skewed(received_at, sent_at, tolerance)
+    return device_time is not None and device_time - received_at > tolerance
 
 
 def outside_window(window: Window, session_closed: bool) -> bool:

@@ -25,7 +25,7 @@ from app.domain.evidence_rules import (
     EvidencePolicy,
     headcount_shortfall,
     photo_reused,
-    photo_time_mismatch,
+    photo_time_mismatch_read,
     photo_without_exif,
     session_span,
 )
@@ -66,7 +66,8 @@ class AnomalyRules(Subscriber):
         if isinstance(event, Attendance.EmployeeCheckedIn):
             self._check_in(event, event.employee_no, event.checked_in_at)
         elif isinstance(event, CheckInRejection.CheckInRejected):
-            self._check_in(event, self._employee_of(event.presented), event.rejected_at)
+            named = getattr(event, "employee_no", None) or self._employee_of(event.presented)
+            self._check_in(event, named, event.rejected_at)
         elif isinstance(event, Photo.PhotoAnalysed):
             self._analysed(event)
         elif isinstance(event, Photo.PhotoStored | Photo.PhotoReused):
@@ -126,9 +127,15 @@ class AnomalyRules(Subscriber):
                 self._raise(kind, subject, e.session_id, missing, photo_id=photo["photo_id"])
             return
         span = session_span(
-            from_iso(session["starts_at"]), from_iso(session["ends_at"]), self._checkins(session_id)
+            from_iso(session["starts_at"]),
+            from_iso(session["ends_at"]),
+            self._checkins(session_id),
+            policy.checkin_opens_before,
         )
-        mismatch = photo_time_mismatch(policy.taken_at(exif), e.device_time, span, policy)
+        # a device that does not say when it uploaded uploaded it when the server got it
+        uploaded_at = e.device_time or e.timestamp
+        readings = policy.readings(exif, e.device_time)
+        mismatch = photo_time_mismatch_read(readings, uploaded_at, span, policy)
         if mismatch is not None:
             kind = AnomalyKind.PHOTO_TIME_MISMATCH
             self._raise(kind, subject, e.session_id, mismatch, photo_id=photo["photo_id"])

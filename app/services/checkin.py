@@ -24,10 +24,11 @@ from app.domain.rules import (
     CheckInFacts,
     Decision,
     Flag,
+    RejectReason,
     Verdict,
     WindowPolicy,
-    clock_skewed,
     decide_check_in,
+    device_clock_skewed,
     device_room_mismatch,
     effective_check_in_time,
     implausible_device_time,
@@ -215,11 +216,12 @@ class CheckInService:
     ) -> None:
         command = pending.command
         session = batch.sessions[command.session_id]
-        if not isinstance(device, PhoneIdentity):
-            session = devices.session_for_device(device, command.session_id, session)
-        elif session is None:  # a phone may check in at any plant: the QR proves the room
+        if session is None:
             raise UnknownSession(session_id=command.session_id)
-        elif not command.qr_token:
+        # a device of another plant is refused, and the attempt kept as evidence; a phone
+        # may check in at any plant: the QR proves the room
+        foreign = not isinstance(device, PhoneIdentity) and session["plant"] != device.plant
+        if isinstance(device, PhoneIdentity) and not command.qr_token:
             raise QrRequired()
         if command.method == "manual" and not command.reason:
             raise ReasonRequired()
@@ -230,21 +232,26 @@ class CheckInService:
             raise InvalidCheckIn(errors=[f"device_time {why}"])
         employee = identity.employee
         at = effective_check_in_time(received_at, device_time, sent_at, offline=offline)
-        skew_reference = sent_at if offline else device_time
         facts = CheckInFacts(
             at=at,
             starts_at=from_iso(session["starts_at"]),
             ends_at=from_iso(session["ends_at"]),
-            session_closed=session["status"] == "closed",
+            # a queue synced after the session closed is judged by when each item was made
+            session_closed=session["status"] == "closed" and not offline,
             employee_known=employee is not None,
             on_roster=False,
             method=command.method,
             by_badge=bool(command.badge_uid),
-            skewed_clock=clock_skewed(
-                received_at, skew_reference, self.policy.clock_skew_tolerance
+            skewed_clock=device_clock_skewed(
+                received_at,
+                device_time,
+                sent_at,
+                offline=offline,
+                tolerance=self.policy.clock_skew_tolerance,
             ),
             offline=offline and abs(received_at - at) > self.policy.clock_skew_tolerance,
-            refusal=qr_refusal(self.qr_key, command, session["id"], at)
+            refusal=(RejectReason.SESSION_OTHER_PLANT if foreign else None)
+            or qr_refusal(self.qr_key, command, session["id"], at)
             or (identity.unknown if employee is None else None),
             identity_flags=identity.flags,
             # a phone has no room of its own: the room's QR proves where it was
@@ -265,7 +272,7 @@ class CheckInService:
             pending.result = earlier
             return
         if employee is not None:
-            if row is not None and row["checkin_id"]:
+            if row is not None and row["checkin_id"] and not foreign:
                 pending.result = repeat_of(stored_from_row(row, name), device, command)
                 return
             facts = replace(facts, on_roster=bool(row and row["on_roster"]))
@@ -273,7 +280,8 @@ class CheckInService:
         session_id = UUID(session["id"])
         if decision.verdict is Verdict.REJECTED:
             assert decision.reason is not None
-            self._refuse(device, pending, session_id, identity.presented, decision)
+            named = employee["employee_no"] if employee is not None else None
+            self._refuse(device, pending, session_id, identity.presented, named, decision)
             return
         assert employee is not None and decision.attendance_status is not None
         attendance = Attendance(
@@ -335,6 +343,7 @@ class CheckInService:
         pending: _Pending,
         session_id: UUID,
         presented: str,
+        employee_no: str | None,
         decision: Decision,
     ) -> None:
         command = pending.command
@@ -353,6 +362,7 @@ class CheckInService:
             actor=device.actor,
             flags=flags,
             fingerprint=command.fingerprint(),
+            employee_no=employee_no,
         )
         refused = Refused.of(rejection, replayed=False)
         pending.aggregates = [rejection]

@@ -91,8 +91,9 @@ class FaceComparison:
 
     @property
     def mismatch(self) -> bool:
-        """The named person is enrolled and the selfie is clearly not them."""
-        return self.decision == "no_match"
+        """The selfie is clearly not the named person: it is not them (they are enrolled),
+        or it clearly is someone else enrolled in the plant."""
+        return self.decision == "no_match" or self.looks_like is not None
 
 
 class FaceService:
@@ -234,12 +235,17 @@ class FaceService:
             return FaceComparison(employee_no, refused.detail, None)
         enrolled = self.templates.load(employee_no)
         if enrolled is None:
-            return FaceComparison(employee_no, "not_enrolled", None)
-        thresholds = self.engine().thresholds
-        check = verify(probe, enrolled.embeddings, thresholds)
+            # nothing to hold it against, but it may clearly be someone else who enrolled
+            other = self._someone_else(probe, employee_no, plant)
+            return FaceComparison(employee_no, "not_enrolled", None, other)
+        check = verify(probe, enrolled.embeddings, self.engine().thresholds)
         if check.decision != "no_match":
             return FaceComparison(employee_no, check.decision, check.distance)
-        others = self.templates.plant_gallery(plant).nearest(probe, exclude={employee_no})
-        found = identify(probe, {}, others, thresholds)
-        other = found.employee_id if found.decision == "match" else None
+        other = self._someone_else(probe, employee_no, plant)
         return FaceComparison(employee_no, "no_match", check.distance, other)
+
+    def _someone_else(self, probe: Embedding, employee_no: str, plant: str) -> str | None:
+        """Who else enrolled in the plant the selfie clearly shows, if anyone."""
+        others = self.templates.plant_gallery(plant).nearest(probe, exclude={employee_no})
+        found = identify(probe, {}, others, self.engine().thresholds)
+        return found.employee_id if found.decision == "match" else None

@@ -127,9 +127,9 @@ class IdentityResolver:
         flags: tuple[Flag, ...] = ()
         if compared.mismatch:
             flags = (Flag.FACE_MISMATCH,)
-            if compared.looks_like is not None:
-                flags += (Flag.PROXY_SUSPECTED,)
-                evidence["face_looks_like"] = compared.looks_like
+        if compared.looks_like is not None:  # someone else's face for this badge: a proxy
+            flags += (Flag.PROXY_SUSPECTED,)
+            evidence["face_looks_like"] = compared.looks_like
         return Identity(named.employee, named.presented, named.unknown, flags, evidence)
 
     @staticmethod

@@ -39,7 +39,7 @@ from app.web.contract import (
     ProblemDetails,
 )
 from app.web.i18n import t
-from app.web.problems import PROBLEM_BASE, Problem, problem_body, problem_of
+from app.web.problems import PROBLEM_BASE, REFUSALS, Problem, problem_body, problem_of
 
 ONE_MB = 1024 * 1024
 
@@ -65,11 +65,15 @@ def _reply(record: StoredCheckIn, lang: str, *, replayed: bool, duplicate: bool)
 
 
 def _refusal(refused: Refused, lang: str) -> CheckInRefusal:
-    message = t(f"reject.{refused.reason}", lang)
+    # a refusal that is also a refusal of the device's authority keeps that problem's type
+    status, slug, key = REFUSALS.get(
+        refused.reason, (422, "checkin-rejected", f"reject.{refused.reason}")
+    )
+    message = t(key, lang)
     return CheckInRefusal(
-        type=PROBLEM_BASE + "checkin-rejected",
+        type=PROBLEM_BASE + slug,
         title="check-in rejected",
-        status=422,
+        status=status,
         detail=message,
         reason=refused.reason,
         checkin_id=refused.checkin_id,
@@ -93,7 +97,8 @@ def http_answer(result: CheckInResult, lang: str) -> tuple[int, dict[str, Any]]:
         case AlreadyCheckedIn(record):
             return 200, msgspec.to_builtins(_reply(record, lang, replayed=False, duplicate=True))
         case Refused():
-            return 422, msgspec.to_builtins(_refusal(result, lang))
+            refusal = _refusal(result, lang)
+            return refusal.status, msgspec.to_builtins(refusal)
         case Refusal():
             problem = problem_of(result)
             return problem.status, problem_body(problem, lang)

@@ -104,16 +104,14 @@ async def get_kiosk_state(request: Request[Any, Any, Any]) -> Response[Any]:
             RosterLine(r["employee_no"], r["name"], r["status"], bool(r["on_roster"]))
             for r in await checkin_points.roster(muster.store, row["id"])
         ]
-    settings = muster.settings
+    schedule = muster.evidence(device.plant)
     state = KioskState(
         device=device.name,
         room=device.room,
         plant=device.plant,
         session=session,
         roster=lines,
-        photo_policy=PhotoPolicy(
-            settings.kiosk_photo_every_minutes, settings.kiosk_photo_every_checkins
-        ),
+        photo_policy=PhotoPolicy(schedule.photo_every_minutes, schedule.photo_every_checkins),
         server_time=now.isoformat(),
     )
     return json_response(state)

@@ -13,6 +13,7 @@ from app.domain.evidence_rules import (
     headcount_shortfall,
     photo_reused,
     photo_time_mismatch,
+    photo_time_mismatch_read,
     photo_without_exif,
     session_span,
 )
@@ -199,3 +200,45 @@ def test_a_plant_may_ask_for_a_larger_margin() -> None:
     strict = EvidencePolicy(headcount_margin=4)
     assert headcount_shortfall(10, 7, 7, POLICY) is not None
     assert headcount_shortfall(10, 7, 7, strict) is None
+
+
+UTC_TABLET = START + minutes(10)  # a tablet that keeps UTC: its device_time says +00:00
+
+
+@pytest.mark.parametrize(
+    ("exif", "device_time", "flagged"),
+    [
+        # the plant's wall clock (08:40 in Shanghai) and the UTC tablet's (00:40) both fit
+        ("2026-11-24T08:40:00", UTC_TABLET, False),
+        ("2026-11-24T00:40:00", UTC_TABLET, False),
+        # an hour before in either reading
+        ("2026-11-24T07:40:00", UTC_TABLET, True),
+        ("2026-11-23T23:40:00", UTC_TABLET, True),
+        # a device that says no time: the plant's clock alone
+        ("2026-11-24T08:40:00", None, False),
+        ("2026-11-24T00:40:00", None, True),
+        # an EXIF time with its offset means just that
+        ("2026-11-24T00:40:00+08:00", UTC_TABLET, True),
+        ("2026-11-24T00:40:00+00:00", UTC_TABLET, False),
+    ],
+)
+def test_an_exif_time_without_a_zone_fits_in_the_plants_or_the_devices_zone(
+    exif: str, device_time: datetime | None, flagged: bool
+) -> None:
+    readings = POLICY.readings(exif, device_time)
+    uploaded = device_time or UTC_TABLET
+    assert (photo_time_mismatch_read(readings, uploaded, SPAN, POLICY) is not None) is flagged
+
+
+def test_the_evidence_of_an_exif_time_read_two_ways_is_the_nearer_reading() -> None:
+    readings = POLICY.readings("2026-11-23T23:40:00", UTC_TABLET)
+    found = photo_time_mismatch_read(readings, UTC_TABLET, SPAN, POLICY)
+    assert found is not None and found["minutes_before_upload"] == 60
+
+
+def test_a_photo_taken_as_check_in_opens_is_within_the_session() -> None:
+    start, end = session_span(START, END, [], POLICY.checkin_opens_before)
+    assert start == START - minutes(15) and end == END
+    taken = START - minutes(20)
+    assert photo_time_mismatch(taken, taken, (start, end), POLICY) is None
+    assert photo_time_mismatch(taken, taken, session_span(START, END, []), POLICY) is not None

@@ -22,6 +22,7 @@ from app.domain.rules import (
     classify_repeat,
     clock_skewed,
     decide_check_in,
+    device_clock_skewed,
     device_room_mismatch,
     effective_check_in_time,
     outside_window,
@@ -299,3 +300,37 @@ def test_every_anomaly_shown_is_flagged_whatever_the_verdict(
         assert (Flag.CHECKIN_OUTSIDE_WINDOW in decision.flags) is outside_window(window, False)
     if decision.verdict is not Verdict.REJECTED and (skewed or mismatch):
         assert decision.verdict is Verdict.FLAGGED
+
+
+NOW = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+TWO_MIN = timedelta(minutes=2)
+
+
+@pytest.mark.parametrize(
+    ("device_time", "sent_at", "offline", "skewed"),
+    [
+        # live: the device's now against the server's
+        (NOW - timedelta(seconds=30), None, False, False),
+        (NOW - timedelta(minutes=30), None, False, True),
+        (NOW + timedelta(minutes=5), None, False, True),
+        (None, None, False, False),
+        # queued offline: stamped long ago is honest; the batch's sent_at is the device's now
+        (NOW - timedelta(hours=2), NOW - timedelta(seconds=5), True, False),
+        (NOW - timedelta(hours=2), NOW - timedelta(minutes=40), True, True),
+        # without sent_at only an item stamped later than it arrived shows the skew
+        (NOW - timedelta(hours=2), None, True, False),
+        (NOW + timedelta(minutes=1), None, True, False),
+        (NOW + timedelta(minutes=30), None, True, True),
+    ],
+)
+def test_device_clock_skew_is_judged_by_what_the_device_said_its_now_was(
+    device_time: datetime | None, sent_at: datetime | None, offline: bool, skewed: bool
+) -> None:
+    found = device_clock_skewed(NOW, device_time, sent_at, offline=offline, tolerance=TWO_MIN)
+    assert found is skewed
+
+
+@given(lag=st.integers(min_value=0, max_value=7 * 24 * 3600))
+def test_a_queue_synced_without_sent_at_is_never_skewed_for_being_late(lag: int) -> None:
+    stamped = NOW - timedelta(seconds=lag)
+    assert not device_clock_skewed(NOW, stamped, None, offline=True, tolerance=TWO_MIN)

@@ -94,6 +94,12 @@ def test_a_face_that_is_not_the_badge_holder_names_who_it_is(muster: Muster, pla
     assert other.mismatch and other.looks_like == "E01"
     same = muster.faces.compare(selfie, "E01", "P1")
     assert same.decision == "match" and not same.mismatch
+    # a badge holder who never enrolled: the face is still clearly someone else's
+    borrowed = muster.faces.compare(selfie, "E03", "P1")
+    assert borrowed.decision == "not_enrolled" and borrowed.mismatch
+    assert borrowed.looks_like == "E01"
+    stranger = muster.faces.compare(stored(muster, faces.lfw_person(7)), "E03", "P1")
+    assert stranger.decision == "not_enrolled" and not stranger.mismatch
 
 
 def test_withdrawing_consent_deletes_the_templates(muster: Muster, plant: Plant) -> None:
