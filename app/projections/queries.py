@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from app.domain.rules import WindowPolicy
+from app.projections import anomaly_lists
 from app.stores.base import ReadStore, Row, from_iso, iso
 
 
@@ -139,6 +140,9 @@ async def plant_board(
         )
         for r in latest:
             r["flags"] = json.loads(r["flags"])
+    anomalies, open_in = await anomaly_lists.plant_open_anomalies(store, plant, ids)
+    for s in sessions:
+        s["open_anomalies"] = open_in.get(s["id"], 0)
     expected = sum(s["expected"] for s in sessions)
     checked_in = sum(s["checked_in"] for s in sessions)
     version = max((s["version"] for s in sessions), default=0)
@@ -147,6 +151,7 @@ async def plant_board(
         "sessions": sessions,
         "departments": departments,
         "latest": latest,
+        "anomalies": anomalies,
         "expected": expected,
         "checked_in": checked_in,
         "rate": _rate(checked_in, expected),
@@ -200,6 +205,7 @@ class SessionDetail:
         view = dict(self.unredacted)
         if people is not None:
             view["roster"] = people(view["roster"])
+            view["anomalies"] = anomaly_lists.narrowed(view["anomalies"], people)
         view["photos"] = [
             {**p, "near_duplicates": redact_near(p["near_duplicates"], self.near_plants, visible)}
             for p in view["photos"]
@@ -241,6 +247,7 @@ async def session_detail(
     view = _session_view(row, now, policy, threshold)
     view["roster"] = roster
     view["photos"] = photos
+    view["anomalies"] = await anomaly_lists.session_anomalies(store, session_id)
     return SessionDetail(view, await session_plant(store, sorted(near_sessions)))
 
 
@@ -270,6 +277,7 @@ async def photo_evidence(
         {"id": photo_id},
     )
     view["uploads_seen"] = [u for u in uploads if u["plant"] in visible]
+    view["anomalies"] = await anomaly_lists.photo_anomalies(store, photo_id, visible)
     return view
 
 

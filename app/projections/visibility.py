@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.projections.anomaly_lists import narrowed
 from app.projections.queries import Scope, visible_plants
 from app.stores.base import ReadStore
 
@@ -56,6 +57,7 @@ class Viewer:
             **board,
             "departments": [d for d in board["departments"] if self.sees_unit(d.get("path"))],
             "latest": self.people(board["latest"]),
+            "anomalies": narrowed(board.get("anomalies", []), self.people),
         }
 
     @property

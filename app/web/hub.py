@@ -23,6 +23,7 @@ from app.projections import queries
 from app.projections.visibility import Viewer
 from app.streams.bus import Subscription
 from app.web.alert_text import describe
+from app.web.live_anomalies import AnomalyFeed
 from app.web.pages import photo_context
 from app.web.render import render
 
@@ -82,11 +83,13 @@ class LiveHub:
         self.dropped = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self.pushes = 0
+        self.anomalies = AnomalyFeed(muster.store)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        await self.anomalies.changed(())  # anomaly messages start with what comes next
         self._subscription = await self.muster.bus.subscribe(self.muster.live_subject + ".*")
         self._alerts = await self.muster.bus.subscribe(self.muster.alert_subject + ".*")
         self._tasks = [
@@ -253,6 +256,30 @@ class LiveHub:
             scopes |= {f"photo:{photo_id}" for photo_id in photos}
         for scope in scopes & set(self.clients):
             await self._push_scope(scope)
+        await self._push_anomalies(dirty, scopes, plants)
+
+    async def _push_anomalies(
+        self, dirty: set[str], scopes: set[str], plants: dict[str, str]
+    ) -> None:
+        """Each anomaly flagged or resolved in the changed sessions, as one message to the
+        JSON clients of its session, its plant's wallboard or a department of that plant."""
+        listeners = [
+            c
+            for scope in scopes & set(self.clients)
+            if not scope.startswith("photo:")
+            for c in self.clients[scope]
+            if c.fmt == "json"
+        ]
+        if not listeners:
+            return
+        for anomaly in await self.anomalies.changed(dirty):
+            plant = plants.get(anomaly["session_id"])
+            about = {f"session:{anomaly['session_id']}", f"plant:{plant}"}
+            for client in listeners:
+                mine = client.scope in about or (client.plant == plant and plant is not None)
+                if mine and plant in client.visible:
+                    self._offer(client, await self.anomalies.message(anomaly, client.visible))
+                    self.pushes += 1
 
     async def _push_scope(self, scope: str, only: Client | None = None) -> None:
         targets = [only] if only is not None else list(self.clients.get(scope, ()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -116,6 +116,13 @@ def test_kiosk_checks_in_by_badge_face_and_by_hand(
         ("E02", "manual"),
         ("E03", "face"),
     ]
+    # the tablet writes when it took each photo into it, as a camera does
+    assert server.muster.runner.wait_until_caught_up(10)
+    photos = server.muster.store.fetch("SELECT kind, exif_time FROM photos")
+    assert {p["kind"] for p in photos} == {"room", "selfie"}
+    for p in photos:
+        taken = datetime.fromisoformat(p["exif_time"])
+        assert abs(taken - datetime.now(UTC)) < timedelta(minutes=2), p
 
 
 def test_kiosk_enrols_a_face_after_consent(kiosk: Page, server: LiveServer) -> None:
@@ -241,4 +248,66 @@ def test_phone_checks_in_with_the_typed_room_code(
         "SELECT phone_id FROM phone_checkins WHERE employee_no = 'E04'"
     )
     assert row is not None and row["phone_id"] == phone_id
+    context.close()
+
+
+#: a scanner that reads the QR the test put in front of it (Chromium on Linux has none)
+FAKE_SCANNER = """
+window.BarcodeDetector = class {
+  async detect() {
+    const seen = localStorage.getItem("test-qr-in-view");
+    return seen ? [{ rawValue: seen }] : [];
+  }
+};
+"""
+
+
+def test_phone_queues_a_check_in_while_offline_and_sends_it_once_back_online(
+    browser: Browser, server: LiveServer, plant: Plant
+) -> None:
+    muster = server.muster
+    muster.app.add_user("e05", "employee", "W1-T1", "test", password="e05-pw", employee_no="E05")
+    assert muster.runner.wait_until_caught_up(30)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    context.grant_permissions(["camera"], origin=server.url)
+    context.add_init_script(FAKE_SCANNER)
+    page = context.new_page()
+    page.goto(f"{server.url}/m")
+    page.fill("#p-login-form input[name=login]", "e05")
+    page.fill("#p-login-form input[name=password]", "e05-pw")
+    page.click("#p-login-form button[type=submit]")
+    expect(page.locator("#p-who")).to_have_text("员工E05 · E05")
+    context.set_offline(True)
+    expect(page.locator("#p-net")).to_have_text("离线")
+    qr = room_qr(qr_key(muster.secret), plant.session_id, datetime.now(UTC)).token
+    page.evaluate(f"localStorage.setItem('test-qr-in-view', {json.dumps(qr)})")
+    page.click("#p-scan")
+    expect(page.locator("#p-message")).to_have_text("已保存，待同步")
+    expect(page.locator("#p-queue")).to_have_text("待同步 1")
+    page.evaluate("localStorage.removeItem('test-qr-in-view')")
+    page.screenshot(path=str(DOCS_SHOTS / "phone-offline.png"), full_page=True)
+
+    def checked_in() -> list[dict[str, object]]:
+        assert muster.runner.wait_until_caught_up(30)
+        return [
+            json.loads(n.state)
+            for n in muster.app.recorder.select_notifications(start=1, limit=100_000)
+            if n.topic.endswith(".EmployeeCheckedIn")
+            and json.loads(n.state)["employee_no"] == "E05"
+        ]
+
+    assert checked_in() == []
+    context.set_offline(False)
+    expect(page.locator("#p-queue")).to_be_hidden(timeout=30_000)
+    (event,) = checked_in()
+    assert event["method"] == "qr" and event["actor"] == "user:e05"
+    phone_id = page.evaluate("localStorage.getItem('muster-phone-id')")
+    assert event["evidence"] == {"phone_id": phone_id}  # type: ignore[comparison-overlap]
+    # back again later, and through another lapse of the network: nothing is sent twice
+    page.reload()
+    expect(page.locator("#p-who")).to_have_text("员工E05 · E05")
+    context.set_offline(True)
+    context.set_offline(False)
+    page.wait_for_timeout(1500)
+    assert len(checked_in()) == 1
     context.close()

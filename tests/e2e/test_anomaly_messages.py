@@ -1,0 +1,77 @@
+"""JSON clients of /ws/live get an `anomaly` message for each anomaly flagged or resolved in
+their scope (the anomaly as `GET /api/v1/anomalies` shows it)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from tests.conftest import LiveServer, Plant
+from tests.e2e.anomaly_support import staff_token
+from tests.e2e.test_live import next_json, ws_url
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"  # the hub reads the same queries on both stores
+
+
+def skewed_check_in(server: LiveServer, plant: Plant, employee: str) -> str:
+    """A tablet whose clock is half an hour behind checks ``employee`` in."""
+    reply = httpx.post(
+        f"{server.url}/api/v1/checkins",
+        headers={"Authorization": f"Bearer {plant.p1_token}"},
+        json={
+            "client_event_id": str(uuid.uuid4()),
+            "session_id": plant.session_id,
+            "method": "badge",
+            "badge_uid": plant.badges[employee],
+            "device_time": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
+        },
+    )
+    assert reply.status_code == 201, reply.text
+    return str(reply.json()["checkin_id"])
+
+
+def dismiss(server: LiveServer, anomaly_id: str, reason: str) -> None:
+    reply = httpx.post(
+        f"{server.url}/api/v1/anomalies/{anomaly_id}/resolution",
+        headers={"Authorization": f"Bearer {staff_token(server)}"},
+        json={"outcome": "dismissed", "reason": reason},
+    )
+    assert reply.status_code == 200, reply.text
+
+
+async def next_of_type(socket: Any, kind: str, timeout: float = 10) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        left = deadline - asyncio.get_running_loop().time()
+        message = await next_json(socket, timeout=max(left, 0.1))
+        if message["type"] == kind:
+            return message
+
+
+async def test_json_clients_get_an_anomaly_message_when_one_is_flagged_or_resolved(
+    server: LiveServer, plant: Plant
+) -> None:
+    token = staff_token(server)
+    query = f"scope=session:{plant.session_id}&format=json&token={token}"
+    async with websockets.connect(ws_url(server, query)) as socket:
+        snapshot = await next_json(socket)
+        assert snapshot["type"] == "session" and snapshot["session"]["anomalies"] == []  # type: ignore[index]
+        checkin = await asyncio.to_thread(skewed_check_in, server, plant, "E02")
+        flagged = await next_of_type(socket, "anomaly")
+        anomaly = flagged["anomaly"]
+        assert (anomaly["kind"], anomaly["checkin_id"]) == ("device_clock_skew", checkin)
+        assert anomaly["status"] == "open" and anomaly["employee_id"] == "E02"
+        assert flagged["id"] == anomaly["id"] and flagged["version"] >= 1
+        await asyncio.to_thread(dismiss, server, anomaly["id"], "clock fixed")
+        resolved = await next_of_type(socket, "anomaly")
+        assert resolved["id"] == anomaly["id"]
+        assert resolved["anomaly"]["status"] == "dismissed"
