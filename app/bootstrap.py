@@ -52,6 +52,8 @@ from app.services.photo_files import PhotoFiles
 from app.services.photos import PhotoService
 from app.services.reminders import ReminderLadder
 from app.services.room_memory import RoomMemory
+from app.services.roster_keeper import RosterKeeper
+from app.services.session_planner import SessionPlanner
 from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
@@ -195,11 +197,19 @@ def build(
             today_of=lambda moment: moment.astimezone(plant_tz).date(),
         )
         session_clock = SessionClock(app, store, committer, clock=clock)
+        rosters = RosterKeeper(
+            app,
+            store,
+            committer,
+            clock=clock,
+            day_of=lambda moment: moment.astimezone(plant_tz).date(),
+        )
     followers = [
         engine.wake,
         delivery.wake,
         reminders.wake,
         session_clock.wake,
+        rosters.wake,
         *(s.wake for s in subscribers),
     ]
     runner.followers.extend(followers)
@@ -224,6 +234,8 @@ def build(
         metrics_runner=metrics_runner,
         reminders=reminders,
         session_clock=session_clock,
+        planner=SessionPlanner(app, store, committer, runner, team_share=settings.team_away_share),
+        rosters=rosters,
         alert_engine=engine,
         alert_delivery=delivery,
         alert_subject=alert_subject(settings),

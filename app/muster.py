@@ -22,6 +22,8 @@ from app.services.lifecycle import SessionClock
 from app.services.metrics import MetricsService
 from app.services.photos import PhotoService
 from app.services.reminders import ReminderLadder
+from app.services.roster_keeper import RosterKeeper
+from app.services.session_planner import SessionPlanner
 from app.services.throttle import FailedLogins
 from app.settings import Settings
 from app.stores.base import ReadStore
@@ -53,6 +55,10 @@ class Muster:
     imports: Importer
     reminders: ReminderLadder
     session_clock: SessionClock
+    #: the planner page's commands (check, save, cancel sessions)
+    planner: SessionPlanner
+    #: keeps the rosters of sessions not yet started current as people come and go
+    rosters: RosterKeeper
     alert_engine: AlertEngine
     alert_delivery: AlertDelivery
     #: subject prefix of this deployment's alert notices (toasts)
@@ -82,11 +88,13 @@ class Muster:
         self.alert_engine.start()
         self.alert_delivery.start()
         self.reminders.start()
+        self.rosters.start()
         if self.settings.session_clock:
             self.session_clock.start()
 
     def stop_alerts(self) -> None:
         self.session_clock.stop()
+        self.rosters.stop()
         self.reminders.stop()
         self.alert_engine.stop()
         self.alert_delivery.stop()

@@ -27,6 +27,17 @@ class ConflictKind(StrEnum):
     TEAM_SHARE = "team_share"
 
 
+#: conflicts no one can plan around: a room or a trainer cannot be in two sessions at once.
+#: The planner refuses to save them; the other kinds (a person's other session or shift, a
+#: full room, a team's share away) it saves once the planner has read them and confirmed.
+HARD_KINDS = frozenset({ConflictKind.ROOM_DOUBLE_BOOKED, ConflictKind.TRAINER_DOUBLE_BOOKED})
+
+
+def may_override(found: Iterable[Conflict]) -> bool:
+    """Whether a planner may save despite `found` (none of them is a hard kind)."""
+    return not any(c.kind in HARD_KINDS for c in found)
+
+
 @dataclass(frozen=True)
 class Sitting:
     """A session as planning sees it: where, when, who teaches, who attends."""

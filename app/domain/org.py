@@ -132,6 +132,15 @@ class Course(Aggregate):
         self.validity_days = validity_days
         self.materials = list(materials)
 
+    @event("CourseRemindersSet")
+    def set_reminders(
+        self, code: str, first_reminder: int, second_reminder: int, manager_after: int, actor: str
+    ) -> None:
+        """This course's own reminder ladder: the person `first_reminder` and
+        `second_reminder` days before a pass runs out, the plant manager `manager_after`
+        days after (the department head on the day; `code` names the course in the event)."""
+        self.reminders = (first_reminder, second_reminder, manager_after)
+
 
 class Employee(Aggregate):
     """A worker, identified by the plant's employee number (工号)."""

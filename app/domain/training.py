@@ -91,6 +91,12 @@ class TrainingSession(Aggregate):
         self.trainer = trainer
         self.capacity = capacity
 
+    @event("SessionConflictsAccepted")
+    def accept_conflicts(self, conflicts: list[dict[str, str]], actor: str) -> None:
+        """The planner saved this plan knowing of these conflicts (each its `kind`, and
+        the `employee_no` and `with_session_id` it concerns, if any)."""
+        self.accepted_conflicts = list(conflicts)
+
     def cancel(self, reason: str, actor: str) -> None:
         """Call the session off (a closed session stays as it was)."""
         if self.status is SessionStatus.CLOSED:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.domain.org import Course, Position
+from app.domain.reminders import Ladder
 from app.imports.base import (
     Context,
     ImportKind,
@@ -19,6 +20,8 @@ from app.imports.base import (
 
 #: a course without a duration in the file lasts this long
 DEFAULT_MINUTES = 60
+#: the earliest first reminder a course may ask for (days before the pass runs out)
+MAX_REMINDER_DAYS = 365
 
 
 def plan_positions(rows: Sequence[Row], ctx: Context) -> Plan:
@@ -78,8 +81,35 @@ def plan_courses(rows: Sequence[Row], ctx: Context) -> Plan:
                 materials=materials,
                 actor=ctx.actor,
             )
+        try:
+            ladder = _ladder(row)
+        except RowError as err:
+            result.refuse(row.line, err)
+            continue
+        if ladder is not None and getattr(course, "reminders", None) != ladder:
+            course.set_reminders(course.code, *ladder, actor=ctx.actor)
         result.keep(course, new=new)
     return result
+
+
+def _ladder(row: Row) -> tuple[int, int, int] | None:
+    """The course's own reminder days (`reminder_days` "30;7", `manager_after_days` "10"),
+    None when the row gives none (the ladder's defaults then hold)."""
+    days = codes(row, "reminder_days")
+    manager = count(row, "manager_after_days", minimum=1)
+    if not days and manager is None:
+        return None
+    default = Ladder()
+    refused = RowError("reminder_days", "import.bad_reminder_days", value=row["reminder_days"])
+    try:
+        first, second = (int(d) for d in days) if days else (0, 0)
+    except ValueError as exc:
+        raise refused from exc
+    if days and not (first > second >= 0 and first <= MAX_REMINDER_DAYS):
+        raise refused
+    if not days:
+        first, second = default.first_reminder, default.second_reminder
+    return first, second, manager if manager is not None else default.manager_after
 
 
 POSITIONS = ImportKind(
@@ -90,7 +120,17 @@ POSITIONS = ImportKind(
 )
 COURSES = ImportKind(
     "courses",
-    columns(("code", "title"), ("duration_minutes", "validity_days", "materials")),
+    # `reminder_days` and `manager_after_days` (extension): the course's own reminder ladder
+    columns(
+        ("code", "title"),
+        (
+            "duration_minutes",
+            "validity_days",
+            "materials",
+            "reminder_days",
+            "manager_after_days",
+        ),
+    ),
     plan_courses,
     example={
         "code": "SAFE-101",

@@ -15,6 +15,7 @@ from app.domain.rules import WindowPolicy
 from app.imports import KINDS
 from app.imports.base import Context, Finding, Plan, Progress
 from app.imports.reader import read
+from app.imports.scope import outside_scope
 from app.projections.runner import ProjectionRunner
 from app.services.planning import PlanningWindow
 from app.stores.base import ReadStore
@@ -45,6 +46,8 @@ class ImportResult:
     updated: int = 0
     errors: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
+    #: rows naming org units, people or sessions outside the importer's scope (refused)
+    outside: list[Finding] = field(default_factory=list)
 
 
 @dataclass
@@ -69,8 +72,10 @@ class Importer:
         dry_run: bool = False,
         actor: str,
         progress: Progress | None = None,
+        scope: str | None = None,
     ) -> ImportResult:
-        """Import `data` as `kind`. Call from a worker thread (it reads and writes the stores)."""
+        """Import `data` as `kind`. Call from a worker thread (it reads and writes the stores).
+        With `scope` (an org path), a file with rows outside that subtree is refused whole."""
         spec = KINDS.get(kind)
         if spec is None:
             raise UnknownImportKindError(kind)
@@ -78,6 +83,10 @@ class Importer:
         if sheet.errors:
             return ImportResult(kind, False, len(sheet.rows), errors=sheet.errors)
         self.runner.wait_until_caught_up(CATCH_UP_S)
+        if scope is not None:
+            outside = outside_scope(kind, sheet.rows, self.store, scope)
+            if outside:
+                return ImportResult(kind, False, len(sheet.rows), outside=outside)
         ctx = Context(
             self.app,
             self.store,

@@ -4,12 +4,16 @@ expanded to people when the row is applied."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from app.domain.conflicts import Conflict, Sitting
 from app.domain.org import OrgKind
-from app.domain.training import SessionStatus, TrainingSession
+from app.domain.session_plan import (
+    PlannedSession,
+    SessionInOtherPlantError,
+    SessionOverError,
+    planned,
+)
+from app.domain.training import TrainingSession
 from app.imports.base import (
     Column,
     Context,
@@ -27,27 +31,10 @@ from app.imports.rosters import RosterExpander
 from app.services.planning import PlanningWindow
 
 
-@dataclass(frozen=True)
-class PlannedSession:
-    """One row, checked: what the session should be."""
-
-    code: str
-    course: str
-    title: str
-    plant: str
-    room: str
-    trainer: str
-    starts_at: datetime
-    ends_at: datetime
-    roster: list[str]
-    roster_spec: list[str]
-    capacity: int | None
-
-
 def plan_sessions(rows: Sequence[Row], ctx: Context) -> Plan:
     result = Plan()
     by_code = first_lines(rows, "code", result)
-    rosters = RosterExpander(ctx)
+    rosters = RosterExpander(ctx.store, ctx.now.date())
     window = _window(rows, ctx)
     # new codes need no event-store read (the read models are caught up before planning)
     stored = {r["code"] for r in ctx.store.fetch("SELECT code FROM sessions")}
@@ -125,7 +112,7 @@ def _checked(row: Row, ctx: Context, rosters: RosterExpander) -> PlannedSession:
         trainer=row["trainer"],
         starts_at=starts,
         ends_at=ends,
-        roster=rosters.expand(spec, "roster"),
+        roster=rosters.expand(spec, "roster", starts.date()),
         roster_spec=spec,
         capacity=count(row, "capacity", minimum=1),
     )
@@ -133,50 +120,13 @@ def _checked(row: Row, ctx: Context, rosters: RosterExpander) -> PlannedSession:
 
 def _plan_session(wanted: PlannedSession, ctx: Context, result: Plan, stored: bool) -> None:
     session: TrainingSession | None = ctx.get("session", wanted.code) if stored else None
-    if session is None:
-        session = TrainingSession(
-            code=wanted.code,
-            course=wanted.course,
-            title=wanted.title,
-            plant=wanted.plant,
-            room=wanted.room,
-            trainer=wanted.trainer,
-            starts_at=wanted.starts_at,
-            ends_at=wanted.ends_at,
-            roster=wanted.roster,
-            actor=ctx.actor,
-            capacity=wanted.capacity,
-            roster_spec=wanted.roster_spec,
-        )
-        result.keep(session, new=True)
-        return
-    if session.plant != wanted.plant:
-        raise RowError("plant_code", "import.session_other_plant", value=session.plant)
-    when = (wanted.starts_at, wanted.ends_at, wanted.room)
-    details = (wanted.course, wanted.title, wanted.trainer, wanted.capacity)
-    roster = (wanted.roster, wanted.roster_spec)
-    changes = (
-        (session.starts_at, session.ends_at, session.room) != when,
-        (session.course, session.title, session.trainer, session.capacity) != details,
-        (session.roster, session.roster_spec) != roster,
-    )
-    if any(changes) and session.status in (SessionStatus.CLOSED, SessionStatus.CANCELLED):
-        raise RowError("code", "import.session_over", value=wanted.code)
-    if changes[0]:
-        session.reschedule(
-            starts_at=wanted.starts_at, ends_at=wanted.ends_at, room=wanted.room, actor=ctx.actor
-        )
-    if changes[1]:
-        session.change_details(
-            course=wanted.course,
-            title=wanted.title,
-            trainer=wanted.trainer,
-            capacity=wanted.capacity,
-            actor=ctx.actor,
-        )
-    if changes[2]:
-        session.change_roster(roster=wanted.roster, roster_spec=wanted.roster_spec, actor=ctx.actor)
-    result.keep(session, new=False)
+    try:
+        session, new = planned(session, wanted, ctx.actor)
+    except SessionInOtherPlantError as err:
+        raise RowError("plant_code", "import.session_other_plant", value=err.plant) from err
+    except SessionOverError as err:
+        raise RowError("code", "import.session_over", value=wanted.code) from err
+    result.keep(session, new=new)
 
 
 SESSIONS = ImportKind(

@@ -7,6 +7,7 @@ from app.projections.audit import AuditTrail
 from app.projections.base import Projection
 from app.projections.commands import DeviceCommands
 from app.projections.compliance import TrainingRecords
+from app.projections.course_reminders import CourseReminders
 from app.projections.directory import Directory
 from app.projections.evidence import Evidence, PhotoIndex
 from app.projections.live import LiveAttendance
@@ -32,4 +33,5 @@ def all_projections() -> list[Projection]:
         AuditTrail(),
         Anomalies(),
         SavedReports(),
+        CourseReminders(),
     ]

@@ -46,7 +46,7 @@ class ReminderLadder(Follower):
     training records or plans changed (new events) or a new day began, never more often."""
 
     name = "reminders"
-    depends_on = ("directory", "plans", "training_records")
+    depends_on = ("directory", "plans", "training_records", "course_reminders")
     tables = TABLES
 
     def __init__(
@@ -83,11 +83,17 @@ class ReminderLadder(Follower):
         """Save the rungs reached and not climbed yet; the ones saved (or saved meanwhile)."""
         climbed = {r["id"] for r in self.store.fetch("SELECT id FROM reminder_rungs")}
         heads = _heads(self.store)
+        ladders = {
+            r["code"]: Ladder(r["first_reminder"], r["second_reminder"], r["manager_after"])
+            for r in self.store.fetch(
+                "SELECT code, first_reminder, second_reminder, manager_after FROM course_reminders"
+            )
+        }
         steps: list[tuple[dict[str, str], Any]] = []
         for p in self.store.fetch(PASSES, {"today": today.isoformat()}):
             due = standing(from_iso(p["last_done"]).date(), p["validity_days"], today).due_on
             assert due is not None  # passes here have a validity
-            for rung in rungs_reached(due, today, self.ladder):
+            for rung in rungs_reached(due, today, ladders.get(p["course"], self.ladder)):
                 key = rung_key(p["employee_no"], p["course"], due.isoformat(), rung)
                 if str(natural_id("reminder", key)) in climbed:
                     continue

@@ -45,6 +45,7 @@ from app.web.login import login_handlers
 from app.web.pages import page_exception_handlers, page_handlers
 from app.web.permissions import LoginFirst, login_first, permitted
 from app.web.plan_pages import plan_page_handlers
+from app.web.planner import planner_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
 from app.web.report_builder import builder_handlers
@@ -264,6 +265,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *planning_handlers,
             *compliance_handlers,
             *plan_page_handlers,
+            *planner_handlers,
             *calendar_handlers,
             *alert_handlers,
             *live_board_handlers,

@@ -11,6 +11,7 @@ from litestar import Request, Response, get
 
 from app.domain.compliance import CourseState
 from app.projections import queries
+from app.services.absentees import missed_in
 from app.services.compliance import MatrixFilter, matrix
 from app.web.auth import require_principal
 from app.web.common import json_response, lang_of, muster_of
@@ -48,8 +49,9 @@ async def compliance_of(request: Request[Any, Any, Any]) -> dict[str, Any]:
         state=CourseState(state) if state else None,
         position=request.query_params.get("position") or None,
     )
-    today = plant_time(datetime.now(UTC)).date()
-    return await asyncio.to_thread(
+    now = datetime.now(UTC)
+    today = plant_time(now).date()
+    result = await asyncio.to_thread(
         matrix,
         muster.store,
         org.code,
@@ -58,6 +60,12 @@ async def compliance_of(request: Request[Any, Any, Any]) -> dict[str, Any]:
         muster.settings.compliance_due_soon_days,
         only,
     )
+    # who missed a session and has not made it up, with the next one of the course (extension)
+    absentees = await asyncio.to_thread(missed_in, muster.store, org.path, today, now)
+    if only.course:
+        absentees = [a for a in absentees if a["course"] == only.course]
+    result["absentees"] = absentees
+    return result
 
 
 @get("/api/v1/compliance")

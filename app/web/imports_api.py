@@ -15,9 +15,10 @@ from litestar.params import Body, FromPath
 from app.domain.access import Role
 from app.imports import KINDS
 from app.imports.reader import MAX_BYTES
+from app.projections import queries
 from app.web.auth import require_principal
 from app.web.common import lang_of, muster_of
-from app.web.import_texts import finding_json
+from app.web.import_texts import finding_json, finding_line
 from app.web.problems import Problem
 from app.web.spreadsheets import spreadsheet
 
@@ -81,6 +82,9 @@ async def post_import(
     _kind(kind)
     dry_run = _truthy(data.dry_run or request.query_params.get("dry_run", ""))
     content = await data.file.read()
+    scope = await queries.scope_of(muster.store, principal.scope)
+    if scope is None:
+        raise Problem(403, "forbidden", "problem.forbidden")
     result = await asyncio.to_thread(
         muster.imports.run,
         kind,
@@ -88,8 +92,18 @@ async def post_import(
         filename=data.file.filename or "",
         dry_run=dry_run,
         actor=principal.login,
+        scope=scope.path,
     )
     lang = lang_of(request)
+    if result.outside:
+        raise Problem(
+            403,
+            "forbidden",
+            "import.outside_scope_refused",
+            detail=finding_line(result.outside[0], lang),
+            applied=False,
+            errors=[finding_json(f, lang) for f in result.outside],
+        )
     reply = {
         "applied": result.applied,
         "rows": result.rows,

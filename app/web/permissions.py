@@ -33,6 +33,8 @@ PLANT_MANAGER, AUDITOR, ADMIN = Role.PLANT_MANAGER, Role.AUDITOR, Role.ADMIN
 STAFF = frozenset({TRAINER, DEPT_HEAD, HR, PLANT_MANAGER, AUDITOR, ADMIN})
 #: staff who act on it (auditors only read)
 ACTING_STAFF = STAFF - {AUDITOR}
+#: who may change the training plan (every staff member may look at it)
+PLANNERS = frozenset({HR, DEPT_HEAD, PLANT_MANAGER, ADMIN})
 #: every person who logs in (an integration login is a job, not a person)
 PEOPLE = STAFF | {EMPLOYEE}
 EVERY_LOGIN = frozenset(Role.ALL)
@@ -115,6 +117,9 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
     ("POST", "/review/resolve"): ROLES(ACTING_STAFF),
     ("GET", "/compliance"): ROLES(STAFF),
     ("GET", "/plans/concurrent"): ROLES(STAFF),
+    ("GET", "/plans"): ROLES(STAFF),
+    ("GET", "/plans/sessions/new"): ROLES(STAFF),
+    ("GET", "/plans/sessions/{session_id:str}"): ROLES(STAFF),
     ("GET", "/reports"): ROLES(STAFF),
     ("GET", "/reports/export/{fmt:str}"): ROLES(STAFF),
     ("GET", "/reports/custom"): ROLES(STAFF),
@@ -123,6 +128,10 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
     ("WS", "/ws/live"): ROLES(PEOPLE),
     # changing the plant's data
     ("POST", "/api/v1/imports/{kind:str}"): ROLES(HR, ADMIN),
+    # the planner: HR and department heads plan (their plant managers and admins too)
+    ("POST", "/plans/sessions"): ROLES(PLANNERS),
+    ("POST", "/plans/sessions/{session_id:str}"): ROLES(PLANNERS),
+    ("POST", "/plans/sessions/{session_id:str}/cancel"): ROLES(PLANNERS),
     ("GET", "/api/v1/imports/{kind:str}/template"): OPEN,  # empty column headers only
     ("POST", "/api/v1/metrics"): ROLES(INTEGRATION, ADMIN),
     # files and the API description

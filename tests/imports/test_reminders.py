@@ -102,3 +102,35 @@ def test_the_ladder_climbs_each_rung_once_on_its_day(muster: Muster, clock: Cloc
     paper = "session_code,employee_no,checked_in_at\nS9,E1,2027-01-08T09:00:00+08:00\n"
     assert run(muster, "attendance", paper).applied
     assert climb(muster, clock, "2027-01-20") == []
+
+
+def test_a_course_with_its_own_thresholds_reminds_and_escalates_on_its_own_days(
+    muster: Muster, clock: Clock
+) -> None:
+    files = dict(PLANT)
+    # FIRE: valid 30 days (due 12-31), reminders 20 and 5 days before, the manager 3 days after
+    files["courses"] = (
+        "code,title,duration_minutes,validity_days,materials,reminder_days,manager_after_days\n"
+        "SAFE,安全生产基础,60,365,M1;M2,,\n"
+        "FIRE,消防安全,45,30,,20;5,3\n"
+    )
+    for kind in ("org", "positions", "courses", "employees", "sessions", "attendance"):
+        assert run(muster, kind, files[kind]).applied, kind
+    assert climb(muster, clock, "2026-12-10") == []
+    assert sorted(climb(muster, clock, "2026-12-11")) == [
+        ("ReminderSent", "E1", "14_days_before", "E1"),  # the first reminder of the ladder
+        ("ReminderSent", "E4", "14_days_before", "E4"),
+    ]
+    assert climb(muster, clock, "2026-12-25") == []
+    assert [e[2] for e in climb(muster, clock, "2026-12-26")] == ["3_days_before"] * 2
+    assert [e[2] for e in climb(muster, clock, "2026-12-31")] == ["dept_head"] * 2
+    assert [e[2] for e in climb(muster, clock, "2027-01-03")] == ["plant_manager"] * 2
+    # a bad ladder is refused on its line; the same file again changes nothing
+    bad = files["courses"].replace("20;5", "5;20")
+    refused = run(muster, "courses", bad)
+    assert not refused.applied
+    assert [(f.line, f.column, f.key) for f in refused.errors] == [
+        (3, "reminder_days", "import.bad_reminder_days")
+    ]
+    again = run(muster, "courses", files["courses"])
+    assert again.applied and again.updated == 0 and again.created == 0

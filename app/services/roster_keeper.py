@@ -1,0 +1,162 @@
+"""Rosters kept current: a follower of the event log that, when people are hired, move or
+leave, expands again the roster of every session not yet started whose roster names them,
+their org unit (or one above it) or their position, and records the new roster
+(`SessionRosterChanged`). Sessions that started keep the roster they started with.
+
+It keeps its own checkpoint like a projection; a change that loses a race with a planner's
+save is tried again from the same place on the next round."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from app.alerts.follower import Clock, Follower, system_clock
+from app.application import Training
+from app.domain.org import Employee
+from app.domain.training import SessionStatus, TrainingSession
+from app.imports.rosters import POSITION_PREFIX, RosterExpander
+from app.stores.base import ReadStore, from_iso, iso
+from app.stores.commit import GroupCommitter
+
+log = structlog.get_logger(__name__)
+ACTOR = "rosters"
+
+#: the events that change who a roster entry names
+PEOPLE_EVENTS = (
+    Employee.EmployeeHired,
+    Employee.EmployeeMoved,
+    Employee.EmployeeTransferred,
+    Employee.EmployeeLeft,
+    Employee.EmployeeRejoined,
+)
+
+
+class RosterKeeper(Follower):
+    """Keeps the rosters of sessions not yet started equal to what their entries name."""
+
+    name = "roster_keeper"
+    depends_on = ("directory", "plans", "live_attendance")
+
+    def __init__(
+        self,
+        app: Training,
+        store: ReadStore,
+        committer: GroupCommitter,
+        *,
+        clock: Clock = system_clock,
+        day_of: Callable[[datetime], date] = lambda moment: moment.date(),
+        poll_s: float = 1.0,
+    ) -> None:
+        super().__init__(app, store, clock=clock, poll_s=poll_s)
+        self.committer = committer
+        self.day_of = day_of
+
+    def run_once(self) -> datetime | None:
+        start, end, events = self.read()
+        if end == start:
+            return None
+        people = self._people(events)
+        if people and not self._refresh(people):
+            return None  # a save lost a race: the same events again next round
+        with self.store.transaction() as tx:
+            self.move(tx, start, end)
+        return None
+
+    def _people(self, events: list[tuple[int, Any]]) -> set[str]:
+        """Employee numbers of the people these events hired, moved or let go."""
+        numbers: set[str] = set()
+        ids: set[str] = set()
+        for _, event in events:
+            if isinstance(event, Employee.EmployeeHired):
+                numbers.add(event.employee_no)
+            elif isinstance(event, PEOPLE_EVENTS):
+                ids.add(str(event.originator_id))
+        if ids:
+            params = {f"i{n}": i for n, i in enumerate(sorted(ids))}
+            numbers |= {
+                r["employee_no"]
+                for r in self.store.fetch(
+                    "SELECT employee_no FROM employees WHERE id IN "
+                    f"({', '.join(':' + k for k in params)})",
+                    params,
+                )
+            }
+        return numbers
+
+    def _refresh(self, people: set[str]) -> bool:
+        """Re-expand the rosters that may name `people`; False if a save failed."""
+        now = self.clock()
+        upcoming = self.store.fetch(
+            "SELECT s.id, s.starts_at, p.roster_spec FROM sessions s "
+            "JOIN session_plans p ON p.id = s.id "
+            "WHERE s.status = 'scheduled' AND s.starts_at > :now",
+            {"now": iso(now)},
+        )
+        if not upcoming:
+            return True
+        names = self._entries_naming(people)
+        on_roster = self._sessions_listing(people, now)
+        candidates = [
+            r
+            for r in upcoming
+            if r["id"] in on_roster or names & set(json.loads(r["roster_spec"] or "[]"))
+        ]
+        if not candidates:
+            return True
+        expander = RosterExpander(self.store, self.day_of(now))
+        changed = []
+        for r in candidates:
+            session: TrainingSession = self.app.repository.get(UUID(r["id"]))
+            if session.status is not SessionStatus.SCHEDULED:
+                continue
+            day = self.day_of(from_iso(r["starts_at"]))
+            roster = expander.expand(session.roster_spec, "roster", day, strict=False)
+            if roster != session.roster:
+                session.change_roster(roster=roster, roster_spec=session.roster_spec, actor=ACTOR)
+                changed.append(session)
+        if not changed:
+            return True
+        outcomes = self.committer.submit_each(changed).result()
+        failed = [o for o in outcomes if o is not None]
+        if failed:
+            log.info("rosters: some changes lost a race", failed=len(failed))
+        else:
+            log.info("rosters kept current", sessions=len(changed), people=len(people))
+        return not failed
+
+    def _entries_naming(self, people: set[str]) -> set[str]:
+        """Roster entries that name any of `people`: their numbers, every org unit on the
+        way up from theirs, their positions."""
+        entries = set(people)
+        params = {f"e{n}": no for n, no in enumerate(sorted(people))}
+        for r in self.store.fetch(
+            "SELECT e.position, o.path FROM employees e JOIN org_units o ON o.code = e.org_unit "
+            f"WHERE e.employee_no IN ({', '.join(':' + k for k in params)})",
+            params,
+        ):
+            entries |= {code for code in r["path"].split("/") if code}
+            if r["position"]:
+                entries.add(POSITION_PREFIX + r["position"])
+        return entries
+
+    def _sessions_listing(self, people: set[str], now: datetime) -> set[str]:
+        """Sessions not yet started with any of `people` on the roster (they may have left
+        the unit or the position that put them there)."""
+        params: dict[str, Any] = {f"e{n}": no for n, no in enumerate(sorted(people))}
+        params["now"] = iso(now)
+        return {
+            r["session_id"]
+            for r in self.store.fetch(
+                "SELECT DISTINCT a.session_id FROM attendance a "
+                "JOIN sessions s ON s.id = a.session_id "
+                f"WHERE a.employee_no IN ({', '.join(':' + k for k in params if k != 'now')}) "
+                "AND a.on_roster = 1 AND s.status = 'scheduled' AND s.starts_at > :now",
+                params,
+            )
+        }

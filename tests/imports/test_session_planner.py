@@ -1,0 +1,134 @@
+"""The planner's commands on real stores: a weekly session saved four times with its team's
+people, conflicts refused until confirmed (a room taken: never), a session rescheduled and
+cancelled, each through the contract's events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from app.bootstrap import Muster
+from app.services.session_planner import Draft, Outcome
+from tests.imports.test_importer import load
+
+CST = timezone(timedelta(hours=8))
+TODAY = date(2026, 12, 1)
+
+
+def at(day: str, hour: int, minute: int = 0) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hour:02d}:{minute:02d}:00+08:00")
+
+
+def draft(**changes: object) -> Draft:
+    base: dict[str, object] = {
+        "plant": "P1",
+        "course": "SAFE",
+        "room": "培训室B",
+        "trainer": "外部讲师 周老师",
+        "starts_at": at("2026-12-14", 14),
+        "ends_at": at("2026-12-14", 15),
+        "roster_spec": ["T1"],
+        "capacity": 20,
+    }
+    return Draft(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def topics(muster: Muster) -> list[str]:
+    return [
+        n.topic.rsplit(".", 1)[-1]
+        for n in muster.app.recorder.select_notifications(start=1, limit=100_000)
+    ]
+
+
+def sessions(muster: Muster, where: str = "1 = 1") -> list[dict[str, object]]:
+    return muster.store.fetch(
+        f"SELECT id, code, room, starts_at, status, expected FROM sessions WHERE {where} "
+        "ORDER BY starts_at"
+    )
+
+
+def test_a_weekly_session_is_saved_four_times_with_its_teams_people(muster: Muster) -> None:
+    load(muster, upto="sessions")
+    saved = muster.planner.save(draft(repeat="weekly", times=4, code="SAFE-WK"), "user:hr", TODAY)
+    assert saved.outcome is Outcome.SAVED, saved.checked.errors
+    rows = sessions(muster, "code LIKE 'SAFE-WK-%'")
+    assert [r["code"] for r in rows] == [
+        "SAFE-WK-20261214",
+        "SAFE-WK-20261221",
+        "SAFE-WK-20261228",
+        "SAFE-WK-20270104",
+    ]
+    assert {r["expected"] for r in rows} == {2}  # E1 and E2 of team T1
+    roster = muster.store.fetch(
+        "SELECT employee_no FROM attendance WHERE session_id = :id AND on_roster = 1 "
+        "ORDER BY employee_no",
+        {"id": rows[0]["id"]},
+    )
+    assert [r["employee_no"] for r in roster] == ["E1", "E2"]
+    # the same plan again: every code is taken, nothing is saved twice
+    again = muster.planner.save(draft(repeat="weekly", times=4, code="SAFE-WK"), "u", TODAY)
+    assert again.outcome is Outcome.INVALID
+    assert [e.key for e in again.checked.errors] == ["plan.code_taken"]
+
+
+def test_a_room_taken_is_never_saved_and_a_shift_clash_only_once_confirmed(
+    muster: Muster,
+) -> None:
+    load(muster, upto="sessions")
+    # S1: SAFE in 培训室A on 12-08 09:00–10:00, roster T1 (E1, E2) and QC (E3)
+    same_room = draft(room="培训室A", starts_at=at("2026-12-08", 9), ends_at=at("2026-12-08", 10))
+    checked = muster.planner.check(same_room, TODAY)
+    kinds = {c.kind.value for c in checked.conflicts}
+    assert {"room_double_booked", "person_double_booked"} <= kinds
+    assert not checked.may_override
+    slots = checked.occurrences[0].free_slots
+    assert slots and all(
+        not (s < at("2026-12-08", 10) and e > at("2026-12-08", 9)) for s, e in slots
+    )
+    refused = muster.planner.save(same_room, "user:hr", TODAY, confirmed=True)
+    assert refused.outcome is Outcome.CONFLICTS
+    assert not sessions(muster, "room = '培训室A' AND code <> 'S1' AND code <> 'S2'")
+
+    # another room at the same hour: E1 is on shift (08:00–16:00) and on S1's roster
+    other_room = draft(
+        roster_spec=["E1"], starts_at=at("2026-12-08", 9), ends_at=at("2026-12-08", 10)
+    )
+    first = muster.planner.save(other_room, "user:hr", TODAY)
+    assert first.outcome is Outcome.CONFLICTS
+    assert {c.kind.value for c in first.checked.conflicts} == {
+        "person_double_booked",
+        "shift_clash",
+    }
+    assert first.checked.may_override
+    confirmed = muster.planner.save(other_room, "user:hr", TODAY, confirmed=True)
+    assert confirmed.outcome is Outcome.SAVED
+    assert topics(muster)[-2:] == ["SessionScheduled", "SessionConflictsAccepted"]
+
+
+def test_a_session_is_rescheduled_then_cancelled(muster: Muster) -> None:
+    load(muster, upto="sessions")
+    saved = muster.planner.save(draft(code="MOVE-ME"), "user:hr", TODAY)
+    assert saved.outcome is Outcome.SAVED
+    (sid,) = saved.session_ids
+    later = draft(session_id=sid, starts_at=at("2026-12-15", 10), ends_at=at("2026-12-15", 11, 30))
+    moved = muster.planner.save(later, "user:hr", TODAY)
+    assert moved.outcome is Outcome.SAVED
+    (row,) = sessions(muster, "code = 'MOVE-ME'")
+    assert datetime.fromisoformat(str(row["starts_at"])) == at("2026-12-15", 10)
+    assert topics(muster)[-1] == "SessionRescheduled"
+    # saving the same plan again changes nothing
+    assert muster.planner.save(later, "user:hr", TODAY).outcome is Outcome.UNCHANGED
+    assert muster.planner.cancel(sid, "trainer ill", "user:hr")
+    assert topics(muster)[-1] == "SessionCancelled"
+    (row,) = sessions(muster, "code = 'MOVE-ME'")
+    assert row["status"] == "cancelled"
+    over = muster.planner.save(draft(session_id=sid, room="培训室C"), "user:hr", TODAY)
+    assert over.outcome is Outcome.INVALID
+    assert [e.key for e in over.checked.errors] == ["plan.session_over"]
+
+
+def test_a_department_heads_roster_stays_in_their_unit(muster: Muster) -> None:
+    load(muster, upto="sessions")
+    w1 = str(muster.store.fetch_one("SELECT path FROM org_units WHERE code = 'W1'")["path"])
+    checked = muster.planner.check(draft(roster_spec=["T1", "E3"]), TODAY, people_under=w1)
+    assert [(e.key, e.params) for e in checked.errors] == [("plan.roster_outside", {"count": 1})]
+    assert not muster.planner.check(draft(roster_spec=["T1"]), TODAY, people_under=w1).errors
