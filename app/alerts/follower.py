@@ -34,6 +34,8 @@ class Follower(CheckpointedLoop, ABC):
     """Subclasses set `name`, `depends_on`, `tables` and implement `run_once`."""
 
     tables: tuple[str, ...] = ()
+    #: event classes it reads (others are passed over without decoding); empty: all
+    topics: tuple[type, ...] = ()
 
     def __init__(
         self,
@@ -57,7 +59,12 @@ class Follower(CheckpointedLoop, ABC):
             return start, start, []
         notifications = self._notifications(start, limit)
         mapper: Any = self.app.mapper
-        events = [(n.id, mapper.to_domain_event(n)) for n in notifications]
+        wanted = tuple(t.__qualname__ for t in self.topics)
+        events = [
+            (n.id, mapper.to_domain_event(n))
+            for n in notifications
+            if not wanted or n.topic.endswith(wanted)
+        ]
         end = notifications[-1].id if notifications else start
         return start, end, events
 

@@ -42,6 +42,7 @@ class RosterKeeper(Follower):
 
     name = "roster_keeper"
     depends_on = ("directory", "plans", "live_attendance")
+    topics = PEOPLE_EVENTS
 
     def __init__(
         self,
@@ -53,7 +54,7 @@ class RosterKeeper(Follower):
         day_of: Callable[[datetime], date] = lambda moment: moment.date(),
         poll_s: float = 1.0,
     ) -> None:
-        super().__init__(app, store, clock=clock, poll_s=poll_s)
+        super().__init__(app, store, clock=clock, poll_s=poll_s, batch_size=2000)
         self.committer = committer
         self.day_of = day_of
 

@@ -20,7 +20,12 @@ from eventsourcing.persistence import IntegrityError
 from app.application import Training
 from app.domain.conflicts import DEFAULT_TEAM_SHARE, Conflict, Sitting, may_override
 from app.domain.ids import natural_id
-from app.domain.session_plan import PlannedSession, SessionOverError, planned
+from app.domain.session_plan import (
+    PlannedSession,
+    SessionInOtherPlantError,
+    SessionOverError,
+    planned,
+)
 from app.domain.training import SessionAlreadyClosedError, SessionStatus, TrainingSession
 from app.imports.base import RowError
 from app.imports.rosters import RosterExpander
@@ -185,7 +190,7 @@ class SessionPlanner:
             stored = self.session(draft.session_id) if draft.session_id else None
             try:
                 session, _ = planned(stored, o.wanted, actor)
-            except SessionOverError:
+            except (SessionOverError, SessionInOtherPlantError):
                 checked.errors.append(RowError("code", "plan.session_over"))
                 return Saved(Outcome.INVALID, checked)
             if o.conflicts and session.pending_events:

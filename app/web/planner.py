@@ -70,13 +70,16 @@ async def planner_page(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
     lang = lang_of(request)
     q = request.query_params
-    plant = _plant(plants, q.get("plant"))
     view = str(q.get("view")) if q.get("view") in VIEWS else "week"
-    day = parse_day(q.get("day"))
     editor = None
-    if q.get("session"):
+    if q.get("session"):  # the grid around the session, unless another is asked for
         editor = await _editor_context(muster, principal, viewer, q["session"], None, lang)
-    elif q.get("new"):
+        plant = _plant(plants, q.get("plant") or editor["form"].plant)
+        day = parse_day(q.get("day") or editor["form"].day)
+    else:
+        plant = _plant(plants, q.get("plant"))
+        day = parse_day(q.get("day"))
+    if q.get("new"):
         form = _new_form(plant["code"], q.get("starts_day") or day.isoformat(), q.get("start"))
         editor = await _form_context(muster, principal, viewer, form, None, lang)
     page = await _page(muster, lang, principal, plant, plants, view, day, editor, q.get("done"))

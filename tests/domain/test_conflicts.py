@@ -15,6 +15,7 @@ from app.domain.conflicts import (
     busy_for,
     conflicts,
     free_slots,
+    may_override,
 )
 
 CST = timezone(timedelta(hours=8))
@@ -186,3 +187,19 @@ def test_free_slots_are_the_nearest_times_nobody_is_busy() -> None:
         (NINE + 4.5 * HOUR, NINE + 5.5 * HOUR),
     ]
     assert all(start.hour >= 8 and end.hour <= 18 for start, end in slots)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "may"),
+    [
+        ((), True),
+        ((ConflictKind.PERSON_DOUBLE_BOOKED, ConflictKind.SHIFT_CLASH), True),
+        ((ConflictKind.OVER_CAPACITY, ConflictKind.TEAM_SHARE), True),
+        ((ConflictKind.SHIFT_CLASH, ConflictKind.ROOM_DOUBLE_BOOKED), False),
+        ((ConflictKind.TRAINER_DOUBLE_BOOKED,), False),
+    ],
+)
+def test_a_planner_may_confirm_every_conflict_but_a_room_or_trainer_taken(
+    kinds: tuple[ConflictKind, ...], may: bool
+) -> None:
+    assert may_override([Conflict(kind) for kind in kinds]) is may

@@ -92,9 +92,10 @@ def test_hr_plans_reschedules_and_cancels_a_session_and_sees_a_conflict_explaine
     expect(monday_col.locator("a.block").first).to_contain_text("安全生产基础")
 
     # a fire drill in room A on Monday at 09:00: the room is taken by the safety course
-    open_slot(page, monday, "09:00")
+    open_slot(page, monday, "08:00")
     form = page.locator("#editor")
     form.locator("select[name=course]").select_option("FIRE-102")
+    form.locator("input[name=start]").fill("09:00")
     form.locator("input[name=end]").fill("09:45")
     form.locator("input[name=room]").fill("一厂培训室A")
     form.locator("input[name=trainer]").fill("刘工")
@@ -147,8 +148,10 @@ def test_hr_plans_reschedules_and_cancels_a_session_and_sees_a_conflict_explaine
     page.goto(f"{server.url}/plans?plant=SZ1&day={monday.isoformat()}&lang=en")
     expect(page.locator(".page-title")).to_contain_text("Training planner")
     page.screenshot(path=str(SHOTS / "planner-en.png"))
-    open_slot(page, monday + timedelta(days=1), "13:00")
+    open_slot(page, monday + timedelta(days=1), "12:00")
     form.locator("select[name=course]").select_option("FIRE-102")
+    form.locator("input[name=start]").fill("13:00")
+    form.locator("input[name=end]").fill("14:00")
     form.locator("input[name=room]").fill("一厂培训室A")
     form.locator("textarea[name=people]").fill(" ".join(sz1_people()[16:20]))
     form.locator("button[value=check]").click()
