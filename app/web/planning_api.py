@@ -43,7 +43,8 @@ def conflict_words(conflict: Conflict, lang: str, names: dict[str, str]) -> str:
     """One conflict in words (a person by name and number)."""
     facts = conflict_facts(conflict)
     if conflict.employee_no and conflict.employee_no in names:
-        facts["person"] = f"{names[conflict.employee_no]}（{conflict.employee_no}）"
+        name, no = names[conflict.employee_no], conflict.employee_no
+        facts["person"] = f"{name} ({no})" if lang == "en" else f"{name}（{no}）"
     return words(f"conflict.{conflict.kind}", lang, facts)
 
 

@@ -85,8 +85,9 @@ def test_hr_plans_reschedules_and_cancels_a_session_and_sees_a_conflict_explaine
     assert muster.runner.wait_until_caught_up(60)
     SHOTS.mkdir(parents=True, exist_ok=True)
 
-    log_in(page, server, f"/plans?plant=SZ1&day={monday.isoformat()}")
+    log_in(page, server, "/plans")
     expect(page.locator(".page-title")).to_contain_text("培训计划")
+    page.goto(f"{server.url}/plans?plant=SZ1&day={monday.isoformat()}")
     monday_col = page.locator(f'.col[data-key="{monday.isoformat()}"]')
     expect(monday_col.locator("a.block")).to_have_count(3)
     expect(monday_col.locator("a.block").first).to_contain_text("安全生产基础")

@@ -63,7 +63,7 @@ def test_conflicts_endpoint_explains_each_and_offers_free_slots(server: LiveServ
         details = {c["kind"]: c["detail"] for c in body["conflicts"]}
         assert (
             details["shift_clash"]
-            == "张三（E1） is on shift on 冲压1线 then (12-08 08:00–12-08 16:00)"
+            == "张三 (E1) is on shift on 冲压1线 then (12-08 08:00–12-08 16:00)"
         )
         assert len(body["free_slots"]) == 3
         assert all(s["starts_at"].endswith("+08:00") for s in body["free_slots"])

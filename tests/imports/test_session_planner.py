@@ -26,7 +26,7 @@ def draft(**changes: object) -> Draft:
         "trainer": "外部讲师 周老师",
         "starts_at": at("2026-12-14", 14),
         "ends_at": at("2026-12-14", 15),
-        "roster_spec": ["T1"],
+        "roster_spec": ["E3"],
         "capacity": 20,
     }
     return Draft(**{**base, **changes})  # type: ignore[arg-type]
@@ -48,7 +48,12 @@ def sessions(muster: Muster, where: str = "1 = 1") -> list[dict[str, object]]:
 
 def test_a_weekly_session_is_saved_four_times_with_its_teams_people(muster: Muster) -> None:
     load(muster, upto="sessions")
-    saved = muster.planner.save(draft(repeat="weekly", times=4, code="SAFE-WK"), "user:hr", TODAY)
+    weekly = draft(repeat="weekly", times=4, code="SAFE-WK", roster_spec=["T1"])
+    # the whole of team T1 away at once: more than half of it, each week
+    first = muster.planner.save(weekly, "user:hr", TODAY)
+    assert first.outcome is Outcome.CONFLICTS
+    assert [c.kind.value for c in first.checked.conflicts] == ["team_share"] * 4
+    saved = muster.planner.save(weekly, "user:hr", TODAY, confirmed=True)
     assert saved.outcome is Outcome.SAVED, saved.checked.errors
     rows = sessions(muster, "code LIKE 'SAFE-WK-%'")
     assert [r["code"] for r in rows] == [
@@ -65,7 +70,7 @@ def test_a_weekly_session_is_saved_four_times_with_its_teams_people(muster: Must
     )
     assert [r["employee_no"] for r in roster] == ["E1", "E2"]
     # the same plan again: every code is taken, nothing is saved twice
-    again = muster.planner.save(draft(repeat="weekly", times=4, code="SAFE-WK"), "u", TODAY)
+    again = muster.planner.save(weekly, "u", TODAY, confirmed=True)
     assert again.outcome is Outcome.INVALID
     assert [e.key for e in again.checked.errors] == ["plan.code_taken"]
 
@@ -97,6 +102,7 @@ def test_a_room_taken_is_never_saved_and_a_shift_clash_only_once_confirmed(
     assert {c.kind.value for c in first.checked.conflicts} == {
         "person_double_booked",
         "shift_clash",
+        "team_share",  # with S1, all of T1 would be away
     }
     assert first.checked.may_override
     confirmed = muster.planner.save(other_room, "user:hr", TODAY, confirmed=True)
