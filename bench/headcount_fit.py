@@ -4,13 +4,16 @@
     uv run python bench/headcount_fit.py score var/bench/train.pkl [--set agreement=3 ...]
     uv run python bench/headcount_fit.py recall var/bench/train.pkl
     uv run python bench/headcount_fit.py search var/bench/train.pkl
+    uv run python bench/headcount_fit.py errors var/bench/train.pkl [--set ...]
 
 ``cache`` runs every detector (``ALL_DETECTORS``) once on each synthetic room of
 ``bench/vision_eval.py`` (a room on 4 days a background) and keeps the hits, the people's head
 boxes, and which hit boxes each of the room's other days shows unchanged. ``score`` counts
 each room with a policy (``count_faces``: pure, so thousands of policies take seconds);
 ``recall`` says what each detector adds on turned, bowed and small heads; ``search`` tries a
-grid. Choose on seeds below 100 only; report on seeds no run has seen.
+grid; ``errors`` sorts the people missed and the faces counted on nobody by why (pose, size,
+which detectors saw them and how strongly). Choose on seeds below 100 only; report on seeds
+no run has seen.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import itertools
 import json
 import pickle
 import sys
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -120,6 +124,80 @@ def recall(rooms: list[dict[str, Any]], policy: CountPolicy) -> dict[str, Any]:
     return {n: {k: round(sum(v) / len(v), 3) for k, v in d.items()} for n, d in seen.items()}
 
 
+def _kind(yaw: float, pitch: float) -> str:
+    return "turned" if abs(yaw) >= 30 else "bowed" if abs(pitch) >= 25 else "front"
+
+
+def errors(rooms: list[dict[str, Any]], policy: CountPolicy) -> dict[str, Any]:
+    """Each person not counted and each counted face on nobody (or a second one on a head),
+    tallied by pose, size, the reason ``count_faces`` gave, and the detectors that saw it
+    (best strength each, floor 0 to sure 1, from every raw hit centred on the head)."""
+    missed: Counter[str] = Counter()
+    extra: Counter[str] = Counter()
+    people: Counter[str] = Counter()
+    cases: list[dict[str, Any]] = []
+    for room in rooms:
+        same = [set(s) for s in room["same"]]
+
+        def unchanged(boxes: Any, same: list[set[Box]] = same) -> list[int]:
+            return days_unchanged([[b in s for b in boxes] for s in same], len(boxes))
+
+        faces = count_faces(room["hits"], policy, unchanged).faces
+        taken: set[int] = set()
+        for head, yaw, pitch in room["heads"]:
+            kind = f"{_kind(yaw, pitch)}/{'small' if head.w < 64 else 'large'}"
+            people[kind] += 1
+            mine = [i for i, f in enumerate(faces) if head.contains(f.box.centre)]
+            counted = [i for i in mine if faces[i].counted and i not in taken]
+            if counted:
+                taken.add(counted[0])
+                continue
+            why = ",".join(sorted({faces[i].reason.value for i in mine})) or "no_face"
+            seen = {}
+            for h in room["hits"]:
+                if h.detector in policy.floor and head.contains(h.box.centre):
+                    s = round(
+                        (h.score - policy.floor[h.detector])
+                        / max(policy.sure[h.detector] - policy.floor[h.detector], 1e-9),
+                        2,
+                    )
+                    seen[h.detector] = max(seen.get(h.detector, -9.0), s)
+            missed[f"{kind} {why} {'+'.join(sorted(k for k, v in seen.items() if v >= 0))}"] += 1
+            cases.append(
+                {
+                    "room": room["room"],
+                    "missed": kind,
+                    "why": why,
+                    "yaw": round(yaw),
+                    "pitch": round(pitch),
+                    "w": head.w,
+                    "seen": seen,
+                }
+            )
+        for i, f in enumerate(faces):
+            if not f.counted or i in taken:
+                continue
+            heads = [h for h, _, _ in room["heads"] if h.contains(f.box.centre)]
+            where = "second_on_head" if heads else "on_nobody"
+            extra[f"{where} {f.reason.value} {'+'.join(f.detectors)}"] += 1
+            cases.append(
+                {
+                    "room": room["room"],
+                    "extra": where,
+                    "reason": f.reason.value,
+                    "box": f.box.as_list(),
+                    "unchanged": unchanged([f.box])[0],
+                    "seen": {d.detector: round(d.score, 2) for d in f.detections},
+                }
+            )
+    return {
+        "people": dict(people),
+        "missed": dict(missed.most_common()),
+        "extra": dict(extra.most_common()),
+        "cases": cases,
+    }
+
+
 def search(rooms: list[dict[str, Any]], base: CountPolicy, grid: dict[str, list[str]]) -> None:
     """Every combination of ``grid`` on ``base``, best (exact, then within one) first."""
     results = []
@@ -137,7 +215,7 @@ def search(rooms: list[dict[str, Any]], base: CountPolicy, grid: dict[str, list[
 def main() -> None:
     """The command line (module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("what", choices=["cache", "score", "recall", "search"])
+    parser.add_argument("what", choices=["cache", "score", "recall", "search", "errors"])
     parser.add_argument("cache_file", type=Path, nargs="?")
     parser.add_argument("--seed", default="7,8")
     parser.add_argument("--rooms", type=int, default=40)
@@ -155,6 +233,8 @@ def main() -> None:
         result["errors_list"] = result["errors"]
         result["errors"] = {r["room"]: e for r, e in zip(rooms, result["errors"], strict=True) if e}
         print(json.dumps(result, indent=2))
+    elif args.what == "errors":
+        print(json.dumps(errors(rooms, policy), indent=1))
     elif args.what == "recall":
         print(json.dumps(recall(rooms, policy), indent=2))
     else:
