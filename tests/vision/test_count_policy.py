@@ -98,7 +98,9 @@ def _one(*sightings: tuple[str, float], size: int = 60) -> Detection | list[Dete
     [
         ([("yunet", 1.0)], 60, True, Reason.CLEAR, False),
         ([("yunet", 0.5), ("blaze", 0.5)], 60, True, Reason.AGREED, False),
-        ([("yunet", 0.1), ("blaze", 0.1)], 60, True, Reason.AGREED, True),
+        ([("yunet", 0.35), ("blaze", 0.35)], 60, True, Reason.AGREED, True),
+        ([("yunet", 0.25), ("blaze", 0.25)], 60, False, Reason.POSSIBLE, True),
+        ([("yunet", 0.1), ("blaze", 0.1)], 60, False, Reason.FAINT, False),
         ([("yunet", 0.8)], 60, False, Reason.POSSIBLE, True),
         ([("yunet", 0.1)], 60, False, Reason.FAINT, False),
         ([("yunet", 1.2), ("blaze", 1.2)], 12, False, Reason.SMALL, False),

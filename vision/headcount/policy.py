@@ -8,14 +8,15 @@
 2. Hits of one face are merged: strongest first, a hit joins the face whose box overlaps its
    own by ``merge_iou``, or whose centre is within ``merge_apart`` widths of its own (a turned
    head shows detectors different parts of itself).
-3. A face is counted when one detector is sure of it (``sure``) or ``agreement`` detectors saw
-   it. Smaller than ``min_size`` it is not counted; under that, but seen by one detector
-   at ``possible`` of the way from its floor to sure, it is a possible face.
+3. A hit's strength is how far its score is from its detector's floor (0) to ``sure`` (1). A
+   face is counted when one detector is sure of it, or two or more saw it and their strengths
+   (each at most 1) add up to ``agreement``. Smaller than ``min_size`` it is not counted;
+   otherwise, seen with a best strength of ``possible`` or more, it is a possible face.
 4. Optionally, a face the room's photos from other days show unchanged (``picture_days`` of
    them) is a picture on the wall, not a person: it is not counted.
 
-The range: low leaves out counted faces only ``agreement`` detectors saw faintly (best
-strength under ``doubt``); high adds the possible faces.
+The range: low leaves out faces counted by agreement whose strengths add up to less than
+``doubt``; high adds the possible faces.
 """
 
 from __future__ import annotations
@@ -50,30 +51,32 @@ def _frozen(values: dict[str, float]) -> Mapping[str, float]:
 
 @dataclass(frozen=True)
 class CountPolicy:
-    """The knobs of ``count_faces``. Chosen on the synthetic rooms of seeds 7 and 8 with
-    ``bench/headcount_fit.py`` (HOG and Haar added nothing there to BlazeFace and YuNet both
-    ways round); reported on unseen seeds in docs/benchmarks.md."""
+    """The knobs of ``count_faces``. Chosen on the synthetic rooms of seeds 7–10 with
+    ``bench/headcount_fit.py``, in the middle of a plateau of equal figures (floors 0.2–0.25,
+    agreement 0.3–0.75, merge_apart 0.8–0.9); reported on unseen seeds in docs/benchmarks.md.
+    HOG and Haar added nothing to BlazeFace and YuNet both ways round."""
 
     #: the lowest score of each detector's hits that is looked at; absent detectors are unused
     floor: Mapping[str, float] = field(
-        default_factory=lambda: _frozen({"blaze": 0.3, "yunet": 0.3, "yunet_mirrored": 0.3})
+        default_factory=lambda: _frozen({"blaze": 0.25, "yunet": 0.25, "yunet_mirrored": 0.25})
     )
     #: the score at which one detector alone is sure of a face (the same detectors as ``floor``)
     sure: Mapping[str, float] = field(
-        default_factory=lambda: _frozen({"blaze": 0.6, "yunet": 0.6, "yunet_mirrored": 0.6})
+        default_factory=lambda: _frozen({"blaze": 0.5, "yunet": 0.5, "yunet_mirrored": 0.5})
     )
-    #: how many detectors must see a face none of them is sure of
-    agreement: int = 2
+    #: what the strengths of two or more detectors, none sure, must add up to for a face
+    agreement: float = 0.6
     #: boxes overlapping this much (intersection over union) are one face
     merge_iou: float = 0.3
     #: boxes of similar size whose centres are closer than this many face widths are one head
-    merge_apart: float = 0.6
+    merge_apart: float = 0.8
     #: faces narrower than this (pixels, at the size the photo is analysed) are not counted
     min_size: int = 20
     #: an uncounted face whose best hit is this far from floor to sure is a possible face
     possible: float = 0.2
-    #: a face counted by bare agreement whose best hit is under this is not sure (range low)
-    doubt: float = 0.3
+    #: a face counted by agreement whose strengths add up to less than this is not sure (it is
+    #: left out of the range's low end)
+    doubt: float = 0.8
     #: how many of the room's photos from other days must show a face unchanged to set it aside
     picture_days: int = 2
 
@@ -147,6 +150,15 @@ def _group(hits: Sequence[Detection], policy: CountPolicy) -> list[list[Detectio
     return faces
 
 
+def evidence(hits: Sequence[Detection], policy: CountPolicy) -> float:
+    """What the detectors that saw a face add up to: each detector's best hit's strength,
+    at most 1 (sure)."""
+    best: dict[str, float] = {}
+    for h in hits:
+        best[h.detector] = max(best.get(h.detector, 0.0), min(1.0, strength(h, policy)))
+    return sum(best.values())
+
+
 def _judge(hits: Sequence[Detection], policy: CountPolicy) -> Face:
     best = max(strength(h, policy) for h in hits)
     seen_by = len({h.detector for h in hits})
@@ -155,8 +167,9 @@ def _judge(hits: Sequence[Detection], policy: CountPolicy) -> Face:
         return Face(box, tuple(hits), False, Reason.SMALL)
     if best >= 1.0:
         return Face(box, tuple(hits), True, Reason.CLEAR)
-    if seen_by >= policy.agreement:
-        doubtful = seen_by == policy.agreement and best < policy.doubt
+    together = evidence(hits, policy)
+    if seen_by >= 2 and together >= policy.agreement:
+        doubtful = together < policy.doubt
         return Face(box, tuple(hits), True, Reason.AGREED, doubtful)
     if best >= policy.possible:
         return Face(box, tuple(hits), False, Reason.POSSIBLE, True)

@@ -32,7 +32,7 @@ from vision.room.attention import (
 )
 from vision.room.materials import CourseKit, MaterialsSeen, find_materials
 
-ANALYSER_VERSION: Final = "blazeface+yunet+mirrored/count-policy-1"
+ANALYSER_VERSION: Final = "blazeface+yunet+mirrored/count-policy-2"
 #: dlib's HOG filters 1 and 2 are its turned-head ones
 HOG_TURNED: Final = frozenset({1, 2})
 # A photo whose shorter side is under ENLARGE_BELOW px (a thumbnail, a photo forwarded through a
