@@ -15,15 +15,14 @@ from app.domain.session_plan import (
 )
 from app.domain.training import TrainingSession
 from app.imports.base import (
-    Column,
     Context,
     ImportKind,
     Plan,
     Row,
     RowError,
     codes,
+    columns,
     count,
-    first_lines,
     instant,
     required,
 )
@@ -33,17 +32,16 @@ from app.services.planning import PlanningWindow
 
 def plan_sessions(rows: Sequence[Row], ctx: Context) -> Plan:
     result = Plan()
-    by_code = first_lines(rows, "code", result)
     rosters = RosterExpander(ctx.store, ctx.now.date())
     window = _window(rows, ctx)
     # new codes need no event-store read (the read models are caught up before planning)
     stored = {r["code"] for r in ctx.store.fetch("SELECT code FROM sessions")}
-    for row in ctx.each(list(by_code.values())):
+    for row in ctx.each_first(rows, "code", result):
         try:
             wanted = _checked(row, ctx, rosters)
             _plan_session(wanted, ctx, result, wanted.code in stored)
         except RowError as err:
-            result.error(row.line, err.column, err.key, **err.params)
+            result.refuse(row.line, err)
             continue
         if window is not None:
             sitting = _sitting(wanted)
@@ -131,16 +129,9 @@ def _plan_session(wanted: PlannedSession, ctx: Context, result: Plan, stored: bo
 
 SESSIONS = ImportKind(
     "sessions",
-    (
-        Column("code", required=True),
-        Column("course_code", required=True),
-        Column("plant_code", required=True),
-        Column("room", required=True),
-        Column("starts_at", required=True),
-        Column("ends_at", required=True),
-        Column("trainer"),
-        Column("roster"),
-        Column("capacity"),
+    columns(
+        ("code", "course_code", "plant_code", "room", "starts_at", "ends_at"),
+        ("trainer", "roster", "capacity"),
     ),
     plan_sessions,
     example={
