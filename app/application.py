@@ -16,6 +16,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 
 from app.alerts.commands import AlertCommands
+from app.audit.context import AuditedMapper
+from app.audit.shredding import Keys, people_of
 from app.domain.access import Device, DeviceKind, Role, User
 from app.domain.ids import natural_id
 from app.domain.org import Course, Employee, OrgKind, OrgUnit, Position, child_kind_allowed
@@ -43,10 +45,22 @@ class Training(Application, AlertCommands):
 
     name = "Training"
 
-    def __init__(self, env: dict[str, str], credentials: Credentials) -> None:
+    def __init__(
+        self, env: dict[str, str], credentials: Credentials, people: Keys | None = None
+    ) -> None:
         super().__init__(env=env)
         #: secrets (password and token hashes) are written here, never into events
         self.credentials = credentials
+        #: per-person keys: names and identifiers in events are sealed with them
+        self.people = people
+        if people is not None and isinstance(self.mapper, AuditedMapper):
+            self.mapper.people = people
+
+    def _record(self, processing_event: Any) -> Any:
+        # every key the events will be sealed with, made in one go before they are mapped
+        if self.people is not None:
+            self.people.prepare(people_of(processing_event.events))
+        return super()._record(processing_event)
 
     def get_or_none(self, aggregate_id: UUID) -> Any:
         try:

@@ -45,12 +45,15 @@ from app.projections.subscriber import SubscriberRunner
 from app.services.analysis import PhotoAnalysis
 from app.services.anomaly_rules import AnomalyRules
 from app.services.checkin import CheckInService
+from app.services.erasure import PersonErasure
 from app.services.faces import FaceService
 from app.services.lifecycle import SessionClock
 from app.services.metrics import Metrics, MetricsService
 from app.services.photo_files import PhotoFiles
 from app.services.photos import PhotoService
+from app.services.rate_limits import RateLimit, RateLimits
 from app.services.reminders import ReminderLadder
+from app.services.retention import PhotoRetention, RetentionSchedule
 from app.services.room_memory import RoomMemory
 from app.services.roster_keeper import RosterKeeper
 from app.services.session_planner import SessionPlanner
@@ -60,6 +63,7 @@ from app.stores.commit import GroupCommitter
 from app.stores.credentials import Credentials
 from app.stores.face_templates import SqlTemplateStore, template_key
 from app.stores.metric_events import metrics_store_env
+from app.stores.person_keys import PersonKeys
 from app.streams.changes import ViewChanges
 from vision.headcount import EARLIER_PHOTOS, STATIC_GAP
 
@@ -139,9 +143,10 @@ def build(
     with schema_lock(settings):  # tables are created on first start, by one process at a time
         store = make_read_store(settings)
         credentials = Credentials(store)
+        people = PersonKeys(store, secret)
         present = store.existing(["training_events", "metrics_events"])
         training_env = {**event_store_env(settings), **create_table(present, "training_events")}
-        app = Training(env=training_env, credentials=credentials)
+        app = Training(env=training_env, credentials=credentials, people=people)
         # stores from before keep working: the hashes old events carried move to credentials
         credentials.upgrade(app.recorder, Access.owned_tables)
         runner = ProjectionRunner(app, store, all_projections(), on_change=changes, poll_s=poll_s)
@@ -204,12 +209,15 @@ def build(
             clock=clock,
             day_of=lambda moment: moment.astimezone(plant_tz).date(),
         )
+        retention = PhotoRetention(app, store, files, settings.photo_retention_days)
+        retention_schedule = RetentionSchedule(retention, clock=clock)
     followers = [
         engine.wake,
         delivery.wake,
         reminders.wake,
         session_clock.wake,
         rosters.wake,
+        retention_schedule.wake,
         *(s.wake for s in subscribers),
     ]
     runner.followers.extend(followers)
@@ -244,6 +252,14 @@ def build(
         analysis=analysis,
         evidence=evidence,
         subscribers=subscribers,
+        retention=retention,
+        retention_schedule=retention_schedule,
+        erasure=PersonErasure(app, store, people, faces),
+        rate_limits=RateLimits.of(
+            RateLimit(settings.rate_address_per_s, settings.rate_address_burst),
+            RateLimit(settings.rate_device_per_s, settings.rate_device_burst),
+            RateLimit(settings.rate_login_per_s, settings.rate_login_burst),
+        ),
     )
 
 

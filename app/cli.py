@@ -372,8 +372,10 @@ main.add_command(webhooks)
 main.add_command(alerts)
 
 from app.audit.cli import add_audit_commands  # noqa: E402 - they use `_command` above
+from app.audit.privacy_cli import add_privacy_commands  # noqa: E402 - the same
 
 add_audit_commands(main, users)
+add_privacy_commands(main)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,11 +17,14 @@ from app.imports.service import Importer
 from app.projections.runner import ProjectionRunner
 from app.projections.subscriber import SubscriberRunner
 from app.services.checkin import CheckInService
+from app.services.erasure import PersonErasure
 from app.services.faces import FaceService
 from app.services.lifecycle import SessionClock
 from app.services.metrics import MetricsService
 from app.services.photos import PhotoService
+from app.services.rate_limits import RateLimits
 from app.services.reminders import ReminderLadder
+from app.services.retention import PhotoRetention, RetentionSchedule
 from app.services.roster_keeper import RosterKeeper
 from app.services.session_planner import SessionPlanner
 from app.services.throttle import FailedLogins
@@ -72,6 +75,14 @@ class Muster:
     subscribers: list[SubscriberRunner]
     #: each plant's evidence policy: anomaly thresholds and the kiosk's photo schedule
     evidence: Callable[[str], EvidencePolicy]
+    #: photo originals deleted after the retention period (`muster privacy purge-photos`)
+    retention: PhotoRetention
+    #: deletes each original when its retention period ends (`photo_purge_on_schedule`)
+    retention_schedule: RetentionSchedule
+    #: people erased by deleting their key (`muster privacy erase`)
+    erasure: PersonErasure
+    #: requests per address, device and login (429 with Retry-After over them)
+    rate_limits: RateLimits
     extras: dict[str, object] = field(default_factory=dict)
     #: failed logins per login and per address (slowed, then refused for a while)
     failed_logins: FailedLogins = field(default_factory=FailedLogins)
@@ -91,8 +102,11 @@ class Muster:
         self.rosters.start()
         if self.settings.session_clock:
             self.session_clock.start()
+        if self.settings.photo_purge_on_schedule:
+            self.retention_schedule.start()
 
     def stop_alerts(self) -> None:
+        self.retention_schedule.stop()
         self.session_clock.stop()
         self.rosters.stop()
         self.reminders.stop()

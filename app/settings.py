@@ -71,6 +71,22 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     #: how long the audit trail keeps what it needs to replay any instant (at least 90 days)
     audit_retention_days: int = Field(default=365, ge=90)
+    #: photo originals are deleted this many days after their last upload (`muster privacy
+    #: purge-photos`); hashes, EXIF facts and analysis stay as evidence
+    photo_retention_days: int = Field(default=180, ge=1)
+    #: delete originals as their retention period ends, in the process running projections
+    photo_purge_on_schedule: bool = True
+    #: request limits, a token bucket each (requests a second, and at once; 0: none): per
+    #: address, per device token and per login token. Over one, a request is answered 429 with
+    #: Retry-After. The host's own loopback address (a reverse proxy on it passes the real
+    #: address on) is limited only with `rate_limit_loopback`.
+    rate_address_per_s: float = 200.0
+    rate_address_burst: int = 2000
+    rate_device_per_s: float = 200.0
+    rate_device_burst: int = 2000
+    rate_login_per_s: float = 200.0
+    rate_login_burst: int = 2000
+    rate_limit_loopback: bool = False
 
     #: Group commit: gather appends for up to this many milliseconds into one transaction.
     commit_window_ms: float = 2.0

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.utils import get_topic
+
+from app.audit.shredding import PERSONAL, Keys, shield, unshield
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,11 @@ ACTING: ContextVar[Acting | None] = ContextVar("muster_acting", default=None)
 
 
 class AuditedMapper(Mapper[Any]):
-    """Stores the acting role and device or address into each event that lacks them."""
+    """Stores the acting role and device or address into each event that lacks them, and
+    seals a person's name and identifiers with their own key (`app.audit.shredding`) once
+    `people` is set (`app.application.Training` sets it)."""
+
+    people: Keys | None = None
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         acting = ACTING.get()
@@ -36,4 +43,31 @@ class AuditedMapper(Mapper[Any]):
             state.setdefault("actor_role", acting.role)
             if not state.get("device_id"):
                 state.setdefault("via", acting.via)
-        return super().to_stored_event(domain_event)
+        if self.people is None or type(domain_event).__qualname__ not in PERSONAL:
+            return super().to_stored_event(domain_event)
+        # as the base class does, on a copy: the live event keeps the plain values
+        topic = get_topic(type(domain_event))
+        event_state = dict(vars(domain_event))
+        originator_id = event_state.pop("originator_id")
+        originator_version = event_state.pop("originator_version")
+        class_version = getattr(type(domain_event), "class_version", 1)
+        if class_version > 1:
+            event_state["class_version"] = class_version
+        shield(type(domain_event).__qualname__, event_state, originator_id, self.people)
+        stored_state = self.transcoder.encode(event_state)
+        if self.compressor:
+            stored_state = self.compressor.compress(stored_state)
+        if self.cipher:
+            stored_state = self.cipher.encrypt(stored_state)
+        return StoredEvent(
+            originator_id=originator_id,
+            originator_version=originator_version,
+            topic=topic,
+            state=stored_state,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        event = super().to_domain_event(stored_event)
+        if self.people is not None:
+            unshield(type(event).__qualname__, vars(event), self.people)
+        return event

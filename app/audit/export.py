@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from app.audit.chain import chain
 from app.audit.log import event_record, read_positions
-from app.domain.audit import AuditExport
+from app.domain.audit import AuditExport, DataExport
 from app.stores.base import iso
 
 PAGE = 1000
@@ -86,3 +86,20 @@ def export_audit(
         )
     )
     return lines, last
+
+
+def record_export(
+    app: Any, kind: str, fmt: str, query: dict[str, str], rows: int, scope: str, actor: str
+) -> None:
+    """Record that `actor` took a `kind` export (`fmt`, chosen by `query`, `rows` rows, of
+    the org unit `scope`) out of the system. Blocking: call it from a worker thread."""
+    app.save(
+        DataExport(
+            kind=kind,
+            format=fmt,
+            query={k: str(v)[:200] for k, v in list(query.items())[:20]},
+            rows=rows,
+            scope=scope,
+            actor=actor,
+        )
+    )

@@ -31,3 +31,30 @@ class AuditExport(Aggregate):
         self.period_to = period_to
         self.lines = lines
         self.last_hash = last_hash
+
+
+class DataExport(Aggregate):
+    """One file taken out of the system by a person or a job: what it held (its `kind`,
+    `format` and the query that chose its rows), how many rows, for which org unit
+    (`scope`), and who took it. Each export is its own record."""
+
+    @staticmethod
+    def create_id(**_: Any) -> UUID:
+        """A fresh id: every export is a new fact."""
+        return uuid4()
+
+    @event("DataExported")
+    def __init__(
+        self,
+        kind: str,
+        format: str,
+        query: dict[str, str],
+        rows: int,
+        scope: str,
+        actor: str,
+    ):
+        self.kind = kind
+        self.format = format
+        self.query = dict(query)
+        self.rows = rows
+        self.scope = scope

@@ -87,6 +87,19 @@ class Photo(Aggregate):
         """The analysis could not run on this photo (corrupt, timeout, worker crash)."""
         self._analysis_failed(session_id=self.session_id, reason=reason, detail=detail, actor=actor)
 
+    @property
+    def original_purged(self) -> bool:
+        """Whether the original bytes were deleted (hashes, EXIF and analysis stay)."""
+        return bool(getattr(self, "_original_purged", False))
+
+    @event("PhotoOriginalPurged")
+    def purge_original(
+        self, photo_id: str, session_id: UUID, retention_days: int, actor: str
+    ) -> None:
+        """The original was deleted after `retention_days` without an upload: what it showed
+        stays in the facts and analysis recorded before (`session_id`: its first session)."""
+        self._original_purged = True
+
     @event("PhotoAnalysisFailed")
     def _analysis_failed(self, session_id: UUID, reason: str, detail: str, actor: str) -> None:
         """The analysis could not run on this photo (corrupt, timeout, worker crash)."""

@@ -10,6 +10,9 @@ from eventsourcing.domain import Aggregate, event
 
 from app.domain.ids import natural_id
 
+#: what an erased person's name reads as (both languages: it is data, shown as it is)
+ERASED_NAME = "已删除 · erased"
+
 
 class OrgKind(StrEnum):
     """Levels of the org tree, top to bottom."""
@@ -206,6 +209,16 @@ class Employee(Aggregate):
     def rejoin(self, actor: str) -> None:
         """A leaver is back (their leaving date was withdrawn)."""
         self.left_on = None
+
+    @event("PersonErased")
+    def erase(self, employee_no: str, reason: str, actor: str) -> None:
+        """The person asked to be forgotten: their key is deleted, so their name and
+        identifiers in every event read as erased; the employee number and what they
+        attended stay, so every count still adds up."""
+        self.name = ERASED_NAME
+        self.phone = None
+        self.email = None
+        self.badge_uid = None
 
     @event("BadgeIssued")
     def issue_badge(self, badge_uid: str, actor: str) -> None:

@@ -9,7 +9,7 @@ from app.projections.commands import DeviceCommands
 from app.projections.compliance import TrainingRecords
 from app.projections.course_reminders import CourseReminders
 from app.projections.directory import Directory
-from app.projections.evidence import Evidence, PhotoIndex
+from app.projections.evidence import Evidence, PhotoIndex, PhotoPurges
 from app.projections.live import LiveAttendance
 from app.projections.phones import PhoneCheckIns
 from app.projections.plans import Plans
@@ -24,6 +24,7 @@ def all_projections() -> list[Projection]:
         LiveAttendance(),
         Evidence(),
         PhotoIndex(),
+        PhotoPurges(),
         PhoneCheckIns(),
         Plans(),
         TrainingRecords(),

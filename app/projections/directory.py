@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain.org import Course, Employee, OrgUnit, Position
+from app.domain.org import ERASED_NAME, Course, Employee, OrgUnit, Position
 from app.projections.base import Batch, Projection, handles
 from app.stores.base import iso
 
@@ -88,6 +88,10 @@ class Directory(Projection):
     @handles(Employee.EmployeeDetailsChanged)
     def employee_details(self, e: Any, b: Batch) -> None:
         b.update("employees", "id", str(e.originator_id), name=e.name)
+
+    @handles(Employee.PersonErased)
+    def person_erased(self, e: Any, b: Batch) -> None:
+        b.update("employees", "id", str(e.originator_id), name=ERASED_NAME, badge_uid=None)
 
     @handles(Employee.BadgeIssued)
     def badge_issued(self, e: Any, b: Batch) -> None:

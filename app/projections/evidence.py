@@ -122,3 +122,27 @@ class PhotoIndex(Projection):
             hashes=json.dumps({k: facts.get(k) for k in HASH_FIELDS}),
             near=json.dumps(facts.get("near_duplicates") or []),
         )
+
+
+class PhotoPurges(Projection):
+    """Photos whose original was deleted after the retention period (the evidence pages say
+    so; the hashes, EXIF facts and analysis stay in `photos`)."""
+
+    name = "photo_purges"
+    owned_tables = ("photo_purges",)
+    tables = (
+        "CREATE TABLE IF NOT EXISTS photo_purges (photo_id TEXT PRIMARY KEY, "
+        "purged_at TEXT NOT NULL, retention_days INTEGER NOT NULL, actor TEXT)",
+    )
+
+    @handles(Photo.PhotoOriginalPurged)
+    def purged(self, e: Any, b: Batch) -> None:
+        b.insert(
+            "photo_purges",
+            "photo_id",
+            photo_id=e.photo_id,
+            purged_at=iso(e.timestamp),
+            retention_days=e.retention_days,
+            actor=e.actor,
+        )
+        b.changes.add(str(e.session_id))

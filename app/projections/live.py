@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from app.domain.attendance import Attendance, CheckInRejection
+from app.domain.org import ERASED_NAME, Employee
 from app.domain.rules import AttendanceStatus
 from app.domain.training import TrainingSession
 from app.projections.base import Batch, Projection, handles
@@ -217,6 +218,11 @@ class LiveAttendance(Projection):
         else:
             b.add("sessions", "id", sid, walk_ins=1, version=1)
         b.changes.add(sid)
+
+    @handles(Employee.PersonErased)
+    def person_erased(self, e: Any, b: Batch) -> None:
+        # the sessions' rows read the erased name, as a rebuild would make them
+        b.update("attendance", "employee_no", e.employee_no, name=ERASED_NAME)
 
     @handles(CheckInRejection.CheckInRejected)
     def rejected(self, e: Any, b: Batch) -> None:

@@ -82,6 +82,10 @@ class Plans(Projection):
             hired_on=e.hired_on,
         )
 
+    @handles(Employee.PersonErased)
+    def erased(self, e: Any, b: Batch) -> None:
+        b.update("employee_details", "id", str(e.originator_id), phone=None, email=None)
+
     @handles(Employee.EmployeeLeft, Employee.EmployeeRejoined)
     def left(self, e: Any, b: Batch) -> None:
         b.update(

@@ -236,8 +236,10 @@ async def session_detail(
     photos = await store.afetch(
         "SELECT p.photo_id, p.kind, p.exif_time, p.camera, p.status, p.headcount, "
         "p.headcount_max, p.attention_share, p.failure, p.uploads, p.session_id AS first_session, "
-        "u.uploaded_at, h.near FROM photo_uploads u JOIN photos p ON p.photo_id = u.photo_id "
+        "u.uploaded_at, h.near, x.purged_at FROM photo_uploads u "
+        "JOIN photos p ON p.photo_id = u.photo_id "
         "LEFT JOIN photo_hashes h ON h.photo_id = p.photo_id "
+        "LEFT JOIN photo_purges x ON x.photo_id = p.photo_id "
         "WHERE u.session_id = :id ORDER BY u.uploaded_at",
         {"id": session_id},
     )
@@ -259,8 +261,10 @@ async def photo_evidence(
     plants outside ``visible`` are left out and look-alikes there only say so (`redact_near`);
     whether the photo itself may be seen (``plant``) is the caller's to decide."""
     photo = await store.afetch_one(
-        "SELECT p.*, s.plant, h.near FROM photos p JOIN sessions s ON s.id = p.session_id "
-        "LEFT JOIN photo_hashes h ON h.photo_id = p.photo_id WHERE p.photo_id = :id",
+        "SELECT p.*, s.plant, h.near, x.purged_at FROM photos p "
+        "JOIN sessions s ON s.id = p.session_id "
+        "LEFT JOIN photo_hashes h ON h.photo_id = p.photo_id "
+        "LEFT JOIN photo_purges x ON x.photo_id = p.photo_id WHERE p.photo_id = :id",
         {"id": photo_id},
     )
     if photo is None:

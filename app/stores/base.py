@@ -109,6 +109,10 @@ class ReadStore(ABC):
         """Call `wake` whenever another process commits, until `stop` is set. Stores that
         cannot listen return at once, and runners fall back to polling."""
 
+    def compact(self) -> None:  # noqa: B027 - optional hook
+        """Rewrite storage so that deleted and overwritten values leave no copy behind
+        (after an erasure). Stores whose server does it themselves do nothing here."""
+
     async def close_async(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Release what `afetch` opened on the current event loop (the loop is ending)."""
 

@@ -35,6 +35,8 @@ _OLD_SECRETS = {
     "app.domain.access:Device.DeviceTokenRotated": "token_hash",
 }
 _UPGRADE = "credentials-out-of-events"
+#: what `update_two_factor` may set
+TWO_FACTOR_COLUMNS = frozenset({"totp_secret", "totp_enrolled", "totp_last_step", "recovery_codes"})
 
 
 def hash_token(token: str) -> str:
@@ -125,12 +127,16 @@ class Credentials:
     def update_two_factor(self, login: str, **fields: Any) -> None:
         """Set two-factor columns (`totp_secret`, `totp_enrolled`, `totp_last_step`,
         `recovery_codes` as a list)."""
+        unknown = set(fields) - TWO_FACTOR_COLUMNS
+        if unknown:
+            raise ValueError(f"not two-factor columns: {sorted(unknown)}")
         if "recovery_codes" in fields:
             fields["recovery_codes"] = json.dumps(fields["recovery_codes"])
         sets = ", ".join(f"{name} = :{name}" for name in sorted(fields))
         with self.store.transaction() as tx:
+            # the column names were checked against TWO_FACTOR_COLUMNS above
             tx.execute(
-                f"UPDATE user_credentials SET {sets}, updated_at = :at WHERE login = :l",
+                f"UPDATE user_credentials SET {sets}, updated_at = :at WHERE login = :l",  # nosec B608
                 {**fields, "l": login, "at": _now()},
             )
 

@@ -108,6 +108,17 @@ class PostgresReadStore(ReadStore):
             for statement in statements:
                 conn.execute(statement.encode())
 
+    def compact(self) -> None:
+        """VACUUM this schema's tables: dead row versions (old values) are removed."""
+        with psycopg.connect(
+            self.dsn, autocommit=True, options=f"-c search_path={self.schema}"
+        ) as conn:
+            tables = conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s", [self.schema]
+            ).fetchall()
+            for (table,) in tables:
+                conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(self.schema, table)))
+
     def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         with self._read_pool.connection() as conn:
             return _PostgresTx(conn).fetch(sql, params)

@@ -75,6 +75,12 @@ class SQLiteReadStore(ReadStore):
         rows = self.fetch("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
         return {row["name"] for row in rows} & set(names)
 
+    def compact(self) -> None:
+        """VACUUM the file (freed pages held old values) and empty the write-ahead log."""
+        conn = self._conn()
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:

@@ -85,19 +85,27 @@ async def post_photo(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get("/photos/{photo_id:str}")
 async def get_photo(request: Request[Any, Any, Any], photo_id: FromPath[str]) -> Response[Any]:
-    """The original photo, for staff who may see its session."""
+    """The original photo, for staff who may see its session; `410` once it was deleted after
+    the retention period (its facts and analysis stay: `GET /api/v1/photos/{photo_id}`)."""
     muster = muster_of(request)
     viewer = await _viewer(request)
     row = await muster.store.afetch_one(
-        "SELECT p.photo_id, s.plant FROM photos p JOIN sessions s ON s.id = p.session_id "
-        "WHERE p.photo_id = :id",
+        "SELECT p.photo_id, s.plant, x.purged_at FROM photos p "
+        "JOIN sessions s ON s.id = p.session_id "
+        "LEFT JOIN photo_purges x ON x.photo_id = p.photo_id WHERE p.photo_id = :id",
         {"id": photo_id},
     )
     if row is None:
         raise Problem(404, "unknown-photo", "problem.unknown_photo", photo_id=photo_id)
     if row["plant"] not in viewer.plants:
         raise Problem(403, "forbidden", "problem.forbidden")
-    data = await asyncio.to_thread(muster.photos.files.read, photo_id)
+    try:
+        data = await asyncio.to_thread(muster.photos.files.read, photo_id)
+    except FileNotFoundError:
+        # deleted after the retention period (or about to be recorded as such)
+        raise Problem(
+            410, "photo-purged", "photo.purged", photo_id=photo_id, purged_at=row["purged_at"]
+        ) from None
     media = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
     return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=86400"})
 

@@ -30,6 +30,7 @@ from app.web.alerts import alert_handlers
 from app.web.anomalies_api import anomaly_handlers
 from app.web.api import api_handlers
 from app.web.archive_api import archive_handlers
+from app.web.audit_pages import audit_page_handlers
 from app.web.auth import authentication_middleware, principal_of
 from app.web.calendar import calendar_handlers
 from app.web.checkins import checkin_handlers
@@ -48,6 +49,7 @@ from app.web.plan_pages import plan_page_handlers
 from app.web.planner import planner_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
+from app.web.rate_limits import rate_limit_middleware
 from app.web.report_builder import builder_handlers
 from app.web.reports import report_handlers
 from app.web.review_queue import review_handlers
@@ -270,6 +272,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *alert_handlers,
             *live_board_handlers,
             *review_handlers,
+            *audit_page_handlers,
             *page_handlers,
             *login_handlers,
             *room_qr_handlers,
@@ -279,7 +282,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             create_static_files_router(path="/static", directories=[STATIC]),
         ],
         lifespan=[lifespan],
-        middleware=[csrf_middleware, authentication_middleware],
+        middleware=[rate_limit_middleware, csrf_middleware, authentication_middleware],
         guards=[permitted],
         before_send=[security_headers],
         exception_handlers={

@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 
+from app.audit.export import record_export
 from app.domain.compliance import CourseState
 from app.projections import queries
 from app.services.absentees import missed_in
@@ -99,7 +100,19 @@ async def export_compliance(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The matrix as CSV (UTF-8 with BOM, for Excel) or XLSX (`format=xlsx`)."""
     result = await compliance_of(request)
     lines = table(result, lang_of(request))
-    return spreadsheet(lines, f"compliance-{result['org']}", request.query_params.get("format"))
+    fmt = request.query_params.get("format")
+    response = spreadsheet(lines, f"compliance-{result['org']}", fmt)
+    await asyncio.to_thread(
+        record_export,
+        muster_of(request).app,
+        "compliance",
+        "xlsx" if fmt == "xlsx" else "csv",
+        dict(request.query_params),
+        len(lines) - 1,
+        str(result["org"]),
+        f"user:{require_principal(request).login}",
+    )
+    return response
 
 
 compliance_handlers = [get_compliance, export_compliance]

@@ -18,6 +18,7 @@ from app.analysis.reports import (
     course_ranking,
 )
 from app.analysis.windows import Metric
+from app.audit.export import record_export
 from app.bootstrap import Muster
 from app.web import charts
 from app.web.auth import Principal, principal_of
@@ -157,6 +158,16 @@ async def reports_export(request: Request[Any, Any, Any], fmt: FromPath[str]) ->
     data = ReportData.of(view, lang)
     media, write = EXPORTS[fmt]
     body = await asyncio.to_thread(write, data)
+    await asyncio.to_thread(
+        record_export,
+        muster.app,
+        "effect_report",
+        fmt,
+        dict(request.query_params),
+        len(data.courses.rows) + len(data.departments.rows),
+        str(view.org),
+        f"user:{principal.login}",
+    )
     name = f"muster-effect-{view.org}-{view.metric.value}.{fmt}"
     return Response(
         body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}

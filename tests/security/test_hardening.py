@@ -1,0 +1,141 @@
+"""Hardening: every form and API call that rides on the session cookie is refused from
+another site, and `muster serve` with a certificate serves HTTPS only, with HSTS and a
+Secure cookie."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.tls import self_signed
+from app.web.permissions import PERMISSIONS
+from tests.conftest import LiveServer, Plant, free_port
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"  # limits, headers and TLS live in the web layer, the same on both stores
+
+
+# -- cross-site requests ---------------------------------------------------------------------
+
+UNSAFE = sorted(
+    (method, re.sub(r"\{[^}]+\}", "x", path))
+    for method, path in PERMISSIONS
+    if method in ("POST", "PUT", "PATCH", "DELETE")
+)
+
+
+@pytest.fixture
+def cookie(server: LiveServer, plant: Plant) -> str:
+    login = httpx.post(
+        f"{server.url}/login",
+        data={"login": "hr", "password": "hr-password"},
+        headers={"Origin": server.url},
+    )
+    assert login.status_code in (302, 303), login.text
+    return str(login.cookies["muster_session"])
+
+
+@pytest.mark.parametrize(("method", "path"), UNSAFE)
+def test_every_form_and_call_with_the_session_cookie_is_refused_from_another_site(
+    server: LiveServer, cookie: str, method: str, path: str
+) -> None:
+    for origin in ("https://evil.example", "null"):
+        reply = httpx.request(
+            method,
+            f"{server.url}{path}",
+            cookies={"muster_session": cookie},
+            headers={"Origin": origin},
+            data={"x": "1"},
+        )
+        assert reply.status_code == 403, (origin, reply.text)
+        assert reply.json()["type"].endswith("/cross-site-request")
+    # a page of the site itself gets past this check (to whatever the route then says)
+    same = httpx.request(
+        method,
+        f"{server.url}{path}",
+        cookies={"muster_session": cookie},
+        headers={"Origin": server.url},
+        data={"x": "1"},
+    )
+    assert "cross-site-request" not in same.text
+
+
+# -- HTTPS -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def https_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`muster serve` in its own process with a generated certificate."""
+    cert, key = self_signed(tmp_path / "tls", "127.0.0.1")
+    port = free_port()
+    env = {
+        **os.environ,
+        "MUSTER_STORE": f"sqlite:///{tmp_path / 'tls.db'}",
+        "MUSTER_VAR_DIR": str(tmp_path),
+        "MUSTER_SECRET_KEY": "tls-test",
+        "MUSTER_TLS_CERT": str(cert),
+        "MUSTER_TLS_KEY": str(key),
+        "MUSTER_VISION_PROCESSES": "0",
+    }
+    setup = [sys.executable, "-m", "app.cli"]
+    users = [*setup, "users", "add", "tls-hr", "--role", "hr", "--scope", "G"]
+    subprocess.run(
+        [*setup, "import", "org", str(_org_file(tmp_path))], env=env, check=True, timeout=120
+    )
+    added = subprocess.run(users, env=env, check=True, timeout=120, capture_output=True, text=True)
+    password = added.stdout.strip().split()[-1]
+    serving = subprocess.Popen(
+        [*setup, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env
+    )
+    url = f"https://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/login", verify=str(cert), timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or serving.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        (tmp_path / "password").write_text(password)
+        yield url, cert
+    finally:
+        serving.terminate()
+        serving.wait(timeout=30)
+
+
+def _org_file(directory: Path) -> Path:
+    path = directory / "org.csv"
+    path.write_text("code,name,kind,parent_code\nG,Group,group,\nP1,Plant 1,plant,G\n")
+    return path
+
+
+def test_muster_serve_with_a_certificate_serves_https_only_with_hsts(
+    https_server: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, cert = https_server
+    with httpx.Client(base_url=url, verify=str(cert)) as browser:
+        page = browser.get("/login")
+        assert page.status_code == 200
+        assert page.headers["strict-transport-security"].startswith("max-age=")
+        login = browser.post(
+            "/login",
+            data={"login": "tls-hr", "password": (tmp_path / "password").read_text()},
+            headers={"Origin": url},
+        )
+        assert login.status_code in (302, 303), login.text
+        cookie = login.headers["set-cookie"].lower()
+        assert "muster_session=" in cookie and "secure" in cookie and "httponly" in cookie
+    with pytest.raises(httpx.HTTPError):  # no plain HTTP on the same port
+        httpx.get(url.replace("https://", "http://") + "/login", timeout=5)
