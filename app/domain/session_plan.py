@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.domain.conflicts import Sitting
 from app.domain.training import SessionStatus, TrainingSession
 
 
@@ -29,6 +30,21 @@ class PlannedSession:
     roster: list[str]
     roster_spec: list[str]
     capacity: int | None
+
+    def sitting(self, session_id: str | None = None) -> Sitting:
+        """The session as the conflict rules see it (`session_id`: the stored session's,
+        by default the id its code gives)."""
+        return Sitting(
+            id=session_id or str(TrainingSession.create_id(self.code)),
+            code=self.code,
+            plant=self.plant,
+            room=self.room,
+            trainer=self.trainer,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            roster=frozenset(self.roster),
+            capacity=self.capacity,
+        )
 
 
 class SessionInOtherPlantError(Exception):

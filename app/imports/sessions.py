@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.domain.conflicts import Conflict, Sitting
+from app.domain.conflicts import Conflict
 from app.domain.org import OrgKind
 from app.domain.session_plan import (
     PlannedSession,
@@ -44,7 +44,7 @@ def plan_sessions(rows: Sequence[Row], ctx: Context) -> Plan:
             result.refuse(row.line, err)
             continue
         if window is not None:
-            sitting = _sitting(wanted)
+            sitting = wanted.sitting()
             for conflict in window.check(sitting, ctx.team_share):
                 result.warn(row.line, "", f"conflict.{conflict.kind}", **conflict_facts(conflict))
             window.add(sitting)
@@ -62,20 +62,6 @@ def _window(rows: Sequence[Row], ctx: Context) -> PlanningWindow | None:
         except RowError:
             continue
     return ctx.planning(min(times), max(times)) if times else None
-
-
-def _sitting(wanted: PlannedSession) -> Sitting:
-    return Sitting(
-        id=str(TrainingSession.create_id(wanted.code)),
-        code=wanted.code,
-        plant=wanted.plant,
-        room=wanted.room,
-        trainer=wanted.trainer,
-        starts_at=wanted.starts_at,
-        ends_at=wanted.ends_at,
-        roster=frozenset(wanted.roster),
-        capacity=wanted.capacity,
-    )
 
 
 def conflict_facts(conflict: Conflict) -> dict[str, object]:

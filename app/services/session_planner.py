@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from app.application import Training
-from app.domain.conflicts import DEFAULT_TEAM_SHARE, Conflict, Sitting, may_override
+from app.domain.conflicts import DEFAULT_TEAM_SHARE, Conflict, may_override
 from app.domain.ids import natural_id
 from app.domain.session_plan import (
     PlannedSession,
@@ -152,17 +152,7 @@ class SessionPlanner:
             people,
         )
         for sid, w in zip(ids, wanted, strict=True):
-            sitting = Sitting(
-                id=sid,
-                code=w.code,
-                plant=w.plant,
-                room=w.room,
-                trainer=w.trainer,
-                starts_at=w.starts_at,
-                ends_at=w.ends_at,
-                roster=frozenset(w.roster),
-                capacity=w.capacity,
-            )
+            sitting = w.sitting(sid)
             found = window.check(sitting, self.team_share)
             slots = window.free_slots(sitting) if found else []
             checked.occurrences.append(Occurrence(w, sid, found, slots))
