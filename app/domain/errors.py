@@ -43,12 +43,6 @@ class InvalidCheckIn(Refusal):
     code = "invalid_checkin"
 
 
-class ReasonRequired(Refusal):
-    """A manual check-in needs a reason."""
-
-    code = "reason_required"
-
-
 class IdentityRequired(Refusal):
     """The check-in names nobody: no employee id, badge, QR token or face photo."""
 

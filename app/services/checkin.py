@@ -19,7 +19,7 @@ from eventsourcing.persistence import IntegrityError
 
 from app.application import Training
 from app.domain.attendance import Attendance, CheckInRejection, DeviceCommand
-from app.domain.errors import InvalidCheckIn, QrRequired, ReasonRequired, Refusal, UnknownSession
+from app.domain.errors import InvalidCheckIn, QrRequired, Refusal, UnknownSession
 from app.domain.rules import (
     CheckInFacts,
     Decision,
@@ -223,8 +223,6 @@ class CheckInService:
         foreign = not isinstance(device, PhoneIdentity) and session["plant"] != device.plant
         if isinstance(device, PhoneIdentity) and not command.qr_token:
             raise QrRequired()
-        if command.method == "manual" and not command.reason:
-            raise ReasonRequired()
         if isinstance(identity, Refusal):
             raise identity
         device_time = command.device_time

@@ -37,7 +37,6 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
     "unknown_session": (404, "unknown-session", "problem.unknown_session"),
     "session_other_plant": (403, "session-other-plant", "problem.other_plant"),
     "invalid_checkin": (422, "invalid-body", "problem.invalid_body"),
-    "reason_required": (422, "reason-required", "problem.reason_required"),
     "identity_required": (422, "identity-required", "problem.identity_required"),
     "unsupported_identity": (422, "unsupported-identity", "problem.unsupported_identity"),
     "idempotency_key_reused": (409, "idempotency-key-reused", "problem.idempotency_key_reused"),

@@ -166,6 +166,9 @@ def test_a_tablet_of_another_room_or_plant_checking_in_is_a_device_room_mismatch
     assert other_plant.json()["flags"] == ["device_room_mismatch"]
     honest = plant.badge("tablet-a", "S-NOW", "E07")
     assert honest.json()["status"] == "accepted" and honest.json()["flags"] == []
+    # by hand, with only the contract's fields (no reason): taken, nothing to look at
+    by_hand = plant.check_in("tablet-a", "S-NOW", {"method": "manual", "employee_id": "E08"})
+    assert by_hand.status_code == 201 and by_hand.json()["status"] == "accepted", by_hand.text
     found = anomalies(server, plant)
     assert about(found) == {
         ("device_room_mismatch", other_room.json()["checkin_id"]),

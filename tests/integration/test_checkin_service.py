@@ -104,18 +104,29 @@ def test_an_unknown_badge_is_refused_and_kept_as_evidence(muster: Muster, plant:
     assert rows == [{"presented": "NOBODY", "reason": "unknown_badge"}]
 
 
-def test_manual_check_in_needs_a_reason(muster: Muster, plant: Plant) -> None:
-    manual = {
-        "client_event_id": "m-1",
-        "session_id": plant.session_id,
-        "method": "manual",
-        "employee_id": "E03",
-    }
-    (refused,) = check_in(muster, plant.p1_token, [manual])
-    (accepted,) = check_in(muster, plant.p1_token, [{**manual, "reason": "工牌遗忘"}])
-    assert refused.status_code == 422 and refused.body["type"].endswith("reason-required")
-    assert accepted.status_code == 201 and "manual" in accepted.body["flags"]
-    assert accepted.body["employee"] == {"id": "E03", "name": "员工E03"}
+def test_a_manual_check_in_keeps_its_reason_and_is_taken_without_one(
+    muster: Muster, plant: Plant
+) -> None:
+    """CONTRACT.md's check-in has no `reason`: a script's manual check-in without one is
+    taken (marked manual); the kiosk always sends the reason the trainer picked."""
+    manual = {"session_id": plant.session_id, "method": "manual"}
+    (with_reason,) = check_in(
+        muster,
+        plant.p1_token,
+        [{**manual, "client_event_id": "m-1", "employee_id": "E03", "reason": "工牌遗忘"}],
+    )
+    (without,) = check_in(
+        muster, plant.p1_token, [{**manual, "client_event_id": "m-2", "employee_id": "E04"}]
+    )
+    for answer in (with_reason, without):
+        assert answer.status_code == 201 and answer.body["status"] == "accepted"
+        assert "manual" in answer.body["flags"]
+    assert with_reason.body["employee"] == {"id": "E03", "name": "员工E03"}
+    muster.runner.run_once()
+    rows = muster.store.fetch(
+        "SELECT employee_no, reason FROM attendance WHERE method = 'manual' ORDER BY employee_no"
+    )
+    assert [(r["employee_no"], r["reason"]) for r in rows] == [("E03", "工牌遗忘"), ("E04", None)]
 
 
 def test_a_mixed_batch_answers_each_item_from_what_is_stored(muster: Muster, plant: Plant) -> None:
