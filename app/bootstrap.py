@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -92,6 +92,12 @@ def window_policy(settings: Settings) -> WindowPolicy:
         late_after=timedelta(minutes=settings.checkin_late_after_minutes),
         clock_skew_tolerance=timedelta(minutes=settings.clock_skew_tolerance_minutes),
     )
+
+
+def plant_day_of(settings: Settings) -> Callable[[datetime], date]:
+    """The plant's calendar day of a moment (reminders and rosters count days in it)."""
+    plant_tz = ZoneInfo(settings.plant_timezone)
+    return lambda moment: moment.astimezone(plant_tz).date()
 
 
 def evidence_policies(settings: Settings) -> Callable[[str], EvidencePolicy]:
@@ -193,22 +199,10 @@ def build(
     faces = FaceService(app, store, templates, adapters.faces, files.read)
     checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
     with schema_lock(settings):
-        plant_tz = ZoneInfo(settings.plant_timezone)
-        reminders = ReminderLadder(
-            app,
-            store,
-            committer,
-            clock=clock,
-            today_of=lambda moment: moment.astimezone(plant_tz).date(),
-        )
+        plant_day = plant_day_of(settings)
+        reminders = ReminderLadder(app, store, committer, clock=clock, day_of=plant_day)
         session_clock = SessionClock(app, store, committer, clock=clock)
-        rosters = RosterKeeper(
-            app,
-            store,
-            committer,
-            clock=clock,
-            day_of=lambda moment: moment.astimezone(plant_tz).date(),
-        )
+        rosters = RosterKeeper(app, store, committer, clock=clock, day_of=plant_day)
         retention = PhotoRetention(app, store, files, settings.photo_retention_days)
         retention_schedule = RetentionSchedule(retention, clock=clock)
     followers = [

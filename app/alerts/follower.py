@@ -13,13 +13,14 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import structlog
 
 from app.projections.tracking import CheckpointedLoop, move_checkpoint
 from app.stores.base import ReadStore, Tx
+from app.stores.commit import GroupCommitter
 
 log = structlog.get_logger(__name__)
 
@@ -30,12 +31,19 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def utc_day(moment: datetime) -> date:
+    """The UTC calendar day of a moment (a plant configures its own: `plant_day_of`)."""
+    return moment.date()
+
+
 class Follower(CheckpointedLoop, ABC):
     """Subclasses set `name`, `depends_on`, `tables` and implement `run_once`."""
 
     tables: tuple[str, ...] = ()
     #: event classes it reads (others are passed over without decoding); empty: all
     topics: tuple[type, ...] = ()
+    #: events read per round (unless the constructor is given another number)
+    batch_size: int = 500
 
     def __init__(
         self,
@@ -44,10 +52,11 @@ class Follower(CheckpointedLoop, ABC):
         *,
         clock: Clock = system_clock,
         poll_s: float = 1.0,
-        batch_size: int = 500,
+        batch_size: int | None = None,
     ) -> None:
         self.clock = clock
-        self._follow(app, store, poll_s=poll_s, batch_size=batch_size, tables=self.tables)
+        batch = batch_size or self.batch_size
+        self._follow(app, store, poll_s=poll_s, batch_size=batch, tables=self.tables)
 
     # -- the log -------------------------------------------------------------------------
 
@@ -102,3 +111,23 @@ class Follower(CheckpointedLoop, ABC):
                 wait = min(wait, max((due - self.clock()).total_seconds(), 0.0))
             self._wake.wait(wait)
             self._wake.clear()
+
+
+class CommittingFollower(Follower, ABC):
+    """A follower that changes the training log (opens sessions, sends reminders, keeps
+    rosters): it saves through the group committer and counts days in the plant's calendar
+    (`day_of`: the plant day of a moment)."""
+
+    def __init__(
+        self,
+        app: Any,
+        store: ReadStore,
+        committer: GroupCommitter,
+        *,
+        clock: Clock = system_clock,
+        day_of: Callable[[datetime], date] = utc_day,
+        poll_s: float = 1.0,
+    ) -> None:
+        super().__init__(app, store, clock=clock, poll_s=poll_s)
+        self.committer = committer
+        self.day_of = day_of

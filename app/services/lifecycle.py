@@ -10,33 +10,19 @@ from uuid import UUID
 
 import structlog
 
-from app.alerts.follower import Clock, Follower, system_clock
-from app.application import Training
+from app.alerts.follower import CommittingFollower
 from app.domain.training import SessionStatus, TrainingSession
-from app.stores.base import ReadStore, from_iso, iso
-from app.stores.commit import GroupCommitter
+from app.stores.base import from_iso, iso
 
 log = structlog.get_logger(__name__)
 ACTOR = "schedule"
 
 
-class SessionClock(Follower):
+class SessionClock(CommittingFollower):
     """Opens and closes sessions as the clock passes their times."""
 
     name = "session_clock"
     depends_on = ("live_attendance",)
-
-    def __init__(
-        self,
-        app: Training,
-        store: ReadStore,
-        committer: GroupCommitter,
-        *,
-        clock: Clock = system_clock,
-        poll_s: float = 1.0,
-    ) -> None:
-        super().__init__(app, store, clock=clock, poll_s=poll_s)
-        self.committer = committer
 
     def run_once(self) -> datetime | None:
         start, end, _ = self.read()

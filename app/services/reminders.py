@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from eventsourcing.persistence import IntegrityError
 
-from app.alerts.follower import Clock, Follower, system_clock
+from app.alerts.follower import Clock, CommittingFollower, system_clock, utc_day
 from app.application import Training
 from app.domain.compliance import standing
 from app.domain.ids import natural_id
@@ -41,7 +41,7 @@ PASSES = (
 )
 
 
-class ReminderLadder(Follower):
+class ReminderLadder(CommittingFollower):
     """Climbs the ladder for every pass as of the clock's plant day. It recomputes when the
     training records or plans changed (new events) or a new day began, never more often."""
 
@@ -56,20 +56,18 @@ class ReminderLadder(Follower):
         committer: GroupCommitter,
         *,
         clock: Clock = system_clock,
-        today_of: Callable[[datetime], date] = lambda moment: moment.date(),
+        day_of: Callable[[datetime], date] = utc_day,
         ladder: Ladder | None = None,
         poll_s: float = 1.0,
     ) -> None:
-        super().__init__(app, store, clock=clock, poll_s=poll_s)
-        self.committer = committer
-        self.today_of = today_of
+        super().__init__(app, store, committer, clock=clock, day_of=day_of, poll_s=poll_s)
         self.ladder = ladder or Ladder()
 
     def run_once(self) -> datetime | None:
         """Climb every rung reached by today that was not climbed yet."""
         start, end, _ = self.read()
         now = self.clock()
-        today = self.today_of(now)
+        today = self.day_of(now)
         last = self.store.fetch_one("SELECT day FROM reminder_checkpoint WHERE name = 'ladder'")
         if end == start and last is not None and last["day"] == today.isoformat():
             return None  # nothing new and the same day: the next poll looks again

@@ -9,20 +9,17 @@ save is tried again from the same place on the next round."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import structlog
 
-from app.alerts.follower import Clock, Follower, system_clock
-from app.application import Training
+from app.alerts.follower import CommittingFollower
 from app.domain.org import Employee
 from app.domain.training import SessionStatus, TrainingSession
 from app.imports.rosters import POSITION_PREFIX, RosterExpander
-from app.stores.base import ReadStore, from_iso, iso
-from app.stores.commit import GroupCommitter
+from app.stores.base import from_iso, iso
 
 log = structlog.get_logger(__name__)
 ACTOR = "rosters"
@@ -37,26 +34,13 @@ PEOPLE_EVENTS = (
 )
 
 
-class RosterKeeper(Follower):
+class RosterKeeper(CommittingFollower):
     """Keeps the rosters of sessions not yet started equal to what their entries name."""
 
     name = "roster_keeper"
     depends_on = ("directory", "plans", "live_attendance")
     topics = PEOPLE_EVENTS
-
-    def __init__(
-        self,
-        app: Training,
-        store: ReadStore,
-        committer: GroupCommitter,
-        *,
-        clock: Clock = system_clock,
-        day_of: Callable[[datetime], date] = lambda moment: moment.date(),
-        poll_s: float = 1.0,
-    ) -> None:
-        super().__init__(app, store, clock=clock, poll_s=poll_s, batch_size=2000)
-        self.committer = committer
-        self.day_of = day_of
+    batch_size = 2000
 
     def run_once(self) -> datetime | None:
         start, end, events = self.read()
