@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
 
 from app.alerts.commands import AlertCommands
 from app.audit.context import AuditedMapper
@@ -258,3 +259,23 @@ class Training(Application, AlertCommands):
             report.plan_delivery(schedule, recipients, actor=owner)
         self.save(report)
         return report.id
+
+    def record_report_sent(
+        self,
+        report_id: UUID,
+        period: str,
+        delivered: list[str],
+        inbox: list[str],
+        failed: dict[str, str],
+        actor: str,
+    ) -> bool:
+        """Record that a scheduled report went out for `period`; False when that period's
+        delivery was recorded already (here or by another process)."""
+        report: SavedReport = self.repository.get(report_id)
+        if not report.send(period, delivered, inbox, failed, actor=actor):
+            return False
+        try:
+            self.save(report)
+        except IntegrityError:
+            return False
+        return True

@@ -53,6 +53,7 @@ from app.services.photo_files import PhotoFiles
 from app.services.photos import PhotoService
 from app.services.rate_limits import RateLimit, RateLimits
 from app.services.reminders import ReminderLadder
+from app.services.report_delivery import ReportDelivery
 from app.services.retention import PhotoRetention, RetentionSchedule
 from app.services.room_memory import RoomMemory
 from app.services.roster_keeper import RosterKeeper
@@ -183,7 +184,7 @@ def build(
         )
         templates = SqlTemplateStore(template_key(secret), store)
         policy = window_policy(settings)
-        engine, delivery = _alerts(
+        engine, delivery, report_delivery = _alerts(
             settings, app, store, policy, _wake_runners(runner, store), clock
         )
     committer = GroupCommitter(
@@ -208,6 +209,7 @@ def build(
     followers = [
         engine.wake,
         delivery.wake,
+        report_delivery.wake,
         reminders.wake,
         session_clock.wake,
         rosters.wake,
@@ -240,6 +242,7 @@ def build(
         rosters=rosters,
         alert_engine=engine,
         alert_delivery=delivery,
+        report_delivery=report_delivery,
         alert_subject=alert_subject(settings),
         adapters=adapters,
         changes=changes,
@@ -264,8 +267,11 @@ def _alerts(
     policy: WindowPolicy,
     wake: Callable[[], None],
     clock: Clock,
-) -> tuple[AlertEngine, AlertDelivery]:
+) -> tuple[AlertEngine, AlertDelivery, ReportDelivery]:
+    """The alert engine, the alert delivery, and the scheduled reports' delivery through
+    the same channels."""
     from app.web.alert_text import describe  # the words live with the other words
+    from app.web.report_text import render_report
 
     thresholds = Thresholds(
         dept_rate=settings.dept_alert_rate,
@@ -296,7 +302,17 @@ def _alerts(
         clock=clock,
     )
     delivery.toast_subject = alert_subject(settings)
-    return engine, delivery
+    reports = ReportDelivery(
+        app,
+        store,
+        channels=delivery.channels,
+        render=render_report,
+        tz=ZoneInfo(settings.plant_timezone),
+        lang=settings.default_lang,
+        on_commit=wake,
+        clock=clock,
+    )
+    return engine, delivery, reports
 
 
 def _wake_runners(runner: ProjectionRunner, store: ReadStore) -> Callable[[], None]:

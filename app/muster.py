@@ -24,6 +24,7 @@ from app.services.metrics import MetricsService
 from app.services.photos import PhotoService
 from app.services.rate_limits import RateLimits
 from app.services.reminders import ReminderLadder
+from app.services.report_delivery import ReportDelivery
 from app.services.retention import PhotoRetention, RetentionSchedule
 from app.services.roster_keeper import RosterKeeper
 from app.services.session_planner import SessionPlanner
@@ -64,6 +65,8 @@ class Muster:
     rosters: RosterKeeper
     alert_engine: AlertEngine
     alert_delivery: AlertDelivery
+    #: saved reports with a schedule, sent through the alerts' channels
+    report_delivery: ReportDelivery
     #: subject prefix of this deployment's alert notices (toasts)
     alert_subject: str
     adapters: Adapters
@@ -98,6 +101,7 @@ class Muster:
         self.alert_delivery.publish = publish
         self.alert_engine.start()
         self.alert_delivery.start()
+        self.report_delivery.start()
         self.reminders.start()
         self.rosters.start()
         if self.settings.session_clock:
@@ -112,6 +116,7 @@ class Muster:
         self.reminders.stop()
         self.alert_engine.stop()
         self.alert_delivery.stop()
+        self.report_delivery.stop()
         self.alert_delivery.publish = None
 
     def start(self, loop: asyncio.AbstractEventLoop, *, projections: bool) -> None:

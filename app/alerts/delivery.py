@@ -53,12 +53,14 @@ class DeliveryError(Exception):
 
 @dataclass(frozen=True)
 class Notice:
-    """One alert notice for one destination, worded in the plant's language."""
+    """One notice (an alert's, or a scheduled report's) for one destination, worded in the
+    plant's language; mail carries the `attachments` (file name, MIME type, bytes)."""
 
     alert: dict[str, Any]
     notice: str
     title: str
     text: str
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
 
 
 class Channel(ABC):
@@ -111,7 +113,13 @@ class MailChannel(Channel):
         message["From"] = self.sender
         message["To"] = address
         message["Subject"] = notice.title
-        message.set_content(f"{notice.text}\n\n{json.dumps(notice.alert, ensure_ascii=False)}")
+        if notice.attachments:
+            message.set_content(notice.text)
+        else:
+            message.set_content(f"{notice.text}\n\n{json.dumps(notice.alert, ensure_ascii=False)}")
+        for filename, mime, data in notice.attachments:
+            kind, _, sub = mime.partition("/")
+            message.add_attachment(data, maintype=kind, subtype=sub, filename=filename)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
                 smtp.send_message(message)

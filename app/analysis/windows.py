@@ -56,7 +56,7 @@ def window_sums(
     store: ReadStore, windows: Iterable[Window], days: int
 ) -> dict[tuple[str, int, int], Side]:
     """{(employee_no, t, side): Side} with side 0 before t and 1 after t."""
-    unique = list(dict.fromkeys(windows))
+    unique = sorted(set(windows))  # a person's windows side by side: the index read in order
     queries = [
         _query(unique[i : i + WINDOW_CHUNK], days) for i in range(0, len(unique), WINDOW_CHUNK)
     ]

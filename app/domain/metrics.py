@@ -14,7 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, DomainEvent, event
 from eventsourcing.utils import get_topic
 
-from app.domain.ids import natural_id
+from app.domain.ids import natural_id, natural_ids
 
 #: the measured quantities, in the order files and the API list them
 FIELDS = ("output_units", "defects", "hours")
@@ -24,6 +24,12 @@ def metrics_id(employee_no: str, day: str, source: str) -> UUID:
     """One record per employee, day (ISO date) and source: a resent line names the same
     record."""
     return natural_id("metrics", f"{employee_no}/{day}/{source}")
+
+
+def metrics_ids(employee_nos: list[str], days: list[str], sources: list[str]) -> list[UUID]:
+    """`metrics_id` of many lines at once."""
+    keys = map("{}/{}/{}".format, employee_nos, days, sources)
+    return natural_ids("metrics", keys)
 
 
 @dataclass(frozen=True)

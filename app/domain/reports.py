@@ -1,8 +1,9 @@
-"""Saved reports: a custom report someone built (its dimensions and measures), and when it
-should be sent to whom."""
+"""Saved reports: a custom report someone built (its dimensions and measures), when it
+should be sent to whom, and each time it was sent."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +13,45 @@ from app.domain.ids import natural_id
 
 DIMENSIONS = ("plant", "workshop", "team", "course", "month", "position")
 MEASURES = ("expected", "attended", "participation", "attention")
-SCHEDULES = ("none", "weekly", "monthly")
+SCHEDULES = ("none", "daily", "weekly", "monthly")
+#: scheduled reports go out at this hour of the plant's day, before the morning meeting
+DELIVERY_HOUR = 7
+
+
+def _delivery_day(schedule: str, day: date) -> bool:
+    if schedule == "daily":
+        return True
+    if schedule == "weekly":
+        return day.isoweekday() == 1
+    return schedule == "monthly" and day.day == 1
+
+
+def next_delivery(
+    schedule: str, after: datetime, tz: tzinfo, hour: int = DELIVERY_HOUR
+) -> datetime | None:
+    """The first delivery strictly after `after` (UTC): `hour` o'clock plant time every day
+    (`daily`), every Monday (`weekly`) or on the 1st (`monthly`); None for `none`."""
+    if schedule not in SCHEDULES or schedule == "none":
+        return None
+    day = after.astimezone(tz).date()
+    for _ in range(33):  # a month and a day always hold the next one
+        at = datetime.combine(day, time(hour), tz).astimezone(UTC)
+        if at > after and _delivery_day(schedule, day):
+            return at
+        day += timedelta(days=1)
+    return None
+
+
+def period_of(schedule: str, due: datetime, tz: tzinfo) -> str:
+    """The name of the period a delivery at `due` reports on, one delivery per period:
+    the plant day (2026-12-07), ISO week (2026-W50) or month (2026-12)."""
+    day = due.astimezone(tz).date()
+    if schedule == "weekly":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    if schedule == "monthly":
+        return day.isoformat()[:7]
+    return day.isoformat()
 
 
 def report_problem(dimensions: list[str], measures: list[str], schedule: str) -> str | None:
@@ -51,6 +90,8 @@ class SavedReport(Aggregate):
         self.measures = list(measures)
         self.schedule = "none"
         self.recipients: list[str] = []
+        #: the period of the last delivery (one per period)
+        self.last_period: str | None = None
 
     @event("ReportChanged")
     def change(self, org: str, dimensions: list[str], measures: list[str], actor: str) -> None:
@@ -61,6 +102,34 @@ class SavedReport(Aggregate):
 
     @event("ReportScheduled")
     def plan_delivery(self, schedule: str, recipients: list[str], actor: str) -> None:
-        """Send the report weekly or monthly to these logins (`none` stops it)."""
+        """Send the report daily, weekly or monthly to these recipients (logins, e-mail
+        addresses, registered webhook URLs); `none` stops it."""
         self.schedule = schedule
         self.recipients = list(recipients)
+
+    def send(
+        self,
+        period: str,
+        delivered: list[str],
+        inbox: list[str],
+        failed: dict[str, str],
+        actor: str,
+    ) -> bool:
+        """Record the delivery for `period`: the recipients who got it, the logins among
+        them (their in-app inbox) and why the others did not. False, recording nothing,
+        when that period's delivery is recorded already."""
+        if period == self.last_period:
+            return False
+        self._sent(period, delivered, inbox, failed, actor)
+        return True
+
+    @event("ReportSent")
+    def _sent(
+        self,
+        period: str,
+        delivered: list[str],
+        inbox: list[str],
+        failed: dict[str, str],
+        actor: str,
+    ) -> None:
+        self.last_period = period

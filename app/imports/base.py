@@ -148,6 +148,9 @@ class ImportKind:
     example: dict[str, str] = field(default_factory=dict)
     #: for kinds that keep their own event log (metrics): records a checked plan itself
     apply: Callable[[Plan, Context], None] | None = None
+    #: for kinds with many rows: plans from the file's columns (`reader.Table`) instead of
+    #: `plan`'s rows, with no object per row
+    plan_table: Callable[[Any, Context], Plan] | None = None
 
     @property
     def required(self) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from app.domain.conflicts import DEFAULT_TEAM_SHARE
 from app.domain.rules import WindowPolicy
 from app.imports import KINDS
 from app.imports.base import Context, Finding, Plan, Progress
-from app.imports.reader import read
+from app.imports.reader import read, read_table
 from app.imports.scope import outside_scope
 from app.projections.runner import ProjectionRunner
 from app.services.planning import PlanningWindow
@@ -79,14 +79,19 @@ class Importer:
         spec = KINDS.get(kind)
         if spec is None:
             raise UnknownImportKindError(kind)
-        sheet = read(data, spec.columns, filename)
-        if sheet.errors:
-            return ImportResult(kind, False, len(sheet.rows), errors=sheet.errors)
+        # kinds with many rows (metrics) are read as columns, the others as rows
+        table = read_table(data, spec.columns, filename) if spec.plan_table else None
+        sheet = read(data, spec.columns, filename) if table is None else None
+        errors = table.errors if table is not None else sheet.errors if sheet else []
+        count = len(table.lines) if table is not None else len(sheet.rows) if sheet else 0
+        if errors:
+            return ImportResult(kind, False, count, errors=errors)
         self.runner.wait_until_caught_up(CATCH_UP_S)
         if scope is not None:
-            outside = outside_scope(kind, sheet.rows, self.store, scope)
+            rows = table.rows() if table is not None else sheet.rows if sheet else []
+            outside = outside_scope(kind, rows, self.store, scope)
             if outside:
-                return ImportResult(kind, False, len(sheet.rows), outside=outside)
+                return ImportResult(kind, False, count, outside=outside)
         ctx = Context(
             self.app,
             self.store,
@@ -98,14 +103,17 @@ class Importer:
             team_share=self.team_share,
             metrics=self.metrics,
         )
-        plan = spec.plan(sheet.rows, ctx)
-        result = _result(kind, len(sheet.rows), plan)
+        if spec.plan_table is not None and table is not None:
+            plan = spec.plan_table(table, ctx)
+        else:
+            plan = spec.plan(sheet.rows if sheet else [], ctx)
+        result = _result(kind, count, plan)
         if plan.errors or dry_run or not (plan.changed or spec.apply):
             result.applied = not plan.errors and not dry_run
             return result
         if spec.apply is not None:  # a kind with its own event log records itself
             spec.apply(plan, ctx)
-            result = _result(kind, len(sheet.rows), plan)
+            result = _result(kind, count, plan)
             result.applied = True
             log.info("imported", kind=kind, rows=result.rows, created=plan.created)
             return result

@@ -27,6 +27,11 @@ class LoopThread:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def running(self) -> bool:
+        """Whether the thread follows the log now."""
+        return self._thread is not None
+
     def wake(self) -> None:
         """New events or finished work: look again without waiting for the poll."""
         self._wake.set()

@@ -1,4 +1,5 @@
-"""Saved custom reports and their delivery schedule, per owner."""
+"""Saved custom reports and their delivery schedule, per owner; the scheduled reports each
+login received (its in-app inbox)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ from typing import Any
 
 from app.domain.reports import SavedReport
 from app.projections.base import Batch, Projection, handles
+from app.stores.base import iso
 
 
 class SavedReports(Projection):
     name = "saved_reports"
-    owned_tables = ("saved_reports",)
+    owned_tables = ("saved_reports", "report_inbox")
     tables = (
         "CREATE TABLE IF NOT EXISTS saved_reports (id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
         "name TEXT NOT NULL, org TEXT NOT NULL, dimensions TEXT NOT NULL, "
         "measures TEXT NOT NULL, schedule TEXT NOT NULL, recipients TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS report_inbox (report_id TEXT NOT NULL, period TEXT NOT NULL, "
+        "login TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (login, report_id, period))",
     )
 
     @handles(SavedReport.ReportSaved)
@@ -53,3 +57,15 @@ class SavedReports(Projection):
             schedule=e.schedule,
             recipients=json.dumps(e.recipients),
         )
+
+    @handles(SavedReport.ReportSent)
+    def sent(self, e: Any, b: Batch) -> None:
+        for login in e.inbox:
+            b.sql(
+                "INSERT INTO report_inbox (report_id, period, login, sent_at) "
+                "VALUES (:id, :period, :login, :at) ON CONFLICT DO NOTHING",
+                id=str(e.originator_id),
+                period=e.period,
+                login=login,
+                at=iso(e.timestamp),
+            )

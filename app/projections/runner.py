@@ -141,7 +141,7 @@ class ProjectionRunner(LoopThread):
             for notification in read[start]:
                 if stop is not None and notification.id > stop:
                     break
-                event = decoded.get(notification.id)
+                event = projection.decoded(notification) or decoded.get(notification.id)
                 if event is None:
                     event = decoded[notification.id] = mapper.to_domain_event(notification)
                 batch.position = notification.id

@@ -7,10 +7,11 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from app.stores.base import ReadStore, Row, Tx
+from app.stores.base import ReadStore, Row, Statement, Tx
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -31,6 +32,11 @@ class _SQLiteTx(Tx):
 
     def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         return [dict(r) for r in self.conn.execute(sql, dict(params or {})).fetchall()]
+
+    def run(self, statements: Sequence[Statement]) -> None:
+        """Runs of the same statement go to SQLite as one `executemany`."""
+        for sql, run in groupby(statements, key=lambda s: s.sql):
+            self.conn.executemany(sql, [s.params for s in run])
 
 
 class SQLiteReadStore(ReadStore):

@@ -45,6 +45,13 @@ async def builder_page(request: Request[Any, Any, Any]) -> Response[Any]:
         {"owner": principal.login},
     )
 
+    inbox = await muster.store.afetch(
+        "SELECT i.period, i.sent_at, r.name, r.owner, r.org, r.dimensions, r.measures "
+        "FROM report_inbox i JOIN saved_reports r ON r.id = i.report_id "
+        "WHERE i.login = :login ORDER BY i.sent_at DESC LIMIT 50",
+        {"login": principal.login},
+    )
+
     def label(row: dict[str, Any]) -> str:
         return " · ".join(str(row[d] or "-") for d in dimensions)
 
@@ -65,6 +72,10 @@ async def builder_page(request: Request[Any, Any, Any]) -> Response[Any]:
             {**s, "dims": json.loads(s["dimensions"]), "ms": json.loads(s["measures"])}
             for s in saved
         ],
+        inbox=[
+            {**r, "dims": json.loads(r["dimensions"]), "ms": json.loads(r["measures"])}
+            for r in inbox
+        ],
         all_dimensions=DIMENSIONS,
         all_measures=MEASURES,
         schedules=SCHEDULES,
@@ -74,8 +85,8 @@ async def builder_page(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post("/reports/custom")
 async def save_report(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Save the current choice under a name, with its schedule and recipients. The schedule
-    is recorded (`ReportScheduled`); sending it is not built yet."""
+    """Save the current choice under a name, with its schedule and recipients
+    (`ReportScheduled`); the report delivery sends it (app.services.report_delivery)."""
     muster = muster_of(request)
     principal = principal_of(request, muster.secret)
     if principal is None or principal.role not in EFFECT_READERS:
