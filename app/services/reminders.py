@@ -4,20 +4,17 @@ keeps its own record of the rungs climbed and the day it last ran."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 import structlog
 from eventsourcing.persistence import IntegrityError
 
-from app.alerts.follower import Clock, CommittingFollower, system_clock, utc_day
-from app.application import Training
+from app.alerts.follower import CommittingFollower
 from app.domain.compliance import standing
 from app.domain.ids import natural_id
 from app.domain.reminders import Escalation, Ladder, Reminder, Rung, rung_key, rungs_reached
 from app.stores.base import ReadStore, Tx, from_iso, iso
-from app.stores.commit import GroupCommitter
 
 log = structlog.get_logger(__name__)
 ACTOR = "reminders"
@@ -48,20 +45,8 @@ class ReminderLadder(CommittingFollower):
     name = "reminders"
     depends_on = ("directory", "plans", "training_records", "course_reminders")
     tables = TABLES
-
-    def __init__(
-        self,
-        app: Training,
-        store: ReadStore,
-        committer: GroupCommitter,
-        *,
-        clock: Clock = system_clock,
-        day_of: Callable[[datetime], date] = utc_day,
-        ladder: Ladder | None = None,
-        poll_s: float = 1.0,
-    ) -> None:
-        super().__init__(app, store, committer, clock=clock, day_of=day_of, poll_s=poll_s)
-        self.ladder = ladder or Ladder()
+    #: when each rung is reached (the thresholds of each course come from its rules)
+    ladder = Ladder()
 
     def run_once(self) -> datetime | None:
         """Climb every rung reached by today that was not climbed yet."""
