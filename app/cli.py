@@ -62,7 +62,7 @@ def _progress_bar(*, transient: bool = False) -> Progress:
 def _serve(muster: Muster, host: str, port: int, background: Any = None) -> None:
     import uvicorn
 
-    from app.web.app import create_app
+    from app.web.app import WEBSOCKETS, create_app
 
     app = create_app(muster)
     config = uvicorn.Config(
@@ -71,7 +71,7 @@ def _serve(muster: Muster, host: str, port: int, background: Any = None) -> None
         port=port,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio",
+        **WEBSOCKETS,
         log_level="warning",
         lifespan="on",
         # tablets keep their connection between check-ins (uvicorn's default drops it at 5 s)

@@ -33,7 +33,7 @@ from app.settings import Settings
 from app.stores.base import ReadStore
 from app.stores.commit import GroupCommitter
 from app.streams.bus import EventBus
-from app.streams.changes import ViewChanges, bus_publisher
+from app.streams.changes import ViewChanges
 
 
 @dataclass
@@ -127,7 +127,7 @@ class Muster:
         if projections:
             self.runner.start()
             self.metrics_runner.start()
-            self.start_alerts(bus_publisher(self.bus, loop))
+            self.start_alerts(self.changes.publish)
         for subscriber in self.subscribers:
             if projections or subscriber is self.analysis:
                 subscriber.start()

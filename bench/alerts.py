@@ -12,8 +12,10 @@ loopback, a local webhook receiver, and:
    head's `GET /api/v1/alerts` (polled every 20 ms), on the head's inbox websocket, and at the
    webhook;
 2. `--clients` websockets on one plant's wallboard (JSON), then check-ins one at a time: for
-   each, the time from the check-in's reply to the push on every client; the server's RSS
-   before and after the clients connect, per client.
+   each, the time from the check-in's reply to the first push on every client that shows a
+   newer board (one reader task per socket notes the arrival; it reads the version from the
+   message's head instead of parsing it); the server's RSS before and after the clients
+   connect, per client; the load average before and after.
 
 Nothing here asserts: it measures and prints. Figures go to docs/benchmarks.md.
 """
@@ -24,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -45,6 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.bootstrap import build
 from app.settings import Settings
 from tests.conftest import free_port, load_plant
+
+VERSION = re.compile(r'"version": (\d+)')
 
 
 def pct(values: list[float], q: float) -> float:
@@ -161,13 +166,39 @@ async def wallboard_fanout(
     sockets = []
     for _ in range(clients):
         sockets.append(await websockets.connect(ws, max_queue=4))
-    for socket in sockets:  # each first gets its snapshot
-        await asyncio.wait_for(socket.recv(), 60)
+    snapshots = [await asyncio.wait_for(s.recv(), 60) for s in sockets]  # each gets its own
     after = rss_kb(pid)
     print(f"  {clients} wallboard clients: RSS +{(after - before) / clients:.1f} KB per client")
+    # One reader per socket for the whole run: it notes when the socket first shows a board
+    # newer than the one it had when the check-in was sent. The load generator does as little
+    # as it can per message, so its own work delays the figures least.
+    seen = [0] * clients
+    base = [0] * clients
+    first: dict[int, float] = {}
+    everyone = asyncio.Event()
+
+    async def read(n: int, socket: Any) -> None:
+        while True:
+            head = (await socket.recv())[:120]
+            found = VERSION.search(head)
+            if not head.startswith('{"type": "plant"') or found is None:
+                continue  # an alert notice about the plant
+            seen[n] = max(seen[n], int(found.group(1)))
+            if seen[n] > base[n] and n not in first:
+                first[n] = time.monotonic()
+                if len(first) == clients:
+                    everyone.set()
+
+    for n, snapshot in enumerate(snapshots):  # the version each one has
+        found = VERSION.search(snapshot[:120])
+        seen[n] = int(found.group(1)) if found else 0
+    readers = [asyncio.create_task(read(n, s)) for n, s in enumerate(sockets)]
     latencies: list[float] = []
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {plant.p1_token}"}) as client:
         for employee in [f"E{k:02d}" for k in range(1, 13)]:
+            base[:] = seen
+            first.clear()
+            everyone.clear()
             reply = await client.post(
                 f"{url}/api/v1/checkins",
                 json={
@@ -179,13 +210,11 @@ async def wallboard_fanout(
             )
             committed = time.monotonic()
             assert reply.status_code == 201, reply.text
-
-            async def pushed(socket: Any, since: float) -> float:
-                await socket.recv()
-                return time.monotonic() - since
-
-            latencies.extend(await asyncio.gather(*(pushed(s, committed) for s in sockets)))
+            await asyncio.wait_for(everyone.wait(), 60)
+            latencies.extend(max(at - committed, 0.0) for at in first.values())
             await asyncio.sleep(0.3)
+    for reader in readers:
+        reader.cancel()
     for socket in sockets:
         await socket.close()
     row = summary(f"check-in → {clients} wallboards", latencies)
@@ -233,11 +262,15 @@ def main() -> None:
         return str(reply.json()["token"])
 
     rows: list[dict[str, Any]] = []
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("alerts (SQLite embedded, one `muster serve` process):")
     rows += asyncio.run(alert_latency(url, muster, token("w1head", "head-password"), args.alerts))
     print("wallboard fan-out (same process):")
     hr = token("hr", "hr-password")
     rows += asyncio.run(wallboard_fanout(url, server.pid, plant, hr, args.clients))
+    load = os.getloadavg()
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in load)}")
+    rows.append({"what": "load average (1, 5, 15 min) after", "load": [round(x, 2) for x in load]})
     server.terminate()
     server.wait(timeout=30)
     muster.close()

@@ -22,7 +22,7 @@ from psycopg import sql
 from app.bootstrap import Adapters, Muster, build, real_adapters
 from app.services.vision_adapters import InlineRoomAnalyser
 from app.settings import Settings
-from tests.services import PG_DSN, ensure_postgres
+from tests.services import PG_DSN, NatsServer, ensure_postgres
 from vision.fake import FakeFaceEngine, FakeRoomAnalyzer, FixtureIndex
 
 VISION_FIXTURES = Path(__file__).parent / "fixtures" / "vision"
@@ -60,6 +60,17 @@ def pg_schema(backend: str) -> Iterator[str]:
     yield schema
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[NatsServer]:
+    """A NATS JetStream server of this test's own: it may stop and start it."""
+    server = NatsServer(str(tmp_path / "nats"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -203,7 +214,7 @@ class LiveServer:
 @pytest.fixture
 def server(muster: Muster) -> Iterator[LiveServer]:
     """The real app under uvicorn on a free loopback port, projections running in-process."""
-    from app.web.app import create_app
+    from app.web.app import WEBSOCKETS, create_app
 
     port = free_port()
     config = uvicorn.Config(
@@ -211,7 +222,7 @@ def server(muster: Muster) -> Iterator[LiveServer]:
         host="127.0.0.1",
         port=port,
         loop="asyncio",
-        ws="websockets-sansio",
+        **WEBSOCKETS,
         log_level="warning",
         lifespan="on",
     )

@@ -69,3 +69,36 @@ def ensure_nats() -> None:
     )
     if not _wait("127.0.0.1", 4222, 30):
         raise RuntimeError("NATS is not running on 127.0.0.1:4222 and could not be started")
+
+
+class NatsServer:
+    """A NATS JetStream server of one test's own (its own port and storage under `store`):
+    stopping and starting it disturbs no other test, and no stream of an earlier test is in
+    it."""
+
+    def __init__(self, store: str) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.store = store
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start it (again, on the same port and storage); returns once it accepts clients."""
+        args = ["-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", self.store]
+        os.makedirs(self.store, exist_ok=True)
+        args += ["-l", os.path.join(self.store, "nats.log")]
+        self.proc = subprocess.Popen(["/usr/sbin/nats-server", *args])
+        if not _wait("127.0.0.1", self.port, 30):
+            raise RuntimeError(f"a NATS server of our own did not start on {self.port}")
+
+    def stop(self) -> None:
+        """Stop it (as an operator's restart does); its clients see the connection go."""
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=15)
+            self.proc = None

@@ -47,6 +47,20 @@ NOTICES = {
 }
 
 
+def toast_message(
+    prefix: str, position: int, notice: str, view: dict[str, Any]
+) -> tuple[str, bytes, str]:
+    """The bus message (subject, data, message id) of an alert notice at log `position`.
+
+    The id starts with the subject, which names the deployment: on a NATS shared by several
+    deployments a bare log position would equal another deployment's, and JetStream would
+    drop ours as a duplicate of theirs."""
+    subject = f"{prefix}.{view['id']}"
+    data = {"type": "alert", "id": view["id"], "version": position, "notice": notice}
+    body = json.dumps({**data, "alert": view}, ensure_ascii=False).encode()
+    return subject, body, f"{subject}:{position}"
+
+
 class DeliveryError(Exception):
     """The destination did not take the notice."""
 
@@ -217,11 +231,7 @@ class AlertDelivery(Follower):
             return
         view = alert_view(row)
         _title, view["detail"] = self.describe(view, self.lang)
-        data = json.dumps(
-            {"type": "alert", "id": alert_id, "version": position, "notice": notice, "alert": view},
-            ensure_ascii=False,
-        ).encode()
-        self.publish(f"{self.toast_subject}.{alert_id}", data, f"alert:{position}")
+        self.publish(*toast_message(self.toast_subject, position, notice, view))
 
     # -- jobs --------------------------------------------------------------------------------
 

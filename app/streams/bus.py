@@ -7,7 +7,7 @@ Subjects follow NATS conventions (`muster.live.session.<id>`; `*` matches one to
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 
@@ -55,3 +55,13 @@ class EventBus(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Release connections; subscriptions end."""
+
+    def on_resume(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (on the event loop) each time the bus is back after an outage and
+        the subscriptions receive again: messages published meanwhile may be missing."""
+        self.__dict__.setdefault("_resume_listeners", []).append(listener)
+
+    def resumed(self) -> None:
+        """The bus is back (backends that can lose their connection call this)."""
+        for listener in self.__dict__.get("_resume_listeners", []):
+            listener()

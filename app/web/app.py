@@ -44,7 +44,7 @@ from app.web.kiosk import kiosk_handlers
 from app.web.live_board import live_board_handlers
 from app.web.login import login_handlers
 from app.web.pages import page_exception_handlers, page_handlers
-from app.web.permissions import LoginFirst, login_first, permitted
+from app.web.permissions import LoginFirst, live_scope_permitted, login_first, permitted
 from app.web.plan_pages import plan_page_handlers
 from app.web.planner import planner_handlers
 from app.web.planning_api import planning_handlers
@@ -58,6 +58,15 @@ from app.web.security import csrf_middleware, security_headers
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
+#: uvicorn's websocket settings for this app. Live pages send every viewer of a scope the same
+#: text: per-message deflate would compress it again for each connection (its compressor keeps
+#: per-connection context) and hold ~45 KB of zlib state per socket, so it is off and the same
+#: frame goes to all. Pages send nothing but pings and closes: no large message is buffered.
+WEBSOCKETS: dict[str, Any] = {
+    "ws": "websockets-sansio",
+    "ws_per_message_deflate": False,
+    "ws_max_size": 64 * 1024,
+}
 
 
 def _problem_handler(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
@@ -163,7 +172,8 @@ def _since(socket: WebSocket[Any, Any, Any]) -> int | None:
 async def _live_scope(muster: Muster, viewer: Viewer, scope: str) -> tuple[str, Viewer] | None:
     """The plant of a live scope the viewer may follow, and what narrows its pushes; None
     when it lies outside the viewer's rights. `dept:<code>` is any org unit inside the
-    viewer's subtree (a department head's own department, or one below a plant manager)."""
+    viewer's subtree (a department head's own department, or one below a plant manager);
+    so is `board:<code>`, the HR live board of that unit (it spans plants: no plant)."""
     kind, _, key = scope.partition(":")
     if kind == "plant" and key in viewer.plants:
         return key, viewer
@@ -173,6 +183,13 @@ async def _live_scope(muster: Muster, viewer: Viewer, scope: str) -> tuple[str, 
     if kind == "photo":
         plant = await queries.photo_plant(muster.store, key)
         return (plant, viewer) if plant in viewer.plants else None
+    if kind == "board":  # HR's live board of an org unit inside the viewer's subtree
+        row = await muster.store.afetch_one(
+            "SELECT code, path FROM org_units WHERE code = :k", {"k": key}
+        )
+        if row is None or not row["path"].startswith(viewer.scope.path):
+            return None
+        return "", viewer
     if kind == "dept":
         row = await muster.store.afetch_one(
             "SELECT code, plant FROM org_units WHERE code = :k OR id = :k", {"k": key}
@@ -213,7 +230,9 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
             await hub.serve(inbox)
         return
     viewer = await viewer_of(muster.store, principal.scope, principal.employee_no)
-    allowed = await _live_scope(muster, viewer, scope) if viewer is not None else None
+    allowed = None
+    if viewer is not None and live_scope_permitted(principal.role, scope):
+        allowed = await _live_scope(muster, viewer, scope)
     if viewer is None or allowed is None:
         await socket.close(code=4403, reason="scope not allowed")
         return

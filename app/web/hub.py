@@ -1,8 +1,10 @@
 """The websocket hub: projections say which sessions changed; the hub re-renders the
-affected plant wallboards and session pages once per tick and pushes them to clients.
+affected plant wallboards, HR boards and session pages once per tick and pushes them.
 
 Changes travel over the event bus (`muster.live.session.<id>`), so the same hub works when
-projections run in this process (embedded) or in `muster worker` processes (scale-out).
+projections run in this process (embedded) or in `muster worker` processes (scale-out). When
+the bus comes back after an outage every open scope is pushed again: what changed meanwhile
+shows at once, and alert notices published meanwhile arrive from the stream.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -21,11 +23,9 @@ from litestar import WebSocket
 from app.bootstrap import Muster
 from app.projections import queries
 from app.projections.visibility import Viewer
-from app.streams.bus import Subscription
-from app.web.alert_text import describe
+from app.streams.bus import Message, Subscription
 from app.web.live_anomalies import AnomalyFeed
-from app.web.pages import photo_context
-from app.web.render import render
+from app.web.live_views import alert_text, board_unit, render_scope
 
 log = structlog.get_logger(__name__)
 
@@ -37,13 +37,15 @@ QUEUE = 16
 SEND_TIMEOUT_S = 5.0
 #: alert notices kept for clients that reconnect with `?since=`
 RECENT_ALERTS = 1000
+#: toasts a page that reconnects is shown of those it missed (the newest)
+REPLAY_TOASTS = 5
 
 
 @dataclass(eq=False)
 class Client:
-    """One connected websocket: its scope ('plant:P1', 'session:<id>'), format and language,
-    and the plants its user may see (looked up once, when it connects: every push of a session
-    page is redacted by them)."""
+    """One connected websocket: its scope ('plant:P1', 'session:<id>', 'board:<org>'), format
+    and language, and the plants its user may see (looked up once, when it connects: every
+    push of a session page is redacted by them)."""
 
     socket: WebSocket[Any, Any, Any]
     scope: str
@@ -61,8 +63,13 @@ class Client:
     #: a photo page's session, the one it compares the photo with
     session: str | None = None
     sent_version: int = -1
-    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=QUEUE))
+    #: messages waiting to be sent, at most `QUEUE` (a deque and a future on demand: an
+    #: `asyncio.Queue` costs four times the memory, and there is one per screen)
+    pending: deque[str] = field(default_factory=deque)
+    waiter: asyncio.Future[None] | None = None
     dropped: bool = False
+    #: when the send under way began (loop time), None while idle
+    sending_since: float | None = None
 
 
 class LiveHub:
@@ -75,27 +82,36 @@ class LiveHub:
         self.refresh_s = refresh_s
         self.clients: dict[str, set[Client]] = defaultdict(set)
         self._dirty_sessions: set[str] = set()
+        self._refresh_all = False
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscription: Subscription | None = None
         self._alerts: Subscription | None = None
-        self.recent_alerts: deque[dict[str, Any]] = deque(maxlen=RECENT_ALERTS)
+        #: alert notices by version (log position), oldest first
+        self._recent: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        #: org path of each HR board scope with clients
+        self._board_paths: dict[str, str] = {}
         self.dropped = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
         self.pushes = 0
         self.anomalies = AnomalyFeed(muster.store)
+
+    @property
+    def recent_alerts(self) -> list[dict[str, Any]]:
+        """The alert notices kept for `?since=`, oldest first."""
+        return list(self._recent.values())
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
         await self.anomalies.changed(())  # anomaly messages start with what comes next
+        self.muster.bus.on_resume(self.resync)
         self._subscription = await self.muster.bus.subscribe(self.muster.live_subject + ".*")
         self._alerts = await self.muster.bus.subscribe(self.muster.alert_subject + ".*")
         self._tasks = [
             asyncio.create_task(self._consume(self._subscription)),
             asyncio.create_task(self._consume_alerts(self._alerts)),
             asyncio.create_task(self._flush_forever()),
+            asyncio.create_task(self._watch_sends()),
         ]
 
     async def stop(self) -> None:
@@ -108,72 +124,88 @@ class LiveHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def resync(self) -> None:
+        """Push every open scope again (the bus is back: changes may have been missed)."""
+        self._refresh_all = True
+        self._changed.set()
+
     async def _consume(self, subscription: Subscription) -> None:
-        async for message in subscription:
-            try:
-                self._dirty_sessions.add(json.loads(message.data)["session_id"])
-                self._changed.set()
-            except (ValueError, KeyError):
-                log.warning("ignored malformed live message", subject=message.subject)
+        await self._follow(subscription, self._session_changed)
 
     async def _consume_alerts(self, subscription: Subscription) -> None:
-        async for message in subscription:
+        await self._follow(subscription, self._alert_message)
+
+    @staticmethod
+    async def _follow(subscription: Subscription, handle: Callable[[Message], None]) -> None:
+        """Hand every message to `handle` until the subscription ends; a failure of the
+        subscription is logged and it is followed again (live pages must not fall silent)."""
+        while True:
             try:
-                self.push_alert(json.loads(message.data))
-            except (ValueError, KeyError, TypeError):
-                log.warning("ignored malformed alert message", subject=message.subject)
+                async for message in subscription:
+                    handle(message)
+                return
+            except Exception:
+                log.exception("a live subscription failed; following it again")
+                await asyncio.sleep(1.0)
+
+    def _session_changed(self, message: Message) -> None:
+        try:
+            self._dirty_sessions.add(json.loads(message.data)["session_id"])
+            self._changed.set()
+        except (ValueError, KeyError):
+            log.warning("ignored malformed live message", subject=message.subject)
+
+    def _alert_message(self, message: Message) -> None:
+        try:
+            self.push_alert(json.loads(message.data))
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored malformed alert message", subject=message.subject)
 
     def push_alert(self, note: dict[str, Any]) -> None:
         """An alert notice: a toast on every inbox socket of its recipients; the JSON message
-        to JSON clients it is addressed to or whose plant or session it is about."""
-        self.recent_alerts.append(note)
+        to JSON clients it is addressed to or whose plant or session it is about. A notice
+        seen before (delivered again after an outage) is not sent twice."""
+        version = int(note.get("version", 0))
+        if version in self._recent:
+            return
+        self._recent[version] = note
+        if len(self._recent) > RECENT_ALERTS:
+            self._recent.popitem(last=False)
+        session_id = note["alert"]["subject"].get("session_id")
+        if session_id:  # boards list a session's open alerts
+            self._dirty_sessions.add(session_id)
+            self._changed.set()
         toasts: dict[str, str] = {}
         for clients in list(self.clients.values()):
             for client in list(clients):
-                text = self._alert_text(client, note, toasts)
+                text = alert_text(client, note, toasts)
                 if text is not None:
                     self._offer(client, text)
                     self.pushes += 1
-
-    @staticmethod
-    def _alert_text(client: Client, note: dict[str, Any], toasts: dict[str, str]) -> str | None:
-        """What `client` is sent of an alert notice, if anything (`toasts`: rendered ones)."""
-        alert = note["alert"]
-        mine = client.login in alert["recipients"]
-        if client.scope == "inbox" and mine and client.fmt != "json":
-            if note["notice"] != "raised":
-                return None
-            if client.lang not in toasts:
-                title, detail = describe(alert, client.lang)
-                toasts[client.lang] = render(
-                    "_alert_toast.html", client.lang, title=title, detail=detail
-                )
-            return toasts[client.lang]
-        subject = alert["subject"]
-        about = {
-            f"plant:{alert.get('plant')}",
-            f"session:{subject.get('session_id')}",
-            f"dept:{subject.get('org_code')}",
-        }
-        if client.fmt == "json" and (mine or client.scope in about):
-            return json.dumps(note, ensure_ascii=False)
-        return None
 
     def _replay(self, client: Client) -> None:
         """The alert notices after `client.since` (a reconnecting client's last version)."""
         if client.since is None:
             return
         toasts: dict[str, str] = {}
-        for note in list(self.recent_alerts):
-            if int(note.get("version", 0)) > client.since:
-                text = self._alert_text(client, note, toasts)
+        missed = []
+        for version, note in list(self._recent.items()):
+            if version > client.since:
+                text = alert_text(client, note, toasts)
                 if text is not None:
-                    self._offer(client, text)
+                    missed.append(text)
+        if client.fmt != "json":  # a page shows the newest few; the inbox lists them all
+            missed = missed[-REPLAY_TOASTS:]
+        for text in missed:
+            self._offer(client, text)
 
     # -- clients -----------------------------------------------------------------------------
 
     async def serve(self, client: Client) -> None:
         """Register `client`, send its snapshot, then push until it disconnects."""
+        if client.scope.startswith("board:") and client.scope not in self._board_paths:
+            unit = await board_unit(self.muster, client.scope.partition(":")[2])
+            self._board_paths[client.scope] = unit["path"] if unit else ""
         self.clients[client.scope].add(client)
         writer = asyncio.create_task(self._write(client))
         try:
@@ -187,25 +219,47 @@ class LiveHub:
             self.clients[client.scope].discard(client)
             if not self.clients[client.scope]:
                 del self.clients[client.scope]
+                self._board_paths.pop(client.scope, None)
             writer.cancel()
 
     async def _write(self, client: Client) -> None:
+        loop = asyncio.get_running_loop()
         while not client.dropped:
-            text = await client.queue.get()
+            if not client.pending:
+                client.waiter = loop.create_future()
+                await client.waiter
+                client.waiter = None
+                continue
+            client.sending_since = loop.time()
             try:
-                await asyncio.wait_for(client.socket.send_text(text), SEND_TIMEOUT_S)
-            except TimeoutError:
-                self._drop(client)
+                await client.socket.send_text(client.pending.popleft())
+            except Exception:  # the socket is gone: `serve` ends this client
+                return
+            client.sending_since = None
+
+    async def _watch_sends(self) -> None:
+        """Drop clients whose send has not finished within `SEND_TIMEOUT_S` (one look per
+        second for all, instead of a timer per send)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(1.0)
+            late = loop.time() - SEND_TIMEOUT_S
+            for clients in list(self.clients.values()):
+                for client in list(clients):
+                    if client.sending_since is not None and client.sending_since < late:
+                        self._drop(client)
 
     def _offer(self, client: Client, text: str) -> None:
         """Queue a message; a client whose queue is full is dropped, so one slow screen never
         holds up the others or grows the server's memory."""
         if client.dropped:
             return
-        try:
-            client.queue.put_nowait(text)
-        except asyncio.QueueFull:
+        if len(client.pending) >= QUEUE:
             self._drop(client)
+            return
+        client.pending.append(text)
+        if client.waiter is not None and not client.waiter.done():
+            client.waiter.set_result(None)
 
     def _drop(self, client: Client) -> None:
         if client.dropped:
@@ -217,7 +271,7 @@ class LiveHub:
         task = asyncio.ensure_future(close)
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
-    # -- rendering ---------------------------------------------------------------------------
+    # -- pushing -----------------------------------------------------------------------------
 
     async def _flush_forever(self) -> None:
         loop = asyncio.get_running_loop()
@@ -228,9 +282,12 @@ class LiveHub:
                     await self._changed.wait()
             self._changed.clear()
             try:
-                if loop.time() - refreshed >= self.refresh_s:
+                if self._refresh_all or loop.time() - refreshed >= self.refresh_s:
+                    # Sessions enter and leave the live window with the clock, not with events;
+                    # after a bus outage, changes may have been missed.
                     refreshed = loop.time()
-                    # Sessions enter and leave the live window with the clock, not with events.
+                    self._refresh_all = False
+                    self._dirty_sessions.clear()
                     for scope in list(self.clients):
                         await self._push_scope(scope)
                 await self.flush()
@@ -251,6 +308,8 @@ class LiveHub:
             for scope, clients in self.clients.items()
             if scope.startswith("dept:") and any(c.plant in plants.values() for c in clients)
         }
+        if self._board_paths:
+            scopes |= await self._boards_of(set(plants.values()))
         if any(scope.startswith("photo:") for scope in self.clients):
             photos = await queries.photos_of_sessions(self.muster.store, sorted(dirty))
             scopes |= {f"photo:{photo_id}" for photo_id in photos}
@@ -266,7 +325,7 @@ class LiveHub:
         listeners = [
             c
             for scope in scopes & set(self.clients)
-            if not scope.startswith("photo:")
+            if not scope.startswith(("photo:", "board:"))
             for c in self.clients[scope]
             if c.fmt == "json"
         ]
@@ -281,79 +340,32 @@ class LiveHub:
                     self._offer(client, await self.anomalies.message(anomaly, client.visible))
                     self.pushes += 1
 
+    async def _boards_of(self, plants: set[str]) -> set[str]:
+        """The HR board scopes that show sessions of `plants`: their unit holds the plant or
+        lies inside it."""
+        if not plants:
+            return set()
+        params = {f"p{i}": p for i, p in enumerate(sorted(plants))}
+        rows = await self.muster.store.afetch(
+            f"SELECT path FROM org_units WHERE code IN ({', '.join(':' + k for k in params)})",
+            params,
+        )
+        paths = [r["path"] for r in rows]
+        return {
+            scope
+            for scope, unit in self._board_paths.items()
+            if any(p.startswith(unit) or unit.startswith(p) for p in paths)
+        }
+
     async def _push_scope(self, scope: str, only: Client | None = None) -> None:
         targets = [only] if only is not None else list(self.clients.get(scope, ()))
         if not targets or scope == "inbox":
             return
-        kind, _, key = scope.partition(":")
-        if kind == "photo":
-            await self._push_photo(key, targets)
+        rendered = await render_scope(self.muster, scope, targets)
+        if rendered is None:
             return
-        settings = self.muster.settings
-        now = datetime.now(UTC)
-        board: dict[str, Any] = {}
-        detail: queries.SessionDetail | None = None
-        if kind in ("plant", "dept"):
-            plant = key if kind == "plant" else targets[0].plant
-            board = await queries.plant_board(
-                self.muster.store, plant or "", now, self.muster.policy, settings.dept_alert_rate
-            )
-            version = int(board["version"])
-            template, name = "_board.html", "board"
-        else:
-            detail = await queries.session_detail(
-                self.muster.store, key, now, self.muster.policy, settings.dept_alert_rate
-            )
-            if detail is None:
-                return
-            version = int(detail.unredacted["version"])
-            template, name = "_session_body.html", "session"
-        # One render per format and language; a session page also per set of visible plants
-        # (a wallboard shows no look-alikes, so all its viewers share one).
-        rendered: dict[tuple[str, str, frozenset[str], Any], str] = {}
-        for client in targets:
-            visible = client.visible if detail is not None else frozenset()
-            seer = client.viewer
-            key_ = (client.fmt, client.lang, visible, seer.key if seer else None)
-            if key_ not in rendered:
-                # A wallboard shows no look-alikes; a session page shows them as `visible` may.
-                if detail is None:
-                    view = seer.board(board) if seer else board
-                else:
-                    view = detail.seen_from(visible, seer.people if seer else None)
-                if client.fmt == "json":
-                    rendered[key_] = json.dumps(
-                        {
-                            "type": kind,
-                            "id": key,
-                            "version": version,
-                            name: view,
-                        },
-                        ensure_ascii=False,
-                        default=str,
-                    )
-                else:
-                    rendered[key_] = render(
-                        template, client.lang, oob=True, now=now, **{name: view}
-                    )
-            self._offer(client, rendered[key_])
-            client.sent_version = version
-            self.pushes += 1
-
-    async def _push_photo(self, photo_id: str, targets: list[Client]) -> None:
-        """A photo evidence page: its body again (analysed, counted again, reused …)."""
-        for client in targets:
-            context = await photo_context(self.muster, photo_id, client.visible, client.session)
-            if context is None:
-                continue
-            self.pushes += 1
-            if client.fmt == "json":
-                message = {"type": "photo", "id": photo_id, "version": self.pushes}
-                text = json.dumps(
-                    {**message, "photo": context["photo"], "pending": context["pending"]},
-                    ensure_ascii=False,
-                    default=str,
-                )
-            else:
-                text = render("_photo_body.html", client.lang, oob=True, **context)
+        version, texts = rendered
+        for client, text in texts:
             self._offer(client, text)
+            client.sent_version = version if version >= 0 else client.sent_version + 1
+            self.pushes += 1

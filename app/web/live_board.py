@@ -1,5 +1,7 @@
 """`/live`: HR's board of every session today across the plants in their scope; narrowed to
-a workshop or department (a department head's own view), it counts that unit's people."""
+a workshop or department (a department head's own view), it counts that unit's people. The
+page follows `/ws/live?scope=board:<org>`: the hub pushes the board again when a session in
+it changes (no polling)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,6 @@ from app.web.auth import principal_of
 from app.web.common import html_page, lang_of, login_redirect, muster_of
 from app.web.i18n import t
 from app.web.render import PLANT_TZ, render
-
-#: the board refreshes itself this often (seconds)
-REFRESH_S = 5
 
 
 @get("/live")
@@ -44,7 +43,6 @@ async def live_board(request: Request[Any, Any, Any]) -> Response[Any]:
         "units": units,
         "org": org.code,
         "org_name": next((u["name"] for u in units if u["code"] == org.code), org.code),
-        "refresh_s": REFRESH_S,
         "now": now,
         "now_iso": iso(now),
     }

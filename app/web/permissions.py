@@ -171,6 +171,19 @@ def login_first(_: Request[Any, Any, Any], exc: LoginFirst) -> Response[Any]:
     return Redirect(f"/login?next={quote(exc.path)}")
 
 
+#: `/ws/live` scopes that mirror a page only some roles may open need that page's roles (the
+#: others are open to whoever may use the socket, inside their org subtree)
+LIVE_SCOPES: dict[str, Rule] = {
+    "board": PERMISSIONS[("GET", "/live")],  # HR's live board
+}
+
+
+def live_scope_permitted(role: str, scope: str) -> bool:
+    """Whether `role` may follow the live scope `scope` (`kind:key`)."""
+    rule = LIVE_SCOPES.get(scope.partition(":")[0])
+    return rule is None or role in rule.roles
+
+
 def _bare(path: str) -> str:
     """`/sessions/{session_id:str}` and `/sessions/{session_id}` name the same route."""
     return re.sub(r"\{(\w+):[^}]+\}", r"{\1}", path)

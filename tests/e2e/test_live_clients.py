@@ -121,3 +121,66 @@ def test_a_client_that_cannot_keep_up_is_dropped_and_the_others_get_everything(
     for client in fast:
         versions = [json.loads(t)["version"] for t in client.socket.sent]  # type: ignore[attr-defined]
         assert versions == list(range(1, 4 * QUEUE))
+
+
+def test_a_notice_delivered_twice_shows_once_and_a_resumed_bus_pushes_every_page_again(
+    muster: Muster, plant: Plant
+) -> None:
+    async def scenario() -> list[dict[str, Any]]:
+        hub = LiveHub(muster, tick_s=0.01)
+        await hub.start()
+        screen = Screen()
+        client = Client(screen, "plant:P1", "json", "zh-CN", frozenset(), login="sz1")  # type: ignore[arg-type]
+        hub.clients["plant:P1"].add(client)  # as `serve` registers it
+        writer = asyncio.create_task(hub._write(client))
+        try:
+            hub.push_alert(note(7))
+            hub.push_alert(note(7))  # again, as a stream delivers it after an outage
+            await asyncio.sleep(0.2)
+            assert not [t for t in screen.sent if '"type": "plant"' in t]
+            muster.bus.resumed()  # NATS is back: what changed meanwhile may be unknown
+            deadline = time.monotonic() + 5
+            while not [t for t in screen.sent if '"type": "plant"' in t]:
+                assert time.monotonic() < deadline, "no fresh board after the bus resumed"
+                await asyncio.sleep(0.02)
+        finally:
+            writer.cancel()
+            await hub.stop()
+        return [json.loads(t) for t in screen.sent]
+
+    sent = asyncio.run(scenario())
+    assert [m["version"] for m in sent if m["type"] == "alert"] == [7]
+    board = next(m for m in sent if m["type"] == "plant")
+    assert board["id"] == "P1" and board["board"]["sessions"]
+
+
+def test_the_board_socket_is_for_staff_inside_their_subtree(
+    server: LiveServer, plant: Plant
+) -> None:
+    app = server.muster.app
+    app.add_user("e04", "employee", "W1-T1", "t", password="e04-password", employee_no="E04")
+    app.add_user("w1head", "dept_head", "W1", "t", password="head-password")
+    server.muster.runner.wait_until_caught_up(30)
+
+    def token(login: str, password: str) -> str:
+        reply = httpx.post(
+            f"{server.url}/api/v1/auth/token", json={"login": login, "password": password}
+        )
+        return str(reply.json()["token"])
+
+    async def first(login: str, password: str, scope: str) -> dict[str, Any] | int:
+        """The first message on `scope`, or the HTTP status that refused the socket."""
+        url = server.url.replace("http", "ws") + f"/ws/live?scope={scope}&format=json"
+        try:
+            async with websockets.connect(f"{url}&token={token(login, password)}") as socket:
+                return json.loads(await asyncio.wait_for(socket.recv(), 10))  # type: ignore[no-any-return]
+        except websockets.InvalidStatus as refused:
+            return refused.response.status_code
+
+    board = asyncio.run(first("hr", "hr-password", "board:G"))
+    assert isinstance(board, dict) and board["type"] == "board"
+    assert {s["plant"] for s in board["board"]["sessions"]} == {"P1", "P2"}
+    mine = asyncio.run(first("w1head", "head-password", "board:W1"))
+    assert isinstance(mine, dict) and mine["board"]["narrowed"]
+    assert asyncio.run(first("w1head", "head-password", "board:P1")) == 403  # above them
+    assert asyncio.run(first("e04", "e04-password", "board:W1-T1")) == 403  # not staff

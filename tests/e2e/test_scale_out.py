@@ -29,19 +29,24 @@ def backend() -> str:
     return "postgres"
 
 
-@pytest.fixture
-def cluster_env(tmp_path: Path, pg_schema: str) -> dict[str, str]:
-    ensure_nats()
+def scale_out_env(tmp_path: Path, pg_schema: str, bus: str) -> dict[str, str]:
+    """The environment of the worker and web processes: PostgreSQL in `pg_schema`, `bus`."""
     settings = make_settings("postgres", tmp_path, pg_schema)
     return {
         **os.environ,
         "MUSTER_STORE": settings.store,
         "MUSTER_STORE_SCHEMA": pg_schema,
-        "MUSTER_BUS": "nats://127.0.0.1:4222",
+        "MUSTER_BUS": bus,
         "MUSTER_SECRET_KEY": settings.secret_key,
         "MUSTER_VAR_DIR": str(tmp_path),
         "MUSTER_PROJECTION_POLL_MS": "50",
     }
+
+
+@pytest.fixture
+def cluster_env(tmp_path: Path, pg_schema: str) -> dict[str, str]:
+    ensure_nats()
+    return scale_out_env(tmp_path, pg_schema, "nats://127.0.0.1:4222")
 
 
 def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -1,4 +1,4 @@
-// The live indicator: the only script of our own. htmx's ws extension reconnects by itself.
+// The live indicator. htmx's ws extension reconnects by itself.
 document.addEventListener("htmx:wsOpen", () => setLive(true));
 document.addEventListener("htmx:wsClose", () => setLive(false));
 function setLive(online) {
@@ -6,6 +6,25 @@ function setLive(online) {
   if (!el) return;
   el.classList.toggle("offline", !online);
   el.textContent = online ? el.dataset.online : el.dataset.offline;
+}
+
+// The inbox socket says which alert notice this tab showed last (`since=`): when it connects
+// again (the server restarted, the network dropped, another page of the same tab opened) the
+// server first sends the notices raised meanwhile, so no toast is lost.
+const SEEN = "muster.alerts.seen";
+function lastSeen() {
+  try { return Number(sessionStorage.getItem(SEEN) || 0); } catch (e) { return 0; }
+}
+function sawToast(version) {
+  try { if (version > lastSeen()) sessionStorage.setItem(SEEN, String(version)); } catch (e) { /* private mode */ }
+}
+if (window.htmx && htmx.createWebSocket) {
+  const openSocket = htmx.createWebSocket;
+  htmx.createWebSocket = (url) => {
+    const seen = lastSeen();
+    if (seen && url.includes("/ws/live?scope=inbox")) url += "&since=" + seen;
+    return openSocket(url);
+  };
 }
 
 // Alert toasts arrive over the inbox websocket; each also becomes a browser notification
@@ -18,6 +37,7 @@ function watchToasts() {
     for (const change of changes) {
       for (const toast of change.addedNodes) {
         if (!(toast instanceof HTMLElement) || !toast.classList.contains("toast")) continue;
+        sawToast(Number(toast.dataset.version || 0));
         if ("Notification" in window && Notification.permission === "granted") {
           new Notification(toast.dataset.title || "Muster", { body: toast.dataset.body || "" });
         }
