@@ -287,7 +287,6 @@ class LiveHub:
                     # after a bus outage, changes may have been missed.
                     refreshed = loop.time()
                     self._refresh_all = False
-                    self._dirty_sessions.clear()
                     for scope in list(self.clients):
                         await self._push_scope(scope)
                 await self.flush()
