@@ -1,6 +1,6 @@
 """Choose the headcount's ``CountPolicy`` on cached detections, and score policies on them.
 
-    uv run python bench/headcount_fit.py cache --seed 7,8 --rooms 40 --out var/bench/train.pkl
+    uv run python bench/headcount_fit.py cache --seed 7,8,9,10 --rooms 40 --out var/bench/train.pkl
     uv run python bench/headcount_fit.py score var/bench/train.pkl [--set agreement=3 ...]
     uv run python bench/headcount_fit.py recall var/bench/train.pkl
     uv run python bench/headcount_fit.py search var/bench/train.pkl
@@ -217,7 +217,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("what", choices=["cache", "score", "recall", "search", "errors"])
     parser.add_argument("cache_file", type=Path, nargs="?")
-    parser.add_argument("--seed", default="7,8")
+    parser.add_argument("--seed", default="7,8,9,10")
     parser.add_argument("--rooms", type=int, default=40)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--set", action="append", default=[])

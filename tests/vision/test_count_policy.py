@@ -89,6 +89,27 @@ def test_no_pictures_found_changes_nothing(room: list) -> None:  # type: ignore[
     assert count_faces(hits, POLICY, lambda boxes: [0] * len(boxes)) == count_faces(hits, POLICY)
 
 
+@given(
+    st.dictionaries(st.sampled_from(DETECTORS), st.floats(0.0, 1.5), min_size=1),
+    st.sampled_from(DETECTORS),
+    st.floats(0.0, 1.0),
+)
+def test_a_surer_sighting_never_makes_a_face_count_less(
+    seen: dict[str, float], detector: str, more: float
+) -> None:
+    """One face seen by some detectors: a detector seeing it more surely (or at all) never
+    takes it out of the count, nor out of the range's low or high end."""
+    surer = {**seen, detector: seen.get(detector, 0.0) + more}
+    (before,) = count_faces(_one(*seen.items()), POLICY).faces  # type: ignore[arg-type]
+    (after,) = count_faces(_one(*surer.items()), POLICY).faces  # type: ignore[arg-type]
+    assert after.counted >= before.counted
+    sure_before = before.counted and not before.in_doubt
+    assert (after.counted and not after.in_doubt) >= sure_before
+    assert (after.counted or after.reason is Reason.POSSIBLE) >= (
+        before.counted or before.reason is Reason.POSSIBLE
+    )
+
+
 def _one(*sightings: tuple[str, float], size: int = 60) -> Detection | list[Detection]:
     return [Detection(Box(100, 100, size, size), _score(d, s), d) for d, s in sightings]
 
@@ -99,7 +120,8 @@ def _one(*sightings: tuple[str, float], size: int = 60) -> Detection | list[Dete
         ([("yunet", 1.0)], 60, True, Reason.CLEAR, False),
         ([("yunet", 0.5), ("blaze", 0.5)], 60, True, Reason.AGREED, False),
         ([("yunet", 0.35), ("blaze", 0.35)], 60, True, Reason.AGREED, True),
-        ([("yunet", 0.25), ("blaze", 0.25)], 60, False, Reason.POSSIBLE, True),
+        ([("yunet", 0.45), ("blaze", 0.1)], 60, False, Reason.POSSIBLE, True),
+        ([("yunet", 0.3), ("blaze", 0.2)], 60, False, Reason.FAINT, False),
         ([("yunet", 0.1), ("blaze", 0.1)], 60, False, Reason.FAINT, False),
         ([("yunet", 0.8)], 60, False, Reason.POSSIBLE, True),
         ([("yunet", 0.1)], 60, False, Reason.FAINT, False),

@@ -73,7 +73,7 @@ class CountPolicy:
     #: faces narrower than this (pixels, at the size the photo is analysed) are not counted
     min_size: int = 20
     #: an uncounted face whose best hit is this far from floor to sure is a possible face
-    possible: float = 0.2
+    possible: float = 0.4
     #: a face counted by agreement whose strengths add up to less than this is not sure (it is
     #: left out of the range's low end)
     doubt: float = 0.8
