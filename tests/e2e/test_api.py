@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, Plant
+from tests.support.checkins import badge
 
 
 def device(server: LiveServer, token: str) -> httpx.Client:
@@ -27,16 +28,6 @@ def login(server: LiveServer, name: str, password: str) -> httpx.Client:
     return httpx.Client(
         base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
-
-
-def badge(plant: Plant, employee: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "client_event_id": str(uuid.uuid4()),
-        "session_id": plant.session_id,
-        "method": "badge",
-        "badge_uid": plant.badges[employee],
-        **extra,
-    }
 
 
 def assert_problem(reply: httpx.Response, status: int, slug: str) -> dict[str, Any]:

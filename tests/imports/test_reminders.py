@@ -12,24 +12,20 @@ from app.bootstrap import Muster, build
 from app.settings import Settings
 from tests.imports.files import PLANT
 from tests.imports.test_importer import run
+from tests.support.clock import ManualClock
 
 CST = timezone(timedelta(hours=8))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 1, 12, 0, tzinfo=CST)
-
-    def __call__(self) -> datetime:
-        return self.now
-
+class Clock(ManualClock):
     def day(self, text: str) -> None:
+        """Eight in the morning of plant day `text`."""
         self.now = datetime.fromisoformat(f"{text}T08:00:00+08:00")
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 12, 1, 12, 0, tzinfo=CST))
 
 
 @pytest.fixture

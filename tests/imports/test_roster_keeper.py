@@ -14,19 +14,12 @@ from app.bootstrap import Muster, build
 from app.settings import Settings
 from tests.imports.files import EMPLOYEES
 from tests.imports.test_importer import load, run
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.fromisoformat("2026-12-08T09:30:00+08:00")
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.support.clock import ManualClock
 
 
 @pytest.fixture
 def muster(settings: Settings) -> Iterator[Muster]:
-    wired = build(settings, clock=Clock())
+    wired = build(settings, clock=ManualClock(datetime.fromisoformat("2026-12-08T09:30:00+08:00")))
     yield wired
     wired.close()
 

@@ -4,7 +4,6 @@ when the condition clears, and a restarted engine carries on where it stopped.""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,25 +13,14 @@ import pytest
 from app.bootstrap import Muster, build
 from app.settings import Settings
 from tests.conftest import Plant, load_plant
-from tests.support.checkins import check_in
-
-
-class Clock:
-    """The engine's time, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.support.checkins import badge, check_in
+from tests.support.clock import ManualClock as Clock
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    """The engine's time, moved by the test."""
+    return Clock(datetime.now(UTC))
 
 
 @pytest.fixture
@@ -66,15 +54,7 @@ def open_rules(muster: Muster) -> list[tuple[str, str | None]]:
 
 
 def badge_in(muster: Muster, plant: Plant, *employees: str) -> None:
-    items = [
-        {
-            "client_event_id": str(uuid.uuid4()),
-            "session_id": plant.session_id,
-            "method": "badge",
-            "badge_uid": plant.badges[e],
-        }
-        for e in employees
-    ]
+    items = [badge(plant, e) for e in employees]
     assert [a.status_code for a in check_in(muster, plant.p1_token, items)] == [201] * len(items)
 
 

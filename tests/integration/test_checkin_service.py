@@ -13,17 +13,7 @@ from app.bootstrap import Muster
 from app.domain.attendance import Attendance
 from app.domain.errors import DeviceNotRecognised
 from tests.conftest import Plant
-from tests.support.checkins import check_in
-
-
-def item(plant: Plant, employee: str, cei: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "client_event_id": cei or str(uuid.uuid4()),
-        "session_id": plant.session_id,
-        "method": "badge",
-        "badge_uid": plant.badges[employee],
-        **extra,
-    }
+from tests.support.checkins import badge, check_in
 
 
 def stored_attendance(muster: Muster) -> int:
@@ -35,7 +25,7 @@ def stored_attendance(muster: Muster) -> int:
 
 
 def test_the_same_batch_twice_creates_each_record_once(muster: Muster, plant: Plant) -> None:
-    batch = [item(plant, f"E{n:02d}") for n in range(1, 9)]
+    batch = [badge(plant, f"E{n:02d}") for n in range(1, 9)]
     first = check_in(muster, plant.p1_token, batch, offline=True)
     again = check_in(muster, plant.p1_token, batch, offline=True)
     assert [o.status_code for o in first] == [201] * 8
@@ -56,8 +46,8 @@ def test_the_same_batch_twice_creates_each_record_once(muster: Muster, plant: Pl
 def test_a_second_check_in_of_the_same_person_is_a_duplicate_not_a_record(
     muster: Muster, plant: Plant
 ) -> None:
-    (first,) = check_in(muster, plant.p1_token, [item(plant, "E01")])
-    (second,) = check_in(muster, plant.p1_token, [item(plant, "E01")])
+    (first,) = check_in(muster, plant.p1_token, [badge(plant, "E01")])
+    (second,) = check_in(muster, plant.p1_token, [badge(plant, "E01")])
     assert first.status_code == 201 and first.body["message"] == "签到成功"
     assert second.status_code == 200
     assert second.body["checkin_id"] == first.body["checkin_id"]
@@ -67,7 +57,7 @@ def test_a_second_check_in_of_the_same_person_is_a_duplicate_not_a_record(
 
 
 def test_the_same_item_racing_in_one_batch_is_stored_once(muster: Muster, plant: Plant) -> None:
-    same = item(plant, "E02", cei="race-1")
+    same = badge(plant, "E02", cei="race-1")
     results = check_in(muster, plant.p1_token, [same, dict(same), dict(same)], offline=True)
     assert sorted(o.status_code for o in results) == [200, 200, 201]
     assert len({o.body["checkin_id"] for o in results}) == 1
@@ -75,7 +65,7 @@ def test_the_same_item_racing_in_one_batch_is_stored_once(muster: Muster, plant:
 
 
 def test_a_walk_in_is_accepted_and_flagged(muster: Muster, plant: Plant) -> None:
-    (outcome,) = check_in(muster, plant.p1_token, [item(plant, "E13")])  # not on the roster
+    (outcome,) = check_in(muster, plant.p1_token, [badge(plant, "E13")])  # not on the roster
     assert outcome.status_code == 201
     assert outcome.body["status"] == "flagged"
     assert outcome.body["flags"] == ["walk_in"]
@@ -132,17 +122,17 @@ def test_a_manual_check_in_keeps_its_reason_and_is_taken_without_one(
 def test_a_mixed_batch_answers_each_item_from_what_is_stored(muster: Muster, plant: Plant) -> None:
     """Badge and manual items, people already checked in and an unknown session in one batch:
     each item gets its own answer, looked up together for the whole batch."""
-    (earlier,) = check_in(muster, plant.p1_token, [item(plant, "E04")])
+    (earlier,) = check_in(muster, plant.p1_token, [badge(plant, "E04")])
     manual = {
         "session_id": plant.session_id,
         "method": "manual",
         "reason": "工牌遗忘",
     }
     batch = [
-        item(plant, "E05"),
+        badge(plant, "E05"),
         {**manual, "client_event_id": "m-06", "employee_id": "E06"},
         {**manual, "client_event_id": "m-04", "employee_id": "E04"},  # came by badge before
-        item(plant, "E07", session_id=str(uuid.uuid4())),
+        badge(plant, "E07", session_id=str(uuid.uuid4())),
         {**manual, "client_event_id": "m-06-again", "employee_id": "E06"},
     ]
     results = check_in(muster, plant.p1_token, batch, offline=True)
@@ -155,7 +145,7 @@ def test_a_mixed_batch_answers_each_item_from_what_is_stored(muster: Muster, pla
 
 
 def test_a_session_of_another_plant_is_refused(muster: Muster, plant: Plant) -> None:
-    other = item(plant, "E15", session_id=plant.other_plant_session_id)
+    other = badge(plant, "E15", session_id=plant.other_plant_session_id)
     (outcome,) = check_in(muster, plant.p1_token, [other])
     assert outcome.status_code == 403
     assert outcome.body["type"].endswith("session-other-plant")
@@ -165,26 +155,26 @@ def test_a_session_of_another_plant_is_refused(muster: Muster, plant: Plant) -> 
 def test_cross_plant_trainee_checks_in_with_the_host_plant_device(
     muster: Muster, plant: Plant
 ) -> None:
-    (outcome,) = check_in(muster, plant.p1_token, [item(plant, "E15")])  # employee of plant P2
+    (outcome,) = check_in(muster, plant.p1_token, [badge(plant, "E15")])  # employee of plant P2
     assert outcome.status_code == 201 and outcome.body["status"] == "accepted"
 
 
 def test_revoked_device_is_refused_and_nothing_changes(muster: Muster, plant: Plant) -> None:
-    check_in(muster, plant.p1_token, [item(plant, "E04")])
+    check_in(muster, plant.p1_token, [badge(plant, "E04")])
     muster.app.revoke_device("tablet-p1", "lost", "test")
     muster.runner.run_once()
     with pytest.raises(DeviceNotRecognised):
-        check_in(muster, plant.p1_token, [item(plant, "E05")])
+        check_in(muster, plant.p1_token, [badge(plant, "E05")])
     assert stored_attendance(muster) == 1
 
 
 def test_one_bad_item_never_fails_the_others(muster: Muster, plant: Plant) -> None:
     batch: list[Any] = [
-        item(plant, "E06"),
+        badge(plant, "E06"),
         {"client_event_id": 5},
         "nonsense",
-        item(plant, "E07", session_id="not-a-session"),
-        item(plant, "E08"),
+        badge(plant, "E07", session_id="not-a-session"),
+        badge(plant, "E08"),
     ]
     results = check_in(muster, plant.p1_token, batch, offline=True)
     assert [o.status_code for o in results] == [201, 422, 422, 404, 201]
@@ -199,7 +189,7 @@ def test_offline_sync_uses_the_corrected_device_time(muster: Muster, plant: Plan
     (outcome,) = check_in(
         muster,
         plant.p1_token,
-        [item(plant, "E09", device_time=device_time.isoformat())],
+        [badge(plant, "E09", device_time=device_time.isoformat())],
         offline=True,
         sent_at=sent_at,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,18 @@ from app.bootstrap import Muster
 from app.domain.errors import Refusal
 from app.services.commands import CheckInCommand
 from app.web.checkins import http_answer, parse_item
+from tests.conftest import Plant
+
+
+def badge(plant: Plant, employee: str, cei: str | None = None, **extra: Any) -> dict[str, Any]:
+    """One badge check-in of `employee` to the plant's running session, as a device sends it."""
+    return {
+        "client_event_id": cei or str(uuid.uuid4()),
+        "session_id": plant.session_id,
+        "method": "badge",
+        "badge_uid": plant.badges[employee],
+        **extra,
+    }
 
 
 @dataclass
