@@ -2,6 +2,7 @@
 
     uv run python bench/imports.py                       # both stores
     uv run python bench/imports.py --stores sqlite --employees 2000 --sessions 400
+    uv run python bench/imports.py --stores sqlite --profile sessions   # where its time goes
 
 For each store it builds a fresh Muster, generates a plant's files (org tree, positions,
 courses, `--employees` people, `--sessions` sessions spread over the coming year with 30
@@ -16,6 +17,8 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import random
 import statistics
 import tempfile
@@ -110,7 +113,7 @@ def settings_for(store: str, tmp: Path) -> tuple[Settings, str | None]:
     return Settings(store=PG, store_schema=schema, var_dir=tmp, secret_key="b"), schema
 
 
-def run(store: str, employees: int, sessions: int) -> dict[str, float]:
+def run(store: str, employees: int, sessions: int, profile: str = "") -> dict[str, float]:
     out: dict[str, float] = {}
     data = files(employees, sessions)
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,9 +121,16 @@ def run(store: str, employees: int, sessions: int) -> dict[str, float]:
         muster = build(settings)
         try:
             for kind, text in data.items():
+                profiler = cProfile.Profile() if kind == profile else None
                 started, cpu = time.perf_counter(), time.process_time()
+                if profiler is not None:
+                    profiler.enable()
                 result = muster.imports.run(kind, text.encode(), actor="bench")
                 out[kind] = time.perf_counter() - started
+                if profiler is not None:
+                    profiler.disable()
+                    stats = pstats.Stats(profiler).strip_dirs().sort_stats("tottime")
+                    stats.print_stats(15)
                 out[f"{kind} cpu"] = time.process_time() - cpu
                 assert result.applied, result.errors[:3]
                 print(
@@ -171,9 +181,10 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument("--employees", type=int, default=10_000)
     parser.add_argument("--sessions", type=int, default=2_000)
+    parser.add_argument("--profile", default="", help="an import kind to profile (cProfile)")
     args = parser.parse_args()
     for store in args.stores.split(","):
-        figures = run(store, args.employees, args.sessions)
+        figures = run(store, args.employees, args.sessions, args.profile)
         both = figures["employees"] + figures["sessions"]
         print(
             f"{store}: employees + sessions {both:.1f} s; "
