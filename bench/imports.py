@@ -129,8 +129,9 @@ def run(store: str, employees: int, sessions: int, profile: str = "") -> dict[st
                 out[kind] = time.perf_counter() - started
                 if profiler is not None:
                     profiler.disable()
-                    stats = pstats.Stats(profiler).strip_dirs().sort_stats("tottime")
-                    stats.print_stats(15)
+                    stats = pstats.Stats(profiler).strip_dirs()
+                    stats.sort_stats("cumulative").print_stats(25)
+                    stats.sort_stats("tottime").print_stats(12)
                 out[f"{kind} cpu"] = time.process_time() - cpu
                 assert result.applied, result.errors[:3]
                 print(

@@ -168,12 +168,17 @@ def team_share(
 ) -> list[Conflict]:
     """Teams of which more than `share` of the people would be away in training at once
     (this session and the ones overlapping it)."""
+    mine = {teams.team_of[no] for no in sitting.roster if no in teams.team_of}
+    if not mine:
+        return []
     away: set[str] = set(sitting.roster)
     for other in _others(sitting, others):
         away |= other.roster
-    gone_from = Counter(teams.team_of.get(no) for no in away)
+    # only the teams of this roster are counted (the others' people are mostly elsewhere)
+    team_of = teams.team_of
+    gone_from = Counter(t for t in map(team_of.get, away) if t in mine)
     found = []
-    for team in sorted({teams.team_of[no] for no in sitting.roster if no in teams.team_of}):
+    for team in sorted(mine):
         size, gone = teams.size.get(team, 0), gone_from[team]
         if size and gone / size > share:
             found.append(
@@ -193,6 +198,7 @@ def conflicts(
     share: float = DEFAULT_TEAM_SHARE,
 ) -> list[Conflict]:
     """Every conflict of `sitting`, kind by kind."""
+    others = _others(sitting, others)  # the sessions at the same time, found once
     return [
         *person_double_booked(sitting, others),
         *trainer_double_booked(sitting, others),
