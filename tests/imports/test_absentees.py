@@ -14,6 +14,8 @@ from app.bootstrap import Muster, build
 from app.services.absentees import missed_in, offered_for
 from app.services.session_planner import Draft, Outcome
 from app.settings import Settings
+from tests.conftest import LiveServer
+from tests.e2e.test_api import login
 from tests.imports.test_importer import load, run
 
 NOW = datetime.fromisoformat("2026-12-02T08:00:00+08:00")
@@ -43,7 +45,8 @@ def numbers(rows: list[dict[str, Any]]) -> list[str]:
     return [r["employee_no"] for r in rows]
 
 
-def test_who_missed_a_session_is_offered_the_next_one_of_the_course(muster: Muster) -> None:
+def e4_misses_s2(muster: Muster) -> None:
+    """The test plant, where E4 never came to S2 (FIRE, 12-01) and is marked absent."""
     load(muster, upto="sessions")
     # S2 (FIRE, 12-01 09:00–10:00, roster E1 and E4): only E1 came
     paper = "session_code,employee_no,checked_in_at\nS2,E1,2026-12-01T08:58:00+08:00\n"
@@ -57,6 +60,9 @@ def test_who_missed_a_session_is_offered_the_next_one_of_the_course(muster: Must
     )
     assert status is not None and status["status"] == "absent"
 
+
+def test_who_missed_a_session_is_offered_the_next_one_of_the_course(muster: Muster) -> None:
+    e4_misses_s2(muster)
     p1 = muster.planner.save(fire("P1", "培训室A", "2026-12-10", ["E1"]), "user:hr", TODAY)
     assert p1.outcome is Outcome.SAVED
     (p1_id,) = p1.session_ids
@@ -78,3 +84,19 @@ def test_who_missed_a_session_is_offered_the_next_one_of_the_course(muster: Must
     assert offered_for(muster.store, "FIRE", starts, TODAY, p1_id) == []
     # people of another subtree do not see E4
     assert missed_in(muster.store, "/G/P1/", TODAY, NOW) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_planner_form_and_the_compliance_api_offer_the_absentee(server: LiveServer) -> None:
+    muster = server.muster
+    e4_misses_s2(muster)
+    saved = muster.planner.save(fire("P1", "培训室A", "2026-12-10", ["E1"]), "user:hr", TODAY)
+    assert saved.outcome is Outcome.SAVED
+    muster.app.add_user("planner-hr", "hr", "G", "test", password="planner-pw")
+    assert muster.runner.wait_until_caught_up(30)
+    with login(server, "planner-hr", "planner-pw") as hr:
+        form = hr.get(f"/plans/sessions/{saved.session_ids[0]}", headers={"HX-Request": "true"})
+        assert form.status_code == 200
+        assert 'name="offer" value="E4"' in form.text and 'value="E1"' not in form.text
+        body = hr.get("/api/v1/compliance", params={"org": "G"}).json()
+        assert [(a["employee_no"], a["course"]) for a in body["absentees"]] == [("E4", "FIRE")]
