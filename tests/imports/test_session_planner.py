@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
+
 from app.bootstrap import Muster
 from app.services.session_planner import Draft, Outcome
+from tests.conftest import LiveServer
+from tests.e2e.test_api import login
 from tests.imports.test_importer import load
 
 CST = timezone(timedelta(hours=8))
@@ -138,3 +142,41 @@ def test_a_department_heads_roster_stays_in_their_unit(muster: Muster) -> None:
     checked = muster.planner.check(draft(roster_spec=["T1", "E3"]), TODAY, people_under=w1)
     assert [(e.key, e.params) for e in checked.errors] == [("plan.roster_outside", {"count": 1})]
     assert not muster.planner.check(draft(roster_spec=["T1"]), TODAY, people_under=w1).errors
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_department_head_plans_for_their_unit_on_the_page(server: LiveServer) -> None:
+    muster = server.muster
+    load(muster, upto="sessions")
+    muster.app.add_user("w1-head", "dept_head", "W1", "test", password="w1-password")
+    muster.app.add_user("w1-trainer", "trainer", "W1", "test", password="trainer-password")
+    assert muster.runner.wait_until_caught_up(30)
+    form = {
+        "plant": "P1",
+        "course": "SAFE",
+        "day": "2026-12-15",
+        "start": "14:00",
+        "end": "15:00",
+        "room": "培训室B",
+        "people": "E1 E3",
+        "action": "save",
+    }
+    with login(server, "w1-head", "w1-password") as head:
+        page = head.get("/plans/sessions/new", params={"plant": "P1", "day": "2026-12-15"})
+        assert page.status_code == 200
+        assert 'value="T1"' in page.text and 'value="D1"' not in page.text  # their unit only
+        refused = head.post("/plans/sessions", data=form, headers={"HX-Request": "true"})
+        assert refused.status_code == 200 and "1 of the people on the roster are outside" in (
+            head.post("/plans/sessions?lang=en", data=form, headers={"HX-Request": "true"}).text
+        )
+        saved = head.post(
+            "/plans/sessions", data={**form, "people": "E1"}, headers={"HX-Request": "true"}
+        )
+        assert saved.headers.get("HX-Redirect", "").startswith("/plans?plant=P1")
+    assert [r["code"] for r in sessions(muster, "starts_at > '2026-12-15'")] == [
+        "P1-SAFE-20261215-1400"
+    ]
+    with login(server, "w1-trainer", "trainer-password") as trainer:
+        assert trainer.get("/plans", params={"plant": "P1"}).status_code == 200
+        looked = trainer.post("/plans/sessions", data=form, headers={"HX-Request": "true"})
+        assert looked.status_code == 403  # trainers look at the plan, they do not change it
