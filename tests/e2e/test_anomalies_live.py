@@ -57,7 +57,7 @@ def open_live(page: Page, url: str) -> None:
     """Open a live page and wait for its first push (the snapshot): it is listening."""
     with page.expect_websocket() as opened:
         page.goto(url)
-    opened.value.wait_for_event("framereceived", timeout=10_000)
+    opened.value.wait_for_event("framereceived", timeout=30_000)
 
 
 def logged_in(browser: Browser, server: LiveServer, path: str, lang: str) -> Page:
@@ -66,7 +66,9 @@ def logged_in(browser: Browser, server: LiveServer, path: str, lang: str) -> Pag
     page.goto(f"{server.url}/login?next=/")
     page.fill("input[name=login]", "hr")
     page.fill("input[name=password]", "hr-password")
-    page.click("button[type=submit]")
+    with page.expect_websocket() as landed:  # the wallboard's: then the next one is the page's
+        page.click("button[type=submit]")
+    landed.value.wait_for_event("framereceived", timeout=30_000)
     expect(page).to_have_url(f"{server.url}/plants/P1/wallboard")
     open_live(page, f"{server.url}{path}")
     return page
@@ -79,13 +81,13 @@ def test_the_session_page_shows_an_anomaly_as_it_is_flagged_and_resolved(
     expect(page.locator("#session-anomalies")).to_contain_text("暂无异常")
     skewed_check_in(server, plant, "E01")
     row = page.locator("#session-anomalies li[data-kind=device_clock_skew]")
-    expect(row).to_contain_text("设备时间与服务器不一致", timeout=10_000)
+    expect(row).to_contain_text("设备时间与服务器不一致", timeout=30_000)
     expect(row).to_contain_text("员工E01")
     expect(row).to_have_attribute("data-status", "open")
     page.screenshot(path=str(DOCS_SHOTS / "session-anomalies.png"), full_page=True)
     (flagged,) = anomalies(server)
     dismiss(server, flagged["id"], "平板时钟已校准")
-    expect(row).to_have_attribute("data-status", "dismissed", timeout=10_000)
+    expect(row).to_have_attribute("data-status", "dismissed", timeout=30_000)
     expect(row).to_contain_text("已排除")
     page.context.close()
 
@@ -106,13 +108,13 @@ def test_the_wallboard_and_the_photo_page_show_a_photos_anomalies_live(
     expect(evidence.locator("#photo-anomalies")).to_contain_text("No anomalies")
     upload_photo(server, plant.p1_token, photo, plant.later_session_id, now)
     reused = evidence.locator("#photo-anomalies li[data-kind=photo_reused]")
-    expect(reused).to_contain_text("Photo used again", timeout=10_000)
+    expect(reused).to_contain_text("Photo used again", timeout=30_000)
     evidence.screenshot(path=str(DOCS_SHOTS / "photo-evidence-anomalies-en.png"), full_page=True)
     bare = room_photo(rooms, "bare", taken=None, people=0, seed=42)
     upload_photo(server, plant.p1_token, bare, plant.session_id, now)
     listed = board.locator("#board-anomaly-list li[data-kind=photo_without_exif]")
-    expect(listed).to_contain_text("Photo without a camera time", timeout=10_000)
+    expect(listed).to_contain_text("Photo without a camera time", timeout=30_000)
     card = board.locator(f"#session-{plant.session_id} .anomaly-count")
-    expect(card).to_have_text("1 open")
+    expect(card).to_have_text("1 open", timeout=30_000)
     board.screenshot(path=str(DOCS_SHOTS / "wallboard-anomalies-en.png"), full_page=True)
     board.context.close()
