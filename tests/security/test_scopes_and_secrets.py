@@ -62,6 +62,7 @@ def test_an_auditor_of_one_plant_reads_only_that_plants_events(
     server: LiveServer, plant: Plant
 ) -> None:
     server.muster.app.add_user("aud-p1", "auditor", "P1", "test", password="aud-p1-password")
+    assert server.muster.runner.wait_until_caught_up(30)  # the login reads the users table
     p1 = all_events(server, token_of(server, "aud-p1", "aud-p1-password"))
     everything = all_events(server, token_of(server, "auditor", "auditor-password"))
     p2_session = plant.other_plant_session_id
