@@ -15,14 +15,15 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from app.bootstrap import Muster
+from app.bootstrap import Muster, build
 from app.cli import main
 from app.domain.ids import natural_id
 from app.domain.org import ERASED_NAME
 from app.projections import queries
 from app.services.photos import PhotoUpload
 from app.services.retention import RetentionSchedule
-from tests.conftest import LiveServer, Plant
+from app.settings import Settings
+from tests.conftest import LiveServer, Plant, load_plant
 from tests.e2e.anomaly_support import badge_in, settle, staff_token
 from tests.e2e.test_photos import jpeg_with_exif, upload
 
@@ -244,3 +245,25 @@ def test_the_schedule_deletes_an_original_when_its_retention_period_ends(
     assert purge["actor"] == "retention" and purge["retention_days"] == days
     now[0] += timedelta(seconds=2)  # it looks again once the purge is in the read model
     assert schedule.run_once() is None  # nothing left to keep
+
+
+def test_muster_privacy_erase_leaves_no_name_in_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = f"sqlite:///{tmp_path / 'erase.db'}"
+    settings = {"store": store, "var_dir": tmp_path, "secret_key": "erase-test"}
+    muster = build(Settings(**settings, vision_processes=0))  # type: ignore[arg-type]
+    try:
+        load_plant(muster)
+        _hire_the_person(muster)
+        muster.runner.run_once()
+    finally:
+        muster.close()
+    for name, value in settings.items():
+        monkeypatch.setenv(f"MUSTER_{name.upper()}", str(value))
+    erased = CliRunner().invoke(main, ["privacy", "erase", "E99", "--reason", "asked"])
+    assert erased.exit_code == 0 and "E99 erased (key deleted: yes" in erased.stdout, erased.output
+    disk = b"".join(p.read_bytes() for p in tmp_path.glob("erase.db*"))
+    assert [s for s in SECRETS if s.encode() in disk] == []
+    unknown = CliRunner().invoke(main, ["privacy", "erase", "E404", "--reason", "asked"])
+    assert unknown.exit_code != 0 and "unknown employee: E404" in unknown.output
