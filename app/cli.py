@@ -61,6 +61,7 @@ def _progress_bar(*, transient: bool = False) -> Progress:
 
 def _serve(muster: Muster, host: str, port: int, background: Any = None) -> None:
     import uvicorn
+    import uvloop
 
     from app.web.app import WEBSOCKETS, create_app
 
@@ -92,7 +93,9 @@ def _serve(muster: Muster, host: str, port: int, background: Any = None) -> None
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    asyncio.run(main())
+    # `loop="uvloop"` above only applies when uvicorn makes the loop; this one is ours
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())
 
 
 @click.group()
