@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.bootstrap import Muster
 from tests.conftest import Plant
-from tests.integration.test_checkin_service import item
-from tests.support.checkins import check_in
+from tests.support.checkins import badge, check_in
 
 ANOMALIES = {"checkin_outside_window", "device_room_mismatch", "device_clock_skew"}
 
@@ -21,7 +20,7 @@ def stored_flags(muster: Muster, topic: str) -> list[list[str]]:
 
 def test_an_honest_check_in_carries_no_anomaly(muster: Muster, plant: Plant) -> None:
     now = datetime.now(UTC).isoformat()
-    (answer,) = check_in(muster, plant.p1_token, [item(plant, "E01", device_time=now)])
+    (answer,) = check_in(muster, plant.p1_token, [badge(plant, "E01", device_time=now)])
     assert answer.status_code == 201 and answer.body["status"] == "accepted"
     assert answer.body["flags"] == []
     assert stored_flags(muster, "EmployeeCheckedIn") == [[]]
@@ -30,7 +29,7 @@ def test_an_honest_check_in_carries_no_anomaly(muster: Muster, plant: Plant) -> 
 def test_a_tablet_of_another_room_is_flagged(muster: Muster, plant: Plant) -> None:
     token = muster.app.register_device("tablet-b", "培训室B", "P1", "tablet", "test")
     assert muster.runner.wait_until_caught_up(10)
-    (answer,) = check_in(muster, token, [item(plant, "E02")])
+    (answer,) = check_in(muster, token, [badge(plant, "E02")])
     assert answer.status_code == 201 and answer.body["status"] == "flagged"
     assert answer.body["flags"] == ["device_room_mismatch"]
     assert stored_flags(muster, "EmployeeCheckedIn") == [["device_room_mismatch"]]
@@ -38,7 +37,7 @@ def test_a_tablet_of_another_room_is_flagged(muster: Muster, plant: Plant) -> No
 
 def test_a_skewed_device_clock_is_flagged_under_both_names(muster: Muster, plant: Plant) -> None:
     fast = (datetime.now(UTC) + timedelta(minutes=9)).isoformat()
-    (answer,) = check_in(muster, plant.p1_token, [item(plant, "E03", device_time=fast)])
+    (answer,) = check_in(muster, plant.p1_token, [badge(plant, "E03", device_time=fast)])
     assert answer.body["status"] == "flagged"
     assert {"clock_skew", "device_clock_skew"} <= set(answer.body["flags"])
     assert "device_clock_skew" in stored_flags(muster, "EmployeeCheckedIn")[0]
@@ -47,7 +46,7 @@ def test_a_skewed_device_clock_is_flagged_under_both_names(muster: Muster, plant
 def test_a_check_in_outside_the_window_is_refused_and_kept_flagged(
     muster: Muster, plant: Plant
 ) -> None:
-    early = item(plant, "E04", session_id=plant.later_session_id)
+    early = badge(plant, "E04", session_id=plant.later_session_id)
     (answer,) = check_in(muster, plant.p1_token, [early])
     assert answer.status_code == 422 and answer.body["reason"] == "too_early"
     assert answer.body["checkin_id"]
@@ -64,8 +63,8 @@ def test_an_offline_check_in_from_before_the_window_is_flagged(
     now = datetime.now(UTC)
     queued = (now - timedelta(hours=2)).isoformat()  # hours before the session began
     items = [
-        item(plant, "E05", device_time=queued),
-        item(plant, "E06", device_time=now.isoformat()),
+        badge(plant, "E05", device_time=queued),
+        badge(plant, "E06", device_time=now.isoformat()),
     ]
     early, fine = check_in(muster, plant.p1_token, items, offline=True, sent_at=now)
     assert early.status_code == 422 and early.body["flags"] == ["checkin_outside_window"]

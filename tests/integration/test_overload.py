@@ -22,9 +22,9 @@ from psycopg import sql
 from app.bootstrap import Muster, build
 from app.stores.commit import Overloaded, WriteFailed, WriteUnavailable
 from tests.conftest import Plant, load_plant, make_settings
-from tests.integration.test_checkin_service import item, stored_attendance
+from tests.integration.test_checkin_service import stored_attendance
 from tests.services import PG_DSN
-from tests.support.checkins import acheck_in, check_in
+from tests.support.checkins import acheck_in, badge, check_in
 
 postgres_only = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
@@ -61,7 +61,7 @@ def test_a_held_events_lock_is_answered_503_and_a_new_process_still_starts(
     try:
         started = time.monotonic()
         with pytest.raises(WriteFailed) as refused:
-            answered_within(10, bounded, stocked.p1_token, [item(stocked, "E01")])
+            answered_within(10, bounded, stocked.p1_token, [badge(stocked, "E01")])
         assert time.monotonic() - started < 6
         assert refused.value.retry_after_s >= 1
         # a second web node or `muster projections status` starts while the lock is held
@@ -72,7 +72,7 @@ def test_a_held_events_lock_is_answered_503_and_a_new_process_still_starts(
     finally:
         holder.close()
     started = time.monotonic()
-    (answer,) = answered_within(5, bounded, stocked.p1_token, [item(stocked, "E01")])
+    (answer,) = answered_within(5, bounded, stocked.p1_token, [badge(stocked, "E01")])
     assert answer.status_code == 201 and time.monotonic() - started < 5
     assert stored_attendance(bounded) == 1
 
@@ -97,11 +97,11 @@ def test_an_insert_that_hangs_is_cancelled_and_answered_503(
         )
     started = time.monotonic()
     with pytest.raises(WriteFailed):
-        answered_within(10, bounded, stocked.p1_token, [item(stocked, "E02")])
+        answered_within(10, bounded, stocked.p1_token, [badge(stocked, "E02")])
     assert time.monotonic() - started < 6
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP TRIGGER hang ON {}.training_events").format(schema))
-    (answer,) = answered_within(5, bounded, stocked.p1_token, [item(stocked, "E02")])
+    (answer,) = answered_within(5, bounded, stocked.p1_token, [badge(stocked, "E02")])
     assert answer.status_code == 201
     assert stored_attendance(bounded) == 1
 
@@ -146,7 +146,7 @@ def test_a_storm_of_batches_is_answered_in_time_and_nothing_acknowledged_is_lost
     )
     assert kept == 1000 * len(taken)  # every acknowledged refusal is stored, nothing more
     started = time.monotonic()
-    (after,) = check_in(bounded, stocked.p1_token, [item(stocked, "E20", cei=str(uuid.uuid4()))])
+    (after,) = check_in(bounded, stocked.p1_token, [badge(stocked, "E20", cei=str(uuid.uuid4()))])
     assert after.status_code in (200, 201) and time.monotonic() - started < 5
 
 

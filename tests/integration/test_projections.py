@@ -13,8 +13,7 @@ from app.bootstrap import Muster, build
 from app.projections.runner import CheckpointMovedError
 from app.settings import Settings
 from tests.conftest import Plant
-from tests.integration.test_checkin_service import item
-from tests.support.checkins import check_in
+from tests.support.checkins import badge, check_in
 
 TABLES = {
     "sessions": "id",
@@ -114,7 +113,7 @@ def test_a_stale_runner_cannot_apply_a_batch_twice(muster: Muster, plant: Plant)
 
 
 def test_status_reports_lag_until_projected(muster: Muster, plant: Plant) -> None:
-    check_in(muster, plant.p1_token, [item(plant, "E01", cei="lag-1")], lang="en")
+    check_in(muster, plant.p1_token, [badge(plant, "E01", cei="lag-1")], lang="en")
     lags = {s.name: s.lag for s in muster.runner.status()}
     # a check-in is two events: the attendance and its device command's receipt
     assert set(lags.values()) == {2}
@@ -140,7 +139,7 @@ def test_a_commit_in_another_process_wakes_the_runner_without_polling(
             assert time.monotonic() < deadline, "the runner never listened"
             time.sleep(0.05)
         started = time.monotonic()
-        (reply,) = check_in(muster, plant.p1_token, [item(plant, "E03", cei="wake-1")])
+        (reply,) = check_in(muster, plant.p1_token, [badge(plant, "E03", cei="wake-1")])
         assert reply.status_code == 201
         while True:
             row = worker.store.fetch_one(

@@ -18,8 +18,7 @@ from app.cli import main
 from app.projections import queries
 from app.settings import Settings
 from tests.conftest import Plant, load_plant
-from tests.integration.test_checkin_service import item
-from tests.support.checkins import check_in
+from tests.support.checkins import badge, check_in
 
 
 @pytest.fixture
@@ -27,7 +26,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     store = f"sqlite:///{tmp_path / 'audit.db'}"
     muster = build(Settings(store=store, var_dir=tmp_path, secret_key="audit-test"))
     plant = load_plant(muster)
-    check_in(muster, plant.p1_token, [item(plant, "E01"), item(plant, "E02")], lang="en")
+    check_in(muster, plant.p1_token, [badge(plant, "E01"), badge(plant, "E02")], lang="en")
     muster.runner.run_once()
     muster.close()
     monkeypatch.setenv("MUSTER_STORE", store)
@@ -83,7 +82,7 @@ def test_an_export_records_who_made_it(env: Path) -> None:
 
 
 def test_replay_as_of_shows_what_was_live_then(muster: Muster, plant: Plant) -> None:
-    check_in(muster, plant.p1_token, [item(plant, f"E0{n}") for n in (1, 2, 3)], lang="en")
+    check_in(muster, plant.p1_token, [badge(plant, f"E0{n}") for n in (1, 2, 3)], lang="en")
     muster.runner.run_once()
     time.sleep(0.01)
     then = datetime.now(UTC)
@@ -94,7 +93,7 @@ def test_replay_as_of_shows_what_was_live_then(muster: Muster, plant: Plant) -> 
         )
     )
     time.sleep(0.01)
-    check_in(muster, plant.p1_token, [item(plant, f"E0{n}") for n in (4, 5)], lang="en")
+    check_in(muster, plant.p1_token, [badge(plant, f"E0{n}") for n in (4, 5)], lang="en")
     muster.runner.run_once()
 
     replayed = asyncio.run(views_as_of(muster, then, plant.session_id))["session"]
