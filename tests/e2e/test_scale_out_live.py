@@ -5,20 +5,30 @@ soon as NATS is back — the toast is not lost and the board catches up without 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from app.bootstrap import Muster
 from tests.conftest import Plant
-from tests.e2e import test_browser, test_scale_out, test_scale_out_alerts
+from tests.e2e import test_browser, test_scale_out
 from tests.e2e.test_alert_pages import badge
 from tests.e2e.test_browser import SHOTS
 from tests.e2e.test_scale_out_alerts import listed_alert, session_with_alert
 from tests.services import NatsServer
 
 backend, cluster = test_scale_out.backend, test_scale_out.cluster
-cluster_env = test_scale_out_alerts.cluster_env  # a NATS server of the test's own
 browser, page = test_browser.browser, test_browser.page
+
+
+@pytest.fixture
+def cluster_env(tmp_path: Path, pg_schema: str, own_nats: NatsServer) -> dict[str, str]:
+    """A NATS server of the test's own; HR logs in on the page without enrolling in
+    two-factor, as in the other browser tests (tests/security enrol)."""
+    env = test_scale_out.scale_out_env(tmp_path, pg_schema, own_nats.url)
+    return {**env, "MUSTER_TWO_FACTOR_ROLES": "[]"}
 
 
 class WebProcess:
