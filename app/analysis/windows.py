@@ -61,7 +61,7 @@ def window_sums(
         _query(unique[i : i + WINDOW_CHUNK], days) for i in range(0, len(unique), WINDOW_CHUNK)
     ]
     sums: dict[tuple[str, int, int], Side] = {}
-    for rows in store.fetch_many(queries):
+    for rows in store.fetch_many(queries, lookups=True):
         for r in rows:
             sums[(r["employee_no"], int(r["t"]), int(r["side"]))] = Side(
                 days=int(r["days"] or 0),

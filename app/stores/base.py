@@ -83,9 +83,11 @@ class ReadStore(ABC):
         rows = self.fetch(sql, params)
         return rows[0] if rows else None
 
-    def fetch_many(self, queries: Sequence[Statement]) -> list[list[Row]]:
+    def fetch_many(self, queries: Sequence[Statement], *, lookups: bool = False) -> list[list[Row]]:
         """Several independent queries from a worker thread; an adapter may send them in one
-        round trip (PostgreSQL pipelines them)."""
+        round trip (PostgreSQL pipelines them). `lookups`: each query joins a list of keys
+        to a large table, to be read key by key through an index (a planner that guesses
+        otherwise scans the whole table once per query)."""
         return [self.fetch(q.sql, q.params) for q in queries]
 
     @abstractmethod

@@ -7,7 +7,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from itertools import groupby
 from typing import Any
@@ -123,9 +123,18 @@ class PostgresReadStore(ReadStore):
         with self._read_pool.connection() as conn:
             return _PostgresTx(conn).fetch(sql, params)
 
-    def fetch_many(self, queries: Sequence[Statement]) -> list[list[Row]]:
-        """All the queries in one pipeline: one round trip however many there are."""
-        with self._read_pool.connection() as conn, conn.pipeline():
+    def fetch_many(self, queries: Sequence[Statement], *, lookups: bool = False) -> list[list[Row]]:
+        """All the queries in one pipeline: one round trip however many there are. With
+        `lookups` the planner reads the big table through its index, key by key: on a
+        freshly loaded table it otherwise hash-joins a full parallel scan per query."""
+        with (
+            self._read_pool.connection() as conn,
+            conn.pipeline(),
+            conn.transaction() if lookups else nullcontext(),
+        ):
+            if lookups:
+                for setting in ("enable_hashjoin", "enable_mergejoin", "jit"):
+                    conn.execute(f"SET LOCAL {setting} = off")
             cursors = []
             for query in queries:
                 cur = conn.cursor(row_factory=dict_row)
