@@ -23,7 +23,7 @@ from litestar.testing import TestClient
 from app.bootstrap import Muster, build
 from app.web.app import create_app
 from tests.conftest import free_port, load_plant, make_settings
-from tests.integration.test_alert_engine import Clock
+from tests.support.clock import ManualClock as Clock
 
 PLANT_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -72,9 +72,8 @@ def mailbox() -> Iterator[tuple[int, Mailbox]]:
 def wired(
     backend: str, tmp_path: Path, pg_schema: str, mailbox: tuple[int, Mailbox]
 ) -> Iterator[tuple[Muster, Clock]]:
-    clock = Clock()
     # a Sunday evening in the plant: the daily report is due at 07:00 on Monday
-    clock.now = datetime(2026, 12, 6, 20, 0, tzinfo=PLANT_TZ).astimezone(UTC)
+    clock = Clock(datetime(2026, 12, 6, 20, 0, tzinfo=PLANT_TZ).astimezone(UTC))
     muster = build(make_settings(backend, tmp_path, pg_schema, smtp_port=mailbox[0]), clock=clock)
     load_plant(muster)
     yield muster, clock
