@@ -18,6 +18,11 @@ CST = timezone(timedelta(hours=8))
 
 
 class Clock(ManualClock):
+    """Plant time, from noon on 2026-12-01 unless told otherwise."""
+
+    def __init__(self, now: datetime = datetime(2026, 12, 1, 12, 0, tzinfo=CST)) -> None:
+        super().__init__(now)
+
     def day(self, text: str) -> None:
         """Eight in the morning of plant day `text`."""
         self.now = datetime.fromisoformat(f"{text}T08:00:00+08:00")
@@ -25,7 +30,7 @@ class Clock(ManualClock):
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime(2026, 12, 1, 12, 0, tzinfo=CST))
+    return Clock()
 
 
 @pytest.fixture
