@@ -19,11 +19,22 @@ import pytest
 import uvicorn
 from psycopg import sql
 
+from app.audit.context import ACTING
 from app.bootstrap import Adapters, Muster, build, real_adapters
 from app.services.vision_adapters import InlineRoomAnalyser
 from app.settings import Settings
 from tests.services import PG_DSN, NatsServer, ensure_postgres
 from vision.fake import FakeFaceEngine, FakeRoomAnalyzer, FixtureIndex
+
+
+@pytest.fixture(autouse=True)
+def nobody_acting() -> Iterator[None]:
+    """Each test starts with no acting role or address: an in-process CLI run sets them for
+    the rest of the thread, as it does for its own process."""
+    token = ACTING.set(None)
+    yield
+    ACTING.reset(token)
+
 
 VISION_FIXTURES = Path(__file__).parent / "fixtures" / "vision"
 
