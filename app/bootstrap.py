@@ -57,6 +57,7 @@ from app.services.report_delivery import ReportDelivery
 from app.services.retention import PhotoRetention, RetentionSchedule
 from app.services.room_memory import RoomMemory
 from app.services.roster_keeper import RosterKeeper
+from app.services.session_notices import SessionNotices
 from app.services.session_planner import SessionPlanner
 from app.settings import Settings
 from app.stores.base import ReadStore
@@ -206,6 +207,7 @@ def build(
         rosters = RosterKeeper(app, store, committer, clock=clock, day_of=plant_day)
         retention = PhotoRetention(app, store, files, settings.photo_retention_days)
         retention_schedule = RetentionSchedule(retention, clock=clock)
+        notices = SessionNotices(app, store, clock=clock, poll_s=poll_s)
     followers = [
         engine.wake,
         delivery.wake,
@@ -213,6 +215,7 @@ def build(
         reminders.wake,
         session_clock.wake,
         rosters.wake,
+        notices.wake,
         retention_schedule.wake,
         *(s.wake for s in subscribers),
     ]
@@ -240,6 +243,7 @@ def build(
         session_clock=session_clock,
         planner=SessionPlanner(app, store, committer, runner, team_share=settings.team_away_share),
         rosters=rosters,
+        notices=notices,
         alert_engine=engine,
         alert_delivery=delivery,
         report_delivery=report_delivery,

@@ -27,6 +27,7 @@ from app.services.reminders import ReminderLadder
 from app.services.report_delivery import ReportDelivery
 from app.services.retention import PhotoRetention, RetentionSchedule
 from app.services.roster_keeper import RosterKeeper
+from app.services.session_notices import SessionNotices
 from app.services.session_planner import SessionPlanner
 from app.services.throttle import FailedLogins
 from app.settings import Settings
@@ -63,6 +64,8 @@ class Muster:
     planner: SessionPlanner
     #: keeps the rosters of sessions not yet started current as people come and go
     rosters: RosterKeeper
+    #: tells the people affected when a session is moved, called off or its roster changes
+    notices: SessionNotices
     alert_engine: AlertEngine
     alert_delivery: AlertDelivery
     #: saved reports with a schedule, sent through the alerts' channels
@@ -104,6 +107,7 @@ class Muster:
         self.report_delivery.start()
         self.reminders.start()
         self.rosters.start()
+        self.notices.start()
         if self.settings.session_clock:
             self.session_clock.start()
         if self.settings.photo_purge_on_schedule:
@@ -113,6 +117,7 @@ class Muster:
         self.retention_schedule.stop()
         self.session_clock.stop()
         self.rosters.stop()
+        self.notices.stop()
         self.reminders.stop()
         self.alert_engine.stop()
         self.alert_delivery.stop()

@@ -43,6 +43,7 @@ from app.web.imports_api import import_handlers
 from app.web.kiosk import kiosk_handlers
 from app.web.live_board import live_board_handlers
 from app.web.login import login_handlers
+from app.web.notices_api import notices_handlers
 from app.web.pages import page_exception_handlers, page_handlers
 from app.web.permissions import LoginFirst, live_scope_permitted, login_first, permitted
 from app.web.plan_pages import plan_page_handlers
@@ -297,6 +298,7 @@ def create_app(muster: Muster, *, start_projections: bool | None = None) -> Lite
             *room_qr_handlers,
             *face_handlers,
             *kiosk_handlers,
+            *notices_handlers,
             live_socket,
             create_static_files_router(path="/static", directories=[STATIC]),
         ],

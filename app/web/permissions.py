@@ -104,6 +104,7 @@ PERMISSIONS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/calendar"): ROLES(PEOPLE),
     ("GET", "/api/v1/me/sessions"): ROLES(EMPLOYEE),
     ("GET", "/api/v1/me/effect"): ROLES(EMPLOYEE),
+    ("GET", "/api/v1/me/notices"): ROLES(EMPLOYEE),
     # a calendar feed proves itself with the key in its address
     ("GET", "/ical/{kind:str}/{name:str}"): OPEN,
     ("POST", "/api/v1/alerts/{alert_id:str}/acknowledge"): ROLES(ACTING_STAFF),

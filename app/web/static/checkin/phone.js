@@ -83,10 +83,25 @@
       }
       const sessions = await api("/api/v1/me/sessions");
       if (sessions.ok) localStorage.setItem(SESSIONS, JSON.stringify(await sessions.json()));
+      const notices = await api("/api/v1/me/notices");
+      if (notices.ok) showNotices((await notices.json()).notices);
     } catch (error) {
       // offline: show what we knew
     }
     showSessions();
+  }
+
+  // changes to the employee's sessions (moved, cancelled, added, removed), the newest first
+  function showNotices(list) {
+    if (!list || !list.length) return;
+    const ul = $("p-notices");
+    ul.replaceChildren();
+    list.slice(0, 10).forEach((n) => {
+      const li = document.createElement("li");
+      li.className = `notice ${n.kind}`;
+      li.textContent = n.text;
+      ul.appendChild(li);
+    });
   }
 
   function showSessions() {
