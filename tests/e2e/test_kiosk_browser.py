@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import cv2
 import httpx
@@ -310,4 +311,26 @@ def test_phone_queues_a_check_in_while_offline_and_sends_it_once_back_online(
     context.set_offline(False)
     page.wait_for_timeout(1500)
     assert len(checked_in()) == 1
+    context.close()
+
+
+def test_phone_shows_that_a_session_was_moved(
+    browser: Browser, server: LiveServer, plant: Plant
+) -> None:
+    muster = server.muster
+    muster.app.add_user("e06", "employee", "W1-T1", "test", password="e06-pw", employee_no="E06")
+    later = muster.app.repository.get(UUID(plant.later_session_id))
+    later.reschedule(later.starts_at, later.ends_at, "培训室C", "user:hr")
+    muster.app.save(later)
+    muster.notices.run_until_idle()
+    assert muster.runner.wait_until_caught_up(30)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{server.url}/m")
+    page.fill("#p-login-form input[name=login]", "e06")
+    page.fill("#p-login-form input[name=password]", "e06-pw")
+    page.click("#p-login-form button[type=submit]")
+    expect(page.locator("#p-notices-card h2")).to_have_text("您的培训有变动")
+    expect(page.locator("#p-notices li.rescheduled")).to_contain_text("安全生产基础：改到")
+    expect(page.locator("#p-notices li.rescheduled")).to_contain_text("培训室C")
     context.close()
