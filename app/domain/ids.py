@@ -25,7 +25,9 @@ def natural_ids(kind: str, keys: Iterable[str]) -> list[UUID]:
     new, assign, unknown = object.__new__, object.__setattr__, SafeUUID.unknown
     ids = []
     for key in keys:
-        value = int.from_bytes(sha1(prefix + key.encode()).digest()[:16], "big")
+        # SHA-1 because uuid5 is defined on it; no security rests on these ids
+        digest = sha1(prefix + key.encode(), usedforsecurity=False).digest()
+        value = int.from_bytes(digest[:16], "big")
         # RFC 4122 variant and version 5, exactly as uuid5 sets them
         value = (value & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 5 << 76
         made = new(UUID)
