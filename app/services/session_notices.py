@@ -76,6 +76,8 @@ class SessionNotices(Follower):
 
     def run_once(self) -> datetime | None:
         start, end, events = self.read()
+        if end == start:  # nothing new: no transaction just to leave the checkpoint alone
+            return None
         rows = [row for position, event in events for row in self._notices(position, event)]
         with self.store.transaction() as tx:
             if self.move(tx, start, end):

@@ -118,3 +118,27 @@ def test_replaying_the_log_or_restarting_records_no_notice_twice(
         assert inbox_size(again) == len(ROSTER)
     finally:
         again.close()
+
+
+def test_a_poll_with_nothing_new_opens_no_transaction(muster: Muster, plant: Plant) -> None:
+    muster.notices.run_until_idle()
+    opened: list[int] = []
+    store = muster.store
+    real = store.transaction
+
+    def counted() -> object:
+        opened.append(1)
+        return real()
+
+    store.transaction = counted  # type: ignore[method-assign]
+    try:
+        for _ in range(5):
+            muster.notices.run_once()
+    finally:
+        del store.transaction
+    assert opened == []
+    later = session(muster, plant.later_session_id)
+    later.reschedule(later.starts_at, later.ends_at, "培训室C", "user:hr")
+    muster.app.save(later)
+    muster.notices.run_until_idle()
+    assert inbox_size(muster) == len(ROSTER)  # something new still goes through
