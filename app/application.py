@@ -271,11 +271,33 @@ class Training(Application, AlertCommands):
     ) -> bool:
         """Record that a scheduled report went out for `period`; False when that period's
         delivery was recorded already (here or by another process)."""
-        report: SavedReport = self.repository.get(report_id)
-        if not report.send(period, delivered, inbox, failed, actor=actor):
-            return False
-        try:
-            self.save(report)
-        except IntegrityError:
-            return False
-        return True
+        for _ in range(3):  # another period recorded at the same time: reload, record again
+            report: SavedReport = self.repository.get(report_id)
+            if not report.send(period, delivered, inbox, failed, actor=actor):
+                return False
+            try:
+                self.save(report)
+            except IntegrityError:
+                continue
+            return True
+        raise RuntimeError(f"report {report_id}: {period} not recorded after three conflicts")
+
+    def record_report_retry(
+        self,
+        report_id: UUID,
+        period: str,
+        delivered: list[str],
+        failed: dict[str, str],
+        attempt: int,
+        actor: str,
+    ) -> None:
+        """Record another attempt at a period's delivery to the recipients it missed."""
+        for _ in range(3):  # a concurrent save of the same report: reload and record again
+            report: SavedReport = self.repository.get(report_id)
+            report.retried(period, delivered, failed, attempt, actor=actor)
+            try:
+                self.save(report)
+            except IntegrityError:
+                continue
+            return
+        raise RuntimeError(f"report {report_id}: retry not recorded after three conflicts")

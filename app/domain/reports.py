@@ -133,3 +133,10 @@ class SavedReport(Aggregate):
         actor: str,
     ) -> None:
         self.last_period = period
+
+    @event("ReportDeliveryRetried")
+    def retried(
+        self, period: str, delivered: list[str], failed: dict[str, str], attempt: int, actor: str
+    ) -> None:
+        """Another attempt at `period`'s delivery to the recipients it had not reached (that
+        period's `ReportSent` stays its one record): who got it now, who still did not."""

@@ -7,7 +7,13 @@ and in the same transaction, when each scheduled report is next due. Between eve
 sleeps until the nearest of those deadlines (`next_delivery`: 07:00 plant time daily, on
 Mondays or on the 1st). When one comes it builds the report as it stands, sends it to each
 recipient and records `ReportSent` on the report (the period, who got it, who did not and
-why); a report is sent once per period, even after a restart.
+why); a report is sent once per period, even after a restart. Periods that passed while no
+process ran are made up on start, oldest first, each claimed and recorded on its own.
+
+A copy a mail server or webhook did not take is tried again within the period, backing off
+(1, 2, 4 … minutes, at most an hour between tries), until it is taken, the attempts run out
+or the report's next delivery is due; each further attempt is a `ReportDeliveryRetried`
+event beside the period's one `ReportSent`.
 
 Recipients are logins (the report lands in their in-app inbox: the `ReportSent` event, on
 the builder page), e-mail addresses (SMTP, the table as a CSV attachment) or the URL of a
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -54,6 +60,11 @@ class ReportDelivery(Follower):
     tables = (
         "CREATE TABLE IF NOT EXISTS report_schedule (report_id TEXT PRIMARY KEY, "
         "schedule TEXT NOT NULL, due_at TEXT NOT NULL)",
+        # copies of a period's report that a mail server or webhook did not take yet
+        "CREATE TABLE IF NOT EXISTS report_retries (report_id TEXT NOT NULL, "
+        "period TEXT NOT NULL, recipient TEXT NOT NULL, attempt INTEGER NOT NULL, "
+        "due_at TEXT NOT NULL, until_at TEXT NOT NULL, "
+        "PRIMARY KEY (report_id, period, recipient))",
     )
 
     def __init__(
@@ -66,9 +77,20 @@ class ReportDelivery(Follower):
         tz: tzinfo,
         lang: str,
         on_commit: Callable[[], None] | None = None,
+        attempts: int = 8,
+        retry_base_s: float = 60.0,
+        retry_max_s: float = 3600.0,
+        make_up_days: int = 31,
         **kwargs: Any,
     ) -> None:
         super().__init__(app, store, **kwargs)
+        #: attempts per copy (the first included) within its period, backing off from
+        #: `retry_base_s`, doubling up to `retry_max_s`
+        self.attempts = attempts
+        self.retry_base_s = retry_base_s
+        self.retry_max = timedelta(seconds=retry_max_s)
+        #: periods missed longer ago than this are not made up (a log line says so)
+        self.make_up = timedelta(days=make_up_days)
         self.channels = channels
         self.render = render
         self.tz = tz
@@ -123,38 +145,43 @@ class ReportDelivery(Follower):
     def _send_due(self, now: datetime) -> datetime | None:
         nearest: datetime | None = None
         for row in self.store.fetch("SELECT report_id, schedule, due_at FROM report_schedule"):
-            due = from_iso(row["due_at"])
-            if due <= now:
-                # missed periods (the server was off) are not made up: one delivery, then on
-                following = next_delivery(row["schedule"], now, self.tz)
-                if following is None or not self._claim(row, following):
-                    continue  # another process took it
-                try:
-                    self._send(UUID(row["report_id"]), row["schedule"], due)
-                except Exception:  # one report failing to build never stops the others
-                    log.exception("scheduled report not sent", report=row["report_id"])
-                due = following
-            nearest = due if nearest is None else min(nearest, due)
+            due: datetime | None = from_iso(row["due_at"])
+            claimed = row["due_at"]
+            # periods missed while no process ran are made up one by one, oldest first,
+            # each claimed on its own so it goes out once
+            while due is not None and due <= now:
+                following = next_delivery(row["schedule"], due, self.tz)
+                if following is None or not self._claim(row["report_id"], claimed, following):
+                    due = None  # another process took it and keeps the deadline
+                    break
+                if now - due <= self.make_up:
+                    try:
+                        self._send(UUID(row["report_id"]), row["schedule"], due, now)
+                    except Exception:  # one report failing to build never stops the others
+                        log.exception("scheduled report not sent", report=row["report_id"])
+                else:
+                    log.warning("missed report period too old to make up", period=iso(due))
+                due, claimed = following, iso(following)
+            if due is not None:
+                nearest = due if nearest is None else min(nearest, due)
+        retry = self._retry_due(now)
+        if retry is not None:
+            nearest = retry if nearest is None else min(nearest, retry)
         return nearest
 
-    def _claim(self, row: Row, following: datetime) -> bool:
+    def _claim(self, report_id: str, due_at: str, following: datetime) -> bool:
         """Move the deadline on before sending (compare-and-set), so two processes never
         both send one period."""
         with self.store.transaction() as tx:
             moved = tx.fetch(
                 "UPDATE report_schedule SET due_at = :next "
                 "WHERE report_id = :id AND due_at = :due RETURNING report_id",
-                {"next": iso(following), "id": row["report_id"], "due": row["due_at"]},
+                {"next": iso(following), "id": report_id, "due": due_at},
             )
         return bool(moved)
 
-    def _send(self, report_id: UUID, schedule: str, due: datetime) -> None:
-        report: SavedReport | None = self.app.get_or_none(report_id)
-        if report is None or report.schedule != schedule:
-            return
-        period = period_of(schedule, due, self.tz)
-        if report.last_period == period:
-            return  # sent already (before a restart)
+    def _compose(self, report: SavedReport, period: str) -> tuple[Notice, str | None]:
+        """The report as it stands, worded for sending, and the path of its org unit."""
         org = self.store.fetch_one("SELECT path FROM org_units WHERE code = :c", {"c": report.org})
         rows = custom_report(self.store, org["path"], report.dimensions) if org else []
         facts = {
@@ -166,7 +193,6 @@ class ReportDelivery(Follower):
             "measures": report.measures,
         }
         words = self.render(facts, rows, self.lang)
-        name = f"{report.name}-{period}.csv"
         notice = Notice(
             {
                 **facts,
@@ -177,31 +203,144 @@ class ReportDelivery(Follower):
             "report",
             words.title,
             words.text,
-            attachments=((name, "text/csv", words.csv),),
+            attachments=((f"{report.name}-{period}.csv", "text/csv", words.csv),),
         )
+        return notice, org["path"] if org else None
+
+    def _send(self, report_id: UUID, schedule: str, due: datetime, now: datetime) -> None:
+        report: SavedReport | None = self.app.get_or_none(report_id)
+        if report is None or report.schedule != schedule:
+            return
+        period = period_of(schedule, due, self.tz)
+        if report.last_period == period:
+            return  # sent already (before a restart)
+        notice, org_path = self._compose(report, period)
         delivered: list[str] = []
         inbox: list[str] = []
         failed: dict[str, str] = {}
+        retry: list[str] = []
         for recipient in report.recipients:
-            destination = self._destination(recipient, org["path"] if org else None)
+            destination = self._destination(recipient, org_path)
             if isinstance(destination, str):
-                failed[recipient] = destination
+                failed[recipient] = destination  # no retry helps: a fact of the set-up
                 continue
             if destination["fmt"] == "inbox":
                 inbox.append(recipient)
                 delivered.append(recipient)
                 continue
-            channel = self.channels["mail" if destination["fmt"] == "mail" else "webhook"]
-            try:
-                channel.send(destination, notice)
-            except DeliveryError as exc:
-                failed[recipient] = str(exc)[:300]
-                log.warning("scheduled report not delivered", to=recipient, error=str(exc))
-            else:
+            problem = self._deliver(destination, notice, recipient)
+            if problem is None:
                 delivered.append(recipient)
+            else:
+                failed[recipient] = problem
+                retry.append(recipient)
         recorded = self.app.record_report_sent(report_id, period, delivered, inbox, failed, ACTOR)
-        if recorded and self.on_commit is not None:
+        if not recorded:
+            return
+        if retry:
+            # retried within the period: until the report's next delivery is due
+            until = next_delivery(schedule, now, self.tz) or now
+            with self.store.transaction() as tx:
+                for recipient in retry:
+                    tx.execute(
+                        "INSERT INTO report_retries (report_id, period, recipient, attempt, "
+                        "due_at, until_at) VALUES (:id, :period, :to, 1, :due, :until) "
+                        "ON CONFLICT DO NOTHING",
+                        {
+                            "id": str(report_id),
+                            "period": period,
+                            "to": recipient,
+                            "due": iso(now + self._backoff(1)),
+                            "until": iso(until),
+                        },
+                    )
+        if self.on_commit is not None:
             self.on_commit()
+
+    def _deliver(self, destination: Row, notice: Notice, recipient: str) -> str | None:
+        """Send one copy; the reason it was not taken, or None."""
+        channel = self.channels["mail" if destination["fmt"] == "mail" else "webhook"]
+        try:
+            channel.send(destination, notice)
+        except DeliveryError as exc:
+            log.warning("scheduled report not delivered", to=recipient, error=str(exc))
+            return str(exc)[:300]
+        return None
+
+    def _backoff(self, attempt: int) -> timedelta:
+        return min(timedelta(seconds=self.retry_base_s * 2 ** (attempt - 1)), self.retry_max)
+
+    def _retry_due(self, now: datetime) -> datetime | None:
+        """Try again the copies that failed and are due; returns the nearest later retry."""
+        nearest: datetime | None = None
+        due: dict[tuple[str, str], list[Row]] = {}
+        for row in self.store.fetch(
+            "SELECT report_id, period, recipient, attempt, due_at, until_at FROM report_retries"
+        ):
+            at = from_iso(row["due_at"])
+            if at > now:
+                nearest = at if nearest is None else min(nearest, at)
+            else:
+                due.setdefault((row["report_id"], row["period"]), []).append(row)
+        for (report_id, period), rows in due.items():
+            later = self._retry(report_id, period, rows, now)
+            if later is not None:
+                nearest = later if nearest is None else min(nearest, later)
+        return nearest
+
+    def _retry(
+        self, report_id: str, period: str, rows: list[Row], now: datetime
+    ) -> datetime | None:
+        """One more attempt for each claimed copy of one report's period."""
+        claimed: list[Row] = []
+        nearest: datetime | None = None
+        for row in rows:
+            attempt = int(row["attempt"]) + 1
+            retry_at = now + self._backoff(attempt)
+            last = attempt >= self.attempts or retry_at >= from_iso(row["until_at"])
+            key = {"id": report_id, "period": period, "to": row["recipient"]}
+            with self.store.transaction() as tx:  # compare-and-set on the attempt
+                taken = tx.fetch(
+                    "UPDATE report_retries SET attempt = :next, due_at = :due "
+                    "WHERE report_id = :id AND period = :period AND recipient = :to "
+                    "AND attempt = :attempt RETURNING recipient",
+                    {**key, "next": attempt, "attempt": row["attempt"], "due": iso(retry_at)},
+                )
+            if taken:
+                claimed.append({**row, "attempt": attempt, "last": last, "retry_at": retry_at})
+        if not claimed:
+            return None
+        report: SavedReport | None = self.app.get_or_none(UUID(report_id))
+        if report is None:
+            return None
+        notice, org_path = self._compose(report, period)
+        delivered: list[str] = []
+        failed: dict[str, str] = {}
+        for row in claimed:
+            to = row["recipient"]
+            destination = self._destination(to, org_path)
+            problem = destination if isinstance(destination, str) else None
+            if not isinstance(destination, str):
+                problem = self._deliver(destination, notice, to)
+            if problem is None:
+                delivered.append(to)
+            else:
+                failed[to] = problem
+            if problem is None or row["last"] or isinstance(destination, str):
+                with self.store.transaction() as tx:
+                    tx.execute(
+                        "DELETE FROM report_retries WHERE report_id = :id AND period = :period "
+                        "AND recipient = :to",
+                        {"id": report_id, "period": period, "to": to},
+                    )
+            else:
+                at = row["retry_at"]
+                nearest = at if nearest is None else min(nearest, at)
+        attempt = max(int(r["attempt"]) for r in claimed)
+        self.app.record_report_retry(UUID(report_id), period, delivered, failed, attempt, ACTOR)
+        if self.on_commit is not None:
+            self.on_commit()
+        return nearest
 
     def _destination(self, recipient: str, org_path: str | None) -> Row | str:
         """Where a recipient's copy goes, or the reason it cannot go anywhere."""

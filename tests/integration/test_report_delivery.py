@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from litestar.testing import TestClient
 
 from app.bootstrap import Muster, build
+from app.stores.base import from_iso
 from app.web.app import create_app
 from tests.conftest import free_port, load_plant, make_settings
 from tests.support.clock import ManualClock as Clock
@@ -202,3 +203,181 @@ def test_the_builder_page_lists_reports_sent_to_me(wired: tuple[Muster, Clock]) 
         ).text
     inbox = page[page.index('id="inbox"') :]
     assert "发给我的报表" in inbox and "日报" in inbox and "2026-12-07" in inbox and "sz1" in inbox
+
+
+class Refusing(Mailbox):
+    """A mail server that answers `451` (try again later) while `refuse` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse = True
+        self.refused = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse:
+            self.refused += 1
+            return "451 4.3.0 mailbox busy, try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+
+class Receiver:
+    """A webhook receiver on loopback that answers `503` while `down` is set."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.refused = 0
+        self.bodies: list[dict[str, Any]] = []
+        self.port = free_port()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if receiver.down:
+                    receiver.refused += 1
+                    self.send_response(503)
+                else:
+                    receiver.bodies.append(body)
+                    self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/reports"
+
+
+@pytest.fixture
+def flaky(
+    backend: str, tmp_path: Path, pg_schema: str
+) -> Iterator[tuple[Muster, Clock, Refusing, Receiver]]:
+    """A plant whose mail server and webhook both refuse until the test lets them take."""
+    box, port = Refusing(), free_port()
+    smtp = Controller(box, hostname="127.0.0.1", port=port)
+    smtp.start()
+    hook = Receiver()
+    clock = Clock(datetime(2026, 12, 6, 20, 0, tzinfo=PLANT_TZ).astimezone(UTC))
+    muster = build(make_settings(backend, tmp_path, pg_schema, smtp_port=port), clock=clock)
+    load_plant(muster)
+    muster.app.add_webhook(hook.url, "json", "P1", [], "test")
+    yield muster, clock, box, hook
+    muster.close()
+    hook.server.shutdown()
+    hook.server.server_close()
+    smtp.stop()
+
+
+def retried_events(muster: Muster, report_id: UUID) -> list[Any]:
+    return [
+        e for e in muster.app.events.get(report_id) if type(e).__name__ == "ReportDeliveryRetried"
+    ]
+
+
+def test_a_refused_delivery_is_retried_within_the_period_not_the_next_day(
+    flaky: tuple[Muster, Clock, Refusing, Receiver],
+) -> None:
+    muster, clock, box, hook = flaky
+    report = muster.app.save_report(
+        "hr",
+        "日报",
+        "P1",
+        ["workshop"],
+        ["attended"],
+        "daily",
+        ["sz1", "hr@plant.example", hook.url],
+    )
+    deliver(muster)
+    clock.now = datetime(2026, 12, 7, 7, 0, 1, tzinfo=PLANT_TZ).astimezone(UTC)
+    first_retry = deliver(muster)
+    (sent,) = sent_events(muster, report)
+    assert sent.delivered == ["sz1"] and set(sent.failed) == {"hr@plant.example", hook.url}
+    assert "451" in sent.failed["hr@plant.example"] and "503" in sent.failed[hook.url]
+    # the next try is a minute on, not tomorrow's delivery
+    assert first_retry == clock.now + timedelta(minutes=1)
+
+    clock.now = first_retry  # still down: the wait doubles
+    assert deliver(muster) == clock.now + timedelta(minutes=2)
+    assert (box.refused, hook.refused) == (2, 2)
+
+    box.refuse, hook.down = False, False
+    clock.now += timedelta(minutes=2)
+    assert deliver(muster) == datetime(2026, 12, 8, 7, 0, tzinfo=PLANT_TZ)  # all taken
+    mail = email.message_from_bytes(box.messages[0], policy=email.policy.default)
+    assert mail["To"] == "hr@plant.example" and "2026-12-07" in mail["Subject"]
+    assert [b["alert"]["period"] for b in hook.bodies] == ["2026-12-07"]
+    assert len(sent_events(muster, report)) == 1  # still the period's one ReportSent
+    tries = retried_events(muster, report)
+    assert [(e.attempt, e.delivered, sorted(e.failed)) for e in tries] == [
+        (2, [], sorted(["hr@plant.example", hook.url])),
+        (3, ["hr@plant.example", hook.url], []),
+    ]
+    clock.now += timedelta(hours=5)
+    deliver(muster)
+    assert len(box.messages) == 1 and len(hook.bodies) == 1
+    assert muster.store.fetch("SELECT recipient FROM report_retries") == []
+
+
+def test_retries_stop_when_the_next_period_is_due(
+    flaky: tuple[Muster, Clock, Refusing, Receiver],
+) -> None:
+    muster, clock, _, hook = flaky
+    report = muster.app.save_report(
+        "hr", "日报", "P1", ["workshop"], ["attended"], "daily", [hook.url]
+    )
+    deliver(muster)
+    clock.now = datetime(2026, 12, 7, 7, 0, 1, tzinfo=PLANT_TZ).astimezone(UTC)
+    due = deliver(muster)
+    tomorrow = datetime(2026, 12, 8, 7, 0, tzinfo=PLANT_TZ)
+    while due is not None and due < tomorrow:  # the receiver stays down all day
+        clock.now = due
+        due = deliver(muster)
+    tries = retried_events(muster, report)
+    # backing off from a minute, doubling up to an hour: the attempts run out in the day
+    assert 1 + len(tries) == hook.refused == 8
+    assert all(e.period == "2026-12-07" and e.delivered == [] for e in tries)
+    assert muster.store.fetch("SELECT recipient FROM report_retries") == []
+    hook.down = False
+    clock.now = datetime(2026, 12, 8, 7, 0, 1, tzinfo=PLANT_TZ).astimezone(UTC)
+    deliver(muster)
+    assert [b["alert"]["period"] for b in hook.bodies] == ["2026-12-08"]  # not 12-07 again
+    assert [e.period for e in sent_events(muster, report)] == ["2026-12-07", "2026-12-08"]
+
+
+def test_periods_missed_while_down_are_made_up_once_on_start(
+    backend: str, tmp_path: Path, pg_schema: str, posts: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, received = posts
+    clock = Clock(datetime(2026, 12, 6, 20, 0, tzinfo=PLANT_TZ).astimezone(UTC))
+    settings = make_settings(backend, tmp_path, pg_schema)
+    muster = build(settings, clock=clock)
+    load_plant(muster)
+    muster.app.add_webhook(url, "json", "P1", [], "test")
+    report = muster.app.save_report("hr", "日报", "P1", ["workshop"], ["attended"], "daily", [url])
+    deliver(muster)
+    muster.close()  # down from Sunday evening to Thursday morning
+
+    clock.now = datetime(2026, 12, 10, 9, 0, tzinfo=PLANT_TZ).astimezone(UTC)
+    # two processes start at once on the same store; each period is claimed by one of them
+    started = [build(settings, clock=clock) for _ in range(2)]
+    try:
+        for m in started:
+            m.runner.run_once()
+        threads = [threading.Thread(target=m.report_delivery.run_until_idle) for m in started]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        (row,) = started[0].store.fetch("SELECT due_at FROM report_schedule")
+        assert from_iso(row["due_at"]) == datetime(2026, 12, 11, 7, 0, tzinfo=PLANT_TZ)
+        periods = sorted(e.period for e in sent_events(started[0], report))
+        assert periods == ["2026-12-07", "2026-12-08", "2026-12-09", "2026-12-10"]
+        assert sorted(b["alert"]["period"] for b in received) == periods
+    finally:
+        for m in started:
+            m.close()
