@@ -225,8 +225,8 @@ def test_box_contains_points_on_its_edge_but_not_beyond(
         (1080, 1920, 1.0),  # a tablet's photo: as it is
         (720, 1280, 1.0),
         (603, 1024, 1.0),  # a little small: enlarging 1.7× gained nothing on real photos
-        (353, 490, 1080 / 353),  # a class photo forwarded through a chat app
-        (100, 100, 4.0),  # a thumbnail: no more than 4×
+        (353, 490, 1.5),  # a class photo forwarded through a chat app
+        (100, 100, 1.5),  # a thumbnail: no more than 1.5×
         (3000, 4000, 0.75),  # a phone's 12 MP: shrunk to 3000 px
         (8000, 6000, 3000 / 8000),  # 48 MP, portrait
         (2000, 3000, 1.0),

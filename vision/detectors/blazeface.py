@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vision.detectors.hog import tiles
-from vision.detectors.port import Detection, Picture
+from vision.detectors.port import Detection, Picture, largest_face
 from vision.geometry import Box
 
 INPUT: Final = 192
@@ -134,9 +134,9 @@ class BlazeFaceDetector:
         self.overlap = overlap
 
     def detect(self, picture: Picture) -> list[Detection]:
-        """Faces scoring at least ``floor``, up to a quarter of the shorter side wide."""
+        """Faces scoring at least ``floor``, up to ``LARGEST_FACE`` of the shorter side wide."""
         width, height = picture.width, picture.height
         parts = tiles(width, height, self.tile, self.overlap)
-        largest = min(width, height) // 4
+        largest = largest_face(picture)
         hits = self.model.detect_tiled(picture.rgb, parts, self.floor, 1, largest)
         return [Detection(h.box, h.score, self.name) for h in hits]

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from vision.geometry import Box
+
+#: The widest face a detector reports, as a share of the photo's shorter side. Half: in a small
+#: photo of three friends or of someone close to the tablet a face is a third of the photo
+#: wide, and a quarter lost them (docs/vision-history.md).
+LARGEST_FACE: Final = 0.5
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,11 @@ class Picture:
     def height(self) -> int:
         """Height in pixels."""
         return int(self.rgb.shape[0])
+
+
+def largest_face(picture: Picture) -> int:
+    """The widest face, in pixels, a detector reports on ``picture`` (``LARGEST_FACE``)."""
+    return int(min(picture.width, picture.height) * LARGEST_FACE)
 
 
 @dataclass(frozen=True)

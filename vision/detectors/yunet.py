@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from vision.detectors.port import Detection, Picture
+from vision.detectors.port import Detection, Picture, largest_face
 from vision.geometry import Box
 
 MODEL: Final = Path(__file__).parent / "data" / "yunet" / "face_detection_yunet_2023mar.onnx"
@@ -135,8 +135,8 @@ class YuNetDetector:
         self.name = "yunet_mirrored" if mirrored else "yunet"
 
     def detect(self, picture: Picture) -> list[Detection]:
-        """Faces scoring at least ``floor``, up to a quarter of the shorter side wide."""
-        largest = min(picture.width, picture.height) // 4
+        """Faces scoring at least ``floor``, up to ``LARGEST_FACE`` of the shorter side wide."""
+        largest = largest_face(picture)
         if self.mirrored:
             flipped = np.ascontiguousarray(picture.rgb[:, ::-1])
             hits = mirrored(self.model.detect(flipped, self.floor), picture.width)
