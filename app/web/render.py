@@ -7,9 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from app.stores.base import from_iso
 from app.web.i18n import t
+from app.web.security import FORM_TOKEN
 
 PLANT_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -50,6 +52,15 @@ env.filters["clock"] = _clock
 env.filters["clock_s"] = _clock_s
 env.filters["pct"] = _pct
 env.filters["stamp"] = _stamp
+#: the form token of the request being answered; every page form and htmx request sends it
+env.globals["csrf_token"] = FORM_TOKEN.get
+
+
+def _csrf_input() -> Markup:
+    return Markup('<input type="hidden" name="_csrf_token" value="{}">').format(FORM_TOKEN.get())
+
+
+env.globals["csrf_input"] = _csrf_input
 
 
 def render(template: str, lang: str, **context: Any) -> str:

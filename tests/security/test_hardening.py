@@ -1,5 +1,6 @@
 """Hardening: every form and API call that rides on the session cookie is refused from
-another site, and `muster serve` with a certificate serves HTTPS only, with HSTS and a
+another site and, when it names no origin at all, without its session's form token; `Bearer`
+clients need no token; and `muster serve` with a certificate serves HTTPS only, with HSTS and a
 Secure cookie."""
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import pytest
 
 from app.tls import self_signed
 from app.web.permissions import PERMISSIONS
+from app.web.security import CREDENTIAL_POSTS
 from tests.conftest import LiveServer, Plant, free_port
+from tests.support.forms import form_token
 
 
 @pytest.fixture
@@ -68,6 +71,75 @@ def test_every_form_and_call_with_the_session_cookie_is_refused_from_another_sit
         data={"x": "1"},
     )
     assert "cross-site-request" not in same.text
+
+
+def _page_token(server: LiveServer, cookie: str) -> str:
+    """The form token a page hands its forms and htmx requests (the same one)."""
+    page = httpx.get(f"{server.url}/alerts", cookies={"muster_session": cookie})
+    assert page.status_code == 200, page.text
+    header = re.search(r'hx-headers=\'\{"X-CSRFToken": "([0-9a-f]+)"\}\'', page.text)
+    assert header is not None and header.group(1) == form_token(page.text)
+    return header.group(1)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [(m, p) for m, p in UNSAFE if not (m == "POST" and p in CREDENTIAL_POSTS)],
+)
+def test_every_form_and_call_with_the_session_cookie_needs_its_form_token_without_an_origin(
+    server: LiveServer, cookie: str, method: str, path: str
+) -> None:
+    token = _page_token(server, cookie)
+    other = _page_token(server, _log_in(server, "sz1", "sz1-password"))
+    url = f"{server.url}{path}"
+    jar = {"muster_session": cookie}
+    for headers in ({}, {"X-CSRFToken": other}, {"X-CSRFToken": "0" * 64}):
+        reply = httpx.request(method, url, cookies=jar, headers=headers, data={"x": "1"})
+        assert reply.status_code == 403, (headers, reply.text)
+        assert reply.headers["content-type"].startswith("application/problem+json")
+        assert reply.json()["type"].endswith("/form-token")
+    # the page's token, as htmx sends it or as a form field, gets past this check
+    by_header = httpx.request(
+        method, url, cookies=jar, headers={"X-CSRFToken": token}, data={"x": "1"}
+    )
+    by_field = httpx.request(method, url, cookies=jar, data={"x": "1", "_csrf_token": token})
+    for reply in (by_header, by_field):
+        assert "form-token" not in reply.text and "cross-site-request" not in reply.text
+
+
+def _log_in(server: LiveServer, login: str, password: str) -> str:
+    reply = httpx.post(f"{server.url}/login", data={"login": login, "password": password})
+    assert reply.status_code in (302, 303), reply.text
+    return str(reply.cookies["muster_session"])
+
+
+def test_bearer_clients_and_logins_need_no_form_token(
+    server: LiveServer, plant: Plant, cookie: str
+) -> None:
+    """Tablets and scripts send no token (contract), even from a browser holding a cookie."""
+    jar = {"muster_session": cookie}
+    token = httpx.post(
+        f"{server.url}/api/v1/auth/token",
+        json={"login": "hr", "password": "hr-password"},
+        cookies=jar,
+    )
+    assert token.status_code == 200, token.text
+    staff = {"Authorization": f"Bearer {token.json()['token']}"}
+    device = {"Authorization": f"Bearer {plant.p1_token}"}
+    checkin = {
+        "client_event_id": "7d7c2a52-3c3f-4a63-9d59-0b7f6f9d2f01",
+        "session_id": plant.session_id,
+        "method": "badge",
+        "badge_uid": next(iter(plant.badges.values())),
+        "device_time": "2026-01-01T08:00:00+08:00",
+        "device_seq": 1,
+    }
+    reply = httpx.post(f"{server.url}/api/v1/checkins", json=checkin, headers=device, cookies=jar)
+    assert reply.status_code in (200, 201), reply.text
+    revoked = httpx.delete(f"{server.url}/api/v1/auth/token", headers=staff, cookies=jar)
+    assert revoked.status_code == 204, revoked.text
+    again = httpx.post(f"{server.url}/login", data={"login": "hr", "password": "hr-password"})
+    assert again.status_code in (302, 303), again.text
 
 
 # -- HTTPS -----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from app.services import two_factor
 from app.settings import Settings
 from tests.conftest import LiveServer, Plant, make_settings
+from tests.support.forms import form_token
 
 STAFF_2FA = ["hr", "plant_manager", "auditor", "admin"]
 
@@ -84,7 +85,11 @@ def test_a_staff_login_enrols_on_the_pages_then_needs_its_code(
         uri = re.search(r"(otpauth://totp/[^<\s]+)", page.text)
         assert uri is not None
         done = browser.post(
-            "/account/two-factor", data={"code": code_of(uri.group(1).replace("&amp;", "&"))}
+            "/account/two-factor",
+            data={
+                "code": code_of(uri.group(1).replace("&amp;", "&")),
+                "_csrf_token": form_token(page.text),
+            },
         )
         assert done.status_code in (302, 303), done.text
         assert browser.get("/api/v1/sessions").status_code == 200

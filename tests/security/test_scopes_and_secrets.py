@@ -12,6 +12,7 @@ import websockets
 
 from app.bootstrap import Muster
 from tests.conftest import LiveServer, Plant
+from tests.support.forms import page_form_token
 
 
 def token_of(server: LiveServer, login: str, password: str) -> str:
@@ -96,7 +97,11 @@ def test_a_token_stops_working_after_logout(server: LiveServer, plant: Plant) ->
     with client(server, bearer) as api:
         assert api.get("/api/v1/sessions").status_code == 200
         pages = httpx.Client(base_url=server.url, cookies={"muster_session": cookie})
-        pages.post("/logout", headers={"Origin": server.url})
+        pages.post(
+            "/logout",
+            headers={"Origin": server.url},
+            data={"_csrf_token": page_form_token(server.url, cookie)},
+        )
         assert api.get("/api/v1/sessions").status_code == 401
     again = httpx.get(f"{server.url}/api/v1/sessions", cookies={"muster_session": cookie})
     assert again.status_code == 401
