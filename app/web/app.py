@@ -50,7 +50,7 @@ from app.web.plan_pages import plan_page_handlers
 from app.web.planner import planner_handlers
 from app.web.planning_api import planning_handlers
 from app.web.problems import Problem, problem_of
-from app.web.rate_limits import rate_limit_middleware
+from app.web.rate_limits import rate_limit_middleware, unrouted_refusal
 from app.web.report_builder import builder_handlers
 from app.web.reports import report_handlers
 from app.web.review_queue import review_handlers
@@ -134,6 +134,9 @@ def _too_large_handler(
 
 
 def _http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    limited = unrouted_refusal(request.scope)
+    if limited is not None:
+        return problem_response(*limited)
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": exc.detail,

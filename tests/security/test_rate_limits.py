@@ -76,3 +76,24 @@ def test_a_device_a_login_and_an_address_over_their_limits_get_429_with_retry_af
     assert "Too many requests" in limited.json()["detail"]
     time.sleep(int(limited.headers["retry-after"]) + 0.1)
     assert httpx.get(f"{server.url}/login").status_code == 200
+
+
+def test_a_scanner_hammering_unknown_routes_is_limited_like_any_other_caller(
+    server: LiveServer, plant: Plant
+) -> None:
+    english = {"Accept-Language": "en"}
+    probes = [
+        httpx.request(method, f"{server.url}/{path}-{n}", headers=english)
+        for n in range(30)
+        for method, path in (("GET", "wp-admin"), ("POST", ".env"))
+    ]
+    assert {p.status_code for p in probes[:40]} == {404}  # the address's burst of 40
+    limited = next(p for p in probes if p.status_code == 429)
+    assert int(limited.headers["retry-after"]) >= 1
+    assert limited.json()["type"].endswith("/rate-limited")
+    assert "Too many requests" in limited.json()["detail"]
+    # the same address is held up on real routes too, until its bucket refills
+    assert httpx.get(f"{server.url}/login").status_code == 429
+    time.sleep(int(limited.headers["retry-after"]) + 1.1)  # two requests' worth refilled
+    assert httpx.get(f"{server.url}/login").status_code == 200
+    assert httpx.get(f"{server.url}/no-such-page").status_code == 404
