@@ -11,6 +11,7 @@ from app.adapters import Adapters
 from app.alerts.delivery import AlertDelivery, Publish
 from app.alerts.engine import AlertEngine
 from app.application import Training
+from app.audit.replay import AsOfViews
 from app.domain.evidence_rules import EvidencePolicy
 from app.domain.rules import WindowPolicy
 from app.imports.service import Importer
@@ -92,6 +93,8 @@ class Muster:
     extras: dict[str, object] = field(default_factory=dict)
     #: failed logins per login and per address (slowed, then refused for a while)
     failed_logins: FailedLogins = field(default_factory=FailedLogins)
+    #: the auditor's recent as-of answers (a replay of a large log is slow)
+    as_of_views: AsOfViews = field(default_factory=AsOfViews)
 
     @property
     def runners(self) -> list[ProjectionRunner]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,10 +86,13 @@ def position_at(muster: Any, instant: datetime) -> int:
     return int(row["p"] or 0) if row else 0
 
 
-def replay(muster: Any, instant: datetime, names: Sequence[str] | None = None) -> Replay:
-    """Project the log up to `instant` into a fresh store (the projections `names`, by
-    default every one). Blocking and CPU-bound: call it from a worker thread."""
-    last = position_at(muster, instant)
+def replay(
+    muster: Any, instant: datetime, names: Sequence[str] | None = None, last: int | None = None
+) -> Replay:
+    """Project the log up to `instant` (or up to position `last`) into a fresh store (the
+    projections `names`, by default every one). Blocking and CPU-bound: call it from a
+    worker thread."""
+    last = position_at(muster, instant) if last is None else last
     directory = Path(tempfile.mkdtemp(prefix="muster-replay-"))
     store = SQLiteReadStore(directory / "replay.db")
     chosen: list[Projection] = [p for p in all_projections() if names is None or p.name in names]
@@ -139,12 +144,64 @@ class SessionAsOf:
     wallboard: dict[str, Any]
 
 
+#: what identifies one as-of answer: who looked, which session, the instant, the log position
+AsOfKey = tuple[Viewer, str, datetime, int]
+
+
+@dataclass
+class AsOfViews:
+    """Recent as-of answers. The key holds the log position the instant stood at, so a later
+    event cannot change an answer (it lies after that position), and the viewer, so each
+    scope gets its own. Bounded; each answer is kept `ttl_s` at most, so an erasure reaches
+    the page within that time."""
+
+    size: int = 32
+    ttl_s: float = 300.0
+    _views: OrderedDict[AsOfKey, tuple[float, SessionAsOf | None]] = field(
+        default_factory=OrderedDict
+    )
+
+    def get(self, key: AsOfKey) -> tuple[SessionAsOf | None] | None:
+        """The kept answer (in a 1-tuple: an answer may be None), or None."""
+        found = self._views.get(key)
+        if found is None or time.monotonic() - found[0] > self.ttl_s:
+            return None
+        self._views.move_to_end(key)
+        return (found[1],)
+
+    def keep(self, key: AsOfKey, view: SessionAsOf | None) -> None:
+        self._views[key] = (time.monotonic(), view)
+        self._views.move_to_end(key)
+        while len(self._views) > self.size:
+            self._views.popitem(last=False)
+
+    def clear(self) -> None:
+        self._views.clear()
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+
 async def session_as_of(
     muster: Any, instant: datetime, session_id: str, viewer: Viewer
 ) -> SessionAsOf | None:
     """The session as `viewer` would have seen it at `instant`; None when it did not exist
-    then or lies outside the viewer's plants."""
-    replayed = await asyncio.to_thread(replay, muster, instant, VIEW_PROJECTIONS)
+    then or lies outside the viewer's plants. Replayed once per viewer, session, instant and
+    log position (`muster.as_of_views`)."""
+    position = await asyncio.to_thread(position_at, muster, instant)
+    key = (viewer, session_id, instant, position)
+    kept: tuple[SessionAsOf | None] | None = muster.as_of_views.get(key)
+    if kept is not None:
+        return kept[0]
+    view = await _session_as_of(muster, instant, session_id, viewer, position)
+    muster.as_of_views.keep(key, view)
+    return view
+
+
+async def _session_as_of(
+    muster: Any, instant: datetime, session_id: str, viewer: Viewer, position: int
+) -> SessionAsOf | None:
+    replayed = await asyncio.to_thread(replay, muster, instant, VIEW_PROJECTIONS, position)
     try:
         store, settings = replayed.store, muster.settings
         detail = await queries.session_detail(

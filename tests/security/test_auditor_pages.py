@@ -171,3 +171,36 @@ def test_the_trail_page_filters_and_links_to_the_state_then(
     assert bad.status_code == 200 and 'role="alert"' in bad.text
     hr = _get(server, staff_token(server), "/audit")
     assert hr.status_code == 403
+
+
+def test_as_of_answers_are_kept_per_viewer_and_a_later_event_does_not_change_them(
+    server: LiveServer, plant: Plant
+) -> None:
+    auditor = staff_token(server, "auditor", "auditor-password")
+    server.muster.app.add_user("auditor-w1", "auditor", "W1", "test", password="w1-password")
+    sid, kept = plant.session_id, server.muster.as_of_views
+    badge_in(server, plant.p1_token, sid, plant.badges["E01"])
+    badge_in(server, plant.p1_token, sid, plant.badges["E09"])
+    settle(server.muster)
+    time.sleep(0.05)
+    then = datetime.now(UTC).isoformat()
+    time.sleep(0.05)
+
+    first = _get(server, auditor, "/api/v1/audit/as-of", session_id=sid, at=then).json()
+    assert first["session"]["checked_in"] == 2 and len(kept) == 1
+    badge_in(server, plant.p1_token, sid, plant.badges["E02"])  # a later event
+    settle(server.muster)
+    again = _get(server, auditor, "/api/v1/audit/as-of", session_id=sid, at=then)
+    assert again.json() == first and len(kept) == 1  # answered from what was kept
+    page = _get(server, auditor, "/audit/as-of", session=sid, at=then)
+    assert page.status_code == 200 and len(kept) == 1  # the page shares the answer
+    kept.clear()  # replayed afresh, the log up to then gives that same answer
+    assert _get(server, auditor, "/api/v1/audit/as-of", session_id=sid, at=then).json() == first
+
+    # an auditor of one workshop gets its own answer, not the whole plant's
+    w1 = staff_token(server, "auditor-w1", "w1-password")
+    mine = _get(server, w1, "/api/v1/audit/as-of", session_id=sid, at=then).json()
+    assert len(kept) == 2
+    assert "E01" in str(mine["session"]) and "E09" not in str(mine["session"])
+    assert "E09" in str(first["session"])
+    assert _get(server, auditor, "/api/v1/audit/as-of", session_id=sid, at=then).json() == first
