@@ -5,6 +5,7 @@ recorded once. Analysis follows the events (`app.services.analysis`), never the 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -63,6 +64,7 @@ class PhotoService:
         self.checkins = checkins
         self.files = files
         self.near = NearDuplicates(checkins.store)
+        self._writer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="photo-files")
 
     async def upload(
         self, token: str | None, upload: PhotoUpload, phone: PhoneIdentity | None = None
@@ -93,12 +95,16 @@ class PhotoService:
         bound: PhotoUploadKey | None = self.app.get_or_none(key_id)
         if bound is not None:  # cheap answer to a resend, before any image work
             return self._resent(bound, upload)
+        # the bytes go to disk (and fsync) on another thread while the forensics decode
+        # them: both release the GIL. Kept only once the image is accepted.
+        staging = self._writer.submit(self.files.stage, upload.data)
         try:
             facts = photo_facts(upload.data)
         except ImageRejected as exc:
+            PhotoFiles.discard(staging.result())  # a refused image leaves no file behind
             raise ImageUnusable(reason=exc.reason) from exc
         sha = facts.sha256
-        self.files.put(sha, upload.data)  # bytes safe on disk before the event says so
+        self.files.keep(staging.result(), sha)  # bytes safe on disk before the event says so
         session_id = UUID(session["id"])
         actor = f"device:{device.name}"
         for _attempt in range(3):

@@ -6,6 +6,7 @@ import io
 import json
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -30,7 +31,7 @@ from vision.forensics.exif import (
     parse_exif_offset,
     read_exif,
 )
-from vision.forensics.facts import photo_facts
+from vision.forensics.facts import draft_size, photo_facts
 from vision.forensics.hashes import DuplicateIndex, PhotoHashes, hamming, photo_hashes
 from vision.forensics.qr import decode_qr, decode_qr_pixels
 
@@ -278,3 +279,52 @@ def test_the_same_room_with_other_people_is_not_a_reused_photo(
     assert [d.photo_id for d in index.find(photo_facts(encode_jpeg(cropped, 70)).hashes)] == [
         "monday"
     ]
+
+
+def _large(name: str, size: tuple[int, int]) -> NDArray[np.uint8]:
+    image = np.asarray(getattr(data, name)(), dtype=np.uint8)
+    rgb = np.dstack([image] * 3) if image.ndim == 2 else np.ascontiguousarray(image[..., :3])
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BICUBIC))
+
+
+#: hashes stored by the code of 2026-12-06 (a copy at least 512 px a side, each view resized
+#: three times) for these photos, as `PhotoStored` events carry them
+BEFORE = Path(__file__).parent.parent / "fixtures" / "forensics" / "hashes-before-2026-12-07.json"
+
+
+def test_photos_stored_with_the_earlier_hashes_still_find_their_copies() -> None:
+    stored = json.loads(BEFORE.read_text())
+    index = DuplicateIndex()
+    for name, payload in stored.items():
+        index.add(name, PhotoHashes.from_payload(payload))
+    for name in stored:
+        picture, size = name.split("-")
+        width, height = (int(n) for n in size.split("x"))
+        rgb = _large(picture, (width, height))
+        again = photo_facts(encode_jpeg(rgb, 88)).hashes
+        old = PhotoHashes.from_payload(stored[name])
+        # the same photo hashed now differs from what was stored by a few bits at most
+        assert hamming(again.phash, old.phash) <= 4, name
+        assert hamming(again.detail, old.detail) <= 12, name
+        half = cv2.resize(rgb, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+        for variant in (rgb, half, rgb[height // 20 :, width // 20 :]):
+            copy = photo_facts(encode_jpeg(np.ascontiguousarray(variant), 60)).hashes
+            assert [h.photo_id for h in index.find(copy)] == [name], name
+    for other in (data.rocket(), data.horse()):
+        unrelated = photo_facts(encode_jpeg(_large_from(other))).hashes
+        assert index.find(unrelated) == []
+
+
+def _large_from(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    image = np.asarray(image, dtype=np.uint8)
+    rgb = np.dstack([image] * 3) if image.ndim == 2 else np.ascontiguousarray(image[..., :3])
+    return np.asarray(Image.fromarray(rgb).resize((4000, 3000), Image.Resampling.BICUBIC))
+
+
+def test_a_large_jpeg_is_decoded_small_for_its_hashes() -> None:
+    assert draft_size(4000, 3000) == (500, 375)
+    assert draft_size(3000, 4000) == (375, 500)
+    assert draft_size(400, 300) == (400, 300)
+    photo = Image.open(io.BytesIO(encode_jpeg(_large("coffee", (4000, 3000)))))
+    photo.draft("L", draft_size(*photo.size))
+    assert photo.size == (500, 375)  # libjpeg's 1/8 scale: the long side stays ≥ 500

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -13,7 +13,13 @@ from PIL import Image, ImageOps
 from vision.decode import DecodedImage, open_image
 from vision.errors import ImageRejected
 from vision.forensics.exif import ExifFacts, exif_facts_of
-from vision.forensics.hashes import HASH_SIDE, PhotoHashes, photo_hashes
+from vision.forensics.hashes import PhotoHashes, photo_hashes
+
+#: the long side, in pixels, a JPEG is at least decoded at for its hashes: libjpeg scales by
+#: 1/2, 1/4 or 1/8 while decoding (in the DCT domain), so a 4000-px photo comes out 500 px
+#: wide and a 1920-px one 960 px (as before). Every hash averages a 95% crop down to 128×128
+#: or less, so 500 px still gives each of the finest hash's cells several pixels a side.
+DECODE_SIDE: Final = 500
 
 
 @dataclass(frozen=True)
@@ -60,13 +66,26 @@ def facts_of(data: bytes, image: DecodedImage, opened: Image.Image | None = None
     )
 
 
-def photo_facts(data: bytes) -> PhotoFacts:
+def draft_size(width: int, height: int, side: int = DECODE_SIDE) -> tuple[int, int]:
+    """The size to ask Pillow's ``Image.draft`` for: it picks the largest DCT scale (1/8,
+    1/4, 1/2) that keeps both sides at least this big, so the long side stays ≥ ``side``."""
+    long = max(width, height)
+    if long <= side:
+        return width, height
+    return max(1, width * side // long), max(1, height * side // long)
+
+
+def photo_facts(data: bytes, decode_side: int = DECODE_SIDE) -> PhotoFacts:
     """Decode ``data`` safely and compute its ``PhotoFacts``; raises ``ImageRejected``.
 
-    The hashes need a grey copy at most ``HASH_SIDE`` wide, so a JPEG is decoded in grey at
-    the smallest DCT scale that still covers it (a quarter of each side for a 12-megapixel
-    photo): several times less work than decoding every pixel in colour, which is what an
-    upload waits for. Every byte of the file is still read, so a truncated file is refused."""
+    The hashes need a small grey copy, so a JPEG is decoded in grey at the smallest DCT
+    scale whose long side is still ``decode_side`` (an eighth of each side for a 12-megapixel
+    photo, where it was a quarter): libjpeg then skips most of the inverse DCT and the
+    colour work, which is what an upload waits for. Every byte of the file is still read,
+    so a truncated file is refused.
+    Photos stored with hashes of a larger copy (at least 512 px a side until 2026-12) still
+    match their copies: the hashes of the two scales differ by a few bits, well inside the
+    near-duplicate thresholds (tests/vision/test_forensics.py)."""
     opened = open_image(data)
     fmt = str(opened.format)
     exif = exif_facts_of(opened)
@@ -75,7 +94,7 @@ def photo_facts(data: bytes) -> PhotoFacts:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             full = opened.size
             if fmt == "JPEG":
-                opened.draft("L", (HASH_SIDE, HASH_SIDE))
+                opened.draft("L", draft_size(*full, decode_side))
             opened.load()
             turned = ImageOps.exif_transpose(opened) or opened
             gray = np.ascontiguousarray(np.asarray(turned.convert("L"), dtype=np.uint8))
