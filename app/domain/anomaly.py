@@ -29,7 +29,8 @@ class AnomalyAlreadyResolved(Refusal):
 class Anomaly(Aggregate):
     """One per kind and subject (uuid5 id): the same evidence seen again, by a replay or a
     second worker, names the same anomaly and can never raise it twice. The subject is what
-    it is about: a check-in, a photo in a session, or a session."""
+    it is about: a check-in, a photo in a session, or (for a headcount shortfall) the photo
+    of a session that shows it."""
 
     @staticmethod
     def create_id(kind: str, subject: str, **_: Any) -> UUID:
@@ -53,6 +54,7 @@ class Anomaly(Aggregate):
         self.subject = subject
         self.severity = severity
         self.session_id = session_id
+        self.photo_id = photo_id
         self.status = "open"
 
     def resolve(self, outcome: str, reason: str, actor: str) -> None:

@@ -153,11 +153,18 @@ class AnomalyRules(Subscriber):
         top = result.get("headcount_max", result["headcount"])
         policy = self.policies(session["plant"])
         short = headcount_shortfall(checked_in, result["headcount"], top, policy)
-        if short is not None:
-            short["photo_id"] = photo.sha256
-            kind = AnomalyKind.HEADCOUNT_SHORTFALL
-            session_id = str(e.session_id)
-            self._raise(kind, session_id, e.session_id, short, photo_id=photo.sha256)
+        if short is None:
+            return
+        short["photo_id"] = photo.sha256
+        kind = AnomalyKind.HEADCOUNT_SHORTFALL
+        session_id = str(e.session_id)
+        # once per photo (a second photo showing too few is its own evidence); until
+        # 2026-12-07 the subject was the session alone: that anomaly stands for its photo
+        earlier: Anomaly | None = self.app.get_or_none(Anomaly.create_id(kind.value, session_id))
+        if earlier is not None and earlier.photo_id == photo.sha256:
+            return
+        subject = f"{session_id}/{photo.sha256}"
+        self._raise(kind, subject, e.session_id, short, photo_id=photo.sha256)
 
     # -- reads -----------------------------------------------------------------------------
 

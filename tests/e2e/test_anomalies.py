@@ -4,23 +4,27 @@ flagged. Room photos are counted by the fake analyser from the JSON written besi
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 from PIL import Image
 
 from app.bootstrap import Adapters
+from app.domain.anomaly import Anomaly
 from app.services.vision_adapters import InlineRoomAnalyser
 from tests.conftest import LiveServer, Plant, fake_adapters
 from tests.e2e.anomaly_support import (
     anomalies,
     badge_in,
     room_photo,
+    settle,
     staff_token,
     upload_photo,
 )
@@ -202,6 +206,54 @@ def test_fewer_people_in_the_photo_than_checked_in_is_a_headcount_shortfall(
         "photo_id": photo_id,
     }
     assert "employee_id" not in flagged and "checkin_id" not in flagged
+
+
+def test_each_photo_showing_too_few_people_is_its_own_headcount_shortfall(
+    server: LiveServer, plant: Plant, rooms: Path
+) -> None:
+    """Two photos of one session, each with fewer people than checked in: two anomalies, one
+    per photo; a third photo with everyone in it adds none, and analysing again adds none."""
+    check_in_many(server, plant, 8)
+    now = datetime.now(UTC)
+    five = room_photo(rooms, "five-again", taken=now, people=5, seed=12)
+    four = room_photo(rooms, "four", taken=now, people=4, seed=13)
+    full = room_photo(rooms, "all-eight", taken=now, people=8, seed=14)
+    ids = [upload_photo(server, plant.p1_token, p, plant.session_id, now) for p in (five, four)]
+    upload_photo(server, plant.p1_token, full, plant.session_id, now)
+    settle(server.muster)
+    found = of_kind(server, "headcount_shortfall")
+    assert sorted(a["photo_id"] for a in found) == sorted(ids)
+    assert {a["session_id"] for a in found} == {plant.session_id}
+    assert sorted(a["evidence"]["missing"] for a in found) == [3, 4]
+
+
+def test_a_shortfall_raised_for_the_whole_session_before_is_not_raised_again_for_its_photo(
+    server: LiveServer, plant: Plant, rooms: Path
+) -> None:
+    """Until 2026-12-07 a session had at most one `headcount_shortfall`, named by the session
+    alone. Its photo analysed again raises nothing more; another photo still does."""
+    check_in_many(server, plant, 8)
+    now = datetime.now(UTC)
+    first = room_photo(rooms, "first-short", taken=now, people=5, seed=15)
+    first_id = hashlib.sha256(first).hexdigest()
+    earlier = Anomaly(
+        kind="headcount_shortfall",
+        subject=plant.session_id,
+        severity="high",
+        session_id=UUID(plant.session_id),
+        employee_id=None,
+        checkin_id=None,
+        photo_id=first_id,
+        evidence={"checked_in": 8, "headcount": 5, "headcount_max": 5, "missing": 3},
+        actor="rules",
+    )
+    server.muster.app.save(earlier)
+    upload_photo(server, plant.p1_token, first, plant.session_id, now)
+    second = room_photo(rooms, "second-short", taken=now, people=4, seed=16)
+    second_id = upload_photo(server, plant.p1_token, second, plant.session_id, now)
+    settle(server.muster)
+    found = of_kind(server, "headcount_shortfall")
+    assert sorted(a["photo_id"] for a in found) == sorted([first_id, second_id])
 
 
 def test_a_full_room_or_one_person_hidden_is_no_shortfall(
