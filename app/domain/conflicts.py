@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from app.domain.rooms import same_room
+
 
 class ConflictKind(StrEnum):
     """The kinds the contract names (`GET /api/v1/conflicts`)."""
@@ -127,11 +129,12 @@ def trainer_double_booked(sitting: Sitting, others: Iterable[Sitting]) -> list[C
 
 
 def room_double_booked(sitting: Sitting, others: Iterable[Sitting]) -> list[Conflict]:
-    """Another session uses the same room of the same plant at the same time."""
+    """Another session uses the same room of the same plant at the same time (rooms compared
+    by `room_key`: "培训室 A" is "培训室A")."""
     return [
         Conflict(ConflictKind.ROOM_DOUBLE_BOOKED, with_session_id=o.id, facts=_about(o))
         for o in _others(sitting, others)
-        if (o.plant, o.room) == (sitting.plant, sitting.room)
+        if same_room(o.plant, o.room, sitting.plant, sitting.room)
     ]
 
 
@@ -222,9 +225,9 @@ def busy_for(
     for o in others:
         if o.id == sitting.id:
             continue
-        same_room = (o.plant, o.room) == (sitting.plant, sitting.room)
+        room = same_room(o.plant, o.room, sitting.plant, sitting.room)
         same_trainer = bool(sitting.trainer) and o.trainer == sitting.trainer
-        if same_room or same_trainer or sitting.roster & o.roster:
+        if room or same_trainer or sitting.roster & o.roster:
             busy.append((o.starts_at, o.ends_at))
     busy.extend((s.starts_at, s.ends_at) for s in shifts if s.employee_no in sitting.roster)
     return sorted(busy)

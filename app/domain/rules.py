@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from app.domain.rooms import same_room
+
 
 class Window(StrEnum):
     """Where an instant falls relative to a session's check-in window."""
@@ -152,17 +154,13 @@ def outside_window(window: Window, session_closed: bool) -> bool:
     return session_closed or window in (Window.TOO_EARLY, Window.CLOSED)
 
 
-def _room_key(room: str) -> str:
-    return " ".join(room.split()).casefold()
-
-
 def device_room_mismatch(
     device_plant: str, device_room: str, session_plant: str, session_room: str
 ) -> bool:
     """True when the device is registered for another room or plant than the session's.
 
-    Room names are compared as people type them: case and runs of spaces do not count."""
-    return device_plant != session_plant or _room_key(device_room) != _room_key(session_room)
+    Room names are compared by `room_key`: case, spaces and character widths do not count."""
+    return not same_room(device_plant, device_room, session_plant, session_room)
 
 
 #: how far a device's clock may be from the server's before its stamps are not believed at all

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from app.domain.rooms import room_key
 from app.domain.rules import WindowPolicy
 from app.stores.base import ReadStore, Row, iso
 
@@ -28,7 +29,10 @@ async def room_session(
     store: ReadStore, plant: str, room: str, now: datetime, policy: WindowPolicy
 ) -> Row | None:
     """The session a room's kiosk checks people in to now: the earliest open one there."""
-    rows = [r for r in await open_sessions(store, now, policy, plant) if r["room"] == room]
+    here = room_key(room)
+    rows = [
+        r for r in await open_sessions(store, now, policy, plant) if room_key(r["room"]) == here
+    ]
     return rows[0] if rows else None
 
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.domain.rooms import room_key
 from app.projections.queries import Scope
 from app.stores.base import ReadStore, from_iso, iso
 
@@ -97,7 +98,7 @@ async def hr_board(
     for d in devices:
         seen = from_iso(d["last_seen_at"]) if d["last_seen_at"] else None
         d["online"] = seen is not None and now - seen <= ONLINE_WITHIN
-        rooms[(d["plant"], d["room"])].append(d)
+        rooms[(d["plant"], room_key(d["room"]))].append(d)
     anomalies = await store.afetch(
         f"SELECT session_id, COUNT(*) AS n FROM watched_anomalies WHERE session_id IN ({smarks}) "
         "AND open = 1 GROUP BY session_id",
@@ -115,7 +116,7 @@ async def hr_board(
     for s in sessions:
         whole = (int(s["expected"]), int(s["checked_in"]))
         expected, checked_in = counts.get(s["id"], (0, 0)) if narrowed else whole
-        room = rooms.get((s["plant"], s["room"]), [])
+        room = rooms.get((s["plant"], room_key(s["room"])), [])
         last_photo = max((d["last_photo_at"] for d in room if d["last_photo_at"]), default=None)
         board["sessions"].append(
             {

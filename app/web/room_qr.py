@@ -13,6 +13,7 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from app.domain.qr import RoomQr, qr_key, room_qr
+from app.domain.rooms import same_room
 from app.projections import queries
 from app.services.devices import DeviceIdentity
 from app.web.auth import bearer, principal_of
@@ -51,7 +52,7 @@ async def may_show_qr(request: Request[Any, Any, Any], session: dict[str, Any]) 
     token = bearer(request)
     if token and token.startswith("mdt_"):
         device: DeviceIdentity = await _device(request, token)
-        if device.plant != session["plant"] or device.room != session["room"]:
+        if not same_room(device.plant, device.room, session["plant"], session["room"]):
             raise Problem(403, "device-other-room", "problem.device_other_room")
         return True
     principal = principal_of(request, muster.secret)

@@ -34,9 +34,11 @@ SAFE,安全生产基础,60,365,
 EMPLOYEES = "employee_no,name,org_code,position_code,badge_uid\n" + "".join(
     f"E{n:02d},员工{n:02d},{'W1' if n <= 10 else 'W2'},,BADGE-{n:02d}\n" for n in range(1, 13)
 )
-#: tablets: two rooms of plant 1, one of plant 2
+#: tablets: two rooms of plant 1, one of plant 2; room A's second tablet was registered
+#: with its name typed in full-width characters and an ideographic space
 DEVICES = {
     "tablet-a": ("培训室A", "P1"),
+    "tablet-a-wide": ("培训室\u3000Ａ", "P1"),
     "tablet-b": ("培训室B", "P1"),
     "tablet-p2": ("二厂培训室", "P2"),
 }
@@ -123,16 +125,9 @@ class Plant:
         self.url = url
         self.hr = token(url, "hr", setup.passwords["hr"])
         self.devices = setup.devices
-        reply = httpx.post(
-            f"{url}/api/v1/imports/sessions",
-            headers=self.auth(self.hr),
-            files={"file": ("sessions.csv", sessions_csv(datetime.now(UTC)).encode(), "text/csv")},
-            timeout=60,
-        )
-        assert reply.status_code == 200 and reply.json()["applied"] is True, reply.text
+        self.import_sessions(sessions_csv(datetime.now(UTC)))
         self.sessions = {
-            code: self._session_id(code)
-            for code in ("S-NOW", "S-SOON", "S-LATER", "S-DONE", "S-P2")
+            code: self.session_id(code) for code in ("S-NOW", "S-SOON", "S-LATER", "S-DONE", "S-P2")
         }
         self.phones = {
             no: token(url, no.lower(), setup.passwords[no.lower()]) for no in PHONE_PEOPLE
@@ -142,7 +137,7 @@ class Plant:
     def auth(bearer: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {bearer}"}
 
-    def _session_id(self, code: str) -> str:
+    def session_id(self, code: str) -> str:
         """`GET /api/v1/sessions?code=`, as a script finds a session it imported."""
         for _ in range(100):
             reply = httpx.get(
@@ -154,6 +149,17 @@ class Plant:
                 return str(found[0]["id"])
             time.sleep(0.1)
         raise AssertionError(f"session {code} not found after its import")
+
+    def import_sessions(self, csv: str) -> dict[str, Any]:
+        """`POST /api/v1/imports/sessions` with a CSV, as plant IT's scripts do."""
+        reply = httpx.post(
+            f"{self.url}/api/v1/imports/sessions",
+            headers=self.auth(self.hr),
+            files={"file": ("sessions.csv", csv.encode(), "text/csv")},
+            timeout=60,
+        )
+        assert reply.status_code == 200 and reply.json()["applied"] is True, reply.text
+        return dict(reply.json())
 
     def check_in(
         self, device: str, session: str, body: dict[str, Any], *, at: datetime | None = None

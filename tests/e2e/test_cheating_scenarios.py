@@ -180,6 +180,41 @@ def test_a_tablet_of_another_room_or_plant_checking_in_is_a_device_room_mismatch
     assert plant.badge("tablet-a", "S-NOW", "E06").json()["status"] == "accepted"
 
 
+def test_one_room_typed_with_spaces_or_full_width_characters_is_one_room(
+    server: LiveServer, plant: Plant
+) -> None:
+    """Room A's second tablet was added as "培训室　Ａ" (`muster devices add`); a session is
+    imported for "培训室 A" at the time of S-NOW (in "培训室A"). The room is double-booked,
+    and the tablets of room A check in to either session without `device_room_mismatch`;
+    room B's tablet still is another room."""
+    now = datetime.now(UTC)
+    start, end = (now + timedelta(minutes=m) for m in (-5, 55))
+    plant.import_sessions(
+        "code,course_code,plant_code,room,starts_at,ends_at,trainer,roster\n"
+        f"S-SPACED,SAFE,P1,培训室 A,{start.isoformat()},{end.isoformat()},王老师,W1\n"
+    )
+    spaced = plant.session_id("S-SPACED")
+    plant.sessions["S-SPACED"] = spaced
+    reply = httpx.get(
+        f"{plant.url}/api/v1/conflicts",
+        params={"session_id": spaced},
+        headers=plant.auth(plant.hr),
+    )
+    assert reply.status_code == 200, reply.text
+    booked = [c for c in reply.json()["conflicts"] if c["kind"] == "room_double_booked"]
+    assert [c["with_session_id"] for c in booked] == [plant.sessions["S-NOW"]]
+    wide_here = plant.badge("tablet-a-wide", "S-NOW", "E01")
+    a_there = plant.badge("tablet-a", "S-SPACED", "E02")
+    for reply in (wide_here, a_there):
+        assert reply.status_code == 201 and reply.json()["flags"] == [], reply.text
+    other_room = plant.badge("tablet-b", "S-SPACED", "E03")
+    assert "device_room_mismatch" in other_room.json()["flags"]
+    # the room's own tablet, whichever spelling it was added with, may show the room's QR
+    assert plant.room_qr("tablet-a-wide", "S-SPACED")
+    found = anomalies(server, plant)
+    assert about(found) == {("device_room_mismatch", other_room.json()["checkin_id"])}
+
+
 # -- device_clock_skew -----------------------------------------------------------------------
 
 
