@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from app.stores.base import Statement
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -28,6 +30,9 @@ class Batch:
     #: the notification id of the event being applied (set by the runner)
     position: int = 0
     _counters: dict[tuple[str, str, str], dict[str, int]] = field(default_factory=dict)
+    _summaries: dict[str, tuple[Any, Callable[[Any], Iterable[Statement]]]] = field(
+        default_factory=dict
+    )
 
     def sql(self, sql: str, **params: Any) -> None:
         self.statements.append(Statement(sql, params))
@@ -48,13 +53,27 @@ class Batch:
         for column, delta in deltas.items():
             counters[column] = counters.get(column, 0) + delta
 
+    def summary(
+        self, name: str, start: Callable[[], T], close: Callable[[T], Iterable[Statement]]
+    ) -> T:
+        """A value a projection gathers over the whole batch (say, the days its events
+        touched), made by `start` on first use; `close` turns it into statements that run
+        after all the others."""
+        if name not in self._summaries:
+            self._summaries[name] = (start(), close)
+        value: T = self._summaries[name][0]
+        return value
+
     def finish(self) -> list[Statement]:
-        """Every statement, the summed counter updates last."""
+        """Every statement, the summed counter updates and then the summaries last."""
         for (table, key, value), counters in self._counters.items():
             sets = ", ".join(f"{c} = {c} + :d_{c}" for c in sorted(counters))
             params = {f"d_{c}": d for c, d in counters.items()}
             self.sql(f"UPDATE {table} SET {sets} WHERE {key} = :key", key=value, **params)
         self._counters.clear()
+        for value, close in self._summaries.values():
+            self.statements.extend(close(value))
+        self._summaries.clear()
         return self.statements
 
 

@@ -7,6 +7,7 @@ on both stores.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -14,8 +15,9 @@ from typing import Any
 import msgspec
 
 from app.domain.metrics import DailyMetrics
+from app.projections import metrics_running
 from app.projections.base import Batch, Projection, handles
-from app.stores.base import iso
+from app.stores.base import Statement, iso
 from app.stores.metric_events import RECORDED_TOPIC
 
 
@@ -65,9 +67,13 @@ _INSERT = (
 )
 
 
+def _recompute(touched: tuple[dict[str, int], list[str]]) -> Iterable[Statement]:
+    return metrics_running.recompute(*touched)
+
+
 class MetricsTable(Projection):
     name = "metrics"
-    owned_tables = ("metrics",)
+    owned_tables = ("metrics", "metrics_running")
     tables = (
         "CREATE TABLE IF NOT EXISTS metrics (id TEXT PRIMARY KEY, employee_no TEXT NOT NULL, "
         "day TEXT NOT NULL, day_no INTEGER NOT NULL, source TEXT NOT NULL, "
@@ -76,7 +82,19 @@ class MetricsTable(Projection):
         # covering: a report's windows read the index alone, a person's days side by side
         "CREATE INDEX IF NOT EXISTS metrics_window ON metrics "
         "(employee_no, day_no, output_units, defects, hours)",
+        *metrics_running.TABLES,
     )
+
+    @staticmethod
+    def _touched(b: Batch) -> tuple[dict[str, int], list[str]]:
+        """The batch's changed days for the running sums: (employee → earliest new day,
+        ids of corrected rows)."""
+        return b.summary("metrics_running", lambda: ({}, []), _recompute)
+
+    def _day(self, b: Batch, employee_no: str, day: int) -> None:
+        touched = self._touched(b)[0]
+        if day < touched.get(employee_no, day + 1):
+            touched[employee_no] = day
 
     def decoded(self, notification: Any) -> Recorded | None:
         """First reports (nearly all of the log) are read without the mapper."""
@@ -91,6 +109,7 @@ class MetricsTable(Projection):
     @handles(Recorded)
     def recorded_line(self, e: Recorded, b: Batch) -> None:
         f = e.figures
+        self._day(b, f.employee_no, day_no(f.day))
         b.sql(
             _INSERT,
             id=e.id,
@@ -107,6 +126,7 @@ class MetricsTable(Projection):
 
     @handles(DailyMetrics.MetricsRecorded)
     def recorded(self, e: Any, b: Batch) -> None:
+        self._day(b, e.employee_no, day_no(e.day))
         b.sql(
             _INSERT,
             id=str(e.originator_id),
@@ -123,6 +143,7 @@ class MetricsTable(Projection):
 
     @handles(DailyMetrics.MetricsCorrected)
     def corrected(self, e: Any, b: Batch) -> None:
+        self._touched(b)[1].append(str(e.originator_id))
         b.sql(
             "UPDATE metrics SET output_units = :output, defects = :defects, hours = :hours, "
             "version = :version, updated_at = :at WHERE id = :id",
