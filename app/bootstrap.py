@@ -208,18 +208,19 @@ def build(
         retention = PhotoRetention(app, store, files, settings.photo_retention_days)
         retention_schedule = RetentionSchedule(retention, clock=clock)
         notices = SessionNotices(app, store, clock=clock, poll_s=poll_s)
-    followers = [
-        engine.wake,
-        delivery.wake,
-        report_delivery.wake,
-        reminders.wake,
-        session_clock.wake,
-        rosters.wake,
-        notices.wake,
-        retention_schedule.wake,
-        *(s.wake for s in subscribers),
-    ]
-    runner.followers.extend(followers)
+    runner.followers.extend(
+        [
+            engine,
+            delivery,
+            report_delivery,
+            reminders,
+            session_clock,
+            rosters,
+            notices,
+            retention_schedule,
+            *subscribers,
+        ]
+    )
     log.info("muster wired", store=settings.store_kind, bus=settings.bus)
     return Muster(
         settings=settings,

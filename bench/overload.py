@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -42,6 +44,36 @@ from bench.checkin import (  # noqa: E402
 )
 
 TIMEOUT_S = 30
+
+
+def load_average() -> str:
+    """The machine's load average now, as `uptime` words it."""
+    one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
+    return f"load {one} {five} {fifteen}"
+
+
+def start_profile(processes: Processes, out: str | None) -> subprocess.Popen[bytes] | None:
+    """py-spy recording the web process (its Python threads, native frames off) into `out`."""
+    if out is None:
+        return None
+    pid = processes.procs[-1][1].pid
+    return subprocess.Popen(
+        [
+            "py-spy",
+            "record",
+            "--nonblocking",
+            "--pid",
+            str(pid),
+            "--rate",
+            "200",
+            "--threads",
+            "--gil",
+            "--output",
+            out,
+            "--format",
+            "speedscope" if out.endswith(".json") else "flamegraph",
+        ],
+    )
 
 
 def kind_of(status: int | str) -> str:
@@ -150,16 +182,24 @@ async def drive(processes: Processes, plant: Any, args: argparse.Namespace) -> d
         await processes.wait(session)
         pairs = Pairs(plant, set())
         sid = next(iter(plant.pairs))
-        single_mix, latencies = await singles(
-            session, base, plant.device_tokens, pairs, args.singles
-        )
-        print(
-            f"  {args.singles} simultaneous check-ins: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(single_mix.items()))
-            + f"; p50 {pct(latencies, 50) * 1000:.0f} ms, p99 {pct(latencies, 99) * 1000:.0f} ms",
-            flush=True,
-        )
-        await asyncio.sleep(2)
+        profiler = start_profile(processes, args.profile)
+        for _ in range(args.repeat):
+            single_mix, latencies = await singles(
+                session, base, plant.device_tokens, pairs, args.singles
+            )
+            print(
+                f"  {args.singles} simultaneous check-ins: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(single_mix.items()))
+                + f"; p50 {pct(latencies, 50) * 1000:.0f} ms, "
+                + f"p99 {pct(latencies, 99) * 1000:.0f} ms; {load_average()}",
+                flush=True,
+            )
+            await asyncio.sleep(2)
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(60)
+        if not args.storm:
+            return {"singles": dict(single_mix), "singles_p99_ms": round(pct(latencies, 99) * 1000)}
         answers, took, recovery = await storm(session, base, plant.device_tokens, sid, args)
         mix = ", ".join(f"{k} {v}" for k, v in sorted(answers.items()))
         print(
@@ -200,6 +240,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--singles", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=1, help="bursts of singles, 2 s apart")
+    parser.add_argument("--storm", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--profile", help="py-spy output of the web process (.svg or .json)")
     parser.add_argument("--employees", type=int, default=2000)
     parser.add_argument("--sessions", type=int, default=20)
     args = parser.parse_args()

@@ -28,9 +28,10 @@ from uuid import UUID
 import httpx
 import structlog
 
-from app.alerts.follower import Follower
+from app.alerts.follower import Follower, events_of
 from app.alerts.formats import refusal, webhook_request
 from app.alerts.queries import alert_row, alert_view, webhooks_for
+from app.domain.alerts import Alert
 from app.stores.base import ReadStore, Row, iso
 
 log = structlog.get_logger(__name__)
@@ -144,6 +145,7 @@ class MailChannel(Channel):
 class AlertDelivery(Follower):
     name = "alert_delivery"
     depends_on = ("alerts",)
+    topics = events_of(Alert)
     tables = (
         "CREATE TABLE IF NOT EXISTS delivery_jobs (alert_id TEXT NOT NULL, "
         "destination TEXT NOT NULL, notice TEXT NOT NULL, attempt INTEGER NOT NULL, "

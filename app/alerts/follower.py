@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -31,6 +31,16 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def events_of(*aggregates: type) -> tuple[type, ...]:
+    """Every event class declared on these aggregates (their `@event` methods' classes)."""
+    return tuple(
+        kind
+        for aggregate in aggregates
+        for kind in vars(aggregate).values()
+        if isinstance(kind, type) and issubclass(kind, aggregate.Event)  # type: ignore[attr-defined]
+    )
+
+
 def utc_day(moment: datetime) -> date:
     """The UTC calendar day of a moment (a plant configures its own: `plant_day_of`)."""
     return moment.date()
@@ -40,8 +50,11 @@ class Follower(CheckpointedLoop, ABC):
     """Subclasses set `name`, `depends_on`, `tables` and implement `run_once`."""
 
     tables: tuple[str, ...] = ()
-    #: event classes it reads (others are passed over without decoding); empty: all
+    #: event classes it reads (the store passes others over) and is woken by; empty: all
     topics: tuple[type, ...] = ()
+    #: False: it never reads an event, only how far the log has moved (`topics` then only
+    #: say what wakes it)
+    reads_events: bool = True
     #: events read per round (unless the constructor is given another number)
     batch_size: int = 500
 
@@ -60,22 +73,20 @@ class Follower(CheckpointedLoop, ABC):
 
     # -- the log -------------------------------------------------------------------------
 
+    def wake_topics(self) -> Sequence[type]:
+        return self.topics
+
     def read(self) -> tuple[int, int, list[tuple[int, Any]]]:
         """(checkpoint, new end, the decoded events between them with their positions)."""
         start = self.position()
         limit = self._reachable()
         if limit <= start:
             return start, start, []
-        notifications = self._notifications(start, limit)
+        if not self.reads_events:
+            return start, limit, []
+        notifications, end = self._notifications(start, limit, self.topics)
         mapper: Any = self.app.mapper
-        wanted = tuple(t.__qualname__ for t in self.topics)
-        events = [
-            (n.id, mapper.to_domain_event(n))
-            for n in notifications
-            if not wanted or n.topic.endswith(wanted)
-        ]
-        end = notifications[-1].id if notifications else start
-        return start, end, events
+        return start, end, [(n.id, mapper.to_domain_event(n)) for n in notifications]
 
     def move(self, tx: Tx, start: int, end: int) -> bool:
         """Move the checkpoint from `start` to `end` in `tx`; False if another process did."""

@@ -20,7 +20,14 @@ from eventsourcing.application import Application
 
 from app.projections.base import Batch, Projection, ddl
 from app.projections.loop import LoopThread
-from app.projections.tracking import checkpoint, checkpoints, log_head, move_checkpoint, track
+from app.projections.tracking import (
+    CheckpointedLoop,
+    checkpoint,
+    checkpoints,
+    log_head,
+    move_checkpoint,
+    track,
+)
 from app.stores.base import ReadStore, iso
 
 #: the name a `CREATE TABLE/INDEX IF NOT EXISTS` statement creates
@@ -67,8 +74,9 @@ class ProjectionRunner(LoopThread):
         #: transaction short, so on SQLite (one writer for events and read models) appends
         #: are not held up behind a long projection commit during a flood
         self.batch_size = batch_size
-        #: woken after each round that applied events: workers that follow the projections
-        self.followers: list[Callable[[], None]] = []
+        #: woken after each round that applied events of theirs: workers that follow the
+        #: projections
+        self.followers: list[CheckpointedLoop] = []
         self._setup_loop("projections")
         self._caught_up = threading.Condition()
         self._listener: threading.Thread | None = None
@@ -112,10 +120,11 @@ class ProjectionRunner(LoopThread):
 
     def _round(
         self, projections: Sequence[Projection], limit: int, decoded: dict[int, Any]
-    ) -> tuple[int, list[tuple[set[str], int]], int]:
+    ) -> tuple[int, list[tuple[set[str], int]], int, set[str]]:
         """Apply up to `limit` events to each projection, all in one read-store transaction
         (one commit for the round, not one per projection), each checkpoint moved with a
-        compare-and-set. Returns (events applied, changes per projection, slowest position).
+        compare-and-set. Returns (events applied, changes per projection, slowest position,
+        the stored topics of the events applied).
 
         Projections go in dependency order: a projection never passes the position its
         dependencies reach in this round, and reads their rows in the same transaction.
@@ -129,6 +138,7 @@ class ProjectionRunner(LoopThread):
         read: dict[int, Sequence[Any]] = {}
         work: list[tuple[Projection, int, int, Batch]] = []
         applied = 0
+        topics: set[str] = set()
         for projection in projections:
             start = stored.get(projection.name, 0)
             stop = min((reached.get(dep, 0) for dep in projection.depends_on), default=None)
@@ -148,6 +158,7 @@ class ProjectionRunner(LoopThread):
                 projection.apply(event, batch)
                 end = notification.id
                 applied += 1
+                topics.add(notification.topic)
             if end > start:
                 reached[projection.name] = end
                 work.append((projection, start, end, batch))
@@ -160,7 +171,7 @@ class ProjectionRunner(LoopThread):
                     tx.run(batch.finish())
         changes = [(batch.changes, end) for _, _, end, batch in work if batch.changes]
         slowest = min((reached.get(p.name, 0) for p in projections), default=0)
-        return applied, changes, slowest
+        return applied, changes, slowest, topics
 
     def run_once(self, limit: int | None = None) -> int:
         """Bring every projection up to the head of the log. Returns events applied."""
@@ -180,7 +191,7 @@ class ProjectionRunner(LoopThread):
         head = self.head() if progress is not None else 0
         while True:
             try:
-                applied, changes, slowest = self._round(projections, limit, decoded)
+                applied, changes, slowest, topics = self._round(projections, limit, decoded)
             except CheckpointMovedError:
                 continue  # another runner got there first: read the checkpoints again
             total += applied
@@ -189,7 +200,7 @@ class ProjectionRunner(LoopThread):
                     self.on_change(sessions, position)
             if notify and applied:
                 for follower in self.followers:
-                    follower()
+                    follower.wake_for(topics)
             for seen in [k for k in decoded if k <= slowest]:
                 del decoded[seen]
             if progress is not None:

@@ -72,6 +72,9 @@ class SubscriberRunner(CheckpointedLoop):
                 del self._pending[position]
             return sum(len(fs) for fs in self._pending.values())
 
+    def wake_topics(self) -> Sequence[type]:
+        return self.subscriber.topics
+
     def run_once(self) -> int:
         """Hand the subscriber the events it may see now (up to `batch_size` per read) and
         move the checkpoint as far as finished work allows. Returns events handled."""
@@ -82,22 +85,21 @@ class SubscriberRunner(CheckpointedLoop):
             stop = self._reachable()
             if stop <= self._cursor:
                 break
-            notifications = self._notifications(self._cursor, stop)
-            if not notifications:
-                break
+            notifications, end = self._notifications(self._cursor, stop, topics)
             for notification in notifications:
-                if not topics or any(notification.topic.endswith(t.__qualname__) for t in topics):
-                    event = mapper.to_domain_event(notification)
-                    futures = list(self.subscriber.handle(event))
-                    if futures:
-                        with self._lock:
-                            self._pending[notification.id] = futures
-                        for future in futures:
-                            future.add_done_callback(lambda _: self._wake.set())
+                event = mapper.to_domain_event(notification)
+                futures = list(self.subscriber.handle(event))
+                if futures:
+                    with self._lock:
+                        self._pending[notification.id] = futures
+                    for future in futures:
+                        future.add_done_callback(lambda _: self._wake.set())
                 self._cursor = notification.id
                 handled += 1
                 if self._undone() >= self.max_pending:
                     break
+            else:
+                self._cursor = end  # what lies between is not the subscriber's
         self._save()
         return handled
 

@@ -5,9 +5,11 @@ projections whose rows it reads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from eventsourcing.utils import get_topic
 
 from app.projections.base import ddl
 from app.projections.loop import LoopThread
@@ -80,6 +82,18 @@ class CheckpointedLoop(LoopThread):
                 tx.execute(statement)
             track(tx, self.name)
 
+    def wake_topics(self) -> Sequence[type]:
+        """The event classes whose projection wakes this loop at once (empty: every event);
+        after others it looks on its next poll, so a burst of check-ins does not run a
+        round of a follower that has nothing to do with them."""
+        return ()
+
+    def wake_for(self, topics: Collection[str]) -> None:
+        """Wake now if events of these stored topics were just projected and concern it."""
+        wanted = self.wake_topics()
+        if not wanted or any(get_topic(t) in topics for t in wanted):
+            self.wake()
+
     def position(self) -> int:
         """The checkpoint: every event up to here has been handled."""
         return checkpoint(self.store, self.name)
@@ -91,8 +105,14 @@ class CheckpointedLoop(LoopThread):
         positions = checkpoints(self.store)
         return min(positions.get(d, 0) for d in self.depends_on)
 
-    def _notifications(self, after: int, stop: int) -> Sequence[Any]:
-        """Up to `batch_size` notifications after position `after`, none past `stop`."""
-        return self.app.recorder.select_notifications(  # type: ignore[no-any-return]
-            start=after + 1, limit=self.batch_size, stop=stop
+    def _notifications(
+        self, after: int, stop: int, topics: Sequence[type] = ()
+    ) -> tuple[Sequence[Any], int]:
+        """Up to `batch_size` notifications after position `after`, none past `stop`, only
+        of the event classes `topics` (all when empty), and the position read up to: `stop`,
+        unless the batch filled up first. The store filters, so a follower of a few kinds of
+        event neither fetches nor decodes the many check-ins of a busy log."""
+        found = self.app.recorder.select_notifications(
+            start=after + 1, limit=self.batch_size, stop=stop, topics=[get_topic(t) for t in topics]
         )
+        return found, found[-1].id if len(found) >= self.batch_size else stop

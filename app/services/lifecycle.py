@@ -10,7 +10,7 @@ from uuid import UUID
 
 import structlog
 
-from app.alerts.follower import CommittingFollower
+from app.alerts.follower import CommittingFollower, events_of
 from app.domain.training import SessionStatus, TrainingSession
 from app.stores.base import from_iso, iso
 
@@ -22,6 +22,9 @@ class SessionClock(CommittingFollower):
     """Opens and closes sessions as the clock passes their times."""
 
     name = "session_clock"
+    reads_events = False
+    #: a session scheduled or moved may bring its next start or end nearer
+    topics = events_of(TrainingSession)
     depends_on = ("live_attendance",)
 
     def run_once(self) -> datetime | None:

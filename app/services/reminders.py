@@ -43,6 +43,7 @@ class ReminderLadder(CommittingFollower):
     training records or plans changed (new events) or a new day began, never more often."""
 
     name = "reminders"
+    reads_events = False
     depends_on = ("directory", "plans", "training_records", "course_reminders")
     tables = TABLES
     #: when each rung is reached (the thresholds of each course come from its rules)

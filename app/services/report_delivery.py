@@ -32,7 +32,7 @@ from uuid import UUID
 import structlog
 
 from app.alerts.delivery import Channel, DeliveryError, Notice
-from app.alerts.follower import Follower
+from app.alerts.follower import Follower, events_of
 from app.analysis.builder import custom_report
 from app.domain.reports import SavedReport, next_delivery, period_of
 from app.stores.base import ReadStore, Row, Tx, from_iso, iso
@@ -57,6 +57,7 @@ Render = Callable[[dict[str, Any], list[Row], str], ReportText]
 class ReportDelivery(Follower):
     name = "report_delivery"
     depends_on = ("saved_reports",)
+    topics = events_of(SavedReport)
     tables = (
         "CREATE TABLE IF NOT EXISTS report_schedule (report_id TEXT PRIMARY KEY, "
         "schedule TEXT NOT NULL, due_at TEXT NOT NULL)",

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import structlog
 
-from app.alerts.follower import Clock, Follower, system_clock
+from app.alerts.follower import Clock, Follower, events_of, system_clock
 from app.application import Training
 from app.domain.evidence import Photo
 from app.services.photo_files import PhotoFiles
@@ -107,6 +107,8 @@ class RetentionSchedule(Follower):
     such moment it knows (new uploads only come later), purges, and looks again."""
 
     name = "photo_retention"
+    #: only a new photo can bring a deadline nearer
+    topics = events_of(Photo)
     depends_on = ("evidence", "photo_purges")
 
     def __init__(
