@@ -1,7 +1,8 @@
 """The check-in command: who and where, the rules, append, answer in the domain's words.
 
-Lookups run on a worker thread against the read models, a few queries for a whole batch;
-the append goes through the group committer, so concurrent requests share transactions.
+Lookups run on a worker thread against the read models, one round trip for a whole batch
+(`checkin_lookup`); the append goes through the group committer, so concurrent requests
+share transactions.
 A retried `client_event_id` or a second check-in of the same person is answered from what
 was stored first (`idempotency`). The web layer turns the results into HTTP.
 """
@@ -34,14 +35,13 @@ from app.domain.rules import (
     implausible_device_time,
 )
 from app.services import devices
+from app.services.checkin_lookup import BatchLookup, look_up
 from app.services.checkin_results import Accepted, CheckInResult, Refused, StoredCheckIn
 from app.services.commands import CheckInCommand
 from app.services.devices import DeviceIdentity
 from app.services.faces import FaceService
 from app.services.idempotency import (
     Idempotency,
-    attendance_query,
-    commands_query,
     repeat_of,
     stored_from_row,
 )
@@ -61,17 +61,6 @@ class _Pending:
     #: appended together or not at all: the command's receipt, then the record itself
     aggregates: list[Attendance | CheckInRejection | DeviceCommand] | None = None
     answer: Callable[[], CheckInResult] | None = None
-
-
-@dataclass(frozen=True)
-class _Batch:
-    """What the read models know about a batch: its sessions, people and their attendance."""
-
-    sessions: dict[str, Row | None]
-    identities: list[Identity | Refusal]
-    attendance: dict[tuple[str, str], Row]
-    #: this device's earlier commands among the batch's `client_event_id`s
-    commands: dict[str, Row]
 
 
 class CheckInService:
@@ -164,7 +153,7 @@ class CheckInService:
         sent_at: datetime | None,
         offline: bool,
     ) -> tuple[DeviceIdentity, list[_Pending]]:
-        device, batch = self._lookup(token, commands)
+        device, batch = look_up(self.store, self.identities, token, commands)
         prepared = []
         for command, identity in zip(commands, batch.identities, strict=True):
             pending = _Pending(command)
@@ -175,41 +164,12 @@ class CheckInService:
             prepared.append(pending)
         return device, prepared
 
-    def _lookup(
-        self, token: str | PhoneIdentity | None, commands: Sequence[CheckInCommand]
-    ) -> tuple[DeviceIdentity, _Batch]:
-        """The device and the sessions (one round trip), the people, then their attendance."""
-        canonical = {c.session_id: devices.canonical_uuid(c.session_id) for c in commands}
-        session_ids = {sid for sid in canonical.values() if sid is not None}
-        queries = [] if isinstance(token, PhoneIdentity) else [devices.device_query(token)]
-        if session_ids:
-            queries.append(devices.sessions_query(session_ids))
-        results = self.store.fetch_many(queries)
-        device = token if isinstance(token, PhoneIdentity) else devices.device_of(results.pop(0))
-        found = {row["id"]: row for row in results[0]} if session_ids else {}
-        sessions = {raw: found.get(sid) if sid else None for raw, sid in canonical.items()}
-        identities = self.identities.resolve(commands, sessions, device)
-        people = {
-            (sid, identity.employee["employee_no"])
-            for command, identity in zip(commands, identities, strict=True)
-            if isinstance(identity, Identity)
-            and identity.employee is not None
-            and (sid := canonical[command.session_id]) is not None
-        }
-        queries = [commands_query(device, commands), attendance_query(people)]
-        found_rows = iter(self.store.fetch_many([q for q in queries if q is not None]))
-        earlier = next(found_rows) if queries[0] is not None else []
-        rows = next(found_rows) if queries[1] is not None else []
-        attendance = {(row["session_id"], row["employee_no"]): row for row in rows}
-        known = {row["client_event_id"]: row for row in earlier}
-        return device, _Batch(sessions, identities, attendance, known)
-
     def _prepare(
         self,
         device: DeviceIdentity,
         pending: _Pending,
         identity: Identity | Refusal,
-        batch: _Batch,
+        batch: BatchLookup,
         received_at: datetime,
         sent_at: datetime | None,
         offline: bool,

@@ -60,6 +60,37 @@ def commands_query(device: DeviceIdentity, commands: Sequence[CheckInCommand]) -
     )
 
 
+def commands_of_token_query(
+    token_hash: str, commands: Sequence[CheckInCommand]
+) -> Statement | None:
+    """`commands_query` for the device holding a token, before the device is known: it can
+    go in the same round trip as the device's own lookup."""
+    ids = sorted({c.client_event_id for c in commands})
+    if not ids:
+        return None
+    params = {"h": token_hash, **{f"c{i}": cei for i, cei in enumerate(ids)}}
+    marks = ", ".join(f":c{i}" for i in range(len(ids)))
+    return Statement(
+        f"SELECT {COMMAND_COLUMNS} FROM device_credentials k JOIN device_commands c "
+        f"ON c.device_id = k.device_id WHERE k.token_hash = :h AND c.client_event_id IN ({marks})",
+        params,
+    )
+
+
+def attendance_by_badge_query(pairs: Iterable[tuple[str, str]]) -> Statement | None:
+    """The attendance rows of the holders of these (session id, badge) pairs, or None for
+    none: `attendance_query` before the badges are resolved to people."""
+    values, params = _values(pairs)
+    if not values:
+        return None
+    return Statement(
+        f"SELECT {ATTENDANCE_COLUMNS} FROM (VALUES {values}) AS w "
+        "JOIN employees e ON e.badge_uid = w.column2 "
+        "JOIN attendance a ON a.session_id = w.column1 AND a.employee_no = e.employee_no",
+        params,
+    )
+
+
 def attendance_query(people: Iterable[PersonKey]) -> Statement | None:
     """The attendance rows of these (session, employee) pairs, or None for none.
 

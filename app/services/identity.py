@@ -49,28 +49,43 @@ class IdentityResolver:
         self.store = store
         self.faces = faces
 
-    def resolve(
-        self,
-        commands: Sequence[CheckInCommand],
-        sessions: Mapping[str, Row | None] | None = None,
-        caller: DeviceIdentity | None = None,
-    ) -> list[Identity | Refusal]:
-        """One identity (or the refusal of what was presented) per command, in order."""
+    @staticmethod
+    def queries(
+        commands: Sequence[CheckInCommand], caller: DeviceIdentity | None = None
+    ) -> tuple[Statement | None, Statement | None]:
+        """The lookups of the people a batch names: by badge, by employee number (None
+        where nobody is named that way). A caller may send them with its own queries."""
         phone = caller if isinstance(caller, PhoneIdentity) else None
         badges = {c.badge_uid for c in commands if c.badge_uid and phone is None}
         numbers = {c.employee_id for c in commands if c.employee_id and not c.badge_uid}
         if phone is not None:
             numbers = {phone.employee_no}
-        queries: list[Statement] = []
+        by_badge = by_no = None
         if badges:
             marks, params = _in_list("b", badges)
-            queries.append(Statement(f"{EMPLOYEE_SELECT} WHERE badge_uid IN ({marks})", params))
+            by_badge = Statement(f"{EMPLOYEE_SELECT} WHERE badge_uid IN ({marks})", params)
         if numbers:
             marks, params = _in_list("n", numbers)
-            queries.append(Statement(f"{EMPLOYEE_SELECT} WHERE employee_no IN ({marks})", params))
-        results = iter(self.store.fetch_many(queries) if queries else [])
-        by_badge = {row["badge_uid"]: row for row in next(results)} if badges else {}
-        by_no = {row["employee_no"]: row for row in next(results)} if numbers else {}
+            by_no = Statement(f"{EMPLOYEE_SELECT} WHERE employee_no IN ({marks})", params)
+        return by_badge, by_no
+
+    def resolve(
+        self,
+        commands: Sequence[CheckInCommand],
+        sessions: Mapping[str, Row | None] | None = None,
+        caller: DeviceIdentity | None = None,
+        found: tuple[list[Row], list[Row]] | None = None,
+    ) -> list[Identity | Refusal]:
+        """One identity (or the refusal of what was presented) per command, in order.
+        `found`: the rows of `queries` when the caller fetched them already."""
+        phone = caller if isinstance(caller, PhoneIdentity) else None
+        if found is None:
+            badge_q, number_q = self.queries(commands, caller)
+            asked = [q for q in (badge_q, number_q) if q is not None]
+            rows = iter(self.store.fetch_many(asked) if asked else [])
+            found = (next(rows) if badge_q else [], next(rows) if number_q else [])
+        by_badge = {row["badge_uid"]: row for row in found[0]}
+        by_no = {row["employee_no"]: row for row in found[1]}
         answers = []
         for command in commands:
             session = (sessions or {}).get(command.session_id)
