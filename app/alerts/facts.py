@@ -24,7 +24,8 @@ def session_facts(store: ReadStore, session_id: str) -> tuple[SessionFacts, dict
                 {"id": session_id},
             ),
             Statement(
-                "SELECT dept, name FROM attendance WHERE session_id = :id AND on_roster = 1 "
+                "SELECT dept, name, employee_no FROM attendance WHERE session_id = :id "
+                "AND on_roster = 1 "
                 "AND status = 'expected' AND dept IS NOT NULL ORDER BY employee_no",
                 {"id": session_id},
             ),
@@ -46,8 +47,10 @@ def session_facts(store: ReadStore, session_id: str) -> tuple[SessionFacts, dict
         return None
     row = session[0]
     names: dict[str, list[str]] = defaultdict(list)
+    numbers: dict[str, list[str]] = defaultdict(list)
     for m in missing:
         names[m["dept"]].append(m["name"])
+        numbers[m["dept"]].append(m["employee_no"])
     counts = {a["kind"]: int(a["n"]) for a in anomalies}
     facts = SessionFacts(
         session_id=session_id,
@@ -57,7 +60,13 @@ def session_facts(store: ReadStore, session_id: str) -> tuple[SessionFacts, dict
         checked_in=int(row["checked_in"]),
         expected=int(row["expected"]),
         departments=[
-            DeptCount(d["dept"], int(d["expected"]), int(d["checked_in"]), tuple(names[d["dept"]]))
+            DeptCount(
+                d["dept"],
+                int(d["expected"]),
+                int(d["checked_in"]),
+                tuple(names[d["dept"]]),
+                tuple(numbers[d["dept"]]),
+            )
             for d in depts
         ],
         devices={

@@ -59,6 +59,11 @@ def add_privacy_commands(main: click.Group) -> None:
             f"{employee_no} erased (key deleted: {'yes' if erased.key_deleted else 'no'}, "
             f"face templates deleted: {erased.face_templates})"
         )
+        if erased.rewritten:
+            click.echo(
+                f"{erased.rewritten} events stored before names were sealed had this person's "
+                "data in plain text: it was erased in place"
+            )
         if erased.plain_events:
             click.echo(
                 f"{len(erased.plain_events)} events stored before names were sealed still hold "

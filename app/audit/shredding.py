@@ -79,6 +79,14 @@ PERSONAL: dict[str, Personal] = {
     "Alert.AlertRaised": Personal(
         (("facts", "employee"),), frozenset({"employee"}), _alert_subject
     ),
+    # what a refused check-in presented (a badge), when it is someone's
+    "CheckInRejection.CheckInRejected": Personal((("presented",),), frozenset(), _by_employee_no),
+}
+
+#: lists of several people's names inside one event, with the list of their employee numbers
+#: in the same order: each name is sealed with its own person's key (`dept_rate_low`'s absent)
+PERSONAL_LISTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "Alert.AlertRaised": (("facts", "missing"), ("facts", "missing_no")),
 }
 
 
@@ -121,8 +129,40 @@ def _copy_along(state: dict[str, Any], path: tuple[str, ...]) -> None:
         holder = holder[part]
 
 
+def _named_list(
+    kind: str, state: dict[str, Any]
+) -> tuple[dict[str, Any], str, list[Any], list[Any]] | None:
+    """The holder and field of an event's list of names, the names and their numbers."""
+    paths = PERSONAL_LISTS.get(kind)
+    if paths is None:
+        return None
+    names, numbers = _walk(state, paths[0]), _walk(state, paths[1])
+    if names is None or not isinstance(names[0][names[1]], list):
+        return None
+    found = numbers[0][numbers[1]] if numbers is not None else None
+    return names[0], names[1], names[0][names[1]], found if isinstance(found, list) else []
+
+
+def _shield_list(kind: str, state: dict[str, Any], keys: Keys) -> None:
+    paths = PERSONAL_LISTS.get(kind)
+    if paths is None:
+        return
+    _copy_along(state, paths[0])
+    found = _named_list(kind, state)
+    if found is None:
+        return
+    holder, field, names, numbers = found
+    sealed = list(names)
+    for i, (name, number) in enumerate(zip(names, numbers, strict=False)):
+        if isinstance(name, str) and name and not name.startswith(PREFIX) and number:
+            person = str(natural_id("employee", str(number)))
+            sealed[i] = _seal(keys.key_for_writing(person), person, field, name)
+    holder[field] = sealed
+
+
 def shield(kind: str, state: dict[str, Any], originator_id: UUID, keys: Keys) -> None:
     """Seal the person's fields of an event's `state` (a copy of it) before it is stored."""
+    _shield_list(kind, state, keys)
     personal = PERSONAL.get(kind)
     if personal is None:
         return
@@ -145,6 +185,9 @@ def people_of(events: Iterable[Any]) -> set[str]:
     """The people whose fields these events (about to be stored) will seal."""
     found = set()
     for event in events:
+        listed = _named_list(type(event).__qualname__, vars(event))
+        if listed is not None:
+            found.update(str(natural_id("employee", str(n))) for n in listed[3] if n)
         personal = PERSONAL.get(type(event).__qualname__)
         if personal is not None:
             person = personal.person(vars(event), event.originator_id)
@@ -155,6 +198,15 @@ def people_of(events: Iterable[Any]) -> set[str]:
 
 def unshield(kind: str, state: dict[str, Any], keys: Keys) -> None:
     """Open the sealed fields of an event read back (an erased person's read as erased)."""
+    listed = _named_list(kind, state)
+    if listed is not None:
+        holder, field, names, _ = listed
+        holder[field] = [
+            (_open(keys, field, n) or ERASED_NAME)
+            if isinstance(n, str) and n.startswith(PREFIX)
+            else n
+            for n in names
+        ]
     personal = PERSONAL.get(kind)
     if personal is None:
         return
@@ -181,6 +233,43 @@ def plain_fields(kind: str, state: Mapping[str, Any]) -> list[str]:
         found = _walk(dict(state), path)
         if found is not None:
             value = found[0][found[1]]
-            if isinstance(value, str) and value and not value.startswith(PREFIX):
+            erased = value == ERASED_NAME  # rewritten by an erasure
+            if isinstance(value, str) and value and not erased and not value.startswith(PREFIX):
                 plain.append(".".join(path))
     return plain
+
+
+def erase_plain(
+    kind: str, state: dict[str, Any], originator_id: UUID, employee_no: str, known: frozenset[str]
+) -> bool:
+    """Erase, in an event stored before sealing, the plain values that are the person's:
+    fields of an event about them, and — where an event names nobody — values equal to one
+    of theirs (`known`: names, badge, phone, e-mail). True when anything changed."""
+    person = natural_id("employee", employee_no)
+    changed = False
+    listed = _named_list(kind, state)
+    if listed is not None:
+        holder, field, names, numbers = listed
+        kept = list(names)
+        for i, name in enumerate(names):
+            number = numbers[i] if i < len(numbers) else None
+            plain = isinstance(name, str) and not name.startswith(PREFIX)
+            if plain and (number == employee_no or (not number and name in known)):
+                kept[i], changed = ERASED_NAME, True
+        holder[field] = kept
+    personal = PERSONAL.get(kind)
+    if personal is None:
+        return changed
+    whose = personal.person(state, originator_id)
+    for path in personal.fields:
+        found = _walk(state, path)
+        if found is None:
+            continue
+        holder, field = found
+        value = holder[field]
+        if not isinstance(value, str) or not value or value.startswith(PREFIX):
+            continue
+        if whose == person or (whose is None and value in known):
+            holder[field] = ERASED_NAME if field in personal.names else None
+            changed = True
+    return changed

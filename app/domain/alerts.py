@@ -231,6 +231,9 @@ class DeptCount:
     expected: int
     checked_in: int
     missing: tuple[str, ...] = ()
+    #: the employee numbers of `missing`, in the same order (each name is sealed with its
+    #: person's key, so an erasure reaches it)
+    missing_no: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -283,6 +286,7 @@ def session_conditions(
                             "expected": d.expected,
                             "checked_in": d.checked_in,
                             "missing": list(d.missing),
+                            "missing_no": list(d.missing_no),
                         },
                     )
                 )

@@ -234,7 +234,7 @@ class LiveAttendance(Projection):
             session_id=sid,
             device_id=str(e.device_id),
             method=e.method,
-            presented=e.presented,
+            presented=e.presented or "",  # erased with the person who held it
             reason=e.reason,
             rejected_at=iso(e.rejected_at),
         )

@@ -5,17 +5,27 @@ and in every read model built from them. What they attended stays: every count a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
+
 from app.application import Training, UnknownEntityError
-from app.audit.shredding import plain_fields
+from app.audit.shredding import PERSONAL, erase_plain, plain_fields
+from app.domain.alerts import Alert
+from app.domain.attendance import CheckInRejection
 from app.domain.ids import attendance_id, natural_id
 from app.domain.org import ERASED_NAME, Employee
 from app.services.faces import FaceService
 from app.stores.base import ReadStore
+from app.stores.event_rewrite import rewrite_states
 from app.stores.person_keys import PersonKeys
+
+#: events that may name a person other than the one they are about (scanned in the whole log)
+_NAMING_OTHERS = (get_topic(Alert.AlertRaised), get_topic(CheckInRejection.CheckInRejected))
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,8 @@ class Erased:
     key_deleted: bool
     face_templates: int
     plain_events: list[str]
+    #: events stored before sealing whose plain values of the person were erased in place
+    rewritten: int = 0
 
 
 class PersonErasure:
@@ -51,6 +63,45 @@ class PersonErasure:
                     found.append(f"{kind.rsplit('.', 1)[-1]} v{stored.originator_version}")
         return found
 
+    def _known(self, person_id: UUID) -> frozenset[str]:
+        """The person's names and identifiers, as their own events hold them (opened while
+        the key exists)."""
+        known: set[str] = set()
+        for stored in self.app.recorder.select_events(person_id):
+            event = self.app.mapper.to_domain_event(stored)
+            personal = PERSONAL.get(type(event).__qualname__)
+            for path in personal.fields if personal else ():
+                value = vars(event).get(path[0])
+                if isinstance(value, str) and value and value != ERASED_NAME:
+                    known.add(value)
+        return frozenset(known)
+
+    def _candidates(self, aggregate_ids: list[Any]) -> Iterator[StoredEvent]:
+        for aggregate_id in aggregate_ids:
+            yield from self.app.recorder.select_events(aggregate_id)
+        start = 1
+        while True:
+            page = self.app.recorder.select_notifications(
+                start=start, limit=1000, topics=_NAMING_OTHERS
+            )
+            yield from page
+            if len(page) < 1000:
+                return
+            start = page[-1].id + 1
+
+    def _rewrite(self, employee_no: str, aggregate_ids: list[Any], known: frozenset[str]) -> int:
+        """Erase the person's plain values from events stored before sealing, in place."""
+        rows = []
+        for stored in self._candidates(aggregate_ids):
+            kind = stored.topic.rsplit(":", 1)[-1]
+            state = self.app.mapper.transcoder.decode(stored.state)
+            oid = UUID(str(stored.originator_id))
+            if erase_plain(kind, state, oid, employee_no, known):
+                encoded = self.app.mapper.transcoder.encode(state)
+                rows.append((oid, stored.originator_version, encoded))
+        rewrite_states(self.app.recorder, rows)
+        return len(rows)
+
     def erase(self, employee_no: str, reason: str, actor: str) -> Erased:
         """Erase `employee_no`; raises `UnknownEntityError` for an unknown number. Running it
         again changes nothing more. Blocking: call it from a worker thread."""
@@ -58,6 +109,7 @@ class PersonErasure:
         employee = self.app.get_or_none(person_id)
         if not isinstance(employee, Employee):
             raise UnknownEntityError("employee", employee_no)
+        known = self._known(person_id)
         templates = 0
         if self.faces.templates.consent_ref(employee_no) is not None:
             templates = self.faces.withdraw(employee_no, actor)
@@ -70,9 +122,11 @@ class PersonErasure:
             {"no": employee_no},
         )
         attendances = [attendance_id(UUID(r["session_id"]), employee_no) for r in sessions]
+        rewritten = self._rewrite(employee_no, [person_id, *attendances], known)
         return Erased(
             employee_no=employee_no,
             key_deleted=deleted,
             face_templates=templates,
             plain_events=self._plain_events(employee_no, [person_id, *attendances]),
+            rewritten=rewritten,
         )

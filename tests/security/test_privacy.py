@@ -17,6 +17,8 @@ from click.testing import CliRunner
 
 from app.bootstrap import Muster, build
 from app.cli import main
+from app.domain.alerts import Alert
+from app.domain.attendance import CheckInRejection
 from app.domain.ids import natural_id
 from app.domain.org import ERASED_NAME
 from app.projections import queries
@@ -93,6 +95,66 @@ def test_photo_originals_past_retention_are_deleted_and_the_evidence_says_so(
 
 NAME, PHONE, EMAIL, BADGE = "张伟 Zhang Wei", "13800138000", "zhang.wei@example.com", "BADGE-ZW"
 SECRETS = (NAME, PHONE, EMAIL, BADGE)
+#: what the person's events held in plain text before names were sealed
+OLD_NAME, OLD_PHONE = "张伟 Old Name", "13900000099"
+TRACES = (*SECRETS, OLD_NAME, OLD_PHONE)
+
+
+def _refused_badge(muster: Muster, plant: Plant, employee_no: str | None, n: int) -> None:
+    """A check-in refused although it presented the person's badge."""
+    muster.app.save(
+        CheckInRejection(
+            device_id=uuid.uuid4(),
+            client_event_id=f"refused-{n}",
+            session_id=uuid.UUID(plant.session_id),
+            method="badge",
+            presented=BADGE,
+            reason="session_closed",
+            rejected_at=datetime.now(UTC),
+            device_time=None,
+            device_seq=None,
+            actor="device:test",
+            flags=[],
+            employee_no=employee_no,
+        )
+    )
+
+
+def _absent_alert(muster: Muster, plant: Plant, n: int, *, numbered: bool) -> uuid.UUID:
+    """A `dept_rate_low` alert naming the person among the absent (older alerts kept the
+    names only)."""
+    facts: dict[str, Any] = {"rate": 0.5, "threshold": 0.8, "missing": [NAME, "员工E03"]}
+    if numbered:
+        facts["missing_no"] = ["E99", "E03"]
+    alert = Alert(
+        key=f"dept_rate_low:W1:test-{n}",
+        occurrence=1,
+        rule="dept_rate_low",
+        subject={"org_code": "W1", "session_id": plant.session_id},
+        plant="P1",
+        recipients=[],
+        facts=facts,
+        raised_at=datetime.now(UTC),
+        actor="test",
+    )
+    muster.app.save(alert)
+    return alert.id
+
+
+def _before_sealing(muster: Muster, plant: Plant) -> None:
+    """Events stored the way they were before names were sealed: plain text in the log."""
+    mapper = muster.app.mapper
+    people, mapper.people = mapper.people, None  # type: ignore[attr-defined]
+    try:
+        person = muster.app.repository.get(natural_id("employee", "E99"))
+        person.change_details(
+            name=OLD_NAME, phone=OLD_PHONE, email=None, hired_on=None, actor="test"
+        )
+        muster.app.save(person)
+        _refused_badge(muster, plant, None, 1)  # older refusals did not keep whom they named
+        _absent_alert(muster, plant, 1, numbered=False)
+    finally:
+        mapper.people = people  # type: ignore[attr-defined]
 
 
 def _hire_the_person(muster: Muster) -> None:
@@ -103,6 +165,13 @@ def _hire_the_person(muster: Muster) -> None:
     person = app.repository.get(natural_id("employee", "E99"))
     person.change_details(name=NAME, phone=PHONE, email=EMAIL, hired_on=None, actor="test")
     app.save(person)
+
+
+def _hire_the_person_again(muster: Muster) -> None:
+    """Their current details, sealed again (after the plain ones of `_before_sealing`)."""
+    person = muster.app.repository.get(natural_id("employee", "E99"))
+    person.change_details(name=NAME, phone=PHONE, email=EMAIL, hired_on=None, actor="test")
+    muster.app.save(person)
 
 
 def _every_cell(muster: Muster) -> str:
@@ -164,10 +233,22 @@ def test_an_erased_person_is_gone_from_the_store_and_every_count_adds_up(
         n.state for n in muster.app.recorder.select_notifications(start=1, limit=1_000_000)
     )
     assert not [s for s in SECRETS if s.encode() in raw]
+    # sealed too: a refusal that presented the badge, an alert naming the person as absent
+    _refused_badge(muster, plant, "E99", 2)
+    alert = _absent_alert(muster, plant, 2, numbered=True)
+    assert muster.app.repository.get(alert).facts["missing"] == [NAME, "员工E03"]
+    raw = b"".join(
+        n.state for n in muster.app.recorder.select_notifications(start=1, limit=1_000_000)
+    )
+    assert not [s for s in SECRETS if s.encode() in raw]
+    # and older events that hold the person in plain text
+    _before_sealing(muster, plant)
+    _hire_the_person_again(muster)
+    settle(muster)
     before = _counts(muster, plant)
 
     erased = muster.erasure.erase("E99", "asked to be forgotten", "user:hr")
-    assert erased.key_deleted and erased.plain_events == []
+    assert erased.key_deleted and erased.plain_events == [] and erased.rewritten == 3
     muster.runner.wait_until_caught_up(30)
     muster.runner.stop()  # the operator's rebuild runs alone, as `muster privacy erase` does
     muster.runner.rebuild()
@@ -175,12 +256,18 @@ def test_an_erased_person_is_gone_from_the_store_and_every_count_adds_up(
     muster.runner.start()
 
     everything = _every_cell(muster)
-    assert [s for s in SECRETS if s in everything] == []
+    assert [s for s in TRACES if s in everything] == []
+    raw = b"".join(
+        n.state for n in muster.app.recorder.select_notifications(start=1, limit=1_000_000)
+    )
+    assert [s for s in TRACES if s.encode() in raw] == []
     if muster.store.kind == "sqlite":
         path = muster.settings.sqlite_path
         files = [path, Path(f"{path}-wal")]
         disk = b"".join(f.read_bytes() for f in files if f.exists())
-        assert [s for s in SECRETS if s.encode() in disk] == []
+        assert [s for s in TRACES if s.encode() in disk] == []
+    # the others named beside the person stay
+    assert muster.app.repository.get(alert).facts["missing"] == [ERASED_NAME, "员工E03"]
     assert _counts(muster, plant) == before
     after = httpx.get(f"{server.url}/api/v1/sessions/{plant.session_id}/attendance", headers=hr)
     (row,) = [r for r in after.json()["roster"] if r["employee_no"] == "E99"]

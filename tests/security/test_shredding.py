@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable
 from uuid import UUID
 
-from app.audit.shredding import PREFIX, plain_fields, shield, unshield
+from app.audit.shredding import PREFIX, erase_plain, plain_fields, shield, unshield
 from app.domain.ids import natural_id
 from app.domain.org import ERASED_NAME
 
@@ -88,3 +88,37 @@ def test_a_new_key_after_an_erasure_does_not_open_what_the_old_one_sealed() -> N
 def test_events_stored_before_sealing_are_found_as_plain() -> None:
     assert plain_fields("Employee.EmployeeHired", hired()) == ["name", "phone", "badge_uid"]
     assert plain_fields("Course.CourseRegistered", {"name": "Safety"}) == []
+
+
+def test_each_absent_name_of_an_alert_is_sealed_with_its_own_persons_key() -> None:
+    keys = KeysInMemory()
+    facts = {"rate": 0.5, "missing": ["李娜", "王伟"], "missing_no": ["E07", "E08"]}
+    state: dict[str, object] = {"subject": {"org_code": "W1"}, "facts": facts}
+    shield("Alert.AlertRaised", state, UUID(int=2), keys)
+    sealed = state["facts"]["missing"]  # type: ignore[index]
+    assert facts["missing"] == ["李娜", "王伟"]  # the live event keeps its values
+    assert all(name.startswith(PREFIX) for name in sealed) and "李娜" not in str(state)
+    del keys.keys[str(PERSON)]  # E07 erased
+    unshield("Alert.AlertRaised", state, keys)
+    assert state["facts"]["missing"] == [ERASED_NAME, "王伟"]  # type: ignore[index]
+
+
+def test_an_erasure_rewrites_only_the_persons_plain_values() -> None:
+    old_alert = {"facts": {"missing": ["李娜", "王伟"]}, "subject": {}}
+    assert erase_plain("Alert.AlertRaised", old_alert, UUID(int=3), "E07", frozenset({"李娜"}))
+    assert old_alert["facts"]["missing"] == [ERASED_NAME, "王伟"]
+    refusal = {"presented": "B-0007", "employee_no": None}
+    assert erase_plain(
+        "CheckInRejection.CheckInRejected", refusal, UUID(int=4), "E07", frozenset({"B-0007"})
+    )
+    assert refusal["presented"] is None
+    others = {"presented": "B-0008", "employee_no": "E08"}
+    unchanged = dict(others)
+    assert not erase_plain(
+        "CheckInRejection.CheckInRejected", others, UUID(int=5), "E07", frozenset({"B-0008"})
+    )
+    assert others == unchanged  # someone else's badge, even if it looks the same
+    hired_plain = hired()
+    assert erase_plain("Employee.EmployeeHired", hired_plain, PERSON, "E07", frozenset())
+    assert hired_plain["name"] == ERASED_NAME and hired_plain["badge_uid"] is None
+    assert plain_fields("Employee.EmployeeHired", hired_plain) == []
