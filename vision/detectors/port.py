@@ -12,10 +12,11 @@ from numpy.typing import NDArray
 
 from vision.geometry import Box
 
-#: The widest face a detector reports, as a share of the photo's shorter side. Half: in a small
-#: photo of three friends or of someone close to the tablet a face is a third of the photo
-#: wide, and a quarter lost them (docs/vision-history.md).
-LARGEST_FACE: Final = 0.5
+#: The widest face a detector reports, as a share of the photo's shorter side. A quarter loses
+#: the nearest face of a close photo of three friends (0.27 of the photo), but anything wider
+#: let YuNet and its mirrored run agree on wall patterns of 0.30–0.46 of a 1080p room: sizes
+#: alone cannot tell the two apart (docs/vision-history.md, "Real photographs").
+LARGEST_FACE: Final = 0.25
 
 
 @dataclass(frozen=True)
