@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -23,20 +25,54 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+#: from this many named parameters on, a statement is sent with positional ones
+POSITIONAL_FROM = 100
+_NAME_OR_TEXT = re.compile(r"'(?:[^']|'')*'|(?<!:):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=256)
+def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """The statement with `?` for each `:name` (quoted text left alone) and the names in
+    order: SQLite looks each name up in a list while compiling, so a query with thousands
+    of named parameters (a report's windows, a batch's days) took seconds to prepare."""
+    names: list[str] = []
+
+    def swap(m: re.Match[str]) -> str:
+        if m.group(1) is None:
+            return m.group(0)
+        names.append(m.group(1))
+        return "?"
+
+    return _NAME_OR_TEXT.sub(swap, sql), tuple(names)
+
+
+def _bound(sql: str, params: Mapping[str, Any] | None) -> tuple[str, Any]:
+    if not params:
+        return sql, {}
+    if len(params) < POSITIONAL_FROM:
+        return sql, dict(params)
+    text, names = _positional(sql)
+    return text, [params[name] for name in names]
+
+
 class _SQLiteTx(Tx):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        self.conn.execute(sql, dict(params or {}))
+        self.conn.execute(*_bound(sql, params))
 
     def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        return [dict(r) for r in self.conn.execute(sql, dict(params or {})).fetchall()]
+        return [dict(r) for r in self.conn.execute(*_bound(sql, params)).fetchall()]
 
     def run(self, statements: Sequence[Statement]) -> None:
         """Runs of the same statement go to SQLite as one `executemany`."""
         for sql, run in groupby(statements, key=lambda s: s.sql):
-            self.conn.executemany(sql, [s.params for s in run])
+            batch = list(run)
+            if len(batch) == 1:
+                self.execute(sql, batch[0].params)
+            else:
+                self.conn.executemany(sql, [s.params for s in batch])
 
 
 class SQLiteReadStore(ReadStore):
