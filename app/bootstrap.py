@@ -93,6 +93,7 @@ def window_policy(settings: Settings) -> WindowPolicy:
         opens_before=timedelta(minutes=settings.checkin_opens_before_minutes),
         late_after=timedelta(minutes=settings.checkin_late_after_minutes),
         clock_skew_tolerance=timedelta(minutes=settings.clock_skew_tolerance_minutes),
+        queue_sync_grace=timedelta(seconds=settings.queue_sync_grace_seconds),
     )
 
 

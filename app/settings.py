@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     checkin_opens_before_minutes: int = 15
     checkin_late_after_minutes: int = 10
     clock_skew_tolerance_minutes: int = 2
+    #: an offline queue item stamped before its device was heard live, and sent more than
+    #: this long after that, is not believed (decision 0128)
+    queue_sync_grace_seconds: int = 900
     dept_alert_rate: float = 0.8
     #: planning: at most this share of one team may be away in training at once
     team_away_share: float = 0.5

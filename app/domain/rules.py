@@ -6,6 +6,7 @@ only compared with it, because a skewed device clock is itself evidence.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -102,6 +103,8 @@ class WindowPolicy:
     opens_before: timedelta = timedelta(minutes=15)
     late_after: timedelta = timedelta(minutes=10)
     clock_skew_tolerance: timedelta = timedelta(minutes=2)
+    #: a device heard live is expected to send what it queued offline within this long
+    queue_sync_grace: timedelta = timedelta(minutes=15)
 
 
 def check_in_window(
@@ -202,6 +205,31 @@ def effective_check_in_time(
     if device_sent_at is not None:
         device_time = device_time + (received_at - device_sent_at)
     return min(device_time, received_at)
+
+
+def online_after_stamp(
+    at: datetime,
+    received_at: datetime,
+    live_contacts: Sequence[datetime],
+    policy: WindowPolicy,
+) -> datetime | None:
+    """The moment the server heard the device live that disproves a queued check-in's time,
+    or None when nothing does.
+
+    An honest device queues a check-in only while it cannot reach the server, and sends its
+    queue as soon as it can again. ``at`` is the item's time (its ``device_time`` corrected
+    by the batch's clock offset, `effective_check_in_time`); ``live_contacts`` are the server
+    times of the device's live check-ins. A device heard live well after ``at``
+    (`policy.clock_skew_tolerance`) was online then; an item stamped before that contact but
+    sent more than `policy.queue_sync_grace` after it was not waiting in a queue: it was
+    stamped after the fact. Items stamped after the last contact (queued once the device
+    went offline) and queues sent soon after the device came back are honest."""
+    after = [
+        c
+        for c in live_contacts
+        if c - at > policy.clock_skew_tolerance and received_at - c > policy.queue_sync_grace
+    ]
+    return min(after) if after else None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from app.domain.rules import (
     device_room_mismatch,
     effective_check_in_time,
     implausible_device_time,
+    online_after_stamp,
 )
 from app.services import devices
 from app.services.checkin_lookup import BatchLookup, look_up
@@ -154,15 +155,25 @@ class CheckInService:
         offline: bool,
     ) -> tuple[DeviceIdentity, list[_Pending]]:
         device, batch = look_up(self.store, self.identities, token, commands)
+        live = self._heard_live(device, batch) if offline else {}
         prepared = []
         for command, identity in zip(commands, batch.identities, strict=True):
             pending = _Pending(command)
             try:
-                self._prepare(device, pending, identity, batch, received_at, sent_at, offline)
+                self._prepare(device, pending, identity, batch, live, received_at, sent_at, offline)
             except Refusal as refusal:
                 pending.result = refusal
             prepared.append(pending)
         return device, prepared
+
+    def _heard_live(self, device: DeviceIdentity, batch: BatchLookup) -> dict[str, list[datetime]]:
+        """When the server heard the device check people in live in the batch's sessions
+        (an offline batch's one extra read)."""
+        session_ids = {s["id"] for s in batch.sessions.values() if s is not None}
+        if not session_ids:
+            return {}
+        statement = devices.live_contacts_query(device.id, session_ids)
+        return devices.live_contacts(self.store.fetch(statement.sql, statement.params))
 
     def _prepare(
         self,
@@ -170,6 +181,7 @@ class CheckInService:
         pending: _Pending,
         identity: Identity | Refusal,
         batch: BatchLookup,
+        live: dict[str, list[datetime]],
         received_at: datetime,
         sent_at: datetime | None,
         offline: bool,
@@ -190,6 +202,11 @@ class CheckInService:
             raise InvalidCheckIn(errors=[f"device_time {why}"])
         employee = identity.employee
         at = effective_check_in_time(received_at, device_time, sent_at, offline=offline)
+        # a queued item stamped while its device was demonstrably online is judged by arrival
+        heard = live.get(session["id"], [])
+        online = online_after_stamp(at, received_at, heard, self.policy) if offline else None
+        if online is not None:
+            at = received_at
         facts = CheckInFacts(
             at=at,
             starts_at=from_iso(session["starts_at"]),
@@ -200,7 +217,8 @@ class CheckInService:
             on_roster=False,
             method=command.method,
             by_badge=bool(command.badge_uid),
-            skewed_clock=device_clock_skewed(
+            skewed_clock=online is not None
+            or device_clock_skewed(
                 received_at,
                 device_time,
                 sent_at,
@@ -217,6 +235,8 @@ class CheckInService:
             and device_room_mismatch(device.plant, device.room, session["plant"], session["room"]),
         )
         evidence = {**identity.evidence, **self._phone_evidence(command, session, employee)}
+        if online is not None:
+            evidence["device_online_at"] = online.isoformat()
         if "proxy_other_employee" in evidence:
             facts = replace(facts, identity_flags=(*facts.identity_flags, Flag.PROXY_SUSPECTED))
         row = None

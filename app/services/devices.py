@@ -3,12 +3,14 @@ sessions it may act on."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from app.domain.errors import DeviceNotRecognised, SessionOfOtherPlant, UnknownSession
-from app.stores.base import ReadStore, Row, Statement
+from app.stores.base import ReadStore, Row, Statement, from_iso
 from app.stores.credentials import hash_token
 
 DEVICE_SELECT = (
@@ -68,6 +70,27 @@ def sessions_query(session_ids: set[str]) -> Statement:
     params = {f"s{i}": v for i, v in enumerate(sorted(session_ids))}
     marks = ", ".join(f":{k}" for k in params)
     return Statement(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id IN ({marks})", params)
+
+
+def live_contacts_query(device_id: UUID, session_ids: set[str]) -> Statement:
+    """When the server heard this device check people in to these sessions live (not from
+    its offline queue): the times an honest device was online."""
+    params: dict[str, str] = {f"s{i}": v for i, v in enumerate(sorted(session_ids))}
+    marks = ", ".join(f":{k}" for k in params)
+    return Statement(
+        f"SELECT session_id, checked_in_at FROM attendance WHERE session_id IN ({marks}) "
+        "AND device_id = :device AND checked_in_at IS NOT NULL "
+        "AND flags NOT LIKE '%offline_sync%'",
+        {**params, "device": str(device_id)},
+    )
+
+
+def live_contacts(rows: Iterable[Row]) -> dict[str, list[datetime]]:
+    """`live_contacts_query`'s rows by session."""
+    found: dict[str, list[datetime]] = {}
+    for row in rows:
+        found.setdefault(row["session_id"], []).append(from_iso(row["checked_in_at"]))
+    return found
 
 
 def session_for_device(device: DeviceIdentity, session_id: str, session: Row | None) -> Row:

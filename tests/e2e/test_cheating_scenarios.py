@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -39,7 +40,13 @@ def backend() -> str:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def queue_sync_grace_seconds() -> int:
+    """How long a device heard live may take to send its queue (the default's 15 minutes)."""
+    return 900
+
+
+@pytest.fixture
+def settings(tmp_path: Path, queue_sync_grace_seconds: int) -> Settings:
     # as `muster serve` runs by default: sessions open and close by the clock, staff roles
     # need two-factor on pages (scripts get their token with the password until enrolled)
     return make_settings(
@@ -49,6 +56,7 @@ def settings(tmp_path: Path) -> Settings:
         session_clock=True,
         two_factor_roles=["hr", "plant_manager", "auditor", "admin"],
         vision_processes=0,
+        queue_sync_grace_seconds=queue_sync_grace_seconds,
         **faces.LFW_FRIENDLY,
     )
 
@@ -246,6 +254,44 @@ def test_a_device_clock_far_from_the_servers_is_flagged_but_an_offline_queue_is_
     }
     skew = next(a for a in found if a["employee_id"] == "E01")
     assert skew["severity"] == "low" and skew["evidence"]["device_time"]
+
+
+@pytest.mark.parametrize("queue_sync_grace_seconds", [8])
+def test_a_late_batch_stamped_while_the_tablet_was_checking_people_in_live_is_not_believed(
+    server: LiveServer, plant: Plant
+) -> None:
+    """Room A's tablet checks E01 in live. A queue it sends at once with an item stamped
+    before that is an honest offline sync; so is one sent later with an item stamped after
+    its last live check-in (it went offline). An item sent long after (here: more than the
+    grace of 8 s) but stamped before the live check-in was not waiting in a queue: the
+    tablet was online then. It is judged when it arrived and flagged `device_clock_skew`."""
+    started = datetime.now(UTC)
+    live = plant.badge("tablet-a", "S-NOW", "E01")
+    assert live.json()["status"] == "accepted", live.text
+    (honest_now,) = plant.batch(
+        "tablet-a",
+        [plant.queued("S-NOW", "E02", started - timedelta(minutes=3))],
+        sent_at=datetime.now(UTC).isoformat(),
+    )
+    time.sleep(9)
+    forged, after_last = plant.batch(
+        "tablet-a",
+        [
+            plant.queued("S-NOW", "E03", started - timedelta(minutes=3)),
+            plant.queued("S-NOW", "E04", datetime.now(UTC) - timedelta(seconds=2)),
+        ],
+        sent_at=datetime.now(UTC).isoformat(),
+    )
+    assert honest_now["status"] == "accepted" and honest_now["flags"] == ["offline_sync"]
+    assert after_last["status"] == "accepted" and after_last["flags"] == [], after_last
+    assert forged["status"] == "flagged", forged
+    assert "device_clock_skew" in forged["flags"] and "offline_sync" not in forged["flags"]
+    assert forged["server_time"] >= honest_now["server_time"]
+    found = anomalies(server, plant)
+    assert about(found) == {("device_clock_skew", forged["checkin_id"])}
+    (flagged,) = found
+    assert flagged["employee_id"] == "E03"
+    assert flagged["evidence"]["device_online_at"]
 
 
 # -- proxy_suspected: one phone, two people --------------------------------------------------
