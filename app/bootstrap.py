@@ -18,6 +18,7 @@ from app.adapters import Adapters, real_adapters
 from app.alerts.delivery import AlertDelivery, MailChannel, WebhookChannel
 from app.alerts.engine import AlertEngine
 from app.alerts.follower import Clock
+from app.alerts.toasts import AlertToasts
 from app.application import Training
 from app.deployment import (
     AUDITED_MAPPER,
@@ -49,6 +50,7 @@ from app.services.erasure import PersonErasure
 from app.services.faces import FaceService
 from app.services.lifecycle import SessionClock
 from app.services.metrics import Metrics, MetricsService
+from app.services.notice_delivery import NoticeDelivery
 from app.services.photo_files import PhotoFiles
 from app.services.photos import PhotoService
 from app.services.rate_limits import RateLimit, RateLimits
@@ -186,7 +188,7 @@ def build(
         )
         templates = SqlTemplateStore(template_key(secret), store)
         policy = window_policy(settings)
-        engine, delivery, report_delivery = _alerts(
+        engine, delivery, toasts, report_delivery = _alerts(
             settings, app, store, policy, _wake_runners(runner, store), clock
         )
     committer = GroupCommitter(
@@ -209,15 +211,18 @@ def build(
         retention = PhotoRetention(app, store, files, settings.photo_retention_days)
         retention_schedule = RetentionSchedule(retention, clock=clock)
         notices = SessionNotices(app, store, clock=clock, poll_s=poll_s)
+        notice_delivery = _notice_delivery(settings, app, store, delivery, clock)
     runner.followers.extend(
         [
             engine,
             delivery,
+            toasts,
             report_delivery,
             reminders,
             session_clock,
             rosters,
             notices,
+            notice_delivery,
             retention_schedule,
             *subscribers,
         ]
@@ -246,8 +251,10 @@ def build(
         planner=SessionPlanner(app, store, committer, runner, team_share=settings.team_away_share),
         rosters=rosters,
         notices=notices,
+        notice_delivery=notice_delivery,
         alert_engine=engine,
         alert_delivery=delivery,
+        alert_toasts=toasts,
         report_delivery=report_delivery,
         alert_subject=alert_subject(settings),
         adapters=adapters,
@@ -273,9 +280,9 @@ def _alerts(
     policy: WindowPolicy,
     wake: Callable[[], None],
     clock: Clock,
-) -> tuple[AlertEngine, AlertDelivery, ReportDelivery]:
-    """The alert engine, the alert delivery, and the scheduled reports' delivery through
-    the same channels."""
+) -> tuple[AlertEngine, AlertDelivery, AlertToasts, ReportDelivery]:
+    """The alert engine, the alert delivery and toasts, and the scheduled reports' delivery
+    through the same channels."""
     from app.web.alert_text import describe  # the words live with the other words
     from app.web.report_text import render_report
 
@@ -307,7 +314,8 @@ def _alerts(
         on_commit=wake,
         clock=clock,
     )
-    delivery.toast_subject = alert_subject(settings)
+    toasts = AlertToasts(app, store, describe=describe, lang=settings.default_lang, clock=clock)
+    toasts.subject = alert_subject(settings)
     reports = ReportDelivery(
         app,
         store,
@@ -318,7 +326,25 @@ def _alerts(
         on_commit=wake,
         clock=clock,
     )
-    return engine, delivery, reports
+    return engine, delivery, toasts, reports
+
+
+def _notice_delivery(
+    settings: Settings, app: Training, store: ReadStore, alerts: AlertDelivery, clock: Clock
+) -> NoticeDelivery:
+    """Session notices by mail and webhook, through the alerts' channels."""
+    from app.web.notices_api import notice_words  # the words live with the other words
+
+    return NoticeDelivery(
+        app,
+        store,
+        channels=alerts.channels,
+        words=notice_words(ZoneInfo(settings.plant_timezone)),
+        lang=settings.default_lang,
+        attempts=settings.alert_delivery_attempts,
+        retry_base_s=settings.alert_retry_base_s,
+        clock=clock,
+    )
 
 
 def _wake_runners(runner: ProjectionRunner, store: ReadStore) -> Callable[[], None]:

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.adapters import Adapters
-from app.alerts.delivery import AlertDelivery, Publish
+from app.alerts.delivery import AlertDelivery
 from app.alerts.engine import AlertEngine
+from app.alerts.toasts import AlertToasts, Send
 from app.application import Training
 from app.audit.replay import AsOfViews
 from app.domain.evidence_rules import EvidencePolicy
@@ -22,6 +23,7 @@ from app.services.erasure import PersonErasure
 from app.services.faces import FaceService
 from app.services.lifecycle import SessionClock
 from app.services.metrics import MetricsService
+from app.services.notice_delivery import NoticeDelivery
 from app.services.photos import PhotoService
 from app.services.rate_limits import RateLimits
 from app.services.reminders import ReminderLadder
@@ -67,8 +69,12 @@ class Muster:
     rosters: RosterKeeper
     #: tells the people affected when a session is moved, called off or its roster changes
     notices: SessionNotices
+    #: the same notices by mail and webhook (the alerts' channels)
+    notice_delivery: NoticeDelivery
     alert_engine: AlertEngine
     alert_delivery: AlertDelivery
+    #: the alerts' toasts on the bus, and the notices kept for `?since=`
+    alert_toasts: AlertToasts
     #: saved reports with a schedule, sent through the alerts' channels
     report_delivery: ReportDelivery
     #: subject prefix of this deployment's alert notices (toasts)
@@ -101,16 +107,18 @@ class Muster:
         """Every projection runner: the training log's and the metrics log's."""
         return [self.runner, self.metrics_runner]
 
-    def start_alerts(self, publish: Publish | None) -> None:
+    def start_alerts(self, send: Send | None) -> None:
         """Run the alert engine and delivery (where the projections run); toasts go out
-        through `publish`."""
-        self.alert_delivery.publish = publish
+        through `send`."""
+        self.alert_toasts.send = send
         self.alert_engine.start()
         self.alert_delivery.start()
+        self.alert_toasts.start()
         self.report_delivery.start()
         self.reminders.start()
         self.rosters.start()
         self.notices.start()
+        self.notice_delivery.start()
         if self.settings.session_clock:
             self.session_clock.start()
         if self.settings.photo_purge_on_schedule:
@@ -121,11 +129,13 @@ class Muster:
         self.session_clock.stop()
         self.rosters.stop()
         self.notices.stop()
+        self.notice_delivery.stop()
         self.reminders.stop()
         self.alert_engine.stop()
         self.alert_delivery.stop()
         self.report_delivery.stop()
-        self.alert_delivery.publish = None
+        self.alert_toasts.stop()
+        self.alert_toasts.send = None
 
     def start(self, loop: asyncio.AbstractEventLoop, *, projections: bool) -> None:
         """Follow the event log from ``loop``'s process: with ``projections``, the
@@ -135,7 +145,7 @@ class Muster:
         if projections:
             self.runner.start()
             self.metrics_runner.start()
-            self.start_alerts(self.changes.publish)
+            self.start_alerts(self.changes.send)
         for subscriber in self.subscribers:
             if projections or subscriber is self.analysis:
                 subscriber.start()

@@ -12,6 +12,7 @@ from rich.table import Table
 from app.alerts.commands import WEBHOOK_FORMATS
 from app.alerts.queries import dead_letters
 from app.domain.alerts import THRESHOLD_NAMES, AlertRule
+from app.services.notice_delivery import RULE as NOTICE_RULE
 
 console = Console()
 CLI_ACTOR = "cli"
@@ -32,15 +33,21 @@ def webhooks() -> None:
 @click.argument("url")
 @click.option("--format", "fmt", required=True, type=click.Choice(WEBHOOK_FORMATS))
 @click.option("--scope", required=True, help="org unit code: alerts about its subtree")
-@click.option("--rules", default="", help="comma-separated rules (default: every rule)")
+@click.option(
+    "--rules",
+    default="",
+    help="comma-separated rules (default: every alert rule); session_notice: employees' "
+    "notices of moved, cancelled or re-rostered sessions",
+)
 @click.option("--secret", default=None, help="signing secret (DingTalk, Feishu robots)")
 def webhooks_add(url: str, fmt: str, scope: str, rules: str, secret: str | None) -> None:
     """Deliver alerts of SCOPE to URL (`mailto:someone@plant` with --format mail)."""
     chosen = [r.strip() for r in rules.split(",") if r.strip()]
-    unknown = [r for r in chosen if r not in tuple(AlertRule)]
+    known = (*AlertRule, NOTICE_RULE)  # `session_notice`: employees' session notices
+    unknown = [r for r in chosen if r not in known]
     if unknown:
         raise click.BadParameter(
-            f"unknown rule(s) {', '.join(unknown)}; rules: {', '.join(AlertRule)}",
+            f"unknown rule(s) {', '.join(unknown)}; rules: {', '.join(known)}",
             param_hint="--rules",
         )
     if fmt == "mail" and not url.startswith("mailto:"):

@@ -1,8 +1,8 @@
 """Alert delivery: follows the log for raised, acknowledged and resolved alerts and tells
 people, through one port (`Channel`) with an adapter per kind of destination.
 
-- Every page a recipient has open gets a toast at once: a message on the event bus
-  (`…live.alert.<id>`) that each web process's hub pushes to that login's websockets.
+- Every page a recipient has open gets a toast at once (`app.alerts.toasts`, a follower of
+  its own: a toast waits for NATS, a webhook does not).
 - Webhooks (JSON, DingTalk, Feishu, WeCom) and mail (`mailto:`) registered for a scope that
   holds the alert get a job, stored with the checkpoint; jobs run on a small thread pool so a
   slow receiver holds up nobody else. A failed attempt is retried with exponential backoff;
@@ -38,9 +38,6 @@ log = structlog.get_logger(__name__)
 
 #: (alert view, language) → (title, text): the words come from the web layer's catalogue
 Describe = Callable[[dict[str, Any], str], tuple[str, str]]
-#: (subject, data, message id) → None: publish on the event bus from any thread
-Publish = Callable[[str, bytes, str], None]
-
 NOTICES = {
     "AlertRaised": "raised",
     "AlertAcknowledged": "acknowledged",
@@ -57,9 +54,13 @@ def toast_message(
     deployments a bare log position would equal another deployment's, and JetStream would
     drop ours as a duplicate of theirs."""
     subject = f"{prefix}.{view['id']}"
-    data = {"type": "alert", "id": view["id"], "version": position, "notice": notice}
-    body = json.dumps({**data, "alert": view}, ensure_ascii=False).encode()
+    body = json.dumps(toast_note(position, notice, view), ensure_ascii=False).encode()
     return subject, body, f"{subject}:{position}"
+
+
+def toast_note(position: int, notice: str, view: dict[str, Any]) -> dict[str, Any]:
+    """What the hubs are told of an alert notice at log `position` (`view` with `detail`)."""
+    return {"type": "alert", "id": view["id"], "version": position, "notice": notice, "alert": view}
 
 
 class DeliveryError(Exception):
@@ -176,9 +177,6 @@ class AlertDelivery(Follower):
         self.attempts = attempts
         self.retry_base_s = retry_base_s
         self.on_commit = on_commit
-        #: set when a web process's event loop is running: toasts go out through it
-        self.publish: Publish | None = None
-        self.toast_subject = "muster.live.alert"
         #: attempts run here while the thread runs; `run_once` alone (tests) runs them inline
         self._pool: ThreadPoolExecutor | None = None
         self._running: set[tuple[str, str, str]] = set()
@@ -201,13 +199,11 @@ class AlertDelivery(Follower):
         now = self.clock()
         start, end, events = self.read()
         jobs: list[tuple[str, str, str]] = []
-        toasts: list[tuple[int, str, str]] = []
-        for position, e in events:
+        for _position, e in events:
             notice = NOTICES.get(type(e).__name__)
             if notice is None:
                 continue
             alert_id = str(e.originator_id)
-            toasts.append((position, alert_id, notice))
             if notice == "acknowledged":
                 continue
             row = alert_row(self.store, alert_id)
@@ -223,17 +219,7 @@ class AlertDelivery(Follower):
                     "DO NOTHING",
                     {"a": alert_id, "d": destination, "n": notice, "at": iso(now)},
                 )
-        for position, alert_id, notice in toasts:
-            self._toast(position, alert_id, notice)
         return self._start_due(now)
-
-    def _toast(self, position: int, alert_id: str, notice: str) -> None:
-        row = alert_row(self.store, alert_id)
-        if self.publish is None or row is None:
-            return
-        view = alert_view(row)
-        _title, view["detail"] = self.describe(view, self.lang)
-        self.publish(*toast_message(self.toast_subject, position, notice, view))
 
     # -- jobs --------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
-"""Turning projection progress into bus messages: "these sessions' views changed", and the
-alert notices of the delivery. Both leave through one outbox per process that keeps a
-message until the bus took it: while NATS is away they wait (bounded) and go out, in order,
-when it is back, so live pages and toasts catch up instead of missing what happened."""
+"""Turning projection progress into bus messages: "these sessions' views changed". They leave
+through one outbox per process that keeps a message until the bus took it: while NATS is
+away they wait (bounded) and go out, in order, when it is back, so live pages catch up
+instead of missing what happened. Alert toasts are published with `send`, which waits for
+the bus: their follower keeps them by its checkpoint instead, so no process holds them."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from app.streams.bus import EventBus
 log = structlog.get_logger(__name__)
 
 #: messages an outbox keeps while the bus is away; past that the oldest go (live pages still
-#: refresh when the bus is back, and the toasts' `?since=` replay reads the web process's own)
+#: refresh when the bus is back; toasts do not use it: `send`)
 OUTBOX_LIMIT = 10_000
 #: messages published at once (JetStream acks each; waiting for them one by one is slow)
 OUTBOX_BATCH = 64
@@ -113,6 +114,26 @@ class ViewChanges:
             data = json.dumps({"session_id": sid, "position": position}).encode()
             subject = f"{self.subject}.{sid}"
             self.publish(subject, data, f"{subject}:{position}")
+
+    def send(self, messages: list[tuple[str, bytes, str]], timeout_s: float = 10.0) -> bool:
+        """Publish `messages` now and wait until the bus took every one (call it from a thread
+        other than the loop's); False when unbound, refused or not answered in time. Nothing
+        waits in the outbox: the caller keeps them (by its checkpoint) and tries again."""
+        outbox = self.outbox
+        if outbox is None or outbox.loop.is_closed():
+            return False
+
+        async def publish_all() -> None:
+            await asyncio.gather(*(self.bus.publish(s, d, msg_id=m) for s, d, m in messages))
+
+        future = asyncio.run_coroutine_threadsafe(publish_all(), outbox.loop)
+        try:
+            future.result(timeout_s)
+        except Exception as exc:  # refused, timed out, or the loop stopped meanwhile
+            future.cancel()
+            log.info("the bus did not take the messages", count=len(messages), error=repr(exc))
+            return False
+        return True
 
     def publish(self, subject: str, data: bytes, msg_id: str) -> None:
         """Publish through the outbox (any thread; nothing while unbound). The message id must

@@ -20,10 +20,12 @@ from typing import Any
 import structlog
 from litestar import WebSocket
 
+from app.alerts.toasts import notes_after
 from app.bootstrap import Muster
 from app.projections import queries
 from app.projections.visibility import Viewer
 from app.streams.bus import Message, Subscription
+from app.web.alert_text import describe
 from app.web.live_anomalies import AnomalyFeed
 from app.web.live_views import alert_text, board_unit, render_scope
 
@@ -35,7 +37,8 @@ log = structlog.get_logger(__name__)
 QUEUE = 16
 #: a send that takes longer than this drops the client
 SEND_TIMEOUT_S = 5.0
-#: alert notices kept for clients that reconnect with `?since=`
+#: alert notices a reconnecting client (`?since=`) is replayed at most; also how many this
+#: process keeps in memory, to push each once
 RECENT_ALERTS = 1000
 #: toasts a page that reconnects is shown of those it missed (the newest)
 REPLAY_TOASTS = 5
@@ -183,17 +186,26 @@ class LiveHub:
                     self._offer(client, text)
                     self.pushes += 1
 
-    def _replay(self, client: Client) -> None:
-        """The alert notices after `client.since` (a reconnecting client's last version)."""
+    async def _replay(self, client: Client) -> None:
+        """The alert notices after `client.since` (a reconnecting client's last version): those
+        kept in the store by the toasts' follower (durable: any web process, restarted or
+        not, replays them), and those this process has just received and the store may not
+        hold yet."""
         if client.since is None:
             return
+        notes = {
+            int(note["version"]): note
+            for note in await notes_after(
+                self.muster.store, client.since, RECENT_ALERTS, describe, client.lang
+            )
+        }
+        notes |= {v: note for v, note in self._recent.items() if v > client.since}
         toasts: dict[str, str] = {}
         missed = []
-        for version, note in list(self._recent.items()):
-            if version > client.since:
-                text = alert_text(client, note, toasts)
-                if text is not None:
-                    missed.append(text)
+        for _version, note in sorted(notes.items()):
+            text = alert_text(client, note, toasts)
+            if text is not None:
+                missed.append(text)
         if client.fmt != "json":  # a page shows the newest few; the inbox lists them all
             missed = missed[-REPLAY_TOASTS:]
         for text in missed:
@@ -210,7 +222,7 @@ class LiveHub:
         writer = asyncio.create_task(self._write(client))
         try:
             await self._push_scope(client.scope, only=client)
-            self._replay(client)
+            await self._replay(client)
             while True:
                 await client.socket.receive_data(mode="text")  # pings and closes
         except Exception:  # disconnects surface as various exceptions: all end this client

@@ -4,6 +4,7 @@ facts and its words in the caller's language."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ from litestar import Request, Response, get
 
 from app.services.session_notices import notices_of
 from app.web.common import json_response, lang_of, muster_of
-from app.web.i18n import tf
+from app.web.i18n import t, tf
 from app.web.kiosk import employee_of_principal
 
 
@@ -28,6 +29,15 @@ def notice_text(kind: str, facts: dict[str, Any], lang: str, tz: ZoneInfo) -> st
         "was_starts_at": _local(facts.get("was_starts_at") or facts["starts_at"], tz),
     }
     return tf(f"notice.{kind}", lang, params)
+
+
+def notice_words(tz: ZoneInfo) -> Callable[[str, dict[str, Any], str], tuple[str, str]]:
+    """(kind, facts, language) → (title, text) of a notice sent by mail or webhook."""
+
+    def words(kind: str, facts: dict[str, Any], lang: str) -> tuple[str, str]:
+        return t("phone.notices", lang), notice_text(kind, facts, lang, tz)
+
+    return words
 
 
 @get("/api/v1/me/notices")
