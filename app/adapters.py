@@ -39,9 +39,15 @@ def _face_engine(settings: Settings) -> Callable[[], SelfieMatcher]:
 
     def load() -> SelfieMatcher:
         from vision.identity.engine import DlibFaceEngine, SelfieRules
+        from vision.liveness import LivenessPolicy
 
         rules = SelfieRules(
-            min_sharpness=settings.face_min_sharpness, min_face=settings.face_min_face_px
+            min_sharpness=settings.face_min_sharpness,
+            min_face=settings.face_min_face_px,
+            liveness=LivenessPolicy(
+                spoof_below=settings.face_spoof_below,
+                refuse_below=settings.face_spoof_refuse_below,
+            ),
         )
         return DlibFaceEngine(rules=rules)
 

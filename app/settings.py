@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     #: aligned face) and this wide in pixels; lower them only for poor tablet cameras.
     face_min_sharpness: float = 40.0
     face_min_face_px: int = 80
+    #: Face check-in liveness (0–1, how live the selfie's face looks): below `face_spoof_below`
+    #: the check-in is flagged `selfie_spoof_suspected`; below `face_spoof_refuse_below` it is
+    #: refused and the person asked for their badge (unset: never refused). 0 turns flags off.
+    face_spoof_below: float = 0.5
+    face_spoof_refuse_below: float | None = None
     #: Kiosks take a room photo at a session's first check-in, then every this many minutes
     #: or this many check-ins, whichever comes first.
     kiosk_photo_every_minutes: int = 10

@@ -34,6 +34,7 @@ class AnomalyKind(StrEnum):
     DEVICE_CLOCK_SKEW = "device_clock_skew"
     PROXY_SUSPECTED = "proxy_suspected"
     FACE_MISMATCH = "face_mismatch"
+    SELFIE_SPOOF_SUSPECTED = "selfie_spoof_suspected"
 
 
 class Severity(StrEnum):
@@ -55,6 +56,8 @@ SEVERITY = {
     AnomalyKind.DEVICE_CLOCK_SKEW: Severity.LOW,
     AnomalyKind.PROXY_SUSPECTED: Severity.HIGH,
     AnomalyKind.FACE_MISMATCH: Severity.HIGH,
+    # a score from one still photo: a hint that needs a person to look at the selfie
+    AnomalyKind.SELFIE_SPOOF_SUSPECTED: Severity.MEDIUM,
 }
 
 #: the check-in flags (stored on `EmployeeCheckedIn`) that are anomalies of the same name
@@ -65,6 +68,7 @@ CHECKIN_KINDS = frozenset(
         AnomalyKind.DEVICE_CLOCK_SKEW,
         AnomalyKind.PROXY_SUSPECTED,
         AnomalyKind.FACE_MISMATCH,
+        AnomalyKind.SELFIE_SPOOF_SUSPECTED,
     }
 )
 

@@ -58,6 +58,8 @@ class Flag(StrEnum):
     PROXY_SUSPECTED = "proxy_suspected"
     #: the selfie is clearly not the person the badge or number names
     FACE_MISMATCH = "face_mismatch"
+    #: the selfie looks like a photo of a photo: a print or a screen held up to the camera
+    SELFIE_SPOOF_SUSPECTED = "selfie_spoof_suspected"
 
 
 #: Flags that make an accepted check-in worth a human look.
@@ -67,6 +69,7 @@ ANOMALOUS_FLAGS = frozenset(
         Flag.CLOCK_SKEW,
         Flag.PROXY_SUSPECTED,
         Flag.FACE_MISMATCH,
+        Flag.SELFIE_SPOOF_SUSPECTED,
         Flag.CHECKIN_OUTSIDE_WINDOW,
         Flag.DEVICE_ROOM_MISMATCH,
         Flag.DEVICE_CLOCK_SKEW,
@@ -94,6 +97,8 @@ class RejectReason(StrEnum):
     FACE_NOT_RECOGNISED = "face_not_recognised"
     NO_FACE = "no_face"
     TWO_FACES = "two_faces"
+    #: the selfie looks so much like a photo of a photo that the plant refuses it
+    SELFIE_SPOOF_SUSPECTED = "selfie_spoof_suspected"
 
 
 @dataclass(frozen=True)
@@ -249,7 +254,8 @@ class CheckInFacts:
     room_mismatch: bool = False
     #: refused before the rules look: the QR did not admit it, or no face was recognised
     refusal: RejectReason | None = None
-    #: remarks the identity check made (`proxy_suspected`, `face_mismatch`)
+    #: remarks the identity check made (`proxy_suspected`, `face_mismatch`,
+    #: `selfie_spoof_suspected`)
     identity_flags: tuple[Flag, ...] = ()
 
 
@@ -280,7 +286,11 @@ def decide_check_in(facts: CheckInFacts, policy: WindowPolicy) -> Decision:
     A check-in outside the window is refused and kept as evidence, flagged
     `checkin_outside_window`; the device's own anomalies are flagged on every outcome."""
     if facts.refusal is not None:
-        return Decision(Verdict.REJECTED, reason=facts.refusal, flags=device_flags(facts))
+        # a selfie refused as a photo of a photo is itself evidence for HR
+        spoof = tuple(f for f in facts.identity_flags if f is Flag.SELFIE_SPOOF_SUSPECTED)
+        return Decision(
+            Verdict.REJECTED, reason=facts.refusal, flags=(*device_flags(facts), *spoof)
+        )
     if not facts.employee_known:
         reason = RejectReason.UNKNOWN_BADGE if facts.by_badge else RejectReason.UNKNOWN_EMPLOYEE
         return Decision(Verdict.REJECTED, reason=reason, flags=device_flags(facts))

@@ -28,6 +28,7 @@ PAGE_FACTS = (
     "proxy_other_employee",
     "face_looks_like",
     "face_distance",
+    "selfie_liveness",
 )
 #: how many anomalies a page lists at most (the review queue has them all)
 PAGE_LIMIT = 50

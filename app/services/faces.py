@@ -20,7 +20,7 @@ from app.application import Training
 from app.domain.faces import FaceConsent, face_consent_id
 from app.stores.base import ReadStore
 from app.stores.face_templates import SqlTemplateStore
-from vision.identity.engine import SelfieMatcher
+from vision.identity.engine import Selfie, SelfieMatcher
 from vision.identity.matching import Embedding, identify, verify
 
 log = structlog.get_logger(__name__)
@@ -36,6 +36,7 @@ CONTRACT_REASON: Final = {
     "no_match": "face_not_recognised",
     "unsure": "face_not_recognised",
     "not_enrolled": "face_not_recognised",
+    "spoof_suspected": "selfie_spoof_suspected",
 }
 
 
@@ -71,12 +72,28 @@ class Enrolled:
 
 
 @dataclass(frozen=True)
+class Liveliness:
+    """How live the selfie's face looked (0–1, `None`: not scored), and whether that makes it
+    a suspected photo of a photo."""
+
+    score: float | None = None
+    spoof_suspected: bool = False
+
+    @classmethod
+    def of(cls, selfie: Selfie) -> Liveliness:
+        """The liveness the engine found on `selfie`."""
+        return cls(selfie.liveness, selfie.spoof_suspected)
+
+
+@dataclass(frozen=True)
 class Recognised:
-    """Who a selfie shows, where they were found (`roster` or `plant`), and how close."""
+    """Who a selfie shows, where they were found (`roster` or `plant`), how close, and how
+    live the face looked."""
 
     employee_no: str
     distance: float
     scope: str
+    liveness: Liveliness = Liveliness()
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,7 @@ class FaceComparison:
     distance: float | None
     #: someone else enrolled the selfie clearly shows, when it is not the named person
     looks_like: str | None = None
+    liveness: Liveliness = Liveliness()
 
     @property
     def mismatch(self) -> bool:
@@ -190,8 +208,8 @@ class FaceService:
 
     # -- check-in -----------------------------------------------------------------------------
 
-    def _embedding(self, photo_id: str) -> Embedding:
-        """The selfie's embedding, or `FaceRefused` saying why there is none."""
+    def _embedding(self, photo_id: str) -> tuple[Embedding, Liveliness]:
+        """The selfie's embedding and liveness, or `FaceRefused` saying why there is none."""
         try:
             data = self.read_photo(photo_id)
         except OSError as exc:
@@ -200,7 +218,7 @@ class FaceService:
         if selfie.embedding is None:
             reason = selfie.reason or "no_face"
             raise FaceRefused(CONTRACT_REASON.get(reason, "no_face"), reason)
-        return selfie.embedding
+        return selfie.embedding, Liveliness.of(selfie)
 
     def _roster(self, session_id: str) -> list[str]:
         rows = self.store.fetch(
@@ -214,7 +232,7 @@ class FaceService:
 
         Raises `FaceRefused` with `no_face`, `two_faces` or `face_not_recognised` (also when
         two enrolled people look too alike to tell: the badge decides then)."""
-        probe = self._embedding(photo_id)
+        probe, liveness = self._embedding(photo_id)
         gallery = self.templates.plant_gallery(plant)
         on_roster = set(self._roster(session_id))
         # identify() decides on the best and runner-up of each scope: give it only those
@@ -223,26 +241,27 @@ class FaceService:
         found = identify(probe, roster, {**roster, **others}, self.engine().thresholds)
         if found.decision != "match" or found.employee_id is None:
             raise FaceRefused("face_not_recognised", found.decision)
-        return Recognised(found.employee_id, found.distance, found.scope)
+        return Recognised(found.employee_id, found.distance, found.scope, liveness)
 
     def compare(self, photo_id: str, employee_no: str, plant: str) -> FaceComparison:
         """Hold the selfie against the person a badge or number names; when it is clearly not
         them, say whom else in the plant it clearly shows (if anyone). A selfie without a
         usable face compares as its refusal reason, never raises."""
         try:
-            probe = self._embedding(photo_id)
+            probe, live = self._embedding(photo_id)
         except FaceRefused as refused:
-            return FaceComparison(employee_no, refused.detail, None)
+            spoof = Liveliness(None, refused.reason == "selfie_spoof_suspected")
+            return FaceComparison(employee_no, refused.detail, None, liveness=spoof)
         enrolled = self.templates.load(employee_no)
         if enrolled is None:
             # nothing to hold it against, but it may clearly be someone else who enrolled
             other = self._someone_else(probe, employee_no, plant)
-            return FaceComparison(employee_no, "not_enrolled", None, other)
+            return FaceComparison(employee_no, "not_enrolled", None, other, live)
         check = verify(probe, enrolled.embeddings, self.engine().thresholds)
         if check.decision != "no_match":
-            return FaceComparison(employee_no, check.decision, check.distance)
+            return FaceComparison(employee_no, check.decision, check.distance, liveness=live)
         other = self._someone_else(probe, employee_no, plant)
-        return FaceComparison(employee_no, "no_match", check.distance, other)
+        return FaceComparison(employee_no, "no_match", check.distance, other, live)
 
     def _someone_else(self, probe: Embedding, employee_no: str, plant: str) -> str | None:
         """Who else enrolled in the plant the selfie clearly shows, if anyone."""

@@ -15,7 +15,7 @@ from app.domain.errors import IdentityRequired, NotYourself, Refusal, UnknownPho
 from app.domain.rules import Flag, RejectReason
 from app.services.commands import CheckInCommand
 from app.services.devices import DeviceIdentity
-from app.services.faces import FaceRefused, FaceService
+from app.services.faces import FaceRefused, FaceService, Liveliness
 from app.services.phones import PhoneIdentity
 from app.stores.base import ReadStore, Row, Statement
 
@@ -35,6 +35,13 @@ class Identity:
     flags: tuple[Flag, ...] = ()
     #: kept on the check-in as evidence (face distance, whom the face looks like …)
     evidence: Mapping[str, str] = field(default_factory=dict)
+
+
+def _liveness(liveness: Liveliness, evidence: dict[str, str]) -> tuple[Flag, ...]:
+    """Keep the selfie's liveness score as evidence; flag it when it looked like a spoof."""
+    if liveness.score is not None:
+        evidence["selfie_liveness"] = f"{liveness.score:.3f}"
+    return (Flag.SELFIE_SPOOF_SUSPECTED,) if liveness.spoof_suspected else ()
 
 
 def _in_list(prefix: str, values: set[str]) -> tuple[str, dict[str, str]]:
@@ -122,26 +129,29 @@ class IdentityResolver:
             except FaceRefused as refused:
                 if refused.reason == "unknown_photo":
                     return UnknownPhoto(photo_id=photo)
+                spoof = RejectReason(refused.reason) is RejectReason.SELFIE_SPOOF_SUSPECTED
                 return Identity(
                     None,
                     photo,
                     RejectReason(refused.reason),
+                    (Flag.SELFIE_SPOOF_SUSPECTED,) if spoof else (),
                     evidence={"face_check": refused.detail},
                 )
             row = self.store.fetch_one(
                 f"{EMPLOYEE_SELECT} WHERE employee_no = :no", {"no": found.employee_no}
             )
             evidence = {"face_distance": f"{found.distance:.3f}", "face_found_in": found.scope}
-            return Identity(row, photo, RejectReason.FACE_NOT_RECOGNISED, evidence=evidence)
+            flags = _liveness(found.liveness, evidence)
+            return Identity(row, photo, RejectReason.FACE_NOT_RECOGNISED, flags, evidence)
         if named.employee is None:
             return named
         compared = self.faces.compare(photo, named.employee["employee_no"], session["plant"])
         evidence = {"face_check": compared.decision}
         if compared.distance is not None:
             evidence["face_distance"] = f"{compared.distance:.3f}"
-        flags: tuple[Flag, ...] = ()
+        flags = _liveness(compared.liveness, evidence)
         if compared.mismatch:
-            flags = (Flag.FACE_MISMATCH,)
+            flags += (Flag.FACE_MISMATCH,)
         if compared.looks_like is not None:  # someone else's face for this badge: a proxy
             flags += (Flag.PROXY_SUSPECTED,)
             evidence["face_looks_like"] = compared.looks_like

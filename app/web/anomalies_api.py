@@ -37,6 +37,7 @@ Kind = Literal[
     "device_clock_skew",
     "proxy_suspected",
     "face_mismatch",
+    "selfie_spoof_suspected",
 ]
 assert set(Kind.__args__) == {k.value for k in AnomalyKind}  # type: ignore[attr-defined]
 #: who may confirm or dismiss an anomaly: staff who follow up on training, not auditors
