@@ -154,12 +154,14 @@ def main() -> None:
             print("  " + "; ".join(line))
     for kind in ("honest", "lfw", "screen", "print", "real_spoof"):
         scores = sorted(r.score for r in rows if r.kind == kind and r.score is not None)
-        if len(scores) >= 2:
+        if len(scores) >= 20:
             q = statistics.quantiles(scores, n=20)
             print(
                 f"{kind} scores: min {scores[0]:.3f}, p5 {q[0]:.3f}, median "
                 f"{statistics.median(scores):.3f}, p95 {q[18]:.3f}, max {scores[-1]:.3f}"
             )
+        elif scores:
+            print(f"{kind} scores: " + ", ".join(f"{v:.3f}" for v in scores))
     live = [r.liveness_ms for r in rows if r.score is not None]
     cpu = [r.liveness_cpu_ms for r in rows if r.score is not None]
     total = [r.total_ms for r in rows if r.score is not None]

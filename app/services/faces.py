@@ -72,7 +72,7 @@ class Enrolled:
 
 
 @dataclass(frozen=True)
-class Liveliness:
+class SelfieLiveness:
     """How live the selfie's face looked (0–1, `None`: not scored), and whether that makes it
     a suspected photo of a photo."""
 
@@ -80,7 +80,7 @@ class Liveliness:
     spoof_suspected: bool = False
 
     @classmethod
-    def of(cls, selfie: Selfie) -> Liveliness:
+    def of(cls, selfie: Selfie) -> SelfieLiveness:
         """The liveness the engine found on `selfie`."""
         return cls(selfie.liveness, selfie.spoof_suspected)
 
@@ -93,7 +93,7 @@ class Recognised:
     employee_no: str
     distance: float
     scope: str
-    liveness: Liveliness = Liveliness()
+    liveness: SelfieLiveness = SelfieLiveness()
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class FaceComparison:
     distance: float | None
     #: someone else enrolled the selfie clearly shows, when it is not the named person
     looks_like: str | None = None
-    liveness: Liveliness = Liveliness()
+    liveness: SelfieLiveness = SelfieLiveness()
 
     @property
     def mismatch(self) -> bool:
@@ -208,7 +208,7 @@ class FaceService:
 
     # -- check-in -----------------------------------------------------------------------------
 
-    def _embedding(self, photo_id: str) -> tuple[Embedding, Liveliness]:
+    def _embedding(self, photo_id: str) -> tuple[Embedding, SelfieLiveness]:
         """The selfie's embedding and liveness, or `FaceRefused` saying why there is none."""
         try:
             data = self.read_photo(photo_id)
@@ -218,7 +218,7 @@ class FaceService:
         if selfie.embedding is None:
             reason = selfie.reason or "no_face"
             raise FaceRefused(CONTRACT_REASON.get(reason, "no_face"), reason)
-        return selfie.embedding, Liveliness.of(selfie)
+        return selfie.embedding, SelfieLiveness.of(selfie)
 
     def _roster(self, session_id: str) -> list[str]:
         rows = self.store.fetch(
@@ -230,8 +230,9 @@ class FaceService:
     def recognise(self, photo_id: str, session_id: str, plant: str) -> Recognised:
         """Who the selfie `photo_id` shows: the session's roster first, then the plant.
 
-        Raises `FaceRefused` with `no_face`, `two_faces` or `face_not_recognised` (also when
-        two enrolled people look too alike to tell: the badge decides then)."""
+        Raises `FaceRefused` with `no_face`, `two_faces`, `selfie_spoof_suspected` (where the
+        plant refuses spoofs) or `face_not_recognised` (also when two enrolled people look too
+        alike to tell: the badge decides then)."""
         probe, liveness = self._embedding(photo_id)
         gallery = self.templates.plant_gallery(plant)
         on_roster = set(self._roster(session_id))
@@ -250,7 +251,7 @@ class FaceService:
         try:
             probe, live = self._embedding(photo_id)
         except FaceRefused as refused:
-            spoof = Liveliness(None, refused.reason == "selfie_spoof_suspected")
+            spoof = SelfieLiveness(None, refused.reason == "selfie_spoof_suspected")
             return FaceComparison(employee_no, refused.detail, None, liveness=spoof)
         enrolled = self.templates.load(employee_no)
         if enrolled is None:

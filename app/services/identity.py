@@ -15,7 +15,7 @@ from app.domain.errors import IdentityRequired, NotYourself, Refusal, UnknownPho
 from app.domain.rules import Flag, RejectReason
 from app.services.commands import CheckInCommand
 from app.services.devices import DeviceIdentity
-from app.services.faces import FaceRefused, FaceService, Liveliness
+from app.services.faces import FaceRefused, FaceService, SelfieLiveness
 from app.services.phones import PhoneIdentity
 from app.stores.base import ReadStore, Row, Statement
 
@@ -37,7 +37,7 @@ class Identity:
     evidence: Mapping[str, str] = field(default_factory=dict)
 
 
-def _liveness(liveness: Liveliness, evidence: dict[str, str]) -> tuple[Flag, ...]:
+def _liveness(liveness: SelfieLiveness, evidence: dict[str, str]) -> tuple[Flag, ...]:
     """Keep the selfie's liveness score as evidence; flag it when it looked like a spoof."""
     if liveness.score is not None:
         evidence["selfie_liveness"] = f"{liveness.score:.3f}"

@@ -132,6 +132,31 @@ def facts(**overrides: object) -> CheckInFacts:
             RejectReason.UNKNOWN_BADGE,
         ),
         ({"offline": True}, Verdict.ACCEPTED, AttendanceStatus.PRESENT, (Flag.OFFLINE_SYNC,), None),
+        (
+            {"identity_flags": (Flag.SELFIE_SPOOF_SUSPECTED,), "method": "face"},
+            Verdict.FLAGGED,
+            AttendanceStatus.PRESENT,
+            (Flag.SELFIE_SPOOF_SUSPECTED,),
+            None,
+        ),
+        (
+            {
+                "identity_flags": (Flag.SELFIE_SPOOF_SUSPECTED,),
+                "refusal": RejectReason.SELFIE_SPOOF_SUSPECTED,
+                "employee_known": False,
+            },
+            Verdict.REJECTED,
+            None,
+            (Flag.SELFIE_SPOOF_SUSPECTED,),
+            RejectReason.SELFIE_SPOOF_SUSPECTED,
+        ),
+        (
+            {"identity_flags": (Flag.FACE_MISMATCH,), "refusal": RejectReason.QR_FORGED},
+            Verdict.REJECTED,
+            None,
+            (),
+            RejectReason.QR_FORGED,
+        ),
     ],
 )
 def test_decide_check_in(
