@@ -184,7 +184,7 @@ def build(
             store,
             [MetricsTable()],
             poll_s=settings.projection_poll_ms / 1000,
-            batch_size=2000,
+            batch_size=5000,
         )
         templates = SqlTemplateStore(template_key(secret), store)
         policy = window_policy(settings)
