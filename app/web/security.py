@@ -5,8 +5,11 @@ Two checks guard every unsafe request that rides on the session cookie. A page o
 is recognised by the browser's `Origin` (or `Referer`) header. A request that names no origin
 at all must carry the form token: an HMAC of the session cookie that the pages put in every
 form (`_csrf_token`) and in htmx's headers (`X-CSRFToken`, litestar's names), which no other
-site can read. Scripts and devices authenticate with a `Bearer` token, which no site can forge,
-and need neither; `/login` and `POST /api/v1/auth/token` bring their own credentials.
+site can read. Only what a page of another site can make a browser send without asking first
+needs it: a `POST` of a form or plain text (CORS "simple" requests). A JSON body, `PUT`, `PATCH`
+or `DELETE` from another site needs a CORS preflight, which Muster never grants. Scripts and
+devices authenticate with a `Bearer` token, which no site can forge, and need neither; `/login`
+and `POST /api/v1/auth/token` bring their own credentials.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ TOKEN_FIELD = "_csrf_token"
 #: posts that log in with their own credentials: no session to forge a request with
 CREDENTIAL_POSTS = frozenset({"/login", "/api/v1/auth/token"})
 _FORMS = frozenset({RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART})
+#: the bodies a page of another site can post without a CORS preflight ("" = no body type)
+_SIMPLE_BODIES = frozenset({*_FORMS, "text/plain", ""})
 
 #: the form token of the request being handled ("" without a session), for the templates
 FORM_TOKEN: ContextVar[str] = ContextVar("form_token", default="")
@@ -90,6 +95,13 @@ def _by_cookie(scope: Scope) -> bool:
     scheme = (header(scope, b"authorization") or "").partition(" ")[0]
     logging_in = scope.get("method") == "POST" and scope.get("path") in CREDENTIAL_POSTS
     return scheme.lower() != "bearer" and not logging_in
+
+
+def _forgeable(scope: Scope) -> bool:
+    """Whether another site's page could make a browser send this request without a CORS
+    preflight: a `POST` with a form, plain text or no body type."""
+    media = (header(scope, b"content-type") or "").partition(";")[0].strip().lower()
+    return scope.get("method") == "POST" and media in _SIMPLE_BODIES
 
 
 async def _presented_token(scope: Scope, receive: Receive) -> str:
@@ -147,7 +159,7 @@ def csrf_middleware(app: ASGIApp) -> ASGIApp:
                 problem = Problem(403, "cross-site-request", "problem.cross_site_request")
                 await _refuse(scope, send, problem)
                 return
-            if session and _by_cookie(scope):
+            if session and _by_cookie(scope) and _forgeable(scope):
                 sent = await _presented_token(scope, receive)
                 if not hmac.compare_digest(sent.encode(), expected.encode()):
                     await _refuse(scope, send, Problem(403, "form-token", "problem.form_token"))
