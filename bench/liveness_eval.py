@@ -1,16 +1,18 @@
 """Selfie liveness: how many simulated photos of photos it catches, how many honest selfies it
 flags, and what it adds to a face check-in.
 
-    nice uv run python bench/liveness_eval.py [--photos DIR ...] [--spoof-photos DIR ...]
-        [--variants 3] [--max-fpr 0.02]
+    nice uv run python bench/liveness_eval.py [--photos DIR ...] [--face-crops DIR ...]
+        [--spoof-photos DIR ...] [--variants 3] [--max-fpr 0.02]
 
 Honest selfies: scikit-image's astronaut, every photo in ``--photos`` folders (real faces; the
-report names how many), each as taken and as ``--variants`` honest captures
-(``app.demo.spoofs.honest_capture``); the 100 LFW crops (25 px, blown up) are reported apart,
-being nothing like a kiosk photo. Spoofs: each honest photo shown on a phone and printed
-(``screen_replay``, ``printed_photo``), ``--variants`` times each, plus any real re-photographed
-spoofs in ``--spoof-photos``. A selfie the face check already refuses (no face, too small,
-blurred) is counted apart: it never reaches liveness.
+report names how many), every face at least ``min_face`` wide in the group photos of
+``--face-crops`` folders, cut out around it (e.g. tests/fixtures/real_photos); each as taken
+and as ``--variants`` honest captures (``app.demo.spoofs.honest_capture``). The 100 LFW crops
+(25 px, blown up) are reported apart, being nothing like a kiosk photo. Spoofs: each honest
+photo shown on a phone and printed (``screen_replay``, ``printed_photo``), ``--variants``
+times each, plus any real re-photographed spoofs in ``--spoof-photos``. A selfie the face
+check already refuses (no face, too small, blurred) is counted apart: it never reaches
+liveness.
 
 Photos are split by source photo (sha-256 of its name, even / odd) into a training half, on which
 ``spoof_below`` is chosen (the largest threshold whose honest flag rate stays within
@@ -36,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.demo.samples import lfw_faces
 from app.demo.spoofs import close_up, honest_capture, printed_photo, screen_replay
+from vision.detectors.hog import hog_detect
 from vision.identity.engine import DlibFaceEngine, SelfieRules
 from vision.liveness.model import LivenessPolicy
 
@@ -62,6 +65,20 @@ class Scored:
 def read_rgb(path: Path) -> Image | None:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     return None if bgr is None else np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+def face_crops(engine: DlibFaceEngine, folder: Path) -> list[tuple[str, Image]]:
+    """Each face wide enough for a selfie in a folder of group photos, cut out around it as
+    the photo a kiosk would take of that person (``close_up``, 2.2 face widths)."""
+    found: list[tuple[str, Image]] = []
+    for path in sorted(folder.glob("*.jp*g")):
+        rgb = read_rgb(path)
+        if rgb is None:
+            continue
+        hits = hog_detect(rgb, 0) or hog_detect(rgb, 1)
+        wide = [h.box for h in hits if h.box.w >= engine.rules.min_face]
+        found += [(f"{path.name}#{n}", close_up(rgb, box)) for n, box in enumerate(wide)]
+    return found
 
 
 def in_training_half(source: str) -> bool:
@@ -99,17 +116,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, action="append", default=[])
     parser.add_argument("--spoof-photos", type=Path, action="append", default=[])
+    parser.add_argument("--face-crops", type=Path, action="append", default=[])
     parser.add_argument("--variants", type=int, default=3)
     parser.add_argument("--max-fpr", type=float, default=0.02)
     args = parser.parse_args()
     engine = DlibFaceEngine(rules=MEASURE)
     lfw_engine = DlibFaceEngine(rules=LFW_RULES)
-    sources: list[tuple[str, Image]] = [("skimage:astronaut", np.asarray(data.astronaut()))]
+    sources: list[tuple[str, Image]] = [
+        ("skimage:astronaut", np.asarray(data.astronaut()))  # type: ignore[no-untyped-call]
+    ]
     for folder in args.photos:
         for path in sorted(folder.iterdir()):
             rgb = read_rgb(path)
             if rgb is not None:
                 sources.append((path.name, rgb))
+    for folder in args.face_crops:
+        sources += face_crops(engine, folder)
     rows: list[Scored] = []
     for i, (name, rgb) in enumerate(sources):
         rng = np.random.default_rng(i)
@@ -121,10 +143,10 @@ def main() -> None:
             shown = rgb if face is None else close_up(rgb, face, rng.uniform(1.8, 2.6))
             rows.append(score(engine, screen_replay(shown, rng), name, "screen"))
             rows.append(score(engine, printed_photo(shown, rng), name, "print"))
-    for n, face in enumerate(lfw_faces()):
-        big = cv2.resize(face, (200, 200), interpolation=cv2.INTER_CUBIC)
-        rgb = cv2.copyMakeBorder(big, 50, 50, 50, 50, cv2.BORDER_REPLICATE)
-        rows.append(score(lfw_engine, np.asarray(rgb), f"lfw:{n}", "lfw"))
+    for n, crop in enumerate(lfw_faces()):
+        big = cv2.resize(crop, (200, 200), interpolation=cv2.INTER_CUBIC)
+        blown_up = cv2.copyMakeBorder(big, 50, 50, 50, 50, cv2.BORDER_REPLICATE)
+        rows.append(score(lfw_engine, np.asarray(blown_up), f"lfw:{n}", "lfw"))
     for folder in args.spoof_photos:
         for path in sorted(folder.iterdir()):
             rgb = read_rgb(path)
