@@ -255,9 +255,11 @@ def load_bench_plant(muster: Muster, employees: int, sessions: int, seed: int) -
     for subscriber in muster.subscribers:
         while subscriber.run_once():
             pass
+    muster.alert_toasts.send = lambda messages: True  # the plant's backlog: nobody watches
     for follower in (
         muster.alert_engine,
         muster.alert_delivery,
+        muster.alert_toasts,
         muster.reminders,
         muster.session_clock,
     ):
@@ -304,11 +306,12 @@ class Processes:
     def __init__(self, store: Store, shape: str, webs: int) -> None:
         self.procs: list[tuple[str, subprocess.Popen[bytes], Path]] = []
         env = store.env()
+        #: the NATS subject of the sessions' view changes (scale-out), for the stage probe
+        self.live_subject: str | None = None
         if shape == "scale-out":
-            env |= {
-                "MUSTER_BUS": "nats://127.0.0.1:4222",
-                "MUSTER_BUS_NAMESPACE": f"bench{uuid.uuid4().hex[:8]}",
-            }
+            namespace = f"bench{uuid.uuid4().hex[:8]}"
+            env |= {"MUSTER_BUS": "nats://127.0.0.1:4222", "MUSTER_BUS_NAMESPACE": namespace}
+            self.live_subject = f"muster.{namespace}.live.session"
             self._spawn("worker", ["worker"], env, store)
             env |= {"MUSTER_RUN_PROJECTIONS": "false"}
         self.urls = []
@@ -329,7 +332,7 @@ class Processes:
         self.procs.append((name, proc, log))
 
     async def wait(self, session: aiohttp.ClientSession) -> None:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded 2-core machine takes long to start them
         pending = list(self.urls)
         while pending and time.monotonic() < deadline:
             for name, proc, log in self.procs:
@@ -416,6 +419,8 @@ class Driver:
         self.urls = urls
         self.headers = [{"Authorization": f"Bearer {t}"} for t in tokens]
         self.sent_at: dict[tuple[str, str], float] = {}
+        #: when the reply (the commit) came back, per (session, badge)
+        self.replied_at: dict[tuple[str, str], float] = {}
         self.seq = 0
 
     async def post(self, path: str, payload: Any, device: int, phase: Phase, n: int) -> None:
@@ -447,6 +452,7 @@ class Driver:
         self.seq += 1
         self.sent_at[(sid, badge)] = time.perf_counter()
         await self.post("/api/v1/checkins", body(sid, badge, self.seq), device, phase, 1)
+        self.replied_at[(sid, badge)] = time.perf_counter()
 
     async def closed_loop(self, pairs: Pairs, concurrency: int, seconds: float) -> Phase:
         phase = Phase("single, closed loop")
@@ -478,6 +484,7 @@ class Driver:
             await self.post(
                 "/api/v1/checkins", body(sid, badge, self.seq), i % len(self.headers), inner, 1
             )
+            self.replied_at[(sid, badge)] = time.perf_counter()
             ok = bool(inner.shots and inner.shots[0].ok)
             phase.shots.append(Shot((time.perf_counter() - scheduled) * 1000, ok))
             phase.items += inner.items
@@ -521,6 +528,8 @@ class Wallboards:
         self.token = token
         self.sessions = sessions
         self.latencies_ms: list[float] = []
+        #: when each watched (session, employee no) first showed in a push
+        self.arrived: dict[tuple[str, str], float] = {}
         self.pushes = 0
         self._seen: dict[str, set[str]] = {s: set() for s in sessions}
         self._tasks: list[asyncio.Task[None]] = []
@@ -552,6 +561,7 @@ class Wallboards:
                         sent = self.driver.sent_at.get((sid, badge_of(no)))
                         if sent is not None and not first:
                             self.latencies_ms.append((now - sent) * 1000)
+                            self.arrived[(sid, no)] = now
                 if first:
                     first = False
                     self._ready += 1
@@ -560,6 +570,71 @@ class Wallboards:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class NatsProbe:
+    """Listens (core NATS) to the view changes the worker publishes: when did the message
+    for a session at a log position reach NATS? That splits check-in → push in two."""
+
+    def __init__(self, subject: str) -> None:
+        self.subject = subject
+        self.seen: dict[str, list[tuple[int, float]]] = {}
+        self._nc: Any = None
+
+    async def start(self) -> None:
+        import nats
+
+        async def got(msg: Any) -> None:
+            data = json.loads(msg.data)
+            self.seen.setdefault(data["session_id"], []).append(
+                (int(data["position"]), time.perf_counter())
+            )
+
+        self._nc = await nats.connect("nats://127.0.0.1:4222")
+        await self._nc.subscribe(self.subject + ".*", cb=got)
+
+    async def stop(self) -> None:
+        if self._nc is not None:
+            await self._nc.close()
+
+    def reached(self, sid: str, position: int) -> float | None:
+        """When the first message for `sid` at or past `position` arrived."""
+        times = [at for pos, at in self.seen.get(sid, []) if pos >= position]
+        return min(times) if times else None
+
+
+def stages(muster: Muster, driver: Driver, boards: Wallboards, probe: NatsProbe) -> dict[str, Any]:
+    """Each watched check-in's way to the other node, in stages (ms from the send): the reply
+    (commit), the view change on NATS (worker woken, projected, published), the push."""
+    from app.domain.ids import attendance_id
+
+    commit, to_nats, nats_to_push = [], [], []
+    for (sid, no), pushed in boards.arrived.items():
+        sent = driver.sent_at.get((sid, badge_of(no)))
+        replied = driver.replied_at.get((sid, badge_of(no)))
+        row = muster.store.fetch_one(
+            "SELECT notification_id FROM training_events "
+            "WHERE originator_id = CAST(:id AS uuid) AND originator_version = 1",
+            {"id": str(attendance_id(uuid.UUID(sid), no))},
+        )
+        on_nats = probe.reached(sid, int(row["notification_id"])) if row else None
+        if sent is None or replied is None or on_nats is None:
+            continue
+        commit.append((replied - sent) * 1000)
+        to_nats.append((on_nats - sent) * 1000)
+        nats_to_push.append((pushed - on_nats) * 1000)
+    return {
+        "checkins": len(commit),
+        **{
+            f"{name}_p{q}_ms": round(pct(values, q), 1)
+            for name, values in (
+                ("reply", commit),
+                ("on_nats", to_nats),
+                ("nats_to_push", nats_to_push),
+            )
+            for q in (50, 99)
+        },
+    }
 
 
 class LagProbe:
@@ -646,6 +721,9 @@ async def drive_system(
         # wallboards on the last web process: in scale-out most check-ins arrive elsewhere
         boards = Wallboards(driver, system.urls[-1], token, watched)
         await boards.start()
+        nats_probe = NatsProbe(system.live_subject) if system.live_subject else None
+        if nats_probe is not None:
+            await nats_probe.start()
         # the watched sessions' people arrive spread evenly through the open-loop run
         mine = [(sid, badge) for sid in watched for badge in plant.pairs[sid]]
         random.Random(5).shuffle(mine)
@@ -665,6 +743,12 @@ async def drive_system(
             "max_ms": round(max(boards.latencies_ms, default=float("nan")), 1),
         }
         print(f"  {'check-in → wallboard push':<28} {json.dumps(results['push'])}", flush=True)
+        if nats_probe is not None:
+            await nats_probe.stop()
+            results["push_stages"] = await asyncio.to_thread(
+                stages, muster, driver, boards, nats_probe
+            )
+            print(f"  {'push, by stage':<28} {json.dumps(results['push_stages'])}", flush=True)
         await phase(
             "batch", lambda: driver.batches(pairs, args.batch, args.batch_concurrency, args.seconds)
         )
