@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import socket
 import threading
@@ -142,7 +143,11 @@ class Plant:
     auditor_password: str
 
 
-def load_plant(muster: Muster, started_minutes_ago: int = 5) -> Plant:
+def load_plant(
+    muster: Muster, started_minutes_ago: int = 5, later_in: timedelta = timedelta(hours=3)
+) -> Plant:
+    """The plant, its sessions timed from now: S-NOW and S-P2 running, S-LATER starting
+    `later_in` from now (after 21:00 in the plant, three hours on is the plant's next day)."""
     app = muster.app
     a = "test"
     app.register_org_unit("G", "测试集团", "group", None, a)
@@ -180,8 +185,8 @@ def load_plant(muster: Muster, started_minutes_ago: int = 5) -> Plant:
         "P1",
         "培训室B",
         "刘工",
-        now + timedelta(hours=3),
-        now + timedelta(hours=4),
+        now + later_in,
+        now + later_in + timedelta(hours=1),
         roster,
         a,
     )
@@ -222,8 +227,8 @@ class LiveServer:
     muster: Muster
 
 
-@pytest.fixture
-def server(muster: Muster) -> Iterator[LiveServer]:
+@contextlib.contextmanager
+def serve(muster: Muster) -> Iterator[LiveServer]:
     """The real app under uvicorn on a free loopback port, projections running in-process."""
     from app.web.app import WEBSOCKETS, create_app
 
@@ -245,6 +250,15 @@ def server(muster: Muster) -> Iterator[LiveServer]:
         if time.monotonic() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.02)
-    yield LiveServer(f"http://127.0.0.1:{port}", muster)
-    srv.should_exit = True
-    thread.join(timeout=15)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", muster)
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture
+def server(muster: Muster) -> Iterator[LiveServer]:
+    """The real app under uvicorn on a free loopback port, projections running in-process."""
+    with serve(muster) as live:
+        yield live

@@ -5,7 +5,6 @@ it changes (no polling)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get
@@ -34,7 +33,7 @@ async def live_board(request: Request[Any, Any, Any]) -> Response[Any]:
         return Response(page, status_code=403, media_type="text/html")
     units = await board_units(muster.store, scope)
     kind = next((u["kind"] for u in units if u["code"] == org.code), "group")
-    now = datetime.now(UTC)
+    now = muster.adapters.clock()  # the app's clock seam (tests pin it)
     day = now.astimezone(PLANT_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
     board = await hr_board(muster.store, scope, org, kind, day, now)
     context = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from app.bootstrap import Muster
@@ -52,7 +52,7 @@ def render_key(client: Client) -> tuple[Any, ...]:
 async def render_scope(muster: Muster, scope: str, targets: Sequence[Client]) -> Rendered | None:
     """The text each of `targets` (clients of `scope`) is sent; None if there is nothing."""
     kind, _, key = scope.partition(":")
-    now = datetime.now(UTC)
+    now = muster.adapters.clock()
     if kind == "photo":
         return await _photo(muster, key, targets)
     if kind == "board":
