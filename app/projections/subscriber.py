@@ -38,6 +38,10 @@ class Subscriber(ABC):
     def handle(self, event: Any) -> Sequence[Future[Any]]:
         """React to one event; the futures of work that finishes later (none if done)."""
 
+    def flush(self) -> None:  # noqa: B027 - optional hook
+        """Store what `handle` gathered; the runner calls it after each read of the log and
+        before its checkpoint passes those events."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the subscriber holds (process pools)."""
 
@@ -100,6 +104,7 @@ class SubscriberRunner(CheckpointedLoop):
                     break
             else:
                 self._cursor = end  # what lies between is not the subscriber's
+            self.subscriber.flush()
         self._save()
         return handled
 

@@ -61,6 +61,8 @@ class AnomalyRules(Subscriber):
         self.app = app
         self.store = store
         self.policies = policies
+        #: raised since the last `flush`, by id (one event may not raise one twice)
+        self._raised: dict[UUID, Anomaly] = {}
 
     def handle(self, event: Any) -> Sequence[Future[None]]:
         if isinstance(event, Attendance.EmployeeCheckedIn):
@@ -202,8 +204,8 @@ class AnomalyRules(Subscriber):
         checkin_id: UUID | None = None,
         photo_id: str | None = None,
     ) -> None:
-        if self.app.get_or_none(Anomaly.create_id(kind.value, subject)) is not None:
-            return  # raised before: a replay, or another worker
+        if Anomaly.create_id(kind.value, subject) in self._raised:
+            return
         anomaly = Anomaly(
             kind=kind.value,
             subject=subject,
@@ -215,8 +217,27 @@ class AnomalyRules(Subscriber):
             evidence=evidence,
             actor=ACTOR,
         )
-        try:
-            self.app.save(anomaly)
-        except IntegrityError:
+        self._raised[anomaly.id] = anomaly
+
+    def flush(self) -> None:
+        """Save the anomalies raised since the last flush in one transaction (a burst of
+        flagged check-ins is one write, not one each); when one was raised before (a
+        replay, another worker), each alone, and the one raised before is kept."""
+        parts = [(a, a.collect_events()) for a in self._raised.values()]
+        self._raised = {}
+        if not parts:
             return
-        log.info("anomaly flagged", kind=kind.value, session=str(session_id))
+        try:
+            self.app.save(*[e for _, events in parts for e in events])
+            saved = [a for a, _ in parts]
+        except IntegrityError:
+            saved = [a for a, events in parts if self._save_alone(events)]
+        for anomaly in saved:
+            log.info("anomaly flagged", kind=anomaly.kind, session=str(anomaly.session_id))
+
+    def _save_alone(self, events: list[Any]) -> bool:
+        try:
+            self.app.save(*events)
+        except IntegrityError:
+            return False  # raised before
+        return True
