@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -50,6 +51,12 @@ def load_average() -> str:
     """The machine's load average now, as `uptime` words it."""
     one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
     return f"load {one} {five} {fifteen}"
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_profile(processes: Processes, out: str | None) -> subprocess.Popen[bytes] | None:
@@ -183,18 +190,23 @@ async def drive(processes: Processes, plant: Any, args: argparse.Namespace) -> d
         pairs = Pairs(plant, set())
         sid = next(iter(plant.pairs))
         profiler = start_profile(processes, args.profile)
+        server = processes.procs[-1][1].pid
         for _ in range(args.repeat):
+            cpu_before = cpu_seconds(server)
             single_mix, latencies = await singles(
                 session, base, plant.device_tokens, pairs, args.singles
             )
+            # the server's CPU for the burst and what follows it (projections, followers)
+            await asyncio.sleep(2)
+            cpu = cpu_seconds(server) - cpu_before
             print(
                 f"  {args.singles} simultaneous check-ins: "
                 + ", ".join(f"{k} {v}" for k, v in sorted(single_mix.items()))
                 + f"; p50 {pct(latencies, 50) * 1000:.0f} ms, "
-                + f"p99 {pct(latencies, 99) * 1000:.0f} ms; {load_average()}",
+                + f"p99 {pct(latencies, 99) * 1000:.0f} ms; server CPU {cpu:.2f} s; "
+                + load_average(),
                 flush=True,
             )
-            await asyncio.sleep(2)
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(60)
