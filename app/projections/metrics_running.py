@@ -3,7 +3,7 @@
 `metrics_running` holds, per employee and day that has figures, the sums of everything up to
 and including that day (rows, days with output, output, hours worked while producing, …). A
 window's side is then the difference of two rows, whatever its length: a report over a year of
-10,000 people reads four index lookups per window instead of every day in it (decision 0130).
+10,000 people reads four rows per window instead of every day in it (decision 0130).
 
 The metrics projection keeps it in the same transaction as the `metrics` rows: after a batch
 of events it recomputes each touched person's sums from the earliest day the batch changed.
