@@ -17,11 +17,10 @@ from app.settings import Settings
 from tests.conftest import LiveServer, Plant, fake_adapters, load_plant, serve
 from tests.e2e import test_browser
 from tests.e2e.test_alerts_live import schedule_late_soon
-from tests.e2e.test_browser import SHOTS
+from tests.support.browser import SHOTS
 from tests.support.clock import ManualClock
 
-# the browser tests' fixtures: one chromium per module, a fresh page each, SQLite only
-backend, browser, page = test_browser.backend, test_browser.browser, test_browser.page
+backend = test_browser.backend  # SQLite only: the pages are the same on both stores
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

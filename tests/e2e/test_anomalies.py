@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,10 @@ import httpx
 import pytest
 from PIL import Image
 
-from app.bootstrap import Adapters
 from app.domain.anomaly import Anomaly
-from app.services.vision_adapters import InlineRoomAnalyser
-from tests.conftest import LiveServer, Plant, fake_adapters
-from tests.e2e.anomaly_support import (
+from tests.conftest import LiveServer, Plant
+from tests.e2e.anomaly_support import (  # noqa: F401  (adapters: a fixture)
+    adapters,
     anomalies,
     badge_in,
     room_photo,
@@ -28,43 +26,13 @@ from tests.e2e.anomaly_support import (
     staff_token,
     upload_photo,
 )
-from vision.fake import FakeRoomAnalyzer, FixtureIndex
 
 NOW = datetime.now(UTC)
-
-
-class GrowingFixtures(FixtureIndex):
-    """The fake analyser's answers, looked for again when a photo written since is asked."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        super().__init__(directory)
-
-    def answer(self, data: bytes) -> dict[str, Any]:
-        found = super().answer(data)
-        if not found:
-            super().__init__(self.directory)
-            found = super().answer(data)
-        return found
 
 
 @pytest.fixture
 def backend() -> str:
     return "sqlite"  # the rules read the same projections on both stores (test_anomaly_rules)
-
-
-@pytest.fixture
-def rooms(tmp_path: Path) -> Path:
-    folder = tmp_path / "rooms"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def adapters(rooms: Path) -> Adapters:
-    return replace(
-        fake_adapters(), analyser=InlineRoomAnalyser(FakeRoomAnalyzer(GrowingFixtures(rooms)))
-    )
 
 
 def kinds(found: list[dict[str, Any]]) -> list[str]:

@@ -4,53 +4,26 @@ messages are in `test_anomaly_messages`."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from app.adapters import Adapters
-from app.services.vision_adapters import InlineRoomAnalyser
-from tests.conftest import LiveServer, Plant, fake_adapters
-from tests.e2e.anomaly_support import anomalies, room_photo, upload_photo
-from tests.e2e.test_anomalies import GrowingFixtures
+from tests.conftest import LiveServer, Plant
+from tests.e2e.anomaly_support import (  # noqa: F401  (adapters: a fixture)
+    adapters,
+    anomalies,
+    room_photo,
+    upload_photo,
+)
 from tests.e2e.test_anomaly_messages import dismiss, skewed_check_in
-from tests.e2e.test_browser import CHROMIUM_ARGS
-from vision.fake import FakeRoomAnalyzer
-
-DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+from tests.support.browser import DOCS_SHOTS
 
 
 @pytest.fixture
 def backend() -> str:
     return "sqlite"  # the pages read the same queries on both stores
-
-
-@pytest.fixture
-def rooms(tmp_path: Path) -> Path:
-    folder = tmp_path / "rooms"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def adapters(rooms: Path) -> Adapters:
-    return replace(
-        fake_adapters(), analyser=InlineRoomAnalyser(FakeRoomAnalyzer(GrowingFixtures(rooms)))
-    )
 
 
 def open_live(page: Page, url: str) -> None:

@@ -5,50 +5,22 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.conftest import LiveServer, Plant
-
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+from tests.support.browser import SHOTS
 
 
 @pytest.fixture
 def backend() -> str:
     return "sqlite"  # the browser sees the same HTML on both stores; the API tests cover both
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1600, "height": 900})
-    yield context.new_page()
-    context.close()
 
 
 def log_in(page: Page, server: LiveServer, login: str, password: str) -> None:

@@ -22,14 +22,11 @@ from PIL import Image
 
 from app.adapters import Adapters
 from app.bootstrap import Muster, build
-from app.services.vision_adapters import InlineRoomAnalyser
 from app.settings import Settings
 from tests import faces
 from tests.conftest import BACKENDS, LiveServer, make_settings, wired_adapters
-from tests.e2e.anomaly_support import settle
+from tests.e2e.anomaly_support import counted_beside, settle
 from tests.e2e.scenario_plant import Plant, SetUp, set_up_with_cli
-from tests.e2e.test_anomalies import GrowingFixtures
-from vision.fake import FakeRoomAnalyzer
 
 SECRET = "test-secret-key-for-signing-tokens"  # make_settings' key: the commands sign alike
 
@@ -73,17 +70,9 @@ def settings(
 
 
 @pytest.fixture
-def rooms(tmp_path: Path) -> Path:
-    folder = tmp_path / "rooms"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
 def adapters(settings: Settings, rooms: Path) -> Adapters:
     """The real face engine; room photos counted from the JSON written beside them."""
-    analyser = InlineRoomAnalyser(FakeRoomAnalyzer(GrowingFixtures(rooms)))
-    return replace(wired_adapters(settings, "fake"), analyser=analyser)
+    return replace(wired_adapters(settings, "fake"), analyser=counted_beside(rooms))
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ queue of 50 check-ins that each arrive exactly once when the network returns."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,15 +14,13 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from app.domain.qr import qr_key, room_qr
 from app.settings import Settings
 from tests import faces
 from tests.conftest import LiveServer, Plant, make_settings
-from tests.e2e.test_browser import CHROMIUM_ARGS
-
-DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+from tests.support.browser import DOCS_SHOTS, chromium
 
 
 def write_y4m(path: Path, rgb: np.ndarray, frames: int = 5) -> None:
@@ -43,17 +40,12 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     canvas = np.full((720, 960, 3), 90, np.uint8)  # the person in front of a grey wall
     canvas[104:616, 224:736] = portrait
     write_y4m(camera, canvas)
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    args = [
-        *CHROMIUM_ARGS,
+    with chromium(
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-video-capture={camera}",
-    ]
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable, args=args)
+    ) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from app.bootstrap import Muster
 from tests.conftest import LiveServer, Plant
 from tests.e2e import test_browser
 from tests.e2e.test_alert_pages import badge, log_in_at
-from tests.e2e.test_browser import SHOTS
+from tests.support.browser import SHOTS
 
 # the browser tests' fixtures: one chromium per module, a fresh page each, SQLite only
-backend, browser, page = test_browser.backend, test_browser.browser, test_browser.page
+backend = test_browser.backend  # SQLite only: the pages are the same on both stores
 
 
 def quiet_session(muster: Muster, code: str, room: str) -> str:

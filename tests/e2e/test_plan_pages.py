@@ -3,16 +3,12 @@ on the demo plant (loaded through the importer)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from app.demo import plant as demo
 from tests.conftest import LiveServer
-from tests.e2e.test_browser import SHOTS, browser
-
-__all__ = ["browser"]
+from tests.support.browser import SHOTS
 
 
 @pytest.fixture
@@ -20,11 +16,7 @@ def backend() -> str:
     return "sqlite"
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1500, "height": 950})
-    yield context.new_page()
-    context.close()
+VIEWPORT = {"width": 1500, "height": 950}
 
 
 def log_in(page: Page, server: LiveServer, path: str) -> None:

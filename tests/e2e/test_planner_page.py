@@ -4,20 +4,17 @@ session to the afternoon and cancels it — in Chinese and English, with screens
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from app.demo import files
 from app.demo import plant as demo
 from app.web.render import plant_time
 from tests.conftest import LiveServer
-from tests.e2e.test_browser import SHOTS, browser
 from tests.e2e.test_plan_pages import log_in
-
-__all__ = ["browser"]
+from tests.support.browser import SHOTS
 
 COURSE = "消防安全与疏散演练"
 
@@ -27,11 +24,7 @@ def backend() -> str:
     return "sqlite"
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    yield context.new_page()
-    context.close()
+VIEWPORT = {"width": 1600, "height": 1000}
 
 
 def next_monday() -> date:

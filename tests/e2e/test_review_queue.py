@@ -12,9 +12,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import LiveServer, Plant
-from tests.e2e.anomaly_support import anomalies, badge_in, room_photo, staff_token, upload_photo
-from tests.e2e.test_anomalies import adapters, rooms  # noqa: F401  (fixtures: photos analysed inline)
-from tests.e2e.test_browser import SHOTS, browser, page  # noqa: F401  (fixtures)
+from tests.e2e.anomaly_support import (  # noqa: F401  (adapters: photos analysed inline)
+    adapters,
+    anomalies,
+    badge_in,
+    room_photo,
+    staff_token,
+    upload_photo,
+)
+from tests.support.browser import SHOTS
 
 DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "review-queue.png"
 PHOTOS = 95
@@ -43,7 +49,7 @@ def make_hundred_anomalies(server: LiveServer, plant: Plant, folder: Path) -> No
         )
 
 
-def open_queue(page: Page, server: LiveServer) -> None:  # noqa: F811
+def open_queue(page: Page, server: LiveServer) -> None:
     page.goto(f"{server.url}/review")
     expect(page).to_have_url(f"{server.url}/login?next=/review")
     page.fill("input[name=login]", "hr")
@@ -52,15 +58,15 @@ def open_queue(page: Page, server: LiveServer) -> None:  # noqa: F811
     expect(page).to_have_url(f"{server.url}/review")
 
 
-def left(page: Page, n: int) -> None:  # noqa: F811
+def left(page: Page, n: int) -> None:
     expect(page.locator(f'#review-list[data-count="{n}"]')).to_have_count(1, timeout=15000)
 
 
 def test_hr_clears_a_hundred_anomalies_with_keys_and_bulk_actions(
-    page: Page,  # noqa: F811
+    page: Page,
     server: LiveServer,
     plant: Plant,
-    rooms: Path,  # noqa: F811
+    rooms: Path,
 ) -> None:
     make_hundred_anomalies(server, plant, rooms)
     token = staff_token(server)

@@ -13,14 +13,13 @@ from playwright.sync_api import Page, expect
 
 from app.bootstrap import Muster
 from tests.conftest import Plant
-from tests.e2e import test_browser, test_scale_out
+from tests.e2e import test_scale_out
 from tests.e2e.test_alert_pages import badge
-from tests.e2e.test_browser import SHOTS
 from tests.e2e.test_scale_out_alerts import listed_alert, session_with_alert
 from tests.services import NatsServer
+from tests.support.browser import SHOTS
 
 backend, cluster = test_scale_out.backend, test_scale_out.cluster
-browser, page = test_browser.browser, test_browser.page
 
 
 @pytest.fixture
