@@ -7,11 +7,21 @@ changed becomes an event, so saving the same plan twice changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from app.domain.conflicts import Sitting
-from app.domain.training import SessionStatus, TrainingSession
+from app.domain.training import (
+    DETAILS,
+    ROSTER,
+    TIME_AND_PLACE,
+    SessionStatus,
+    TrainingSession,
+    fields_of,
+)
+
+#: what a plan and the conflict rules' view of it share (the roster becomes a set)
+_SITTING = tuple(f.name for f in fields(Sitting) if f.name not in ("id", "roster"))
 
 
 @dataclass(frozen=True)
@@ -36,14 +46,8 @@ class PlannedSession:
         by default the id its code gives)."""
         return Sitting(
             id=session_id or str(TrainingSession.create_id(self.code)),
-            code=self.code,
-            plant=self.plant,
-            room=self.room,
-            trainer=self.trainer,
-            starts_at=self.starts_at,
-            ends_at=self.ends_at,
             roster=frozenset(self.roster),
-            capacity=self.capacity,
+            **fields_of(self, _SITTING),
         )
 
 
@@ -65,47 +69,21 @@ def planned(
     """The session `wanted` describes and whether it is new; a stored one (`session`)
     carries pending events for what differs (none when nothing does)."""
     if session is None:
-        return (
-            TrainingSession(
-                code=wanted.code,
-                course=wanted.course,
-                title=wanted.title,
-                plant=wanted.plant,
-                room=wanted.room,
-                trainer=wanted.trainer,
-                starts_at=wanted.starts_at,
-                ends_at=wanted.ends_at,
-                roster=wanted.roster,
-                actor=actor,
-                capacity=wanted.capacity,
-                roster_spec=wanted.roster_spec,
-            ),
-            True,
-        )
+        plan = tuple(f.name for f in fields(PlannedSession))
+        return TrainingSession(actor=actor, **fields_of(wanted, plan)), True
     if session.plant != wanted.plant:
         raise SessionInOtherPlantError(session.plant)
-    when = (wanted.starts_at, wanted.ends_at, wanted.room)
-    details = (wanted.course, wanted.title, wanted.trainer, wanted.capacity)
-    roster = (wanted.roster, wanted.roster_spec)
-    changes = (
-        (session.starts_at, session.ends_at, session.room) != when,
-        (session.course, session.title, session.trainer, session.capacity) != details,
-        (session.roster, session.roster_spec) != roster,
-    )
-    if any(changes) and session.status in (SessionStatus.CLOSED, SessionStatus.CANCELLED):
+    changed = [
+        part
+        for part in (TIME_AND_PLACE, DETAILS, ROSTER)
+        if fields_of(session, part) != fields_of(wanted, part)
+    ]
+    if changed and session.status in (SessionStatus.CLOSED, SessionStatus.CANCELLED):
         raise SessionOverError(wanted.code)
-    if changes[0]:
-        session.reschedule(
-            starts_at=wanted.starts_at, ends_at=wanted.ends_at, room=wanted.room, actor=actor
-        )
-    if changes[1]:
-        session.change_details(
-            course=wanted.course,
-            title=wanted.title,
-            trainer=wanted.trainer,
-            capacity=wanted.capacity,
-            actor=actor,
-        )
-    if changes[2]:
-        session.change_roster(roster=wanted.roster, roster_spec=wanted.roster_spec, actor=actor)
+    if TIME_AND_PLACE in changed:
+        session.reschedule(actor=actor, **fields_of(wanted, TIME_AND_PLACE))
+    if DETAILS in changed:
+        session.change_details(actor=actor, **fields_of(wanted, DETAILS))
+    if ROSTER in changed:
+        session.change_roster(actor=actor, **fields_of(wanted, ROSTER))
     return session, False

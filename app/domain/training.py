@@ -21,6 +21,18 @@ class SessionStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+#: what each change of a planned session carries, named as on the aggregate and its events:
+#: `SessionRescheduled`, `SessionDetailsChanged`, `SessionRosterChanged`
+TIME_AND_PLACE = ("starts_at", "ends_at", "room")
+DETAILS = ("course", "title", "trainer", "capacity")
+ROSTER = ("roster", "roster_spec")
+
+
+def fields_of(source: object, names: tuple[str, ...]) -> dict[str, Any]:
+    """`names` read from `source` (an aggregate, an event or a plan), as keyword arguments."""
+    return {name: getattr(source, name) for name in names}
+
+
 class SessionAlreadyClosedError(Exception):
     """A closed session cannot be opened or closed again."""
 

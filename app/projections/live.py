@@ -7,17 +7,27 @@ moves one attendance row and a few counters, inside the runner's transaction.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from app.domain.attendance import Attendance, CheckInRejection
 from app.domain.org import ERASED_NAME, Employee
 from app.domain.rules import AttendanceStatus
-from app.domain.training import TrainingSession
+from app.domain.training import DETAILS, TIME_AND_PLACE, TrainingSession, fields_of
 from app.projections.base import Batch, Projection, handles
 from app.stores.base import iso
 
+#: what a session's row shows of it, named as on its events
+SESSION_ROW = ("code", "course", "title", "plant", "room", "trainer", "starts_at", "ends_at")
+
 #: roster members per INSERT (far below either store's bound-parameter limit)
 ROSTER_CHUNK = 500
+
+
+def _session_row(e: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The columns of the sessions row that an event carries (times as ISO text)."""
+    row = fields_of(e, tuple(n for n in names if n in SESSION_ROW))
+    return {k: iso(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 def _roster_lines(b: Batch, sid: str, roster: list[str], on_conflict: str) -> None:
@@ -97,20 +107,7 @@ class LiveAttendance(Projection):
     @handles(TrainingSession.SessionScheduled)
     def scheduled(self, e: Any, b: Batch) -> None:
         sid = str(e.originator_id)
-        b.insert(
-            "sessions",
-            "id",
-            id=sid,
-            code=e.code,
-            course=e.course,
-            title=e.title,
-            plant=e.plant,
-            room=e.room,
-            trainer=e.trainer,
-            starts_at=iso(e.starts_at),
-            ends_at=iso(e.ends_at),
-            status="scheduled",
-        )
+        b.insert("sessions", "id", id=sid, status="scheduled", **_session_row(e, SESSION_ROW))
         _roster_lines(b, sid, e.roster, "DO NOTHING")
         _count_expected(b, sid)
         b.changes.add(sid)
@@ -134,20 +131,13 @@ class LiveAttendance(Projection):
     @handles(TrainingSession.SessionRescheduled)
     def rescheduled(self, e: Any, b: Batch) -> None:
         sid = str(e.originator_id)
-        b.update(
-            "sessions",
-            "id",
-            sid,
-            starts_at=iso(e.starts_at),
-            ends_at=iso(e.ends_at),
-            room=e.room,
-        )
+        b.update("sessions", "id", sid, **_session_row(e, TIME_AND_PLACE))
         _session_changed(b, sid)
 
     @handles(TrainingSession.SessionDetailsChanged)
     def details_changed(self, e: Any, b: Batch) -> None:
         sid = str(e.originator_id)
-        b.update("sessions", "id", sid, course=e.course, title=e.title, trainer=e.trainer)
+        b.update("sessions", "id", sid, **_session_row(e, DETAILS))
         _session_changed(b, sid)
 
     @handles(TrainingSession.AbsenteesMarked)
