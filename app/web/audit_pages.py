@@ -231,6 +231,7 @@ async def as_of_page(request: Request[Any, Any, Any]) -> Response[Any]:
         board=view.wallboard if view else None,
         now=at,
         oob=False,
+        anomalies_apart=True,
         history_url="/audit?" + urlencode({"session": session}),
         tz=muster.settings.plant_timezone,
         error=error,

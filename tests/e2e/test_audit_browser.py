@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import LiveServer, Plant
 from tests.e2e.anomaly_support import badge_in, settle
-from tests.e2e.test_browser import browser, page  # noqa: F401 - the fixtures
 from tests.e2e.test_photos import jpeg_with_exif, upload
-
-DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+from tests.support.browser import DOCS_SHOTS
 
 
 @pytest.fixture
@@ -23,7 +20,7 @@ def backend() -> str:
     return "sqlite"
 
 
-def log_in(page: Page, server: LiveServer, path: str) -> None:  # noqa: F811
+def log_in(page: Page, server: LiveServer, path: str) -> None:
     page.goto(f"{server.url}{path}")
     page.fill("input[name=login]", "auditor")
     page.fill("input[name=password]", "auditor-password")
@@ -34,7 +31,7 @@ def log_in(page: Page, server: LiveServer, path: str) -> None:  # noqa: F811
 
 @pytest.mark.browser
 def test_an_auditor_browses_a_session_and_opens_it_as_it_stood(
-    page: Page,  # noqa: F811
+    page: Page,
     server: LiveServer,
     plant: Plant,
 ) -> None:
@@ -64,12 +61,15 @@ def test_an_auditor_browses_a_session_and_opens_it_as_it_stood(
     page.goto(f"{server.url}/audit/as-of?session=S-NOW&at={now.replace('+', '%2B')}&lang=zh-CN")
     expect(page.locator("#session-checked-in")).to_have_text("4/13")
     expect(page.locator(".as-of-anomalies tr.anomaly-open")).to_have_count(1)
+    # listed once: in the table of their status then, not again in the session's section
+    expect(page.locator("#session-anomalies")).to_have_count(0)
+    expect(page.locator(".session-page li[data-kind]")).to_have_count(0)
     page.screenshot(path=str(DOCS_SHOTS / "audit-as-of.png"), full_page=True)
 
 
 @pytest.mark.browser
 def test_the_evidence_page_says_the_original_was_deleted(
-    page: Page,  # noqa: F811
+    page: Page,
     server: LiveServer,
     plant: Plant,
 ) -> None:
