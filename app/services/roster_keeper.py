@@ -3,6 +3,12 @@ leave, expands again the roster of every session not yet started whose roster na
 their org unit (or one above it) or their position, and records the new roster
 (`SessionRosterChanged`). Sessions that started keep the roster they started with.
 
+A planner's save expands its roster from the directory as projected at that instant, which
+may not yet show a hire recorded just before the save; the keeper may have passed that
+hire before the session was projected. So the keeper also checks each session as it is
+saved (scheduled, moved or given another roster by someone else): by then the directory has
+every earlier hire (decision 0133).
+
 It keeps its own checkpoint like a projection; a change that loses a race with a planner's
 save is tried again from the same place on the next round."""
 
@@ -34,12 +40,20 @@ PEOPLE_EVENTS = (
 )
 
 
+#: the events that save a session's plan: its roster is checked again once they are projected
+SAVED_EVENTS = (
+    TrainingSession.SessionScheduled,
+    TrainingSession.SessionRescheduled,
+    TrainingSession.SessionRosterChanged,
+)
+
+
 class RosterKeeper(CommittingFollower):
     """Keeps the rosters of sessions not yet started equal to what their entries name."""
 
     name = "roster_keeper"
     depends_on = ("directory", "plans", "live_attendance")
-    topics = PEOPLE_EVENTS
+    topics = PEOPLE_EVENTS + SAVED_EVENTS
     batch_size = 2000
 
     def run_once(self) -> datetime | None:
@@ -47,7 +61,8 @@ class RosterKeeper(CommittingFollower):
         if end == start:
             return None
         people = self._people(events)
-        if people and not self._refresh(people):
+        saved = _saved(events)
+        if (people or saved) and not self._refresh(people, saved):
             return None  # a save lost a race: the same events again next round
         with self.store.transaction() as tx:
             self.move(tx, start, end)
@@ -74,8 +89,9 @@ class RosterKeeper(CommittingFollower):
             }
         return numbers
 
-    def _refresh(self, people: set[str]) -> bool:
-        """Re-expand the rosters that may name `people`; False if a save failed."""
+    def _refresh(self, people: set[str], saved: set[str]) -> bool:
+        """Re-expand the rosters that may name `people`, and those of the `saved`
+        sessions; False if a save failed."""
         now = self.clock()
         upcoming = self.store.fetch(
             "SELECT s.id, s.starts_at, p.roster_spec FROM sessions s "
@@ -85,8 +101,8 @@ class RosterKeeper(CommittingFollower):
         )
         if not upcoming:
             return True
-        names = self._entries_naming(people)
-        on_roster = self._sessions_listing(people, now)
+        names = self._entries_naming(people) if people else set()
+        on_roster = self._sessions_listing(people, now) | saved if people else saved
         candidates = [
             r
             for r in upcoming
@@ -95,12 +111,16 @@ class RosterKeeper(CommittingFollower):
         if not candidates:
             return True
         expander = RosterExpander(self.store, self.day_of(now))
+        listed = self._listed([r["id"] for r in candidates])
         changed = []
         for r in candidates:
+            day = self.day_of(from_iso(r["starts_at"]))
+            spec = json.loads(r["roster_spec"] or "[]")
+            if set(expander.expand(spec, "roster", day, strict=False)) == listed[r["id"]]:
+                continue  # the projected roster is what its entries name today
             session: TrainingSession = self.app.repository.get(UUID(r["id"]))
             if session.status is not SessionStatus.SCHEDULED:
                 continue
-            day = self.day_of(from_iso(r["starts_at"]))
             roster = expander.expand(session.roster_spec, "roster", day, strict=False)
             if roster != session.roster:
                 session.change_roster(roster=roster, roster_spec=session.roster_spec, actor=ACTOR)
@@ -114,6 +134,19 @@ class RosterKeeper(CommittingFollower):
         else:
             log.info("rosters kept current", sessions=len(changed), people=len(people))
         return not failed
+
+    def _listed(self, session_ids: list[str]) -> dict[str, set[str]]:
+        """The people on each session's projected roster."""
+        listed: dict[str, set[str]] = {sid: set() for sid in session_ids}
+        for start in range(0, len(session_ids), 500):
+            params = {f"s{n}": sid for n, sid in enumerate(session_ids[start : start + 500])}
+            for r in self.store.fetch(
+                "SELECT session_id, employee_no FROM attendance WHERE on_roster = 1 "
+                f"AND session_id IN ({', '.join(':' + k for k in params)})",
+                params,
+            ):
+                listed[r["session_id"]].add(r["employee_no"])
+        return listed
 
     def _entries_naming(self, people: set[str]) -> set[str]:
         """Roster entries that name any of `people`: their numbers, every org unit on the
@@ -145,3 +178,12 @@ class RosterKeeper(CommittingFollower):
                 params,
             )
         }
+
+
+def _saved(events: list[tuple[int, Any]]) -> set[str]:
+    """Sessions whose plan these events saved (not the keeper's own roster changes)."""
+    return {
+        str(event.originator_id)
+        for _, event in events
+        if isinstance(event, SAVED_EVENTS) and getattr(event, "actor", "") != ACTOR
+    }

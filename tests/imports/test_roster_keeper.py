@@ -5,13 +5,16 @@ started keeps the roster it started with."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any, cast
 from uuid import UUID
 
 import pytest
 
 from app.bootstrap import Muster, build
+from app.services.session_planner import Draft, Outcome, SessionPlanner
 from app.settings import Settings
+from app.stores.commit import GroupCommitter
 from tests.imports.files import EMPLOYEES
 from tests.imports.test_importer import load, run
 from tests.support.clock import ManualClock
@@ -76,3 +79,53 @@ def test_rosters_of_sessions_not_yet_started_follow_people(muster: Muster) -> No
     assert len(changes) == 2 and {c.actor for c in changes} == {"rosters"}
     # S1 (12-08 09:00) had started by the clock too: its roster never changed
     assert roster(muster, "S1") == ["E1", "E2", "E3"]
+
+
+class CommitAfterTheKeeper:
+    """The planner's committer, but the projections and the keeper run first: the instant
+    between the planner reading the directory and its save being recorded."""
+
+    def __init__(self, muster: Muster) -> None:
+        self.muster = muster
+
+    def submit(self, *aggregates: Any) -> Any:
+        assert self.muster.runner.wait_until_caught_up(30)
+        self.muster.rosters.run_until_idle()
+        return self.muster.committer.submit(*aggregates)
+
+
+def test_a_session_saved_in_the_instant_before_a_hire_is_projected_gets_that_person(
+    muster: Muster,
+) -> None:
+    """The hire is in the log but not yet in the directory when the planner expands team T1;
+    the keeper passes the hire before the session is projected. It still ends on the roster."""
+    load(muster, upto="sessions")
+    muster.rosters.run_until_idle()
+    muster.app.hire_employees(
+        [{"employee_no": "E5", "name": "孙七", "org_unit": "T1", "position": "OP"}], "test"
+    )
+    planner = SessionPlanner(
+        muster.app,
+        muster.store,
+        cast(GroupCommitter, CommitAfterTheKeeper(muster)),
+        muster.runner,
+    )
+    draft = Draft(
+        plant="P1",
+        course="FIRE",
+        room="培训室C",
+        trainer="外部讲师 周老师",
+        starts_at=datetime.fromisoformat("2026-12-10T14:00:00+08:00"),
+        ends_at=datetime.fromisoformat("2026-12-10T15:00:00+08:00"),
+        roster_spec=["T1"],
+        code="RACE",
+    )
+    saved = planner.save(draft, "user:hr", date(2026, 12, 8), confirmed=True)
+    assert saved.outcome is Outcome.SAVED
+    (read,) = saved.checked.occurrences
+    assert read.wanted.roster == ["E1", "E2"]  # expanded before the hire was projected
+
+    assert muster.runner.wait_until_caught_up(30)
+    muster.rosters.run_until_idle()
+    assert muster.runner.wait_until_caught_up(30)
+    assert roster(muster, "RACE") == ["E1", "E2", "E5"]
