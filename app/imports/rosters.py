@@ -1,5 +1,7 @@
-"""Rosters: employee numbers, org codes (everyone in the subtree) and `position:CODE`
-(everyone in the position), expanded to the people employed on the session's day.
+"""Rosters: employee numbers, org codes (everyone in the subtree), `position:CODE`
+(everyone in the position) and `position:CODE@ORG` (everyone in the position within the org
+unit's subtree: a department head's own people), expanded to the people employed on the
+session's day.
 
 The import of `sessions`, the planner page and the roster keeper (which keeps the rosters
 of sessions not yet started current as people join, move or leave) expand through here."""
@@ -13,6 +15,19 @@ from app.imports.base import RowError
 from app.stores.base import ReadStore
 
 POSITION_PREFIX = "position:"
+#: between a position's code and the org unit it is narrowed to
+WITHIN = "@"
+
+
+def position_entry(code: str, within: str | None = None) -> str:
+    """The roster entry for everyone in position `code` (within org unit `within`)."""
+    return POSITION_PREFIX + code + (WITHIN + within if within else "")
+
+
+def position_of(entry: str) -> tuple[str, str | None]:
+    """A position entry's code and the org unit it is narrowed to (None: anywhere)."""
+    code, _, within = entry.removeprefix(POSITION_PREFIX).partition(WITHIN)
+    return code, within or None
 
 
 class RosterExpander:
@@ -62,18 +77,28 @@ class RosterExpander:
 
     def _one(self, entry: str, column: str, day: date) -> list[str]:
         if entry.startswith(POSITION_PREFIX):
-            code = entry.removeprefix(POSITION_PREFIX)
+            code, within = position_of(entry)
             if code not in self.positions:
                 raise RowError(column, "import.unknown_position", value=code)
-            return self.by_position.get(code, [])
+            holders = self.by_position.get(code, [])
+            if within is None:
+                return holders
+            if within not in self.paths:
+                raise RowError(column, "import.unknown_roster_entry", value=entry)
+            inside = set(self._subtree(within))
+            return [no for no in holders if no in inside]
         if entry in self.employees and self.employed(entry, day):
             return [entry]
         if entry in self.paths:
-            if entry not in self._subtrees:
-                prefix = self.paths[entry]
-                self._subtrees[entry] = [no for path, no in self.members if path.startswith(prefix)]
-            return self._subtrees[entry]
+            return self._subtree(entry)
         raise RowError(column, "import.unknown_roster_entry", value=entry)
+
+    def _subtree(self, unit: str) -> list[str]:
+        """Everyone in org unit `unit` or below it."""
+        if unit not in self._subtrees:
+            prefix = self.paths[unit]
+            self._subtrees[unit] = [no for path, no in self.members if path.startswith(prefix)]
+        return self._subtrees[unit]
 
     def groups(self, entries: list[str]) -> bool:
         """Whether `entries` name an org unit or a position (whose people change)."""

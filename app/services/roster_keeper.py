@@ -24,7 +24,7 @@ import structlog
 from app.alerts.follower import CommittingFollower
 from app.domain.org import Employee
 from app.domain.training import SessionStatus, TrainingSession
-from app.imports.rosters import POSITION_PREFIX, RosterExpander
+from app.imports.rosters import RosterExpander, position_entry
 from app.stores.base import from_iso, iso
 
 log = structlog.get_logger(__name__)
@@ -150,7 +150,7 @@ class RosterKeeper(CommittingFollower):
 
     def _entries_naming(self, people: set[str]) -> set[str]:
         """Roster entries that name any of `people`: their numbers, every org unit on the
-        way up from theirs, their positions."""
+        way up from theirs, their positions (anywhere, and within each of those units)."""
         entries = set(people)
         params = {f"e{n}": no for n, no in enumerate(sorted(people))}
         for r in self.store.fetch(
@@ -158,9 +158,11 @@ class RosterKeeper(CommittingFollower):
             f"WHERE e.employee_no IN ({', '.join(':' + k for k in params)})",
             params,
         ):
-            entries |= {code for code in r["path"].split("/") if code}
+            units = {code for code in r["path"].split("/") if code}
+            entries |= units
             if r["position"]:
-                entries.add(POSITION_PREFIX + r["position"])
+                entries.add(position_entry(r["position"]))
+                entries |= {position_entry(r["position"], unit) for unit in units}
         return entries
 
     def _sessions_listing(self, people: set[str], now: datetime) -> set[str]:

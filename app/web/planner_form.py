@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from app.bootstrap import Muster
-from app.imports.rosters import POSITION_PREFIX
+from app.imports.rosters import POSITION_PREFIX, position_entry, position_of
 from app.services.absentees import offered_for
 from app.services.session_planner import Draft
 from app.web.render import PLANT_TZ, plant_time
@@ -35,6 +35,8 @@ class Form:
     capacity: str = ""
     units: list[str] = field(default_factory=list)
     positions: list[str] = field(default_factory=list)
+    #: the org unit the positions are narrowed to ("": the whole plant)
+    positions_in: str = ""
     people: str = ""
     repeat: str = "none"
     times: str = "1"
@@ -44,7 +46,9 @@ class Form:
     def roster_spec(self) -> list[str]:
         """The roster's entries: org units, positions, then people named one by one."""
         named = [p for p in SEPARATORS.split(self.people) if p]
-        entries = [*self.units, *(POSITION_PREFIX + p for p in self.positions), *named]
+        within = self.positions_in or None
+        positions = [position_entry(p, within) for p in self.positions]
+        entries = [*self.units, *positions, *named]
         return list(dict.fromkeys(entries))
 
     def instants(self) -> tuple[datetime, datetime] | None:
@@ -107,6 +111,7 @@ def posted(values: dict[str, list[str]], plant: str, session_id: str | None) -> 
         capacity=one("capacity"),
         units=[u for u in values.get("units", []) if u],
         positions=[p for p in values.get("positions", []) if p],
+        positions_in=one("positions_in"),
         people=" ".join([one("people"), *values.get("offer", [])]).strip(),
         repeat=one("repeat", "none"),
         times=one("times", "1"),
@@ -138,6 +143,7 @@ def of_session(muster: Muster, session_id: str) -> Form | None:
     units = {r["code"] for r in muster.store.fetch("SELECT code FROM org_units")}
     spec = json.loads(row["roster_spec"] or "[]")
     starts, ends = plant_time(row["starts_at"]), plant_time(row["ends_at"])
+    positions = [position_of(e) for e in spec if e.startswith(POSITION_PREFIX)]
     return Form(
         plant=row["plant"],
         session_id=row["id"],
@@ -150,7 +156,8 @@ def of_session(muster: Muster, session_id: str) -> Form | None:
         end=f"{ends:%H:%M}",
         capacity=str(row["capacity"] or ""),
         units=[e for e in spec if e in units],
-        positions=[e.removeprefix(POSITION_PREFIX) for e in spec if e.startswith(POSITION_PREFIX)],
+        positions=[code for code, _ in positions],
+        positions_in=next((within for _, within in positions if within), ""),
         people=" ".join(e for e in spec if e not in units and not e.startswith(POSITION_PREFIX)),
         status=row["status"],
     )
@@ -170,6 +177,8 @@ def choices(muster: Muster, plant: str, scope_path: str) -> dict[str, Any]:
     )
     for u in units:
         u["depth"] = u["path"].count("/") - under.count("/")
+    # a caller below the plant (a department head) picks positions within their own units
+    narrowed = under != path
     rooms = sorted(
         {
             r["room"]
@@ -193,6 +202,7 @@ def choices(muster: Muster, plant: str, scope_path: str) -> dict[str, Any]:
     return {
         "courses": store.fetch("SELECT code, name, duration_minutes FROM courses ORDER BY code"),
         "units": units,
+        "narrowed": narrowed,
         "positions": store.fetch("SELECT code, name FROM positions ORDER BY code"),
         "rooms": rooms,
         "trainers": trainers,

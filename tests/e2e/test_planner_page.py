@@ -161,3 +161,54 @@ def test_hr_plans_reschedules_and_cancels_a_session_and_sees_a_conflict_explaine
     page.goto(f"{server.url}/plans?plant=SZ1&view=day&day={monday.isoformat()}&lang=zh-CN")
     expect(page.locator(".col-head", has_text="一厂培训室A")).to_be_visible()
     page.screenshot(path=str(SHOTS / "planner-day.png"))
+
+
+def test_a_department_head_rosters_a_position_within_their_own_workshop(
+    server: LiveServer, page: Page
+) -> None:
+    """The welding workshop's head picks the quality inspectors: the form narrows positions
+    to the workshop (no "whole plant" to pick), and the roster holds only the workshop's."""
+    muster = server.muster
+    demo.load(muster, employees=120)
+    muster.app.add_user("weld-head", "dept_head", "SZ1-WELD", "test", password="weld-head-pw")
+    assert muster.runner.wait_until_caught_up(60)
+    monday = next_monday()
+    page.goto(f"{server.url}/login?next=/plans")
+    page.fill("input[name=login]", "weld-head")
+    page.fill("input[name=password]", "weld-head-pw")
+    page.click("button[type=submit]")
+    page.goto(f"{server.url}/plans?plant=SZ1&day={monday.isoformat()}")
+    open_slot(page, monday, "08:00")
+    form = page.locator("#editor")
+    form.locator("select[name=course]").select_option("QUAL-110")
+    form.locator("input[name=start]").fill("09:00")
+    form.locator("input[name=end]").fill("10:00")
+    form.locator("input[name=room]").fill("焊装车间现场")
+    form.locator("input[name=trainer]").fill("刘工")
+    form.locator("select[name=positions]").select_option("QC")
+    within = form.locator("select[name=positions_in]")
+    expect(within).to_have_value("SZ1-WELD")
+    expect(within.locator("option[value='']")).to_have_count(0)
+    form.locator("button[value=check]").click()
+    expect(form.locator(".check")).to_be_visible()
+    if form.locator("input[name=confirm]").count():
+        form.locator("input[name=confirm]").check()
+    page.screenshot(path=str(SHOTS / "planner-head-position.png"))
+    form.locator("button[value=save]").click()
+    expect(page.locator("p.done")).to_contain_text("已保存")
+
+    session = muster.store.fetch_one(
+        "SELECT id FROM sessions WHERE course = 'QUAL-110' AND room = '焊装车间现场'"
+    )
+    assert session is not None
+    rostered = muster.store.fetch(
+        "SELECT employee_no FROM attendance WHERE session_id = :s AND on_roster = 1",
+        {"s": session["id"]},
+    )
+    welders_qc = muster.store.fetch(
+        "SELECT e.employee_no FROM employees e JOIN org_units o ON o.code = e.org_unit "
+        "WHERE e.position = 'QC' AND o.path LIKE '%/SZ1-WELD/%'"
+    )
+    all_qc = muster.store.fetch("SELECT employee_no FROM employees WHERE position = 'QC'")
+    assert {r["employee_no"] for r in rostered} == {r["employee_no"] for r in welders_qc}
+    assert len(welders_qc) < len(all_qc)  # the other workshops' inspectors stay off

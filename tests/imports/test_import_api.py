@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from tests.conftest import LiveServer
 from tests.e2e.test_api import assert_problem, login
-from tests.imports.files import PLANT
+from tests.imports.files import EMPLOYEES, PLANT
 
 
 def post(client: httpx.Client, kind: str, text: str, **form: str) -> httpx.Response:
@@ -96,3 +96,24 @@ def test_templates_have_every_column_and_load_back(server: LiveServer) -> None:
         sheet = load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
         assert [c.value for c in next(sheet.iter_rows())] == header
     assert header == ["session_code", "employee_no", "checked_in_at", "method", "note"]
+
+
+def test_a_roster_names_a_position_within_one_org_unit(server: LiveServer) -> None:
+    """`position:QC@W1`: the quality inspectors of workshop W1 and below it, not those of
+    the quality department; an unknown unit is refused naming the line."""
+    with hr_client(server) as hr:
+        load_over_http(hr)
+        more = EMPLOYEES + "E6,周八,T1,QC,B6,,,,\n"
+        assert post(hr, "employees", more).json()["applied"] is True
+        head = "code,course_code,plant_code,room,starts_at,ends_at,roster\n"
+        when = "2026-12-20T09:00:00+08:00,2026-12-20T10:00:00+08:00"
+        reply = post(hr, "sessions", head + f"QC-W1,SAFE,P1,培训室C,{when},position:QC@W1\n")
+        assert reply.json()["applied"] is True, reply.text
+        (found,) = hr.get("/api/v1/sessions", params={"code": "QC-W1"}).json()["sessions"]
+        lines = hr.get(f"/api/v1/sessions/{found['id']}/attendance").json()["roster"]
+        assert [line["employee_no"] for line in lines] == ["E6"]  # not E3 of D1
+
+        wrong = post(hr, "sessions", head + f"QC-XX,SAFE,P1,培训室C,{when},position:QC@XX\n")
+        body = wrong.json()
+        assert body["applied"] is False
+        assert [(e["line"], e["column"]) for e in body["errors"]] == [(2, "roster")]
