@@ -36,6 +36,17 @@ async def room_session(
     return rows[0] if rows else None
 
 
+async def coming_up(
+    store: ReadStore, plant: str, room: str, now: datetime, limit: int = 5
+) -> list[Row]:
+    """The room's next sessions not yet started (scheduled, not cancelled), earliest first."""
+    return await store.afetch(
+        f"SELECT {SESSION_FIELDS} FROM sessions WHERE plant = :plant AND room = :room "
+        "AND status = 'scheduled' AND starts_at > :now ORDER BY starts_at, code LIMIT :limit",
+        {"plant": plant, "room": room, "now": iso(now), "limit": limit},
+    )
+
+
 async def roster(store: ReadStore, session_id: str) -> list[dict[str, Any]]:
     """Everyone on the session's roster or checked in to it, by name, with their status."""
     return await store.afetch(

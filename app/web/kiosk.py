@@ -20,7 +20,7 @@ from app.web.auth import bearer, require_principal
 from app.web.common import decode_json, json_response, lang_of, muster_of
 from app.web.i18n import CATALOG
 from app.web.problems import Problem
-from app.web.render import render
+from app.web.render import plant_time, render
 
 STATIC = Path(__file__).parent / "static"
 #: message keys the kiosk and phone scripts show (sent with the page, in its language)
@@ -45,6 +45,18 @@ class KioskSession(msgspec.Struct):
     checked_in: int
 
 
+class ComingUp(msgspec.Struct):
+    """A session planned later in the kiosk's room, `when` in the plant's clock."""
+
+    id: str
+    title: str
+    trainer: str
+    starts_at: str
+    ends_at: str
+    when: str
+    expected: int
+
+
 class PhotoPolicy(msgspec.Struct):
     """When the kiosk takes room photos: at the first check-in, then every so often."""
 
@@ -62,6 +74,8 @@ class KioskState(msgspec.Struct):
     roster: list[RosterLine]
     photo_policy: PhotoPolicy
     server_time: str
+    #: the room's next sessions (at most five)
+    upcoming: list[ComingUp] = []
 
 
 class CodeRequest(msgspec.Struct):
@@ -104,6 +118,11 @@ async def get_kiosk_state(request: Request[Any, Any, Any]) -> Response[Any]:
             RosterLine(r["employee_no"], r["name"], r["status"], bool(r["on_roster"]))
             for r in await checkin_points.roster(muster.store, row["id"])
         ]
+    upcoming = [
+        _coming_up(r)
+        for r in await checkin_points.coming_up(muster.store, device.plant, device.room, now)
+        if session is None or r["id"] != session.id
+    ]
     schedule = muster.evidence(device.plant)
     state = KioskState(
         device=device.name,
@@ -113,8 +132,22 @@ async def get_kiosk_state(request: Request[Any, Any, Any]) -> Response[Any]:
         roster=lines,
         photo_policy=PhotoPolicy(schedule.photo_every_minutes, schedule.photo_every_checkins),
         server_time=now.isoformat(),
+        upcoming=upcoming,
     )
     return json_response(state)
+
+
+def _coming_up(row: dict[str, Any]) -> ComingUp:
+    starts, ends = plant_time(row["starts_at"]), plant_time(row["ends_at"])
+    return ComingUp(
+        id=row["id"],
+        title=row["title"],
+        trainer=row["trainer"],
+        starts_at=starts.isoformat(),
+        ends_at=ends.isoformat(),
+        when=f"{starts:%m-%d %H:%M}–{ends:%H:%M}",
+        expected=row["expected"],
+    )
 
 
 @post("/api/v1/qr-codes/resolve", status_code=200)

@@ -326,3 +326,46 @@ def test_phone_shows_that_a_session_was_moved(
     expect(page.locator("#p-notices li.rescheduled")).to_contain_text("安全生产基础：改到")
     expect(page.locator("#p-notices li.rescheduled")).to_contain_text("培训室C")
     context.close()
+
+
+def test_the_kiosk_lists_the_next_sessions_of_its_room(
+    kiosk: Page, server: LiveServer, plant: Plant
+) -> None:
+    """Two more sessions planned in room A (and one called off): the tablet lists them under
+    the current one, earliest first; the other room's session is not there."""
+    muster, now = server.muster, datetime.now(UTC)
+    roster = ["E01", "E02", "E03"]
+    tomorrow = muster.app.schedule_session(
+        "S-A-TOMORROW", "SAFE", "P1", "培训室A", "刘工",
+        now + timedelta(days=1), now + timedelta(days=1, hours=1), roster, "test",
+    )  # fmt: skip
+    soon = muster.app.schedule_session(
+        "S-A-SOON", "SAFE", "P1", "培训室A", "陈老师",
+        now + timedelta(hours=2), now + timedelta(hours=3), roster[:2], "test",
+    )  # fmt: skip
+    off = muster.app.schedule_session(
+        "S-A-OFF", "SAFE", "P1", "培训室A", "陈老师",
+        now + timedelta(hours=5), now + timedelta(hours=6), roster, "test",
+    )  # fmt: skip
+    assert muster.planner.cancel(str(off), "讲师出差", "test")
+    assert muster.runner.wait_until_caught_up(30)
+
+    reply = httpx.get(
+        f"{server.url}/api/v1/kiosk", headers={"Authorization": f"Bearer {plant.p1_token}"}
+    )
+    assert reply.status_code == 200, reply.text
+    upcoming = reply.json()["upcoming"]
+    assert [u["id"] for u in upcoming] == [str(soon), str(tomorrow)]
+    assert [u["expected"] for u in upcoming] == [2, 3]
+    assert reply.json()["session"]["id"] == plant.session_id  # the current one stays apart
+
+    page = kiosk
+    page.reload()
+    items = page.locator("#k-upcoming li[data-session]")
+    expect(items).to_have_count(2)
+    expect(items.first).to_contain_text("陈老师 · 2 人")
+    expect(items.nth(1)).to_contain_text("刘工")
+    page.screenshot(path=str(DOCS_SHOTS / "kiosk-upcoming.png"))
+    page.goto(f"{server.url}/kiosk?lang=en")
+    expect(page.locator("#k-upcoming-title")).to_have_text("Coming up in this room")
+    expect(page.locator("#k-upcoming li[data-session]")).to_have_count(2)

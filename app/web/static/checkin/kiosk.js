@@ -46,6 +46,33 @@
     $("k-room").textContent = state ? state.room : "—";
     $("k-session").textContent = session ? session.title : T["kiosk.no_session"];
     $("k-count").textContent = session ? `${session.checked_in}/${session.expected}` : "0/0";
+    renderUpcoming((state && state.upcoming) || []);
+  }
+
+  // The room's next sessions (kept with the state, so they show offline too).
+  function renderUpcoming(upcoming) {
+    const list = $("k-upcoming");
+    list.replaceChildren();
+    if (!upcoming.length) {
+      const none = document.createElement("li");
+      none.className = "none";
+      none.textContent = T["kiosk.no_upcoming"];
+      list.append(none);
+      return;
+    }
+    for (const s of upcoming) {
+      const item = document.createElement("li");
+      item.dataset.session = s.id;
+      const when = document.createElement("time");
+      when.dateTime = s.starts_at;
+      when.textContent = s.when;
+      const title = document.createElement("strong");
+      title.textContent = s.title;
+      const more = document.createElement("span");
+      more.textContent = [s.trainer, `${s.expected} ${T["kiosk.people"]}`].filter(Boolean).join(" · ");
+      item.append(when, title, more);
+      list.append(item);
+    }
   }
 
   async function refresh() {
