@@ -3,12 +3,10 @@ through Playwright), in Chinese and English; screenshots go to var/screenshots/.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -16,6 +14,7 @@ from app.bootstrap import Muster, build
 from app.settings import Settings
 from tests.conftest import LiveServer, Plant, fake_adapters, load_plant, serve
 from tests.e2e import test_browser
+from tests.e2e.anomaly_support import badge_in
 from tests.e2e.test_alerts_live import schedule_late_soon
 from tests.support.browser import SHOTS
 from tests.support.clock import ManualClock
@@ -42,18 +41,9 @@ def log_in_at(page: Page, server: LiveServer, path: str, login: str, password: s
 
 
 def badge(server: LiveServer, plant: Plant, *employees: str) -> None:
+    """Plant 1's tablet checks `employees` in by badge to its running session."""
     for e in employees:
-        reply = httpx.post(
-            f"{server.url}/api/v1/checkins",
-            headers={"Authorization": f"Bearer {plant.p1_token}"},
-            json={
-                "client_event_id": str(uuid.uuid4()),
-                "session_id": plant.session_id,
-                "method": "badge",
-                "badge_uid": plant.badges[e],
-            },
-        )
-        assert reply.status_code == 201, reply.text
+        badge_in(server, plant.p1_token, plant.session_id, plant.badges[e])
 
 
 def test_hr_sees_every_session_of_the_day_and_narrows_to_a_department(

@@ -4,7 +4,6 @@ their scope (the anomaly as `GET /api/v1/anomalies` shows it)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 import websockets
 
 from tests.conftest import LiveServer, Plant
-from tests.e2e.anomaly_support import staff_token
+from tests.e2e.anomaly_support import badge_in, staff_token
 from tests.e2e.test_live import next_json, ws_url
 
 
@@ -24,19 +23,10 @@ def backend() -> str:
 
 def skewed_check_in(server: LiveServer, plant: Plant, employee: str) -> str:
     """A tablet whose clock is half an hour behind checks ``employee`` in."""
-    reply = httpx.post(
-        f"{server.url}/api/v1/checkins",
-        headers={"Authorization": f"Bearer {plant.p1_token}"},
-        json={
-            "client_event_id": str(uuid.uuid4()),
-            "session_id": plant.session_id,
-            "method": "badge",
-            "badge_uid": plant.badges[employee],
-            "device_time": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
-        },
+    skewed = (datetime.now(UTC) - timedelta(minutes=30)).isoformat()
+    return badge_in(
+        server, plant.p1_token, plant.session_id, plant.badges[employee], device_time=skewed
     )
-    assert reply.status_code == 201, reply.text
-    return str(reply.json()["checkin_id"])
 
 
 def dismiss(server: LiveServer, anomaly_id: str, reason: str) -> None:

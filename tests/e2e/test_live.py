@@ -12,6 +12,7 @@ import pytest
 import websockets
 
 from tests.conftest import LiveServer, Plant
+from tests.support.checkins import badge
 
 
 def user_token(server: LiveServer, login: str, password: str) -> str:
@@ -33,12 +34,7 @@ async def badge_check_in(
         reply = await client.post(
             "/api/v1/checkins",
             headers={"Authorization": f"Bearer {plant.p1_token}"},
-            json={
-                "client_event_id": client_event_id or str(uuid.uuid4()),
-                "session_id": plant.session_id,
-                "method": "badge",
-                "badge_uid": plant.badges[employee],
-            },
+            json=badge(plant, employee, client_event_id),
         )
     assert reply.status_code == 201
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from app.demo import files
 from app.demo import plant as demo
@@ -67,6 +67,17 @@ def open_slot(page: Page, day: date, hour: str) -> None:
     expect(page.locator("#editor #session-form")).to_be_visible()
 
 
+def fill_session(page: Page, course: str, start: str, end: str, room: str, trainer: str) -> Locator:
+    """The open session form with its course, times, room and trainer filled in."""
+    form = page.locator("#editor")
+    form.locator("select[name=course]").select_option(course)
+    form.locator("input[name=start]").fill(start)
+    form.locator("input[name=end]").fill(end)
+    form.locator("input[name=room]").fill(room)
+    form.locator("input[name=trainer]").fill(trainer)
+    return form
+
+
 def test_hr_plans_reschedules_and_cancels_a_session_and_sees_a_conflict_explained(
     server: LiveServer, page: Page
 ) -> None:
@@ -87,12 +98,7 @@ def test_hr_plans_reschedules_and_cancels_a_session_and_sees_a_conflict_explaine
 
     # a fire drill in room A on Monday at 09:00: the room is taken by the safety course
     open_slot(page, monday, "08:00")
-    form = page.locator("#editor")
-    form.locator("select[name=course]").select_option("FIRE-102")
-    form.locator("input[name=start]").fill("09:00")
-    form.locator("input[name=end]").fill("09:45")
-    form.locator("input[name=room]").fill("一厂培训室A")
-    form.locator("input[name=trainer]").fill("刘工")
+    form = fill_session(page, "FIRE-102", "09:00", "09:45", "一厂培训室A", "刘工")
     form.locator("textarea[name=people]").fill(" ".join(sz1_people()[40:42]))
     form.locator("button[value=check]").click()
     taken = form.locator("ul.conflicts li.room_double_booked")
@@ -179,12 +185,7 @@ def test_a_department_head_rosters_a_position_within_their_own_workshop(
     page.click("button[type=submit]")
     page.goto(f"{server.url}/plans?plant=SZ1&day={monday.isoformat()}")
     open_slot(page, monday, "08:00")
-    form = page.locator("#editor")
-    form.locator("select[name=course]").select_option("QUAL-110")
-    form.locator("input[name=start]").fill("09:00")
-    form.locator("input[name=end]").fill("10:00")
-    form.locator("input[name=room]").fill("焊装车间现场")
-    form.locator("input[name=trainer]").fill("刘工")
+    form = fill_session(page, "QUAL-110", "09:00", "10:00", "焊装车间现场", "刘工")
     form.locator("select[name=positions]").select_option("QC")
     within = form.locator("select[name=positions_in]")
     expect(within).to_have_value("SZ1-WELD")
