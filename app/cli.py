@@ -18,6 +18,7 @@ from rich.table import Table
 
 from app.audit.context import ACTING, Acting
 from app.bootstrap import Muster, build
+from app.deployment import settle_heap
 from app.domain.access import Role
 from app.logging import configure
 from app.settings import Settings
@@ -66,6 +67,7 @@ def _serve(muster: Muster, host: str, port: int, background: Any = None) -> None
     from app.web.app import WEBSOCKETS, create_app
 
     app = create_app(muster)
+    settle_heap()
     config = uvicorn.Config(
         app,
         host=host,
@@ -205,6 +207,7 @@ def worker(projections: bool, vision: bool, vision_processes: int | None) -> Non
     if vision:
         processes = vision_processes or max(1, Settings().vision_processes)
     muster = build(Settings(vision_processes=processes))
+    settle_heap()
 
     async def run() -> None:
         stop = asyncio.Event()

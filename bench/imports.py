@@ -12,12 +12,17 @@ the read models show it. Then it times the conflict check of one session against
 (`GET /api/v1/conflicts`' work: the ±7-day planning window, every rule, free slots) and the
 compliance matrix of the whole plant group. Nothing here asserts; figures go to
 docs/benchmarks.md.
+
+The process settles its heap after wiring as `muster serve` does (`settle_heap`; `--no-settle`
+leaves the collector as Python starts it), and counts the collector's full passes that fall
+inside the conflict checks.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import pstats
 import random
 import statistics
@@ -32,6 +37,7 @@ from psycopg import sql
 
 from app.bootstrap import build
 from app.demo.files import POSITIONS, SESSION_COLUMNS, courses_csv, positions_csv, to_csv
+from app.deployment import settle_heap
 from app.domain.compliance import standing  # noqa: F401 - the rule the matrix runs
 from app.services.compliance import matrix
 from app.services.planning import SLOT_HORIZON, PlanningWindow, sitting_of
@@ -113,14 +119,42 @@ def settings_for(store: str, tmp: Path) -> tuple[Settings, str | None]:
     return Settings(store=PG, store_schema=schema, var_dir=tmp, secret_key="b"), schema
 
 
-def run(store: str, employees: int, sessions: int, profile: str = "") -> dict[str, float]:
+class FullPasses:
+    """The garbage collector's full (generation 2) passes while it is installed: how many,
+    and the longest, in ms."""
+
+    def __init__(self) -> None:
+        self.count, self.longest_ms, self._began = 0, 0.0, 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.count += 1
+            self.longest_ms = max(self.longest_ms, (time.perf_counter() - self._began) * 1000)
+
+
+def run(
+    store: str,
+    employees: int,
+    sessions: int,
+    profile: str = "",
+    settle: bool = True,
+    skip: tuple[str, ...] = (),
+) -> dict[str, float]:
     out: dict[str, float] = {}
     data = files(employees, sessions)
     with tempfile.TemporaryDirectory() as tmp:
         settings, schema = settings_for(store, Path(tmp))
         muster = build(settings)
+        if settle:
+            settle_heap()
         try:
             for kind, text in data.items():
+                if kind in skip:
+                    continue
                 profiler = cProfile.Profile() if kind == profile else None
                 started, cpu = time.perf_counter(), time.process_time()
                 if profiler is not None:
@@ -145,6 +179,8 @@ def run(store: str, employees: int, sessions: int, profile: str = "") -> dict[st
                 r["id"] for r in muster.store.fetch("SELECT id FROM sessions ORDER BY starts_at")
             ]
             samples, cpu_samples = [], []
+            passes = FullPasses()
+            gc.callbacks.append(passes)
             for sid in random.Random(1).sample(ids, 30):
                 began, cpu = time.perf_counter(), time.process_time()
                 sitting = sitting_of(muster.store, sid)
@@ -159,6 +195,9 @@ def run(store: str, employees: int, sessions: int, profile: str = "") -> dict[st
                 window.free_slots(sitting)
                 samples.append(time.perf_counter() - began)
                 cpu_samples.append(time.process_time() - cpu)
+            gc.callbacks.remove(passes)
+            out["conflict full gc passes"] = passes.count
+            out["conflict longest gc pass ms"] = passes.longest_ms
             out["conflict p50 ms"] = statistics.median(samples) * 1000
             out["conflict max ms"] = max(samples) * 1000
             out["conflict cpu p50 ms"] = statistics.median(cpu_samples) * 1000
@@ -183,9 +222,14 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=10_000)
     parser.add_argument("--sessions", type=int, default=2_000)
     parser.add_argument("--profile", default="", help="an import kind to profile (cProfile)")
+    parser.add_argument(
+        "--no-settle", action="store_true", help="leave the garbage collector as Python starts"
+    )
+    parser.add_argument("--skip", default="", help="import kinds to leave out, e.g. attendance")
     args = parser.parse_args()
     for store in args.stores.split(","):
-        figures = run(store, args.employees, args.sessions, args.profile)
+        skip = tuple(k for k in args.skip.split(",") if k)
+        figures = run(store, args.employees, args.sessions, args.profile, not args.no_settle, skip)
         both = figures["employees"] + figures["sessions"]
         print(
             f"{store}: employees + sessions {both:.1f} s; "
