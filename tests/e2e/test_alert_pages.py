@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -147,3 +148,25 @@ def test_the_board_near_midnight_shows_the_plants_day_on_a_pinned_clock(
     expect(rows).to_have_count(3)  # 00:10: a new day; the sessions crossing midnight stay
     for code, state in (("ACROSS", "进行中"), ("LATE", "进行中"), ("TOMORROW", "未开始")):
         expect(page.locator(f"tr[data-session='{ids[code]}']")).to_contain_text(state)
+
+
+def test_the_sessions_api_lists_the_plants_day_by_default_near_midnight(
+    night: tuple[LiveServer, ManualClock, dict[str, str]],
+) -> None:
+    """`GET /api/v1/sessions` without `from`: the plant's day, not the UTC day (which runs
+    from 08:00 to 08:00 in the plant and held yesterday's morning session at 23:50)."""
+    server, clock, ids = night
+    reply = httpx.post(
+        f"{server.url}/api/v1/auth/token", json={"login": "hr", "password": "hr-password"}
+    )
+    auth = {"Authorization": f"Bearer {reply.json()['token']}"}
+
+    def listed() -> set[str]:
+        found = httpx.get(f"{server.url}/api/v1/sessions", headers=auth).json()["sessions"]
+        return {code for code, sid in ids.items() if sid in {s["id"] for s in found}}
+
+    assert listed() == {"MORNING", "ACROSS", "LATE"}
+    clock.now = at("2027-03-15T00:10")
+    assert listed() == {"ACROSS", "LATE", "TOMORROW"}
+    clock.now = at("2027-03-15T07:30")
+    assert listed() == {"ACROSS", "LATE", "TOMORROW"}
