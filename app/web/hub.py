@@ -312,6 +312,11 @@ class LiveHub:
             self._dirty_sessions.clear()
             return
         dirty, self._dirty_sessions = self._dirty_sessions, set()
+        if all(scope.startswith(("session:", "inbox")) for scope in self.clients):
+            # Only session pages are open: a change to any other session shows nowhere.
+            dirty = {sid for sid in dirty if f"session:{sid}" in self.clients}
+            if not dirty:
+                return
         plants = await queries.session_plant(self.muster.store, list(dirty))
         scopes = {f"session:{sid}" for sid in dirty} | {f"plant:{p}" for p in plants.values()}
         scopes |= {
@@ -342,11 +347,22 @@ class LiveHub:
         ]
         if not listeners:
             return
-        for anomaly in await self.anomalies.changed(dirty):
+        heard = {c.scope for c in listeners}
+        dept_plants = {c.plant for c in listeners if c.scope.startswith("dept:") and c.plant}
+        watched = {
+            sid
+            for sid in dirty
+            if f"session:{sid}" in heard
+            or f"plant:{plants.get(sid)}" in heard
+            or plants.get(sid) in dept_plants
+        }
+        for anomaly in await self.anomalies.changed(watched):
             plant = plants.get(anomaly["session_id"])
             about = {f"session:{anomaly['session_id']}", f"plant:{plant}"}
             for client in listeners:
-                mine = client.scope in about or (client.plant == plant and plant is not None)
+                mine = client.scope in about or (
+                    client.scope.startswith("dept:") and client.plant == plant
+                )
                 if mine and plant in client.visible:
                     self._offer(client, await self.anomalies.message(anomaly, client.visible))
                     self.pushes += 1

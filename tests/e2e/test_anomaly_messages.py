@@ -65,3 +65,26 @@ async def test_json_clients_get_an_anomaly_message_when_one_is_flagged_or_resolv
         resolved = await next_of_type(socket, "anomaly")
         assert resolved["id"] == anomaly["id"]
         assert resolved["anomaly"]["status"] == "dismissed"
+
+
+async def test_an_anomaly_goes_to_its_session_and_plant_not_to_other_sessions_pages(
+    server: LiveServer, plant: Plant
+) -> None:
+    token = staff_token(server)
+    here = f"scope=session:{plant.session_id}&format=json&token={token}"
+    wall = f"scope=plant:P1&format=json&token={token}"
+    elsewhere = f"scope=session:{plant.later_session_id}&format=json&token={token}"
+    async with (
+        websockets.connect(ws_url(server, here)) as session_page,
+        websockets.connect(ws_url(server, wall)) as wallboard,
+        websockets.connect(ws_url(server, elsewhere)) as other_page,
+    ):
+        for socket in (session_page, wallboard, other_page):
+            await next_json(socket)  # the snapshot
+        checkin = await asyncio.to_thread(skewed_check_in, server, plant, "E03")
+        for socket in (session_page, wallboard):
+            flagged = await next_of_type(socket, "anomaly")
+            assert flagged["anomaly"]["checkin_id"] == checkin
+        # the same plant's other session page is not about this session: no anomaly for it
+        with pytest.raises(TimeoutError):
+            await next_of_type(other_page, "anomaly", timeout=1.5)
