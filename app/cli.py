@@ -64,6 +64,7 @@ def _serve(muster: Muster, host: str, port: int, background: Any = None) -> None
     import uvicorn
     import uvloop
 
+    from app.services.warm_up import warm_up
     from app.web.app import WEBSOCKETS, create_app
 
     app = create_app(muster)
@@ -86,6 +87,8 @@ def _serve(muster: Muster, host: str, port: int, background: Any = None) -> None
     server = uvicorn.Server(config)
 
     async def main() -> None:
+        # the first burst of check-ins after a start finds the pools full (decision 0127)
+        await warm_up(muster.store, muster.checkins)
         task = asyncio.create_task(background()) if background else None
         try:
             await server.serve()

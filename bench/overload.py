@@ -59,6 +59,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def burst_file(out: str, burst: int) -> str:
+    """`x.json` → `x-2.json`: one profile per burst, so the first (cold) one compares with
+    the later (warm) ones."""
+    path = Path(out)
+    return str(path.with_name(f"{path.stem}-{burst}{path.suffix}"))
+
+
 def start_profile(processes: Processes, out: str | None) -> subprocess.Popen[bytes] | None:
     """py-spy recording the web process (its Python threads, native frames off) into `out`."""
     if out is None:
@@ -189,9 +196,12 @@ async def drive(processes: Processes, plant: Any, args: argparse.Namespace) -> d
         await processes.wait(session)
         pairs = Pairs(plant, set())
         sid = next(iter(plant.pairs))
-        profiler = start_profile(processes, args.profile)
         server = processes.procs[-1][1].pid
-        for _ in range(args.repeat):
+        await asyncio.sleep(args.settle)
+        for burst in range(1, args.repeat + 1):
+            profiler = start_profile(
+                processes, burst_file(args.profile, burst) if args.profile else None
+            )
             cpu_before = cpu_seconds(server)
             single_mix, latencies = await singles(
                 session, base, plant.device_tokens, pairs, args.singles
@@ -207,9 +217,9 @@ async def drive(processes: Processes, plant: Any, args: argparse.Namespace) -> d
                 + load_average(),
                 flush=True,
             )
-        if profiler is not None:
-            profiler.send_signal(signal.SIGINT)
-            profiler.wait(60)
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(60)
         if not args.storm:
             return {"singles": dict(single_mix), "singles_p99_ms": round(pct(latencies, 99) * 1000)}
         answers, took, recovery = await storm(session, base, plant.device_tokens, sid, args)
@@ -253,8 +263,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--singles", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=1, help="bursts of singles, 2 s apart")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0,
+        help="seconds from the server's first answer to the burst",
+    )
     parser.add_argument("--storm", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--profile", help="py-spy output of the web process (.svg or .json)")
+    parser.add_argument(
+        "--profile",
+        help="py-spy output of the web process (.svg or .json), one file per burst (x-1.json …)",
+    )
     parser.add_argument("--employees", type=int, default=2000)
     parser.add_argument("--sessions", type=int, default=20)
     args = parser.parse_args()

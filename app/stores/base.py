@@ -57,6 +57,13 @@ class ReadStore(ABC):
 
     kind: str
 
+    #: the connections reads may use at once (the size `fill_pools` opens)
+    read_connections = 1
+
+    def fill_pools(self) -> None:  # noqa: B027 (a store without a pool has nothing to do)
+        """Open every pooled connection now rather than during the first burst of requests
+        (`muster serve` at start)."""
+
     @abstractmethod
     def transaction(self) -> AbstractContextManager[Tx]:
         """A write transaction: everything inside commits together or not at all."""

@@ -70,6 +70,7 @@ class PostgresReadStore(ReadStore):
     """Read models in `schema`; writes pipelined so a rebuild is not bound by round trips."""
 
     kind = "postgres"
+    read_connections = 8
 
     def __init__(self, dsn: str, schema: str = "public") -> None:
         self.dsn = dsn
@@ -77,7 +78,7 @@ class PostgresReadStore(ReadStore):
         # Writes: the projection runner and admin commands.
         self._pool = self._connection_pool(autocommit=False, max_size=4)
         # Reads from worker threads: autocommit, so a query is one round trip (no ROLLBACK).
-        self._read_pool = self._connection_pool(autocommit=True, max_size=8)
+        self._read_pool = self._connection_pool(autocommit=True, max_size=self.read_connections)
         self._closed = threading.Event()
         self._notify_wanted = threading.Event()
         self._notify_lock = threading.Lock()
@@ -95,6 +96,15 @@ class PostgresReadStore(ReadStore):
             open=True,
             kwargs={"options": f"-c search_path={self.schema}", "autocommit": autocommit},
         )
+
+    def fill_pools(self) -> None:
+        """Both pools at their full size: each connection is held until all are open, then
+        given back. They close again after the pool's idle time (10 minutes), as the
+        connections a burst opens do."""
+        for pool in (self._read_pool, self._pool):
+            held = [pool.getconn() for _ in range(pool.max_size)]
+            for conn in held:
+                pool.putconn(conn)
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
