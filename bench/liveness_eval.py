@@ -7,7 +7,7 @@ flags, and what it adds to a face check-in.
 Honest selfies: scikit-image's astronaut, every photo in ``--photos`` folders (real faces; the
 report names how many), every face at least ``min_face`` wide in the group photos of
 ``--face-crops`` folders, cut out around it (e.g. tests/fixtures/real_photos); each as taken
-and as ``--variants`` honest captures (``app.demo.spoofs.honest_capture``). The 100 LFW crops
+and as ``--variants`` honest captures (``tests.support.spoofs.honest_capture``). The 100 LFW crops
 (25 px, blown up) are reported apart, being nothing like a kiosk photo. Spoofs: each honest
 photo shown on a phone and printed (``screen_replay``, ``printed_photo``), ``--variants``
 times each, plus any real re-photographed spoofs in ``--spoof-photos``. A selfie the face
@@ -37,7 +37,7 @@ from skimage import data
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.demo.samples import lfw_faces
-from app.demo.spoofs import close_up, honest_capture, printed_photo, screen_replay
+from tests.support.spoofs import close_up, honest_capture, printed_photo, screen_replay
 from vision.detectors.hog import hog_detect
 from vision.identity.engine import DlibFaceEngine, SelfieRules
 from vision.liveness.model import LivenessPolicy

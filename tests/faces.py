@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 from skimage import data
 
-from app.demo.spoofs import close_up, printed_photo, screen_replay
+from tests.support.spoofs import close_up, printed_photo, screen_replay
 from vision.decode import encode_jpeg
 from vision.geometry import Box
 

@@ -1,5 +1,5 @@
 """Selfie liveness: the shipped networks load from the repository and tell the astronaut's own
-portrait from pictures of it held up on a phone or on paper (simulated: app/demo/spoofs.py)."""
+portrait from pictures of it held up on a phone or on paper (simulated: tests/support/spoofs.py)."""
 
 from __future__ import annotations
 
