@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
@@ -143,47 +143,94 @@ def _named_list(
     return names[0], names[1], names[0][names[1]], found if isinstance(found, list) else []
 
 
-def _shield_list(kind: str, state: dict[str, Any], keys: Keys) -> None:
-    paths = PERSONAL_LISTS.get(kind)
-    if paths is None:
+def _fields(kind: str, state: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], Any, bool]]:
+    """Each of the person's fields the event holds: its path, its value, whether it is a name."""
+    personal = PERSONAL.get(kind)
+    if personal is None:
         return
-    _copy_along(state, paths[0])
-    found = _named_list(kind, state)
-    if found is None:
-        return
-    holder, field, names, numbers = found
-    sealed = list(names)
-    for i, (name, number) in enumerate(zip(names, numbers, strict=False)):
-        if isinstance(name, str) and name and not name.startswith(PREFIX) and number:
-            person = str(natural_id("employee", str(number)))
-            sealed[i] = _seal(keys.key_for_writing(person), person, field, name)
-    holder[field] = sealed
+    for path in personal.fields:
+        found = _walk(state, path)
+        if found is not None:
+            yield path, found[0][found[1]], path[-1] in personal.names
+
+
+def _put(state: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set the field at `path`, copying the nested dicts along it first: a rewrite never
+    changes a dict it was not given (the live event's own, when sealing a copy of its state)."""
+    _copy_along(state, path)
+    found = _walk(state, path)
+    if found is not None:
+        found[0][found[1]] = value
+
+
+#: what a rewrite callback returns to leave a value as it is
+_KEEP: Any = object()
+
+
+def _rewrite(
+    kind: str,
+    state: dict[str, Any],
+    in_list: Callable[[str, Any, Any], Any],
+    in_field: Callable[[str, Any, bool], Any],
+) -> bool:
+    """Walk the person's values of an event: each name of its list of several people's names
+    (`in_list(field, name, employee_no)`), then each field of `PERSONAL`
+    (`in_field(field, value, is_name)`); put in place what the callback returns, unless it is
+    `_KEEP`. True when anything was put."""
+    changed = False
+    listed = _named_list(kind, state)
+    if listed is not None:
+        _, field, names, numbers = listed
+        kept = list(names)
+        for i, name in enumerate(names):
+            new = in_list(field, name, numbers[i] if i < len(numbers) else None)
+            if new is not _KEEP:
+                kept[i], changed = new, True
+        if changed:
+            _put(state, PERSONAL_LISTS[kind][0], kept)
+    for path, value, is_name in _fields(kind, state):
+        new = in_field(path[-1], value, is_name)
+        if new is not _KEEP:
+            _put(state, path, new)
+            changed = True
+    return changed
+
+
+def _erased(is_name: bool) -> str | None:
+    """What an erased person's field reads as: a name as `ERASED_NAME`, the rest as nothing."""
+    return ERASED_NAME if is_name else None
+
+
+def _is_plain(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and not value.startswith(PREFIX)
+
+
+def _is_sealed(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(PREFIX)
 
 
 def shield(kind: str, state: dict[str, Any], originator_id: UUID, keys: Keys) -> None:
     """Seal the person's fields of an event's `state` (a copy of it) before it is stored."""
-    _shield_list(kind, state, keys)
     personal = PERSONAL.get(kind)
-    if personal is None:
-        return
-    person = personal.person(state, originator_id)
-    if person is None:
-        return
-    for path in personal.fields:
-        _copy_along(state, path)
-        found = _walk(state, path)
-        if found is None:
-            continue
-        holder, field = found
-        value = holder[field]
-        if isinstance(value, str) and value and not value.startswith(PREFIX):
-            key = keys.key_for_writing(str(person))
-            holder[field] = _seal(key, str(person), field, value)
+    whose = personal.person(state, originator_id) if personal else None
+
+    def in_list(field: str, name: Any, number: Any) -> Any:
+        if not _is_plain(name) or not number:
+            return _KEEP
+        person = str(natural_id("employee", str(number)))
+        return _seal(keys.key_for_writing(person), person, field, name)
+
+    def in_field(field: str, value: Any, is_name: bool) -> Any:
+        if whose is None or not _is_plain(value):
+            return _KEEP
+        return _seal(keys.key_for_writing(str(whose)), str(whose), field, value)
+
+    _rewrite(kind, state, in_list, in_field)
 
 
 def people_of(events: Iterable[Any]) -> set[str]:
     """The people whose fields these events (about to be stored) will seal."""
-    found = set()
+    found: set[str] = set()
     for event in events:
         listed = _named_list(type(event).__qualname__, vars(event))
         if listed is not None:
@@ -198,45 +245,26 @@ def people_of(events: Iterable[Any]) -> set[str]:
 
 def unshield(kind: str, state: dict[str, Any], keys: Keys) -> None:
     """Open the sealed fields of an event read back (an erased person's read as erased)."""
-    listed = _named_list(kind, state)
-    if listed is not None:
-        holder, field, names, _ = listed
-        holder[field] = [
-            (_open(keys, field, n) or ERASED_NAME)
-            if isinstance(n, str) and n.startswith(PREFIX)
-            else n
-            for n in names
-        ]
-    personal = PERSONAL.get(kind)
-    if personal is None:
-        return
-    for path in personal.fields:
-        found = _walk(state, path)
-        if found is None:
-            continue
-        holder, field = found
-        value = holder[field]
-        if isinstance(value, str) and value.startswith(PREFIX):
-            opened = _open(keys, field, value)
-            if opened is None:
-                opened = ERASED_NAME if field in personal.names else None
-            holder[field] = opened
+
+    def in_list(field: str, name: Any, number: Any) -> Any:
+        return (_open(keys, field, name) or ERASED_NAME) if _is_sealed(name) else _KEEP
+
+    def in_field(field: str, value: Any, is_name: bool) -> Any:
+        if not _is_sealed(value):
+            return _KEEP
+        opened = _open(keys, field, value)
+        return _erased(is_name) if opened is None else opened
+
+    _rewrite(kind, state, in_list, in_field)
 
 
 def plain_fields(kind: str, state: Mapping[str, Any]) -> list[str]:
     """The person's fields an event stored in plain text (written before sealing began)."""
-    personal = PERSONAL.get(kind)
-    if personal is None:
-        return []
-    plain = []
-    for path in personal.fields:
-        found = _walk(dict(state), path)
-        if found is not None:
-            value = found[0][found[1]]
-            erased = value == ERASED_NAME  # rewritten by an erasure
-            if isinstance(value, str) and value and not erased and not value.startswith(PREFIX):
-                plain.append(".".join(path))
-    return plain
+    return [
+        ".".join(path)
+        for path, value, _ in _fields(kind, dict(state))
+        if _is_plain(value) and value != ERASED_NAME  # ERASED_NAME: rewritten by an erasure
+    ]
 
 
 def erase_plain(
@@ -246,30 +274,16 @@ def erase_plain(
     fields of an event about them, and — where an event names nobody — values equal to one
     of theirs (`known`: names, badge, phone, e-mail). True when anything changed."""
     person = natural_id("employee", employee_no)
-    changed = False
-    listed = _named_list(kind, state)
-    if listed is not None:
-        holder, field, names, numbers = listed
-        kept = list(names)
-        for i, name in enumerate(names):
-            number = numbers[i] if i < len(numbers) else None
-            plain = isinstance(name, str) and not name.startswith(PREFIX)
-            if plain and (number == employee_no or (not number and name in known)):
-                kept[i], changed = ERASED_NAME, True
-        holder[field] = kept
     personal = PERSONAL.get(kind)
-    if personal is None:
-        return changed
-    whose = personal.person(state, originator_id)
-    for path in personal.fields:
-        found = _walk(state, path)
-        if found is None:
-            continue
-        holder, field = found
-        value = holder[field]
-        if not isinstance(value, str) or not value or value.startswith(PREFIX):
-            continue
-        if whose == person or (whose is None and value in known):
-            holder[field] = ERASED_NAME if field in personal.names else None
-            changed = True
-    return changed
+    whose = personal.person(state, originator_id) if personal else None
+
+    def in_list(field: str, name: Any, number: Any) -> Any:
+        plain = isinstance(name, str) and not name.startswith(PREFIX)
+        theirs = number == employee_no or (not number and name in known)
+        return ERASED_NAME if plain and theirs else _KEEP
+
+    def in_field(field: str, value: Any, is_name: bool) -> Any:
+        theirs = whose == person or (whose is None and value in known)
+        return _erased(is_name) if _is_plain(value) and theirs else _KEEP
+
+    return _rewrite(kind, state, in_list, in_field)

@@ -122,3 +122,25 @@ def test_an_erasure_rewrites_only_the_persons_plain_values() -> None:
     assert erase_plain("Employee.EmployeeHired", hired_plain, PERSON, "E07", frozenset())
     assert hired_plain["name"] == ERASED_NAME and hired_plain["badge_uid"] is None
     assert plain_fields("Employee.EmployeeHired", hired_plain) == []
+
+
+def test_an_erasure_finds_the_person_in_a_list_of_names_by_number_not_by_name() -> None:
+    keys = KeysInMemory()
+    sealed = {"facts": {"missing": ["王伟"], "missing_no": ["E08"]}, "subject": {}}
+    shield("Alert.AlertRaised", sealed, UUID(int=6), keys)
+    sealed_name = sealed["facts"]["missing"][0]
+    facts = {"missing": ["李娜", "李娜", sealed_name], "missing_no": ["E07", "E09", "E07"]}
+    old_alert = {"facts": facts, "subject": {}}
+    assert erase_plain("Alert.AlertRaised", old_alert, UUID(int=7), "E07", frozenset({"李娜"}))
+    # the namesake E09 keeps her name; a sealed name is left to its key
+    assert old_alert["facts"]["missing"] == [ERASED_NAME, "李娜", sealed_name]
+
+
+def test_an_alert_about_nobody_seals_its_list_of_names_but_not_its_other_fields() -> None:
+    keys = KeysInMemory()
+    facts = {"employee": "李娜", "missing": ["王伟"], "missing_no": ["E08"]}
+    state: dict[str, object] = {"subject": {"org_code": "W1"}, "facts": facts}
+    shield("Alert.AlertRaised", state, UUID(int=8), keys)
+    assert state["facts"]["employee"] == "李娜"  # type: ignore[index]
+    assert list(keys.keys) == [str(natural_id("employee", "E08"))]
+    assert plain_fields("Alert.AlertRaised", state) == ["facts.employee"]
