@@ -18,6 +18,7 @@ from app.adapters import Adapters, real_adapters
 from app.alerts.delivery import AlertDelivery, MailChannel, WebhookChannel
 from app.alerts.engine import AlertEngine
 from app.alerts.follower import Clock
+from app.alerts.retries import Retries
 from app.alerts.toasts import AlertToasts
 from app.application import Training
 from app.deployment import (
@@ -309,8 +310,7 @@ def _alerts(
         },
         describe=describe,
         lang=settings.default_lang,
-        attempts=settings.alert_delivery_attempts,
-        retry_base_s=settings.alert_retry_base_s,
+        retries=Retries(settings.alert_delivery_attempts, settings.alert_retry_base_s),
         on_commit=wake,
         clock=clock,
     )
@@ -341,8 +341,7 @@ def _notice_delivery(
         channels=alerts.channels,
         words=notice_words(ZoneInfo(settings.plant_timezone)),
         lang=settings.default_lang,
-        attempts=settings.alert_delivery_attempts,
-        retry_base_s=settings.alert_retry_base_s,
+        retries=alerts.retries,
         clock=clock,
     )
 

@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -31,6 +31,7 @@ import structlog
 from app.alerts.follower import Follower, events_of
 from app.alerts.formats import refusal, webhook_request
 from app.alerts.queries import alert_row, alert_view, webhooks_for
+from app.alerts.retries import Retries
 from app.domain.alerts import Alert
 from app.stores.base import ReadStore, Row, iso
 
@@ -85,6 +86,17 @@ class Channel(ABC):
     @abstractmethod
     def send(self, destination: Row, notice: Notice) -> None:
         """Deliver or raise `DeliveryError`."""
+
+
+def send(channels: dict[str, Channel], destination: Row, notice: Notice) -> str | None:
+    """Hand `notice` to the channel for the destination's kind (mail, or else a webhook);
+    returns why the destination did not take it, or None when it did."""
+    channel = channels["mail" if destination["fmt"] == "mail" else "webhook"]
+    try:
+        channel.send(destination, notice)
+    except DeliveryError as exc:
+        return str(exc)
+    return None
 
 
 class WebhookChannel(Channel):
@@ -165,8 +177,7 @@ class AlertDelivery(Follower):
         channels: dict[str, Channel],
         describe: Describe,
         lang: str,
-        attempts: int = 5,
-        retry_base_s: float = 2.0,
+        retries: Retries,
         on_commit: Callable[[], None] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -174,8 +185,7 @@ class AlertDelivery(Follower):
         self.channels = channels
         self.describe = describe
         self.lang = lang
-        self.attempts = attempts
-        self.retry_base_s = retry_base_s
+        self.retries = retries
         self.on_commit = on_commit
         #: attempts run here while the thread runs; `run_once` alone (tests) runs them inline
         self._pool: ThreadPoolExecutor | None = None
@@ -269,36 +279,32 @@ class AlertDelivery(Follower):
             return
         view = alert_view(row)
         title, view["detail"] = self.describe(view, self.lang)
-        channel = self.channels["mail" if destination["fmt"] == "mail" else "webhook"]
         outcome: dict[str, Any] = {
             "destination": destination["url"],
             "channel": destination["fmt"],
             "notice": job["notice"],
             "attempt": attempt,
         }
-        try:
-            channel.send(destination, Notice(view, job["notice"], title, view["detail"]))
-        except DeliveryError as exc:
-            final = attempt >= self.attempts
-            retry_at = None if final else self.clock() + self._backoff(attempt)
+        problem = send(
+            self.channels, destination, Notice(view, job["notice"], title, view["detail"])
+        )
+        if problem is None:
+            self.app.record_delivery(UUID(job["alert_id"]), **outcome, at=self.clock())
+            self._finish(job, None)
+        else:
+            retry_at = self.retries.retry_at(attempt, self.clock())
             self.app.record_delivery(
                 UUID(job["alert_id"]),
                 **outcome,
-                error=str(exc)[:500],
-                final=final,
+                error=problem[:500],
+                final=retry_at is None,
                 retry_at=retry_at,
                 at=self.clock(),
             )
-            log.warning("alert delivery failed", destination=destination["url"], error=str(exc))
+            log.warning("alert delivery failed", destination=destination["url"], error=problem)
             self._finish(job, retry_at)
-        else:
-            self.app.record_delivery(UUID(job["alert_id"]), **outcome, at=self.clock())
-            self._finish(job, None)
         if self.on_commit is not None:
             self.on_commit()
-
-    def _backoff(self, attempt: int) -> timedelta:
-        return timedelta(seconds=self.retry_base_s * 2 ** (attempt - 1))
 
     def _finish(self, job: Row, retry_at: datetime | None) -> None:
         """Delete the job, or move it to its next attempt."""

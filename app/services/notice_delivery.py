@@ -21,8 +21,9 @@ from typing import Any
 
 import structlog
 
-from app.alerts.delivery import Channel, DeliveryError, Notice
+from app.alerts.delivery import Channel, Notice, send
 from app.alerts.follower import Follower
+from app.alerts.retries import Retries
 from app.services.session_notices import SessionNotices
 from app.stores.base import ReadStore, Row, from_iso, iso
 
@@ -77,16 +78,14 @@ class NoticeDelivery(Follower):
         channels: dict[str, Channel],
         words: Words,
         lang: str,
-        attempts: int = 5,
-        retry_base_s: float = 2.0,
+        retries: Retries,
         **kwargs: Any,
     ) -> None:
         super().__init__(app, store, **kwargs)
         self.channels = channels
         self.words = words
         self.lang = lang
-        self.attempts = attempts
-        self.retry_base_s = retry_base_s
+        self.retries = retries
         #: the nearest job deadline as of the last look (None: no job waits)
         self._nearest: datetime | None = None
         self._known = False
@@ -146,22 +145,17 @@ class NoticeDelivery(Follower):
         facts = json.loads(notice["facts"])
         title, text = self.words(notice["kind"], facts, self.lang)
         about = {"type": RULE, "employee_no": job["employee_no"], **notice, "facts": facts}
-        channel = self.channels["mail" if destination["fmt"] == "mail" else "webhook"]
-        try:
-            channel.send(destination, Notice(about, notice["kind"], title, text))
-        except DeliveryError as exc:
-            attempt = int(job["attempt"])
-            log.warning("session notice not delivered", job=self._key(job), error=str(exc))
-            if attempt >= self.attempts:  # the dead-letter list
-                self._finish(
-                    job, "UPDATE notice_jobs SET state = 'dead', error = :e", {"e": str(exc)}
-                )
-            else:
-                retry = now + timedelta(seconds=self.retry_base_s * 2 ** (attempt - 1))
-                update = "UPDATE notice_jobs SET attempt = attempt + 1, due_at = :at, error = :e"
-                self._finish(job, update, {"at": iso(retry), "e": str(exc)[:500]})
-        else:
+        problem = send(self.channels, destination, Notice(about, notice["kind"], title, text))
+        if problem is None:
             self._finish(job, "UPDATE notice_jobs SET state = 'sent', error = NULL", {})
+            return
+        log.warning("session notice not delivered", job=self._key(job), error=problem)
+        retry_at = self.retries.retry_at(int(job["attempt"]), now)
+        if retry_at is None:  # the dead-letter list
+            self._finish(job, "UPDATE notice_jobs SET state = 'dead', error = :e", {"e": problem})
+        else:
+            update = "UPDATE notice_jobs SET attempt = attempt + 1, due_at = :at, error = :e"
+            self._finish(job, update, {"at": iso(retry_at), "e": problem[:500]})
 
     def _destination(self, job: Row) -> Row | None:
         if job["destination"] == "mail":

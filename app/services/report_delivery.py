@@ -31,14 +31,17 @@ from uuid import UUID
 
 import structlog
 
-from app.alerts.delivery import Channel, DeliveryError, Notice
+from app.alerts.delivery import Channel, Notice, send
 from app.alerts.follower import Follower, events_of
+from app.alerts.retries import Retries
 from app.analysis.builder import custom_report
 from app.domain.reports import SavedReport, next_delivery, period_of
 from app.stores.base import ReadStore, Row, Tx, from_iso, iso
 
 log = structlog.get_logger(__name__)
 ACTOR = "report-delivery"
+#: a copy not taken is tried again after 1, 2, 4 … minutes, at most an hour apart, 8 times in all
+RETRIES = Retries(attempts=8, base_s=60.0, max_s=3600.0)
 
 
 @dataclass(frozen=True)
@@ -78,18 +81,13 @@ class ReportDelivery(Follower):
         tz: tzinfo,
         lang: str,
         on_commit: Callable[[], None] | None = None,
-        attempts: int = 8,
-        retry_base_s: float = 60.0,
-        retry_max_s: float = 3600.0,
+        retries: Retries = RETRIES,
         make_up_days: int = 31,
         **kwargs: Any,
     ) -> None:
         super().__init__(app, store, **kwargs)
-        #: attempts per copy (the first included) within its period, backing off from
-        #: `retry_base_s`, doubling up to `retry_max_s`
-        self.attempts = attempts
-        self.retry_base_s = retry_base_s
-        self.retry_max = timedelta(seconds=retry_max_s)
+        #: how a copy not taken is tried again, within its period
+        self.retries = retries
         #: periods missed longer ago than this are not made up (a log line says so)
         self.make_up = timedelta(days=make_up_days)
         self.channels = channels
@@ -251,7 +249,7 @@ class ReportDelivery(Follower):
                             "id": str(report_id),
                             "period": period,
                             "to": recipient,
-                            "due": iso(now + self._backoff(1)),
+                            "due": iso(now + self.retries.wait(1)),
                             "until": iso(until),
                         },
                     )
@@ -260,16 +258,11 @@ class ReportDelivery(Follower):
 
     def _deliver(self, destination: Row, notice: Notice, recipient: str) -> str | None:
         """Send one copy; the reason it was not taken, or None."""
-        channel = self.channels["mail" if destination["fmt"] == "mail" else "webhook"]
-        try:
-            channel.send(destination, notice)
-        except DeliveryError as exc:
-            log.warning("scheduled report not delivered", to=recipient, error=str(exc))
-            return str(exc)[:300]
+        problem = send(self.channels, destination, notice)
+        if problem is not None:
+            log.warning("scheduled report not delivered", to=recipient, error=problem)
+            return problem[:300]
         return None
-
-    def _backoff(self, attempt: int) -> timedelta:
-        return min(timedelta(seconds=self.retry_base_s * 2 ** (attempt - 1)), self.retry_max)
 
     def _retry_due(self, now: datetime) -> datetime | None:
         """Try again the copies that failed and are due; returns the nearest later retry."""
@@ -297,8 +290,9 @@ class ReportDelivery(Follower):
         nearest: datetime | None = None
         for row in rows:
             attempt = int(row["attempt"]) + 1
-            retry_at = now + self._backoff(attempt)
-            last = attempt >= self.attempts or retry_at >= from_iso(row["until_at"])
+            # the claim holds the copy until its next try, even when this one is the last
+            retry_at = now + self.retries.wait(attempt)
+            last = self.retries.gives_up(attempt, retry_at, from_iso(row["until_at"]))
             key = {"id": report_id, "period": period, "to": row["recipient"]}
             with self.store.transaction() as tx:  # compare-and-set on the attempt
                 taken = tx.fetch(
