@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict
 
 import httpx
 import pytest
@@ -82,6 +83,15 @@ def _page_token(server: LiveServer, cookie: str) -> str:
     return header.group(1)
 
 
+class Forged(TypedDict, total=False):
+    """A post's body as a browser on another site can send it without a preflight."""
+
+    data: dict[str, str]
+    files: dict[str, tuple[str, bytes, str]]
+    content: bytes
+    headers: dict[str, str]
+
+
 @pytest.mark.parametrize(
     "path", [p for m, p in UNSAFE if m == "POST" and p not in CREDENTIAL_POSTS]
 )
@@ -93,7 +103,7 @@ def test_every_form_post_with_the_session_cookie_needs_its_form_token_without_an
     other = _page_token(server, _log_in(server, "sz1", "sz1-password"))
     url = f"{server.url}{path}"
     jar = {"muster_session": cookie}
-    forged: list[dict[str, object]] = [
+    forged: list[Forged] = [
         {"data": {"x": "1"}},
         {"files": {"file": ("x.csv", b"x\n", "text/csv")}},
         {"content": b"x=1", "headers": {"Content-Type": "text/plain"}},
@@ -101,9 +111,15 @@ def test_every_form_post_with_the_session_cookie_needs_its_form_token_without_an
     ]
     for body in forged:
         for sent in ({}, {"X-CSRFToken": other}, {"X-CSRFToken": "0" * 64}):
-            headers = {**dict(body.get("headers", {})), **sent}  # type: ignore[call-overload]
-            kwargs = {k: v for k, v in body.items() if k != "headers"}
-            reply = httpx.request(method, url, cookies=jar, headers=headers, **kwargs)  # type: ignore[arg-type]
+            reply = httpx.request(
+                method,
+                url,
+                cookies=jar,
+                headers={**body.get("headers", {}), **sent},
+                data=body.get("data"),
+                files=body.get("files"),
+                content=body.get("content"),
+            )
             assert reply.status_code == 403, (body, sent, reply.text)
             assert reply.headers["content-type"].startswith("application/problem+json")
             assert reply.json()["type"].endswith("/form-token")
