@@ -200,10 +200,9 @@ class LiveHub:
             )
         }
         notes |= {v: note for v, note in self._recent.items() if v > client.since}
-        toasts: dict[str, str] = {}
         missed = []
         for _version, note in sorted(notes.items()):
-            text = alert_text(client, note, toasts)
+            text = alert_text(client, note, {})  # each notice its own text
             if text is not None:
                 missed.append(text)
         if client.fmt != "json":  # a page shows the newest few; the inbox lists them all

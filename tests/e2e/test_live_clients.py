@@ -68,6 +68,48 @@ def test_a_client_reconnecting_with_since_gets_the_alerts_it_missed(
     assert asyncio.run(replayed(latest)) == []
 
 
+def test_a_client_reconnecting_with_since_gets_each_missed_alert_once(
+    server: LiveServer, plant: Plant
+) -> None:
+    """Two alerts raised while away come back as two messages, one per alert (not the first
+    one twice)."""
+    token = httpx.post(
+        f"{server.url}/api/v1/auth/token", json={"login": "sz1", "password": "sz1-password"}
+    ).json()["token"]
+    base = server.url.replace("http", "ws") + f"/ws/live?scope=inbox&format=json&token={token}"
+    starts = datetime.now(UTC) - timedelta(minutes=10)  # nobody checked in: no_checkins
+    for code, room in (("S-QUIET-1", "培训室D"), ("S-QUIET-2", "培训室E")):
+        server.muster.app.schedule_session(
+            code, "SAFE", "P1", room, "陈老师", starts, starts + timedelta(hours=1), ["E01"], "t"
+        )
+    listed: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len(listed) < 2:
+        listed = [
+            a
+            for a in httpx.get(
+                f"{server.url}/api/v1/alerts?rule=no_checkins",
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()["alerts"]
+            if "sz1" in a["recipients"]
+        ]
+        time.sleep(0.1)
+    assert len(listed) >= 2
+
+    async def replayed() -> list[dict[str, Any]]:
+        got = []
+        async with websockets.connect(f"{base}&since=0") as socket:
+            try:
+                while True:
+                    got.append(json.loads(await asyncio.wait_for(socket.recv(), 1.5)))
+            except TimeoutError:
+                return got
+
+    missed = [n for n in asyncio.run(replayed()) if n["alert"]["rule"] == "no_checkins"]
+    assert {a["id"] for a in listed} <= {n["id"] for n in missed}
+    assert len({n["version"] for n in missed}) == len(missed)  # each notice once
+
+
 class Screen:
     """A websocket seen from the hub: `stuck` never finishes a send (a frozen tablet)."""
 
