@@ -23,6 +23,8 @@ Nothing here asserts: it measures and prints. Figures go to docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import tempfile
 import time
 import uuid
@@ -45,6 +47,8 @@ TEAMS = 200
 
 
 def _muster(store: str, tmp: Path) -> Muster:
+    # the PostgreSQL server processes serving this bench are found by this name (libpq)
+    os.environ["PGAPPNAME"] = f"effect-bench-{os.getpid()}"
     if store == "sqlite":
         return build(Settings(store=f"sqlite:///{tmp / 'bench.db'}", var_dir=tmp, secret_key="b"))
     schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -110,10 +114,33 @@ def _plant(m: Muster, employees: int, start: date, spread: bool) -> list[str]:
     return nos
 
 
-def _import_rate(m: Muster, nos: list[str], start: date, days: int) -> tuple[int, float, float]:
+def _server_cpu(m: Muster) -> float:
+    """CPU seconds the PostgreSQL server processes serving this bench have used (0 on
+    SQLite, where the database's work is this process's)."""
+    if m.store.kind != "postgres":
+        return 0.0
+    rows = m.store.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = :name",
+        {"name": os.environ["PGAPPNAME"]},
+    )
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for r in rows:
+        try:
+            fields = Path(f"/proc/{r['pid']}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile (or a server on another host)
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _import_rate(
+    m: Muster, nos: list[str], start: date, days: int
+) -> tuple[int, float, float, float]:
     """Import `days` days of figures for everyone, a month (≤ 30 days) per file as a plant
-    would (the reader takes files up to 32 MB); rows, wall and CPU seconds of the imports."""
+    would (the reader takes files up to 32 MB); rows, wall and CPU seconds of the imports
+    (this process's, and the PostgreSQL server's for the connections of this process)."""
     rows, elapsed, cpu = 0, 0.0, 0.0
+    server = _server_cpu(m)
     for first in range(0, days, 30):
         lines = ["employee_no,date,output_units,defects,hours,source"]
         for d in range(first, min(days, first + 30)):
@@ -122,12 +149,16 @@ def _import_rate(m: Muster, nos: list[str], start: date, days: int) -> tuple[int
         data = ("\n".join(lines) + "\n").encode()
         began, used = time.perf_counter(), time.process_time()
         result = m.imports.run("metrics", data, filename="metrics.csv", actor="bench")
-        elapsed += time.perf_counter() - began
-        cpu += time.process_time() - used
+        took, used = time.perf_counter() - began, time.process_time() - used
+        elapsed, cpu = elapsed + took, cpu + used
         assert result.applied, result.errors[:3]
-        print(f"  file of days {first}-{min(days, first + 30) - 1}: {elapsed:.1f}s wall so far")
+        print(
+            f"  file of days {first}-{min(days, first + 30) - 1}: {took:.1f}s wall, "
+            f"{used:.1f}s CPU ({elapsed:.1f}s wall so far), load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
         rows += len(lines) - 1
-    return rows, elapsed, cpu
+    return rows, elapsed, cpu, _server_cpu(m) - server
 
 
 def _fill(m: Muster, nos: list[str], start: date, first_day: int, days: int) -> float:
@@ -172,13 +203,24 @@ def run(
     try:
         start = datetime.now(UTC).date() - timedelta(days=361)
         nos = _plant(m, employees, start, spread)
-        rows, elapsed, cpu = _import_rate(m, nos, start, import_days)
+        # as `muster serve` does once wired (app.deployment.settle_heap)
+        gc.collect()
+        gc.freeze()
+        rows, elapsed, cpu, server = _import_rate(m, nos, start, import_days)
         print(
             f"{store}: metrics import {rows:,} rows in {elapsed:.1f}s wall, {cpu:.1f}s CPU of "
             f"this process = {rows / elapsed:,.0f} rows/s wall, {rows / cpu:,.0f} rows/s CPU "
-            f"→ 3,600,000 rows ≈ {3_600_000 / rows * elapsed / 60:.0f} min wall here, "
-            f"≈ {3_600_000 / rows * cpu / 60:.1f} min of one core"
+            f"→ 3,600,000 rows ≈ {3_600_000 / rows * elapsed / 60:.1f} min wall here, "
+            f"≈ {3_600_000 / rows * cpu / 60:.1f} min of one core; load average "
+            + " ".join(f"{x:.1f}" for x in os.getloadavg()),
+            flush=True,
         )
+        if store == "postgres":
+            print(
+                f"{store}: the PostgreSQL server's processes for this bench used {server:.1f}s "
+                f"CPU meanwhile ({rows / max(server, 1e-9):,.0f} rows per server CPU-second)",
+                flush=True,
+            )
         if not report:
             return
         filled = _fill(m, nos, start, import_days, 360)
@@ -191,7 +233,9 @@ def run(
             print(
                 f"{store}: effect report ({metric.value}, {report.effect.n:,} trained, "
                 f"{report.controls:,} peers, 40 sessions, departments, people) "
-                f"{took:.2f}s wall, {cpu:.2f}s CPU in this process"
+                f"{took:.2f}s wall, {cpu:.2f}s CPU in this process, load "
+                f"{os.getloadavg()[0]:.1f}",
+                flush=True,
             )
     finally:
         m.close()

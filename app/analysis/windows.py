@@ -12,7 +12,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from app.projections.metrics_running import AS_DEFECTS, AS_HOURS, AS_OUTPUT, COLUMNS
+from app.projections.metrics_running import (
+    AS_DEFECTS,
+    AS_HOURS,
+    AS_OUTPUT,
+    COLUMNS,
+    is_stale,
+    refresh,
+)
 from app.stores.base import ReadStore, Row, Statement
 
 #: windows per query (two bound parameters each; far below either store's limit)
@@ -59,7 +66,10 @@ def window_sums(
 ) -> dict[tuple[str, int, int], Side]:
     """{(employee_no, t, side): Side} with side 0 before t and 1 after t; a side without a
     single figure is left out. Read from the running sums (`metrics_running`): four rows
-    per window however many days it spans."""
+    per window however many days it spans (brought up to date first where an import left
+    them out of date)."""
+    if is_stale(store):
+        refresh(store)
     unique = sorted(set(windows))  # a person's windows side by side: the index read in order
     queries = [
         _running_query(unique[i : i + WINDOW_CHUNK], days)

@@ -21,11 +21,12 @@ from app.stores.base import Statement, iso
 from app.stores.metric_events import RECORDED_TOPIC
 
 
-class _Stamp(msgspec.Struct):
+# gc=False: a batch holds thousands of them, and none refers back (no cycles to find)
+class _Stamp(msgspec.Struct, gc=False):
     data: str = msgspec.field(name="_data_")
 
 
-class _Figures(msgspec.Struct):
+class _Figures(msgspec.Struct, gc=False):
     """What the table keeps of a stored `MetricsRecorded`, read straight from its JSON."""
 
     employee_no: str
@@ -37,7 +38,7 @@ class _Figures(msgspec.Struct):
     timestamp: _Stamp
 
 
-class Recorded(msgspec.Struct):
+class Recorded(msgspec.Struct, gc=False):
     """A first report as the table's rows need it (no event object, no transcoder)."""
 
     id: str
@@ -67,13 +68,9 @@ _INSERT = (
 )
 
 
-def _recompute(touched: tuple[dict[str, int], list[str]]) -> Iterable[Statement]:
-    return metrics_running.recompute(*touched)
-
-
 class MetricsTable(Projection):
     name = "metrics"
-    owned_tables = ("metrics", "metrics_running")
+    owned_tables = ("metrics", "metrics_running", "metrics_running_stale")
     tables = (
         "CREATE TABLE IF NOT EXISTS metrics (id TEXT PRIMARY KEY, employee_no TEXT NOT NULL, "
         "day TEXT NOT NULL, day_no INTEGER NOT NULL, source TEXT NOT NULL, "
@@ -85,11 +82,20 @@ class MetricsTable(Projection):
         *metrics_running.TABLES,
     )
 
-    @staticmethod
-    def _touched(b: Batch) -> tuple[dict[str, int], list[str]]:
+    def __init__(self) -> None:
+        #: imports under way in this process (`MetricsService.projecting`): while there are
+        #: any, batches note stale running sums instead of recomputing them
+        self.deferring = 0
+
+    def _running(self, touched: tuple[dict[str, int], list[str]]) -> Iterable[Statement]:
+        if self.deferring:
+            return metrics_running.mark_stale(*touched)
+        return metrics_running.recompute(*touched)
+
+    def _touched(self, b: Batch) -> tuple[dict[str, int], list[str]]:
         """The batch's changed days for the running sums: (employee → earliest new day,
         ids of corrected rows)."""
-        return b.summary("metrics_running", lambda: ({}, []), _recompute)
+        return b.summary("metrics_running", lambda: ({}, []), self._running)
 
     def _day(self, b: Batch, employee_no: str, day: int) -> None:
         touched = self._touched(b)[0]

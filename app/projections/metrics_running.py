@@ -9,13 +9,19 @@ The metrics projection keeps it in the same transaction as the `metrics` rows: a
 of events it recomputes each touched person's sums from the earliest day the batch changed.
 Figures arrive in date order nearly always, so that is the batch's own days; a late or
 corrected day recomputes that person's days after it.
+
+During a large import the projection only notes, per person, the earliest day whose sums are
+out of date (`metrics_running_stale`, same transaction), and the sums are brought up to date
+once at its end (`refresh`), a person's whole month in one pass: per batch, a person's latest
+index page was rewritten for each day (decision 0134). Whatever reads the sums refreshes
+first, so a report never sees them out of date.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from app.stores.base import Statement
+from app.stores.base import ReadStore, Statement
 
 # PostgreSQL keeps the figures as `real`; summed as such a year of them keeps 7 digits
 AS_OUTPUT, AS_DEFECTS, AS_HOURS = (
@@ -67,10 +73,65 @@ TABLES = (
     f"CREATE TABLE IF NOT EXISTS metrics_running AS {_ALL}",
     "CREATE UNIQUE INDEX IF NOT EXISTS metrics_running_key "
     "ON metrics_running (employee_no, day_no)",
+    # people whose sums are out of date from `from_day` on (kept while an import runs)
+    "CREATE TABLE IF NOT EXISTS metrics_running_stale "
+    "(employee_no TEXT PRIMARY KEY, from_day INTEGER NOT NULL)",
+)
+#: people per refresh transaction: a month of each is ~30,000 rows, well under a second
+#: of SQLite's one writer
+REFRESH_PEOPLE = 1000
+_EARLIER = (
+    "ON CONFLICT (employee_no) DO UPDATE SET from_day = CASE "
+    "WHEN excluded.from_day < metrics_running_stale.from_day THEN excluded.from_day "
+    "ELSE metrics_running_stale.from_day END"
+)
+_STALE_DAY = (
+    f"INSERT INTO metrics_running_stale (employee_no, from_day) VALUES (:no, :day) {_EARLIER}"
+)
+# WHERE before ON CONFLICT: SQLite would read the upsert as part of the SELECT otherwise
+_STALE_ROW = (
+    "INSERT INTO metrics_running_stale (employee_no, from_day) "
+    f"SELECT employee_no, day_no FROM metrics WHERE id = :id {_EARLIER}"
+)
+_SERIALISE = "UPDATE projection_tracking SET updated_at = updated_at WHERE name = 'metrics'"
+_TAKE_STALE = (
+    "DELETE FROM metrics_running_stale WHERE employee_no IN (SELECT employee_no "
+    "FROM metrics_running_stale ORDER BY employee_no LIMIT :n) RETURNING employee_no, from_day"
 )
 #: the running sums computed again from the `metrics` table (after rows were written to it
 #: by other means than the projection: a benchmark's bulk fill)
 REFILL = ("DELETE FROM metrics_running", f"INSERT INTO metrics_running {_ALL}")
+
+
+def mark_stale(touched: dict[str, int], corrected: Sequence[str]) -> Iterable[Statement]:
+    """Statements that note the touched people's sums as out of date from the earliest
+    changed day (for `refresh` to bring up to date); arguments as `recompute`'s."""
+    for employee_no, day in touched.items():
+        yield Statement(_STALE_DAY, {"no": employee_no, "day": day})
+    for row_id in corrected:
+        yield Statement(_STALE_ROW, {"id": row_id})
+
+
+def refresh(store: ReadStore, people: int = REFRESH_PEOPLE) -> int:
+    """Bring every out-of-date person's running sums up to date, `people` per transaction.
+    Each transaction first takes the metrics projection's checkpoint row, so refreshes and
+    the projection's batches run one after another (on PostgreSQL too): a refresh that
+    finds fewer than `people` left has seen every one noted before it. Returns how many
+    people were brought up to date."""
+    done = 0
+    while True:
+        with store.transaction() as tx:
+            tx.execute(_SERIALISE)
+            stale = tx.fetch(_TAKE_STALE, {"n": people})
+            tx.run(list(recompute({r["employee_no"]: int(r["from_day"]) for r in stale}, ())))
+        done += len(stale)
+        if len(stale) < people:
+            return done
+
+
+def is_stale(store: ReadStore) -> bool:
+    """Whether any person's running sums wait for `refresh`."""
+    return store.fetch_one("SELECT 1 AS stale FROM metrics_running_stale LIMIT 1") is not None
 
 
 def recompute(touched: dict[str, int], corrected: Sequence[str]) -> Iterable[Statement]:

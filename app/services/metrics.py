@@ -10,6 +10,7 @@ record.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, StoredEvent, Transcoder
 
 from app.domain.metrics import FIELDS, DailyFigures, DailyMetrics, metrics_id, metrics_ids
+from app.projections import metrics_running
+from app.projections.metrics import MetricsTable
 from app.projections.runner import ProjectionRunner
 from app.services.metrics_checks import (
     LineProblem,
@@ -83,6 +86,7 @@ class MetricsService:
         self.store = store
         #: projects the metrics log into the `metrics` table
         self.runner = runner
+        self._deferring = threading.Lock()
 
     def on_commit(self) -> None:
         """Wake the projection here, and in other processes through the store."""
@@ -153,16 +157,26 @@ class MetricsService:
     @contextmanager
     def projecting(self) -> Iterator[None]:
         """Project into the read model while a long import writes (the second core), when
-        no runner thread does already (the command line)."""
+        no runner thread does already (the command line). The running sums of the people
+        imported are brought up to date once at the end (decision 0134), not per batch."""
         started = not self.runner.running
+        table = self._table()
+        with self._deferring:
+            table.deferring += 1
         if started:
             self.runner.start()
         try:
             yield
         finally:
+            with self._deferring:
+                table.deferring -= 1
             self.catch_up()
             if started:
                 self.runner.stop()
+            metrics_running.refresh(self.store)
+
+    def _table(self) -> MetricsTable:
+        return next(p for p in self.runner.projections if isinstance(p, MetricsTable))
 
     def _record_group(
         self,

@@ -30,6 +30,7 @@ from psycopg.sql import SQL, Identifier, Literal
 from app.audit.context import ACTING
 from app.domain.metrics import DailyMetrics
 from app.stores.pg_events import BoundedRecorder, writer_name
+from app.stores.sqlite import tune
 
 METRICS_EVENTS_TABLE = "metrics_events"
 #: the stored topic of a first report
@@ -49,6 +50,8 @@ class SQLiteMetricsRecorder(SQLiteApplicationRecorder):
         super().__init__(datastore, events_table_name)
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **_: Any) -> None:
+        if len(stored_events) >= COPY_FROM:  # a group of an import: the read store's cache
+            tune(c.sqlite_cursor.connection)
         c.executemany(
             self.insert_events_statement,
             [(s.originator_id.hex, s.originator_version, s.topic, s.state) for s in stored_events],  # type: ignore[union-attr]
