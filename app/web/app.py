@@ -31,7 +31,7 @@ from app.web.anomalies_api import anomaly_handlers
 from app.web.api import api_handlers
 from app.web.archive_api import archive_handlers
 from app.web.audit_pages import audit_page_handlers
-from app.web.auth import authentication_middleware, principal_of
+from app.web.auth import authentication_middleware, bearer, principal_of
 from app.web.calendar import calendar_handlers
 from app.web.checkins import checkin_handlers
 from app.web.common import PROBLEM_JSON, lang_of, muster_of, problem_response
@@ -167,6 +167,15 @@ def _origin_allowed(socket: WebSocket[Any, Any, Any], allowed: list[str]) -> boo
     return urlsplit(origin).netloc == host or origin in allowed
 
 
+def _format(socket: WebSocket[Any, Any, Any]) -> str:
+    """`?format=json|html`; without it, a client that sent an `Authorization: Bearer` header
+    (a script: browsers cannot set one on a websocket) gets JSON and a page gets fragments."""
+    asked = socket.query_params.get("format")
+    if asked:
+        return asked
+    return "json" if bearer(socket) else "html"
+
+
 def _since(socket: WebSocket[Any, Any, Any]) -> int | None:
     """`?since=<version>`: the last version a reconnecting client saw (anything else: none)."""
     value = socket.query_params.get("since", "")
@@ -224,7 +233,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         inbox = Client(
             socket=socket,
             scope=scope,
-            fmt=socket.query_params.get("format", "html"),
+            fmt=_format(socket),
             lang=lang_of(socket),
             visible=frozenset(),
             login=principal.login,
@@ -245,7 +254,7 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     client = Client(
         socket=socket,
         scope=scope,
-        fmt=socket.query_params.get("format", "html"),
+        fmt=_format(socket),
         lang=lang_of(socket),
         visible=viewer.plants,
         viewer=narrowed,

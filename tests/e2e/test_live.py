@@ -130,3 +130,22 @@ async def test_a_reconnecting_client_gets_what_it_missed(server: LiveServer, pla
         caught_up = await next_json(socket)
     assert caught_up["session"]["checked_in"] == 1  # type: ignore[index]
     assert caught_up["version"] > seen["version"]  # type: ignore[operator]
+
+
+async def test_a_script_with_a_bearer_header_gets_json_messages(
+    server: LiveServer, plant: Plant
+) -> None:
+    """CONTRACT.md's client: `Authorization: Bearer` on the handshake, no other parameter.
+    It is not an htmx page, so it gets the JSON messages (`type`, `id`, `version`); an
+    explicit `format=html` still gets fragments."""
+    token = user_token(server, "hr", "hr-password")
+    header = {"Authorization": f"Bearer {token}"}
+    url = ws_url(server, f"scope=session:{plant.session_id}")
+    async with websockets.connect(url, additional_headers=header) as socket:
+        snapshot = await next_json(socket)
+        assert snapshot["type"] == "session" and snapshot["id"] == plant.session_id
+        await badge_check_in(server, plant, "E03")
+        pushed = await next_json(socket)
+    assert pushed["type"] == "session" and pushed["version"] > snapshot["version"]  # type: ignore[operator]
+    async with websockets.connect(url + "&format=html", additional_headers=header) as socket:
+        assert 'id="session-body"' in await asyncio.wait_for(socket.recv(), 5)
