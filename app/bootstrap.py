@@ -162,9 +162,19 @@ def build(
         # stores from before keep working: the hashes old events carried move to credentials
         credentials.upgrade(app.recorder, Access.owned_tables)
         runner = ProjectionRunner(app, store, all_projections(), on_change=changes, poll_s=poll_s)
+        committer = GroupCommitter(
+            app,
+            window_s=settings.commit_window_ms / 1000,
+            max_batch=settings.commit_max_batch,
+            max_queued=settings.commit_max_queued,
+            timeout_s=settings.write_timeout_s,
+            on_commit=_wake_runners(runner, store),
+            on_stall=store.cancel_stuck_write,
+        )
         evidence = evidence_policies(settings)
+        rules = AnomalyRules(app, store, evidence)
         subscribers = [
-            SubscriberRunner(app, store, AnomalyRules(app, store, evidence), poll_s=poll_s)
+            SubscriberRunner(app, store, rules, poll_s=poll_s, busy=committer.busy, defer_s=1.0)
         ]
         analysis = None
         if adapters.analyser is not None:
@@ -190,17 +200,8 @@ def build(
         templates = SqlTemplateStore(template_key(secret), store)
         policy = window_policy(settings)
         engine, delivery, toasts, report_delivery = _alerts(
-            settings, app, store, policy, _wake_runners(runner, store), clock
+            settings, app, store, policy, _wake_runners(runner, store), clock, committer.busy
         )
-    committer = GroupCommitter(
-        app,
-        window_s=settings.commit_window_ms / 1000,
-        max_batch=settings.commit_max_batch,
-        max_queued=settings.commit_max_queued,
-        timeout_s=settings.write_timeout_s,
-        on_commit=_wake_runners(runner, store),
-        on_stall=store.cancel_stuck_write,
-    )
     metrics = MetricsService(metrics_app, store, metrics_runner)
     faces = FaceService(app, store, templates, adapters.faces, files.read)
     checkins = CheckInService(app, store, committer, policy, faces, qr_key(secret))
@@ -281,6 +282,7 @@ def _alerts(
     policy: WindowPolicy,
     wake: Callable[[], None],
     clock: Clock,
+    busy: Callable[[], bool],
 ) -> tuple[AlertEngine, AlertDelivery, AlertToasts, ReportDelivery]:
     """The alert engine, the alert delivery and toasts, and the scheduled reports' delivery
     through the same channels."""
@@ -300,6 +302,7 @@ def _alerts(
         thresholds=thresholds,
         on_commit=wake,
         clock=clock,
+        busy=busy,
     )
     delivery = AlertDelivery(
         app,

@@ -23,21 +23,24 @@ from uuid import UUID
 
 import structlog
 
-from app.alerts.facts import Recipients, Thresholding, session_facts, sessions_in_device_room
+from app.alerts.facts import Recipients, Thresholding, sessions_facts, sessions_in_device_room
 from app.alerts.follower import Follower
 from app.domain.alerts import (
     AlertRule,
     Condition,
+    SessionFacts,
     Thresholds,
     session_conditions,
     session_deadlines,
     session_running,
 )
-from app.stores.base import ReadStore, iso
+from app.stores.base import ReadStore, in_list, iso
 
 log = structlog.get_logger(__name__)
 
 SESSION_EVENT_PREFIX = "TrainingSession."
+#: values per `IN (…)` list
+CHUNK = 500
 
 
 @dataclass
@@ -55,6 +58,12 @@ class _Round:
 
 class AlertEngine(Follower):
     name = "alert_engine"
+    #: it reads who and where from the read models, never from an event's sealed fields
+    reads_personal = False
+    #: a burst of check-ins is answered first; the round after it reads them all at once
+    defer_s = 1.0
+    #: a burst's events in one round: each session it touched is evaluated once
+    batch_size = 5000
     depends_on = ("directory", "live_attendance", "plans", "alert_inputs", "alerts")
     tables = (
         # one row per rule and subject: its latest occurrence and whether that one is open
@@ -98,12 +107,12 @@ class AlertEngine(Follower):
         work.sessions.update(r["session_id"] for r in due)
         for device in work.devices:
             work.sessions.update(sessions_in_device_room(self.store, device, iso(now)))
-        for sid in sorted(work.sessions):
-            self._session(sid, now, work)
+        sessions = self._sessions_of(work.sessions)
+        for chunk in range(0, len(sessions), CHUNK):
+            self._sessions(sessions[chunk : chunk + CHUNK], now, work)
         for escalation in work.escalations:
             self._escalated(escalation, now, work)
-        for employee_no, sid in sorted(work.trained):
-            self._trained(employee_no, sid, now, work)
+        self._trained(work.trained, now, work)
         with self.store.transaction() as tx:
             if not self.move(tx, start, end):
                 return None  # another engine moved on meanwhile: read again
@@ -158,23 +167,47 @@ class AlertEngine(Follower):
 
     # -- sessions --------------------------------------------------------------------------
 
-    def _session(self, sid: str, now: datetime, work: _Round) -> None:
-        if sid.startswith("anomaly:"):  # an anomaly resolved: its session
+    def _sessions_of(self, subjects: set[str]) -> list[str]:
+        """The sessions to evaluate: the ids as they are, an anomaly resolved as its
+        session's."""
+        sids = {s for s in subjects if not s.startswith("anomaly:")}
+        for subject in subjects - sids:
             row = self.store.fetch_one(
                 "SELECT session_id FROM watched_anomalies WHERE anomaly_id = :id",
-                {"id": sid.removeprefix("anomaly:")},
+                {"id": subject.removeprefix("anomaly:")},
             )
-            if row is None:
-                return
-            sid = row["session_id"]
-        found = session_facts(self.store, sid)
-        if found is None:
+            if row is not None:
+                sids.add(row["session_id"])
+        return sorted(sids)
+
+    def _sessions(self, sids: list[str], now: datetime, work: _Round) -> None:
+        """Evaluate these sessions' rules; what they read is fetched for all of them at
+        once (a burst of check-ins touches every running session in each round)."""
+        found = sessions_facts(self.store, sids)
+        if not found:
             return
-        facts, row = found
+        depts = sorted({d.dept for facts, _ in found.values() for d in facts.departments})
+        plants = sorted({row["plant"] for _, row in found.values()})
+        units = self.thresholding.for_units(plants + depts)
+        names = self._org_names(depts)
+        marks = self._open_marks([f"session:{sid}" for sid in found])
+        for sid, (facts, row) in sorted(found.items()):
+            group = f"session:{sid}"
+            self._session(facts, row, units, names, marks.get(group, {}), now, work)
+
+    def _session(
+        self,
+        facts: SessionFacts,
+        row: dict[str, Any],
+        units: dict[str, Thresholds],
+        names: dict[str, str],
+        open_now: dict[str, Any],
+        now: datetime,
+        work: _Round,
+    ) -> None:
+        sid = facts.session_id
         plant = row["plant"]
-        units = self.thresholding.for_units([plant, *(d.dept for d in facts.departments)])
         plant_thresholds = units.get(plant, self.thresholding.default)
-        names = self._org_names([d.dept for d in facts.departments])
         about = {"session": row["title"], "room": row["room"]}
         conditions = [
             replace(c, facts={**c.facts, **about, "org_name": names[c.subject["org_code"]]})
@@ -193,7 +226,7 @@ class AlertEngine(Follower):
             return list(dict.fromkeys([*hr, *self.recipients.of_employee(row["trainer"])]))
 
         reason = "condition_cleared" if session_running(facts, now) else "session_over"
-        self._reconcile(f"session:{sid}", conditions, plant, told, reason, now, work)
+        self._reconcile(f"session:{sid}", conditions, plant, told, reason, now, work, open_now)
 
     def _org_names(self, codes: list[str]) -> dict[str, str]:
         """Each code's display name (the code itself for a unit not in the directory)."""
@@ -247,23 +280,41 @@ class AlertEngine(Follower):
         group = f"training:{employee_no}:{course}:{level}"
         self._reconcile(group, [condition], person["plant"], told, "trained", now, work)
 
-    def _trained(self, employee_no: str, sid: str, now: datetime, work: _Round) -> None:
-        row = self.store.fetch_one("SELECT course FROM sessions WHERE id = :id", {"id": sid})
-        if row is None:
-            return
-        for level in ("dept_head", "plant_manager"):
-            group = f"training:{employee_no}:{row['course']}:{level}"
-            if self._open_marks(group):
-                self._reconcile(group, [], None, lambda _: [], "trained", now, work)
+    def _trained(self, trained: set[tuple[str, str]], now: datetime, work: _Round) -> None:
+        """Check-ins resolve their people's overdue alerts for the sessions' courses: one
+        query for the courses and one for the open marks of a round, however many
+        check-ins it read."""
+        sids = sorted({sid for _, sid in trained})
+        courses: dict[str, str] = {}
+        for chunk in range(0, len(sids), CHUNK):
+            names, params = in_list("s", sids[chunk : chunk + CHUNK])
+            sql = f"SELECT id, course FROM sessions WHERE id IN ({names})"
+            courses.update((r["id"], r["course"]) for r in self.store.fetch(sql, params))
+        groups = sorted(
+            {
+                f"training:{employee_no}:{courses[sid]}:{level}"
+                for employee_no, sid in trained
+                if sid in courses
+                for level in ("dept_head", "plant_manager")
+            }
+        )
+        for group, open_now in sorted(self._open_marks(groups).items()):
+            self._reconcile(group, [], None, lambda _: [], "trained", now, work, open_now)
 
     # -- raising and resolving -------------------------------------------------------------
 
-    def _open_marks(self, group: str) -> dict[str, Any]:
-        rows = self.store.fetch(
-            "SELECT key, rule, occurrence, alert_id FROM alert_marks WHERE grp = :g AND open = 1",
-            {"g": group},
-        )
-        return {r["key"]: r for r in rows}
+    def _open_marks(self, groups: list[str]) -> dict[str, dict[str, Any]]:
+        """The open marks of each of `groups` (a group with none is left out), by key."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in range(0, len(groups), CHUNK):
+            names, params = in_list("g", groups[chunk : chunk + CHUNK])
+            for r in self.store.fetch(
+                "SELECT grp, key, rule, occurrence, alert_id FROM alert_marks "
+                f"WHERE open = 1 AND grp IN ({names})",
+                params,
+            ):
+                found.setdefault(r["grp"], {})[r["key"]] = r
+        return found
 
     def _reconcile(
         self,
@@ -274,9 +325,12 @@ class AlertEngine(Follower):
         reason: str,
         now: datetime,
         work: _Round,
+        open_now: dict[str, Any] | None = None,
     ) -> None:
-        """Raise what holds and is not open; resolve what is open and holds no more."""
-        open_now = self._open_marks(group)
+        """Raise what holds and is not open; resolve what is open and holds no more
+        (`open_now`: the group's open marks, when the caller read them already)."""
+        if open_now is None:
+            open_now = self._open_marks([group]).get(group, {})
         wanted = {c.key: c for c in conditions}
         for key, condition in wanted.items():
             if key in open_now:

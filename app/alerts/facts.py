@@ -4,56 +4,72 @@ org unit or a plant, and the thresholds that apply. Written once for both stores
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from app.domain.alerts import DeptCount, SessionFacts, Thresholds
-from app.stores.base import ReadStore, Statement, from_iso
+from app.stores.base import ReadStore, Statement, from_iso, in_list
 
 #: device kinds that should be heard from during a session (badge readers are quiet until used)
 WATCHED_DEVICES = ("tablet", "camera")
 
 
-def session_facts(store: ReadStore, session_id: str) -> tuple[SessionFacts, dict[str, Any]] | None:
-    """The session's facts for the rules, and its row (plant, room, trainer …)."""
+def sessions_facts(
+    store: ReadStore, session_ids: Sequence[str]
+) -> dict[str, tuple[SessionFacts, dict[str, Any]]]:
+    """Each session's facts for the rules and its row (plant, room, trainer …), in one
+    round trip for all of them (sessions not in the store are left out)."""
+    ids, params = in_list("s", session_ids)
     session, depts, missing, devices, anomalies = store.fetch_many(
         [
-            Statement("SELECT * FROM sessions WHERE id = :id", {"id": session_id}),
+            Statement(f"SELECT * FROM sessions WHERE id IN ({ids})", params),
             Statement(
-                "SELECT dept, expected, checked_in FROM dept_live WHERE session_id = :id "
-                "AND dept <> '-' ORDER BY dept",
-                {"id": session_id},
+                "SELECT session_id, dept, expected, checked_in FROM dept_live "
+                f"WHERE session_id IN ({ids}) AND dept <> '-' ORDER BY session_id, dept",
+                params,
             ),
             Statement(
-                "SELECT dept, name, employee_no FROM attendance WHERE session_id = :id "
-                "AND on_roster = 1 "
-                "AND status = 'expected' AND dept IS NOT NULL ORDER BY employee_no",
-                {"id": session_id},
+                "SELECT session_id, dept, name, employee_no FROM attendance "
+                f"WHERE session_id IN ({ids}) AND on_roster = 1 "
+                "AND status = 'expected' AND dept IS NOT NULL ORDER BY session_id, employee_no",
+                params,
             ),
             Statement(
-                "SELECT d.name, a.last_seen_at FROM sessions s JOIN devices d "
+                "SELECT s.id AS session_id, d.name, a.last_seen_at FROM sessions s JOIN devices d "
                 "ON d.plant = s.plant AND d.room = s.room LEFT JOIN device_activity a "
-                "ON a.device_id = d.id WHERE s.id = :id AND d.revoked = 0 "
-                "AND d.kind IN ('tablet', 'camera') ORDER BY d.name",
-                {"id": session_id},
+                f"ON a.device_id = d.id WHERE s.id IN ({ids}) AND d.revoked = 0 "
+                "AND d.kind IN ('tablet', 'camera') ORDER BY s.id, d.name",
+                params,
             ),
             Statement(
-                "SELECT kind, COUNT(*) AS n FROM watched_anomalies WHERE session_id = :id "
-                "AND open = 1 GROUP BY kind",
-                {"id": session_id},
+                "SELECT session_id, kind, COUNT(*) AS n FROM watched_anomalies "
+                f"WHERE session_id IN ({ids}) AND open = 1 GROUP BY session_id, kind",
+                params,
             ),
         ]
     )
-    if not session:
-        return None
-    row = session[0]
+    by_session: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for label, rows in (
+        ("depts", depts),
+        ("missing", missing),
+        ("devices", devices),
+        ("anomalies", anomalies),
+    ):
+        for r in rows:
+            by_session[r["session_id"]][label].append(r)
+    return {row["id"]: (_facts(row, by_session[row["id"]]), row) for row in session}
+
+
+def _facts(row: dict[str, Any], of: dict[str, list[dict[str, Any]]]) -> SessionFacts:
+    """One session's facts from its row and its rows of the other tables."""
     names: dict[str, list[str]] = defaultdict(list)
     numbers: dict[str, list[str]] = defaultdict(list)
-    for m in missing:
+    for m in of["missing"]:
         names[m["dept"]].append(m["name"])
         numbers[m["dept"]].append(m["employee_no"])
-    counts = {a["kind"]: int(a["n"]) for a in anomalies}
-    facts = SessionFacts(
-        session_id=session_id,
+    counts = {a["kind"]: int(a["n"]) for a in of["anomalies"]}
+    return SessionFacts(
+        session_id=row["id"],
         starts_at=from_iso(row["starts_at"]),
         ends_at=from_iso(row["ends_at"]),
         closed=row["status"] in ("closed", "cancelled"),
@@ -67,15 +83,15 @@ def session_facts(store: ReadStore, session_id: str) -> tuple[SessionFacts, dict
                 tuple(names[d["dept"]]),
                 tuple(numbers[d["dept"]]),
             )
-            for d in depts
+            for d in of["depts"]
         ],
         devices={
-            d["name"]: from_iso(d["last_seen_at"]) if d["last_seen_at"] else None for d in devices
+            d["name"]: from_iso(d["last_seen_at"]) if d["last_seen_at"] else None
+            for d in of["devices"]
         },
         open_anomalies=sum(counts.values()),
         headcount_shortfalls=counts.get("headcount_shortfall", 0),
     )
-    return facts, row
 
 
 def sessions_in_device_room(store: ReadStore, device_id: str, now_iso: str) -> list[str]:

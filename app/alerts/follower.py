@@ -57,6 +57,9 @@ class Follower(CheckpointedLoop, ABC):
     reads_events: bool = True
     #: events read per round (unless the constructor is given another number)
     batch_size: int = 500
+    #: False: it never looks at a person's name or identifiers, so events are read with
+    #: those fields still sealed (`AuditedMapper.to_sealed_event`)
+    reads_personal: bool = True
 
     def __init__(
         self,
@@ -66,8 +69,10 @@ class Follower(CheckpointedLoop, ABC):
         clock: Clock = system_clock,
         poll_s: float = 1.0,
         batch_size: int | None = None,
+        busy: Callable[[], bool] | None = None,
     ) -> None:
         self.clock = clock
+        self.busy = busy
         batch = batch_size or self.batch_size
         self._follow(app, store, poll_s=poll_s, batch_size=batch, tables=self.tables)
 
@@ -86,7 +91,10 @@ class Follower(CheckpointedLoop, ABC):
             return start, limit, []
         notifications, end = self._notifications(start, limit, self.topics)
         mapper: Any = self.app.mapper
-        return start, end, [(n.id, mapper.to_domain_event(n)) for n in notifications]
+        decode = mapper.to_domain_event
+        if not self.reads_personal:
+            decode = getattr(mapper, "to_sealed_event", decode)
+        return start, end, [(n.id, decode(n)) for n in notifications]
 
     def move(self, tx: Tx, start: int, end: int) -> bool:
         """Move the checkpoint from `start` to `end` in `tx`; False if another process did."""
@@ -110,6 +118,7 @@ class Follower(CheckpointedLoop, ABC):
     def _loop(self) -> None:
         while not self._stop.is_set():
             due: datetime | None = None
+            self._defer()
             try:
                 due = self.run_once()
                 if self.position() < self._reachable():
@@ -139,6 +148,6 @@ class CommittingFollower(Follower, ABC):
         day_of: Callable[[datetime], date] = utc_day,
         poll_s: float = 1.0,
     ) -> None:
-        super().__init__(app, store, clock=clock, poll_s=poll_s)
+        super().__init__(app, store, clock=clock, poll_s=poll_s, busy=committer.busy)
         self.committer = committer
         self.day_of = day_of

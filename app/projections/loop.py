@@ -4,6 +4,7 @@ way for the projection runner, the subscribers and the alert followers."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import structlog
@@ -20,6 +21,11 @@ class LoopThread:
 
     #: seconds between rounds when nothing wakes the thread
     poll_s: float
+    #: whether the event store's writer has a queue now (`GroupCommitter.busy`); None:
+    #: rounds never wait for it
+    busy: Callable[[], bool] | None = None
+    #: the longest a round waits while `busy()` (0: it never waits)
+    defer_s: float = 0.0
 
     def _setup_loop(self, thread_name: str) -> None:
         self.thread_name = thread_name
@@ -62,12 +68,26 @@ class LoopThread:
     def _loop(self) -> None:
         raise NotImplementedError
 
+    def _defer(self) -> None:
+        """Let a burst of writes go first: wait while the writer is busy, at most `defer_s`.
+        The replies wait on the writer, this round does not; the round after the burst
+        reads everything the burst wrote at once (decision 0136)."""
+        if self.busy is None or self.defer_s <= 0:
+            return
+        deadline = time.monotonic() + self.defer_s
+        while self.busy() and not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._stop.wait(min(0.05, left))
+
     def _poll(self, run_once: Callable[[], object], failed: str, **context: str) -> None:
         """A `_loop`: wait for a wake-up or `poll_s`, run a round. A failed round (a store
         hiccup) is logged as `failed` with `context` and retried after `poll_s`."""
         while not self._stop.is_set():
             self._wake.wait(self.poll_s)
             self._wake.clear()
+            self._defer()
             try:
                 run_once()
             except Exception:  # keep following; the log says why

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
@@ -59,8 +59,12 @@ class SubscriberRunner(CheckpointedLoop):
         poll_s: float = 0.2,
         batch_size: int = 200,
         max_pending: int = 64,
+        busy: Callable[[], bool] | None = None,
+        defer_s: float = 0.0,
     ) -> None:
         self.subscriber = subscriber
+        self.busy = busy
+        self.defer_s = defer_s
         self.name = subscriber.name
         self.depends_on = subscriber.depends_on
         self.max_pending = max_pending

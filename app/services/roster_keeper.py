@@ -55,6 +55,10 @@ class RosterKeeper(CommittingFollower):
     depends_on = ("directory", "plans", "live_attendance")
     topics = PEOPLE_EVENTS + SAVED_EVENTS
     batch_size = 2000
+    #: it follows people by number and id; their names and badges stay sealed
+    reads_personal = False
+    #: rosters of sessions not yet started can wait for a burst of check-ins to be answered
+    defer_s = 5.0
 
     def run_once(self) -> datetime | None:
         start, end, events = self.read()

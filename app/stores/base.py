@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +26,12 @@ class Statement:
 
     sql: str
     params: Mapping[str, Any]
+
+
+def in_list(prefix: str, values: Collection[str]) -> tuple[str, dict[str, str]]:
+    """`:p0, :p1, …` for an `IN (…)` and its parameters, the values in sorted order."""
+    params = {f"{prefix}{i}": v for i, v in enumerate(sorted(values))}
+    return ", ".join(f":{k}" for k in params), params
 
 
 def iso(value: datetime) -> str:

@@ -87,8 +87,10 @@ class GroupCommitter:
         min_events_per_s: float = 2_000.0,
         on_commit: Callable[[], None] | None = None,
         on_stall: Callable[[], None] | None = None,
+        busy_above: int = 32,
     ) -> None:
         self.app = app
+        self.busy_above = busy_above
         self.window_s = window_s
         self.max_batch = max_batch
         self.max_parts = max_parts
@@ -133,6 +135,12 @@ class GroupCommitter:
         finally:
             with self._lock:
                 self._admitted -= parts
+
+    def busy(self) -> bool:
+        """Whether more than `busy_above` writes are in hand (callers admitted and not yet
+        answered, parts queued): a burst is being answered, and the followers that may
+        wait let it go first (decision 0136)."""
+        return max(self._admitted, self._queued) > self.busy_above
 
     def submit(self, *aggregates: Any) -> Future[None]:
         """Queue the pending events of `aggregates` (all or nothing); resolves after commit."""

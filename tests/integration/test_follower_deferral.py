@@ -1,0 +1,81 @@
+"""While a burst of writes is in hand, the followers that may wait (the alert engine, the
+anomaly rules, the roster keeper) do not start a round: the check-ins are answered first.
+They wait a bounded time, and read everything once the writer has caught up
+(decision 0136)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from app.bootstrap import Muster
+from app.projections.loop import LoopThread
+from tests.conftest import Plant
+from tests.support.checkins import badge, check_in
+
+FOLLOWERS: dict[str, Callable[[Muster], LoopThread]] = {
+    "alert engine": lambda m: m.alert_engine,
+    "anomaly rules": lambda m: m.subscribers[0],
+    "roster keeper": lambda m: m.rosters,
+}
+
+
+def position(follower: LoopThread) -> int:
+    return int(follower.position())  # type: ignore[attr-defined]
+
+
+def reached(follower: LoopThread, target: int, within_s: float) -> float | None:
+    """Seconds until the follower's checkpoint reached `target` (None: not within_s)."""
+    started = time.monotonic()
+    while time.monotonic() - started < within_s:
+        if position(follower) >= target:
+            return time.monotonic() - started
+        time.sleep(0.02)
+    return None
+
+
+def follow_to_the_head(muster: Muster, follower: LoopThread) -> None:
+    """Project what the plant's set-up wrote and let the follower read it, running."""
+    muster.runner.run_once()
+    follower.start()
+    assert reached(follower, muster.runner.head(), within_s=10) is not None
+
+
+@pytest.mark.parametrize("name", FOLLOWERS)
+def test_a_follower_waits_while_check_ins_are_being_written_and_catches_up_after(
+    muster: Muster, plant: Plant, name: str
+) -> None:
+    follower = FOLLOWERS[name](muster)
+    follow_to_the_head(muster, follower)
+    before = position(follower)
+    with muster.committer.admitted(100):  # a burst's callers, not yet answered
+        assert muster.committer.busy()
+        time.sleep(0.2)  # a round begun before the burst ends
+        answers = check_in(muster, plant.p1_token, [badge(plant, "E01"), badge(plant, "E02")])
+        assert [a.status_code for a in answers] == [201, 201]
+        muster.runner.run_once()
+        head = muster.runner.head()
+        follower.wake()
+        time.sleep(0.3)
+        assert position(follower) == before  # the burst goes first
+    assert not muster.committer.busy()
+    assert reached(follower, head, within_s=10) is not None
+
+
+def test_the_alert_engine_waits_at_most_its_deferral_under_a_writer_that_stays_busy(
+    muster: Muster, plant: Plant
+) -> None:
+    engine = muster.alert_engine
+    follow_to_the_head(muster, engine)
+    with muster.committer.admitted(100):
+        busy_since = time.monotonic()
+        time.sleep(0.2)  # a round begun before the burst ends
+        answers = check_in(muster, plant.p1_token, [badge(plant, "E03")])
+        assert [a.status_code for a in answers] == [201]
+        muster.runner.run_once()
+        engine.wake()
+        assert reached(engine, muster.runner.head(), within_s=engine.defer_s + 5) is not None
+        took = time.monotonic() - busy_since  # still busy, read all the same
+    assert took >= engine.defer_s  # not before it had waited its time
