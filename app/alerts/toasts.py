@@ -33,6 +33,9 @@ Send = Callable[[list[tuple[str, bytes, str]]], bool]
 
 #: the longest wait between attempts while the bus refuses the toasts (seconds)
 RETRY_MAX_S = 2.0
+#: notices kept in `alert_notices`: a reconnecting page is replayed at most the newest this
+#: many (`notes_after`), so an older row would never be read again
+KEPT_NOTICES = 1000
 
 
 class AlertToasts(Follower):
@@ -45,11 +48,20 @@ class AlertToasts(Follower):
     topics = tuple(getattr(Alert, name) for name in NOTICES)
 
     def __init__(
-        self, app: Any, store: ReadStore, *, describe: Describe, lang: str, **kwargs: Any
+        self,
+        app: Any,
+        store: ReadStore,
+        *,
+        describe: Describe,
+        lang: str,
+        kept: int = KEPT_NOTICES,
+        **kwargs: Any,
     ) -> None:
         super().__init__(app, store, **kwargs)
         self.describe = describe
         self.lang = lang
+        #: rows `alert_notices` keeps: the newest this many
+        self.kept = kept
         self.subject = "muster.live.alert"
         #: set where an event loop publishes (`Muster.start_alerts`); until then nothing moves
         self.send: Send | None = None
@@ -79,6 +91,12 @@ class AlertToasts(Follower):
                         "INSERT INTO alert_notices (position, alert_id, notice) "
                         "VALUES (:p, :a, :n) ON CONFLICT (position) DO NOTHING",
                         {"p": position, "a": alert_id, "n": notice},
+                    )
+                if notes:  # the table keeps what a replay can still read, no more
+                    tx.execute(
+                        "DELETE FROM alert_notices WHERE position < (SELECT position FROM "
+                        "alert_notices ORDER BY position DESC LIMIT 1 OFFSET :keep)",
+                        {"keep": self.kept - 1},
                     )
         return None
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, TypeVar
+
+from eventsourcing.utils import get_topic
 
 from app.stores.base import Statement
 
@@ -104,6 +106,9 @@ class Projection:
     owned_tables: tuple[str, ...] = ()
     #: projections whose tables this one reads while projecting: it never runs ahead of them
     depends_on: tuple[str, ...] = ()
+    #: live pages (wallboards, session pages) are rendered from its rows: the runner brings
+    #: it (and what it depends on) up to date first, in rounds of their own
+    live: bool = False
     handlers: dict[type, str]
 
     def __init_subclass__(cls) -> None:
@@ -112,6 +117,14 @@ class Projection:
         for attr, value in vars(cls).items():
             for event_class in getattr(value, "_handles", ()):
                 cls.handlers[event_class] = attr
+
+    @cached_property
+    def topics(self) -> frozenset[str] | None:
+        """The stored topics of the events it handles; None when it looks at every event
+        (it overrides `apply`). The runner passes other events over without decoding them."""
+        if type(self).apply is not Projection.apply:
+            return None
+        return frozenset(get_topic(cls) for cls in self.handlers)
 
     def decoded(self, notification: Any) -> Any | None:
         """The notification's event in a lighter form this projection handles itself, or

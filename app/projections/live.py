@@ -77,6 +77,7 @@ class LiveAttendance(Projection):
     owned_tables = ("sessions", "attendance", "dept_live", "rejections")
     # Roster lines take names and departments from the directory's employees table.
     depends_on = ("directory",)
+    live = True
     tables = (
         "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, code TEXT NOT NULL, "
         "course TEXT NOT NULL, title TEXT NOT NULL, plant TEXT NOT NULL, room TEXT NOT NULL, "

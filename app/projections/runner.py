@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from eventsourcing.application import Application
 
 from app.projections.base import Batch, Projection, ddl
@@ -29,6 +30,8 @@ from app.projections.tracking import (
     track,
 )
 from app.stores.base import ReadStore, iso
+
+log = structlog.get_logger(__name__)
 
 #: the name a `CREATE TABLE/INDEX IF NOT EXISTS` statement creates
 CREATED = re.compile(r"CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.I)
@@ -80,6 +83,11 @@ class ProjectionRunner(LoopThread):
         self._setup_loop("projections")
         self._caught_up = threading.Condition()
         self._listener: threading.Thread | None = None
+        #: live pages' projections and what they depend on: a thread of their own keeps
+        #: them current while the others work through a long round (empty: no such thread)
+        self.live = _live_first(self.projections)
+        self._live_wake = threading.Event()
+        self._live_thread: threading.Thread | None = None
         self.create_tables()
 
     # -- schema and checkpoints ------------------------------------------------------------
@@ -148,9 +156,15 @@ class ProjectionRunner(LoopThread):
                 read[start] = self.app.recorder.select_notifications(start=start + 1, limit=limit)
             batch = Batch()
             end = start
+            handled = projection.topics
             for notification in read[start]:
                 if stop is not None and notification.id > stop:
                     break
+                if handled is not None and notification.topic not in handled:
+                    end = notification.id  # nothing of its own: passed over, not decoded
+                    applied += 1
+                    topics.add(notification.topic)
+                    continue
                 event = projection.decoded(notification) or decoded.get(notification.id)
                 if event is None:
                     event = decoded[notification.id] = mapper.to_domain_event(notification)
@@ -225,6 +239,10 @@ class ProjectionRunner(LoopThread):
 
     # -- live thread -----------------------------------------------------------------------
 
+    def wake(self) -> None:
+        super().wake()
+        self._live_wake.set()
+
     def _started(self) -> None:
         # commits in other processes (scale-out web processes) wake this runner too
         self._listener = threading.Thread(
@@ -234,14 +252,36 @@ class ProjectionRunner(LoopThread):
             daemon=True,
         )
         self._listener.start()
+        if self.live:
+            self._live_thread = threading.Thread(
+                target=self._follow_live, name="projections-live", daemon=True
+            )
+            self._live_thread.start()
 
     def _stopped(self) -> None:
-        if self._listener is not None:
-            self._listener.join(timeout=10)
-            self._listener = None
+        self._live_wake.set()
+        for thread in (self._listener, self._live_thread):
+            if thread is not None:
+                thread.join(timeout=10)
+        self._listener = self._live_thread = None
 
     def _loop(self) -> None:
-        self._poll(self.run_once, "projection run failed")
+        others = [p for p in self.projections if p not in self.live]
+        self._poll(
+            lambda: self._rounds(others, self.batch_size, notify=True), "projection run failed"
+        )
+
+    def _follow_live(self) -> None:
+        """The live projections' own thread: a check-in reaches the wallboards after a round
+        of these few, not behind the others' rounds (docs/decisions/0135)."""
+        while not self._stop.is_set():
+            self._live_wake.wait(self.poll_s)
+            self._live_wake.clear()
+            try:
+                self._rounds(self.live, self.batch_size, notify=True)
+            except Exception:  # keep following; the log says why
+                log.exception("live projection run failed")
+                self._stop.wait(self.poll_s)
 
     # -- rebuild ---------------------------------------------------------------------------
 
@@ -260,3 +300,15 @@ class ProjectionRunner(LoopThread):
                     {"name": projection.name},
                 )
         return self._rounds(chosen, 5000, notify=False, progress=progress)
+
+
+def _live_first(projections: Sequence[Projection]) -> list[Projection]:
+    """The projections marked `live` and those they depend on, in the runner's order; empty
+    when none is marked or all of them are (then one thread does it all)."""
+    names: set[str] = set()
+    for projection in reversed(projections):  # dependencies come before their dependants
+        if projection.live or projection.name in names:
+            names.add(projection.name)
+            names.update(projection.depends_on)
+    chosen = [p for p in projections if p.name in names]
+    return chosen if len(chosen) < len(projections) else []

@@ -20,14 +20,14 @@ from typing import Any
 import structlog
 from litestar import WebSocket
 
-from app.alerts.toasts import notes_after
+from app.alerts.toasts import KEPT_NOTICES, notes_after
 from app.bootstrap import Muster
 from app.projections import queries
 from app.projections.visibility import Viewer
 from app.streams.bus import Message, Subscription
 from app.web.alert_text import describe
 from app.web.live_anomalies import AnomalyFeed
-from app.web.live_views import alert_text, board_unit, render_scope
+from app.web.live_views import alert_text, board_unit, boards_of, render_scope
 
 log = structlog.get_logger(__name__)
 
@@ -37,9 +37,9 @@ log = structlog.get_logger(__name__)
 QUEUE = 16
 #: a send that takes longer than this drops the client
 SEND_TIMEOUT_S = 5.0
-#: alert notices a reconnecting client (`?since=`) is replayed at most; also how many this
-#: process keeps in memory, to push each once
-RECENT_ALERTS = 1000
+#: alert notices a reconnecting client (`?since=`) is replayed at most (the store keeps as
+#: many); also how many this process keeps in memory, to push each once
+RECENT_ALERTS = KEPT_NOTICES
 #: toasts a page that reconnects is shown of those it missed (the newest)
 REPLAY_TOASTS = 5
 
@@ -61,8 +61,11 @@ class Client:
     plant: str | None = None
     login: str = ""
     #: the last version the client saw before it reconnected (`?since=`): alerts after it
-    #: are sent again
+    #: are sent again; then the newest alert notice it was sent (a notice at or below it is
+    #: a repeat: a resend after JetStream's duplicate window, or one it was replayed)
     since: int | None = None
+    #: alert notices wait until the replay of what it missed is sent (`LiveHub._replay`)
+    replaying: bool = False
     #: a photo page's session, the one it compares the photo with
     session: str | None = None
     sent_version: int = -1
@@ -167,7 +170,9 @@ class LiveHub:
     def push_alert(self, note: dict[str, Any]) -> None:
         """An alert notice: a toast on every inbox socket of its recipients; the JSON message
         to JSON clients it is addressed to or whose plant or session it is about. A notice
-        seen before (delivered again after an outage) is not sent twice."""
+        seen before (delivered again after an outage) is not sent twice: not by this process
+        (its recent versions), and not to a client that was sent or replayed a version as new
+        (a resend after JetStream's duplicate window reaching a process started since)."""
         version = int(note.get("version", 0))
         if version in self._recent:
             return
@@ -181,9 +186,12 @@ class LiveHub:
         toasts: dict[str, str] = {}
         for clients in list(self.clients.values()):
             for client in list(clients):
+                if client.replaying or (client.since is not None and version <= client.since):
+                    continue  # in its replay, or a repeat of what it was shown
                 text = alert_text(client, note, toasts)
                 if text is not None:
                     self._offer(client, text)
+                    client.since = version
                     self.pushes += 1
 
     async def _replay(self, client: Client) -> None:
@@ -191,20 +199,24 @@ class LiveHub:
         kept in the store by the toasts' follower (durable: any web process, restarted or
         not, replays them), and those this process has just received and the store may not
         hold yet."""
-        if client.since is None:
+        since = client.since
+        if since is None:
             return
-        notes = {
-            int(note["version"]): note
-            for note in await notes_after(
-                self.muster.store, client.since, RECENT_ALERTS, describe, client.lang
+        client.replaying = True  # notices arriving meanwhile are in `_recent`: sent below
+        try:
+            stored = await notes_after(
+                self.muster.store, since, RECENT_ALERTS, describe, client.lang
             )
-        }
-        notes |= {v: note for v, note in self._recent.items() if v > client.since}
+        finally:
+            client.replaying = False
+        notes = {int(note["version"]): note for note in stored}
+        notes |= {v: note for v, note in self._recent.items() if v > since}
         missed = []
-        for _version, note in sorted(notes.items()):
+        for version, note in sorted(notes.items()):
             text = alert_text(client, note, {})  # each notice its own text
             if text is not None:
                 missed.append(text)
+            client.since = max(client.since or since, version)
         if client.fmt != "json":  # a page shows the newest few; the inbox lists them all
             missed = missed[-REPLAY_TOASTS:]
         for text in missed:
@@ -292,6 +304,7 @@ class LiveHub:
                 async with asyncio.timeout(self.refresh_s):
                     await self._changed.wait()
             self._changed.clear()
+            began = loop.time()
             try:
                 if self._refresh_all or loop.time() - refreshed >= self.refresh_s:
                     # Sessions enter and leave the live window with the clock, not with events;
@@ -303,7 +316,9 @@ class LiveHub:
                 await self.flush()
             except Exception:
                 log.exception("live push failed")
-            await asyncio.sleep(self.tick_s)  # changes meanwhile share the next push
+            # Changes meanwhile share the next push, at most one per tick counted from this
+            # one's start: a slow flush is not followed by a full tick of waiting.
+            await asyncio.sleep(max(0.0, began + self.tick_s - loop.time()))
 
     async def flush(self) -> None:
         """Push every scope touched by the sessions changed since the last flush."""
@@ -324,12 +339,12 @@ class LiveHub:
             if scope.startswith("dept:") and any(c.plant in plants.values() for c in clients)
         }
         if self._board_paths:
-            scopes |= await self._boards_of(set(plants.values()))
+            scopes |= await boards_of(self.muster, self._board_paths, set(plants.values()))
         if any(scope.startswith("photo:") for scope in self.clients):
             photos = await queries.photos_of_sessions(self.muster.store, sorted(dirty))
             scopes |= {f"photo:{photo_id}" for photo_id in photos}
-        for scope in scopes & set(self.clients):
-            await self._push_scope(scope)
+        # Each scope's queries go to the store together, not one scope after another.
+        await asyncio.gather(*(self._push_scope(scope) for scope in scopes & set(self.clients)))
         await self._push_anomalies(dirty, scopes, plants)
 
     async def _push_anomalies(
@@ -365,23 +380,6 @@ class LiveHub:
                 if mine and plant in client.visible:
                     self._offer(client, await self.anomalies.message(anomaly, client.visible))
                     self.pushes += 1
-
-    async def _boards_of(self, plants: set[str]) -> set[str]:
-        """The HR board scopes that show sessions of `plants`: their unit holds the plant or
-        lies inside it."""
-        if not plants:
-            return set()
-        params = {f"p{i}": p for i, p in enumerate(sorted(plants))}
-        rows = await self.muster.store.afetch(
-            f"SELECT path FROM org_units WHERE code IN ({', '.join(':' + k for k in params)})",
-            params,
-        )
-        paths = [r["path"] for r in rows]
-        return {
-            scope
-            for scope, unit in self._board_paths.items()
-            if any(p.startswith(unit) or unit.startswith(p) for p in paths)
-        }
 
     async def _push_scope(self, scope: str, only: Client | None = None) -> None:
         targets = [only] if only is not None else list(self.clients.get(scope, ()))

@@ -184,3 +184,21 @@ async def _photo(muster: Muster, photo_id: str, targets: Sequence[Client]) -> Re
             text = render("_photo_body.html", client.lang, oob=True, **context)
         out.append((client, text))
     return None if not out else (-1, out)
+
+
+async def boards_of(muster: Muster, board_paths: dict[str, str], plants: set[str]) -> set[str]:
+    """The HR board scopes (`board_paths`: scope → its unit's org path) that show sessions of
+    `plants`: their unit holds the plant or lies inside it."""
+    if not plants:
+        return set()
+    params = {f"p{i}": p for i, p in enumerate(sorted(plants))}
+    rows = await muster.store.afetch(
+        f"SELECT path FROM org_units WHERE code IN ({', '.join(':' + k for k in params)})",
+        params,
+    )
+    paths = [r["path"] for r in rows]
+    return {
+        scope
+        for scope, unit in board_paths.items()
+        if any(p.startswith(unit) or unit.startswith(p) for p in paths)
+    }

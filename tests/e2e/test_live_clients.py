@@ -196,6 +196,32 @@ def test_a_notice_delivered_twice_shows_once_and_a_resumed_bus_pushes_every_page
     assert board["id"] == "P1" and board["board"]["sessions"]
 
 
+def test_a_notice_resent_after_the_duplicate_window_is_not_shown_again_after_a_reconnect(
+    muster: Muster,
+) -> None:
+    """A worker restarted more than 120 s after it published notice 7 publishes it again;
+    JetStream no longer knows it. The page saw 7 and has since reconnected (`?since=7`) to
+    a web process started in between, which never received the first copy."""
+
+    async def scenario() -> list[int]:
+        hub = LiveHub(muster)
+        screen = Screen()
+        page = Client(screen, "plant:P1", "json", "zh-CN", frozenset(), login="sz1", since=7)  # type: ignore[arg-type]
+        hub.clients["plant:P1"].add(page)  # as `serve` registers it, then replays
+        writer = asyncio.create_task(hub._write(page))
+        try:
+            await hub._replay(page)  # nothing after 7 is kept yet
+            hub.push_alert(note(7))  # the resend
+            hub.push_alert(note(8))
+            hub.push_alert(note(8))  # and a repeat inside this process
+            await asyncio.sleep(0.05)
+        finally:
+            writer.cancel()
+        return [json.loads(t)["version"] for t in screen.sent]
+
+    assert asyncio.run(scenario()) == [8]
+
+
 def test_the_board_socket_is_for_staff_inside_their_subtree(
     server: LiveServer, plant: Plant
 ) -> None:

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 
 from app.bootstrap import Muster, build
-from app.projections.runner import CheckpointMovedError
+from app.domain.attendance import Attendance
+from app.projections import all_projections
+from app.projections.base import Batch, Projection, handles
+from app.projections.runner import CheckpointMovedError, ProjectionRunner
 from app.settings import Settings
 from tests.conftest import Plant
 from tests.support.checkins import badge, check_in
@@ -153,3 +156,51 @@ def test_a_commit_in_another_process_wakes_the_runner_without_polling(
         assert time.monotonic() - started < 5  # far below the minute-long poll
     finally:
         worker.close()
+
+
+class SlowBoard(Projection):
+    """A projection that takes seconds over each check-in (a heavy read model)."""
+
+    name = "slow_board"
+    tables = ("CREATE TABLE IF NOT EXISTS slow_board (checkin_id TEXT PRIMARY KEY)",)
+    owned_tables = ("slow_board",)
+
+    @handles(Attendance.EmployeeCheckedIn)
+    def checked_in(self, e: Any, b: Batch) -> None:
+        time.sleep(3.0)
+        b.insert("slow_board", "checkin_id", checkin_id=str(e.originator_id))
+
+
+def test_a_check_in_reaches_the_live_pages_while_a_slow_projection_works_on_it(
+    muster: Muster, plant: Plant
+) -> None:
+    """The wallboard's projection has a thread of its own: a slow read model elsewhere in the
+    runner does not hold up the check-in's way to the wallboards."""
+    muster.runner.run_once()
+    changed: list[set[str]] = []
+    runner = ProjectionRunner(
+        muster.app,
+        muster.store,
+        [*all_projections(), SlowBoard()],
+        on_change=lambda sessions, _position: changed.append(sessions),
+        poll_s=0.05,
+    )
+    runner.start()
+    try:
+        started = time.monotonic()
+        (reply,) = check_in(muster, plant.p1_token, [badge(plant, "E03", cei="live-1")])
+        assert reply.status_code == 201
+        runner.wake()  # as the commit does for the process's own runner
+        while not any(plant.session_id in sessions for sessions in changed):
+            assert time.monotonic() - started < 2.5, "the wallboards were not told in time"
+            time.sleep(0.02)
+        row = muster.store.fetch_one(
+            "SELECT status FROM attendance WHERE session_id = :s AND employee_no = 'E03'",
+            {"s": plant.session_id},
+        )
+        assert row is not None and row["status"] != "expected"
+        assert muster.store.fetch("SELECT * FROM slow_board") == []  # still at work on it
+        assert runner.wait_until_caught_up(timeout=15)
+        assert len(muster.store.fetch("SELECT * FROM slow_board")) == 1
+    finally:
+        runner.stop()
