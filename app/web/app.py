@@ -93,6 +93,10 @@ def _client_exception_handler(
     if exc.status_code == 400 and str(exc.detail).startswith("JSON is malformed"):
         problem = Problem(400, "invalid-json", "problem.invalid_body", errors=[exc.detail])
         return problem_response(problem, lang_of(request))
+    if exc.status_code == 400 and str(exc.detail).startswith("Invalid multipart"):
+        # a multipart route (an import) sent JSON, a plain form or a broken body
+        problem = Problem(400, "invalid-body", "problem.invalid_body", errors=[exc.detail])
+        return problem_response(problem, lang_of(request))
     return _http_exception_handler(request, exc)
 
 

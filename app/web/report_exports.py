@@ -239,6 +239,6 @@ def to_pdf(data: ReportData) -> bytes:
 
 EXPORTS: dict[str, tuple[str, Callable[[ReportData], bytes]]] = {
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", to_xlsx),
-    "csv": ("text/csv; charset=utf-8", to_csv),
+    "csv": ("text/csv", to_csv),
     "pdf": ("application/pdf", to_pdf),
 }

@@ -28,7 +28,7 @@ def spreadsheet(lines: Sequence[Sequence[object]], name: str, fmt: str | None) -
     else:
         text = io.StringIO()
         csv.writer(text).writerows(lines)
-        body, media, ext = ("\ufeff" + text.getvalue()).encode(), "text/csv; charset=utf-8", "csv"
+        body, media, ext = ("\ufeff" + text.getvalue()).encode(), "text/csv", "csv"
     return Response(
         body,
         media_type=media,

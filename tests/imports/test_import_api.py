@@ -91,6 +91,7 @@ def test_templates_have_every_column_and_load_back(server: LiveServer) -> None:
     for kind in PLANT:
         csv_reply = httpx.get(f"{server.url}/api/v1/imports/{kind}/template")
         assert csv_reply.status_code == 200
+        assert csv_reply.headers["content-type"] == "text/csv; charset=utf-8"
         header = next(csv.reader(io.StringIO(csv_reply.content.decode("utf-8-sig"))))
         xlsx = httpx.get(f"{server.url}/api/v1/imports/{kind}/template?format=xlsx")
         sheet = load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
@@ -117,3 +118,21 @@ def test_a_roster_names_a_position_within_one_org_unit(server: LiveServer) -> No
         body = wrong.json()
         assert body["applied"] is False
         assert [(e["line"], e["column"]) for e in body["errors"]] == [(2, "roster")]
+
+
+def test_a_post_without_a_file_is_answered_with_musters_problem(server: LiveServer) -> None:
+    """No multipart body (JSON, a plain form, a broken one): an invalid-body problem in the
+    caller's words, like the other upload routes, never the framework's English one."""
+    with hr_client(server) as hr:
+        replies = [
+            hr.post("/api/v1/imports/org", json={"file": "org.csv"}),
+            hr.post("/api/v1/imports/org", data={"dry_run": "true"}),
+            hr.post(
+                "/api/v1/imports/org",
+                content=b"--x\r\nbroken",
+                headers={"content-type": "multipart/form-data; boundary=x"},
+            ),
+        ]
+        for reply in replies:
+            body = assert_problem(reply, 400, "invalid-body")
+            assert body["detail"] == "请求内容格式错误"
