@@ -48,6 +48,11 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "This looks like a photo of a photo or a screen. Please face the camera "
         "yourself, or check in with your badge.",
     },
+    "spoof_at_enrolment": {
+        "zh-CN": "这张自拍像是翻拍的照片或屏幕，请本人正对镜头重新拍摄。",
+        "en": "This selfie looks like a photo of a photo or a screen. Please face the camera "
+        "yourself and take it again.",
+    },
     "inconsistent_selfies": {
         "zh-CN": "几张自拍不像同一个人，请重新登记。",
         "en": "The selfies do not look like the same person. Please enrol again.",

@@ -37,6 +37,7 @@ CONTRACT_REASON: Final = {
     "unsure": "face_not_recognised",
     "not_enrolled": "face_not_recognised",
     "spoof_suspected": "selfie_spoof_suspected",
+    "spoof_at_enrolment": "selfie_spoof_suspected",
 }
 
 

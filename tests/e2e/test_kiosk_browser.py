@@ -36,10 +36,10 @@ def write_y4m(path: Path, rgb: np.ndarray, frames: int = 5) -> None:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     camera = tmp_path_factory.mktemp("camera") / "astronaut.y4m"
-    portrait = faces.astronaut()
-    canvas = np.full((720, 960, 3), 90, np.uint8)  # the person in front of a grey wall
-    canvas[104:616, 224:736] = portrait
-    write_y4m(camera, canvas)
+    # the person fills the tablet's view, as someone standing at it does (a portrait pasted
+    # on a flat grey wall is what liveness is for: an enrolment from it is refused)
+    view = cv2.resize(faces.astronaut()[64:448], (960, 720), interpolation=cv2.INTER_CUBIC)
+    write_y4m(camera, np.ascontiguousarray(view))
     with chromium(
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",

@@ -62,3 +62,21 @@ def test_a_plant_that_refuses_spoofs_turns_the_picture_away_and_keeps_the_attemp
     assert found["evidence"]["refused"] == "selfie_spoof_suspected"
     honest = face_check_in(server, plant, selfie(server, plant, faces.astronaut_selfies()[0]))
     assert honest.status_code == 201 and honest.json()["status"] == "accepted", honest.text
+
+
+def test_an_enrolment_from_a_picture_held_up_is_refused_and_nothing_is_stored(
+    server: LiveServer, plant: Plant
+) -> None:
+    held_up = enrol(server, plant.p1_token, "E01", [faces.astronaut_on_phone(0)])
+    assert held_up.status_code == 422, held_up.text
+    assert held_up.headers["content-type"].startswith("application/problem+json")
+    problem = held_up.json()
+    assert problem["type"].endswith("face-refused") and problem["detail"]
+    assert problem["reason"] == "selfie_spoof_suspected"
+    assert "翻拍" in problem["reason_text"]
+    assert server.muster.faces.templates.consent_ref("E01") is None
+    # nobody is recognised from that picture: the badge is still the way in
+    cheat = face_check_in(server, plant, selfie(server, plant, faces.astronaut_selfies()[0]))
+    assert cheat.status_code == 422 and cheat.json()["reason"] == "face_not_recognised"
+    honest = enrol(server, plant.p1_token, "E01", faces.astronaut_selfies())
+    assert honest.status_code == 201 and honest.json()["templates"] == 2, honest.text

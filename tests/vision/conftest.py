@@ -15,6 +15,7 @@ from skimage import data
 
 from vision.decode import encode_jpeg
 from vision.identity.engine import DlibFaceEngine, SelfieRules
+from vision.liveness import LivenessPolicy
 from vision.room.analysis import DlibRoomAnalyzer
 
 from .heads import FIXTURES
@@ -69,9 +70,11 @@ def face_engine() -> DlibFaceEngine:
 
 @pytest.fixture(scope="session")
 def lfw_engine(face_engine: DlibFaceEngine) -> DlibFaceEngine:
-    """The real engine with the sharpness gate off: LFW crops are 25 px, so every blow-up of
-    one is soft. Same models, same thresholds."""
-    return DlibFaceEngine(face_engine.models, SelfieRules(min_sharpness=0.0, min_face=60))
+    """The real engine with the sharpness gate and the liveness flag off: LFW crops are 25 px,
+    so every blow-up of one is soft and looks like a reproduction (as `faces.LFW_FRIENDLY`;
+    liveness is tested in test_liveness.py). Same models, same recognition thresholds."""
+    rules = SelfieRules(min_sharpness=0.0, min_face=60, liveness=LivenessPolicy(spoof_below=0.0))
+    return DlibFaceEngine(face_engine.models, rules)
 
 
 @pytest.fixture(scope="session")

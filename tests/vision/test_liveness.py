@@ -98,3 +98,23 @@ def test_the_policy_is_monotone_and_refuses_only_what_it_would_flag(
     assert policy.refused(worse) or not policy.refused(score)
     assert policy.suspected(score) or not policy.refused(score)
     assert not LivenessPolicy(0.0).suspected(score)
+
+
+@pytest.mark.parametrize(
+    ("selfies", "reason"),
+    [
+        (lambda: faces.astronaut_selfies(), None),
+        (lambda: [faces.astronaut_selfies()[0], faces.astronaut_on_phone(0)], "spoof_at_enrolment"),
+        (lambda: [faces.astronaut_printed(1)], "spoof_at_enrolment"),
+    ],
+    ids=["live", "one-of-two-on-a-phone", "a-print"],
+)
+def test_an_enrolment_with_a_picture_held_up_is_refused_and_stores_nothing(
+    engine: DlibFaceEngine, selfies: object, reason: str | None
+) -> None:
+    """A template from a print would let that print check in from then on: an enrolment
+    refuses a selfie that a check-in would only flag."""
+    assert callable(selfies)
+    enrolment = engine.enrol(selfies())
+    assert enrolment.reason == reason
+    assert (len(enrolment.embeddings) > 0) == (reason is None)

@@ -120,13 +120,19 @@ class SelfieMatcher(ABC):
         """Decode, find the face, check it and embed it."""
 
     def enrol(self, selfies: Sequence[bytes]) -> Enrolment:
-        """Templates from 1–5 selfies. Every selfie must pass and all must look alike."""
+        """Templates from 1–5 selfies. Every selfie must pass, none may look like a photo of
+        a photo (``spoof_at_enrolment``: a template made from a print would let that print
+        check in from then on, and no one reviews an enrolment afterwards, so what a check-in
+        only flags is refused here; the person is there to take it again), and all must
+        look alike."""
         if not 1 <= len(selfies) <= 5:
             return Enrolment("too_many_selfies" if selfies else "no_face", (), ())
         checked = tuple(self.check_selfie(s) for s in selfies)
         refused = next((c for c in checked if not c.accepted), None)
         if refused is not None:
             return Enrolment(refused.reason, (), checked)
+        if any(c.spoof_suspected for c in checked):
+            return Enrolment("spoof_at_enrolment", (), checked)
         vectors = tuple(c.embedding for c in checked if c.embedding is not None)
         for i, v in enumerate(vectors):
             others = vectors[:i] + vectors[i + 1 :]
