@@ -8,6 +8,7 @@ from app.projections.base import Projection
 from app.projections.commands import DeviceCommands
 from app.projections.compliance import TrainingRecords
 from app.projections.course_reminders import CourseReminders
+from app.projections.device_contacts import DeviceContacts
 from app.projections.directory import Directory
 from app.projections.evidence import Evidence, PhotoIndex, PhotoPurges
 from app.projections.live import LiveAttendance
@@ -31,6 +32,7 @@ def all_projections() -> list[Projection]:
         Alerts(),
         WatchedFacts(),
         DeviceCommands(),
+        DeviceContacts(),
         AuditTrail(),
         Anomalies(),
         SavedReports(),

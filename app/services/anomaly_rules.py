@@ -87,6 +87,7 @@ class AnomalyRules(Subscriber):
                 "method": e.method,
                 "server_time": iso(at),
                 "device_time": e.device_time.isoformat() if e.device_time else None,
+                "device_seq": e.device_seq,
                 **dict(getattr(e, "evidence", None) or {}),
             }
             if isinstance(e, CheckInRejection.CheckInRejected):

@@ -21,6 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from app.application import Training
 from app.domain.attendance import Attendance, CheckInRejection, DeviceCommand
 from app.domain.errors import InvalidCheckIn, QrRequired, Refusal, UnknownSession
+from app.domain.queue_stamps import Contact, queued_stamp_disproved
 from app.domain.rules import (
     CheckInFacts,
     Decision,
@@ -33,7 +34,6 @@ from app.domain.rules import (
     device_room_mismatch,
     effective_check_in_time,
     implausible_device_time,
-    online_after_stamp,
 )
 from app.services import devices
 from app.services.checkin_lookup import BatchLookup, look_up
@@ -155,7 +155,7 @@ class CheckInService:
         offline: bool,
     ) -> tuple[DeviceIdentity, list[_Pending]]:
         device, batch = look_up(self.store, self.identities, token, commands)
-        live = self._heard_live(device, batch) if offline else {}
+        live = self._contacts(device, batch, commands, received_at, sent_at) if offline else {}
         prepared = []
         for command, identity in zip(commands, batch.identities, strict=True):
             pending = _Pending(command)
@@ -166,14 +166,37 @@ class CheckInService:
             prepared.append(pending)
         return device, prepared
 
-    def _heard_live(self, device: DeviceIdentity, batch: BatchLookup) -> dict[str, list[datetime]]:
-        """When the server heard the device check people in live in the batch's sessions
-        (an offline batch's one extra read)."""
+    def _contacts(
+        self,
+        device: DeviceIdentity,
+        batch: BatchLookup,
+        commands: Sequence[CheckInCommand],
+        received_at: datetime,
+        sent_at: datetime | None,
+    ) -> dict[str, list[Contact]]:
+        """What the device sent that could disprove the batch's stamps, by session (an
+        offline batch's one extra read). A registered device: everything it sent since the
+        earliest stamp, in any session. A phone: its live check-ins in the batch's sessions
+        (a login's phones each keep their own count)."""
         session_ids = {s["id"] for s in batch.sessions.values() if s is not None}
         if not session_ids:
             return {}
-        statement = devices.live_contacts_query(device.id, session_ids)
-        return devices.live_contacts(self.store.fetch(statement.sql, statement.params))
+        if isinstance(device, PhoneIdentity):
+            statement = devices.live_contacts_query(device.id, session_ids)
+            found = devices.live_contacts(self.store.fetch(statement.sql, statement.params))
+            return {sid: [Contact(t, queued=False) for t in ts] for sid, ts in found.items()}
+        stamps = [
+            effective_check_in_time(received_at, c.device_time, sent_at, offline=True)
+            for c in commands
+            if c.device_time is not None and not implausible_device_time(c.device_time, received_at)
+        ]
+        if not stamps:
+            return {}
+        # a contact within the clock tolerance of every stamp disproves none of them
+        since = min(stamps) + self.policy.clock_skew_tolerance
+        statement = devices.contacts_since_query(device.id, since)
+        contacts = devices.contacts(self.store.fetch(statement.sql, statement.params))
+        return dict.fromkeys(session_ids, contacts)
 
     def _prepare(
         self,
@@ -203,9 +226,19 @@ class CheckInService:
         employee = identity.employee
         at = effective_check_in_time(received_at, device_time, sent_at, offline=offline)
         # a queued item stamped while its device was demonstrably online is judged by arrival
-        heard = live.get(session["id"], [])
-        online = online_after_stamp(at, received_at, heard, self.policy) if offline else None
-        if online is not None:
+        disproof = (
+            queued_stamp_disproved(
+                at,
+                received_at,
+                command.device_seq,
+                live.get(session["id"], []),
+                self.policy,
+                numbered_in_order=not isinstance(device, PhoneIdentity),
+            )
+            if offline
+            else None
+        )
+        if disproof is not None:
             at = received_at
         facts = CheckInFacts(
             at=at,
@@ -217,7 +250,7 @@ class CheckInService:
             on_roster=False,
             method=command.method,
             by_badge=bool(command.badge_uid),
-            skewed_clock=online is not None
+            skewed_clock=disproof is not None
             or device_clock_skewed(
                 received_at,
                 device_time,
@@ -235,8 +268,10 @@ class CheckInService:
             and device_room_mismatch(device.plant, device.room, session["plant"], session["room"]),
         )
         evidence = {**identity.evidence, **self._phone_evidence(command, session, employee)}
-        if online is not None:
-            evidence["device_online_at"] = online.isoformat()
+        if disproof is not None:
+            evidence["device_online_at"] = disproof.online_at.isoformat()
+            if disproof.made_after_seq is not None:
+                evidence["device_seq_heard_live"] = str(disproof.made_after_seq)
         if "proxy_other_employee" in evidence:
             facts = replace(facts, identity_flags=(*facts.identity_flags, Flag.PROXY_SUSPECTED))
         row = None

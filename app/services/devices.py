@@ -10,7 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from app.domain.errors import DeviceNotRecognised, SessionOfOtherPlant, UnknownSession
-from app.stores.base import ReadStore, Row, Statement, from_iso
+from app.domain.queue_stamps import Contact
+from app.stores.base import ReadStore, Row, Statement, from_iso, iso
 from app.stores.credentials import hash_token
 
 DEVICE_SELECT = (
@@ -83,6 +84,28 @@ def live_contacts_query(device_id: UUID, session_ids: set[str]) -> Statement:
         "AND flags NOT LIKE '%offline_sync%'",
         {**params, "device": str(device_id)},
     )
+
+
+def contacts_since_query(device_id: UUID, since: datetime) -> Statement:
+    """Everything this device sent that the server received after `since`, in any session."""
+    return Statement(
+        "SELECT server_time, device_time, device_seq, queued FROM device_contacts "
+        "WHERE device_id = :device AND server_time > :since",
+        {"device": str(device_id), "since": iso(since)},
+    )
+
+
+def contacts(rows: Iterable[Row]) -> list[Contact]:
+    """`contacts_since_query`'s rows."""
+    return [
+        Contact(
+            from_iso(r["server_time"]),
+            from_iso(r["device_time"]) if r["device_time"] else None,
+            None if r["device_seq"] is None else int(r["device_seq"]),
+            None if r["queued"] is None else bool(r["queued"]),
+        )
+        for r in rows
+    ]
 
 
 def live_contacts(rows: Iterable[Row]) -> dict[str, list[datetime]]:

@@ -23,6 +23,7 @@ from PIL import Image
 from app.adapters import Adapters
 from app.bootstrap import Muster, build
 from app.settings import Settings
+from app.stores.base import from_iso
 from tests import faces
 from tests.conftest import BACKENDS, LiveServer, make_settings, wired_adapters
 from tests.e2e.anomaly_support import counted_beside, settle
@@ -31,18 +32,10 @@ from tests.e2e.scenario_plant import Plant, SetUp, set_up_with_cli
 SECRET = "test-secret-key-for-signing-tokens"  # make_settings' key: the commands sign alike
 
 
-@pytest.fixture
-def backend() -> str:
-    """SQLite, and PostgreSQL too for the scenarios marked `ON_BOTH_STORES`: the rules read
-    the same projections on both, but the plant's set-up by the command line, the imports,
-    the conflicts and an offline batch's reads go through each store's own SQL. All of them
-    on both added ~3.6 min (load 17–27; SQLite alone ~2.6 min); these four add ~1.7 min."""
-    return "sqlite"
-
-
-#: the scenarios run on PostgreSQL too: set-up and imports, an offline batch after the end
-#: and a backdated one, rooms and conflicts, photos and their EXIF times
-ON_BOTH_STORES = pytest.mark.parametrize("backend", BACKENDS)
+#: every scenario runs on SQLite and on PostgreSQL: the rules read the same projections on
+#: both, but the plant's set-up by the command line, the imports, the conflicts, an offline
+#: batch's reads and the device's contacts go through each store's own SQL
+pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 
 @pytest.fixture
@@ -115,7 +108,6 @@ def about(found: list[dict[str, Any]]) -> set[tuple[str, str | None]]:
 # -- checkin_outside_window ------------------------------------------------------------------
 
 
-@ON_BOTH_STORES
 def test_check_ins_long_before_or_after_a_session_are_kept_and_flagged(
     server: LiveServer, plant: Plant
 ) -> None:
@@ -190,7 +182,6 @@ def test_a_tablet_of_another_room_or_plant_checking_in_is_a_device_room_mismatch
     assert plant.badge("tablet-a", "S-NOW", "E06").json()["status"] == "accepted"
 
 
-@ON_BOTH_STORES
 def test_one_room_typed_with_spaces_or_full_width_characters_is_one_room(
     server: LiveServer, plant: Plant
 ) -> None:
@@ -259,7 +250,6 @@ def test_a_device_clock_far_from_the_servers_is_flagged_but_an_offline_queue_is_
     assert skew["severity"] == "low" and skew["evidence"]["device_time"]
 
 
-@ON_BOTH_STORES
 @pytest.mark.parametrize("queue_sync_grace_seconds", [8])
 def test_a_late_batch_stamped_while_the_tablet_was_checking_people_in_live_is_not_believed(
     server: LiveServer, plant: Plant
@@ -296,6 +286,60 @@ def test_a_late_batch_stamped_while_the_tablet_was_checking_people_in_live_is_no
     (flagged,) = found
     assert flagged["employee_id"] == "E03"
     assert flagged["evidence"]["device_online_at"]
+
+
+@pytest.mark.parametrize("queue_sync_grace_seconds", [8])
+def test_a_batch_the_tablets_own_traces_disprove_is_flagged_however_soon_it_comes(
+    server: LiveServer, plant: Plant, rooms: Path
+) -> None:
+    """Decision 0137. Room A's tablet checks E01 in live, numbered 10. An item numbered 9
+    (made before it) and stamped minutes earlier is its honest queue; one numbered 11 (made
+    after it) but stamped before it is backdated, though sent at once. The room's second
+    tablet never checks anyone in live: a room photo it sends from its queue proves nothing,
+    one it uploads as it takes it shows it online, and an item stamped before that photo
+    but sent after the grace (8 s here) was not waiting in a queue."""
+    now = datetime.now(UTC)
+    live = plant.badge("tablet-a", "S-NOW", "E01", device_seq=10)
+    assert live.json()["status"] == "accepted", live.text
+    stamped = now - timedelta(minutes=3)
+
+    def numbered(no: str, seq: int) -> dict[str, Any]:
+        return {**plant.queued("S-NOW", no, stamped), "device_seq": seq}
+
+    sent_at = {"sent_at": datetime.now(UTC).isoformat()}
+    (honest_queue,) = plant.batch("tablet-a", [numbered("E02", 9)], **sent_at)
+    (backdated,) = plant.batch("tablet-a", [numbered("E03", 11)], **sent_at)
+    queued_photo = camera_photo(rooms, "queued", stamped, 6)
+    plant.photo("tablet-a-wide", "S-NOW", queued_photo, stamped)
+    time.sleep(9)
+    (offline_all_along,) = plant.batch(
+        "tablet-a-wide",
+        [plant.queued("S-NOW", "E04", stamped)],
+        sent_at=datetime.now(UTC).isoformat(),
+    )
+    photo_at = datetime.now(UTC)
+    plant.photo("tablet-a-wide", "S-NOW", camera_photo(rooms, "live", photo_at, 6), photo_at)
+    time.sleep(9)
+    (sent_too_late,) = plant.batch(
+        "tablet-a-wide",
+        [plant.queued("S-NOW", "E05", photo_at - timedelta(minutes=3))],
+        sent_at=datetime.now(UTC).isoformat(),
+    )
+    for honest in (honest_queue, offline_all_along):
+        assert honest["status"] == "accepted" and honest["flags"] == ["offline_sync"], honest
+    for forged in (backdated, sent_too_late):
+        assert forged["status"] == "flagged" and "device_clock_skew" in forged["flags"], forged
+    found = anomalies(server, plant)
+    assert about(found) == {
+        ("device_clock_skew", backdated["checkin_id"]),
+        ("device_clock_skew", sent_too_late["checkin_id"]),
+    }
+    by_person = {a["employee_id"]: a["evidence"] for a in found}
+    assert by_person["E03"]["device_seq"] == 11
+    assert by_person["E03"]["device_seq_heard_live"] == "10"
+    assert from_iso(by_person["E03"]["device_online_at"]) >= now
+    assert from_iso(by_person["E05"]["device_online_at"]) >= photo_at
+    assert "device_seq_heard_live" not in by_person["E05"]
 
 
 # -- proxy_suspected: one phone, two people --------------------------------------------------
@@ -409,7 +453,6 @@ def camera_photo(rooms: Path, name: str, wall_clock: datetime | None, people: in
     return out.getvalue()
 
 
-@ON_BOTH_STORES
 def test_photo_cheats_are_flagged_whatever_zone_the_camera_clock_is_in(
     server: LiveServer, plant: Plant, rooms: Path
 ) -> None:
