@@ -85,9 +85,6 @@ _EARLIER = (
     "WHEN excluded.from_day < metrics_running_stale.from_day THEN excluded.from_day "
     "ELSE metrics_running_stale.from_day END"
 )
-_STALE_DAY = (
-    f"INSERT INTO metrics_running_stale (employee_no, from_day) VALUES (:no, :day) {_EARLIER}"
-)
 # WHERE before ON CONFLICT: SQLite would read the upsert as part of the SELECT otherwise
 _STALE_ROW = (
     "INSERT INTO metrics_running_stale (employee_no, from_day) "
@@ -106,8 +103,18 @@ REFILL = ("DELETE FROM metrics_running", f"INSERT INTO metrics_running {_ALL}")
 def mark_stale(touched: dict[str, int], corrected: Sequence[str]) -> Iterable[Statement]:
     """Statements that note the touched people's sums as out of date from the earliest
     changed day (for `refresh` to bring up to date); arguments as `recompute`'s."""
-    for employee_no, day in touched.items():
-        yield Statement(_STALE_DAY, {"no": employee_no, "day": day})
+    pairs = sorted(touched.items())
+    for i in range(0, len(pairs), CHUNK):  # one statement per chunk: a batch's people
+        params: dict[str, object] = {}
+        values = []
+        for n, (employee_no, day) in enumerate(pairs[i : i + CHUNK]):
+            params[f"e{n}"], params[f"d{n}"] = employee_no, day
+            values.append(f"(:e{n}, :d{n})")
+        sql = (
+            "INSERT INTO metrics_running_stale (employee_no, from_day) "
+            f"VALUES {', '.join(values)} {_EARLIER}"
+        )
+        yield Statement(sql, params)
     for row_id in corrected:
         yield Statement(_STALE_ROW, {"id": row_id})
 

@@ -139,11 +139,18 @@ class MetricsService:
         """`record` for lines held as columns (the import's way: no object per line)."""
         found = self.check_columns(columns, employees)
         refused = {p.index for p in found}
-        good = [i for i in range(len(columns)) if i not in refused]
+        # person by person, their days in order (a stable sort: a line sent twice keeps its
+        # order): a group then holds few people's runs of days, so the indexes keyed by
+        # person get a page rewritten per person, not per line (decision 0134)
+        employee_no, day = columns.employee_no, columns.day
+        good = sorted(
+            (i for i in range(len(columns)) if i not in refused),
+            key=lambda i: (employee_no[i], day[i]),
+        )
         outcome = RecordOutcome(problems=found)
         for start in range(0, len(good), SAVE_GROUP):
             index = good[start : start + SAVE_GROUP]
-            group = columns if len(index) == len(columns) else columns.take(index)
+            group = columns.take(index)
             try:
                 outcome.add(self._record_group(group, actor, self._current_in_read_model))
             except IntegrityError:
