@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from pydantic_settings import (
@@ -153,3 +154,8 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return Path(self.store.removeprefix("sqlite:///"))
+
+    @property
+    def plant_tz(self) -> ZoneInfo:
+        """The plant's clock (`plant_timezone`): what pages show times in, where days begin."""
+        return ZoneInfo(self.plant_timezone)

@@ -19,8 +19,6 @@ import numpy as np
 import structlog
 from PIL import Image
 
-from app.web.render import PLANT_TZ
-
 log = structlog.get_logger(__name__)
 
 CAMERA = "Muster Tablet T1"  # EXIF text is ASCII
@@ -54,18 +52,17 @@ class Photographer:
         return cls(room_faces(), textures())
 
     def shoot(self, people: int, taken: datetime, seed: int) -> RoomShot:
-        """A 1920×1080 room with ``people`` seated in rows, EXIF time ``taken`` (plant time,
-        with its offset) and the tablet's camera model."""
+        """A 1920×1080 room with ``people`` seated in rows, EXIF time ``taken`` as its clock
+        reads (the plant's, with its offset) and the tablet's camera model."""
         from app.demo.synthetic import make_room
 
         rng = np.random.default_rng(seed)
         room = make_room(rng, self.faces, self.textures, max(people, 1))
         exif = Image.Exif()
         exif[0x0110] = CAMERA  # Model
-        local = taken.astimezone(PLANT_TZ)
         ifd = exif.get_ifd(0x8769)
-        ifd[0x9003] = local.strftime("%Y:%m:%d %H:%M:%S")  # DateTimeOriginal
-        ifd[0x9011] = local.isoformat()[-6:]  # OffsetTimeOriginal, "+08:00"
+        ifd[0x9003] = taken.strftime("%Y:%m:%d %H:%M:%S")  # DateTimeOriginal
+        ifd[0x9011] = taken.isoformat()[-6:]  # OffsetTimeOriginal, "+08:00"
         out = io.BytesIO()
         Image.fromarray(room.rgb).save(out, format="JPEG", quality=88, exif=exif)
         return RoomShot(out.getvalue(), room.headcount)

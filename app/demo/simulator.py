@@ -69,7 +69,8 @@ async def _photograph(
             "SELECT checked_in + walk_ins AS n FROM sessions WHERE id = :id", {"id": session["id"]}
         )
         people, taken = story(index, int(row["n"]) if row else 0, datetime.now(UTC))
-        shot = await asyncio.to_thread(camera.shoot, people, taken, index)
+        local = taken.astimezone(muster.settings.plant_tz)  # the tablet's clock
+        shot = await asyncio.to_thread(camera.shoot, people, local, index)
         upload = PhotoUpload(shot.jpeg, session["id"], "room", str(uuid.uuid4()), datetime.now(UTC))
         try:
             stored = await muster.photos.upload(demo.device_tokens[session["room"]], upload)

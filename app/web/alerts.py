@@ -171,7 +171,8 @@ async def inbox_page(request: Request[Any, Any, Any]) -> Response[Any]:
         status = None
     alerts = await visible_alerts(request, principal, lang, status=status)
     alerts.sort(key=lambda a: (a.status != "open", a.status != "acknowledged"))
-    page = render("alerts.html", lang, principal=principal, alerts=alerts, status=status)
+    tz = muster.settings.plant_tz
+    page = render("alerts.html", lang, tz=tz, principal=principal, alerts=alerts, status=status)
     return html_page(request, page, lang)
 
 

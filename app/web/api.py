@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -131,7 +130,7 @@ async def get_sessions(request: Request[Any, Any, Any]) -> Response[Any]:
     if code := request.query_params.get("code"):  # a session by its plant's own code
         return json_response({"sessions": await queries.session_by_code(muster.store, scope, code)})
     # by default the plant's day (its midnight to the next), not the UTC day (08:00 to 08:00)
-    now = muster.adapters.clock().astimezone(ZoneInfo(muster.settings.plant_timezone))
+    now = muster.adapters.clock().astimezone(muster.settings.plant_tz)
     start = _parse_time(
         request.query_params.get("from"),
         now.replace(hour=0, minute=0, second=0, microsecond=0),

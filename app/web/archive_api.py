@@ -86,7 +86,8 @@ async def my_effect_fragment(request: Request[Any, Any, Any]) -> Response[str]:
         )
         for c in archive.courses
     ]
-    html = render("_my_effect.html", lang, archive=archive, curves=curves)
+    tz = muster_of(request).settings.plant_tz
+    html = render("_my_effect.html", lang, tz=tz, archive=archive, curves=curves)
     return Response(html, media_type="text/html")
 
 

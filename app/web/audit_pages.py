@@ -129,7 +129,7 @@ async def audit_page(request: Request[Any, Any, Any]) -> Response[Any]:
     principal, viewer = await _auditor(request)
     muster = muster_of(request)
     lang = lang_of(request)
-    tz = ZoneInfo(muster.settings.plant_timezone)
+    tz = muster.settings.plant_tz
     error = None
     try:
         wanted = _filter(request, tz, query_int(request, "limit", 50, low=1, high=200))
@@ -159,7 +159,8 @@ async def audit_page(request: Request[Any, Any, Any]) -> Response[Any]:
         newer=_page(request, after=found.newer) if found.newer else None,
         events=COMMON_EVENTS,
         scope=viewer.scope.code,
-        tz=muster.settings.plant_timezone,
+        tz=tz,
+        zone=muster.settings.plant_timezone,
         error=error,
     )
     return html_page(request, page, lang)
@@ -207,7 +208,7 @@ async def as_of_page(request: Request[Any, Any, Any]) -> Response[Any]:
     principal, viewer = await _auditor(request)
     muster = muster_of(request)
     lang = lang_of(request)
-    tz = ZoneInfo(muster.settings.plant_timezone)
+    tz = muster.settings.plant_tz
     session = (request.query_params.get("session") or "").strip()
     raw_at = request.query_params.get("at") or ""
     error, view, at = None, None, None
@@ -233,7 +234,8 @@ async def as_of_page(request: Request[Any, Any, Any]) -> Response[Any]:
         oob=False,
         anomalies_apart=True,
         history_url="/audit?" + urlencode({"session": session}),
-        tz=muster.settings.plant_timezone,
+        tz=tz,
+        zone=muster.settings.plant_timezone,
         error=error,
     )
     response = html_page(request, page, lang)

@@ -51,7 +51,7 @@ async def compliance_of(request: Request[Any, Any, Any]) -> dict[str, Any]:
         position=request.query_params.get("position") or None,
     )
     now = datetime.now(UTC)
-    today = plant_time(now).date()
+    today = plant_time(now, muster.settings.plant_tz).date()
     result = await asyncio.to_thread(
         matrix,
         muster.store,

@@ -94,23 +94,23 @@ async def post_import(
         actor=principal.login,
         scope=scope.path,
     )
-    lang = lang_of(request)
+    lang, tz = lang_of(request), muster.settings.plant_tz
     if result.outside:
         raise Problem(
             403,
             "forbidden",
             "import.outside_scope_refused",
-            detail=finding_line(result.outside[0], lang),
+            detail=finding_line(result.outside[0], lang, tz),
             applied=False,
-            errors=[finding_json(f, lang) for f in result.outside],
+            errors=[finding_json(f, lang, tz) for f in result.outside],
         )
     reply = {
         "applied": result.applied,
         "rows": result.rows,
         "created": result.created,
         "updated": result.updated,
-        "errors": [finding_json(f, lang) for f in result.errors],
-        "warnings": [finding_json(f, lang) for f in result.warnings],
+        "errors": [finding_json(f, lang, tz) for f in result.errors],
+        "warnings": [finding_json(f, lang, tz) for f in result.warnings],
         "dry_run": dry_run,
     }
     if result.errors:

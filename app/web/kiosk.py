@@ -6,7 +6,7 @@ shell, IndexedDB holds what waits to be sent)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,7 @@ async def get_kiosk_state(request: Request[Any, Any, Any]) -> Response[Any]:
             for r in await checkin_points.roster(muster.store, row["id"])
         ]
     upcoming = [
-        _coming_up(r)
+        _coming_up(r, muster.settings.plant_tz)
         for r in await checkin_points.coming_up(muster.store, device.plant, device.room, now)
         if session is None or r["id"] != session.id
     ]
@@ -137,8 +137,8 @@ async def get_kiosk_state(request: Request[Any, Any, Any]) -> Response[Any]:
     return json_response(state)
 
 
-def _coming_up(row: dict[str, Any]) -> ComingUp:
-    starts, ends = plant_time(row["starts_at"]), plant_time(row["ends_at"])
+def _coming_up(row: dict[str, Any], tz: tzinfo) -> ComingUp:
+    starts, ends = plant_time(row["starts_at"], tz), plant_time(row["ends_at"], tz)
     return ComingUp(
         id=row["id"],
         title=row["title"],

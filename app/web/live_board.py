@@ -15,7 +15,7 @@ from app.stores.base import iso
 from app.web.auth import principal_of
 from app.web.common import html_page, lang_of, login_redirect, muster_of
 from app.web.i18n import t
-from app.web.render import PLANT_TZ, render
+from app.web.render import render
 
 
 @get("/live")
@@ -34,7 +34,9 @@ async def live_board(request: Request[Any, Any, Any]) -> Response[Any]:
     units = await board_units(muster.store, scope)
     kind = next((u["kind"] for u in units if u["code"] == org.code), "group")
     now = muster.adapters.clock()  # the app's clock seam (tests pin it)
-    day = now.astimezone(PLANT_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = now.astimezone(muster.settings.plant_tz).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     board = await hr_board(muster.store, scope, org, kind, day, now)
     context = {
         "principal": principal,
@@ -46,7 +48,7 @@ async def live_board(request: Request[Any, Any, Any]) -> Response[Any]:
         "now_iso": iso(now),
     }
     template = "_live_body.html" if request.headers.get("hx-request") else "live.html"
-    return html_page(request, render(template, lang, **context), lang)
+    return html_page(request, render(template, lang, tz=muster.settings.plant_tz, **context), lang)
 
 
 live_board_handlers = [live_board]

@@ -20,7 +20,7 @@ from app.projections.hr_board import hr_board
 from app.stores.base import iso
 from app.web.alert_text import describe
 from app.web.pages import photo_context
-from app.web.render import PLANT_TZ, render
+from app.web.render import render
 
 if TYPE_CHECKING:
     from app.web.hub import Client
@@ -89,7 +89,9 @@ async def render_scope(muster: Muster, scope: str, targets: Sequence[Client]) ->
             if client.fmt == "json":
                 text = encode(kind, key, version, name, view)
             else:
-                text = render(template, client.lang, oob=True, now=now, **{name: view})
+                text = render(
+                    template, client.lang, tz=settings.plant_tz, oob=True, now=now, **{name: view}
+                )
             rendered[same] = text
         out.append((client, text))
     return version, out
@@ -140,7 +142,9 @@ async def _hr_board(
     if unit is None:
         return None
     org = queries.Scope(unit["code"], unit["path"])
-    day = now.astimezone(PLANT_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = now.astimezone(muster.settings.plant_tz).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     # Allowed viewers' scopes hold the unit, and then the board depends on the unit alone.
     board = await hr_board(muster.store, org, org, unit["kind"], day, now)
     version = max((int(s.get("version") or 0) for s in board["sessions"]), default=0)
@@ -154,7 +158,13 @@ async def _hr_board(
                 text = encode("board", code, version, "board", board)
             else:
                 context = {"board": board, "org": code, "now": now, "now_iso": iso(now)}
-                text = render("_live_body.html", client.lang, oob=True, **context)
+                text = render(
+                    "_live_body.html",
+                    client.lang,
+                    tz=muster.settings.plant_tz,
+                    oob=True,
+                    **context,
+                )
             rendered[same] = text
         out.append((client, text))
     return version, out
@@ -181,7 +191,9 @@ async def _photo(muster: Muster, photo_id: str, targets: Sequence[Client]) -> Re
                 default=str,
             )
         else:
-            text = render("_photo_body.html", client.lang, oob=True, **context)
+            text = render(
+                "_photo_body.html", client.lang, tz=muster.settings.plant_tz, oob=True, **context
+            )
         out.append((client, text))
     return None if not out else (-1, out)
 

@@ -46,7 +46,7 @@ async def my_notices(request: Request[Any, Any, Any]) -> Response[Any]:
     employee_no = employee_of_principal(request)
     muster = muster_of(request)
     lang = lang_of(request)
-    tz = ZoneInfo(muster.settings.plant_timezone)
+    tz = muster.settings.plant_tz
     rows = await notices_of(muster.store, employee_no)
     return json_response(
         {

@@ -84,6 +84,7 @@ async def wallboard(request: Request[Any, Any, Any], plant: FromPath[str]) -> Re
     page = render(
         "wallboard.html",
         lang,
+        tz=muster.settings.plant_tz,
         principal=principal,
         plant=current,
         plants=plants,
@@ -110,7 +111,15 @@ async def session_page(request: Request[Any, Any, Any], session_id: FromPath[str
     if detail is None or detail.plant not in visible:
         raise _Refused(404, "problem.unknown_session")
     session = detail.seen_from(visible, viewer.people)
-    page = render("session.html", lang, principal=principal, session=session, now=now, oob=False)
+    page = render(
+        "session.html",
+        lang,
+        tz=muster.settings.plant_tz,
+        principal=principal,
+        session=session,
+        now=now,
+        oob=False,
+    )
     return _html(page, lang=request.query_params.get("lang") and lang)
 
 
@@ -192,7 +201,12 @@ async def photo_context(
     exif = photo["exif_time"]
     gap = None
     if exif:
-        gap = round((from_iso(session["uploaded_at"]) - plant_time(exif)).total_seconds() / 60)
+        gap = round(
+            (
+                from_iso(session["uploaded_at"]) - plant_time(exif, muster.settings.plant_tz)
+            ).total_seconds()
+            / 60
+        )
     now = muster.adapters.clock()
     return {
         "exif_gap_min": gap,
@@ -221,7 +235,9 @@ async def photo_page(request: Request[Any, Any, Any], photo_id: FromPath[str]) -
     context = await photo_context(muster, photo_id, visible, request.query_params.get("session"))
     if context is None:
         raise _Refused(404, "problem.unknown_photo")
-    page = render("photo.html", lang, principal=principal, oob=False, **context)
+    page = render(
+        "photo.html", lang, tz=muster.settings.plant_tz, principal=principal, oob=False, **context
+    )
     return _html(page, lang=request.query_params.get("lang") and lang)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +18,7 @@ from app.stores.base import from_iso, iso
 from app.web.common import lang_of, muster_of
 from app.web.compliance_api import compliance_of
 from app.web.pages import _html, _visible_plants
-from app.web.render import PLANT_TZ, plant_time, render
+from app.web.render import plant_time, render
 
 #: rows the page shows (the export has them all)
 PAGE_ROWS = 500
@@ -54,6 +54,7 @@ async def compliance_page(request: Request[Any, Any, Any]) -> Response[Any]:
     page = render(
         "compliance.html",
         lang,
+        tz=muster.settings.plant_tz,
         principal=principal,
         result=result,
         shown=result["rows"][:PAGE_ROWS],
@@ -72,11 +73,11 @@ async def compliance_page(request: Request[Any, Any, Any]) -> Response[Any]:
     return _html(page, lang=request.query_params.get("lang") and lang)
 
 
-def _day(value: str | None) -> date:
+def _day(value: str | None, today: date) -> date:
     try:
-        return date.fromisoformat(value) if value else plant_time(datetime.now(UTC)).date()
+        return date.fromisoformat(value) if value else today
     except ValueError:
-        return plant_time(datetime.now(UTC)).date()
+        return today
 
 
 @get("/plans/concurrent")
@@ -89,8 +90,9 @@ async def concurrent_page(request: Request[Any, Any, Any]) -> Response[Any]:
     principal, _, plants = seen
     muster = muster_of(request)
     lang = lang_of(request)
-    day = _day(request.query_params.get("day"))
-    start = datetime.combine(day, time(0), PLANT_TZ)
+    tz = muster.settings.plant_tz
+    day = _day(request.query_params.get("day"), plant_time(muster.adapters.clock(), tz).date())
+    start = datetime.combine(day, time(0), tz)
     sessions = await asyncio.to_thread(_day_sessions, muster, plants, start)
     slots = []
     for hour in range(24):
@@ -106,6 +108,7 @@ async def concurrent_page(request: Request[Any, Any, Any]) -> Response[Any]:
     page = render(
         "concurrent.html",
         lang,
+        tz=tz,
         principal=principal,
         day=day.isoformat(),
         sessions=sessions,

@@ -8,7 +8,7 @@ planner confirms them, and never with a room or a trainer booked twice."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,8 +35,8 @@ from app.web.render import plant_time, render
 VIEWS = ("week", "day")
 
 
-def _today() -> Any:
-    return plant_time(datetime.now(UTC)).date()
+def _today(muster: Muster) -> Any:
+    return plant_time(datetime.now(UTC), muster.settings.plant_tz).date()
 
 
 async def _context(request: Request[Any, Any, Any]) -> tuple[Principal, Viewer, list[Any]]:
@@ -70,17 +70,19 @@ async def planner_page(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
     lang = lang_of(request)
     q = request.query_params
+    tz = muster.settings.plant_tz
     view = str(q.get("view")) if q.get("view") in VIEWS else "week"
     editor = None
     if q.get("session"):  # the grid around the session, unless another is asked for
         editor = await _editor_context(muster, principal, viewer, q["session"], None, lang)
         plant = _plant(plants, q.get("plant") or editor["form"].plant)
-        day = parse_day(q.get("day") or editor["form"].day)
+        day = parse_day(q.get("day") or editor["form"].day, tz)
     else:
         plant = _plant(plants, q.get("plant"))
-        day = parse_day(q.get("day"))
+        day = parse_day(q.get("day"), tz)
     if q.get("new"):
-        form = _new_form(plant["code"], q.get("starts_day") or day.isoformat(), q.get("start"))
+        starts_day = q.get("starts_day") or day.isoformat()
+        form = _new_form(plant["code"], tz, starts_day, q.get("start"))
         editor = await _form_context(muster, principal, viewer, form, None, lang)
     page = await _page(muster, lang, principal, plant, plants, view, day, editor, q.get("done"))
     return _html(page, lang=q.get("lang") and lang)
@@ -97,8 +99,9 @@ async def _page(
     editor: dict[str, Any] | None,
     done: str | None,
 ) -> str:
+    settings = muster.settings
     grid = await asyncio.to_thread(
-        build, muster.store, plant["code"], view, day, muster.settings.team_away_share
+        build, muster.store, plant["code"], view, day, settings.team_away_share, settings.plant_tz
     )
     step = timedelta(days=7 if view == "week" else 1)
     if editor is not None:
@@ -106,13 +109,14 @@ async def _page(
     return render(
         "planner.html",
         lang,
+        tz=settings.plant_tz,
         principal=principal,
         plant=plant,
         plants=plants,
         view=view,
         grid=grid,
         hour_px=HOUR_PX,
-        today=_today(),
+        today=_today(muster),
         can_plan=principal.role in PLANNERS,
         q=lambda **more: _grid_query(plant["code"], view, day, **more),
         prev=_grid_query(plant["code"], view, day - step),
@@ -124,10 +128,10 @@ async def _page(
     )
 
 
-def _new_form(plant: str, day: str, start: str | None) -> Form:
+def _new_form(plant: str, tz: tzinfo, day: str, start: str | None) -> Form:
     start = start if start and len(start) == 5 else "09:00"
     hour = min(int(start[:2]) + 1, 23)
-    return Form(plant=plant, day=day, start=start, end=f"{hour:02d}:{start[3:]}")
+    return Form(plant=plant, tz=tz, day=day, start=start, end=f"{hour:02d}:{start[3:]}")
 
 
 async def _editor_context(
@@ -155,23 +159,25 @@ async def _form_context(
     view: str = "week",
 ) -> dict[str, Any]:
     lists = await asyncio.to_thread(choices, muster, form.plant, viewer.scope.path)
-    offered = await asyncio.to_thread(offers, muster, form, _today())
+    offered = await asyncio.to_thread(offers, muster, form, _today(muster))
     named = sorted({c.employee_no for c in checked.conflicts if c.employee_no}) if checked else []
     names = await queries.employee_names(muster.store, named)
     return {
         "form": form,
         "lists": lists,
         "offered": offered,
-        "report": _report(checked, lang, names) if checked else None,
+        "report": _report(checked, lang, names, muster.settings.plant_tz) if checked else None,
         "confirmed": confirmed,
         "view": view,
         "can_plan": principal.role in PLANNERS and form.status == "scheduled",
     }
 
 
-def _report(checked: Checked, lang: str, names: dict[str, str]) -> dict[str, Any]:
+def _report(checked: Checked, lang: str, names: dict[str, str], tz: tzinfo) -> dict[str, Any]:
     """The check in words: field errors, and per session its conflicts and free slots."""
-    errors = [{"column": e.column, "text": words(e.key, lang, e.params)} for e in checked.errors]
+    errors = [
+        {"column": e.column, "text": words(e.key, lang, e.params, tz)} for e in checked.errors
+    ]
     sessions = []
     for o in checked.occurrences:
         if not o.conflicts:
@@ -179,9 +185,9 @@ def _report(checked: Checked, lang: str, names: dict[str, str]) -> dict[str, Any
         sessions.append(
             {
                 "code": o.wanted.code,
-                "starts_at": plant_time(o.wanted.starts_at),
+                "starts_at": plant_time(o.wanted.starts_at, tz),
                 "conflicts": [
-                    {"kind": c.kind.value, "text": conflict_words(c, lang, names)}
+                    {"kind": c.kind.value, "text": conflict_words(c, lang, names, tz)}
                     for c in o.conflicts
                 ],
                 "slots": [
@@ -213,7 +219,7 @@ async def _handle(request: Request[Any, Any, Any], session_id: str | None) -> Re
         stored = await asyncio.to_thread(of_session, muster, session_id)
         if stored is None or stored.plant not in viewer.plants:
             raise _Refused(404, "problem.unknown_session")
-    form = posted(values, plant["code"], session_id)
+    form = posted(values, plant["code"], session_id, muster.settings.plant_tz)
     draft = form.draft()
     action = (values.get("action") or ["check"])[0]
     confirmed = bool(values.get("confirm"))
@@ -226,7 +232,7 @@ async def _handle(request: Request[Any, Any, Any], session_id: str | None) -> Re
             muster.planner.save,
             draft,
             f"user:{principal.login}",
-            _today(),
+            _today(muster),
             confirmed=confirmed,
             people_under=_people_under(viewer),
         )
@@ -237,19 +243,20 @@ async def _handle(request: Request[Any, Any, Any], session_id: str | None) -> Re
             checked.errors.append(RowError("code", "import.changed_meanwhile"))
     else:
         checked = await asyncio.to_thread(
-            muster.planner.check, draft, _today(), _people_under(viewer)
+            muster.planner.check, draft, _today(muster), _people_under(viewer)
         )
-    view, day = _grid_of(values)
+    view, day = _grid_of(values, muster.settings.plant_tz)
     editor = await _form_context(muster, principal, viewer, form, checked, lang, confirmed, view)
     if request.headers.get("hx-request"):
-        return _html(render("_session_form.html", lang, editor=editor))
+        return _html(render("_session_form.html", lang, tz=muster.settings.plant_tz, editor=editor))
     page = await _page(muster, lang, principal, plant, plants, view, day, editor, None)
     return _html(page)
 
 
-def _grid_of(values: dict[str, list[str]]) -> tuple[str, Any]:
+def _grid_of(values: dict[str, list[str]], tz: tzinfo) -> tuple[str, Any]:
     view = (values.get("view") or ["week"])[0]
-    return (view if view in VIEWS else "week"), parse_day((values.get("grid_day") or [""])[0])
+    day = parse_day((values.get("grid_day") or [""])[0], tz)
+    return (view if view in VIEWS else "week"), day
 
 
 def _to_page(
@@ -260,8 +267,9 @@ def _to_page(
     done: str,
 ) -> Response[Any]:
     """The planner at the week (or day) of `when`, saying what was done."""
-    view, _ = _grid_of(values)
-    url = "/plans?" + _grid_query(plant, view, plant_time(when).date(), done=done)
+    tz = muster_of(request).settings.plant_tz
+    view, _ = _grid_of(values, tz)
+    url = "/plans?" + _grid_query(plant, view, plant_time(when, tz).date(), done=done)
     if request.headers.get("hx-request"):
         return Response("", status_code=200, headers={"HX-Redirect": url})
     return Redirect(url)
@@ -274,12 +282,13 @@ async def new_session_form(request: Request[Any, Any, Any]) -> Response[Any]:
     muster = muster_of(request)
     lang = lang_of(request)
     q = request.query_params
+    tz = muster.settings.plant_tz
     plant = _plant(plants, q.get("plant"))
-    day = parse_day(q.get("day"))
-    form = _new_form(plant["code"], day.isoformat(), q.get("start"))
+    day = parse_day(q.get("day"), tz)
+    form = _new_form(plant["code"], tz, day.isoformat(), q.get("start"))
     editor = await _form_context(muster, principal, viewer, form, None, lang)
     if request.headers.get("hx-request"):
-        return _html(render("_session_form.html", lang, editor=editor))
+        return _html(render("_session_form.html", lang, tz=tz, editor=editor))
     page = await _page(muster, lang, principal, plant, plants, "week", day, editor, None)
     return _html(page)
 
@@ -293,11 +302,12 @@ async def edit_session_form(
     muster = muster_of(request)
     lang = lang_of(request)
     editor = await _editor_context(muster, principal, viewer, session_id, None, lang)
+    tz = muster.settings.plant_tz
     if request.headers.get("hx-request"):
-        return _html(render("_session_form.html", lang, editor=editor))
+        return _html(render("_session_form.html", lang, tz=tz, editor=editor))
     form: Form = editor["form"]
     plant = _plant(plants, form.plant)
-    day = parse_day(form.day)
+    day = parse_day(form.day, tz)
     page = await _page(muster, lang, principal, plant, plants, "week", day, editor, None)
     return _html(page)
 
@@ -340,8 +350,9 @@ async def cancel_session(
     if not done:
         raise _Refused(409, "plan.session_over")
     values = {k: [str(v) for v in data.getall(k)] for k in data}
-    when = datetime.combine(parse_day(form.day), datetime.min.time())
-    return _to_page(request, form.plant, values, when.replace(tzinfo=UTC), "cancelled")
+    tz = muster.settings.plant_tz
+    when = datetime.combine(parse_day(form.day, tz), datetime.min.time(), tz)
+    return _to_page(request, form.plant, values, when, "cancelled")
 
 
 planner_handlers = [

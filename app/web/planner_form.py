@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from app.bootstrap import Muster
 from app.imports.rosters import POSITION_PREFIX, position_entry, position_of
 from app.services.absentees import offered_for
 from app.services.session_planner import Draft
-from app.web.render import PLANT_TZ, plant_time
+from app.web.render import plant_time
 
 #: employee numbers in the people box may be separated by these
 SEPARATORS = re.compile(r"[\s,;，；、]+")
@@ -24,6 +24,8 @@ class Form:
     """The form's fields as text (what the page shows back), and the draft they make."""
 
     plant: str
+    #: the plant's clock: the day and times are read in it
+    tz: tzinfo
     session_id: str | None = None
     code: str = ""
     course: str = ""
@@ -55,8 +57,8 @@ class Form:
         """Start and end in the plant's clock (None when the day or a time is not one)."""
         try:
             day = date.fromisoformat(self.day)
-            starts = datetime.combine(day, time.fromisoformat(self.start), PLANT_TZ)
-            ends = datetime.combine(day, time.fromisoformat(self.end), PLANT_TZ)
+            starts = datetime.combine(day, time.fromisoformat(self.start), self.tz)
+            ends = datetime.combine(day, time.fromisoformat(self.end), self.tz)
         except ValueError:
             return None
         if ends <= starts:  # an evening session running past midnight
@@ -90,7 +92,7 @@ def _whole(value: str) -> int | None:
         return -1
 
 
-def posted(values: dict[str, list[str]], plant: str, session_id: str | None) -> Form:
+def posted(values: dict[str, list[str]], plant: str, session_id: str | None, tz: tzinfo) -> Form:
     """The form as posted (`values`: every field's values); a picked free slot (`slot`,
     `start|end` as ISO instants) replaces the day and times."""
 
@@ -100,6 +102,7 @@ def posted(values: dict[str, list[str]], plant: str, session_id: str | None) -> 
 
     form = Form(
         plant=plant,
+        tz=tz,
         session_id=session_id,
         code=one("code"),
         course=one("course"),
@@ -119,7 +122,7 @@ def posted(values: dict[str, list[str]], plant: str, session_id: str | None) -> 
     slot = one("slot")
     if "|" in slot:
         try:
-            starts, ends = (plant_time(datetime.fromisoformat(s)) for s in slot.split("|", 1))
+            starts, ends = (plant_time(datetime.fromisoformat(s), tz) for s in slot.split("|", 1))
         except ValueError:
             return form
         form.day, form.start, form.end = (
@@ -142,10 +145,12 @@ def of_session(muster: Muster, session_id: str) -> Form | None:
         return None
     units = {r["code"] for r in muster.store.fetch("SELECT code FROM org_units")}
     spec = json.loads(row["roster_spec"] or "[]")
-    starts, ends = plant_time(row["starts_at"]), plant_time(row["ends_at"])
+    tz = muster.settings.plant_tz
+    starts, ends = plant_time(row["starts_at"], tz), plant_time(row["ends_at"], tz)
     positions = [position_of(e) for e in spec if e.startswith(POSITION_PREFIX)]
     return Form(
         plant=row["plant"],
+        tz=tz,
         session_id=row["id"],
         code=row["code"],
         course=row["course"],

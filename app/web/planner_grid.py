@@ -5,12 +5,12 @@ conflicts."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from app.services.planning import PlanningWindow
-from app.stores.base import ReadStore, from_iso, iso
-from app.web.render import PLANT_TZ, plant_time
+from app.stores.base import ReadStore, iso
+from app.web.render import plant_time
 
 #: the height of one hour on the grid, in pixels
 HOUR_PX = 52
@@ -49,12 +49,15 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def build(store: ReadStore, plant: str, view: str, day: date, team_share: float) -> Grid:
-    """The grid of `plant` for the week of `day` (`view` = week) or for `day` alone."""
+def build(
+    store: ReadStore, plant: str, view: str, day: date, team_share: float, tz: tzinfo
+) -> Grid:
+    """The grid of `plant` for the week of `day` (`view` = week) or for `day` alone, in the
+    plant's clock `tz`."""
     first = week_of(day) if view == "week" else day
     last = first + timedelta(days=7 if view == "week" else 1)
-    start = datetime.combine(first, time(0), PLANT_TZ)
-    end = datetime.combine(last, time(0), PLANT_TZ)
+    start = datetime.combine(first, time(0), tz)
+    end = datetime.combine(last, time(0), tz)
     rows = store.fetch(
         "SELECT s.id, s.code, s.title, s.course, s.room, s.trainer, s.starts_at, s.ends_at, "
         "s.status, s.expected, p.capacity FROM sessions s LEFT JOIN session_plans p "
@@ -63,11 +66,11 @@ def build(store: ReadStore, plant: str, view: str, day: date, team_share: float)
         {"plant": plant, "start": iso(start), "end": iso(end)},
     )
     flagged = _with_conflicts(store, plant, start, end, team_share) if rows else set()
-    hours = _hours(rows)
+    hours = _hours(rows, tz)
     columns = _columns(store, plant, view, first, rows)
     by_key = {c.key: c for c in columns}
     for r in rows:
-        starts, ends = plant_time(r["starts_at"]), plant_time(r["ends_at"])
+        starts, ends = plant_time(r["starts_at"], tz), plant_time(r["ends_at"], tz)
         key = starts.date().isoformat() if view == "week" else r["room"]
         column = by_key.get(key)
         if column is None:
@@ -89,10 +92,10 @@ def build(store: ReadStore, plant: str, view: str, day: date, team_share: float)
     return Grid(view, day, first, last - timedelta(days=1), hours, columns, len(rows))
 
 
-def _hours(rows: list[dict[str, Any]]) -> list[int]:
+def _hours(rows: list[dict[str, Any]], tz: tzinfo) -> list[int]:
     first, last = FIRST_HOUR, LAST_HOUR
     for r in rows:
-        starts, ends = plant_time(r["starts_at"]), plant_time(r["ends_at"])
+        starts, ends = plant_time(r["starts_at"], tz), plant_time(r["ends_at"], tz)
         if starts.date() == ends.date():
             first = min(first, starts.hour)
             last = max(last, ends.hour + (1 if ends.minute else 0))
@@ -159,13 +162,9 @@ def _with_conflicts(
     }
 
 
-def parse_day(value: str | None) -> date:
-    """A `YYYY-MM-DD` query value; today in the plant otherwise."""
+def parse_day(value: str | None, tz: tzinfo) -> date:
+    """A `YYYY-MM-DD` query value; today in the plant (clock `tz`) otherwise."""
     try:
-        return date.fromisoformat(value) if value else plant_time(datetime.now(PLANT_TZ)).date()
+        return date.fromisoformat(value) if value else datetime.now(tz).date()
     except ValueError:
-        return plant_time(datetime.now(PLANT_TZ)).date()
-
-
-def moment(row: dict[str, Any], key: str) -> datetime:
-    return plant_time(from_iso(row[key]))
+        return datetime.now(tz).date()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import tzinfo
 from typing import Any
 
 import msgspec
@@ -39,13 +40,13 @@ class ConflictsReply(msgspec.Struct):
     free_slots: list[FreeSlot]
 
 
-def conflict_words(conflict: Conflict, lang: str, names: dict[str, str]) -> str:
+def conflict_words(conflict: Conflict, lang: str, names: dict[str, str], tz: tzinfo) -> str:
     """One conflict in words (a person by name and number)."""
     facts = conflict_facts(conflict)
     if conflict.employee_no and conflict.employee_no in names:
         name, no = names[conflict.employee_no], conflict.employee_no
         facts["person"] = f"{name} ({no})" if lang == "en" else f"{name}（{no}）"
-    return words(f"conflict.{conflict.kind}", lang, facts)
+    return words(f"conflict.{conflict.kind}", lang, facts, tz)
 
 
 def _report(muster: Muster, sitting: Sitting) -> tuple[list[Conflict], list[FreeSlot]]:
@@ -58,15 +59,17 @@ def _report(muster: Muster, sitting: Sitting) -> tuple[list[Conflict], list[Free
     found = window.check(sitting, muster.settings.team_away_share)
     slots = [
         FreeSlot(start.isoformat(), end.isoformat())
-        for start, end in window.free_slots(_in_plant_clock(sitting))
+        for start, end in window.free_slots(_in_plant_clock(sitting, muster.settings.plant_tz))
     ]
     return found, slots
 
 
-def _in_plant_clock(sitting: Sitting) -> Sitting:
+def _in_plant_clock(sitting: Sitting, tz: tzinfo) -> Sitting:
     """The sitting with its times in the plant's clock, so slots keep to its working day."""
     return replace(
-        sitting, starts_at=plant_time(sitting.starts_at), ends_at=plant_time(sitting.ends_at)
+        sitting,
+        starts_at=plant_time(sitting.starts_at, tz),
+        ends_at=plant_time(sitting.ends_at, tz),
     )
 
 
@@ -95,7 +98,7 @@ async def get_conflicts(request: Request[Any, Any, Any]) -> ConflictsReply:
         conflicts=[
             ConflictItem(
                 kind=c.kind.value,
-                detail=conflict_words(c, lang, names),
+                detail=conflict_words(c, lang, names, muster.settings.plant_tz),
                 with_session_id=c.with_session_id,
                 employee_no=c.employee_no,
             )

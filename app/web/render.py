@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from app.stores.base import from_iso
 from app.web.i18n import t
 from app.web.security import FORM_TOKEN
-
-PLANT_TZ = ZoneInfo("Asia/Shanghai")
 
 env = Environment(
     loader=PackageLoader("app.web", "templates"),
@@ -23,25 +21,36 @@ env = Environment(
 )
 
 
-def plant_time(value: str | datetime) -> datetime:
-    """An instant in the plant's time zone. A time without an offset (a camera's EXIF clock
-    that recorded none) is already the plant's wall clock: it is read as such, not as UTC."""
+def plant_time(value: str | datetime, tz: tzinfo) -> datetime:
+    """An instant in the plant's time zone `tz` (`Settings.plant_tz`). A time without an offset
+    (a camera's EXIF clock that recorded none) is already the plant's wall clock: it is read as
+    such, not as UTC."""
     moment = from_iso(value) if isinstance(value, str) else value
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=PLANT_TZ)
-    return moment.astimezone(PLANT_TZ)
+        return moment.replace(tzinfo=tz)
+    return moment.astimezone(tz)
 
 
-def _clock(value: str | datetime | None) -> str:
-    return plant_time(value).strftime("%H:%M") if value else ""
+def _shown(context: Context, value: str | datetime | None, pattern: str) -> str:
+    tz = context.get("plant_tz")
+    if tz is None:  # never the server's own zone by mistake
+        raise TypeError("a page that shows times is rendered with render(..., tz=plant_tz)")
+    return plant_time(value, tz).strftime(pattern) if value else ""
 
 
-def _clock_s(value: str | None) -> str:
-    return plant_time(value).strftime("%H:%M:%S") if value else ""
+@pass_context
+def _clock(context: Context, value: str | datetime | None) -> str:
+    return _shown(context, value, "%H:%M")
 
 
-def _stamp(value: str | None) -> str:
-    return plant_time(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+@pass_context
+def _clock_s(context: Context, value: str | None) -> str:
+    return _shown(context, value, "%H:%M:%S")
+
+
+@pass_context
+def _stamp(context: Context, value: str | None) -> str:
+    return _shown(context, value, "%Y-%m-%d %H:%M:%S")
 
 
 def _pct(value: float) -> str:
@@ -63,6 +72,8 @@ def _csrf_input() -> Markup:
 env.globals["csrf_input"] = _csrf_input
 
 
-def render(template: str, lang: str, **context: Any) -> str:
-    """Render `template` in `lang` (`_` translates a message key)."""
-    return env.get_template(template).render(_=lambda key: t(key, lang), lang=lang, **context)
+def render(template: str, lang: str, *, tz: tzinfo | None = None, **context: Any) -> str:
+    """Render `template` in `lang` (`_` translates a message key); a page that shows times
+    needs the plant's clock `tz` (`Settings.plant_tz`)."""
+    page = env.get_template(template)
+    return page.render(_=lambda key: t(key, lang), lang=lang, plant_tz=tz, **context)

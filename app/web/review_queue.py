@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -68,9 +69,16 @@ def _with_facts(anomaly: dict[str, Any]) -> dict[str, Any]:
 
 
 def _page(
-    template: str, lang: str, principal: Principal, rows: list[dict[str, Any]], **more: Any
+    template: str,
+    lang: str,
+    tz: tzinfo,
+    principal: Principal,
+    rows: list[dict[str, Any]],
+    **more: Any,
 ) -> str:
-    return render(template, lang, principal=principal, anomalies=rows, reasons=REASONS, **more)
+    return render(
+        template, lang, tz=tz, principal=principal, anomalies=rows, reasons=REASONS, **more
+    )
 
 
 @get("/review")
@@ -85,7 +93,8 @@ async def review_page(request: Request[Any, Any, Any]) -> Response[Any]:
     if rows is None:
         return _refused(lang)
     template = "_review_list.html" if request.headers.get("hx-request") else "review.html"
-    page = _page(template, lang, principal, rows, can_resolve=principal.role in RESOLVERS)
+    can_resolve = principal.role in RESOLVERS
+    page = _page(template, lang, muster.settings.plant_tz, principal, rows, can_resolve=can_resolve)
     return html_page(request, page, lang)
 
 
@@ -136,6 +145,7 @@ async def resolve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
     html = _page(
         "_review_list.html",
         lang,
+        muster.settings.plant_tz,
         principal,
         left,
         can_resolve=True,

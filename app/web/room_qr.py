@@ -115,7 +115,7 @@ async def session_qr_page(
     context = {"session": session, "qr": shown, "svg": qr_svg(shown.token), "counts": counts}
     template = "_room_qr.html" if request.query_params.get("fragment") else "room_qr.html"
     return Response(
-        render(template, lang, **context),
+        render(template, lang, tz=muster_of(request).settings.plant_tz, **context),
         media_type="text/html",
         headers={"Cache-Control": "no-store"},
     )

@@ -27,8 +27,9 @@ def backend() -> str:
 VIEWPORT = {"width": 1600, "height": 1000}
 
 
-def next_monday() -> date:
-    today = plant_time(datetime.now(UTC)).date()
+def next_monday(server: LiveServer) -> date:
+    """The Monday after this week in the plant's clock."""
+    today = plant_time(datetime.now(UTC), server.muster.settings.plant_tz).date()
     return today - timedelta(days=today.weekday()) + timedelta(days=7)
 
 
@@ -83,7 +84,7 @@ def test_hr_plans_reschedules_and_cancels_a_session_and_sees_a_conflict_explaine
 ) -> None:
     muster = server.muster
     demo.load(muster, employees=120)
-    monday = next_monday()
+    monday = next_monday(server)
     plan = muster.imports.run("sessions", week_plan(monday).encode(), actor="test")
     assert plan.applied, plan.errors
     assert muster.runner.wait_until_caught_up(60)
@@ -178,7 +179,7 @@ def test_a_department_head_rosters_a_position_within_their_own_workshop(
     demo.load(muster, employees=120)
     muster.app.add_user("weld-head", "dept_head", "SZ1-WELD", "test", password="weld-head-pw")
     assert muster.runner.wait_until_caught_up(60)
-    monday = next_monday()
+    monday = next_monday(server)
     page.goto(f"{server.url}/login?next=/plans")
     page.fill("input[name=login]", "weld-head")
     page.fill("input[name=password]", "weld-head-pw")

@@ -32,7 +32,10 @@ def test_an_import_that_creates_conflicts_says_so_row_by_row(muster: Muster) -> 
         (4, "conflict.team_share"),
     }
     room = next(f for f in result.warnings if f.key == "conflict.room_double_booked")
-    assert reason(room, "en") == "room 培训室A is taken by session S1 at that time (12-08 09:00)"
+    assert (
+        reason(room, "en", muster.settings.plant_tz)
+        == "room 培训室A is taken by session S1 at that time (12-08 09:00)"
+    )
 
 
 def test_conflicts_endpoint_explains_each_and_offers_free_slots(server: LiveServer) -> None:

@@ -10,8 +10,12 @@ from openpyxl import Workbook
 from app.bootstrap import Muster
 from app.imports.reader import MAX_BYTES
 from app.imports.service import ImportResult
+from app.settings import Settings
 from app.web.import_texts import finding_line
 from tests.imports.files import PLANT
+
+#: the clock of the test plant (the settings' default)
+PLANT_TZ = Settings().plant_tz
 
 
 def run(muster: Muster, kind: str, text: str | bytes, **kw: object) -> ImportResult:
@@ -22,13 +26,15 @@ def run(muster: Muster, kind: str, text: str | bytes, **kw: object) -> ImportRes
 def load(muster: Muster, upto: str = "attendance") -> None:
     for kind, text in PLANT.items():
         result = run(muster, kind, text)
-        assert result.applied, [finding_line(f, "en") for f in result.errors]
+        assert result.applied, [
+            finding_line(f, "en", muster.settings.plant_tz) for f in result.errors
+        ]
         if kind == upto:
             return
 
 
 def messages(result: ImportResult) -> list[str]:
-    return [finding_line(f, "en") for f in result.errors]
+    return [finding_line(f, "en", PLANT_TZ) for f in result.errors]
 
 
 def event_count(muster: Muster) -> int:
