@@ -178,7 +178,8 @@ class ProjectionRunner(LoopThread):
                 work.append((projection, start, end, batch))
         if work:
             at = iso(datetime.now(UTC))
-            with self.store.transaction() as tx:
+            # Read models are rebuilt from the log: their commit need not wait for the disk.
+            with self.store.transaction(durable=False) as tx:
                 for projection, start, end, batch in work:
                     if not move_checkpoint(tx, projection.name, start, end, at):
                         raise CheckpointMovedError(projection.name)

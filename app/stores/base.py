@@ -71,8 +71,12 @@ class ReadStore(ABC):
         (`muster serve` at start)."""
 
     @abstractmethod
-    def transaction(self) -> AbstractContextManager[Tx]:
-        """A write transaction: everything inside commits together or not at all."""
+    def transaction(self, *, durable: bool = True) -> AbstractContextManager[Tx]:
+        """A write transaction: everything inside commits together or not at all. Not
+        `durable`: the commit does not wait for the disk (PostgreSQL's asynchronous commit;
+        SQLite ignores it) — for rows that are rebuilt from the event log, like projections':
+        a server crash may lose the newest such transactions whole, never half of one, and
+        any later durable commit makes them durable too (the log is written in order)."""
 
     def change_schema(self, statements: Sequence[str]) -> None:
         """Run schema changes (DROP, ALTER) in one transaction of their own."""

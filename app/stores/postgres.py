@@ -107,8 +107,10 @@ class PostgresReadStore(ReadStore):
                 pool.putconn(conn)
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def transaction(self, *, durable: bool = True) -> Iterator[Tx]:
         with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
+            if not durable:
+                conn.execute("SET LOCAL synchronous_commit = off")
             yield _PostgresTx(conn)
 
     def change_schema(self, statements: Sequence[str]) -> None:
