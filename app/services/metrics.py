@@ -23,7 +23,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent, Transcoder
 
 from app.domain.metrics import FIELDS, DailyFigures, DailyMetrics, metrics_id, metrics_ids
 from app.projections import metrics_running
-from app.projections.metrics import MetricsTable
+from app.projections.metrics import MetricsTable, day_no
 from app.projections.runner import ProjectionRunner
 from app.services.metrics_checks import (
     LineProblem,
@@ -189,11 +189,11 @@ class MetricsService:
         self,
         group: MetricsColumns,
         actor: str,
-        current: Callable[[list[UUID]], dict[UUID, DailyFigures]],
+        current: Callable[[MetricsColumns, list[UUID]], dict[UUID, DailyFigures]],
     ) -> RecordOutcome:
         outcome = RecordOutcome()
         ids = metrics_ids(group.employee_no, group.day, group.source)
-        stored = current(list(dict.fromkeys(ids)))
+        stored = current(group, list(dict.fromkeys(ids)))
         firsts: dict[UUID, int] = {}
         again: list[int] = []  # lines of records that exist, or came earlier in this group
         for i, record in enumerate(ids):
@@ -253,20 +253,36 @@ class MetricsService:
         agg = event.mutate(None)  # type: ignore[attr-defined]
         return agg
 
-    def _current_in_read_model(self, ids: list[UUID]) -> dict[UUID, DailyFigures]:
+    def _current_in_read_model(
+        self, group: MetricsColumns, ids: list[UUID]
+    ) -> dict[UUID, DailyFigures]:
+        """The group's records the read model holds. Read by person and span of days
+        through the covering index (a group is a few hundred people's runs of days): for a
+        month not seen before that finds nothing in one probe per person, where a lookup by
+        record id probed the id index once per line."""
+        wanted = {str(i): i for i in ids}
+        days = [day_no(d) for d in group.day]
+        people = sorted(set(group.employee_no))
         found: dict[UUID, DailyFigures] = {}
-        for start in range(0, len(ids), LOOKUP_CHUNK):
-            chunk = {f"i{n}": str(i) for n, i in enumerate(ids[start : start + LOOKUP_CHUNK])}
+        for start in range(0, len(people), LOOKUP_CHUNK):
+            chunk: dict[str, object] = {
+                f"e{n}": no for n, no in enumerate(people[start : start + LOOKUP_CHUNK])
+            }
+            names = ", ".join(":" + k for k in chunk)
             rows = self.store.fetch(
                 "SELECT id, output_units, defects, hours FROM metrics "
-                f"WHERE id IN ({', '.join(':' + k for k in chunk)})",
-                chunk,
+                f"WHERE employee_no IN ({names}) AND day_no BETWEEN :first AND :last",
+                {**chunk, "first": min(days), "last": max(days)},
             )
             for r in rows:
-                found[UUID(r["id"])] = DailyFigures(r["output_units"], r["defects"], r["hours"])
+                record = wanted.get(r["id"])
+                if record is not None:
+                    found[record] = DailyFigures(r["output_units"], r["defects"], r["hours"])
         return found
 
-    def _current_in_event_store(self, ids: list[UUID]) -> dict[UUID, DailyFigures]:
+    def _current_in_event_store(
+        self, group: MetricsColumns, ids: list[UUID]
+    ) -> dict[UUID, DailyFigures]:
         found: dict[UUID, DailyFigures] = {}
         for i in ids:
             try:
