@@ -111,10 +111,18 @@ class DeviceCommand(Aggregate):
         checkin_id: UUID,
         session_id: UUID,
         employee_no: str,
+        actor: str | None = None,
+        device_time: datetime | None = None,
+        device_seq: int | None = None,
     ):
+        # actor, device time and sequence: what every device event carries (CONTRACT.md);
+        # None on receipts stored before they were kept
         self.device_id = device_id
         self.client_event_id = client_event_id
         self.fingerprint = fingerprint
         self.checkin_id = checkin_id
         self.session_id = session_id
         self.employee_no = employee_no
+        self.actor = actor
+        self.device_time = device_time
+        self.device_seq = device_seq

@@ -331,6 +331,9 @@ class CheckInService:
             checkin_id=attendance.id,
             session_id=session_id,
             employee_no=employee["employee_no"],
+            actor=device.actor,
+            device_time=device_time,
+            device_seq=command.device_seq,
         )
         if command.phone_id:
             self.phones.note(session["id"], command.phone_id, employee["employee_no"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -216,3 +217,33 @@ def test_auditor_reads_the_event_log_in_order(server: LiveServer, plant: Plant) 
     )
     assert checked_in["employee_no"] == "E01" and checked_in["actor"] == "device:tablet-p1"
     assert json.dumps(checked_in)  # plain JSON an auditor can keep
+
+
+def test_every_event_carries_its_actor_and_a_check_ins_device_facts(
+    server: LiveServer, plant: Plant
+) -> None:
+    """CONTRACT.md: each event carries the actor and server time, and a device's events its
+    device id, device time and device sequence: the check-in, its receipt for the device's
+    `client_event_id`, and a refusal alike."""
+    sent = datetime.now(UTC).isoformat()
+    with device(server, plant.p1_token) as tablet:
+        tablet.post("/api/v1/checkins", json=badge(plant, "E01", device_time=sent, device_seq=7))
+        tablet.post(
+            "/api/v1/checkins",
+            json={**badge(plant, "E02", device_time=sent, device_seq=8), "badge_uid": "NOPE"},
+        )
+    with login(server, "auditor", "auditor-password") as auditor:
+        events = auditor.get("/api/v1/events?after=0&limit=1000").json()["events"]
+    assert [e["topic"] for e in events if not e["state"].get("actor")] == []
+    assert all(e["state"]["timestamp"] for e in events)
+    device_events = {
+        e["topic"].rsplit(".", 1)[1]: e["state"]
+        for e in events
+        if e["topic"].rsplit(".", 1)[1]
+        in ("EmployeeCheckedIn", "CheckInRecorded", "CheckInRejected")
+    }
+    assert sorted(device_events) == ["CheckInRecorded", "CheckInRejected", "EmployeeCheckedIn"]
+    for name, state in device_events.items():
+        assert state["actor"] == "device:tablet-p1", name
+        assert state["device_id"] and state["device_time"], name
+        assert state["device_seq"] in (7, 8), name
