@@ -171,6 +171,8 @@ def build(
             on_commit=_wake_runners(runner, store),
             on_stall=store.cancel_stuck_write,
         )
+        # during a burst, rounds of a tenth of a second's commits instead of one per commit
+        runner.yield_to(committer.busy, 0.1)
         evidence = evidence_policies(settings)
         rules = AnomalyRules(app, store, evidence)
         subscribers = [

@@ -34,7 +34,7 @@ from app.domain.alerts import (
     session_deadlines,
     session_running,
 )
-from app.stores.base import ReadStore, in_list, iso
+from app.stores.base import ReadStore, Statement, in_list, iso
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +52,8 @@ class _Round:
     escalations: list[Any] = field(default_factory=list)
     trained: set[tuple[str, str]] = field(default_factory=set)  # (employee_no, session_id)
     timers: set[tuple[str, str]] = field(default_factory=set)
+    #: timers of the round's sessions already in the table (not written again)
+    known_timers: set[tuple[str, str]] = field(default_factory=set)
     marks: dict[str, tuple[str, str, int, str, int]] = field(default_factory=dict)
     appended: int = 0
 
@@ -118,27 +120,33 @@ class AlertEngine(Follower):
                 return None  # another engine moved on meanwhile: read again
             if due:
                 tx.execute("DELETE FROM alert_timers WHERE due_at <= :now", {"now": iso(now)})
-            for sid, at in sorted(work.timers):
-                tx.execute(
-                    "INSERT INTO alert_timers (session_id, due_at) VALUES (:sid, :at) "
-                    "ON CONFLICT (session_id, due_at) DO NOTHING",
-                    {"sid": sid, "at": at},
-                )
-            for key, (grp, rule, occurrence, alert_id, is_open) in work.marks.items():
-                tx.execute(
-                    "INSERT INTO alert_marks (key, grp, rule, occurrence, alert_id, open) "
-                    "VALUES (:key, :grp, :rule, :occurrence, :alert_id, :open) "
-                    "ON CONFLICT (key) DO UPDATE SET occurrence = :occurrence, "
-                    "alert_id = :alert_id, open = :open",
-                    {
-                        "key": key,
-                        "grp": grp,
-                        "rule": rule,
-                        "occurrence": occurrence,
-                        "alert_id": alert_id,
-                        "open": is_open,
-                    },
-                )
+            tx.run(
+                [
+                    Statement(
+                        "INSERT INTO alert_timers (session_id, due_at) VALUES (:sid, :at) "
+                        "ON CONFLICT (session_id, due_at) DO NOTHING",
+                        {"sid": sid, "at": at},
+                    )
+                    for sid, at in sorted(work.timers - work.known_timers)
+                ]
+                + [
+                    Statement(
+                        "INSERT INTO alert_marks (key, grp, rule, occurrence, alert_id, open) "
+                        "VALUES (:key, :grp, :rule, :occurrence, :alert_id, :open) "
+                        "ON CONFLICT (key) DO UPDATE SET occurrence = :occurrence, "
+                        "alert_id = :alert_id, open = :open",
+                        {
+                            "key": key,
+                            "grp": grp,
+                            "rule": rule,
+                            "occurrence": occurrence,
+                            "alert_id": alert_id,
+                            "open": is_open,
+                        },
+                    )
+                    for key, (grp, rule, occurrence, alert_id, is_open) in work.marks.items()
+                ]
+            )
         if work.appended and self.on_commit is not None:
             self.on_commit()
         return self.next_due()
@@ -191,6 +199,15 @@ class AlertEngine(Follower):
         units = self.thresholding.for_units(plants + depts)
         names = self._org_names(depts)
         marks = self._open_marks([f"session:{sid}" for sid in found])
+        ids, params = in_list("s", list(found))
+        work.known_timers.update(
+            (r["session_id"], r["due_at"])
+            for r in self.store.fetch(
+                f"SELECT session_id, due_at FROM alert_timers WHERE session_id IN ({ids}) "
+                "AND due_at > :now",
+                {**params, "now": iso(now)},
+            )
+        )
         for sid, (facts, row) in sorted(found.items()):
             group = f"session:{sid}"
             self._session(facts, row, units, names, marks.get(group, {}), now, work)

@@ -68,6 +68,12 @@ class LoopThread:
     def _loop(self) -> None:
         raise NotImplementedError
 
+    def yield_to(self, busy: Callable[[], bool], up_to_s: float) -> None:
+        """Wait up to `up_to_s` before a round while `busy()` (for a thread built before
+        what it yields to: the projection runner, which the group committer wakes)."""
+        self.busy = busy
+        self.defer_s = up_to_s
+
     def _defer(self) -> None:
         """Let a burst of writes go first: wait while the writer is busy, at most `defer_s`.
         The replies wait on the writer, this round does not; the round after the burst

@@ -20,12 +20,13 @@ from typing import Any
 from uuid import UUID
 
 import structlog
+from eventsourcing.utils import get_topic
 
 from app.alerts.follower import CommittingFollower
 from app.domain.org import Employee
 from app.domain.training import SessionStatus, TrainingSession
 from app.imports.rosters import RosterExpander, position_entry
-from app.stores.base import from_iso, iso
+from app.stores.base import from_iso, in_list, iso
 
 log = structlog.get_logger(__name__)
 ACTOR = "rosters"
@@ -39,6 +40,8 @@ PEOPLE_EVENTS = (
     Employee.EmployeeRejoined,
 )
 
+
+PEOPLE_TOPICS = frozenset(get_topic(kind) for kind in PEOPLE_EVENTS)
 
 #: the events that save a session's plan: its roster is checked again once they are projected
 SAVED_EVENTS = (
@@ -55,40 +58,34 @@ class RosterKeeper(CommittingFollower):
     depends_on = ("directory", "plans", "live_attendance")
     topics = PEOPLE_EVENTS + SAVED_EVENTS
     batch_size = 2000
-    #: it follows people by number and id; their names and badges stay sealed
-    reads_personal = False
     #: rosters of sessions not yet started can wait for a burst of check-ins to be answered
     defer_s = 5.0
 
     def run_once(self) -> datetime | None:
-        start, end, events = self.read()
-        if end == start:
+        start, end = self.position(), self._reachable()
+        if end <= start:
             return None
-        people = self._people(events)
-        saved = _saved(events)
+        notifications, end = self._notifications(start, end, self.topics)
+        people = self._people([n for n in notifications if n.topic in PEOPLE_TOPICS])
+        saved = _saved([n for n in notifications if n.topic not in PEOPLE_TOPICS], self.app)
         if (people or saved) and not self._refresh(people, saved):
             return None  # a save lost a race: the same events again next round
         with self.store.transaction() as tx:
             self.move(tx, start, end)
         return None
 
-    def _people(self, events: list[tuple[int, Any]]) -> set[str]:
-        """Employee numbers of the people these events hired, moved or let go."""
+    def _people(self, notifications: list[Any]) -> set[str]:
+        """Employee numbers of the people these events hired, moved or let go, from the
+        directory (which has projected them): the events themselves are not decoded, so a
+        bulk hire of thousands costs a few queries, not thousands of decodings."""
+        ids = sorted({str(n.originator_id) for n in notifications})
         numbers: set[str] = set()
-        ids: set[str] = set()
-        for _, event in events:
-            if isinstance(event, Employee.EmployeeHired):
-                numbers.add(event.employee_no)
-            elif isinstance(event, PEOPLE_EVENTS):
-                ids.add(str(event.originator_id))
-        if ids:
-            params = {f"i{n}": i for n, i in enumerate(sorted(ids))}
+        for chunk in range(0, len(ids), 500):
+            names, params = in_list("i", ids[chunk : chunk + 500])
             numbers |= {
                 r["employee_no"]
                 for r in self.store.fetch(
-                    "SELECT employee_no FROM employees WHERE id IN "
-                    f"({', '.join(':' + k for k in params)})",
-                    params,
+                    f"SELECT employee_no FROM employees WHERE id IN ({names})", params
                 )
             }
         return numbers
@@ -186,10 +183,8 @@ class RosterKeeper(CommittingFollower):
         }
 
 
-def _saved(events: list[tuple[int, Any]]) -> set[str]:
+def _saved(notifications: list[Any], app: Any) -> set[str]:
     """Sessions whose plan these events saved (not the keeper's own roster changes)."""
-    return {
-        str(event.originator_id)
-        for _, event in events
-        if isinstance(event, SAVED_EVENTS) and getattr(event, "actor", "") != ACTOR
-    }
+    mapper: Any = app.mapper
+    decode = getattr(mapper, "to_sealed_event", mapper.to_domain_event)
+    return {str(n.originator_id) for n in notifications if getattr(decode(n), "actor", "") != ACTOR}

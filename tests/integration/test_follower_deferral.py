@@ -79,3 +79,26 @@ def test_the_alert_engine_waits_at_most_its_deferral_under_a_writer_that_stays_b
         assert reached(engine, muster.runner.head(), within_s=engine.defer_s + 5) is not None
         took = time.monotonic() - busy_since  # still busy, read all the same
     assert took >= engine.defer_s  # not before it had waited its time
+
+
+def test_the_projections_go_on_under_a_writer_that_stays_busy(muster: Muster, plant: Plant) -> None:
+    """The runner only gathers a burst's commits into fewer rounds: the wallboards still
+    move while the burst lasts."""
+    runner = muster.runner
+    runner.run_once()
+    runner.start()
+    with muster.committer.admitted(100):
+        answers = check_in(muster, plant.p1_token, [badge(plant, "E04")])
+        assert [a.status_code for a in answers] == [201]
+        runner.wake()
+        started = time.monotonic()
+        while time.monotonic() - started < 5:
+            row = muster.store.fetch_one(
+                "SELECT status FROM attendance WHERE session_id = :sid AND employee_no = 'E04'",
+                {"sid": plant.session_id},
+            )
+            if row is not None and row["status"] != "expected":
+                break
+            time.sleep(0.02)
+        else:
+            raise AssertionError("the check-in was not projected while the writer was busy")
