@@ -307,10 +307,11 @@ def import_file(kind: str, file: Path, dry_run: bool, lang: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         muster.close()
+    tz = muster.settings.plant_tz
     for finding in result.errors:
-        click.echo(finding_line(finding, language))
+        click.echo(finding_line(finding, language, tz))
     for finding in result.warnings:
-        click.echo("! " + finding_line(finding, language))
+        click.echo("! " + finding_line(finding, language, tz))
     verdict = (
         "applied"
         if result.applied
