@@ -84,15 +84,36 @@ def _principal(request: Request[Any, Any, Any], roles: tuple[str, ...]) -> Princ
     return principal
 
 
-def _parse_items(raw: list[Any]) -> tuple[list[tuple[int, MetricsLine]], list[LineProblem]]:
+def _field_of(error: msgspec.ValidationError) -> str:
+    """The field a line's validation error is about (msgspec words it "… - at `$.hours`", or
+    "Object missing required field `source`"); `item` when it names none."""
+    text = str(error)
+    if "at `$." in text:
+        return text.rpartition("at `$.")[2].rstrip("`").split("[")[0] or "item"
+    missing = "missing required field `"
+    if missing in text:
+        return text.partition(missing)[2].rstrip("`") or "item"
+    return "item"
+
+
+def _said(item: Any, key: str) -> str | None:
+    """What a line that did not parse said its `key` was, if it said it as text."""
+    value = item.get(key) if isinstance(item, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _parse_items(
+    raw: list[Any],
+) -> tuple[list[tuple[int, MetricsLine]], list[LineProblem], dict[int, tuple[str | None, ...]]]:
     lines: list[tuple[int, MetricsLine]] = []
     problems: list[LineProblem] = []
+    unparsed: dict[int, tuple[str | None, ...]] = {}
     for index, item in enumerate(raw):
         try:
             parsed = msgspec.convert(item, MetricsItem)
         except msgspec.ValidationError as exc:
-            path = str(exc).rpartition("at `$.")[2].rstrip("`") or "item"
-            problems.append(LineProblem(index, path.split("[")[0], "invalid", str(exc)))
+            problems.append(LineProblem(index, _field_of(exc), "invalid", str(exc)))
+            unparsed[index] = (_said(item, "employee_no"), _said(item, "date"))
             continue
         figures = DailyFigures(parsed.output_units, parsed.defects, parsed.hours)
         lines.append(
@@ -103,7 +124,7 @@ def _parse_items(raw: list[Any]) -> tuple[list[tuple[int, MetricsLine]], list[Li
                 ),
             )
         )
-    return lines, problems
+    return lines, problems, unparsed
 
 
 @post("/api/v1/metrics", status_code=200)
@@ -119,7 +140,7 @@ async def post_metrics(request: Request[Any, Any, Any]) -> MetricsReply:
         raise Problem(422, "invalid-body", "problem.invalid_body", errors=[str(exc)]) from exc
     if len(batch.items) > MAX_METRICS:
         raise Problem(413, "batch-too-large", "problem.metrics_too_many", max_items=MAX_METRICS)
-    indexed, problems = _parse_items(batch.items)
+    indexed, problems, unparsed = _parse_items(batch.items)
     lines = [line for _, line in indexed]
     outcome = await asyncio.to_thread(muster.metrics.record, lines, f"user:{principal.login}")
     problems += [
@@ -144,8 +165,11 @@ async def post_metrics(request: Request[Any, Any, Any]) -> MetricsReply:
                 p.field,
                 p.reason,
                 reason(p),
-                by_index[p.index].employee_no if p.index in by_index else None,
-                by_index[p.index].day if p.index in by_index else None,
+                *(
+                    (by_index[p.index].employee_no, by_index[p.index].day)
+                    if p.index in by_index
+                    else unparsed.get(p.index, (None, None))
+                ),
             )
             for p in sorted(problems, key=lambda p: p.index)
         ],

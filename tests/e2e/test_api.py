@@ -247,3 +247,22 @@ def test_every_event_carries_its_actor_and_a_check_ins_device_facts(
         assert state["actor"] == "device:tablet-p1", name
         assert state["device_id"] and state["device_time"], name
         assert state["device_seq"] in (7, 8), name
+
+
+def test_a_metrics_line_missing_a_field_names_that_field(server: LiveServer, plant: Plant) -> None:
+    """An ERP job's line without `source` is refused by itself, naming `source` and the
+    person and day it was about; the other line is recorded."""
+    server.muster.app.add_user("erp", "integration", "G", "test", password="erp-password")
+    server.muster.runner.wait_until_caught_up(10)
+    items = [
+        {"employee_no": "E01", "date": "2026-11-02", "output_units": 5},
+        {"employee_no": "E02", "date": "2026-11-02", "output_units": 7, "source": "MES"},
+    ]
+    with login(server, "erp", "erp-password") as erp:
+        reply = erp.post("/api/v1/metrics", json={"items": items})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert (body["recorded"], body["rejected"]) == (1, 1)
+    (problem,) = body["problems"]
+    assert problem["index"] == 0 and problem["field"] == "source"
+    assert (problem["employee_no"], problem["date"]) == ("E01", "2026-11-02")
