@@ -1,6 +1,22 @@
-"""A small plant as import files (CSV text per kind), for the import tests."""
+"""A small plant as import files (CSV text per kind), for the import tests.
+
+Its sessions are dated from the day the tests run, so they mean the same on any day: S1 is
+tomorrow (yet to come), S2 six days ago (held, attendance on paper). Tests that pin the app's
+clock pin it to these days (`day`)."""
 
 from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+#: today in the test plant's clock (the settings' default zone), when the tests start
+TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+def day(offset: int) -> date:
+    """The plant day `offset` days from `TODAY` (S1 is on `day(1)`, S2 on `day(-6)`)."""
+    return TODAY + timedelta(days=offset)
+
 
 ORG = """code,name,kind,parent_code,head_employee_no
 G,测试集团,group,,
@@ -25,16 +41,16 @@ E2,李四,T1,OP,B2,,,,
 E3,王五,D1,QC,B3,,,,
 E4,赵六,W3,OP,B4,,,,
 """
-SESSIONS = """code,course_code,plant_code,room,starts_at,ends_at,trainer,roster,capacity
-S1,SAFE,P1,培训室A,2026-12-08T09:00:00+08:00,2026-12-08T10:00:00+08:00,E3,T1;position:QC,30
-S2,FIRE,P1,培训室A,2026-12-01T09:00:00+08:00,2026-12-01T10:00:00+08:00,外部讲师 陈老师,E1;E4,
+SESSIONS = f"""code,course_code,plant_code,room,starts_at,ends_at,trainer,roster,capacity
+S1,SAFE,P1,培训室A,{day(1)}T09:00:00+08:00,{day(1)}T10:00:00+08:00,E3,T1;position:QC,30
+S2,FIRE,P1,培训室A,{day(-6)}T09:00:00+08:00,{day(-6)}T10:00:00+08:00,外部讲师 陈老师,E1;E4,
 """
-SHIFTS = """employee_no,starts_at,ends_at,line
-E1,2026-12-08T08:00:00+08:00,2026-12-08T16:00:00+08:00,冲压1线
+SHIFTS = f"""employee_no,starts_at,ends_at,line
+E1,{day(1)}T08:00:00+08:00,{day(1)}T16:00:00+08:00,冲压1线
 """
-ATTENDANCE = """session_code,employee_no,checked_in_at,method,note
-S2,E1,2026-12-01T08:58:00+08:00,paper,签到表第 1 页
-S2,E4,2026-12-01T09:20:00+08:00,,
+ATTENDANCE = f"""session_code,employee_no,checked_in_at,method,note
+S2,E1,{day(-6)}T08:58:00+08:00,paper,签到表第 1 页
+S2,E4,{day(-6)}T09:20:00+08:00,,
 """
 
 PLANT = {

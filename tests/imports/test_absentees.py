@@ -5,7 +5,7 @@ compliance matrix lists them with the next session of the course in their plant.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -16,10 +16,11 @@ from app.services.session_planner import Draft, Outcome
 from app.settings import Settings
 from tests.conftest import LiveServer
 from tests.e2e.test_api import login
+from tests.imports.files import day
 from tests.imports.test_importer import load, run
 
-NOW = datetime.fromisoformat("2026-12-02T08:00:00+08:00")
-TODAY = date(2026, 12, 2)
+NOW = datetime.fromisoformat(f"{day(-5)}T08:00:00+08:00")
+TODAY = day(-5)
 
 
 @pytest.fixture
@@ -46,10 +47,10 @@ def numbers(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def e4_misses_s2(muster: Muster) -> None:
-    """The test plant, where E4 never came to S2 (FIRE, 12-01) and is marked absent."""
+    """The test plant, where E4 never came to S2 (FIRE, day(-6)) and is marked absent."""
     load(muster, upto="sessions")
-    # S2 (FIRE, 12-01 09:00–10:00, roster E1 and E4): only E1 came
-    paper = "session_code,employee_no,checked_in_at\nS2,E1,2026-12-01T08:58:00+08:00\n"
+    # S2 (FIRE, day(-6) 09:00–10:00, roster E1 and E4): only E1 came
+    paper = f"session_code,employee_no,checked_in_at\nS2,E1,{day(-6)}T08:58:00+08:00\n"
     assert run(muster, "attendance", paper).applied
     assert muster.runner.wait_until_caught_up(30)
     muster.session_clock.run_until_idle()  # closes S2, marks E4 absent
@@ -63,10 +64,10 @@ def e4_misses_s2(muster: Muster) -> None:
 
 def test_who_missed_a_session_is_offered_the_next_one_of_the_course(muster: Muster) -> None:
     e4_misses_s2(muster)
-    p1 = muster.planner.save(fire("P1", "培训室A", "2026-12-10", ["E1"]), "user:hr", TODAY)
+    p1 = muster.planner.save(fire("P1", "培训室A", day(3).isoformat(), ["E1"]), "user:hr", TODAY)
     assert p1.outcome is Outcome.SAVED
     (p1_id,) = p1.session_ids
-    starts = datetime.fromisoformat("2026-12-10T14:00:00+08:00")
+    starts = datetime.fromisoformat(f"{day(3)}T14:00:00+08:00")
     assert numbers(offered_for(muster.store, "FIRE", starts, TODAY, p1_id)) == ["E4"]
     assert numbers(offered_for(muster.store, "SAFE", starts, TODAY, p1_id)) == []
     (missed,) = missed_in(muster.store, "/G/", TODAY, NOW)
@@ -77,7 +78,7 @@ def test_who_missed_a_session_is_offered_the_next_one_of_the_course(muster: Must
     )
 
     # a FIRE session in P2 for workshop W3 (E4's): E4 is on it, and no longer offered
-    p2 = muster.planner.save(fire("P2", "二厂培训室", "2026-12-09", ["W3"]), "user:hr", TODAY)
+    p2 = muster.planner.save(fire("P2", "二厂培训室", day(2).isoformat(), ["W3"]), "user:hr", TODAY)
     assert p2.outcome is Outcome.SAVED
     (missed,) = missed_in(muster.store, "/G/", TODAY, NOW)
     assert missed["next_session_id"] == p2.session_ids[0] and missed["on_next"] is True
@@ -90,7 +91,7 @@ def test_who_missed_a_session_is_offered_the_next_one_of_the_course(muster: Must
 def test_the_planner_form_and_the_compliance_api_offer_the_absentee(server: LiveServer) -> None:
     muster = server.muster
     e4_misses_s2(muster)
-    saved = muster.planner.save(fire("P1", "培训室A", "2026-12-10", ["E1"]), "user:hr", TODAY)
+    saved = muster.planner.save(fire("P1", "培训室A", day(3).isoformat(), ["E1"]), "user:hr", TODAY)
     assert saved.outcome is Outcome.SAVED
     muster.app.add_user("planner-hr", "hr", "G", "test", password="planner-pw")
     assert muster.runner.wait_until_caught_up(30)

@@ -6,6 +6,7 @@ import httpx
 
 from tests.conftest import LiveServer
 from tests.e2e.test_api import login
+from tests.imports.files import day
 from tests.imports.test_import_api import hr_client, load_over_http
 
 
@@ -27,7 +28,7 @@ def test_an_employee_sees_their_sessions_and_a_calendar_opens_with_its_key(
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
     body = feed.text
     assert body.startswith("BEGIN:VCALENDAR\r\n") and body.count("BEGIN:VEVENT") == 2
-    assert "DTSTART:20261208T010000Z" in body and "SUMMARY:安全生产基础" in body
+    assert f"DTSTART:{day(1):%Y%m%d}T010000Z" in body and "SUMMARY:安全生产基础" in body
     assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))
     unit = httpx.get(server.url + org_feed).text
     assert unit.count("BEGIN:VEVENT") == 2  # team T1 (under W1) is on S1 and S2

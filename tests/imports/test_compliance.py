@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from app.bootstrap import Muster
 from tests.conftest import LiveServer
+from tests.imports.files import day
 from tests.imports.test_import_api import hr_client, load_over_http, post
 from tests.imports.test_importer import load, run
 
@@ -69,8 +70,8 @@ def test_compliance_matrix_over_http(server: LiveServer) -> None:
         # trained in the other plant, counted at home; FIRE stays valid two years
         assert e4["cells"]["FIRE"] == {
             "state": "done",
-            "due_on": "2028-11-30",
-            "last_done": "2026-12-01",
+            "due_on": day(724).isoformat(),
+            "last_done": day(-6).isoformat(),
         }
         assert e4["cells"]["SAFE"] == {"state": "never", "due_on": None, "last_done": None}
         whole = hr.get("/api/v1/compliance", params={"org": "P1"}).json()

@@ -8,13 +8,13 @@ from app.bootstrap import Muster
 from app.web.import_texts import reason
 from tests.conftest import LiveServer
 from tests.e2e.test_api import assert_problem
-from tests.imports.files import PLANT
+from tests.imports.files import PLANT, day
 from tests.imports.test_import_api import hr_client, load_over_http
 from tests.imports.test_importer import load, run
 
 CLASH = (
     "code,course_code,plant_code,room,starts_at,ends_at,trainer,roster,capacity\n"
-    "S3,FIRE,P1,培训室A,2026-12-08T09:30:00+08:00,2026-12-08T10:30:00+08:00,E3,E1,\n"
+    f"S3,FIRE,P1,培训室A,{day(1)}T09:30:00+08:00,{day(1)}T10:30:00+08:00,E3,E1,\n"
 )
 
 
@@ -34,7 +34,7 @@ def test_an_import_that_creates_conflicts_says_so_row_by_row(muster: Muster) -> 
     room = next(f for f in result.warnings if f.key == "conflict.room_double_booked")
     assert (
         reason(room, "en", muster.settings.plant_tz)
-        == "room 培训室A is taken by session S1 at that time (12-08 09:00)"
+        == f"room 培训室A is taken by session S1 at that time ({day(1):%m-%d} 09:00)"
     )
 
 
@@ -66,7 +66,7 @@ def test_conflicts_endpoint_explains_each_and_offers_free_slots(server: LiveServ
         details = {c["kind"]: c["detail"] for c in body["conflicts"]}
         assert (
             details["shift_clash"]
-            == "张三 (E1) is on shift on 冲压1线 then (12-08 08:00–12-08 16:00)"
+            == f"张三 (E1) is on shift on 冲压1线 then ({day(1):%m-%d} 08:00–{day(1):%m-%d} 16:00)"
         )
         assert len(body["free_slots"]) == 3
         assert all(s["starts_at"].endswith("+08:00") for s in body["free_slots"])

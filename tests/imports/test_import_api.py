@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from tests.conftest import LiveServer
 from tests.e2e.test_api import assert_problem, login
-from tests.imports.files import EMPLOYEES, PLANT
+from tests.imports.files import EMPLOYEES, PLANT, day
 
 
 def post(client: httpx.Client, kind: str, text: str, **form: str) -> httpx.Response:
@@ -107,7 +107,7 @@ def test_a_roster_names_a_position_within_one_org_unit(server: LiveServer) -> No
         more = EMPLOYEES + "E6,周八,T1,QC,B6,,,,\n"
         assert post(hr, "employees", more).json()["applied"] is True
         head = "code,course_code,plant_code,room,starts_at,ends_at,roster\n"
-        when = "2026-12-20T09:00:00+08:00,2026-12-20T10:00:00+08:00"
+        when = f"{day(13)}T09:00:00+08:00,{day(13)}T10:00:00+08:00"
         reply = post(hr, "sessions", head + f"QC-W1,SAFE,P1,培训室C,{when},position:QC@W1\n")
         assert reply.json()["applied"] is True, reply.text
         (found,) = hr.get("/api/v1/sessions", params={"code": "QC-W1"}).json()["sessions"]

@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import LiveServer
 from tests.e2e.test_api import assert_problem, login
+from tests.imports.files import day
 from tests.imports.test_import_api import hr_client, load_over_http, post
 
 
@@ -32,8 +33,8 @@ def test_a_plant_scoped_login_cannot_import_rows_of_another_plant(server: LiveSe
 
         plan = (
             "code,course_code,plant_code,room,starts_at,ends_at\n"
-            "S7,SAFE,P1,培训室A,2026-12-20T09:00:00+08:00,2026-12-20T10:00:00+08:00\n"
-            "S8,SAFE,P2,二厂培训室,2026-12-20T09:00:00+08:00,2026-12-20T10:00:00+08:00\n"
+            f"S7,SAFE,P1,培训室A,{day(13)}T09:00:00+08:00,{day(13)}T10:00:00+08:00\n"
+            f"S8,SAFE,P2,二厂培训室,{day(13)}T09:00:00+08:00,{day(13)}T10:00:00+08:00\n"
         )
         body = assert_problem(post(p1, "sessions", plan), 403, "forbidden")
         assert [(e["line"], e["column"]) for e in body["errors"]] == [(3, "plant_code")]

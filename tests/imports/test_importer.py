@@ -12,7 +12,7 @@ from app.imports.reader import MAX_BYTES
 from app.imports.service import ImportResult
 from app.settings import Settings
 from app.web.import_texts import finding_line
-from tests.imports.files import PLANT
+from tests.imports.files import PLANT, day
 
 #: the clock of the test plant (the settings' default)
 PLANT_TZ = Settings().plant_tz
@@ -76,13 +76,13 @@ def test_a_changed_row_is_an_update_and_only_that(muster: Muster) -> None:
     result = run(muster, "employees", moved)
     assert (result.created, result.updated) == (0, 1)
     later = PLANT["sessions"].replace(
-        "2026-12-08T09:00:00+08:00,2026-12-08T10:00", "2026-12-08T13:00:00+08:00,2026-12-08T14:00"
+        f"{day(1)}T09:00:00+08:00,{day(1)}T10:00", f"{day(1)}T13:00:00+08:00,{day(1)}T14:00"
     )
     result = run(muster, "sessions", later)
     assert (result.created, result.updated) == (0, 1)
     assert muster.runner.wait_until_caught_up(30)
     s1 = muster.store.fetch_one("SELECT starts_at FROM sessions WHERE code = 'S1'")
-    assert s1 == {"starts_at": "2026-12-08T05:00:00.000000+00:00"}
+    assert s1 == {"starts_at": f"{day(1)}T05:00:00.000000+00:00"}
     assert muster.store.fetch_one("SELECT org_unit FROM employees WHERE employee_no = 'E2'") == {
         "org_unit": "D1"
     }
@@ -155,18 +155,18 @@ def test_bad_sessions_name_line_and_column(muster: Muster) -> None:
     load(muster, upto="employees")
     text = (
         "code,course_code,plant_code,room,starts_at,ends_at,roster\n"
-        "S1,SAFE,P1,A,2026-12-08T10:00:00+08:00,2026-12-08T09:00:00+08:00,E1\n"
-        "S2,NOPE,P1,A,2026-12-08T10:00:00+08:00,2026-12-08T11:00:00+08:00,E1\n"
-        "S3,SAFE,P1,A,2026-12-08 10:00,2026-12-08T11:00:00+08:00,E1\n"
-        "S4,SAFE,W1,A,2026-12-08T10:00:00+08:00,2026-12-08T11:00:00+08:00,E1\n"
-        "S5,SAFE,P1,A,2026-12-08T10:00:00+08:00,2026-12-08T11:00:00+08:00,E1;GHOST\n"
+        f"S1,SAFE,P1,A,{day(1)}T10:00:00+08:00,{day(1)}T09:00:00+08:00,E1\n"
+        f"S2,NOPE,P1,A,{day(1)}T10:00:00+08:00,{day(1)}T11:00:00+08:00,E1\n"
+        f"S3,SAFE,P1,A,{day(1)} 10:00,{day(1)}T11:00:00+08:00,E1\n"
+        f"S4,SAFE,W1,A,{day(1)}T10:00:00+08:00,{day(1)}T11:00:00+08:00,E1\n"
+        f"S5,SAFE,P1,A,{day(1)}T10:00:00+08:00,{day(1)}T11:00:00+08:00,E1;GHOST\n"
     )
     result = run(muster, "sessions", text)
     assert messages(result) == [
         "line 2: ends_at: the end must be after the start",
         "line 3: course_code: no course “NOPE”",
-        "line 4: starts_at: “2026-12-08 10:00” has no UTC offset: write it like "
-        "2026-12-08T09:00:00+08:00",
+        f"line 4: starts_at: “{day(1)} 10:00” has no UTC offset: write it like "
+        "2026-12-08T09:00:00+08:00",  # the message's fixed example
         "line 5: plant_code: “W1” is not a plant",
         "line 6: roster: “GHOST” is neither a current employee number, nor an org code, "
         "nor position:CODE",

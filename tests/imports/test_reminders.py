@@ -4,13 +4,13 @@ department head once overdue, the plant manager 7 days later — each rung once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
 from app.bootstrap import Muster, build
 from app.settings import Settings
-from tests.imports.files import PLANT
+from tests.imports.files import PLANT, day
 from tests.imports.test_importer import run
 from tests.support.clock import ManualClock
 
@@ -18,10 +18,10 @@ CST = timezone(timedelta(hours=8))
 
 
 class Clock(ManualClock):
-    """Plant time, from noon on 2026-12-01 unless told otherwise."""
+    """Plant time, from noon on the day S2 was held (`day(-6)`) unless told otherwise."""
 
-    def __init__(self, now: datetime = datetime(2026, 12, 1, 12, 0, tzinfo=CST)) -> None:
-        super().__init__(now)
+    def __init__(self, now: datetime | None = None) -> None:
+        super().__init__(now or datetime.combine(day(-6), time(12, 0), CST))
 
     def day(self, text: str) -> None:
         """Eight in the morning of plant day `text`."""
@@ -73,43 +73,43 @@ def test_the_ladder_climbs_each_rung_once_on_its_day(muster: Muster, clock: Cloc
             text = PLANT["org"]
         assert run(muster, kind, text).applied, kind
     assert run(muster, "org", files["org"]).applied
-    # E1 (team T1 under workshop W1, plant P1) and E4 (W3, plant P2) sat FIRE on 12-01:
-    # valid 30 days, due 12-31
-    assert climb(muster, clock, "2026-12-16") == []
-    assert sorted(climb(muster, clock, "2026-12-17")) == [
+    # E1 (team T1 under workshop W1, plant P1) and E4 (W3, plant P2) sat FIRE in S2 on
+    # day(-6): valid 30 days, due on day(24)
+    assert climb(muster, clock, day(9).isoformat()) == []
+    assert sorted(climb(muster, clock, day(10).isoformat())) == [
         ("ReminderSent", "E1", "14_days_before", "E1"),
         ("ReminderSent", "E4", "14_days_before", "E4"),
     ]
-    assert climb(muster, clock, "2026-12-17") == []  # the same day again: nothing twice
-    assert sorted(climb(muster, clock, "2026-12-28")) == [
+    assert climb(muster, clock, day(10).isoformat()) == []  # the same day again: nothing twice
+    assert sorted(climb(muster, clock, day(21).isoformat())) == [
         ("ReminderSent", "E1", "3_days_before", "E1"),
         ("ReminderSent", "E4", "3_days_before", "E4"),
     ]
-    assert sorted(climb(muster, clock, "2026-12-31")) == [
+    assert sorted(climb(muster, clock, day(24).isoformat())) == [
         ("ReminderEscalated", "E1", "dept_head", "E2"),  # W1's head
         ("ReminderEscalated", "E4", "dept_head", ""),  # W3 has no head yet
     ]
-    assert climb(muster, clock, "2027-01-06") == []
-    assert sorted(climb(muster, clock, "2027-01-07")) == [
+    assert climb(muster, clock, day(30).isoformat()) == []
+    assert sorted(climb(muster, clock, day(31).isoformat())) == [
         ("ReminderEscalated", "E1", "plant_manager", "E3"),  # P1's head
         ("ReminderEscalated", "E4", "plant_manager", ""),
     ]
     # E1 takes the course again: nothing more for E1; E4 stays escalated, once
     again = (
         "code,course_code,plant_code,room,starts_at,ends_at,roster\n"
-        "S9,FIRE,P1,A,2027-01-08T09:00:00+08:00,2027-01-08T10:00:00+08:00,E1\n"
+        f"S9,FIRE,P1,A,{day(32)}T09:00:00+08:00,{day(32)}T10:00:00+08:00,E1\n"
     )
     assert run(muster, "sessions", again).applied
-    paper = "session_code,employee_no,checked_in_at\nS9,E1,2027-01-08T09:00:00+08:00\n"
+    paper = f"session_code,employee_no,checked_in_at\nS9,E1,{day(32)}T09:00:00+08:00\n"
     assert run(muster, "attendance", paper).applied
-    assert climb(muster, clock, "2027-01-20") == []
+    assert climb(muster, clock, day(44).isoformat()) == []
 
 
 def test_a_course_with_its_own_thresholds_reminds_and_escalates_on_its_own_days(
     muster: Muster, clock: Clock
 ) -> None:
     files = dict(PLANT)
-    # FIRE: valid 30 days (due 12-31), reminders 20 and 5 days before, the manager 3 days after
+    # FIRE: valid 30 days (due on day(24)), reminders 20 and 5 days before, the manager 3 days after
     files["courses"] = (
         "code,title,duration_minutes,validity_days,materials,reminder_days,manager_after_days\n"
         "SAFE,安全生产基础,60,365,M1;M2,,\n"
@@ -117,15 +117,15 @@ def test_a_course_with_its_own_thresholds_reminds_and_escalates_on_its_own_days(
     )
     for kind in ("org", "positions", "courses", "employees", "sessions", "attendance"):
         assert run(muster, kind, files[kind]).applied, kind
-    assert climb(muster, clock, "2026-12-10") == []
-    assert sorted(climb(muster, clock, "2026-12-11")) == [
+    assert climb(muster, clock, day(3).isoformat()) == []
+    assert sorted(climb(muster, clock, day(4).isoformat())) == [
         ("ReminderSent", "E1", "14_days_before", "E1"),  # the first reminder of the ladder
         ("ReminderSent", "E4", "14_days_before", "E4"),
     ]
-    assert climb(muster, clock, "2026-12-25") == []
-    assert [e[2] for e in climb(muster, clock, "2026-12-26")] == ["3_days_before"] * 2
-    assert [e[2] for e in climb(muster, clock, "2026-12-31")] == ["dept_head"] * 2
-    assert [e[2] for e in climb(muster, clock, "2027-01-03")] == ["plant_manager"] * 2
+    assert climb(muster, clock, day(18).isoformat()) == []
+    assert [e[2] for e in climb(muster, clock, day(19).isoformat())] == ["3_days_before"] * 2
+    assert [e[2] for e in climb(muster, clock, day(24).isoformat())] == ["dept_head"] * 2
+    assert [e[2] for e in climb(muster, clock, day(27).isoformat())] == ["plant_manager"] * 2
     # a bad ladder is refused on its line; the same file again changes nothing
     bad = files["courses"].replace("20;5", "5;20")
     refused = run(muster, "courses", bad)

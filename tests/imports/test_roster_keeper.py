@@ -5,7 +5,7 @@ started keeps the roster it started with."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -15,21 +15,21 @@ from app.bootstrap import Muster, build
 from app.services.session_planner import Draft, Outcome, SessionPlanner
 from app.settings import Settings
 from app.stores.commit import GroupCommitter
-from tests.imports.files import EMPLOYEES
+from tests.imports.files import EMPLOYEES, day
 from tests.imports.test_importer import load, run
 from tests.support.clock import ManualClock
 
 
 @pytest.fixture
 def muster(settings: Settings) -> Iterator[Muster]:
-    wired = build(settings, clock=ManualClock(datetime.fromisoformat("2026-12-08T09:30:00+08:00")))
+    wired = build(settings, clock=ManualClock(datetime.fromisoformat(f"{day(1)}T09:30:00+08:00")))
     yield wired
     wired.close()
 
 
-RUNNING_AND_LATER = """code,course_code,plant_code,room,starts_at,ends_at,trainer,roster
-NOW,FIRE,P1,培训室B,2026-12-08T09:00:00+08:00,2026-12-08T11:00:00+08:00,E3,T1
-LATER,FIRE,P1,培训室B,2026-12-09T09:00:00+08:00,2026-12-09T10:00:00+08:00,E3,T1;position:QC
+RUNNING_AND_LATER = f"""code,course_code,plant_code,room,starts_at,ends_at,trainer,roster
+NOW,FIRE,P1,培训室B,{day(1)}T09:00:00+08:00,{day(1)}T11:00:00+08:00,E3,T1
+LATER,FIRE,P1,培训室B,{day(2)}T09:00:00+08:00,{day(2)}T10:00:00+08:00,E3,T1;position:QC
 """
 
 
@@ -67,7 +67,7 @@ def test_rosters_of_sessions_not_yet_started_follow_people(muster: Muster) -> No
 
     # E2 moves to another plant's workshop; E1 leaves before the session's day
     moved = EMPLOYEES.replace("E2,李四,T1,OP,B2,,,,", "E2,李四,W3,OP,B2,,,,")
-    moved = moved.replace("2020-01-01,\n", "2020-01-01,2026-12-09\n")
+    moved = moved.replace("2020-01-01,\n", f"2020-01-01,{day(2)}\n")
     people(muster, moved + "E5,孙七,T1,OP,B5,,,,\nE6,周八,D1,QC,B6,,,,\n")
     assert roster(muster, "LATER") == ["E3", "E5", "E6"]
     assert roster(muster, "NOW") == ["E1", "E2"]
@@ -77,7 +77,7 @@ def test_rosters_of_sessions_not_yet_started_follow_people(muster: Muster) -> No
         if n.topic.endswith("SessionRosterChanged")
     ]
     assert len(changes) == 2 and {c.actor for c in changes} == {"rosters"}
-    # S1 (12-08 09:00) had started by the clock too: its roster never changed
+    # S1 (day(1) 09:00) had started by the clock too: its roster never changed
     assert roster(muster, "S1") == ["E1", "E2", "E3"]
 
 
@@ -115,12 +115,12 @@ def test_a_session_saved_in_the_instant_before_a_hire_is_projected_gets_that_per
         course="FIRE",
         room="培训室C",
         trainer="外部讲师 周老师",
-        starts_at=datetime.fromisoformat("2026-12-10T14:00:00+08:00"),
-        ends_at=datetime.fromisoformat("2026-12-10T15:00:00+08:00"),
+        starts_at=datetime.fromisoformat(f"{day(3)}T14:00:00+08:00"),
+        ends_at=datetime.fromisoformat(f"{day(3)}T15:00:00+08:00"),
         roster_spec=["T1"],
         code="RACE",
     )
-    saved = planner.save(draft, "user:hr", date(2026, 12, 8), confirmed=True)
+    saved = planner.save(draft, "user:hr", day(1), confirmed=True)
     assert saved.outcome is Outcome.SAVED
     (read,) = saved.checked.occurrences
     assert read.wanted.roster == ["E1", "E2"]  # expanded before the hire was projected

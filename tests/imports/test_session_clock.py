@@ -9,6 +9,7 @@ import pytest
 
 from app.bootstrap import Muster, build
 from app.settings import Settings
+from tests.imports.files import day
 from tests.imports.test_importer import load, run
 from tests.imports.test_reminders import Clock
 
@@ -36,12 +37,12 @@ def tick(muster: Muster, clock: Clock, when: str) -> dict[str, str]:
 def test_sessions_open_and_close_on_time_and_absentees_are_marked(
     muster: Muster, clock: Clock
 ) -> None:
-    load(muster)  # S2 (12-01, E1 and E4 came), S1 (12-08 09:00–10:00: E1, E2, E3)
-    assert tick(muster, clock, "2026-12-08T08:30:00+08:00") == {"S1": "scheduled", "S2": "closed"}
-    assert tick(muster, clock, "2026-12-08T09:00:00+08:00") == {"S1": "open", "S2": "closed"}
-    paper = "session_code,employee_no,checked_in_at\nS1,E1,2026-12-08T09:02:00+08:00\n"
+    load(muster)  # S2 (day(-6), E1 and E4 came), S1 (day(1) 09:00–10:00: E1, E2, E3)
+    assert tick(muster, clock, f"{day(1)}T08:30:00+08:00") == {"S1": "scheduled", "S2": "closed"}
+    assert tick(muster, clock, f"{day(1)}T09:00:00+08:00") == {"S1": "open", "S2": "closed"}
+    paper = f"session_code,employee_no,checked_in_at\nS1,E1,{day(1)}T09:02:00+08:00\n"
     assert run(muster, "attendance", paper).applied
-    assert tick(muster, clock, "2026-12-08T10:00:00+08:00") == {"S1": "closed", "S2": "closed"}
+    assert tick(muster, clock, f"{day(1)}T10:00:00+08:00") == {"S1": "closed", "S2": "closed"}
     lines = muster.store.fetch(
         "SELECT a.employee_no, a.status FROM attendance a JOIN sessions s ON s.id = a.session_id "
         "WHERE s.code = 'S1' ORDER BY a.employee_no"

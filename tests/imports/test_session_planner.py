@@ -4,7 +4,7 @@ cancelled, each through the contract's events."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
@@ -12,14 +12,15 @@ from app.bootstrap import Muster
 from app.services.session_planner import Draft, Outcome
 from tests.conftest import LiveServer
 from tests.e2e.test_api import login
+from tests.imports.files import day
 from tests.imports.test_importer import load
 
 CST = timezone(timedelta(hours=8))
-TODAY = date(2026, 12, 1)
+TODAY = day(-6)
 
 
-def at(day: str, hour: int, minute: int = 0) -> datetime:
-    return datetime.fromisoformat(f"{day}T{hour:02d}:{minute:02d}:00+08:00")
+def at(on: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(on, time(hour, minute), CST)
 
 
 def draft(**changes: object) -> Draft:
@@ -28,8 +29,8 @@ def draft(**changes: object) -> Draft:
         "course": "SAFE",
         "room": "培训室B",
         "trainer": "外部讲师 周老师",
-        "starts_at": at("2026-12-14", 14),
-        "ends_at": at("2026-12-14", 15),
+        "starts_at": at(day(7), 14),
+        "ends_at": at(day(7), 15),
         "roster_spec": ["E3"],
         "capacity": 20,
     }
@@ -61,10 +62,10 @@ def test_a_weekly_session_is_saved_four_times_with_its_teams_people(muster: Must
     assert saved.outcome is Outcome.SAVED, saved.checked.errors
     rows = sessions(muster, "code LIKE 'SAFE-WK-%'")
     assert [r["code"] for r in rows] == [
-        "SAFE-WK-20261214",
-        "SAFE-WK-20261221",
-        "SAFE-WK-20261228",
-        "SAFE-WK-20270104",
+        f"SAFE-WK-{day(7):%Y%m%d}",
+        f"SAFE-WK-{day(14):%Y%m%d}",
+        f"SAFE-WK-{day(21):%Y%m%d}",
+        f"SAFE-WK-{day(28):%Y%m%d}",
     ]
     assert {r["expected"] for r in rows} == {2}  # E1 and E2 of team T1
     roster = muster.store.fetch(
@@ -83,24 +84,20 @@ def test_a_room_taken_is_never_saved_and_a_shift_clash_only_once_confirmed(
     muster: Muster,
 ) -> None:
     load(muster, upto="sessions")
-    # S1: SAFE in 培训室A on 12-08 09:00–10:00, roster T1 (E1, E2) and QC (E3)
-    same_room = draft(room="培训室A", starts_at=at("2026-12-08", 9), ends_at=at("2026-12-08", 10))
+    # S1: SAFE in 培训室A on day(1) 09:00–10:00, roster T1 (E1, E2) and QC (E3)
+    same_room = draft(room="培训室A", starts_at=at(day(1), 9), ends_at=at(day(1), 10))
     checked = muster.planner.check(same_room, TODAY)
     kinds = {c.kind.value for c in checked.conflicts}
     assert {"room_double_booked", "person_double_booked"} <= kinds
     assert not checked.may_override
     slots = checked.occurrences[0].free_slots
-    assert slots and all(
-        not (s < at("2026-12-08", 10) and e > at("2026-12-08", 9)) for s, e in slots
-    )
+    assert slots and all(not (s < at(day(1), 10) and e > at(day(1), 9)) for s, e in slots)
     refused = muster.planner.save(same_room, "user:hr", TODAY, confirmed=True)
     assert refused.outcome is Outcome.CONFLICTS
     assert not sessions(muster, "room = '培训室A' AND code <> 'S1' AND code <> 'S2'")
 
     # another room at the same hour: E1 is on shift (08:00–16:00) and on S1's roster
-    other_room = draft(
-        roster_spec=["E1"], starts_at=at("2026-12-08", 9), ends_at=at("2026-12-08", 10)
-    )
+    other_room = draft(roster_spec=["E1"], starts_at=at(day(1), 9), ends_at=at(day(1), 10))
     first = muster.planner.save(other_room, "user:hr", TODAY)
     assert first.outcome is Outcome.CONFLICTS
     assert {c.kind.value for c in first.checked.conflicts} == {
@@ -119,11 +116,11 @@ def test_a_session_is_rescheduled_then_cancelled(muster: Muster) -> None:
     saved = muster.planner.save(draft(code="MOVE-ME"), "user:hr", TODAY)
     assert saved.outcome is Outcome.SAVED
     (sid,) = saved.session_ids
-    later = draft(session_id=sid, starts_at=at("2026-12-15", 10), ends_at=at("2026-12-15", 11, 30))
+    later = draft(session_id=sid, starts_at=at(day(8), 10), ends_at=at(day(8), 11, 30))
     moved = muster.planner.save(later, "user:hr", TODAY)
     assert moved.outcome is Outcome.SAVED
     (row,) = sessions(muster, "code = 'MOVE-ME'")
-    assert datetime.fromisoformat(str(row["starts_at"])) == at("2026-12-15", 10)
+    assert datetime.fromisoformat(str(row["starts_at"])) == at(day(8), 10)
     assert topics(muster)[-1] == "SessionRescheduled"
     # saving the same plan again changes nothing
     assert muster.planner.save(later, "user:hr", TODAY).outcome is Outcome.UNCHANGED
@@ -154,7 +151,7 @@ def test_a_department_head_plans_for_their_unit_on_the_page(server: LiveServer) 
     form = {
         "plant": "P1",
         "course": "SAFE",
-        "day": "2026-12-15",
+        "day": day(8).isoformat(),
         "start": "14:00",
         "end": "15:00",
         "room": "培训室B",
@@ -162,7 +159,7 @@ def test_a_department_head_plans_for_their_unit_on_the_page(server: LiveServer) 
         "action": "save",
     }
     with login(server, "w1-head", "w1-password") as head:
-        page = head.get("/plans/sessions/new", params={"plant": "P1", "day": "2026-12-15"})
+        page = head.get("/plans/sessions/new", params={"plant": "P1", "day": day(8).isoformat()})
         assert page.status_code == 200
         assert 'value="T1"' in page.text and 'value="D1"' not in page.text  # their unit only
         refused = head.post("/plans/sessions", data=form, headers={"HX-Request": "true"})
@@ -173,8 +170,8 @@ def test_a_department_head_plans_for_their_unit_on_the_page(server: LiveServer) 
             "/plans/sessions", data={**form, "people": "E1"}, headers={"HX-Request": "true"}
         )
         assert saved.headers.get("HX-Redirect", "").startswith("/plans?plant=P1")
-    assert [r["code"] for r in sessions(muster, "starts_at > '2026-12-15'")] == [
-        "P1-SAFE-20261215-1400"
+    assert [r["code"] for r in sessions(muster, f"starts_at > '{day(8)}'")] == [
+        f"P1-SAFE-{day(8):%Y%m%d}-1400"
     ]
     with login(server, "w1-trainer", "trainer-password") as trainer:
         assert trainer.get("/plans", params={"plant": "P1"}).status_code == 200
