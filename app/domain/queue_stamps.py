@@ -8,8 +8,8 @@ these are the traces an honest device leaves (decisions 0128 and 0137):
   arrived as it was made, a photo uploaded when it was taken — in any session. An honest
   device queues only while it cannot reach the server and sends its queue as soon as it can.
 - **its sequence number**: a device numbers what it makes, in order (``device_seq``,
-  CONTRACT.md). An item numbered after something the server heard live was made after it;
-  stamped well before it, the stamp was written after the fact.
+  CONTRACT.md). An item numbered after something the server heard live for the same session
+  was made after it; stamped well before it, the stamp was written after the fact.
 
 Pure functions over values; the check-in command reads the contacts and acts on the answer.
 """
@@ -35,6 +35,8 @@ class Contact:
     device_time: datetime | None = None
     device_seq: int | None = None
     queued: bool | None = None
+    #: the session it was for
+    session_id: str | None = None
 
     def live(self, policy: WindowPolicy) -> bool:
         """Whether the device was demonstrably online at ``server_time``."""
@@ -64,16 +66,21 @@ def queued_stamp_disproved(
     contacts: Sequence[Contact],
     policy: WindowPolicy,
     *,
+    session_id: str | None = None,
     numbered_in_order: bool = True,
 ) -> Disproof | None:
     """What disproves a queued item's time ``at`` (its corrected ``device_time``), or None.
 
-    1. Made after, stamped before: a live contact numbered below ``device_seq`` that the
-       server heard more than the clock tolerance after ``at``. No grace: however soon the
-       item arrives, it was made after that contact. Only for a device that numbers what it
-       makes (``numbered_in_order``; a login's phones each count on their own).
-    2. Online, yet not sent: a live contact more than the clock tolerance after ``at`` and
-       more than ``policy.queue_sync_grace`` before the item arrived (`online_after_stamp`).
+    1. Made after, stamped before: a live contact for the same session (``session_id``)
+       numbered below ``device_seq`` that the server heard more than the clock tolerance
+       after ``at``. No grace: however soon the item arrives, it was made after that contact.
+       Only for a device that numbers what it makes (``numbered_in_order``; a login's phones
+       each count on their own), and only within the session: a token whose items are not
+       numbered by one counter (two browsers on one tablet token, a script reusing a token
+       across sessions) then risks a flag only where the forgery it stands for would be.
+    2. Online, yet not sent: a live contact, in any session, more than the clock tolerance
+       after ``at`` and more than ``policy.queue_sync_grace`` before the item arrived
+       (`online_after_stamp`).
 
     Honest queues are never disproved: items made while the device was offline carry lower
     numbers than anything it sends live after coming back, and it sends them within the
@@ -84,7 +91,8 @@ def queued_stamp_disproved(
         before = [
             c
             for c in live
-            if c.device_seq is not None
+            if c.session_id == session_id
+            and c.device_seq is not None
             and c.device_seq < device_seq
             and c.server_time - at > policy.clock_skew_tolerance
         ]

@@ -13,8 +13,8 @@ from app.projections.base import Batch, Projection, handles
 from app.stores.base import iso
 
 INSERT = (
-    "INSERT INTO device_contacts (device_id, ref, server_time, device_time, device_seq, "
-    "queued) VALUES (:device, :ref, :at, :device_time, :seq, :queued) "
+    "INSERT INTO device_contacts (device_id, ref, session_id, server_time, device_time, "
+    "device_seq, queued) VALUES (:device, :ref, :sid, :at, :device_time, :seq, :queued) "
     "ON CONFLICT (device_id, ref) DO NOTHING"
 )
 
@@ -24,7 +24,8 @@ class DeviceContacts(Projection):
     owned_tables = ("device_contacts",)
     tables = (
         "CREATE TABLE IF NOT EXISTS device_contacts (device_id TEXT NOT NULL, "
-        "ref TEXT NOT NULL, server_time TEXT NOT NULL, device_time TEXT, device_seq BIGINT, "
+        "ref TEXT NOT NULL, session_id TEXT NOT NULL, server_time TEXT NOT NULL, "
+        "device_time TEXT, device_seq BIGINT, "
         "queued INTEGER, PRIMARY KEY (device_id, ref))",
         "CREATE INDEX IF NOT EXISTS device_contacts_time ON device_contacts "
         "(device_id, server_time)",
@@ -54,6 +55,7 @@ class DeviceContacts(Projection):
             INSERT,
             device=str(e.device_id),
             ref=ref,
+            sid=str(e.session_id),
             at=iso(e.timestamp),
             device_time=iso(e.device_time) if e.device_time else None,
             seq=seq,

@@ -233,6 +233,7 @@ class CheckInService:
                 command.device_seq,
                 live.get(session["id"], []),
                 self.policy,
+                session_id=session["id"],
                 numbered_in_order=not isinstance(device, PhoneIdentity),
             )
             if offline

@@ -89,7 +89,7 @@ def live_contacts_query(device_id: UUID, session_ids: set[str]) -> Statement:
 def contacts_since_query(device_id: UUID, since: datetime) -> Statement:
     """Everything this device sent that the server received after `since`, in any session."""
     return Statement(
-        "SELECT server_time, device_time, device_seq, queued FROM device_contacts "
+        "SELECT session_id, server_time, device_time, device_seq, queued FROM device_contacts "
         "WHERE device_id = :device AND server_time > :since",
         {"device": str(device_id), "since": iso(since)},
     )
@@ -103,6 +103,7 @@ def contacts(rows: Iterable[Row]) -> list[Contact]:
             from_iso(r["device_time"]) if r["device_time"] else None,
             None if r["device_seq"] is None else int(r["device_seq"]),
             None if r["queued"] is None else bool(r["queued"]),
+            r["session_id"],
         )
         for r in rows
     ]

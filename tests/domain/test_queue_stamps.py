@@ -70,15 +70,18 @@ LIVE = False  # a contact that arrived as it was made
 QUEUED = True
 
 
-def live(minute: int, seq: int | None = None) -> Contact:
+SESSION = "the batch's session"
+
+
+def live(minute: int, seq: int | None = None, session: str = SESSION) -> Contact:
     """A check-in the server heard live at NINE + minute, numbered `seq` by the device."""
-    return Contact(NINE + minute * M, NINE + minute * M, seq, LIVE)
+    return Contact(NINE + minute * M, NINE + minute * M, seq, LIVE, session)
 
 
 def photo(minute: int, taken: int | None = None) -> Contact:
     """A photo uploaded at NINE + minute, taken (by the device's clock) at `taken`."""
     at = NINE + (minute if taken is None else taken) * M
-    return Contact(NINE + minute * M, at, None, None)
+    return Contact(NINE + minute * M, at, None, None, SESSION)
 
 
 @pytest.mark.parametrize(
@@ -97,14 +100,29 @@ def photo(minute: int, taken: int | None = None) -> Contact:
         pytest.param(5, 3, 180, [photo(60, taken=5)], None, id="honest-queued-photo"),
         # honest: a queued check-in in its sessions is no live contact either
         pytest.param(
-            5, 3, 180, [Contact(NINE + 60 * M, NINE + 6 * M, 4, QUEUED)], None, id="honest-queued"
+            5,
+            3,
+            180,
+            [Contact(NINE + 60 * M, NINE + 6 * M, 4, QUEUED, SESSION)],
+            None,
+            id="honest-queued",
+        ),
+        # honest as far as anyone can tell: one token numbering across sessions as no single
+        # tablet does (a script, two browsers); numbers are compared within the session only
+        pytest.param(
+            90, 41, 102, [live(100, 40, "another session")], None, id="numbered-across-sessions"
         ),
         # forged within the grace: made after the live check-in numbered 11 at 20, stamped 5
         pytest.param(5, 12, 30, [live(20, 11)], Disproof(NINE + 20 * M, 11), id="forged-in-grace"),
         # forged from a tablet never heard live in this session: it checked people in live in
-        # another session at 100 (numbered 40); the batch, numbered after, stamped at 5
+        # another session at 100, yet sent this item, stamped at 5, only at 120
         pytest.param(
-            5, 41, 105, [live(100, 40)], Disproof(NINE + 100 * M, 40), id="forged-other-session"
+            5,
+            41,
+            120,
+            [live(100, 40, "another session")],
+            Disproof(NINE + 100 * M),
+            id="forged-heard-in-another-session",
         ),
         # forged: online (a photo uploaded as it was taken at 60), yet the queue came at 180
         pytest.param(5, None, 180, [photo(60)], Disproof(NINE + 60 * M), id="forged-photo-online"),
@@ -120,7 +138,9 @@ def photo(minute: int, taken: int | None = None) -> Contact:
 def test_a_queued_stamp_is_disproved_only_by_the_devices_own_live_traces(
     stamped: int, seq: int | None, arrived: int, contacts: list[Contact], disproof: Disproof | None
 ) -> None:
-    found = queued_stamp_disproved(NINE + stamped * M, NINE + arrived * M, seq, contacts, POLICY)
+    found = queued_stamp_disproved(
+        NINE + stamped * M, NINE + arrived * M, seq, contacts, POLICY, session_id=SESSION
+    )
     assert found == disproof
 
 
@@ -128,11 +148,11 @@ def test_a_phone_is_not_judged_by_its_sequence_numbers() -> None:
     """A login may use two phones, each counting on its own: only time disproves a stamp."""
     stamped, arrived = NINE + 5 * M, NINE + 30 * M
     contacts = [live(20, 11)]
-    assert queued_stamp_disproved(stamped, arrived, 12, contacts, POLICY) is not None
-    assert (
-        queued_stamp_disproved(stamped, arrived, 12, contacts, POLICY, numbered_in_order=False)
-        is None
+    assert queued_stamp_disproved(stamped, arrived, 12, contacts, POLICY, session_id=SESSION)
+    phone = queued_stamp_disproved(
+        stamped, arrived, 12, contacts, POLICY, session_id=SESSION, numbered_in_order=False
     )
+    assert phone is None
 
 
 @given(
@@ -152,7 +172,10 @@ def test_an_honest_device_that_numbers_in_order_and_sends_its_queue_at_once_is_n
     for seq, m in enumerate(made, start=1):
         if seq <= went_offline:
             continue
-        assert queued_stamp_disproved(NINE + m * M, arrived, seq, sent_live, POLICY) is None
+        found = queued_stamp_disproved(
+            NINE + m * M, arrived, seq, sent_live, POLICY, session_id=SESSION
+        )
+        assert found is None
 
 
 @given(st.integers(0, 600), st.integers(3, 600), st.integers(1, 50))
@@ -162,5 +185,7 @@ def test_an_item_numbered_after_a_live_check_in_and_stamped_before_it_is_always_
     """However soon it arrives: it was made after the live check-in it is numbered after."""
     stamp = NINE + (contact - backdated_by) * M
     arrived = NINE + (contact + later) * M
-    found = queued_stamp_disproved(stamp, arrived, 8, [live(contact, 7)], POLICY)
+    found = queued_stamp_disproved(
+        stamp, arrived, 8, [live(contact, 7)], POLICY, session_id=SESSION
+    )
     assert found == Disproof(NINE + contact * M, 7)
