@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from app.domain.evidence_rules import AnomalyKind
 from app.domain.rooms import same_room
 
 
@@ -49,17 +50,18 @@ class Flag(StrEnum):
     MANUAL = "manual"
     OFFLINE_SYNC = "offline_sync"
     DUPLICATE = "duplicate_checkin"
-    # The anomaly kinds of the contract that a check-in itself shows (CONTRACT.md);
-    # `clock_skew` above stays for the replies and pages that already use it.
-    CHECKIN_OUTSIDE_WINDOW = "checkin_outside_window"
-    DEVICE_ROOM_MISMATCH = "device_room_mismatch"
-    DEVICE_CLOCK_SKEW = "device_clock_skew"
+    # The anomaly kinds of the contract that a check-in itself shows (CONTRACT.md), named
+    # once, in `AnomalyKind`; `clock_skew` above stays for the replies and pages that already
+    # use it.
+    CHECKIN_OUTSIDE_WINDOW = AnomalyKind.CHECKIN_OUTSIDE_WINDOW.value
+    DEVICE_ROOM_MISMATCH = AnomalyKind.DEVICE_ROOM_MISMATCH.value
+    DEVICE_CLOCK_SKEW = AnomalyKind.DEVICE_CLOCK_SKEW.value
     #: one phone checked in two people, or a face that is someone other than the badge holder
-    PROXY_SUSPECTED = "proxy_suspected"
+    PROXY_SUSPECTED = AnomalyKind.PROXY_SUSPECTED.value
     #: the selfie is clearly not the person the badge or number names
-    FACE_MISMATCH = "face_mismatch"
+    FACE_MISMATCH = AnomalyKind.FACE_MISMATCH.value
     #: the selfie looks like a photo of a photo: a print or a screen held up to the camera
-    SELFIE_SPOOF_SUSPECTED = "selfie_spoof_suspected"
+    SELFIE_SPOOF_SUSPECTED = AnomalyKind.SELFIE_SPOOF_SUSPECTED.value
 
 
 #: Flags that make an accepted check-in worth a human look.
