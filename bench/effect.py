@@ -230,7 +230,8 @@ def run(
         print(f"{store}: read model filled to {total['n'] if total else 0:,} rows in {filled:.0f}s")
         for metric in (Metric.OUTPUT, Metric.DEFECT_RATE):
             began, cpu = time.perf_counter(), time.process_time()
-            report = analyse(m.store, EffectQuery("C1", "/G/C/P/", metric, 30))
+            query = EffectQuery("C1", "/G/C/P/", metric, 30, plant_tz=m.settings.plant_tz)
+            report = analyse(m.store, query)
             took, cpu = time.perf_counter() - began, time.process_time() - cpu
             print(
                 f"{store}: effect report ({metric.value}, {report.effect.n:,} trained, "

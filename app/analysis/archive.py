@@ -4,7 +4,7 @@ their own figures around each course they attended (the phone page shows it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, tzinfo
 
 from app.analysis.effect import training_day
 from app.stores.base import ReadStore
@@ -47,9 +47,11 @@ class Archive:
     courses: list[CourseCurve]
 
 
-def employee_archive(store: ReadStore, employee_no: str, window_days: int = 30) -> Archive:
+def employee_archive(
+    store: ReadStore, employee_no: str, tz: tzinfo, window_days: int = 30
+) -> Archive:
     """Every session the person was expected at or attended, newest first, and their curve
-    around each course attended."""
+    around each course attended (days in the plant's clock `tz`)."""
     sessions = store.fetch(
         "SELECT s.id, s.code, s.course, c.name AS course_name, s.starts_at, a.status, "
         "a.checked_in_at, (SELECT AVG(p.attention_share) FROM photos p WHERE p.session_id = s.id "
@@ -65,7 +67,7 @@ def employee_archive(store: ReadStore, employee_no: str, window_days: int = 30) 
             first.setdefault(str(s["course"]), s)
     curves = []
     for course, s in first.items():
-        t = training_day(str(s["starts_at"]))
+        t = training_day(str(s["starts_at"]), tz)
         rows = store.fetch(
             "SELECT day, SUM(output_units) AS output, SUM(hours) AS hours, "
             "SUM(defects) AS defects FROM metrics WHERE employee_no = :no "

@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
-from zoneinfo import ZoneInfo
+from datetime import date, tzinfo
 
 import numpy as np
 
@@ -27,7 +26,6 @@ from app.analysis.windows import Metric, Side, window_sums
 from app.stores.base import ReadStore, from_iso
 
 #: the plant's calendar: a training at 07:30 in Suzhou happened on that Suzhou day
-PLANT_TZ = ZoneInfo("Asia/Shanghai")
 #: a person converted when their own effect moved beyond this (5%) the good way
 CONVERSION_THRESHOLD = 0.05
 GROUPINGS = ("session", "department", "person")
@@ -42,6 +40,9 @@ class EffectQuery:
     metric: Metric = Metric.OUTPUT
     window_days: int = 30
     conversion_threshold: float = CONVERSION_THRESHOLD
+    #: the plant's clock (`Settings.plant_tz`): a session's day is its day there, as the
+    #: metrics' days are
+    plant_tz: tzinfo = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,9 @@ class EffectReport:
     groups: dict[str, list[GroupEffect]] = field(default_factory=dict)
 
 
-def training_day(starts_at: str) -> int:
-    """The plant-calendar day number of a session's start."""
-    return from_iso(starts_at).astimezone(PLANT_TZ).date().toordinal()
+def training_day(starts_at: str, tz: tzinfo) -> int:
+    """The plant-calendar day number (plant clock `tz`) of a session's start."""
+    return from_iso(starts_at).astimezone(tz).date().toordinal()
 
 
 def people_in(store: ReadStore, org_path: str) -> dict[str, Person]:
@@ -102,7 +103,7 @@ def people_in(store: ReadStore, org_path: str) -> dict[str, Person]:
     return {r["employee_no"]: Person(**r) for r in rows}
 
 
-def first_trainings(store: ReadStore, course: str) -> dict[str, Training]:
+def first_trainings(store: ReadStore, course: str, tz: tzinfo) -> dict[str, Training]:
     """Each attendee's first attended session of `course` (live or imported)."""
     rows = store.fetch(
         "SELECT a.employee_no, s.id, s.code, s.starts_at FROM attendance a "
@@ -113,7 +114,7 @@ def first_trainings(store: ReadStore, course: str) -> dict[str, Training]:
     first: dict[str, Training] = {}
     for r in sorted(rows, key=lambda r: str(r["starts_at"])):
         first.setdefault(
-            r["employee_no"], Training(r["id"], r["code"], training_day(r["starts_at"]))
+            r["employee_no"], Training(r["id"], r["code"], training_day(r["starts_at"], tz))
         )
     return first
 
@@ -124,7 +125,7 @@ def analyse(
     """The course's effect in the subtree, with its groups (sessions always: they decide
     whether the course looks ineffective; departments and people when asked)."""
     people = people_in(store, query.org_path)
-    trainings = first_trainings(store, query.course)
+    trainings = first_trainings(store, query.course, query.plant_tz)
     trained = {no: t for no, t in trainings.items() if no in people}
     w = query.window_days
     teams: dict[tuple[str, str | None], list[str]] = defaultdict(list)

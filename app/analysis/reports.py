@@ -7,6 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from app.analysis.did import Effect
 from app.analysis.effect import GROUPINGS, EffectQuery, EffectReport, analyse
@@ -84,13 +85,13 @@ def courses_given(store: ReadStore, org_path: str) -> list[dict[str, object]]:
 
 
 def course_ranking(
-    store: ReadStore, org_path: str, metric: Metric, window_days: int = 30
+    store: ReadStore, org_path: str, metric: Metric, tz: tzinfo, window_days: int = 30
 ) -> list[CourseRow]:
     """Every course given in the subtree, best effect first (courses without a measurable
-    effect last)."""
+    effect last); days in the plant's clock `tz`."""
     rows = []
     for course in courses_given(store, org_path):
-        query = EffectQuery(str(course["code"]), org_path, metric, window_days)
+        query = EffectQuery(str(course["code"]), org_path, metric, window_days, plant_tz=tz)
         report = cached_analyse(store, query, ("session",))
         rows.append(
             CourseRow(

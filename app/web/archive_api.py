@@ -18,7 +18,10 @@ from app.web.render import render
 
 async def _archive(request: Request[Any, Any, Any]) -> Archive:
     employee_no = employee_of_principal(request)
-    return await asyncio.to_thread(employee_archive, muster_of(request).store, employee_no)
+    muster = muster_of(request)
+    return await asyncio.to_thread(
+        employee_archive, muster.store, employee_no, muster.settings.plant_tz
+    )
 
 
 def _rounded(value: object) -> object:

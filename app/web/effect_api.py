@@ -208,7 +208,13 @@ async def effect_query(muster: Muster, principal: Principal, params: dict[str, s
         raise Problem(
             422, "invalid-query", "problem.invalid_body", errors=["window_days is 7 to 365"]
         )
-    return EffectQuery(course=course, org_path=org.path, metric=metric, window_days=window)
+    return EffectQuery(
+        course=course,
+        org_path=org.path,
+        metric=metric,
+        window_days=window,
+        plant_tz=muster.settings.plant_tz,
+    )
 
 
 async def run_effect(muster: Muster, query: EffectQuery) -> EffectReport:

@@ -63,10 +63,11 @@ async def report_view(muster: Muster, principal: Principal, params: dict[str, st
     )
 
     def build() -> ReportView:
-        ranking = course_ranking(muster.store, org.path, metric, window)
+        tz = muster.settings.plant_tz
+        ranking = course_ranking(muster.store, org.path, metric, tz, window)
         course = params.get("course") or (ranking[0].code if ranking else None)
         report = (
-            cached_analyse(muster.store, EffectQuery(course, org.path, metric, window))
+            cached_analyse(muster.store, EffectQuery(course, org.path, metric, window, plant_tz=tz))
             if course
             else None
         )
