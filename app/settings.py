@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     team_away_share: float = 0.5
     #: compliance: a pass running out within this many days is "due soon"
     compliance_due_soon_days: int = 30
-    #: the plants' clock: days for due dates and reminders begin at its midnight
+    #: the plants' clock: the times pages show, and days (due dates, reminders, the sessions
+    #: list, effect analysis) begin at its midnight
     plant_timezone: str = "Asia/Shanghai"
     #: open and close sessions by their schedule (and mark absentees at the close)
     session_clock: bool = True
