@@ -98,7 +98,7 @@ def _filter(request: Request[Any, Any, Any], name: str, allowed: tuple[str, ...]
         raise Problem(
             422,
             "invalid-query",
-            "problem.invalid_body",
+            "problem.invalid_query",
             errors=[f"{name} must be one of {', '.join(allowed)}"],
         )
     return value

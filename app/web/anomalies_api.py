@@ -137,7 +137,7 @@ async def get_anomalies(
     rows = await anomaly_queries.find_anomalies(muster.store, viewer, wanted)
     if rows is None:
         raise Problem(
-            422, "invalid-query", "problem.invalid_body", errors=[f"after: no anomaly {after}"]
+            422, "invalid-query", "problem.invalid_query", errors=[f"after: no anomaly {after}"]
         )
     return json_response(AnomalyList(anomalies=[anomaly_view(r) for r in rows]))
 

@@ -83,7 +83,8 @@ def _validation_handler(request: Request[Any, Any, Any], exc: ValidationExceptio
     errors = exc.extra if isinstance(exc.extra, list) else [exc.detail]
     from_body = any(isinstance(e, dict) and e.get("source") == "body" for e in errors)
     slug = "invalid-body" if from_body else "invalid-query"
-    problem = Problem(422, slug, "problem.invalid_body", errors=errors)
+    words = "problem.invalid_body" if from_body else "problem.invalid_query"
+    problem = Problem(422, slug, words, errors=errors)
     return problem_response(problem, lang_of(request))
 
 

@@ -44,7 +44,7 @@ async def compliance_of(request: Request[Any, Any, Any]) -> dict[str, Any]:
         raise Problem(403, "forbidden", "problem.forbidden")
     state = request.query_params.get("state")
     if state is not None and state not in set(CourseState):
-        raise Problem(422, "invalid-query", "problem.invalid_body", errors=[f"state: {state}"])
+        raise Problem(422, "invalid-query", "problem.invalid_query", errors=[f"state: {state}"])
     only = MatrixFilter(
         course=request.query_params.get("course") or None,
         state=CourseState(state) if state else None,

@@ -189,7 +189,7 @@ async def effect_query(muster: Muster, principal: Principal, params: dict[str, s
     """An effect query from request parameters, inside the caller's org subtree."""
     course = params.get("course", "").strip()
     if not course:
-        raise Problem(422, "invalid-query", "problem.invalid_body", errors=["course is required"])
+        raise Problem(422, "invalid-query", "problem.invalid_query", errors=["course is required"])
     found = await muster.store.afetch_one("SELECT code FROM courses WHERE code = :c", {"c": course})
     if found is None:
         raise Problem(404, "unknown-course", "problem.unknown_course", course=course)
@@ -201,12 +201,12 @@ async def effect_query(muster: Muster, principal: Principal, params: dict[str, s
         raise Problem(
             422,
             "invalid-query",
-            "problem.invalid_body",
+            "problem.invalid_query",
             errors=["metric is output or defect_rate; window_days is a whole number"],
         ) from exc
     if not 7 <= window <= 365:
         raise Problem(
-            422, "invalid-query", "problem.invalid_body", errors=["window_days is 7 to 365"]
+            422, "invalid-query", "problem.invalid_query", errors=["window_days is 7 to 365"]
         )
     return EffectQuery(
         course=course,
@@ -234,7 +234,7 @@ async def get_effect(request: Request[Any, Any, Any]) -> Response[Any]:
     by = params.get("by")
     if by is not None and by not in GROUPINGS:
         raise Problem(
-            422, "invalid-query", "problem.invalid_body", errors=[f"by is one of {GROUPINGS}"]
+            422, "invalid-query", "problem.invalid_query", errors=[f"by is one of {GROUPINGS}"]
         )
     report = await run_effect(muster, query)
     org = params.get("org") or principal.scope

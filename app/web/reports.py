@@ -57,7 +57,7 @@ async def report_view(muster: Muster, principal: Principal, params: dict[str, st
         metric = Metric(params.get("metric", "output"))
         window = min(max(int(params.get("window_days", "30")), 7), 365)
     except ValueError as exc:
-        raise Problem(422, "invalid-query", "problem.invalid_body") from exc
+        raise Problem(422, "invalid-query", "problem.invalid_query") from exc
     named = await muster.store.afetch_one(
         "SELECT name FROM org_units WHERE code = :c", {"c": org.code}
     )

@@ -121,3 +121,24 @@ def test_a_17_mb_upload_is_413(server: LiveServer, plant: Plant) -> None:
 def test_a_too_large_check_in_body_is_413(server: LiveServer, plant: Plant) -> None:
     raw = b'{"client_event_id": "' + b"x" * (2 * 1024 * 1024) + b'"}'
     assert_problem(post_raw(server, plant.p1_token, "/api/v1/checkins", raw), 413, "body-too-large")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/anomalies?limit=0",
+        "/api/v1/anomalies?kind=weird",
+        "/api/v1/alerts?rule=weird",
+        "/api/v1/effect?course=SAFE&window_days=0",
+        "/api/v1/effect",
+        "/api/v1/compliance?org=P1&state=weird",
+        "/api/v1/sessions?from=yesterday",
+    ],
+)
+def test_a_bad_query_says_a_query_parameter_is_invalid(
+    server: LiveServer, plant: Plant, path: str
+) -> None:
+    """Every invalid-query problem says so in words (not that the body was malformed)."""
+    with login(server, "hr", "hr-password") as hr:
+        body = assert_problem(hr.get(path, headers={"Accept-Language": "en"}), 422, "invalid-query")
+    assert body["detail"] == "A query parameter is invalid"
