@@ -80,6 +80,8 @@ async def get_conflicts(request: Request[Any, Any, Any]) -> ConflictsReply:
     principal = require_principal(request, muster.secret)
     scope = await queries.scope_of(muster.store, principal.scope)
     key = request.query_params.get("session_id", "")
+    if not key:
+        raise Problem(422, "invalid-query", "problem.invalid_query", errors=["session_id"])
     sitting = await asyncio.to_thread(sitting_of, muster.store, key)
     if sitting is None:  # the plant's own code works too
         found = await queries.session_by_code(muster.store, scope, key) if scope else []

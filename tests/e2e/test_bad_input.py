@@ -133,6 +133,7 @@ def test_a_too_large_check_in_body_is_413(server: LiveServer, plant: Plant) -> N
         "/api/v1/effect",
         "/api/v1/compliance?org=P1&state=weird",
         "/api/v1/sessions?from=yesterday",
+        "/api/v1/conflicts",
     ],
 )
 def test_a_bad_query_says_a_query_parameter_is_invalid(
