@@ -69,9 +69,10 @@ class Client:
     #: a photo page's session, the one it compares the photo with
     session: str | None = None
     sent_version: int = -1
-    #: messages waiting to be sent, at most `QUEUE` (a deque and a future on demand: an
-    #: `asyncio.Queue` costs four times the memory, and there is one per screen)
+    #: messages waiting to be sent, at most `QUEUE` + `backlog`, the replayed ones not yet sent
+    #: (a deque and a future on demand: an `asyncio.Queue` costs four times the memory)
     pending: deque[str] = field(default_factory=deque)
+    backlog: int = 0
     waiter: asyncio.Future[None] | None = None
     dropped: bool = False
     #: when the send under way began (loop time), None while idle
@@ -219,6 +220,7 @@ class LiveHub:
             client.since = max(client.since or since, version)
         if client.fmt != "json":  # a page shows the newest few; the inbox lists them all
             missed = missed[-REPLAY_TOASTS:]
+        client.backlog += len(missed)  # never dropped for the size of what it asked for
         for text in missed:
             self._offer(client, text)
 
@@ -258,6 +260,7 @@ class LiveHub:
                 await client.socket.send_text(client.pending.popleft())
             except Exception:  # the socket is gone: `serve` ends this client
                 return
+            client.backlog = max(client.backlog - 1, 0)
             client.sending_since = None
 
     async def _watch_sends(self) -> None:
@@ -277,7 +280,7 @@ class LiveHub:
         holds up the others or grows the server's memory."""
         if client.dropped:
             return
-        if len(client.pending) >= QUEUE:
+        if len(client.pending) >= QUEUE + client.backlog:
             self._drop(client)
             return
         client.pending.append(text)

@@ -252,3 +252,35 @@ def test_the_board_socket_is_for_staff_inside_their_subtree(
     assert isinstance(mine, dict) and mine["board"]["narrowed"]
     assert asyncio.run(first("w1head", "head-password", "board:P1")) == 403  # above them
     assert asyncio.run(first("e04", "e04-password", "board:W1-T1")) == 403  # not staff
+
+
+def test_a_client_reconnecting_after_more_alerts_than_a_queue_holds_gets_them_all(
+    muster: Muster,
+) -> None:
+    """Three queues' worth of notices missed: the replay sends every one, in order, and the
+    client is not dropped as too slow for what it asked for (it could never catch up)."""
+    missed = 3 * QUEUE
+
+    async def scenario() -> tuple[Client, Screen]:
+        hub = LiveHub(muster)
+        for version in range(1, missed + 1):
+            hub._recent[version] = note(version)
+        screen = Screen()
+        client = Client(screen, "inbox", "json", "zh-CN", frozenset(), login="sz1", since=0)  # type: ignore[arg-type]
+        hub.clients["inbox"].add(client)
+        writer = asyncio.create_task(hub._write(client))
+        await hub._replay(client)
+        for _ in range(200):
+            if len(screen.sent) == missed:
+                break
+            await asyncio.sleep(0.01)
+        hub._offer(client, "a live push after the replay")
+        await asyncio.sleep(0.05)
+        writer.cancel()
+        return client, screen
+
+    client, screen = asyncio.run(scenario())
+    assert not client.dropped and screen.closed is None
+    versions = [json.loads(t)["version"] for t in screen.sent[:missed]]
+    assert versions == list(range(1, missed + 1))
+    assert screen.sent[missed:] == ["a live push after the replay"]
