@@ -181,7 +181,7 @@ async def wallboard_fanout(
         while True:
             head = (await socket.recv())[:120]
             found = VERSION.search(head)
-            if not head.startswith('{"type": "plant"') or found is None:
+            if not head.startswith('{"type": "attendance", "kind": "plant"') or found is None:
                 continue  # an alert notice about the plant
             seen[n] = max(seen[n], int(found.group(1)))
             if seen[n] > base[n] and n not in first:

@@ -29,9 +29,23 @@ if TYPE_CHECKING:
 Rendered = tuple[int, list[tuple["Client", str]]]
 
 
-def encode(kind: str, key: str, version: int, name: str, view: Any) -> str:
-    """The JSON message of a view (`{"type", "id", "version", <name>: view}`)."""
-    message = {"type": kind, "id": key, "version": version, name: view}
+#: CONTRACT.md's message `type` of each scope's view: a wallboard's counts are attendance; a
+#: session page and a photo page (a session's photo, its headcount) are the session's state.
+#: The scope's own kind travels beside it as `kind`.
+MESSAGE_TYPES = {
+    "plant": "attendance",
+    "dept": "attendance",
+    "board": "attendance",
+    "session": "session",
+    "photo": "session",
+}
+
+
+def encode(kind: str, key: str, version: int, name: str, view: Any, **more: Any) -> str:
+    """The JSON message of a `kind` scope's view (`{"type", "kind", "id", "version", <name>:
+    view, **more}`): `type` is one of the contract's four, `kind` says which view it is."""
+    message = {"type": MESSAGE_TYPES[kind], "kind": kind, "id": key, "version": version}
+    message |= {name: view, **more}
     return json.dumps(message, ensure_ascii=False, default=str)
 
 
@@ -179,17 +193,9 @@ async def _photo(muster: Muster, photo_id: str, targets: Sequence[Client]) -> Re
         if context is None:
             continue
         if client.fmt == "json":
-            text = json.dumps(
-                {
-                    "type": "photo",
-                    "id": photo_id,
-                    "version": client.sent_version + 1,
-                    "photo": context["photo"],
-                    "pending": context["pending"],
-                },
-                ensure_ascii=False,
-                default=str,
-            )
+            version = client.sent_version + 1
+            photo = context["photo"]
+            text = encode("photo", photo_id, version, "photo", photo, pending=context["pending"])
         else:
             text = render(
                 "_photo_body.html", client.lang, tz=muster.settings.plant_tz, oob=True, **context

@@ -149,3 +149,42 @@ async def test_a_script_with_a_bearer_header_gets_json_messages(
     assert pushed["type"] == "session" and pushed["version"] > snapshot["version"]  # type: ignore[operator]
     async with websockets.connect(url + "&format=html", additional_headers=header) as socket:
         assert 'id="session-body"' in await asyncio.wait_for(socket.recv(), 5)
+
+
+async def next_of(socket: websockets.ClientConnection, kind: str) -> dict[str, object]:
+    """The next message of the view ``kind`` (a plant's alert notice may come between)."""
+    while True:
+        message = await next_json(socket)
+        if message.get("kind") == kind:
+            return message
+
+
+async def test_json_messages_carry_the_contracts_types_on_every_scope(
+    server: LiveServer, plant: Plant
+) -> None:
+    """CONTRACT.md: `type` is attendance, anomaly, alert or session, with `id` and `version`.
+    A check-in changes the wallboards' counts (`attendance`) and the session's state
+    (`session`); which view a message carries stays in `kind`."""
+    token = user_token(server, "hr", "hr-password")
+    header = {"Authorization": f"Bearer {token}"}
+    scopes = {"plant": "P1", "dept": "W1", "session": plant.session_id}
+    sockets = {
+        kind: await websockets.connect(
+            ws_url(server, f"scope={kind}:{key}"), additional_headers=header
+        )
+        for kind, key in scopes.items()
+    }
+    try:
+        snapshots = {kind: await next_of(socket, kind) for kind, socket in sockets.items()}
+        await badge_check_in(server, plant, "E04")
+        pushed = {kind: await next_of(socket, kind) for kind, socket in sockets.items()}
+    finally:
+        for socket in sockets.values():
+            await socket.close()
+    expected = {"plant": "attendance", "dept": "attendance", "session": "session"}
+    for kind, message in pushed.items():
+        assert message["type"] == expected[kind] == snapshots[kind]["type"]
+        assert message["id"] == scopes[kind]
+        assert message["version"] > snapshots[kind]["version"]  # type: ignore[operator]
+    assert pushed["session"]["session"]["checked_in"] == 1  # type: ignore[index]
+    assert "员工E04" in json.dumps(pushed["plant"]["board"], ensure_ascii=False)

@@ -179,10 +179,10 @@ def test_a_notice_delivered_twice_shows_once_and_a_resumed_bus_pushes_every_page
             hub.push_alert(note(7))
             hub.push_alert(note(7))  # again, as a stream delivers it after an outage
             await asyncio.sleep(0.2)
-            assert not [t for t in screen.sent if '"type": "plant"' in t]
+            assert not [t for t in screen.sent if '"kind": "plant"' in t]
             muster.bus.resumed()  # NATS is back: what changed meanwhile may be unknown
             deadline = time.monotonic() + 5
-            while not [t for t in screen.sent if '"type": "plant"' in t]:
+            while not [t for t in screen.sent if '"kind": "plant"' in t]:
                 assert time.monotonic() < deadline, "no fresh board after the bus resumed"
                 await asyncio.sleep(0.02)
         finally:
@@ -192,7 +192,7 @@ def test_a_notice_delivered_twice_shows_once_and_a_resumed_bus_pushes_every_page
 
     sent = asyncio.run(scenario())
     assert [m["version"] for m in sent if m["type"] == "alert"] == [7]
-    board = next(m for m in sent if m["type"] == "plant")
+    board = next(m for m in sent if m.get("kind") == "plant")
     assert board["id"] == "P1" and board["board"]["sessions"]
 
 
@@ -246,7 +246,7 @@ def test_the_board_socket_is_for_staff_inside_their_subtree(
             return refused.response.status_code
 
     board = asyncio.run(first("hr", "hr-password", "board:G"))
-    assert isinstance(board, dict) and board["type"] == "board"
+    assert isinstance(board, dict) and (board["type"], board["kind"]) == ("attendance", "board")
     assert {s["plant"] for s in board["board"]["sessions"]} == {"P1", "P2"}
     mine = asyncio.run(first("w1head", "head-password", "board:W1"))
     assert isinstance(mine, dict) and mine["board"]["narrowed"]

@@ -57,7 +57,8 @@ async def test_an_open_photo_page_gets_its_analysis_and_its_reuse_pushed(
     query = f"scope=photo:{stored['photo_id']}&session={plant.session_id}&format=json"
     async with websockets.connect(ws_url(server, f"{query}&token={token}")) as socket:
         snapshot = await next_json(socket)
-        assert snapshot["type"] == "photo" and snapshot["id"] == stored["photo_id"]
+        assert (snapshot["type"], snapshot["kind"]) == ("session", "photo")
+        assert snapshot["id"] == stored["photo_id"]
         assert snapshot["photo"]["status"] == "stored" and snapshot["pending"]  # type: ignore[index]
         held.go.set()
         pushed = await next_json(socket, timeout=10)

@@ -131,7 +131,7 @@ async def test_a_department_head_follows_their_own_department_live(
     url = ws_url(server, f"scope=dept:W1&format=json&token={token}")
     async with websockets.connect(url) as socket:
         first = json.loads(await asyncio.wait_for(socket.recv(), 5))
-    assert first["type"] == "dept"
+    assert (first["type"], first["kind"]) == ("attendance", "dept")
     assert {d["dept"] for d in first["board"]["departments"]} <= {"W1"}
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with websockets.connect(ws_url(server, f"scope=dept:W2&token={token}")):
