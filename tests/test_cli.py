@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,23 @@ def test_projections_status_and_rebuild(env: dict[str, str]) -> None:
     assert re.search(r"applied \d+ events", rebuilt)
     result = CliRunner().invoke(main, ["projections", "rebuild", "nonsense"])
     assert result.exit_code != 0 and "unknown projection" in result.output
+
+
+def test_replay_of_an_unknown_session_is_an_error_not_null(env: dict[str, str]) -> None:
+    muster = build(Settings())
+    try:
+        found = muster.store.fetch_one("SELECT id FROM sessions WHERE code = 'S-NOW'")
+        assert found is not None
+        session_id = found["id"]
+    finally:
+        muster.close()
+    now = datetime.now(UTC).isoformat()
+    shown = json.loads(run("replay", "--as-of", now, "--session", session_id))
+    assert shown["session"]["id"] == session_id
+    result = CliRunner().invoke(main, ["replay", "--as-of", now, "--session", "no-such-session"])
+    assert result.exit_code != 0 and result.stdout == ""
+    assert "unknown session: no-such-session" in result.stderr
+    before = CliRunner().invoke(
+        main, ["replay", "--as-of", "2001-01-01T00:00:00+00:00", "--session", session_id]
+    )
+    assert before.exit_code != 0 and "did not exist at 2001-01-01" in before.stderr

@@ -96,8 +96,14 @@ def add_audit_commands(main: click.Group, users: click.Group) -> None:
     def replay(as_of: str, session_id: str | None) -> None:
         """What the views showed at an instant: the session page, or every wallboard."""
         from app.audit.replay import views_as_of
+        from app.projections.queries import session_plant
 
         instant = _instant(as_of)
         with _command() as muster:
             view = asyncio.run(views_as_of(muster, instant, session_id))
+            if session_id is not None and view["session"] is None:
+                known = asyncio.run(session_plant(muster.store, [session_id]))
+                if not known:
+                    raise click.ClickException(f"unknown session: {session_id}")
+                raise click.ClickException(f"session {session_id} did not exist at {as_of}")
         click.echo(json.dumps(view, ensure_ascii=False, indent=2, default=str))
