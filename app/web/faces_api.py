@@ -13,6 +13,7 @@ from litestar import Request, Response, delete, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 
+from app.projections import queries
 from app.services.faces import (
     MAX_SELFIES,
     ConsentRequired,
@@ -47,11 +48,20 @@ class WithdrawalReply(msgspec.Struct):
 async def acting_for(request: Request[Any, Any, Any], employee_no: str) -> tuple[str, str]:
     """Who enrols or withdraws for `employee_no`, as (via, actor): a registered kiosk (the
     person stands in front of it), or the person's own employee login — never someone else's
-    login. Staff may withdraw consent on a person's behalf (a written request), not enrol."""
+    login. Staff may withdraw consent on a person's behalf (a written request), not enrol.
+    A kiosk acts only for its own plant's people, staff only for people inside their scope."""
     muster = muster_of(request)
     token = bearer(request)
+    # Where the person works (None for an unknown employee: the service answers 404).
+    person = await muster.store.afetch_one(
+        "SELECT e.plant, o.path FROM employees e LEFT JOIN org_units o ON o.code = e.org_unit "
+        "WHERE e.employee_no = :no",
+        {"no": employee_no},
+    )
     if token and token.startswith("mdt_"):
         device = await asyncio.to_thread(muster.checkins.authenticate_device, token)
+        if person is not None and person["plant"] != device.plant:  # a kiosk serves its plant
+            raise Problem(403, "employee-other-plant", "problem.employee_other_plant")
         return f"device:{device.name}", f"device:{device.name}"
     principal = principal_of(request, muster.secret)
     if principal is None:
@@ -60,6 +70,11 @@ async def acting_for(request: Request[Any, Any, Any], employee_no: str) -> tuple
     if own is not None and own == employee_no:
         return f"user:{principal.login}", f"user:{principal.login}"
     if own is None and request.method == "DELETE" and principal.role in ("hr", "admin"):
+        scope = await queries.scope_of(muster.store, principal.scope)
+        if person is not None and (
+            scope is None or not (person["path"] or "").startswith(scope.path)
+        ):
+            raise Problem(403, "forbidden", "problem.forbidden")
         return f"user:{principal.login}", f"user:{principal.login}"
     raise Problem(403, "not-yourself", "problem.not_yourself")
 

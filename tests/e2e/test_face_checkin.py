@@ -138,3 +138,54 @@ def test_a_face_photo_never_uploaded_is_a_clear_problem(server: LiveServer, plan
     answer = face_check_in(server, plant, "0" * 64)
     assert answer.status_code == 422
     assert answer.json()["type"].endswith("/unknown-photo")
+
+
+def user_token(server: LiveServer, login: str, password: str) -> str:
+    reply = httpx.post(
+        f"{server.url}/api/v1/auth/token", json={"login": login, "password": password}
+    )
+    assert reply.status_code == 200, reply.text
+    return str(reply.json()["token"])
+
+
+def withdraw(server: LiveServer, token: str, employee: str) -> httpx.Response:
+    return httpx.delete(f"{server.url}/api/v1/face-enrolments/{employee}", headers=auth(token))
+
+
+def test_a_kiosk_enrols_and_withdraws_only_its_own_plants_people(
+    server: LiveServer, plant: Plant
+) -> None:
+    templates = server.muster.faces.templates
+    elsewhere = enrol(server, plant.p2_token, "E01", faces.astronaut_selfies())
+    assert elsewhere.status_code == 403
+    assert elsewhere.json()["type"].endswith("/employee-other-plant")
+    assert templates.consent_ref("E01") is None  # nothing stored
+    assert enrol(server, plant.p1_token, "E01", faces.astronaut_selfies()).status_code == 201
+    refused = withdraw(server, plant.p2_token, "E01")
+    assert refused.status_code == 403 and refused.json()["type"].endswith("/employee-other-plant")
+    assert templates.consent_ref("E01") is not None  # still enrolled
+    answer = face_check_in(server, plant, selfie(server, plant, faces.astronaut_later()))
+    assert answer.json()["employee"]["id"] == "E01"
+    assert withdraw(server, plant.p1_token, "E01").status_code == 200
+
+
+def test_a_person_enrols_only_themselves_and_staff_withdraw_only_inside_their_scope(
+    server: LiveServer, plant: Plant
+) -> None:
+    app = server.muster.app
+    app.add_user("e01", "employee", "W1-T1", "t", password="e01-password", employee_no="E01")
+    app.add_user("e02", "employee", "W1-T1", "t", password="e02-password", employee_no="E02")
+    app.add_user("hr-p2", "hr", "P2", "t", password="hr-p2-password")
+    assert server.muster.runner.wait_until_caught_up(30)
+    templates = server.muster.faces.templates
+    other = enrol(server, user_token(server, "e02", "e02-password"), "E01", [faces.lfw_person(1)])
+    assert other.status_code == 403 and other.json()["type"].endswith("/not-yourself")
+    assert templates.consent_ref("E01") is None
+    me = user_token(server, "e01", "e01-password")
+    assert enrol(server, me, "E01", faces.astronaut_selfies()).status_code == 201
+    outside = withdraw(server, user_token(server, "hr-p2", "hr-p2-password"), "E01")
+    assert outside.status_code == 403 and outside.json()["type"].endswith("/forbidden")
+    assert templates.consent_ref("E01") is not None
+    inside = withdraw(server, user_token(server, "hr", "hr-password"), "E01")
+    assert inside.status_code == 200 and inside.json()["templates_deleted"] == 2
+    assert templates.consent_ref("E01") is None
