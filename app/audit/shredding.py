@@ -34,6 +34,8 @@ class Keys(Protocol):
 
     def prepare(self, person_ids: Iterable[str]) -> None: ...
 
+    def load(self, person_ids: Iterable[str]) -> None: ...
+
 
 def _self(state: Mapping[str, Any], originator_id: UUID) -> UUID | None:
     return originator_id

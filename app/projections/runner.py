@@ -154,6 +154,7 @@ class ProjectionRunner(LoopThread):
                 continue
             if start not in read:
                 read[start] = self.app.recorder.select_notifications(start=start + 1, limit=limit)
+                _decode_together(mapper, projections, read[start], decoded)
             batch = Batch()
             end = start
             handled = projection.topics
@@ -313,3 +314,24 @@ def _live_first(projections: Sequence[Projection]) -> list[Projection]:
             names.update(projection.depends_on)
     chosen = [p for p in projections if p.name in names]
     return chosen if len(chosen) < len(projections) else []
+
+
+def _decode_together(
+    mapper: Any, projections: Sequence[Projection], read: Sequence[Any], decoded: dict[int, Any]
+) -> None:
+    """Decode the events of `read` the projections will ask for in one go, where the mapper
+    can (`AuditedMapper.to_domain_events`: the people's keys in one query, not one each).
+    Projections that decode for themselves (`decoded`) are left to it."""
+    decode_many = getattr(mapper, "to_domain_events", None)
+    mapped = [p for p in projections if type(p).decoded is Projection.decoded]
+    if decode_many is None or not mapped:
+        return
+    wanted: set[str] | None = set()
+    for projection in mapped:
+        if projection.topics is None:
+            wanted = None
+            break
+        wanted |= projection.topics
+    todo = [n for n in read if n.id not in decoded and (wanted is None or n.topic in wanted)]
+    if todo:
+        decoded.update(zip((n.id for n in todo), decode_many(todo), strict=True))
