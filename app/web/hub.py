@@ -68,6 +68,9 @@ class Client:
     replaying: bool = False
     #: a photo page's session, the one it compares the photo with
     session: str | None = None
+    #: a JSON client's anomaly mark (`AnomalyFeed.mark`): it is sent the anomalies flagged
+    #: or resolved after it, not those from before it connected
+    anomalies_after: tuple[int, str] | None = None
     sent_version: int = -1
     #: messages waiting to be sent, at most `QUEUE` + `backlog`, the replayed ones not yet sent
     #: (a deque and a future on demand: an `asyncio.Queue` costs four times the memory)
@@ -110,7 +113,6 @@ class LiveHub:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.anomalies.changed(())  # anomaly messages start with what comes next
         self.muster.bus.on_resume(self.resync)
         self._subscription = await self.muster.bus.subscribe(self.muster.live_subject + ".*")
         self._alerts = await self.muster.bus.subscribe(self.muster.alert_subject + ".*")
@@ -231,6 +233,8 @@ class LiveHub:
         if client.scope.startswith("board:") and client.scope not in self._board_paths:
             unit = await board_unit(self.muster, client.scope.partition(":")[2])
             self._board_paths[client.scope] = unit["path"] if unit else ""
+        if client.fmt == "json" and client.scope.startswith(("session:", "plant:", "dept:")):
+            client.anomalies_after = await self.anomalies.mark()
         self.clients[client.scope].add(client)
         writer = asyncio.create_task(self._write(client))
         try:
@@ -358,31 +362,12 @@ class LiveHub:
         listeners = [
             c
             for scope in scopes & set(self.clients)
-            if not scope.startswith(("photo:", "board:"))
             for c in self.clients[scope]
-            if c.fmt == "json"
+            if c.anomalies_after is not None
         ]
-        if not listeners:
-            return
-        heard = {c.scope for c in listeners}
-        dept_plants = {c.plant for c in listeners if c.scope.startswith("dept:") and c.plant}
-        watched = {
-            sid
-            for sid in dirty
-            if f"session:{sid}" in heard
-            or f"plant:{plants.get(sid)}" in heard
-            or plants.get(sid) in dept_plants
-        }
-        for anomaly in await self.anomalies.changed(watched):
-            plant = plants.get(anomaly["session_id"])
-            about = {f"session:{anomaly['session_id']}", f"plant:{plant}"}
-            for client in listeners:
-                mine = client.scope in about or (
-                    client.scope.startswith("dept:") and client.plant == plant
-                )
-                if mine and plant in client.visible:
-                    self._offer(client, await self.anomalies.message(anomaly, client.visible))
-                    self.pushes += 1
+        for client, text in await self.anomalies.messages(listeners, dirty, plants):
+            self._offer(client, text)
+            self.pushes += 1
 
     async def _push_scope(self, scope: str, only: Client | None = None) -> None:
         targets = [only] if only is not None else list(self.clients.get(scope, ()))

@@ -12,7 +12,7 @@ import pytest
 import websockets
 
 from tests.conftest import LiveServer, Plant
-from tests.e2e.anomaly_support import badge_in, staff_token
+from tests.e2e.anomaly_support import anomalies, badge_in, settle, staff_token
 from tests.e2e.test_live import next_json, ws_url
 
 
@@ -88,3 +88,23 @@ async def test_an_anomaly_goes_to_its_session_and_plant_not_to_other_sessions_pa
         # the same plant's other session page is not about this session: no anomaly for it
         with pytest.raises(TimeoutError):
             await next_of_type(other_page, "anomaly", timeout=1.5)
+
+
+async def test_a_new_json_client_is_sent_only_anomalies_flagged_after_it_connected(
+    server: LiveServer, plant: Plant
+) -> None:
+    """Anomalies flagged while no JSON client listened are history: the first client to
+    connect later sees them in its snapshot, and is sent only what is new to it."""
+    token = staff_token(server)
+    before = await asyncio.to_thread(skewed_check_in, server, plant, "E04")
+    await asyncio.to_thread(settle, server.muster)
+    assert [a["checkin_id"] for a in anomalies(server, token)] == [before]
+    query = f"scope=session:{plant.session_id}&format=json&token={token}"
+    async with websockets.connect(ws_url(server, query)) as socket:
+        snapshot = await next_json(socket)
+        assert [a["checkin_id"] for a in snapshot["session"]["anomalies"]] == [before]  # type: ignore[index]
+        checkin = await asyncio.to_thread(skewed_check_in, server, plant, "E05")
+        flagged = await next_of_type(socket, "anomaly")
+        assert flagged["anomaly"]["checkin_id"] == checkin
+        with pytest.raises(TimeoutError):
+            await next_of_type(socket, "anomaly", timeout=1.5)
