@@ -104,6 +104,10 @@ class Projection:
     tables: tuple[str, ...] = ()
     #: table names to clear on rebuild
     owned_tables: tuple[str, ...] = ()
+    #: raise it when the rows' meaning changes without a change of columns: on the next
+    #: start its tables are made again and rebuilt from the log (a change of columns is
+    #: found by itself, app/projections/schemas.py)
+    schema_version: int = 1
     #: projections whose tables this one reads while projecting: it never runs ahead of them
     depends_on: tuple[str, ...] = ()
     #: live pages (wallboards, session pages) are rendered from its rows: the runner brings

@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 from eventsourcing.application import Application
 
+from app.projections import schemas
 from app.projections.base import Batch, Projection, ddl
 from app.projections.loop import LoopThread
 from app.projections.tracking import (
@@ -96,11 +97,12 @@ class ProjectionRunner(LoopThread):
         """Create what is missing. Existence is read from the catalogue first: `CREATE …
         IF NOT EXISTS` of an existing table or index still waits for locks live traffic
         holds, and a starting process must never queue behind a busy store."""
+        stale, unrecorded = schemas.outdated(self.store, self.projections)
         statements = [(p, st) for p in self.projections for st in ddl(p.tables)]
         names = {st: m.group(1) for _, st in statements if (m := CREATED.search(st))}
         present = self.store.existing(list(names.values()))
         missing = [(p, st) for p, st in statements if names.get(st) not in present]
-        if "projection_tracking" in present:
+        if "projection_tracking" in present and not stale and not unrecorded:
             tracked = {r["name"] for r in self.store.fetch("SELECT name FROM projection_tracking")}
             if not missing and tracked >= {p.name for p in self.projections}:
                 return
@@ -109,6 +111,13 @@ class ProjectionRunner(LoopThread):
                 tx.execute(statement)
             for projection in self.projections:
                 track(tx, projection.name)
+            for projection in stale:  # first: a start cut short after it remakes it again
+                schemas.replay_from_start(tx, projection)
+        for projection in stale:
+            log.warning("read model made by another version: rebuilding it", name=projection.name)
+            self.store.change_schema(schemas.remake(projection))
+        with self.store.transaction() as tx:
+            schemas.record(tx, self.projections)
 
     def position(self, name: str) -> int:
         return checkpoint(self.store, name)

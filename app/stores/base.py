@@ -116,6 +116,11 @@ class ReadStore(ABC):
         need."""
         return set()
 
+    def columns(self) -> dict[str, set[str]]:
+        """The columns of each table, read from the catalogue (projections compare them
+        with their DDL: a table made by an older version is rebuilt)."""
+        return {}
+
     def cancel_stuck_write(self) -> None:  # noqa: B027 - optional hook
         """Cancel this deployment's event-store write that outlived its time (the group
         committer's watchdog calls it). Embedded stores have nothing to cancel."""

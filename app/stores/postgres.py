@@ -194,6 +194,17 @@ class PostgresReadStore(ReadStore):
         )
         return {row["name"] for row in rows} & set(names)
 
+    def columns(self) -> dict[str, set[str]]:
+        rows = self.fetch(
+            "SELECT table_name AS t, column_name AS c FROM information_schema.columns "
+            "WHERE table_schema = :schema",
+            {"schema": self.schema},
+        )
+        found: dict[str, set[str]] = {}
+        for row in rows:
+            found.setdefault(row["t"], set()).add(row["c"])
+        return found
+
     def cancel_stuck_write(self) -> None:
         """Cancel the write transaction of this schema's group committer (found by the name
         it sets, app/stores/pg_events.py); end its session when it was already cancelled."""

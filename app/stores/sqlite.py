@@ -131,6 +131,16 @@ class SQLiteReadStore(ReadStore):
         rows = self.fetch("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
         return {row["name"] for row in rows} & set(names)
 
+    def columns(self) -> dict[str, set[str]]:
+        rows = self.fetch(
+            "SELECT m.name AS t, c.name AS c FROM sqlite_master m, pragma_table_info(m.name) c "
+            "WHERE m.type = 'table'"
+        )
+        found: dict[str, set[str]] = {}
+        for row in rows:
+            found.setdefault(row["t"], set()).add(row["c"])
+        return found
+
     def compact(self) -> None:
         """VACUUM the file (freed pages held old values) and empty the write-ahead log."""
         conn = self._conn()
