@@ -10,7 +10,6 @@ or until it is woken after a commit.
 
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -125,7 +124,7 @@ class Follower(CheckpointedLoop, ABC):
                     continue  # more to read
             except Exception:  # keep following after a store hiccup; the log says why
                 log.exception("follower round failed", follower=self.name)
-                time.sleep(self.poll_s)
+                self._stop.wait(self.poll_s)  # a stop (SIGTERM) ends the wait at once
             wait = self.poll_s
             if due is not None:
                 wait = min(wait, max((due - self.clock()).total_seconds(), 0.0))

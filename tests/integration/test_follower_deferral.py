@@ -5,11 +5,14 @@ They wait a bounded time, and read everything once the writer has caught up
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 
+from app.alerts.follower import Follower
 from app.bootstrap import Muster
 from app.projections.loop import LoopThread
 from tests.conftest import Plant
@@ -102,3 +105,29 @@ def test_the_projections_go_on_under_a_writer_that_stays_busy(muster: Muster, pl
             time.sleep(0.02)
         else:
             raise AssertionError("the check-in was not projected while the writer was busy")
+
+
+class StoreDown(Follower):
+    """A follower whose every round fails, as when its store is unreachable."""
+
+    name = "store_down"
+
+    def __init__(self, muster: Muster) -> None:
+        self.failed = threading.Event()
+        super().__init__(muster.app, muster.store, poll_s=60.0)  # the retention sweep's poll
+
+    def run_once(self) -> datetime | None:
+        self.failed.set()
+        raise ConnectionError("the store is unreachable")
+
+
+def test_a_follower_whose_rounds_fail_stops_at_once(muster: Muster) -> None:
+    """A server told to stop (SIGTERM) while a follower retries a failing round does not
+    wait out the retry's pause."""
+    follower = StoreDown(muster)
+    follower.start()
+    assert follower.failed.wait(10)
+    started = time.monotonic()
+    follower.stop()
+    assert time.monotonic() - started < 2.0
+    assert not follower.running
