@@ -111,7 +111,7 @@ def main() -> None:
 @main.command()
 @click.option("--port", default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--employees", default=300, show_default=True)
+@click.option("--employees", default=300, show_default=True, type=click.IntRange(min=20))
 @click.option(
     "--db", default="var/demo.db", show_default=True, help="SQLite file (created or reused)"
 )

@@ -84,3 +84,14 @@ def test_each_running_session_gets_a_room_photo_and_two_tell_a_story(muster: Mus
     assert timedelta(hours=23) < datetime.now(UTC) - taken[yesterday] < timedelta(hours=25)
     others = [sid for sid in running if sid != yesterday]
     assert all(datetime.now(UTC) - taken[sid] < timedelta(minutes=5) for sid in others)
+
+
+def test_a_small_demo_plans_rosters_of_whoever_the_plant_has(muster: Muster) -> None:
+    """`muster demo --employees 20`: every session is planned, each roster no larger than
+    its plant's people (the demo used to stop with 'Sample larger than population')."""
+    plant = demo.load(muster, employees=20)
+    assert muster.runner.wait_until_caught_up(30)
+    assert muster.store.fetch_one("SELECT COUNT(*) AS n FROM employees") == {"n": 20}
+    rows = muster.store.fetch("SELECT id, expected FROM sessions")
+    planned = {r["id"]: r["expected"] for r in rows}
+    assert plant.sessions and all(0 < planned[s["id"]] <= 20 for s in plant.sessions)

@@ -125,9 +125,11 @@ def _schedule_wave(
     ]
     sessions, rows = [], []
     for n, (plant, room_index, course, offset, length) in enumerate(plan):
-        roster = rng.sample(by_plant[plant], rng.randint(24, 40))
+        # a small demo (`--employees`) plans rosters of whoever the plant has
+        here, there = by_plant[plant], by_plant["SZ2" if plant == "SZ1" else "SZ1"]
+        roster = rng.sample(here, min(len(here), rng.randint(24, 40)))
         if n % 3 == 0:  # cross-plant trainees
-            roster += rng.sample(by_plant["SZ2" if plant == "SZ1" else "SZ1"], 3)
+            roster += rng.sample(there, min(len(there), 3))
         starts = now + timedelta(minutes=offset)
         code = f"{wave}-{n + 1:02d}"
         numbers = [p["employee_no"] for p in roster]
