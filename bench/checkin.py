@@ -379,6 +379,16 @@ class Shot:
     ok: bool
 
 
+def rejected_in(data: bytes) -> int:
+    """How many check-ins in a 2xx answer (one reply or a batch's results) the rules
+    refused: since decision 0138 they are replies with `"status": "rejected"`, not 422s."""
+    if b'"rejected"' not in data:
+        return 0
+    body = json.loads(data)
+    results = body.get("results", [body]) if isinstance(body, dict) else []
+    return sum(1 for r in results if isinstance(r, dict) and r.get("status") == "rejected")
+
+
 @dataclass
 class Phase:
     name: str
@@ -435,11 +445,11 @@ class Driver:
                     json=payload,
                     headers=self.headers[device],
                 ) as reply:
-                    await reply.read()
+                    data = await reply.read()
                     ok = reply.status in (200, 201, 207)
-                    if not ok:
-                        key = str(reply.status)
-                        phase.errors[key] = phase.errors.get(key, 0) + 1
+                    key = str(reply.status) if not ok else "rejected (kept)"
+                    if counted := 1 if not ok else rejected_in(data):
+                        phase.errors[key] = phase.errors.get(key, 0) + counted
                 break
             except aiohttp.ClientError as exc:
                 key = f"{type(exc).__name__} (retried)" if attempt < 2 else type(exc).__name__

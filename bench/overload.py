@@ -5,12 +5,13 @@
 
 For each store, against one `muster serve` process on loopback (projections inside):
 1. storm: `--tablets` tablets each sending `--batch`-item offline batches back to back for
-   `--seconds` (every item a new record: a stranger's badge, refused and kept); the answer
-   mix (2xx / 429 / 503 / 5xx / client timeout at 30 s) and the slowest answer;
+   `--seconds` (every item a new record: a stranger's badge, refused and kept, answered in
+   its batch as `"status": "rejected"`); the answer mix of the batches (2xx / 429 / 503 /
+   5xx / client timeout at 30 s) and the slowest answer;
 2. recovery: from the moment the storm stops sending, a single check-in every 100 ms until
    one is answered 2xx — the time that took;
 3. before the storm, on the quiet system: 500 tablets sending one check-in each at the same
-   moment: answer mix, p50 and p99.
+   moment: answer mix (a `2xx rejected` is a check-in the rules refused), p50 and p99.
 
 Nothing here asserts: it measures and prints. Figures go to docs/benchmarks.md.
 """
@@ -42,6 +43,7 @@ from bench.checkin import (  # noqa: E402
     load_bench_plant,
     machine,
     pct,
+    rejected_in,
 )
 
 TIMEOUT_S = 30
@@ -100,7 +102,8 @@ def kind_of(status: int | str) -> str:
 
 async def post(
     session: aiohttp.ClientSession, url: str, token: str, body: dict[str, Any]
-) -> tuple[int | str, float]:
+) -> tuple[int | str, float, int]:
+    """The answer's status, the seconds it took, and how many check-ins it refused."""
     started = time.perf_counter()
     try:
         async with session.post(
@@ -109,12 +112,13 @@ async def post(
             headers={"Authorization": f"Bearer {token}"},
             timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
         ) as reply:
-            await reply.read()
-            return reply.status, time.perf_counter() - started
+            data = await reply.read()
+            refused = rejected_in(data) if 200 <= reply.status < 300 else 0
+            return reply.status, time.perf_counter() - started, refused
     except TimeoutError:
-        return "timeout", time.perf_counter() - started
+        return "timeout", time.perf_counter() - started, 0
     except aiohttp.ClientError as exc:
-        return type(exc).__name__, time.perf_counter() - started
+        return type(exc).__name__, time.perf_counter() - started, 0
 
 
 async def storm(
@@ -137,7 +141,7 @@ async def storm(
                 for i in range(args.batch)
             ]
             sent += 1
-            status, seconds = await post(
+            status, seconds, _ = await post(
                 session, f"{base}/api/v1/checkins/batch", tokens[n % len(tokens)], {"items": items}
             )
             answers[kind_of(status)] += 1
@@ -162,8 +166,8 @@ async def recover(session: aiohttp.ClientSession, base: str, token: str, sid: st
             "method": "badge",
             "badge_uid": f"PROBE-{uuid.uuid4().hex[:8]}",
         }
-        status, _ = await post(session, f"{base}/api/v1/checkins", token, body)
-        if isinstance(status, int) and status < 500 and status not in (429,):
+        status, _, _ = await post(session, f"{base}/api/v1/checkins", token, body)
+        if isinstance(status, int) and 200 <= status < 300:  # a stranger: refused, kept, 201
             return time.monotonic() - ended
         await asyncio.sleep(0.1)
 
@@ -186,7 +190,8 @@ async def singles(
             for i, body in enumerate(bodies)
         )
     )
-    return Counter(kind_of(s) for s, _ in shots), [t for _, t in shots]
+    mix = Counter(kind_of(s) + (" rejected" if refused else "") for s, _, refused in shots)
+    return mix, [t for _, t, _ in shots]
 
 
 async def drive(processes: Processes, plant: Any, args: argparse.Namespace) -> dict[str, Any]:

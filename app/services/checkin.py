@@ -143,7 +143,9 @@ class CheckInService:
                 lambda: [settle(device, p.command, p.aggregates) for p in lost]
             )
             for p, result in zip(lost, settled, strict=True):
-                p.result = result
+                # the same content names the same person the refusal we lost would have
+                mine = p.answer() if p.answer is not None else None
+                p.result = _naming(result, mine.employee if isinstance(mine, Refused) else None)
         return [p.result for p in pending if p.result is not None]
 
     def _prepare_all(
@@ -283,7 +285,7 @@ class CheckInService:
             command, batch.commands.get(command.client_event_id), row, name
         )
         if earlier is not None:
-            pending.result = earlier
+            pending.result = _naming(earlier, employee)
             return
         if employee is not None:
             if row is not None and row["checkin_id"] and not foreign:
@@ -294,8 +296,7 @@ class CheckInService:
         session_id = UUID(session["id"])
         if decision.verdict is Verdict.REJECTED:
             assert decision.reason is not None
-            named = employee["employee_no"] if employee is not None else None
-            self._refuse(device, pending, session_id, identity.presented, named, decision)
+            self._refuse(device, pending, session_id, identity.presented, employee, decision)
             return
         assert employee is not None and decision.attendance_status is not None
         attendance = Attendance(
@@ -360,7 +361,7 @@ class CheckInService:
         pending: _Pending,
         session_id: UUID,
         presented: str,
-        employee_no: str | None,
+        employee: Row | None,
         decision: Decision,
     ) -> None:
         command = pending.command
@@ -379,8 +380,17 @@ class CheckInService:
             actor=device.actor,
             flags=flags,
             fingerprint=command.fingerprint(),
-            employee_no=employee_no,
+            employee_no=employee["employee_no"] if employee is not None else None,
         )
-        refused = Refused.of(rejection, replayed=False)
+        refused = _naming(Refused.of(rejection, replayed=False), employee)
         pending.aggregates = [rejection]
         pending.answer = lambda: refused
+
+
+def _naming(result: CheckInResult, employee: Row | tuple[str, str] | None) -> CheckInResult:
+    """A refusal, naming the person what was shown belongs to (when anyone has it)."""
+    if not isinstance(result, Refused) or employee is None:
+        return result
+    if not isinstance(employee, tuple):
+        employee = (employee["employee_no"], employee["name"])
+    return replace(result, employee=employee)

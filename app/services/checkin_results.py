@@ -73,6 +73,8 @@ class Refused:
     server_time: str
     flags: tuple[str, ...] = ()
     replayed: bool = False
+    #: the employee number and name of the person it named, when anyone has what was shown
+    employee: tuple[str, str] | None = None
 
     @classmethod
     def of(cls, rejection: CheckInRejection, *, replayed: bool) -> Refused:

@@ -33,6 +33,7 @@ from app.web.contract import (
     CheckInBatch,
     CheckInBatchReply,
     CheckInRefusal,
+    CheckInRejectedReply,
     CheckInReply,
     CheckInRequest,
     EmployeeRef,
@@ -64,11 +65,27 @@ def _reply(record: StoredCheckIn, lang: str, *, replayed: bool, duplicate: bool)
     )
 
 
-def _refusal(refused: Refused, lang: str) -> CheckInRefusal:
-    # a refusal that is also a refusal of the device's authority keeps that problem's type
-    status, slug, key = REFUSALS.get(
-        refused.reason, (422, "checkin-rejected", f"reject.{refused.reason}")
+def _rejected(refused: Refused, lang: str) -> CheckInRejectedReply:
+    message = t(f"reject.{refused.reason}", lang)
+    employee = EmployeeRef(*refused.employee) if refused.employee is not None else None
+    return CheckInRejectedReply(
+        checkin_id=refused.checkin_id,
+        status=Verdict.REJECTED.value,
+        employee=employee,
+        server_time=refused.server_time,
+        message=message,
+        flags=list(refused.flags),
+        replayed=refused.replayed,
+        reason=refused.reason,
+        verdict=Verdict.REJECTED.value,
+        detail=message,
     )
+
+
+def _refusal(refused: Refused, lang: str) -> CheckInRefusal:
+    # a refusal of the device's authority (another plant's session) stays that problem,
+    # though the attempt is kept too
+    status, slug, key = REFUSALS[refused.reason]
     message = t(key, lang)
     return CheckInRefusal(
         type=PROBLEM_BASE + slug,
@@ -96,9 +113,13 @@ def http_answer(result: CheckInResult, lang: str) -> tuple[int, dict[str, Any]]:
             return 200, msgspec.to_builtins(_reply(record, lang, replayed=True, duplicate=False))
         case AlreadyCheckedIn(record):
             return 200, msgspec.to_builtins(_reply(record, lang, replayed=False, duplicate=True))
-        case Refused():
+        case Refused() if result.reason in REFUSALS:
             refusal = _refusal(result, lang)
             return refusal.status, msgspec.to_builtins(refusal)
+        case Refused():
+            # the rules refused it, and it is kept: a reply like any other (decision 0138)
+            body = _rejected(result, lang)
+            return 200 if result.replayed else 201, msgspec.to_builtins(body)
         case Refusal():
             problem = problem_of(result)
             return problem.status, problem_body(problem, lang)
@@ -150,13 +171,14 @@ PROBLEMS = {
     request_max_body_size=ONE_MB,
     responses={
         200: ResponseSpec(CheckInReply, description="the same check-in again (replayed)"),
-        422: ResponseSpec(CheckInRefusal, description="refused and kept, or malformed"),
         **PROBLEMS,
+        403: ResponseSpec(CheckInRefusal, description="the session belongs to another plant"),
+        422: ResponseSpec(ProblemDetails, description="malformed, or nobody to check in"),
     },
 )
 async def post_checkin(
     request: Request[Any, Any, Any], data: JSONBody[CheckInRequest]
-) -> Response[CheckInReply]:
+) -> Response[CheckInReply | CheckInRejectedReply]:
     """One check-in from a device (`Bearer` device token), or from an employee's phone
     (`Bearer` user token, `method: qr` with the room's `qr_token` and the `phone_id`)."""
     muster = muster_of(request)

@@ -57,6 +57,23 @@ class CheckInReply(msgspec.Struct, omit_defaults=True):
     replayed: bool = False
 
 
+class CheckInRejectedReply(msgspec.Struct, kw_only=True):
+    """The reply for a check-in the rules refused and kept as evidence under `checkin_id`
+    (`201`, `200` with `replayed` again). `reason`, `verdict` and `detail` are extensions:
+    the machine reason, `rejected` again, and the same text as `message`."""
+
+    checkin_id: str
+    status: Literal["rejected"]
+    employee: EmployeeRef | None
+    server_time: str
+    message: str
+    flags: list[str]
+    replayed: bool
+    reason: str
+    verdict: Literal["rejected"]
+    detail: str
+
+
 class TokenRequest(msgspec.Struct, kw_only=True):
     login: ShortText
     password: Annotated[str, msgspec.Meta(max_length=256)]
@@ -79,8 +96,8 @@ class ProblemDetails(msgspec.Struct, kw_only=True):
 
 
 class CheckInRefusal(msgspec.Struct, kw_only=True):
-    """`422 checkin-rejected`: the rules refused the check-in; kept as evidence under
-    `checkin_id`, and answered the same way again (`replayed`)."""
+    """`403 session-other-plant`: a device of another plant; the attempt is kept as
+    evidence under `checkin_id`, and answered the same way again (`replayed`)."""
 
     type: str
     title: str

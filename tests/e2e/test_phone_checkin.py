@@ -150,9 +150,11 @@ def test_a_bad_qr_is_refused_with_a_clear_reason(
     if case == "missing":
         assert reply.status_code == 422 and reply.json()["type"].endswith("/qr-required")
         return
-    assert reply.status_code == 422
-    assert reply.json()["reason"] == f"qr_{case}"
-    assert reply.json()["detail"]
+    assert reply.status_code == 201, reply.text
+    body = reply.json()
+    assert body["status"] == "rejected" and body["reason"] == f"qr_{case}"
+    assert body["employee"]["id"] == "E01" and body["employee"]["name"]  # the one logged in
+    assert body["message"] and body["message"] == body["detail"]
 
 
 def test_one_phone_checking_in_two_people_is_proxy_suspected(

@@ -48,13 +48,19 @@ def test_a_check_in_outside_the_window_is_refused_and_kept_flagged(
 ) -> None:
     early = badge(plant, "E04", session_id=plant.later_session_id)
     (answer,) = check_in(muster, plant.p1_token, [early])
-    assert answer.status_code == 422 and answer.body["reason"] == "too_early"
+    assert answer.status_code == 201 and answer.body["status"] == "rejected"
+    assert answer.body["reason"] == "too_early"
+    assert answer.body["employee"] == {"id": "E04", "name": "员工E04"}
     assert answer.body["checkin_id"]
     # the later session is in room B: this tablet of room A shows that too
     assert answer.body["flags"] == ["checkin_outside_window", "device_room_mismatch"]
     assert stored_flags(muster, "CheckInRejected") == [answer.body["flags"]]
     (again,) = check_in(muster, plant.p1_token, [early])
-    assert again.body["replayed"] and again.body["flags"] == answer.body["flags"]
+    assert again.status_code == 200 and again.body["replayed"] is True
+    assert {**again.body, "replayed": False} == answer.body
+    muster.runner.run_once()  # answered from the read models now, still naming the person
+    (later,) = check_in(muster, plant.p1_token, [early])
+    assert later.status_code == 200 and later.body == again.body
 
 
 def test_an_offline_check_in_from_before_the_window_is_flagged(
@@ -67,5 +73,6 @@ def test_an_offline_check_in_from_before_the_window_is_flagged(
         badge(plant, "E06", device_time=now.isoformat()),
     ]
     early, fine = check_in(muster, plant.p1_token, items, offline=True, sent_at=now)
-    assert early.status_code == 422 and early.body["flags"] == ["checkin_outside_window"]
+    assert early.status_code == 201 and early.body["status"] == "rejected"
+    assert early.body["flags"] == ["checkin_outside_window"]
     assert fine.status_code == 201 and not ANOMALIES & set(fine.body["flags"])

@@ -85,10 +85,12 @@ def test_an_unknown_badge_is_refused_and_kept_as_evidence(muster: Muster, plant:
     }
     (outcome,) = check_in(muster, plant.p1_token, [attempt])
     (replay,) = check_in(muster, plant.p1_token, [attempt])
-    assert outcome.status_code == 422
+    assert outcome.status_code == 201 and "type" not in outcome.body
+    assert outcome.body["status"] == "rejected" and outcome.body["employee"] is None
     assert outcome.body["reason"] == "unknown_badge"
     assert outcome.body["message"] == "无法识别的工牌，请联系培训讲师"
-    assert replay.body["checkin_id"] == outcome.body["checkin_id"] and replay.body["replayed"]
+    assert replay.status_code == 200 and replay.body["replayed"] is True
+    assert {**replay.body, "replayed": False} == outcome.body
     muster.runner.run_once()
     rows = muster.store.fetch("SELECT presented, reason FROM rejections")
     assert rows == [{"presented": "NOBODY", "reason": "unknown_badge"}]

@@ -43,7 +43,7 @@ def test_a_follower_reads_its_events_only_and_its_checkpoint_passes_the_others(
     strangers = [{**badge(plant, "E01"), "badge_uid": f"NOBODY-{n}"} for n in range(5)]
     refused = check_in(muster, plant.p1_token, strangers)
     assert all(a.status_code == 201 for a in answers)
-    assert all(a.status_code == 422 for a in refused)
+    assert all(a.status_code == 201 and a.body["status"] == "rejected" for a in refused)
     counter = CheckInCounter(muster.app, muster.store)
     counter.run_until_idle()
     assert sorted(counter.seen) == people  # each once, nothing else decoded

@@ -110,6 +110,12 @@
 
   function answer(result) {
     const body = result.body || {};
+    if (body.status === "rejected") {
+      // refused by the rules and kept as evidence: an answer, never a success
+      const who = body.employee ? body.employee.name : "";
+      show("refused", who, body.message || body.detail || T["kiosk.failed"]);
+      return false;
+    }
     if (result.ok && body.employee) {
       show(body.status === "flagged" ? "flagged" : "ok", body.employee.name, body.message);
       return true;

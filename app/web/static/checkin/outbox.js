@@ -194,7 +194,9 @@
         const answer = answers[i] || body;
         if (answer.status === 503 || answer.status === 429) return; // stays queued
         sent.push(item.seq);
-        this.settle(item.seq, { ok: !answer.type, status: answer.type ? answer.status : 200, body: answer }, results);
+        // a problem has a `type`; a check-in the rules refused is a reply with status "rejected"
+        const ok = !answer.type && answer.status !== "rejected";
+        this.settle(item.seq, { ok, status: answer.type ? answer.status : 200, body: answer }, results);
       });
       await this.remove(sent);
       if (sent.length < run.length) throw new Retry("server busy");

@@ -137,7 +137,10 @@
     const result = await reply;
     if (latest !== item.seq) return;
     const body = result.body || {};
-    if (result.ok && body.employee) {
+    if (body.status === "rejected") {
+      // refused by the rules and kept as evidence: an answer, never a success
+      show("refused", body.employee ? body.employee.name : "", body.message || body.detail || T["kiosk.failed"]);
+    } else if (result.ok && body.employee) {
       show(body.status === "flagged" ? "flagged" : "ok", body.employee.name, body.message);
       sendRoomPhoto(sessionId);
     } else {
