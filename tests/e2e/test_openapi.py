@@ -16,3 +16,13 @@ def test_openapi_documents_checkins_with_their_problems(server: LiveServer) -> N
     body = single["requestBody"]["content"]["application/json"]["schema"]
     schema = doc["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
     assert {"client_event_id", "session_id", "method"} <= set(schema["required"])
+    # a check-in the rules refuse is a reply like an accepted one, first time and again
+    for status in ("201", "200"):
+        shapes = single["responses"][status]["content"]["application/json"]["schema"]["oneOf"]
+        assert {s["$ref"].rsplit("/", 1)[-1] for s in shapes} == {
+            "CheckInReply",
+            "CheckInRejectedReply",
+        }
+    rejected = doc["components"]["schemas"]["CheckInRejectedReply"]
+    assert rejected["properties"]["status"]["const"] == "rejected"
+    assert "type" not in rejected["properties"]
