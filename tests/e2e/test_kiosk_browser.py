@@ -14,7 +14,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.domain.qr import qr_key, room_qr
 from app.settings import Settings
@@ -218,17 +218,7 @@ def test_the_room_screen_shows_a_qr_that_changes(
 def test_phone_checks_in_with_the_typed_room_code(
     browser: Browser, server: LiveServer, plant: Plant
 ) -> None:
-    server.muster.app.add_user(
-        "e04", "employee", "W1-T1", "test", password="e04-password", employee_no="E04"
-    )
-    assert server.muster.runner.wait_until_caught_up(30)
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{server.url}/m")
-    page.fill("#p-login-form input[name=login]", "e04")
-    page.fill("#p-login-form input[name=password]", "e04-password")
-    page.click("#p-login-form button[type=submit]")
-    expect(page.locator("#p-who")).to_have_text("员工E04 · E04")
+    context, page = phone_logged_in(browser, server, "E04", camera=False)
     code = room_qr(qr_key(server.muster.secret), plant.session_id, datetime.now(UTC)).code
     page.fill("#p-code", code)
     page.click("#p-code-form button[type=submit]")
@@ -255,21 +245,34 @@ window.BarcodeDetector = class {
 """
 
 
+def phone_logged_in(
+    browser: Browser, server: LiveServer, employee_no: str, *, camera: bool = True
+) -> tuple[BrowserContext, Page]:
+    """The phone page (`/m`) on a phone-sized screen, logged in as a new employee login for
+    `employee_no`; with `camera`, allowed the camera and given the fake QR scanner."""
+    login = employee_no.lower()
+    server.muster.app.add_user(
+        login, "employee", "W1-T1", "test", password=f"{login}-pw", employee_no=employee_no
+    )
+    assert server.muster.runner.wait_until_caught_up(30)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    if camera:
+        context.grant_permissions(["camera"], origin=server.url)
+        context.add_init_script(FAKE_SCANNER)
+    page = context.new_page()
+    page.goto(f"{server.url}/m")
+    page.fill("#p-login-form input[name=login]", login)
+    page.fill("#p-login-form input[name=password]", f"{login}-pw")
+    page.click("#p-login-form button[type=submit]")
+    expect(page.locator("#p-who")).to_have_text(f"员工{employee_no} · {employee_no}")
+    return context, page
+
+
 def test_phone_queues_a_check_in_while_offline_and_sends_it_once_back_online(
     browser: Browser, server: LiveServer, plant: Plant
 ) -> None:
     muster = server.muster
-    muster.app.add_user("e05", "employee", "W1-T1", "test", password="e05-pw", employee_no="E05")
-    assert muster.runner.wait_until_caught_up(30)
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-    context.grant_permissions(["camera"], origin=server.url)
-    context.add_init_script(FAKE_SCANNER)
-    page = context.new_page()
-    page.goto(f"{server.url}/m")
-    page.fill("#p-login-form input[name=login]", "e05")
-    page.fill("#p-login-form input[name=password]", "e05-pw")
-    page.click("#p-login-form button[type=submit]")
-    expect(page.locator("#p-who")).to_have_text("员工E05 · E05")
+    context, page = phone_logged_in(browser, server, "E05")
     context.set_offline(True)
     expect(page.locator("#p-net")).to_have_text("离线")
     qr = room_qr(qr_key(muster.secret), plant.session_id, datetime.now(UTC)).token

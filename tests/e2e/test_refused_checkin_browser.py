@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, expect
 from app.domain.qr import qr_key, room_qr
 from app.settings import Settings
 from tests.conftest import LiveServer, Plant, make_settings
-from tests.e2e.test_kiosk_browser import FAKE_SCANNER
+from tests.e2e.test_kiosk_browser import phone_logged_in
 from tests.support.browser import chromium
 
 
@@ -63,17 +63,7 @@ def test_the_phone_shows_a_check_in_too_early_as_refused_naming_the_person(
     browser: Browser, server: LiveServer, plant: Plant
 ) -> None:
     muster = server.muster
-    muster.app.add_user("e06", "employee", "W1-T1", "test", password="e06-pw", employee_no="E06")
-    assert muster.runner.wait_until_caught_up(30)
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-    context.grant_permissions(["camera"], origin=server.url)
-    context.add_init_script(FAKE_SCANNER)
-    page = context.new_page()
-    page.goto(f"{server.url}/m")
-    page.fill("#p-login-form input[name=login]", "e06")
-    page.fill("#p-login-form input[name=password]", "e06-pw")
-    page.click("#p-login-form button[type=submit]")
-    expect(page.locator("#p-who")).to_have_text("员工E06 · E06")
+    context, page = phone_logged_in(browser, server, "E06")
     # a genuine QR of a session hours away: the person is known, the window is not open
     qr = room_qr(qr_key(muster.secret), plant.later_session_id, datetime.now(UTC)).token
     page.evaluate(f"localStorage.setItem('test-qr-in-view', {json.dumps(qr)})")
